@@ -1,0 +1,80 @@
+# selfexp build. `make` builds ./selfexp; `make check` runs every test and
+# ends with "N passed, N failed"; `make demo` runs the protocol against the
+# built-in simulated model. SANITIZE=address,undefined builds with sanitizers
+# into a separate build directory; DEVELOPER=1 adds -Werror.
+
+CC ?= cc
+PKGS := libcurl libcjson libpcre2-8 gsl sqlite3 libmicrohttpd libcrypto
+SHARED ?= $(abspath ../shared)
+SELFEXP_SHARED ?= $(SHARED)
+
+ifdef SANITIZE
+BUILD ?= build/san
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD ?= build/default
+SAN_FLAGS :=
+endif
+
+WARNINGS := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wvla -Wwrite-strings
+ifdef DEVELOPER
+WARNINGS += -Werror
+endif
+
+OPT ?= -O2 -g
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARNINGS) $(SAN_FLAGS) -MMD -MP \
+	-Iinclude -include include/selfexp/banned.h -DSX_HOME='"$(CURDIR)"' \
+	$(shell cat $(BUILD)/pkg.cflags 2>/dev/null) $(CFLAGS)
+LDLIBS_ALL = $(shell cat $(BUILD)/pkg.libs 2>/dev/null) -lm -lpthread $(LDLIBS)
+
+LIB_SRC := $(wildcard src/*.c src/sim/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+LIB := $(BUILD)/libselfexp.a
+BIN := $(BUILD)/selfexp
+
+.PHONY: all deps check demo clean bench fuzz fuzz-smoke check-valgrind
+all: $(BIN) $(if $(SANITIZE),,selfexp)
+
+$(BUILD)/pkg.stamp: scripts/deps.sh
+	@mkdir -p $(BUILD)
+	@scripts/deps.sh
+	@pkg-config --cflags $(PKGS) > $(BUILD)/pkg.cflags
+	@pkg-config --libs $(PKGS) > $(BUILD)/pkg.libs
+	@touch $@
+
+deps: $(BUILD)/pkg.stamp
+
+$(BUILD)/%.o: %.c $(BUILD)/pkg.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
+
+selfexp: $(BIN)
+	ln -sf $(BIN) $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/pkg.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(LIB) $$(pkg-config --libs cmocka) $(LDLIBS_ALL)
+
+check: $(BIN) $(UNIT_BIN)
+	@SELFEXP_BIN=$(abspath $(BIN)) SELFEXP_SHARED=$(SELFEXP_SHARED) SELFEXP_HOME=$(CURDIR) \
+		BUILD=$(BUILD) tests/run.sh $(UNIT_BIN)
+
+demo: all
+	./selfexp demo --out out/demo
+
+clean:
+	rm -rf build selfexp
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

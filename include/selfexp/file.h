@@ -1,0 +1,24 @@
+#ifndef SELFEXP_FILE_H
+#define SELFEXP_FILE_H
+/*
+ * Whole-file reads with a size cap, and atomic writes (temporary file in the
+ * same directory, fsync, rename, fsync of the directory), so a reader never
+ * sees half a file and a crash leaves either the old or the new contents.
+ */
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "selfexp/buf.h"
+#include "selfexp/err.h"
+
+/* Read all of path (or stdin when path is "-") into out; fail if over cap bytes. */
+int sx_file_read(const char *path, size_t cap, struct sx_buf *out, struct sx_err *err);
+/* Atomically replace path with data, created with the given mode (e.g. 0600). */
+int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			 struct sx_err *err);
+/* mkdir -p with mode for directories created. */
+int sx_mkdir_p(const char *path, mode_t mode, struct sx_err *err);
+/* Read all of fd until EOF into out, failing beyond cap bytes. */
+int sx_fd_read_all(int fd, size_t cap, struct sx_buf *out);
+
+#endif

@@ -1,0 +1,15 @@
+#ifndef SELFEXP_HASH_H
+#define SELFEXP_HASH_H
+/* SHA-256 (wraps libcrypto). */
+#include <stddef.h>
+#include <stdint.h>
+
+#define SX_SHA256_HEX_LEN 64
+
+/* hex receives 64 lowercase hex digits and a NUL. */
+void sx_sha256_hex(const void *data, size_t len, char hex[SX_SHA256_HEX_LEN + 1]);
+void sx_sha256(const void *data, size_t len, unsigned char out[32]);
+/* First 8 bytes of SHA-256 as a big-endian integer: a stable 64-bit hash. */
+uint64_t sx_hash64(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Make sure the Debian packages selfexp builds and tests with are installed.
+# Installs the missing ones with apt-get (as root, or through sudo when it
+# needs no password); otherwise prints the exact command and fails.
+set -euo pipefail
+
+# pkg-config module -> Debian package
+pkgs=(
+	"libcurl:libcurl4-openssl-dev"
+	"libcjson:libcjson-dev"
+	"libpcre2-8:libpcre2-dev"
+	"gsl:libgsl-dev"
+	"sqlite3:libsqlite3-dev"
+	"libmicrohttpd:libmicrohttpd-dev"
+	"libcrypto:libssl-dev"
+	"cmocka:libcmocka-dev"
+)
+# commands the tests use -> Debian package
+tools=(
+	"pkg-config:pkg-config"
+	"curl:curl"
+	"python3:python3"
+)
+
+missing=()
+for t in "${tools[@]}"; do
+	command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
+done
+for p in "${pkgs[@]}"; do
+	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists "${p%%:*}"; then
+		missing+=("${p#*:}")
+	fi
+done
+for extra in "$@"; do
+	dpkg -s "$extra" >/dev/null 2>&1 || missing+=("$extra")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	sudo="sudo -n"
+else
+	echo "selfexp: missing Debian packages: ${missing[*]}" >&2
+	echo "install them with: sudo apt-get update && sudo $cmd" >&2
+	exit 1
+fi
+echo "selfexp: installing missing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >&2 || true
+if ! $sudo $cmd >&2; then
+	echo "selfexp: apt-get failed; run it yourself: sudo apt-get update && sudo $cmd" >&2
+	exit 1
+fi

@@ -1,0 +1,28 @@
+#ifndef SELFEXP_CLI_H
+#define SELFEXP_CLI_H
+/*
+ * Shared by the cmd_<verb>.c files: the command table entry type, the
+ * command entry points, and helpers for diagnostics and option values.
+ * Only the CLI prints and exits; library code reports through struct sx_err.
+ */
+#include "selfexp/err.h"
+
+struct sx_command {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the command name; returns an exit code */
+	const char *summary;
+};
+
+/* Command entry points, one per src/cli/cmd_<name>.c, listed in main.c's table. */
+
+/* Print "selfexp: <msg>" to stderr. */
+__attribute__((format(printf, 1, 2)))
+void sx_cli_error(const char *fmt, ...);
+/* Print an error for a bad option value and return SX_EXIT_USAGE. */
+int sx_cli_bad_value(const char *cmd, const char *opt, const char *value, const char *expect);
+/* Print "usage" hint for cmd and return SX_EXIT_USAGE. */
+int sx_cli_usage_hint(const char *cmd);
+/* Path of ../shared-style resources: the directory holding prompts/ and data/ of this install. */
+const char *sx_cli_home(void);
+
+#endif

@@ -1,0 +1,133 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "selfexp/version.h"
+
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+static const struct sx_command commands[] = {
+	{ "help", cmd_help, "show help for selfexp or one of its commands" },
+	{ "version", cmd_version, "print the version" },
+};
+
+static void print_usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+		"usage: selfexp <command> [options]\n"
+		"       selfexp <command> --help\n"
+		"       selfexp --version\n"
+		"\n"
+		"selfexp measures how faithful the explanations are that a language model gives\n"
+		"of its own sentiment predictions (Huang et al. 2023), against any\n"
+		"OpenAI-compatible chat-completion API.\n"
+		"\n"
+		"commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\n"
+		"exit status:\n"
+		"  0 ok, 1 failure, 2 usage error, 3 model/API unreachable,\n"
+		"  4 gate failed (compare), 5 partial run (some items failed, all recorded)\n"
+		"\n"
+		"environment:\n"
+		"  OPENAI_BASE_URL   base URL of the chat-completion API\n"
+		"  OPENAI_API_KEY    API key (never written anywhere)\n"
+		"  SELFEXP_HOME      directory holding prompts/ and data/ (default: the install's)\n"
+		"  NO_COLOR          disable colour in progress output\n");
+}
+
+static const struct sx_command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct sx_command *c;
+	char *hargv[3];
+
+	if (argc < 2) {
+		print_usage(stdout);
+		return SX_EXIT_OK;
+	}
+	c = find_command(argv[1]);
+	if (!c || c->run == cmd_help) {
+		print_usage(c ? stdout : stderr);
+		return c ? SX_EXIT_OK : SX_EXIT_USAGE;
+	}
+	hargv[0] = argv[1];
+	hargv[1] = (char *)"--help";
+	hargv[2] = NULL;
+	return c->run(2, hargv);
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("selfexp %s\n", SX_VERSION);
+	return SX_EXIT_OK;
+}
+
+void sx_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("selfexp: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int sx_cli_bad_value(const char *cmd, const char *opt, const char *value, const char *expect)
+{
+	sx_cli_error("%s: invalid value '%s' for %s (expected %s)", cmd, value, opt, expect);
+	return SX_EXIT_USAGE;
+}
+
+int sx_cli_usage_hint(const char *cmd)
+{
+	fprintf(stderr, "try 'selfexp %s --help' for more information\n", cmd);
+	return SX_EXIT_USAGE;
+}
+
+const char *sx_cli_home(void)
+{
+	const char *home = getenv("SELFEXP_HOME");
+
+	return home && *home ? home : SX_HOME;
+}
+
+int main(int argc, char **argv)
+{
+	const struct sx_command *c;
+
+	if (argc < 2) {
+		print_usage(stderr);
+		return SX_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(1, argv);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		return cmd_version(1, argv);
+	c = find_command(argv[1]);
+	if (!c) {
+		sx_cli_error("'%s' is not a selfexp command; see 'selfexp --help'", argv[1]);
+		return SX_EXIT_USAGE;
+	}
+	return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,41 @@
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "selfexp/hash.h"
+
+void sx_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	unsigned int n = 0;
+
+	if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) || n != 32) {
+		fprintf(stderr, "selfexp: sha256 failed\n");
+		abort();
+	}
+}
+
+void sx_sha256_hex(const void *data, size_t len, char hex[SX_SHA256_HEX_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[32];
+	int i;
+
+	sx_sha256(data, len, md);
+	for (i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
+uint64_t sx_hash64(const void *data, size_t len)
+{
+	unsigned char md[32];
+	uint64_t v = 0;
+	int i;
+
+	sx_sha256(data, len, md);
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | md[i];
+	return v;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every unit test binary given as arguments and every CLI test in
+# tests/cli/t*.sh, all of which speak TAP, and ends with "N passed, N failed".
+# A test program that dies without reporting a failure counts as one failure.
+# Environment: SELFEXP_BIN, SELFEXP_SHARED, SELFEXP_HOME (set by make check);
+# TESTS=pattern runs only the programs whose name contains pattern.
+set -u
+cd "$(dirname "$0")/.."
+passed=0 failed=0 skipped=0
+log_dir=${BUILD:-build/default}/test-logs
+mkdir -p "$log_dir"
+export CMOCKA_MESSAGE_OUTPUT=TAP
+export SELFEXP_BIN SELFEXP_SHARED SELFEXP_HOME
+export TEST_TMP_ROOT=${TEST_TMP_ROOT:-$(mktemp -d)}
+trap 'rm -rf "$TEST_TMP_ROOT"' EXIT
+
+run_one() {
+	local name=$1; shift
+	local log="$log_dir/${name//\//-}.log" rc p f s
+	case "$name" in *"${TESTS:-}"*) ;; *) return ;; esac
+	"$@" > "$log" 2>&1 < /dev/null
+	rc=$?
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	s=$(grep -ciE '^ok .*# skip|^1\.\.0 # skip' "$log")
+	p=$((p - $(grep -ciE '^ok .*# skip' "$log" || true)))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $name exited with status $rc without reporting a failure" >> "$log"
+	fi
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	if [ "$f" -gt 0 ]; then
+		printf '%-40s FAIL (%d passed, %d failed), log: %s\n' "$name" "$p" "$f" "$log"
+		grep -E '^not ok|^# |ERROR|error:|Sanitizer' "$log" | head -n 30 | sed 's/^/    /'
+	else
+		printf '%-40s ok (%d)%s\n' "$name" "$p" "$([ "$s" -gt 0 ] && echo ", $s skipped: $(grep -ihoE '# skip.*' "$log" | head -n 1)")"
+	fi
+}
+
+for bin in "$@"; do
+	run_one "unit/$(basename "$bin")" "$bin"
+done
+for t in tests/cli/t*.sh; do
+	[ -e "$t" ] || continue
+	run_one "cli/$(basename "$t" .sh)" bash "$t"
+done
+[ "$skipped" -gt 0 ] && echo "$skipped skipped (see the reasons above)"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
