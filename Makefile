@@ -23,6 +23,12 @@ WARNINGS += -Werror
 endif
 
 OPT ?= -O2 -g
+# V=1 shows the full compiler command lines.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARNINGS) $(SAN_FLAGS) -MMD -MP \
 	-Iinclude -include include/selfexp/banned.h -DSX_HOME='"$(CURDIR)"' \
 	$(shell cat $(BUILD)/pkg.cflags 2>/dev/null) $(CFLAGS)
@@ -51,7 +57,8 @@ deps: $(BUILD)/pkg.stamp
 
 $(BUILD)/%.o: %.c $(BUILD)/pkg.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -65,7 +72,8 @@ selfexp: $(BIN)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/pkg.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(LIB) $$(pkg-config --libs cmocka) $(LDLIBS_ALL)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(LIB) $$(pkg-config --libs cmocka) $(LDLIBS_ALL)
 
 check: $(BIN) $(UNIT_BIN)
 	@SELFEXP_BIN=$(abspath $(BIN)) SELFEXP_SHARED=$(SELFEXP_SHARED) SELFEXP_HOME=$(CURDIR) \

@@ -11,6 +11,7 @@ static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
 static const struct sx_command commands[] = {
+	{ "prompt", cmd_prompt, "show the exact request a prompt condition sends" },
 	{ "help", cmd_help, "show help for selfexp or one of its commands" },
 	{ "version", cmd_version, "print the version" },
 };
