@@ -157,7 +157,7 @@ static int data_stats(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:f:sjh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:sjh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (sx_data_format_from_name(optarg, &opts.format))
@@ -177,7 +177,10 @@ static int data_stats(int argc, char **argv)
 			sx_cli_error("data stats: option '%s' needs a value", argv[optind - 1]);
 			return sx_cli_usage_hint("data stats");
 		default:
-			sx_cli_error("data stats: unknown option '%s'", argv[optind - 1]);
+			if (optopt)
+				sx_cli_error("data stats: unknown option '-%c'", optopt);
+			else
+				sx_cli_error("data stats: unknown option '%s'", argv[optind - 1]);
 			return sx_cli_usage_hint("data stats");
 		}
 	}
