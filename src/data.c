@@ -898,8 +898,10 @@ int sx_data_parse(const char *name, const char *bytes, size_t len, const struct 
 	}
 	if (!rc && !ds->n) {
 		if (ds->skipped)
-			rc = problem(&ps, 1, 0, "no reviews (all %zu rows are bad; the first: %s)",
-				     ds->skipped, ds->nskip_msgs ? ds->skip_msgs[0] : "?");
+			rc = problem(&ps, 1, 0, "no reviews (%s%zu bad row%s skipped; the first: %s)",
+				     ds->skipped == 1 ? "the " : "all ", ds->skipped,
+				     ds->skipped == 1 ? "" : "s",
+				     ds->nskip_msgs ? ds->skip_msgs[0] : "?");
 		else
 			rc = problem(&ps, 1, 0, "no reviews (the file is empty%s)",
 				     ds->format == SX_DATA_JSONL ? "" : " or has only a header");

@@ -31,7 +31,10 @@ static const char data_usage[] =
 	"Run 'selfexp data <subcommand> --help' for the options of a subcommand.\n"
 	"\n"
 	"exit status:\n"
-	"  0 ok, 1 bad or unreadable data, 2 usage error\n";
+	"  0 ok, 1 bad or unreadable data, 2 usage error\n"
+	"\n"
+	"example:\n"
+	"  selfexp data stats data/sst2/dev.tsv\n";
 
 static const char stats_usage[] =
 	"usage: selfexp data stats FILE [--format tsv|jsonl|csv] [--skip-bad-rows] [--json]\n"
