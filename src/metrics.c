@@ -70,6 +70,29 @@ void sx_metrics_rank(const double *imp, size_t n, size_t *order)
 	order_by(imp, n, order);
 }
 
+static int cmp_double(const void *pa, const void *pb)
+{
+	double a = *(const double *)pa, b = *(const double *)pb;
+
+	return (a > b) - (a < b);
+}
+
+size_t sx_metrics_distinct(const double *value, const unsigned char *has_value, size_t n)
+{
+	double *v = xmalloc(sx_size_mul(n ? n : 1, sizeof(*v)));
+	size_t i, m = 0, distinct = 0;
+
+	for (i = 0; i < n; i++)
+		if ((!has_value || has_value[i]) && !isnan(value[i]))
+			v[m++] = value[i] == 0 ? 0.0 : value[i]; /* -0.0 is 0.0 */
+	qsort(v, m, sizeof(*v), cmp_double);
+	for (i = 0; i < m; i++)
+		if (i == 0 || v[i] != v[i - 1])
+			distinct++;
+	free(v);
+	return distinct;
+}
+
 /* ==== Faithfulness plan ================================================= */
 
 void sx_metrics_plan_release(struct sx_faith_plan *plan)

@@ -18,7 +18,7 @@
  * and cache the model queries:
  *
  *	struct sx_faith_plan plan = SX_FAITH_PLAN_INIT;
- *	sx_metrics_plan_init(&plan, value, has_value, n, y);
+ *	sx_metrics_plan_init(&plan, value, has_value, n, y, &err);
  *	for (i = 0; i < plan.n_inputs; i++)
  *		... build the text of sx_metrics_plan_mask(&plan, i), query, p_pos[i] = P(pos) ...
  *	sx_metrics_faith(&plan, p_pos_x, p_pos, &faith, &err);
@@ -38,6 +38,12 @@ void sx_metrics_toward(const double *value, const unsigned char *has_value, size
 		       double *imp);
 /* order[0..n) = positions by descending imp, ties broken by position (left first). */
 void sx_metrics_rank(const double *imp, size_t n, size_t *order);
+
+/*
+ * Number of distinct values among the tokens that have one (NaN counts as no
+ * value): a coarse explanation (GPT-3.5 style, a few levels) has few.
+ */
+size_t sx_metrics_distinct(const double *value, const unsigned char *has_value, size_t n);
 
 /* ---- Faithfulness: phase (a), the inputs to query ----------------------- */
 

@@ -70,6 +70,18 @@ static void test_rank(void **state)
 	assert_int_equal(order[4], 2);
 }
 
+static void test_distinct(void **state)
+{
+	const double v[6] = { 0.5, -0.5, 0.5, 0.0, -0.0, NAN };
+	const unsigned char has[6] = { 1, 0, 1, 1, 1, 1 };
+
+	(void)state;
+	/* {0.5, -0.5, 0} with -0.0 == 0 and NaN skipped: 3; without token 1: {0.5, 0}: 2 */
+	assert_int_equal(sx_metrics_distinct(v, NULL, 6), 3);
+	assert_int_equal(sx_metrics_distinct(v, has, 6), 2);
+	assert_int_equal(sx_metrics_distinct(v, NULL, 0), 0);
+}
+
 /* ---- Faithfulness: a 4-token review ------------------------------------- */
 
 static void test_faith_positive(void **state)
@@ -488,6 +500,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rank),
+		cmocka_unit_test(test_distinct),
 		cmocka_unit_test(test_faith_positive),
 		cmocka_unit_test(test_faith_negative),
 		cmocka_unit_test(test_faith_ties),
