@@ -118,7 +118,8 @@ int sx_prompt_parse(struct sx_prompt *p, enum sx_cond cond, const char *name, co
 		return sx_err_set(err, SX_EINPUT,
 				  "prompt template '%s' has no '" USER_MARK "' line after the system part",
 				  name);
-	if (!strstr(usr, "{review}"))
+	/* text need not be NUL-terminated: search only within it */
+	if (!memmem(usr, (size_t)(end - usr), "{review}", 8))
 		return sx_err_set(err, SX_EINPUT,
 				  "prompt template '%s': the user part has no {review} placeholder", name);
 	sx_prompt_release(p);
