@@ -39,6 +39,19 @@ fuzz_seeds() {
 			_fuzz_prefixed "$dir" "seed-$(basename "$f")" "00$((i % 5))" "$f"
 		done
 		;;
+	parse)
+		# control byte: the condition (0 ep, 1 pe, 2 ep-topk, 3 pe-topk, 4 pred);
+		# then the review's tokens, a newline and the answer
+		for f in tests/golden/parse/*.args; do
+			[ -f "$f" ] || continue; i=$((i + 1))
+			local cond tokens c
+			cond=$(sed -n '/^--condition$/{n;p;}' "$f")
+			tokens=$(sed -n '/^--tokens$/{n;p;}' "$f")
+			case "$cond" in ep) c=0;; pe) c=1;; ep-topk) c=2;; pe-topk) c=3;; *) c=4;; esac
+			{ printf "\\00$c"; printf '%s\n' "$tokens"; head -c 8192 "${f%.args}.answer"; } \
+				> "$dir/seed-golden-$(basename "${f%.args}")"
+		done
+		;;
 	json)
 		for f in tests/golden/*/*.json tests/golden/*/*.jsonl; do
 			[ -f "$f" ] || continue; i=$((i + 1))
