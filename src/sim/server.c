@@ -80,6 +80,7 @@ enum req_state { REQ_NEW, REQ_WAITING, REQ_DONE };
 struct req {
 	struct sx_buf body;
 	int too_big;
+	int is_chat; /* counted in by_status */
 	enum req_state state;
 	struct MHD_Response *resp; /* owned; queued when a suspended request resumes */
 	unsigned status;
@@ -353,7 +354,7 @@ static enum MHD_Result respond(struct sx_sim *s, struct MHD_Connection *c, struc
 
 	if (!resp)
 		return MHD_NO;
-	if (status < SIM_STATUS_MAX)
+	if (r->is_chat && status < SIM_STATUS_MAX)
 		atomic_fetch_add(&s->by_status[status], 1);
 	if (delay_ms > 0) {
 		pthread_mutex_lock(&s->tmu);
@@ -900,8 +901,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	atomic_fetch_add(&s->requests, 1);
 	if (!strcmp(url, "/v1/chat/completions") || !strcmp(url, "/chat/completions")) {
-		if (post)
+		if (post) {
+			r->is_chat = 1;
 			return chat(s, c, r);
+		}
 	} else if (!strcmp(url, "/health")) {
 		if (get) {
 			sx_buf_adds(&b, "{\"status\":\"ok\"}");
