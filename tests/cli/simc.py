@@ -135,3 +135,9 @@ def unquote(w):
 def content(resp_bytes):
     d = json.loads(resp_bytes)
     return d["choices"][0]["message"]["content"], d
+
+
+def imp_values(c):
+    """Values of the (quoted) importance list of an answer."""
+    m = IMP_LIST_RE.search(c)
+    return [float(v) for w, v in TUPLE_RE.findall(m.group(0))] if m else []
