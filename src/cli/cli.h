@@ -17,6 +17,7 @@ struct sx_command {
 int cmd_prompt(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 /* Print "selfexp: <msg>" to stderr. */
 __attribute__((format(printf, 1, 2)))
