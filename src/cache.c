@@ -424,7 +424,7 @@ out:
 }
 
 static int import_line(struct sx_cache *c, const char *text, size_t len, const char *host,
-		       struct sx_err *err)
+		       const char *fallback, struct sx_err *err)
 {
 	struct sx_json *root = sx_json_parse(text, len, err);
 	struct sx_buf canon = SX_BUF_INIT;
@@ -445,6 +445,8 @@ static int import_line(struct sx_cache *c, const char *text, size_t len, const c
 	}
 	if (!host)
 		host = sx_json_get_str(root, "host");
+	if (!host || !*host)
+		host = fallback;
 	if (!host || !*host) {
 		sx_err_set(err, SX_EINPUT, "no endpoint host (pass --host)");
 		goto out;
@@ -476,8 +478,8 @@ out:
 	return rc;
 }
 
-int sx_cache_import(struct sx_cache *c, const char *path, const char *host, long *rows,
-		    struct sx_err *err)
+int sx_cache_import(struct sx_cache *c, const char *path, const char *host,
+		    const char *fallback_host, long *rows, struct sx_err *err)
 {
 	FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	char *line = NULL;
@@ -501,7 +503,7 @@ int sx_cache_import(struct sx_cache *c, const char *path, const char *host, long
 			len--;
 		if (!len)
 			continue;
-		if ((rc = import_line(c, line, len, host, err))) {
+		if ((rc = import_line(c, line, len, host, fallback_host, err))) {
 			if (rc == SX_EINPUT)
 				sx_err_prefix(err, "'%s' line %ld", path, lineno);
 			break;

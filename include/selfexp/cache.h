@@ -91,12 +91,13 @@ int sx_cache_export(struct sx_cache *c, FILE *out, long *rows, struct sx_err *er
  * Read JSON lines of {"request": {..}, "response": {..}} (other members, such
  * as those sx_cache_export writes, are optional) from path ("-" = stdin). The
  * request is re-canonicalised (sx_chat_request_canonical) and the key
- * recomputed with host, or, when host is NULL, the line's "host". Responses
+ * recomputed with the endpoint host: host when not NULL, else the line's
+ * "host", else fallback_host (a line with none of them fails). Responses
  * that do not decode as a chat completion are refused. A malformed line fails
  * the import with its line number; what was imported before stays.
  */
-int sx_cache_import(struct sx_cache *c, const char *path, const char *host, long *rows,
-		    struct sx_err *err);
+int sx_cache_import(struct sx_cache *c, const char *path, const char *host,
+		    const char *fallback_host, long *rows, struct sx_err *err);
 
 /* Checkpoint the WAL and rebuild the file; *before / *after get the file sizes. */
 int sx_cache_vacuum(struct sx_cache *c, long long *before, long long *after,

@@ -171,7 +171,7 @@ static void test_export_import(void **state)
 	assert_int_equal(rows, 2);
 
 	assert_int_equal(sx_cache_open(p2, SX_CACHE_CREATE, &b, NULL), 0);
-	assert_int_equal(sx_cache_import(b, jl, NULL, &rows, &err), 0);
+	assert_int_equal(sx_cache_import(b, jl, NULL, NULL, &rows, &err), 0);
 	assert_int_equal(rows, 2);
 	/* same keys: the request came back byte for byte */
 	assert_int_equal(sx_cache_get(b, k1, &e, NULL), 0);
@@ -181,7 +181,7 @@ static void test_export_import(void **state)
 	assert_float_equal(e.latency_ms, 12.5, 1e-6);
 	sx_cache_entry_release(&e);
 	/* with another host, other keys */
-	assert_int_equal(sx_cache_import(b, jl, "h2", &rows, NULL), 0);
+	assert_int_equal(sx_cache_import(b, jl, "h2", NULL, &rows, NULL), 0);
 	{
 		struct sx_gen_params gp = SX_GEN_PARAMS_INIT;
 		struct sx_buf body = SX_BUF_INIT;
@@ -197,7 +197,7 @@ static void test_export_import(void **state)
 	f = fopen(bad, "w");
 	fputs(badtext, f);
 	fclose(f);
-	assert_int_equal(sx_cache_import(b, bad, "h3", &rows, &err), SX_EINPUT);
+	assert_int_equal(sx_cache_import(b, bad, "h3", NULL, &rows, &err), SX_EINPUT);
 	assert_int_equal(rows, 1);
 	assert_non_null(strstr(err.msg, "line 3"));
 	{
