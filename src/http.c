@@ -18,6 +18,7 @@ struct xfer {
 	struct sx_buf body;
 	double retry_after_s, reset_requests_s, reset_tokens_s;
 	int too_large;
+	int have_retry_after_ms;
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *next_free;
 	struct xfer *prev, *next; /* in the active list while in flight */
@@ -159,9 +160,27 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
 		/* a new response (after 100-continue or the like): forget the old headers */
 		x->retry_after_s = x->reset_requests_s = x->reset_tokens_s = -1;
+		x->have_retry_after_ms = 0;
+		return len;
+	}
+	if (header_is(data, len, "retry-after-ms", &v, &vlen)) {
+		/* OpenAI's and the sim's more precise form; wins over Retry-After */
+		if (vlen < sizeof(tmp)) {
+			double ms;
+
+			memcpy(tmp, v, vlen);
+			tmp[vlen] = '\0';
+			ms = sx_http_parse_duration(tmp);
+			if (ms >= 0) {
+				x->retry_after_s = ms / 1000.0;
+				x->have_retry_after_ms = 1;
+			}
+		}
 		return len;
 	}
 	if (header_is(data, len, "retry-after", &v, &vlen)) {
+		if (x->have_retry_after_ms)
+			return len;
 		dst = &x->retry_after_s;
 		retry_after = 1;
 	} else if (header_is(data, len, "x-ratelimit-reset-requests", &v, &vlen)) {
@@ -337,6 +356,7 @@ int sx_http_post(struct sx_http *h, const char *url, const char *body, size_t le
 		return sx_err_set(err, SX_EFAIL, "cannot create a transfer handle");
 	x->tag = tag;
 	x->too_large = 0;
+	x->have_retry_after_ms = 0;
 	x->errbuf[0] = '\0';
 	x->retry_after_s = x->reset_requests_s = x->reset_tokens_s = -1;
 	sx_buf_reset(&x->body);

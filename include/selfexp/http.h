@@ -42,7 +42,7 @@ struct sx_http_done {
 	enum sx_http_net net;
 	long status;           /* HTTP status, 0 when none was received */
 	struct sx_buf body;    /* owned */
-	double retry_after_s;  /* from Retry-After, -1 when absent */
+	double retry_after_s;  /* from retry-after-ms or Retry-After, -1 when absent */
 	double reset_requests_s, reset_tokens_s; /* from x-ratelimit-reset-*, -1 when absent */
 	double elapsed_ms;
 	char error[256];       /* network error text, "" when net == SX_HTTP_NET_OK */
