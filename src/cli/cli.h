@@ -18,7 +18,13 @@ int cmd_prompt(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
+/*
+ * The response cache file when --cache is not given: $SELFEXP_CACHE, else
+ * $XDG_CACHE_HOME/selfexp/responses.db, else ~/.cache/selfexp/responses.db.
+ */
+const char *sx_cli_default_cache(void);
 /* Print "selfexp: <msg>" to stderr. */
 __attribute__((format(printf, 1, 2)))
 void sx_cli_error(const char *fmt, ...);

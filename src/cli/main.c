@@ -15,6 +15,7 @@ static const struct sx_command commands[] = {
 	{ "data", cmd_data, "inspect a data file before spending money on it" },
 	{ "parse", cmd_parse, "parse one model answer read on stdin" },
 	{ "sim", cmd_sim, "serve the simulated model (OpenAI-compatible, known truth, faults)" },
+	{ "cache", cmd_cache, "inspect, export, import and vacuum the response cache" },
 	{ "help", cmd_help, "show help for selfexp or one of its commands" },
 	{ "version", cmd_version, "print the version" },
 };
