@@ -16,6 +16,9 @@ struct sx_command {
 /* Command entry points, one per src/cli/cmd_<name>.c, listed in main.c's table. */
 int cmd_prompt(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_cache(int argc, char **argv);

@@ -16,6 +16,9 @@ static const struct sx_command commands[] = {
 	{ "parse", cmd_parse, "parse one model answer read on stdin" },
 	{ "sim", cmd_sim, "serve the simulated model (OpenAI-compatible, known truth, faults)" },
 	{ "cache", cmd_cache, "inspect, export, import and vacuum the response cache" },
+	{ "run", cmd_run, "run the protocol on a data set against a chat-completion API" },
+	{ "demo", cmd_demo, "run the whole protocol against the built-in simulated model" },
+	{ "score", cmd_score, "recompute a run's metrics and statistics offline" },
 	{ "help", cmd_help, "show help for selfexp or one of its commands" },
 	{ "version", cmd_version, "print the version" },
 };
