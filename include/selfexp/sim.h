@@ -171,7 +171,7 @@ struct sx_sim_config {
 	enum sx_sim_style style;
 	double latency_ms;        /* mean added delay per answer */
 	double jitter_ms;         /* delay uniform in mean +- jitter (clamped at 0) */
-	long rpm;                 /* chat requests per minute, 0 = unlimited (token bucket of rpm) */
+	long rpm;                 /* chat requests per minute, 0 = unlimited (token bucket, burst rpm/60) */
 	double fault_rate;        /* probability of a fault per chat attempt */
 	unsigned faults;          /* mask of enum sx_sim_fault; 0 with a rate = all of them */
 	size_t max_body;          /* 0 = SX_SIM_MAX_BODY */

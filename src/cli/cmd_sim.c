@@ -63,7 +63,7 @@ static const char usage_options[] =
 	"                              (list cut, finish_reason \"length\"), mixed (one per body)\n"
 	"  --latency-ms MEAN[,JITTER]  delay of each answer, uniform in MEAN +- JITTER; a\n"
 	"                              waiting answer holds no worker thread\n"
-	"  --rpm N                     chat requests per minute (token bucket of N); the excess\n"
+	"  --rpm N                     chat requests per minute (token bucket, burst N/60); the excess\n"
 	"                              gets 429 with Retry-After\n"
 	"  --fault-rate R              probability of a fault per attempt, 0..1 (default 0)\n"
 	"  --faults LIST               faults to draw from, comma-separated (default all):\n"

@@ -291,6 +291,18 @@ void sx_sim_stats_json(struct sx_sim *s, struct sx_buf *out)
 
 /* ---- responses ---------------------------------------------------------- */
 
+/*
+ * The rate limit's burst: one second's worth of requests (at least one), as
+ * real APIs quantise a per-minute limit, so a client that does not pace
+ * itself is refused long before it has sent a minute's worth.
+ */
+static double sim_burst(const struct sx_sim *s)
+{
+	double b = (double)s->cfg.rpm / 60.0;
+
+	return b < 1.0 ? 1.0 : b;
+}
+
 static struct MHD_Response *json_response(struct sx_buf *body)
 {
 	size_t len;
@@ -689,8 +701,8 @@ static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct r
 
 		pthread_mutex_lock(&s->rmu);
 		s->bucket += rate * (double)(now - s->bucket_ns) / 1e9;
-		if (s->bucket > (double)s->cfg.rpm)
-			s->bucket = (double)s->cfg.rpm;
+		if (s->bucket > sim_burst(s))
+			s->bucket = sim_burst(s);
 		s->bucket_ns = now;
 		if (s->bucket >= 1.0)
 			s->bucket -= 1.0;
@@ -1037,7 +1049,7 @@ int sx_sim_start(const struct sx_sim_config *cfg, struct sx_sim **out, struct sx
 	pthread_condattr_destroy(&ca);
 	s->uniq.mask = 1023;
 	s->uniq.keys = xcalloc(1024, 2 * sizeof(uint64_t));
-	s->bucket = (double)s->cfg.rpm;
+	s->bucket = sim_burst(s);
 	s->bucket_ns = now_ns();
 
 	if (pthread_create(&s->timer, NULL, timer_main, s)) {
