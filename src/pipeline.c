@@ -1238,9 +1238,13 @@ static struct sx_json *comparisons_summary(struct ctx *x)
 	return o;
 }
 
-static struct sx_json *build_summary(struct ctx *x, const struct sx_engine_stats *st)
+/*
+ * summary.json is a function of the data, the configuration and the answers
+ * only, so `selfexp score` reproduces it; request counts go to run.json.
+ */
+static struct sx_json *build_summary(struct ctx *x)
 {
-	struct sx_json *o = sx_json_new_object(), *conds, *req;
+	struct sx_json *o = sx_json_new_object(), *conds;
 	int c;
 
 	sx_json_add_num(o, "reviews", (double)x->nrev);
@@ -1251,11 +1255,6 @@ static struct sx_json *build_summary(struct ctx *x, const struct sx_engine_stats
 			sx_json_add(conds, sx_cond_name((enum sx_cond)c),
 				    condition_summary(x, (enum sx_cond)c));
 	sx_json_add(o, "comparisons", comparisons_summary(x));
-	req = sx_json_add(o, "requests", sx_json_new_object());
-	sx_json_add_num(req, "naive", (double)x->naive);
-	sx_json_add_num(req, "distinct", (double)st->unique);
-	sx_json_add_num(req, "sent", (double)st->sent);
-	sx_json_add_num(req, "cache_hits", (double)st->cache_hits);
 	return o;
 }
 
@@ -1373,7 +1372,7 @@ static int write_run_dir(struct ctx *x, int complete, struct sx_err *err)
 
 	sx_engine_get_stats(x->engine, &st);
 	write_records(x);
-	sum = build_summary(x, &st);
+	sum = build_summary(x);
 	run = build_run_json(x, &st, complete);
 	rc = sx_mkdir_p(x->cfg->out_dir, 0700, err);
 	if (!rc) {

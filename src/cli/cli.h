@@ -35,6 +35,8 @@ void sx_cli_error(const char *fmt, ...);
 int sx_cli_bad_value(const char *cmd, const char *opt, const char *value, const char *expect);
 /* Print "usage" hint for cmd and return SX_EXIT_USAGE. */
 int sx_cli_usage_hint(const char *cmd);
+/* path made absolute against the current directory (caller frees). */
+char *sx_path_absolute(const char *path);
 /* Path of ../shared-style resources: the directory holding prompts/ and data/ of this install. */
 const char *sx_cli_home(void);
 

@@ -45,26 +45,31 @@ int cmd_score(int argc, char **argv)
 	struct sx_json *run = NULL, *args;
 	struct sx_run_opts o;
 	struct sx_run_outcome outcome;
-	const char *cache = NULL, *cwd;
-	char *dir = NULL, **nargv = NULL;
+	const char *cwd;
+	char *cache = NULL, *dir = NULL, **nargv = NULL;
 	size_t i, na;
 	int c, rc = SX_EXIT_FAIL;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': cache = optarg; break;
-		case 'h': fputs(usage, stdout); return SX_EXIT_OK;
-		default: return sx_cli_usage_hint("score");
+		case 'c':
+			free(cache);
+			cache = sx_path_absolute(optarg);
+			break;
+		case 'h': fputs(usage, stdout); free(cache); return SX_EXIT_OK;
+		default: free(cache); return sx_cli_usage_hint("score");
 		}
 	}
 	if (optind + 1 != argc) {
 		sx_cli_error("score: expected one run directory");
+		free(cache);
 		return sx_cli_usage_hint("score");
 	}
 	dir = realpath(argv[optind], NULL);
 	if (!dir) {
 		sx_cli_error("score: cannot open run directory '%s'", argv[optind]);
+		free(cache);
 		return SX_EXIT_FAIL;
 	}
 	sx_buf_addf(&path, "%s/run.json", dir);
@@ -78,14 +83,6 @@ int cmd_score(int argc, char **argv)
 	if (!args || !cwd || !sx_json_len(args)) {
 		sx_cli_error("score: '%s' has no recorded command (argv, cwd)", path.buf);
 		goto out;
-	}
-	if (cache) {
-		char *abs = realpath(cache, NULL);
-		if (!abs) {
-			sx_cli_error("score: cannot open cache '%s'", cache);
-			goto out;
-		}
-		cache = abs;
 	}
 	na = sx_json_len(args);
 	nargv = xcalloc(na + 8, sizeof(char *));
@@ -128,8 +125,7 @@ out:
 		for (i = 0; i < na; i++)
 			free(nargv[i]);
 	free(nargv);
-	if (cache && cache != NULL)
-		free((char *)cache);
+	free(cache);
 	free(dir);
 	sx_json_free(run);
 	sx_buf_release(&path);

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "selfexp/alloc.h"
+#include "selfexp/buf.h"
 #include "selfexp/version.h"
 
 static int cmd_help(int argc, char **argv);
@@ -118,6 +120,19 @@ const char *sx_cli_home(void)
 	const char *home = getenv("SELFEXP_HOME");
 
 	return home && *home ? home : SX_HOME;
+}
+
+char *sx_path_absolute(const char *path)
+{
+	struct sx_buf b = SX_BUF_INIT;
+	char *cwd;
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	cwd = getcwd(NULL, 0);
+	sx_buf_addf(&b, "%s/%s", cwd ? cwd : ".", path);
+	free(cwd);
+	return sx_buf_detach(&b, NULL);
 }
 
 int main(int argc, char **argv)

@@ -24,9 +24,9 @@ PY
 check_eq "2616 records, every answer parsed" "2616 0" "$(cat "$T/check1")"
 sent1=$(chat_requests)
 check_eq "the sim answered each distinct request once" "2616" "$sent1"
-python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["conditions"]["pe"]["reviews"], s["requests"]["sent"])' \
-	"$T/a/run/summary.json" > "$T/sum1"
-check_eq "summary.json counts reviews and requests sent" "872 2616" "$(cat "$T/sum1")"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2])); print(s["conditions"]["pe"]["reviews"], r["counts"]["sent"])' \
+	"$T/a/run/summary.json" "$T/a/run/run.json" > "$T/sum1"
+check_eq "summary.json counts reviews, run.json requests sent" "872 2616" "$(cat "$T/sum1")"
 
 # 2. the same run again on the same cache: nothing sent, identical records
 check_exit "second run exits 0" 0 "$X" run --data "$dev" --out "$T/a/run2" --cache "$T/a/.selfexp/cache.sqlite" \

@@ -42,8 +42,8 @@ read -r nl rho < "$T/lime"
 echo "# LIME (10x samples) vs true contributions: mean Spearman $rho over $nl reviews"
 check "LIME ranks tokens like the true contributions (mean Spearman $rho >= 0.85)" \
 	python3 -c "import sys; sys.exit(0 if float('$rho') >= 0.85 else 1)"
-python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["requests"]; print(s["naive"], s["sent"])' \
-	"$T/a/run/summary.json" > "$T/counts"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["counts"]; print(s["naive_requests"], s["sent"])' \
+	"$T/a/run/run.json" > "$T/counts"
 read -r naive sent < "$T/counts"
 echo "# requests: naive $naive, sent $sent"
 check "shared perturbations are sent once (sent $sent < naive $naive)" test "$sent" -lt "$naive"
