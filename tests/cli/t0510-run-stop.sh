@@ -17,6 +17,7 @@ for l in open(sys.argv[1]): json.loads(l)' "$T/a/run/records.jsonl"
 check_exit "the same run without the cap completes it" 0 "$X" run --data "$dev" --out "$T/a/run" \
 	--base-url "$SIM_URL" "${opts[@]}"
 
+mkdir -p "$T/b"
 "$X" run --data "$dev" --out "$T/b/run" --base-url "$SIM_URL" "${opts[@]}" > /dev/null 2> "$T/b/err" &
 pid=$!
 sleep 1
