@@ -384,11 +384,15 @@ int sx_http_poll(struct sx_http *h, int timeout_ms, struct sx_err *err)
 	CURLMcode mc;
 
 	mc = curl_multi_perform(h->multi, &running);
-	/* with nothing in flight this just sleeps, which the engine uses for pacing */
-	if (mc == CURLM_OK && timeout_ms > 0)
+	/*
+	 * Wait only when nothing completed yet; with nothing in flight this just
+	 * sleeps, which the engine uses for pacing.
+	 */
+	if (mc == CURLM_OK && timeout_ms > 0 && (size_t)running >= h->in_flight) {
 		mc = curl_multi_poll(h->multi, NULL, 0, timeout_ms, NULL);
-	if (mc == CURLM_OK)
-		mc = curl_multi_perform(h->multi, &running);
+		if (mc == CURLM_OK)
+			mc = curl_multi_perform(h->multi, &running);
+	}
 	if (mc != CURLM_OK)
 		return sx_err_set(err, SX_EFAIL, "libcurl: %s", curl_multi_strerror(mc));
 	return 0;
