@@ -446,6 +446,14 @@ int sx_http_next_done(struct sx_http *h, struct sx_http_done *out)
 		memset(out, 0, sizeof(*out));
 		out->tag = x->tag;
 		out->net = classify(rc, x);
+		if (out->net == SX_HTTP_NET_TIMEOUT) {
+			/* never connected: the endpoint is as good as unreachable */
+			double connect = 0;
+
+			curl_easy_getinfo(m->easy_handle, CURLINFO_CONNECT_TIME, &connect);
+			if (connect <= 0)
+				out->net = SX_HTTP_NET_UNREACHABLE;
+		}
 		out->status = out->net == SX_HTTP_NET_OK ? status : 0;
 		out->retry_after_s = x->retry_after_s;
 		out->reset_requests_s = x->reset_requests_s;
