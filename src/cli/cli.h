@@ -16,6 +16,7 @@ struct sx_command {
 /* Command entry points, one per src/cli/cmd_<name>.c, listed in main.c's table. */
 int cmd_prompt(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 /*
  * The response cache file when --cache is not given: $SELFEXP_CACHE, else
