@@ -1174,7 +1174,8 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 				mark(covered, tl[i].start, tl[i].end);
 				continue;
 			}
-			if (!best || tl[i].nitems > best->nitems)
+			if (!best || tl[i].nitems > best->nitems ||
+			    (tl[i].nitems == best->nitems && tl[i].closed && !best->closed))
 				best = &tl[i];
 		}
 		if (best) {

@@ -48,7 +48,7 @@
  *
  * Top-k lists (ep-topk, pe-topk): "[" items "]" with items quoted or bare,
  * separated by commas; an unclosed list is accepted as "truncated". The list
- * with the most items is used, the first on ties.
+ * with the most items is used; on ties a closed one, then the first.
  *
  * The prediction. Candidates are tuples whose word is a bare integer and that
  * are not part of a candidate importance list (for pred and top-k conditions,
