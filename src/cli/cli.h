@@ -15,6 +15,7 @@ struct sx_command {
 
 /* Command entry points, one per src/cli/cmd_<name>.c, listed in main.c's table. */
 int cmd_prompt(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 
 /* Print "selfexp: <msg>" to stderr. */

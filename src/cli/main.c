@@ -12,6 +12,7 @@ static int cmd_version(int argc, char **argv);
 
 static const struct sx_command commands[] = {
 	{ "prompt", cmd_prompt, "show the exact request a prompt condition sends" },
+	{ "data", cmd_data, "inspect a data file before spending money on it" },
 	{ "sim", cmd_sim, "serve the simulated model (OpenAI-compatible, known truth, faults)" },
 	{ "help", cmd_help, "show help for selfexp or one of its commands" },
 	{ "version", cmd_version, "print the version" },

@@ -1,0 +1,60 @@
+#ifndef SELFEXP_CHAT_H
+#define SELFEXP_CHAT_H
+/*
+ * The OpenAI chat-completion wire format: building a canonical request body
+ * and decoding a response body. No network here (see engine.h).
+ */
+#include <stddef.h>
+
+#include "selfexp/buf.h"
+#include "selfexp/err.h"
+
+/* Response bodies larger than this are refused. */
+#define SX_CHAT_MAX_RESPONSE (8u * 1024u * 1024u)
+
+struct sx_gen_params {
+	const char *model; /* borrowed */
+	double temperature; /* paper: 0 */
+	double top_p;       /* paper: 1 */
+	long max_tokens;    /* paper: 1024 */
+	int logprobs;       /* ask for logprobs of the output tokens */
+	int top_logprobs;   /* with logprobs: alternatives per token (0..20) */
+	long seed;          /* sent as "seed" when >= 0 (sampling runs) */
+};
+
+#define SX_GEN_PARAMS_INIT { "gpt-3.5-turbo", 0.0, 1.0, 1024, 0, 0, -1 }
+
+/*
+ * Append the canonical JSON request body: keys in a fixed order, numbers
+ * printed the same way every time, so equal requests are equal bytes (the
+ * cache key is the SHA-256 of the body plus the endpoint host).
+ */
+void sx_chat_request_body(const struct sx_gen_params *gp, const char *system, const char *user,
+			  struct sx_buf *out);
+
+struct sx_chat_answer {
+	char *content;       /* owned; choices[0].message.content, may contain any bytes but NUL */
+	char *finish_reason; /* owned; may be NULL */
+	long prompt_tokens;  /* from usage, -1 when absent */
+	long completion_tokens;
+	/*
+	 * With logprobs: log P of "0" and "1" as the first label token of the
+	 * answer, from top_logprobs of the first output token that is "0" or "1"
+	 * (NAN when the API did not say).
+	 */
+	double logprob_0, logprob_1;
+};
+
+#define SX_CHAT_ANSWER_INIT { NULL, NULL, -1, -1, 0.0, 0.0 }
+
+/*
+ * Decode a 200 response body. Fails (SX_EINPUT, message says why) on invalid
+ * JSON, a body of the wrong shape, an "error" object, an empty choices array,
+ * a missing or non-string content.
+ */
+int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, struct sx_err *err);
+void sx_chat_answer_release(struct sx_chat_answer *a);
+/* The "error.message" of an error body, or NULL (owned by the caller). */
+char *sx_chat_error_message(const char *body, size_t len);
+
+#endif

@@ -1,0 +1,93 @@
+#ifndef SELFEXP_ENGINE_H
+#define SELFEXP_ENGINE_H
+/*
+ * The engine: every model query of every stage goes through here
+ * (DESIGN.md section 4). A stage hands a batch of requests to
+ * sx_engine_run; the engine answers what it can from the cache, sends the
+ * rest concurrently (libcurl multi, at most `concurrency` in flight, paced
+ * by rpm/tpm token buckets, retried with backoff), stores every complete,
+ * well-formed 200 answer in the cache as it arrives, and fills one
+ * struct sx_result per request, in the order of the requests, whatever the
+ * order in which answers arrived. Identical requests in a batch are sent once.
+ */
+#include <stddef.h>
+
+#include "selfexp/chat.h"
+#include "selfexp/err.h"
+
+struct sx_engine_config {
+	const char *base_url;   /* borrowed; e.g. http://127.0.0.1:8080/v1 */
+	const char *api_key;    /* borrowed; may be NULL; never logged or stored */
+	const char *cache_path; /* borrowed; SQLite file, created (mode 0600) if missing */
+	int concurrency;        /* max requests in flight, default 16 */
+	double rpm;             /* requests per minute, 0 = unlimited */
+	double tpm;             /* tokens per minute (prompt + max completion estimate), 0 = unlimited */
+	int retries;            /* attempts after the first, default 6 */
+	double timeout_s;       /* per attempt, default 120 */
+	int offline;            /* answer from the cache only; misses are failures with reason "offline miss" */
+	long max_requests;      /* hard cap on requests sent over the engine's life, 0 = none */
+	double max_cost;        /* hard cap on spend in USD, 0 = none */
+	double price_in, price_out; /* USD per 1M prompt / completion tokens, for accounting */
+	int progress;           /* draw a progress line on stderr (caller decides: only on a terminal) */
+	int insecure;           /* disable TLS verification (recorded by the caller in run.json) */
+};
+
+#define SX_ENGINE_CONFIG_INIT { NULL, NULL, NULL, 16, 0, 0, 6, 120.0, 0, 0, 0, 0, 0, 0, 0 }
+
+struct sx_request {
+	char *body;  /* borrowed: the canonical JSON request body (sx_chat_request_body) */
+	size_t len;
+};
+
+enum sx_result_status {
+	SX_RESULT_OK = 0,   /* answer decoded */
+	SX_RESULT_FAILED,   /* failed after all retries, or a 4xx that retrying cannot fix; reason set */
+	SX_RESULT_SKIPPED   /* not sent: a cap was reached or the run was interrupted */
+};
+
+struct sx_result {
+	enum sx_result_status status;
+	struct sx_chat_answer answer; /* owned, valid when status == SX_RESULT_OK */
+	char *reason;                 /* owned, set when not OK */
+	int from_cache;
+	int attempts;                 /* HTTP attempts made for this request (0 from cache) */
+	double latency_ms;            /* of the successful attempt (or as cached) */
+};
+
+struct sx_engine_stats {
+	long requests;       /* results asked for */
+	long unique;         /* distinct request bodies */
+	long cache_hits;
+	long sent;           /* distinct requests that went to the network */
+	long attempts;       /* HTTP attempts including retries */
+	long retries;
+	long failed;
+	long skipped;
+	long prompt_tokens, completion_tokens;
+	double cost;
+};
+
+struct sx_engine;
+
+/*
+ * Open the cache and set up the HTTP client. Fails with SX_ENET when
+ * base_url is not http(s), SX_EIO when the cache cannot be opened.
+ */
+int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, struct sx_err *err);
+void sx_engine_free(struct sx_engine *e);
+
+/*
+ * Answer reqs[0..n) into res[0..n) (which the caller then releases with
+ * sx_result_release). stage names the batch in progress output. Returns 0
+ * when every request has a result (some may be FAILED or SKIPPED), SX_ENET
+ * when the endpoint cannot be reached at all or refuses the key (401/403)
+ * before anything was answered, SX_EIO on a cache error.
+ */
+int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
+		  struct sx_result *res, const char *stage, struct sx_err *err);
+void sx_result_release(struct sx_result *r);
+void sx_engine_get_stats(const struct sx_engine *e, struct sx_engine_stats *out);
+/* Ask the engine to stop sending (e.g. from a SIGINT handler): async-signal-safe. */
+void sx_engine_interrupt(struct sx_engine *e);
+
+#endif

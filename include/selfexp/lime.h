@@ -1,0 +1,57 @@
+#ifndef SELFEXP_LIME_H
+#define SELFEXP_LIME_H
+/*
+ * LIME on token positions (LimeTextExplainer with bow=False), split in the
+ * two halves the pipeline needs: sx_lime_sample() draws the perturbations
+ * (keep-masks) before any model query, sx_lime_fit() turns the model's
+ * P(positive) for each mask into importances afterwards.
+ *
+ *	struct sx_rng *rng = sx_rng_new(sx_seed_derive(run_seed, "lime", review_id));
+ *	unsigned char *masks = sx_lime_sample(rng, d, 10 * d);
+ *	... query the model on each mask, fill p[0..10d) ...
+ *	struct sx_lime_fit fit = SX_LIME_FIT_INIT;
+ *	sx_lime_fit(masks, p, 10 * d, d, SX_LIME_KERNEL_WIDTH, SX_LIME_ALPHA, &fit, &err);
+ *	... fit.coef[i] is the importance of token i (positive = toward positive) ...
+ *	sx_lime_fit_release(&fit);
+ */
+#include <stddef.h>
+
+#include "selfexp/err.h"
+#include "selfexp/stats.h"
+
+#define SX_LIME_KERNEL_WIDTH 25.0
+#define SX_LIME_ALPHA 1.0
+/* Default samples per token (the paper's 10 x n). */
+#define SX_LIME_SAMPLES_PER_TOKEN 10
+
+/*
+ * n_samples keep-masks over d tokens, row-major n_samples x d bytes, 1 = kept,
+ * 0 = deleted; returned to the caller to free(). Row 0 is all ones; each other
+ * row draws a size s uniformly from 1..d and deletes s distinct positions
+ * chosen uniformly without replacement (partial Fisher-Yates). All sizes are
+ * drawn first, then the positions, as lime does. d >= 1, n_samples >= 1.
+ */
+unsigned char *sx_lime_sample(struct sx_rng *rng, size_t d, size_t n_samples);
+
+struct sx_lime_fit {
+	size_t d;
+	double intercept;
+	double *coef;      /* owned, d values: importance of each token position */
+	double score;      /* weighted R^2 of the surrogate on the samples (NaN if p is constant) */
+	double local_pred; /* surrogate's prediction for the all-ones mask */
+};
+
+#define SX_LIME_FIT_INIT { 0, 0.0, NULL, 0.0, 0.0 }
+
+/*
+ * Fit the weighted ridge surrogate: distance_i = 100 x cosine distance between
+ * mask i and all-ones (100 for an all-zero mask), weight_i =
+ * sqrt(exp(-distance_i^2 / kernel_width^2)), ridge (alpha, intercept) of p on
+ * the masks. p[i] is the model's P(positive) for mask i. Returns 0 or a
+ * negative SX_E* with a message in err; out is left released on error.
+ */
+int sx_lime_fit(const unsigned char *masks, const double *p, size_t n_samples, size_t d,
+		double kernel_width, double alpha, struct sx_lime_fit *out, struct sx_err *err);
+void sx_lime_fit_release(struct sx_lime_fit *fit);
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * Faithfulness (comprehensiveness, sufficiency, DF, RankDel, AOPC) and
+ * agreement metrics of one review.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "selfexp/alloc.h"
+#include "selfexp/metrics.h"
+#include "selfexp/stats.h"
+
+/* ==== Ranking =========================================================== */
+
+static double value_or_zero(const double *value, const unsigned char *has_value, size_t i)
+{
+	if (has_value && !has_value[i])
+		return 0.0;
+	return isnan(value[i]) ? 0.0 : value[i];
+}
+
+void sx_metrics_toward(const double *value, const unsigned char *has_value, size_t n, int y,
+		       double *imp)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		double v = value_or_zero(value, has_value, i);
+
+		imp[i] = y == 1 ? v : -v;
+		if (imp[i] == 0)
+			imp[i] = 0.0; /* no -0.0 */
+	}
+}
+
+/* Sort keys: descending key, then ascending position. */
+struct keyed {
+	double key;
+	size_t pos;
+};
+
+static int cmp_keyed(const void *pa, const void *pb)
+{
+	const struct keyed *a = pa, *b = pb;
+
+	if (a->key > b->key)
+		return -1;
+	if (a->key < b->key)
+		return 1;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+static void order_by(const double *key, size_t n, size_t *order)
+{
+	struct keyed *kv = xmalloc(sx_size_mul(n ? n : 1, sizeof(*kv)));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		kv[i].key = key[i];
+		kv[i].pos = i;
+	}
+	qsort(kv, n, sizeof(*kv), cmp_keyed);
+	for (i = 0; i < n; i++)
+		order[i] = kv[i].pos;
+	free(kv);
+}
+
+void sx_metrics_rank(const double *imp, size_t n, size_t *order)
+{
+	order_by(imp, n, order);
+}
+
+static int cmp_double(const void *pa, const void *pb)
+{
+	double a = *(const double *)pa, b = *(const double *)pb;
+
+	return (a > b) - (a < b);
+}
+
+size_t sx_metrics_distinct(const double *value, const unsigned char *has_value, size_t n)
+{
+	double *v = xmalloc(sx_size_mul(n ? n : 1, sizeof(*v)));
+	size_t i, m = 0, distinct = 0;
+
+	for (i = 0; i < n; i++)
+		if ((!has_value || has_value[i]) && !isnan(value[i]))
+			v[m++] = value[i] == 0 ? 0.0 : value[i]; /* -0.0 is 0.0 */
+	qsort(v, m, sizeof(*v), cmp_double);
+	for (i = 0; i < m; i++)
+		if (i == 0 || v[i] != v[i - 1])
+			distinct++;
+	free(v);
+	return distinct;
+}
+
+/* ==== Faithfulness plan ================================================= */
+
+void sx_metrics_plan_release(struct sx_faith_plan *plan)
+{
+	free(plan->imp);
+	free(plan->rank);
+	free(plan->masks);
+	memset(plan, 0, sizeof(*plan));
+}
+
+size_t sx_metrics_plan_row(const struct sx_faith_plan *plan, enum sx_faith_kind kind, size_t j)
+{
+	switch (kind) {
+	case SX_FAITH_DELETE:
+		return j - 1;
+	case SX_FAITH_KEEP:
+		return plan->n + j;
+	case SX_FAITH_SINGLE:
+		return 2 * plan->n + j;
+	}
+	return 0;
+}
+
+const unsigned char *sx_metrics_plan_mask(const struct sx_faith_plan *plan, size_t row)
+{
+	return plan->masks + row * plan->n;
+}
+
+static void plan_build_masks(struct sx_faith_plan *plan)
+{
+	size_t n = plan->n, j, i;
+	unsigned char *m;
+
+	plan->n_inputs = 3 * n;
+	plan->masks = xmalloc(sx_size_mul(plan->n_inputs, n));
+	/* DELETE j: all ones but r_1..r_j. */
+	for (j = 1; j <= n; j++) {
+		m = plan->masks + sx_metrics_plan_row(plan, SX_FAITH_DELETE, j) * n;
+		memset(m, 1, n);
+		for (i = 0; i < j; i++)
+			m[plan->rank[i]] = 0;
+	}
+	/* KEEP j: only r_1..r_j. */
+	for (j = 0; j < n; j++) {
+		m = plan->masks + sx_metrics_plan_row(plan, SX_FAITH_KEEP, j) * n;
+		memset(m, 0, n);
+		for (i = 0; i < j; i++)
+			m[plan->rank[i]] = 1;
+	}
+	/* SINGLE j: all ones but position j. */
+	for (j = 0; j < n; j++) {
+		m = plan->masks + sx_metrics_plan_row(plan, SX_FAITH_SINGLE, j) * n;
+		memset(m, 1, n);
+		m[j] = 0;
+	}
+}
+
+int sx_metrics_plan_init(struct sx_faith_plan *plan, const double *value,
+			 const unsigned char *has_value, size_t n, int y, struct sx_err *err)
+{
+	memset(plan, 0, sizeof(*plan));
+	if (n == 0)
+		return sx_err_set(err, SX_EINPUT, "faithfulness: empty review");
+	if (y != 0 && y != 1)
+		return sx_err_set(err, SX_EINPUT, "faithfulness: label '%d' is not 0 or 1", y);
+	plan->n = n;
+	plan->y = y;
+	plan->imp = xmalloc(sx_size_mul(n, sizeof(*plan->imp)));
+	plan->rank = xmalloc(sx_size_mul(n, sizeof(*plan->rank)));
+	sx_metrics_toward(value, has_value, n, y, plan->imp);
+	sx_metrics_rank(plan->imp, n, plan->rank);
+	plan_build_masks(plan);
+	return 0;
+}
+
+int sx_metrics_plan_init_ranked(struct sx_faith_plan *plan, const size_t *rank, size_t n, int y,
+				struct sx_err *err)
+{
+	unsigned char *seen = NULL;
+	size_t i;
+	int ret = 0;
+
+	memset(plan, 0, sizeof(*plan));
+	if (n == 0)
+		return sx_err_set(err, SX_EINPUT, "faithfulness: empty review");
+	if (y != 0 && y != 1)
+		return sx_err_set(err, SX_EINPUT, "faithfulness: label '%d' is not 0 or 1", y);
+	seen = xcalloc(n, 1);
+	for (i = 0; i < n; i++) {
+		if (rank[i] >= n || seen[rank[i]]) {
+			ret = sx_err_set(err, SX_EINPUT,
+					 "faithfulness: ranking entry %zu ('%zu') is not a permutation "
+					 "of 0..%zu", i, rank[i], n - 1);
+			goto out;
+		}
+		seen[rank[i]] = 1;
+	}
+	plan->n = n;
+	plan->y = y;
+	plan->rank = xmalloc(sx_size_mul(n, sizeof(*plan->rank)));
+	memcpy(plan->rank, rank, n * sizeof(*rank));
+	plan_build_masks(plan);
+out:
+	free(seen);
+	return ret;
+}
+
+/* ==== Faithfulness metrics ============================================== */
+
+size_t sx_metrics_aopc_k(double q, size_t n)
+{
+	double k = ceil(q * (double)n - 1e-9); /* 0.05 * 20 must be 1, not 2 */
+
+	if (k < 1)
+		return 1;
+	if (k > (double)n)
+		return n;
+	return (size_t)k;
+}
+
+/* P(y | z) from P(pos | z). */
+static double p_label(int y, double p_pos)
+{
+	return y == 1 ? p_pos : 1.0 - p_pos;
+}
+
+/* 1 if z's predicted label differs from y, 0 if not, -1 if unknown (NaN). */
+static int label_changes(int y, double p_pos)
+{
+	if (isnan(p_pos))
+		return -1;
+	return (p_pos > 0.5 ? 1 : 0) != y;
+}
+
+int sx_metrics_faith(const struct sx_faith_plan *plan, double p_pos_x, const double *p_pos,
+		     struct sx_faith *out, struct sx_err *err)
+{
+	static const double bins[SX_AOPC_NBINS] = SX_AOPC_BINS;
+	size_t n = plan->n, j, b;
+	int y = plan->y;
+	double px, sum, *drop = NULL;
+
+	if (n == 0 || !plan->masks)
+		return sx_err_set(err, SX_EINPUT, "faithfulness: empty plan");
+	px = p_label(y, p_pos_x);
+
+	sum = 0;
+	for (j = 1; j <= n; j++)
+		sum += px - p_label(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_DELETE, j)]);
+	out->comp = sum / (double)(n + 1);
+
+	sum = 0;
+	for (j = 0; j < n; j++)
+		sum += px - p_label(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_KEEP, j)]);
+	out->suff = sum / (double)(n + 1);
+
+	switch (label_changes(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_DELETE, 1)])) {
+	case 1:
+		out->df_mit = 1;
+		break;
+	case 0:
+		out->df_mit = 0;
+		break;
+	default:
+		out->df_mit = NAN;
+	}
+
+	out->df_frac = 1;
+	for (j = 1; j <= n; j++) {
+		int c = label_changes(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_DELETE, j)]);
+
+		if (c < 0) {
+			out->df_frac = NAN;
+			break;
+		}
+		if (c) {
+			out->df_frac = (double)j / (double)n;
+			break;
+		}
+	}
+
+	out->rankdel = NAN;
+	if (plan->imp) {
+		drop = xmalloc(sx_size_mul(n, sizeof(*drop)));
+		for (j = 0; j < n; j++)
+			drop[j] = px - p_label(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_SINGLE, j)]);
+		sx_stats_spearman(plan->imp, drop, n, &out->rankdel);
+		free(drop);
+	}
+
+	out->aopc_comp = out->aopc_suff = 0;
+	for (b = 0; b < SX_AOPC_NBINS; b++) {
+		size_t k = sx_metrics_aopc_k(bins[b], n);
+
+		out->comp_at[b] = px - p_label(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_DELETE, k)]);
+		out->suff_at[b] = k == n ? 0.0 :
+			px - p_label(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_KEEP, k)]);
+		if (k == n && isnan(px))
+			out->suff_at[b] = NAN;
+		out->aopc_comp += out->comp_at[b] / SX_AOPC_NBINS;
+		out->aopc_suff += out->suff_at[b] / SX_AOPC_NBINS;
+	}
+	return 0;
+}
+
+/* ==== Agreement ========================================================= */
+
+size_t sx_metrics_topk_size(size_t n)
+{
+	size_t k = n / 5; /* floor(0.2 n), exactly */
+
+	return k ? k : 1;
+}
+
+static void abs_values(const double *value, const unsigned char *has_value, size_t n, double *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = fabs(value_or_zero(value, has_value, i));
+}
+
+void sx_metrics_topk(const double *value, const unsigned char *has_value, size_t n, size_t k,
+		     size_t *top)
+{
+	double *mag = xmalloc(sx_size_mul(n ? n : 1, sizeof(*mag)));
+	size_t *order = xmalloc(sx_size_mul(n ? n : 1, sizeof(*order)));
+
+	abs_values(value, has_value, n, mag);
+	order_by(mag, n, order);
+	memcpy(top, order, (k < n ? k : n) * sizeof(*top));
+	free(mag);
+	free(order);
+}
+
+static int sign_of(double v)
+{
+	return (v > 0) - (v < 0);
+}
+
+static int cmp3(double a, double b)
+{
+	return (a > b) - (a < b);
+}
+
+int sx_metrics_agree(const double *a, const unsigned char *a_has, const double *b,
+		     const unsigned char *b_has, size_t n, struct sx_agree *out, struct sx_err *err)
+{
+	size_t k, t, s, i, j, inter = 0, same_rank = 0, same_sign = 0, same_rank_sign = 0;
+	size_t *ta = NULL, *tb = NULL;
+	unsigned char *in_b = NULL;
+	double *ma = NULL, *mb = NULL;
+
+	if (n == 0)
+		return sx_err_set(err, SX_EINPUT, "agreement: empty review");
+	k = sx_metrics_topk_size(n);
+	out->k = k;
+	ta = xmalloc(sx_size_mul(k, sizeof(*ta)));
+	tb = xmalloc(sx_size_mul(k, sizeof(*tb)));
+	in_b = xcalloc(n, 1);
+	sx_metrics_topk(a, a_has, n, k, ta);
+	sx_metrics_topk(b, b_has, n, k, tb);
+	for (t = 0; t < k; t++)
+		in_b[tb[t]] = 1;
+	for (t = 0; t < k; t++) {
+		size_t f = ta[t];
+		int sa = sign_of(value_or_zero(a, a_has, f));
+		int sb = sign_of(value_or_zero(b, b_has, f));
+
+		if (in_b[f]) {
+			inter++;
+			if (sa == sb)
+				same_sign++;
+		}
+		if (ta[t] == tb[t]) {
+			same_rank++;
+			if (sa == sb)
+				same_rank_sign++;
+		}
+	}
+	out->feature = (double)inter / (double)k;
+	out->rank = (double)same_rank / (double)k;
+	out->sign = (double)same_sign / (double)k;
+	out->signed_rank = (double)same_rank_sign / (double)k;
+	out->iou = (double)inter / (double)(2 * k - inter);
+
+	ma = xmalloc(sx_size_mul(n, sizeof(*ma)));
+	mb = xmalloc(sx_size_mul(n, sizeof(*mb)));
+	abs_values(a, a_has, n, ma);
+	abs_values(b, b_has, n, mb);
+	sx_stats_spearman(ma, mb, n, &out->spearman);
+	out->pairwise = NAN;
+	if (n >= 2) {
+		s = 0;
+		for (i = 0; i < n; i++)
+			for (j = i + 1; j < n; j++)
+				s += cmp3(ma[i], ma[j]) == cmp3(mb[i], mb[j]);
+		out->pairwise = (double)s / ((double)n * (double)(n - 1) / 2.0);
+	}
+	free(ta);
+	free(tb);
+	free(in_b);
+	free(ma);
+	free(mb);
+	return 0;
+}
+
+int sx_metrics_agree_topk(const size_t *list, size_t m, const double *full,
+			  const unsigned char *full_has, size_t n, struct sx_agree_topk *out,
+			  struct sx_err *err)
+{
+	unsigned char *in_s = NULL;
+	size_t *top = NULL, k, ms, i, inter = 0;
+	int ret = 0;
+
+	if (n == 0)
+		return sx_err_set(err, SX_EINPUT, "top-k agreement: empty review");
+	k = sx_metrics_topk_size(n);
+	in_s = xcalloc(n, 1);
+	for (i = 0; i < m; i++) {
+		if (list[i] >= n || in_s[list[i]]) {
+			ret = sx_err_set(err, SX_EINPUT,
+					 "top-k agreement: listed position '%zu' is %s", list[i],
+					 list[i] >= n ? "out of range" : "repeated");
+			goto out;
+		}
+		in_s[list[i]] = 1;
+	}
+	/* S is only the first min(m, k) listed positions. */
+	ms = m < k ? m : k;
+	memset(in_s, 0, n);
+	for (i = 0; i < ms; i++)
+		in_s[list[i]] = 1;
+	top = xmalloc(sx_size_mul(k, sizeof(*top)));
+	sx_metrics_topk(full, full_has, n, k, top);
+	for (i = 0; i < k; i++)
+		inter += in_s[top[i]];
+	out->k = k;
+	out->feature = (double)inter / (double)k;
+	out->iou = (double)inter / (double)(ms + k - inter);
+out:
+	free(in_s);
+	free(top);
+	return ret;
+}

@@ -1,0 +1,248 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+
+#include "selfexp/alloc.h"
+#include "selfexp/buf.h"
+#include "selfexp/file.h"
+#include "selfexp/json.h"
+#include "selfexp/lime.h"
+#include "selfexp/stats.h"
+
+#define FIXTURE_CAP (64u * 1024u * 1024u)
+#define TOL 1e-9
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static double fixture_num(const struct sx_json *j, const char *key)
+{
+	double v = NAN;
+
+	assert_int_equal(sx_json_get_num(j, key, &v), 0);
+	return v;
+}
+
+static double check_fixture(const char *path)
+{
+	struct sx_buf text = SX_BUF_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_json *root, *jm, *jp, *exp, *jc;
+	struct sx_lime_fit fit = SX_LIME_FIT_INIT;
+	unsigned char *masks;
+	double *p, maxerr = 0, e;
+	size_t n, d, i, j;
+
+	assert_int_equal(sx_file_read(path, FIXTURE_CAP, &text, &err), 0);
+	root = sx_json_parse(text.buf, text.len, &err);
+	assert_non_null(root);
+	jm = sx_json_get(root, "masks");
+	jp = sx_json_get(root, "p_positive");
+	exp = sx_json_get(root, "expected");
+	assert_non_null(jm);
+	assert_non_null(jp);
+	assert_non_null(exp);
+	n = sx_json_len(jm);
+	d = sx_json_len(sx_json_get(root, "tokens"));
+	assert_true(n > 0 && d > 0);
+	assert_int_equal(sx_json_len(jp), n);
+	masks = xmalloc(n * d);
+	p = xmalloc(n * sizeof(*p));
+	for (i = 0; i < n; i++) {
+		struct sx_json *row = sx_json_at(jm, i);
+
+		assert_int_equal(sx_json_len(row), d);
+		for (j = 0; j < d; j++) {
+			double v = -1;
+
+			assert_int_equal(sx_json_num(sx_json_at(row, j), &v), 0);
+			masks[i * d + j] = v > 0.5;
+		}
+		assert_int_equal(sx_json_num(sx_json_at(jp, i), &p[i]), 0);
+	}
+	assert_int_equal(sx_lime_fit(masks, p, n, d, fixture_num(root, "kernel_width"),
+				     fixture_num(root, "ridge_alpha"), &fit, &err),
+			 0);
+	assert_int_equal(fit.d, d);
+	e = fabs(fit.intercept - fixture_num(exp, "intercept"));
+	maxerr = e > maxerr ? e : maxerr;
+	e = fabs(fit.score - fixture_num(exp, "score"));
+	maxerr = e > maxerr ? e : maxerr;
+	e = fabs(fit.local_pred - fixture_num(exp, "local_pred"));
+	maxerr = e > maxerr ? e : maxerr;
+	jc = sx_json_get(exp, "coefficients");
+	assert_int_equal(sx_json_len(jc), d);
+	for (j = 0; j < d; j++) {
+		double c = NAN;
+
+		assert_int_equal(sx_json_num(sx_json_at(jc, j), &c), 0);
+		e = fabs(fit.coef[j] - c);
+		maxerr = e > maxerr ? e : maxerr;
+	}
+	print_message("# %s: %zu samples, %zu tokens, max abs error %.3g\n", path, n, d, maxerr);
+	assert_true(maxerr <= TOL);
+	sx_lime_fit_release(&fit);
+	free(masks);
+	free(p);
+	sx_json_free(root);
+	sx_buf_release(&text);
+	return maxerr;
+}
+
+static void test_fixtures(void **state)
+{
+	const char *shared = getenv("SELFEXP_SHARED");
+	struct sx_buf dir = SX_BUF_INIT, path = SX_BUF_INIT;
+	char **names = NULL;
+	size_t nr = 0, alloc = 0, i;
+	double maxerr = 0;
+	struct dirent *de;
+	DIR *dh;
+
+	(void)state;
+	if (!shared || !*shared)
+		shared = "/work/shared";
+	sx_buf_addf(&dir, "%s/fixtures/lime", shared);
+	dh = opendir(dir.buf);
+	if (!dh) {
+		print_message("# skip: no lime fixtures at '%s' (set SELFEXP_SHARED)\n", dir.buf);
+		sx_buf_release(&dir);
+		skip();
+	}
+	while ((de = readdir(dh))) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 5 && !strcmp(de->d_name + len - 5, ".json")) {
+			SX_GROW(names, alloc, nr + 1);
+			names[nr++] = xstrdup(de->d_name);
+		}
+	}
+	closedir(dh);
+	assert_true(nr > 0);
+	qsort(names, nr, sizeof(*names), cmp_str);
+	for (i = 0; i < nr; i++) {
+		double e;
+
+		sx_buf_reset(&path);
+		sx_buf_addf(&path, "%s/%s", dir.buf, names[i]);
+		e = check_fixture(path.buf);
+		maxerr = e > maxerr ? e : maxerr;
+		free(names[i]);
+	}
+	print_message("# %zu lime fixtures, overall max abs error %.3g\n", nr, maxerr);
+	free(names);
+	sx_buf_release(&dir);
+	sx_buf_release(&path);
+}
+
+/* A hand case: with one token and weights all equal the fit is closed-form. */
+static void test_fit_errors(void **state)
+{
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_lime_fit fit = SX_LIME_FIT_INIT;
+	unsigned char m[2] = { 1, 0 };
+	double p[2] = { 0.9, 0.4 };
+
+	(void)state;
+	assert_true(sx_lime_fit(m, p, 0, 1, 25, 1, &fit, &err) < 0);
+	assert_true(sx_lime_fit(m, p, 2, 1, 0, 1, &fit, &err) < 0);
+	/*
+	 * Samples (x=1, y=0.9, dist 0, w=1) and (x=0, y=0.4, dist 100,
+	 * w=sqrt(exp(-16))=exp(-8)). mean_w x = 1/(1+e), e = exp(-8).
+	 * Sxx = sum w (x - xm)^2 = e/(1+e), Sxy = 0.5 e/(1+e).
+	 * beta = Sxy / (Sxx + 1); intercept = ym - xm beta.
+	 */
+	assert_int_equal(sx_lime_fit(m, p, 2, 1, 25, 1, &fit, &err), 0);
+	{
+		double e = exp(-8.0), sxx = e / (1 + e), beta = 0.5 * sxx / (sxx + 1);
+		double xm = 1 / (1 + e), ym = (0.9 + 0.4 * e) / (1 + e);
+
+		assert_true(fabs(fit.coef[0] - beta) < 1e-12);
+		assert_true(fabs(fit.intercept - (ym - xm * beta)) < 1e-12);
+		assert_true(fabs(fit.local_pred - (ym - xm * beta + beta)) < 1e-12);
+	}
+	sx_lime_fit_release(&fit);
+	sx_lime_fit_release(&fit); /* released twice is fine */
+}
+
+static void test_sampler(void **state)
+{
+	const size_t d = 7, ns = 20000;
+	struct sx_rng *r1 = sx_rng_new(42), *r2 = sx_rng_new(42), *r3 = sx_rng_new(43);
+	unsigned char *a = sx_lime_sample(r1, d, ns);
+	unsigned char *b = sx_lime_sample(r2, d, ns);
+	unsigned char *c = sx_lime_sample(r3, d, ns);
+	size_t count[8] = { 0 }, pos_del[7] = { 0 }, i, j;
+	double chi2 = 0, expct;
+
+	(void)state;
+	for (j = 0; j < d; j++)
+		assert_int_equal(a[j], 1);
+	assert_memory_equal(a, b, ns * d);            /* deterministic per seed */
+	assert_true(memcmp(a, c, ns * d) != 0);       /* different per seed */
+	for (i = 1; i < ns; i++) {
+		size_t del = 0;
+
+		for (j = 0; j < d; j++) {
+			assert_true(a[i * d + j] <= 1);
+			if (!a[i * d + j]) {
+				del++;
+				pos_del[j]++;
+			}
+		}
+		assert_true(del >= 1 && del <= d);        /* sizes in 1..d */
+		count[del]++;
+	}
+	/*
+	 * Sizes uniform on 1..7: chi-square with 6 degrees of freedom; the 0.999
+	 * quantile is 22.46, so this fails by chance once in a thousand seeds
+	 * (and this seed is fixed).
+	 */
+	expct = (double)(ns - 1) / (double)d;
+	for (i = 1; i <= d; i++)
+		chi2 += ((double)count[i] - expct) * ((double)count[i] - expct) / expct;
+	assert_true(chi2 < 22.46);
+	/* Every position is deleted about equally often: E = (ns-1) * 4/7. */
+	for (j = 0; j < d; j++)
+		assert_true(fabs((double)pos_del[j] / ((double)(ns - 1) * 4.0 / 7.0) - 1) < 0.03);
+	free(a);
+	free(b);
+	free(c);
+	sx_rng_free(r1);
+	sx_rng_free(r2);
+	sx_rng_free(r3);
+}
+
+static void test_sampler_one_token(void **state)
+{
+	struct sx_rng *r = sx_rng_new(sx_seed_derive(1, "lime", "review-1"));
+	unsigned char *m = sx_lime_sample(r, 1, 5);
+
+	(void)state;
+	/* d = 1: sample 0 keeps the token, every other sample deletes it. */
+	assert_int_equal(m[0], 1);
+	assert_int_equal(m[1], 0);
+	assert_int_equal(m[4], 0);
+	free(m);
+	sx_rng_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fixtures),
+		cmocka_unit_test(test_fit_errors),
+		cmocka_unit_test(test_sampler),
+		cmocka_unit_test(test_sampler_one_token),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,381 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "selfexp/stats.h"
+
+#define assert_near(a, b, tol) assert_true(fabs((double)(a) - (double)(b)) <= (tol))
+
+/* ---- Random stream ---------------------------------------------------- */
+
+static void test_rng(void **state)
+{
+	struct sx_rng *a = sx_rng_new(7), *b = sx_rng_new(7), *c = sx_rng_new(8);
+	size_t i, hist[5] = { 0 }, differ = 0;
+
+	(void)state;
+	for (i = 0; i < 10000; i++) {
+		double u = sx_rng_uniform(a), v = sx_rng_uniform(b);
+		size_t k;
+
+		assert_true(u >= 0 && u < 1);
+		assert_true(u == v); /* same seed, same stream (bitwise) */
+		differ += sx_rng_uniform(c) != u;
+		k = sx_rng_below(a, 5);
+		assert_int_equal(k, sx_rng_below(b, 5));
+		assert_true(k < 5);
+		hist[k]++;
+	}
+	assert_true(differ > 9900);
+	for (i = 0; i < 5; i++)
+		assert_true(hist[i] > 1800 && hist[i] < 2200);
+	assert_int_equal(sx_rng_below(a, 1), 0);
+	assert_int_equal(sx_rng_below(a, 0), 0);
+	/* Wider than 32 bits still lands in range. */
+	for (i = 0; i < 100; i++)
+		assert_true(sx_rng_below(a, (size_t)1 << 40) < ((size_t)1 << 40));
+	sx_rng_free(a);
+	sx_rng_free(b);
+	sx_rng_free(c);
+	sx_rng_free(NULL);
+}
+
+static void test_seed_derive(void **state)
+{
+	(void)state;
+	/*
+	 * tests/unit/wilcoxon_ref.py "seed": struct.unpack(">Q", hashlib.sha256(b"selfexp-seed-v1\0" +
+	 * struct.pack(">Q", 42) + b"lime" + b"\0" + b"sst2-test-17").digest()[:8])
+	 */
+	assert_true(sx_seed_derive(42, "lime", "sst2-test-17") == 0x2247ccccc19e698cULL);
+	assert_true(sx_seed_derive(42, "lime", "a") != sx_seed_derive(42, "lime", "b"));
+	assert_true(sx_seed_derive(42, "lime", "a") != sx_seed_derive(43, "lime", "a"));
+	assert_true(sx_seed_derive(42, "lime", "a") != sx_seed_derive(42, "bootstrap", "a"));
+	/* The NUL separator keeps ("ab", "c") and ("a", "bc") apart. */
+	assert_true(sx_seed_derive(1, "ab", "c") != sx_seed_derive(1, "a", "bc"));
+	assert_true(sx_seed_derive(1, NULL, NULL) == sx_seed_derive(1, "", ""));
+}
+
+/* ---- Ranks and Spearman ----------------------------------------------- */
+
+static void test_rank_avg(void **state)
+{
+	const double x[6] = { 10, 20, 20, 30, 20, 5 };
+	double r[6];
+
+	(void)state;
+	/* sorted: 5(1) 10(2) 20,20,20 (ranks 3,4,5 -> 4) 30(6) */
+	sx_stats_rank_avg(x, 6, r);
+	assert_near(r[0], 2, 0);
+	assert_near(r[1], 4, 0);
+	assert_near(r[2], 4, 0);
+	assert_near(r[3], 6, 0);
+	assert_near(r[4], 4, 0);
+	assert_near(r[5], 1, 0);
+}
+
+static void test_spearman(void **state)
+{
+	const double x[4] = { 1, 2, 2, 3 }, y[4] = { 1, 3, 2, 4 };
+	const double c[4] = { 0.5, 0.5, 0.5, 0.5 }, z[4] = { 4, 3, 2, 1 };
+	double rho = 0;
+
+	(void)state;
+	/*
+	 * ranks x = {1, 2.5, 2.5, 4}, ranks y = {1, 3, 2, 4}, both mean 2.5;
+	 * dx = {-1.5, 0, 0, 1.5}, dy = {-1.5, 0.5, -0.5, 1.5};
+	 * sxy = 2.25 + 2.25 = 4.5, sxx = 4.5, syy = 2.25 + .25 + .25 + 2.25 = 5;
+	 * rho = 4.5 / sqrt(4.5 * 5) = 0.9486832980505138
+	 */
+	assert_int_equal(sx_stats_spearman(x, y, 4, &rho), 0);
+	assert_near(rho, 0.9486832980505138, 1e-12);
+	assert_int_equal(sx_stats_spearman(y, z, 4, &rho), 0);
+	/* ranks y {1,3,2,4} vs z {4,3,2,1}: d = {-3,0,0,3}, 1 - 6*18/(4*15) = -0.8 */
+	assert_near(rho, -0.8, 1e-12);
+	/* Constant vector: undefined, NaN, never 0. */
+	rho = 0;
+	assert_int_equal(sx_stats_spearman(x, c, 4, &rho), SX_STATS_UNDEFINED);
+	assert_true(isnan(rho));
+	assert_int_equal(sx_stats_spearman(x, y, 1, &rho), SX_STATS_UNDEFINED);
+	assert_true(isnan(rho));
+}
+
+/* ---- Ridge ------------------------------------------------------------ */
+
+static void test_ridge(void **state)
+{
+	const double X[3] = { 0, 1, 2 }, y[3] = { 1, 3, 5 };
+	const double X2[8] = { 1, 0, 0, 1, 1, 1, 0, 0 }, y2[4] = { 2, 3, 5, 0 };
+	const double w2[4] = { 1, 2, 1, 0 };
+	struct sx_ridge m = SX_RIDGE_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	double pt[1] = { 3 };
+
+	(void)state;
+	/* alpha 0: exact line y = 1 + 2x, R^2 = 1 */
+	assert_int_equal(sx_stats_ridge_fit(X, 3, 1, y, NULL, 0, &m, &err), 0);
+	assert_near(m.coef[0], 2, 1e-12);
+	assert_near(m.intercept, 1, 1e-12);
+	assert_near(sx_stats_ridge_score(&m, X, 3, y, NULL), 1, 1e-12);
+	assert_near(sx_stats_ridge_predict(&m, pt), 7, 1e-12);
+	sx_stats_ridge_release(&m);
+	/*
+	 * alpha 1: xm = 1, ym = 3, Sxx = 2, Sxy = 4, beta = 4 / (2 + 1) = 4/3,
+	 * intercept = 3 - 4/3 = 5/3; predictions 5/3, 3, 13/3, residuals
+	 * -2/3, 0, 2/3, ss_res = 8/9, ss_tot = 8, R^2 = 1 - 1/9 = 8/9.
+	 */
+	assert_int_equal(sx_stats_ridge_fit(X, 3, 1, y, NULL, 1, &m, &err), 0);
+	assert_near(m.coef[0], 4.0 / 3, 1e-12);
+	assert_near(m.intercept, 5.0 / 3, 1e-12);
+	assert_near(sx_stats_ridge_score(&m, X, 3, y, NULL), 8.0 / 9, 1e-12);
+	sx_stats_ridge_release(&m);
+	/*
+	 * Weighted, d = 2, the zero-weight sample ignored: samples (1,0)->2 w1,
+	 * (0,1)->3 w2, (1,1)->5 w1. sw = 4, xm = (2/4, 3/4), ym = (2+6+5)/4 = 13/4.
+	 * Centred: (1/2,-3/4) yc -5/4; (-1/2,1/4) yc -1/4; (1/2,1/4) yc 7/4.
+	 * A = Xc'WXc + I = [[1/4+2/4+1/4 +1, -3/8-2/8+1/8], [.., 9/16+2/16+1/16 +1]]
+	 *   = [[2, -1/2], [-1/2, 7/4]]; rhs = Xc'Wyc = (-5/8+2/8+7/8, 15/16-2/16+7/16)
+	 *   = (1/2, 5/4). det = 7/2 - 1/4 = 13/4; beta = (1/det) [[7/4, 1/2], [1/2, 2]] rhs
+	 *   = (4/13)(7/8 + 5/8, 1/4 + 5/2) = (4/13)(3/2, 11/4) = (6/13, 11/13);
+	 * intercept = 13/4 - (1/2 * 6/13 + 3/4 * 11/13) = 13/4 - 45/52 = 124/52 = 31/13.
+	 */
+	assert_int_equal(sx_stats_ridge_fit(X2, 4, 2, y2, w2, 1, &m, &err), 0);
+	assert_near(m.coef[0], 6.0 / 13, 1e-12);
+	assert_near(m.coef[1], 11.0 / 13, 1e-12);
+	assert_near(m.intercept, 31.0 / 13, 1e-12);
+	sx_stats_ridge_release(&m);
+	/* Errors: no samples, negative alpha, zero weights, a singular system. */
+	assert_true(sx_stats_ridge_fit(X, 0, 1, y, NULL, 1, &m, &err) < 0);
+	assert_true(sx_stats_ridge_fit(X, 3, 1, y, NULL, -1, &m, &err) < 0);
+	{
+		const double zw[3] = { 0, 0, 0 }, same[3] = { 1, 1, 1 };
+
+		assert_true(sx_stats_ridge_fit(X, 3, 1, y, zw, 1, &m, &err) < 0);
+		assert_true(sx_stats_ridge_fit(same, 3, 1, y, NULL, 0, &m, &err) < 0);
+		assert_non_null(strstr(err.msg, "positive definite"));
+		/* Constant y: R^2 undefined. */
+		assert_int_equal(sx_stats_ridge_fit(X, 3, 1, same, NULL, 1, &m, &err), 0);
+		assert_true(isnan(sx_stats_ridge_score(&m, X, 3, same, NULL)));
+		sx_stats_ridge_release(&m);
+	}
+	assert_null(m.coef);
+}
+
+/* ---- Summaries -------------------------------------------------------- */
+
+static void test_summary(void **state)
+{
+	const double x[5] = { 1, 2, NAN, 3, 4 };
+	double big[200];
+	struct sx_summary s1, s2, s3;
+	size_t i;
+
+	(void)state;
+	/* n = 4 (NaN excluded), mean 2.5, sd = sqrt((2.25+.25+.25+2.25)/3) = sqrt(5/3) */
+	sx_stats_summary(x, 5, 1000, 11, &s1);
+	assert_int_equal(s1.n, 4);
+	assert_near(s1.mean, 2.5, 1e-12);
+	assert_near(s1.sd, 1.2909944487358056, 1e-12);
+	assert_true(s1.ci_lo <= s1.mean && s1.mean <= s1.ci_hi);
+	assert_true(s1.ci_lo >= 1 && s1.ci_hi <= 4 && s1.ci_lo < s1.ci_hi);
+	/* Deterministic per seed, different across seeds. */
+	sx_stats_summary(x, 5, 1000, 11, &s2);
+	assert_true(s1.ci_lo == s2.ci_lo && s1.ci_hi == s2.ci_hi);
+	for (i = 0; i < 200; i++)
+		big[i] = sin((double)i) * 3 + (double)(i % 7);
+	sx_stats_summary(big, 200, 0, 1, &s2);
+	sx_stats_summary(big, 200, 0, 2, &s3);
+	assert_true(s2.ci_lo != s3.ci_lo || s2.ci_hi != s3.ci_hi);
+	assert_true(s2.ci_lo < s2.mean && s2.mean < s2.ci_hi);
+	/* Normal-theory half width 1.96 sd / sqrt(n): the bootstrap is close to it. */
+	assert_near((s2.ci_hi - s2.ci_lo) / 2, 1.96 * s2.sd / sqrt(200.0), 0.15 * s2.sd / sqrt(200.0) * 1.96);
+	/* n = 1: sd undefined, interval collapses on the value; n = 0: all NaN. */
+	sx_stats_summary(x + 1, 2, 100, 3, &s1);
+	assert_int_equal(s1.n, 1);
+	assert_near(s1.mean, 2, 0);
+	assert_true(isnan(s1.sd));
+	assert_near(s1.ci_lo, 2, 0);
+	assert_near(s1.ci_hi, 2, 0);
+	sx_stats_summary(x + 2, 1, 100, 3, &s1);
+	assert_int_equal(s1.n, 0);
+	assert_true(isnan(s1.mean) && isnan(s1.sd) && isnan(s1.ci_lo) && isnan(s1.ci_hi));
+}
+
+/* ---- Wilcoxon --------------------------------------------------------- */
+
+/*
+ * Reference p-values: tests/unit/wilcoxon_ref.py ("wref.py" below), pure
+ * python3 without scipy (not installed here), written apart from stats.c. Exact case: brute-force enumeration
+ * of all 2^m sign assignments of the ranks, p = min(1, 2 #{W <= min(W+, W-)}
+ * / 2^m). Normal case: var = m(m+1)(2m+1)/24 - sum(t^3 - t)/48,
+ * z = max(|W+ - m(m+1)/4| - 0.5, 0) / sqrt(var), p = erfc(z / sqrt 2).
+ */
+static void test_wilcoxon_exact(void **state)
+{
+	const double a[8] = { 1.5, -0.5, 2.0, 3.1, 0.7, -1.2, 2.6, 0.0 };
+	const double b[8] = { 0 };
+	const double a10[10] = { 0.3, -0.1, 0.9, 1.4, -0.25, 0.6, 0.8, 1.1, -0.45, 0.2 };
+	double p, wp;
+	size_t m;
+	int exact;
+
+	(void)state;
+	/*
+	 * The 0 is dropped: m = 7, |d| ranks 0.5:1 0.7:2 1.2:3 1.5:4 2.0:5 2.6:6
+	 * 3.1:7, negatives have ranks 1 and 3, W- = 4, W+ = 24. Subsets of 1..7
+	 * with sum <= 4: {}, {1}, {2}, {3}, {4}, {1,2}, {1,3} = 7, p = 2*7/128.
+	 */
+	assert_int_equal(sx_stats_wilcoxon(a, b, 8, &p, &wp, &m, &exact), 0);
+	assert_int_equal(m, 7);
+	assert_int_equal(exact, 1);
+	assert_near(wp, 24, 0);
+	assert_near(p, 0.109375, 1e-12);
+	/* wref.py: exact10 -> W+ = 46, p = 0.064453125 (= 66/1024) */
+	assert_int_equal(sx_stats_wilcoxon(a10, b, 0, &p, NULL, NULL, NULL), SX_STATS_UNDEFINED);
+	assert_true(isnan(p));
+	{
+		double z10[10] = { 0 };
+
+		assert_int_equal(sx_stats_wilcoxon(a10, z10, 10, &p, &wp, &m, &exact), 0);
+		assert_int_equal(exact, 1);
+		assert_near(wp, 46, 0);
+		assert_near(p, 0.064453125, 1e-12);
+		/* All differences zero: undefined. */
+		assert_int_equal(sx_stats_wilcoxon(z10, z10, 10, &p, NULL, &m, NULL),
+				 SX_STATS_UNDEFINED);
+		assert_int_equal(m, 0);
+		assert_true(isnan(p));
+	}
+	/* Symmetric: all positive -> p = 2 / 2^7. */
+	{
+		const double pos[7] = { 1, 2, 3, 4, 5, 6, 7 }, zero[7] = { 0 };
+
+		assert_int_equal(sx_stats_wilcoxon(pos, zero, 7, &p, NULL, NULL, NULL), 0);
+		assert_near(p, 2.0 / 128, 1e-12);
+		assert_int_equal(sx_stats_wilcoxon(zero, pos, 7, &p, NULL, NULL, NULL), 0);
+		assert_near(p, 2.0 / 128, 1e-12);
+	}
+}
+
+static void test_wilcoxon_normal(void **state)
+{
+	const double d[10] = { 1, 1, -2, 3, 3, 3, -1, 4, 5, 0 };
+	double zero[30] = { 0 }, d30[30], p, wp;
+	size_t m, i;
+	int exact;
+
+	(void)state;
+	/*
+	 * Ties -> normal approximation. m = 9; |d| ranks: 1,1,1 -> 2; 2 -> 4;
+	 * 3,3,3 -> 6; 4 -> 8; 5 -> 9. W+ = 2+2+6+6+6+8+9 = 39 (negatives: 4, 2).
+	 * mean 22.5, var = 9*10*19/24 - 2*(27-3)/48 = 71.25 - 1 = 70.25,
+	 * z = (16.5 - 0.5)/sqrt(70.25), p = 0.05626725758772275 (wref.py "ties").
+	 */
+	assert_int_equal(sx_stats_wilcoxon(d, zero, 10, &p, &wp, &m, &exact), 0);
+	assert_int_equal(m, 9);
+	assert_int_equal(exact, 0);
+	assert_near(wp, 39, 0);
+	assert_near(p, 0.05626725758772275, 1e-12);
+	/* m = 30 > 25 without ties: normal approximation; wref.py "n30": W+ 345. */
+	for (i = 0; i < 30; i++)
+		d30[i] = (double)(i + 1) * (i % 4 == 0 ? -1 : 1) + 0.01 * (double)i;
+	assert_int_equal(sx_stats_wilcoxon(d30, zero, 30, &p, &wp, &m, &exact), 0);
+	assert_int_equal(exact, 0);
+	assert_near(wp, 345, 0);
+	assert_near(p, 0.02124207353570627, 1e-12);
+}
+
+static void test_paired(void **state)
+{
+	const double a[9] = { 1.5, 0.5, 2.0, 3.1, 0.7, -1.2, 2.6, 0.0, NAN };
+	const double b[9] = { 0, 1.0, 0, 0, 0, 0, 0, 0, 1 };
+	struct sx_paired r, r2;
+
+	(void)state;
+	/* Pair 8 is skipped (NaN); differences are those of test_wilcoxon_exact. */
+	sx_stats_paired(a, b, 9, 2000, 5, &r);
+	assert_int_equal(r.n, 8);
+	assert_near(r.mean_a, 9.2 / 8, 1e-12);
+	assert_near(r.mean_b, 1.0 / 8, 1e-12);
+	assert_near(r.mean_diff, 8.2 / 8, 1e-12);
+	assert_true(r.ci_lo < r.mean_diff && r.mean_diff < r.ci_hi);
+	assert_int_equal(r.n_nonzero, 7);
+	assert_near(r.p_value, 0.109375, 1e-12);
+	sx_stats_paired(a, b, 9, 2000, 5, &r2);
+	assert_true(r.ci_lo == r2.ci_lo && r.ci_hi == r2.ci_hi);
+}
+
+/* ---- Holm and ECE ----------------------------------------------------- */
+
+static void test_holm(void **state)
+{
+	double p[4] = { 0.01, 0.04, 0.03, 0.005 }, adj[4];
+	double q[3] = { 0.5, NAN, 0.4 }, r[2] = { 0.6, 0.9 };
+
+	(void)state;
+	/*
+	 * m = 4, ascending 0.005, 0.01, 0.03, 0.04:
+	 * 4*0.005 = 0.02; 3*0.01 = 0.03; 2*0.03 = 0.06; 1*0.04 = 0.04 -> max 0.06.
+	 */
+	sx_stats_holm(p, 4, adj);
+	assert_near(adj[0], 0.03, 1e-12);
+	assert_near(adj[1], 0.06, 1e-12);
+	assert_near(adj[2], 0.06, 1e-12);
+	assert_near(adj[3], 0.02, 1e-12);
+	/* NaN is kept and not counted: m = 2, 2*0.4 = 0.8, max(0.8, 0.5) = 0.8. */
+	sx_stats_holm(q, 3, q);
+	assert_near(q[0], 0.8, 1e-12);
+	assert_true(isnan(q[1]));
+	assert_near(q[2], 0.8, 1e-12);
+	/* Capped at 1: 2*0.6 = 1.2 -> 1, then max(1, 0.9) = 1. */
+	sx_stats_holm(r, 2, r);
+	assert_near(r[0], 1, 0);
+	assert_near(r[1], 1, 0);
+}
+
+static void test_ece(void **state)
+{
+	const double conf[6] = { 0.95, 0.85, 0.75, 0.72, 0.55, NAN };
+	const unsigned char ok[6] = { 1, 1, 0, 1, 0, 1 };
+	const double edge[2] = { 1.0, 0.0 };
+	const unsigned char eok[2] = { 1, 1 };
+	double e;
+
+	(void)state;
+	/*
+	 * NaN skipped, N = 5. Bins: 9 {0.95 ok} |1-0.95| = 0.05; 8 {0.85 ok} 0.15;
+	 * 7 {0.75 wrong, 0.72 ok} |0.5-0.735| = 0.235; 5 {0.55 wrong} 0.55.
+	 * ECE = (0.05 + 0.15 + 2*0.235 + 0.55) / 5 = 1.22 / 5 = 0.244.
+	 */
+	assert_int_equal(sx_stats_ece(conf, ok, 6, &e), 0);
+	assert_near(e, 0.244, 1e-12);
+	/* 1.0 falls in the last bin (|1-1| = 0), 0.0 in the first (|1-0| = 1): ECE 0.5. */
+	assert_int_equal(sx_stats_ece(edge, eok, 2, &e), 0);
+	assert_near(e, 0.5, 1e-12);
+	assert_int_equal(sx_stats_ece(conf + 5, ok, 1, &e), SX_STATS_UNDEFINED);
+	assert_true(isnan(e));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rng),
+		cmocka_unit_test(test_seed_derive),
+		cmocka_unit_test(test_rank_avg),
+		cmocka_unit_test(test_spearman),
+		cmocka_unit_test(test_ridge),
+		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_wilcoxon_exact),
+		cmocka_unit_test(test_wilcoxon_normal),
+		cmocka_unit_test(test_paired),
+		cmocka_unit_test(test_holm),
+		cmocka_unit_test(test_ece),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
