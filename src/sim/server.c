@@ -187,31 +187,45 @@ static struct timer_entry heap_pop(struct sx_sim *s)
 	return top;
 }
 
+/* Resume what is due; MHD_resume_connection is called without tmu held. */
 static void *timer_main(void *arg)
 {
 	struct sx_sim *s = arg;
+	struct MHD_Connection **due = NULL;
+	size_t ndue, adue = 0, i;
+	int stop;
 
 	pthread_mutex_lock(&s->tmu);
 	for (;;) {
 		uint64_t now = now_ns();
 
+		ndue = 0;
 		while (s->nheap && (s->stopping || s->heap[0].due_ns <= now)) {
-			struct timer_entry e = heap_pop(s);
-			MHD_resume_connection(e.conn);
+			SX_GROW(due, adue, ndue + 1);
+			due[ndue++] = heap_pop(s).conn;
 		}
-		if (s->stopping)
+		stop = s->stopping;
+		if (ndue) {
+			pthread_mutex_unlock(&s->tmu);
+			for (i = 0; i < ndue; i++)
+				MHD_resume_connection(due[i]);
+			pthread_mutex_lock(&s->tmu);
+			continue;
+		}
+		if (stop)
 			break;
 		if (!s->nheap) {
 			pthread_cond_wait(&s->tcv, &s->tmu);
 		} else {
 			struct timespec ts;
-			uint64_t due = s->heap[0].due_ns;
-			ts.tv_sec = (time_t)(due / 1000000000ULL);
-			ts.tv_nsec = (long)(due % 1000000000ULL);
+			uint64_t when = s->heap[0].due_ns;
+			ts.tv_sec = (time_t)(when / 1000000000ULL);
+			ts.tv_nsec = (long)(when % 1000000000ULL);
 			pthread_cond_timedwait(&s->tcv, &s->tmu, &ts);
 		}
 	}
 	pthread_mutex_unlock(&s->tmu);
+	free(due);
 	return NULL;
 }
 

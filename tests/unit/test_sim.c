@@ -229,6 +229,39 @@ static void test_names(void **state)
 	assert_non_null(strstr(err.msg, "'boom'"));
 }
 
+static void test_server_lifecycle(void **state)
+{
+	struct sx_sim_config cfg = SX_SIM_CONFIG_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_sim *s = NULL;
+	struct sx_buf stats = SX_BUF_INIT;
+	const char *home = getenv("SELFEXP_HOME");
+	char path[4096], want[64];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/data/sim-weights.txt", home && *home ? home : SX_HOME);
+	cfg.weights_path = path;
+	cfg.quiet = 1;
+	assert_int_equal(sx_sim_start(&cfg, &s, &err), 0);
+	assert_true(sx_sim_port(s) > 0);
+	snprintf(want, sizeof(want), "http://127.0.0.1:%d/v1", sx_sim_port(s));
+	assert_string_equal(sx_sim_address(s), want);
+	assert_true(sx_sim_model_size(sx_sim_get_model(s)) > 1000);
+	sx_sim_stats_json(s, &stats);
+	assert_non_null(strstr(stats.buf, "\"chat_requests\":0"));
+	sx_buf_release(&stats);
+	sx_sim_stop(s);
+	sx_sim_stop(NULL);
+
+	cfg.weights_path = "/nonexistent/w.txt";
+	assert_int_not_equal(sx_sim_start(&cfg, &s, &err), 0);
+	assert_null(s);
+	cfg.weights_path = path;
+	cfg.host = "not-an-address";
+	assert_int_not_equal(sx_sim_start(&cfg, &s, &err), 0);
+	assert_non_null(strstr(err.msg, "'not-an-address'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_explain_modes),
 		cmocka_unit_test(test_answer_clean),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_server_lifecycle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
