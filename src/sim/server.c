@@ -884,6 +884,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	struct req *r = *con_cls;
 	struct sx_buf b = SX_BUF_INIT;
 	int post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
+	const char *code = "method_not_allowed";
+	unsigned status = 0;
+	enum MHD_Result ret;
 
 	(void)version;
 	if (!r) {
@@ -894,7 +897,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (r->state == REQ_WAITING) { /* resumed by the timer */
 		struct MHD_Response *resp = r->resp;
-		enum MHD_Result ret;
 		r->resp = NULL;
 		r->state = REQ_DONE;
 		if (!resp)
@@ -938,22 +940,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	} else {
 		sx_buf_addf(&b, "unknown path '%s' (selfexp sim serves POST /v1/chat/completions, "
 				"GET /v1/models, /health and /stats)", url);
-		{
-			enum MHD_Result ret = respond(s, c, r, 404,
-						      error_response(b.buf, "invalid_request_error",
-								     "not_found"), 0);
-			sx_buf_release(&b);
-			return ret;
-		}
+		status = 404;
+		code = "not_found";
 	}
-	sx_buf_addf(&b, "method %s not allowed for '%s'", method, url);
-	{
-		enum MHD_Result ret = respond(s, c, r, 405,
-					      error_response(b.buf, "invalid_request_error",
-							     "method_not_allowed"), 0);
-		sx_buf_release(&b);
-		return ret;
-	}
+	if (!status)
+		sx_buf_addf(&b, "method %s not allowed for '%s'", method, url);
+	ret = respond(s, c, r, status ? status : 405,
+		      error_response(b.buf, "invalid_request_error", code), 0);
+	sx_buf_release(&b);
+	return ret;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
