@@ -28,7 +28,9 @@
  * ties broken by position, left first.
  *
  * Everything an answer contains is a function of the seed and the request
- * body; faults and latency are drawn per attempt.
+ * body: the server seeds it with sx_hash64(seed as 8 little-endian bytes ||
+ * SHA-256(body)). Faults and latency are drawn per attempt (from the seed and
+ * a counter of attempts), so a retried request eventually gets its answer.
  */
 #include <stddef.h>
 #include <stdint.h>
