@@ -4,6 +4,7 @@
  * The OpenAI chat-completion wire format: building a canonical request body
  * and decoding a response body. No network here (see engine.h).
  */
+#include <math.h>
 #include <stddef.h>
 
 #include "selfexp/buf.h"
@@ -32,6 +33,17 @@ struct sx_gen_params {
 void sx_chat_request_body(const struct sx_gen_params *gp, const char *system, const char *user,
 			  struct sx_buf *out);
 
+/*
+ * Re-emit an arbitrary request body (a JSON object, e.g. one recorded
+ * elsewhere and imported into the cache) in the canonical form: the known
+ * keys in the order sx_chat_request_body uses, numbers printed the same way,
+ * then any other keys sorted by name. A body made by sx_chat_request_body
+ * comes back byte for byte. SX_EINPUT when it is not a JSON object with a
+ * string "model" and an array "messages".
+ */
+int sx_chat_request_canonical(const char *json, size_t len, struct sx_buf *out,
+			      struct sx_err *err);
+
 struct sx_chat_answer {
 	char *content;       /* owned; choices[0].message.content, may contain any bytes but NUL */
 	char *finish_reason; /* owned; may be NULL */
@@ -40,12 +52,13 @@ struct sx_chat_answer {
 	/*
 	 * With logprobs: log P of "0" and "1" as the first label token of the
 	 * answer, from top_logprobs of the first output token that is "0" or "1"
-	 * (NAN when the API did not say).
+	 * (NAN when the API did not say). When the top_logprobs list several
+	 * spellings of a label (e.g. "1" and " 1") their probabilities are summed.
 	 */
 	double logprob_0, logprob_1;
 };
 
-#define SX_CHAT_ANSWER_INIT { NULL, NULL, -1, -1, 0.0, 0.0 }
+#define SX_CHAT_ANSWER_INIT { NULL, NULL, -1, -1, NAN, NAN }
 
 /*
  * Decode a 200 response body. Fails (SX_EINPUT, message says why) on invalid
@@ -54,7 +67,13 @@ struct sx_chat_answer {
  */
 int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, struct sx_err *err);
 void sx_chat_answer_release(struct sx_chat_answer *a);
-/* The "error.message" of an error body, or NULL (owned by the caller). */
+/* Deep copy of src into dst (dst's old contents are not released). */
+void sx_chat_answer_copy(struct sx_chat_answer *dst, const struct sx_chat_answer *src);
+/*
+ * The "error.message" of an error body (or "error" when it is a string, or a
+ * top-level "message"), or NULL (owned by the caller). Control characters
+ * are replaced by spaces and the text is capped at 512 bytes.
+ */
 char *sx_chat_error_message(const char *body, size_t len);
 
 #endif

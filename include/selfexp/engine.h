@@ -12,21 +12,25 @@
  */
 #include <stddef.h>
 
+#include "selfexp/buf.h"
 #include "selfexp/chat.h"
 #include "selfexp/err.h"
 
 struct sx_engine_config {
 	const char *base_url;   /* borrowed; e.g. http://127.0.0.1:8080/v1 */
 	const char *api_key;    /* borrowed; may be NULL; never logged or stored */
-	const char *cache_path; /* borrowed; SQLite file, created (mode 0600) if missing */
+	const char *cache_path; /* borrowed; SQLite file, created (mode 0600) if missing; NULL = no cache */
 	int concurrency;        /* max requests in flight, default 16 */
 	double rpm;             /* requests per minute, 0 = unlimited */
 	double tpm;             /* tokens per minute (prompt + max completion estimate), 0 = unlimited */
 	int retries;            /* attempts after the first, default 6 */
 	double timeout_s;       /* per attempt, default 120 */
 	int offline;            /* answer from the cache only; misses are failures with reason "offline miss" */
-	long max_requests;      /* hard cap on requests sent over the engine's life, 0 = none */
-	double max_cost;        /* hard cap on spend in USD, 0 = none */
+	long max_requests;      /* hard cap on distinct requests sent over the engine's life
+				 * (retries of a request already sent do not count), 0 = none */
+	double max_cost;        /* hard cap on spend in USD, 0 = none: a request is only sent when
+				 * the spend so far plus the worst case of everything in flight
+				 * (estimated prompt tokens, max_tokens completion tokens) fits */
 	double price_in, price_out; /* USD per 1M prompt / completion tokens, for accounting */
 	int progress;           /* draw a progress line on stderr (caller decides: only on a terminal) */
 	int insecure;           /* disable TLS verification (recorded by the caller in run.json) */
@@ -57,21 +61,23 @@ struct sx_result {
 struct sx_engine_stats {
 	long requests;       /* results asked for */
 	long unique;         /* distinct request bodies */
-	long cache_hits;
+	long cache_hits;     /* distinct requests answered from the cache */
 	long sent;           /* distinct requests that went to the network */
 	long attempts;       /* HTTP attempts including retries */
 	long retries;
 	long failed;
 	long skipped;
-	long prompt_tokens, completion_tokens;
-	double cost;
+	long prompt_tokens, completion_tokens; /* of answers from the network (usage) */
+	double cost;         /* of answers from the network, from price_in / price_out */
 };
 
 struct sx_engine;
 
 /*
  * Open the cache and set up the HTTP client. Fails with SX_ENET when
- * base_url is not http(s), SX_EIO when the cache cannot be opened.
+ * base_url is not http(s), SX_EIO when the cache cannot be opened. Requests
+ * go to POST {base_url}/chat/completions. The API key is used to build the
+ * Authorization header here and not kept otherwise.
  */
 int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, struct sx_err *err);
 void sx_engine_free(struct sx_engine *e);
@@ -80,14 +86,34 @@ void sx_engine_free(struct sx_engine *e);
  * Answer reqs[0..n) into res[0..n) (which the caller then releases with
  * sx_result_release). stage names the batch in progress output. Returns 0
  * when every request has a result (some may be FAILED or SKIPPED), SX_ENET
- * when the endpoint cannot be reached at all or refuses the key (401/403)
- * before anything was answered, SX_EIO on a cache error.
+ * when the endpoint cannot be reached at all (connection refused, DNS, before
+ * any HTTP answer came back) or refuses the key (401/403), SX_EIO on a cache
+ * error. Whatever the return value, every res[i] is filled (on an error the
+ * requests not answered are SKIPPED with the error as reason) and must be
+ * released.
  */
 int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 		  struct sx_result *res, const char *stage, struct sx_err *err);
 void sx_result_release(struct sx_result *r);
 void sx_engine_get_stats(const struct sx_engine *e, struct sx_engine_stats *out);
-/* Ask the engine to stop sending (e.g. from a SIGINT handler): async-signal-safe. */
+/*
+ * Ask the engine to stop sending (e.g. from a SIGINT handler): async-signal-safe.
+ * Requests in flight finish (and are cached); the rest are SKIPPED with reason
+ * "not sent: interrupted". Sticky: later runs of this engine send nothing.
+ */
 void sx_engine_interrupt(struct sx_engine *e);
+
+/*
+ * The endpoint host of a base URL, as it goes into cache keys and run.json:
+ * the host name in lower case, without scheme, user info, port or path
+ * (so a simulated server on a new port still hits the cache).
+ * SX_EINPUT when base_url is not an http:// or https:// URL.
+ */
+int sx_engine_endpoint_host(const char *base_url, struct sx_buf *out);
+/*
+ * The engine's token estimate of a request body, for --tpm pacing and for
+ * --dry-run: ceil(bytes / 4) prompt tokens plus its max_tokens.
+ */
+long sx_engine_estimate_tokens(const char *body, size_t len);
 
 #endif

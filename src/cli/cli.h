@@ -16,7 +16,18 @@ struct sx_command {
 /* Command entry points, one per src/cli/cmd_<name>.c, listed in main.c's table. */
 int cmd_prompt(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_parse(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
+/*
+ * The response cache file when --cache is not given: $SELFEXP_CACHE, else
+ * $XDG_CACHE_HOME/selfexp/responses.db, else ~/.cache/selfexp/responses.db.
+ */
+const char *sx_cli_default_cache(void);
 /* Print "selfexp: <msg>" to stderr. */
 __attribute__((format(printf, 1, 2)))
 void sx_cli_error(const char *fmt, ...);
@@ -24,6 +35,8 @@ void sx_cli_error(const char *fmt, ...);
 int sx_cli_bad_value(const char *cmd, const char *opt, const char *value, const char *expect);
 /* Print "usage" hint for cmd and return SX_EXIT_USAGE. */
 int sx_cli_usage_hint(const char *cmd);
+/* path made absolute against the current directory (caller frees). */
+char *sx_path_absolute(const char *path);
 /* Path of ../shared-style resources: the directory holding prompts/ and data/ of this install. */
 const char *sx_cli_home(void);
 

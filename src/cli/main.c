@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "selfexp/alloc.h"
+#include "selfexp/buf.h"
 #include "selfexp/version.h"
 
 static int cmd_help(int argc, char **argv);
@@ -13,6 +15,12 @@ static int cmd_version(int argc, char **argv);
 static const struct sx_command commands[] = {
 	{ "prompt", cmd_prompt, "show the exact request a prompt condition sends" },
 	{ "data", cmd_data, "inspect a data file before spending money on it" },
+	{ "parse", cmd_parse, "parse one model answer read on stdin" },
+	{ "sim", cmd_sim, "serve the simulated model (OpenAI-compatible, known truth, faults)" },
+	{ "cache", cmd_cache, "inspect, export, import and vacuum the response cache" },
+	{ "run", cmd_run, "run the protocol on a data set against a chat-completion API" },
+	{ "demo", cmd_demo, "run the whole protocol against the built-in simulated model" },
+	{ "score", cmd_score, "recompute a run's metrics and statistics offline" },
 	{ "help", cmd_help, "show help for selfexp or one of its commands" },
 	{ "version", cmd_version, "print the version" },
 };
@@ -112,6 +120,19 @@ const char *sx_cli_home(void)
 	const char *home = getenv("SELFEXP_HOME");
 
 	return home && *home ? home : SX_HOME;
+}
+
+char *sx_path_absolute(const char *path)
+{
+	struct sx_buf b = SX_BUF_INIT;
+	char *cwd;
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	cwd = getcwd(NULL, 0);
+	sx_buf_addf(&b, "%s/%s", cwd ? cwd : ".", path);
+	free(cwd);
+	return sx_buf_detach(&b, NULL);
 }
 
 int main(int argc, char **argv)

@@ -1,7 +1,7 @@
 # Sourced by every tests/cli/t*.sh. Emits TAP: "ok N - what" / "not ok N - what".
 # Provides: ok, fail, check (run a command, pass when it succeeds), check_eq,
 # skip_all, need_shared, a per-test scratch directory $T, and the sim helpers
-# start_sim / stop_sim (see below).
+# start_sim / stop_sim / sim_stats and pyt (python3 checks as TAP), see below.
 set -u
 SELFEXP_BIN=${SELFEXP_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/selfexp}
 SELFEXP_SHARED=${SELFEXP_SHARED:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/shared}
@@ -44,3 +44,54 @@ need_shared() {
 	[ -d "$SELFEXP_SHARED/data" ] || skip_all "shared data not found at '$SELFEXP_SHARED' (set SELFEXP_SHARED)"
 }
 done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
+
+# ---- the simulated model ------------------------------------------------------
+# start_sim [args...]: start `selfexp sim --port 0 --quiet args...` in the background and
+# wait until it prints its address. Sets SIM_URL (http://127.0.0.1:PORT/v1), SIM_BASE
+# (without /v1) and SIM_PID; every sim started is stopped when the test exits.
+# stop_sim [pid]: SIGTERM and wait; its exit status is the sim's.
+# sim_stats: print the /stats JSON of the last sim started.
+_sim_pids=()
+start_sim() {
+	local out i
+	out=$(mktemp "$T/sim.XXXXXX")
+	"$X" sim --port 0 --quiet "$@" > "$out" 2> "$out.err" &
+	SIM_PID=$!
+	_sim_pids+=("$SIM_PID")
+	SIM_URL=
+	for i in $(seq 1 200); do
+		case "$(head -n 1 "$out")" in http://*/v1) SIM_URL=$(head -n 1 "$out"); break;; esac
+		kill -0 "$SIM_PID" 2> /dev/null || break
+		sleep 0.025
+	done
+	if [ -z "$SIM_URL" ]; then
+		echo "# start_sim $*: no address; stderr:"; sed 's/^/#   /' "$out.err"
+		return 1
+	fi
+	SIM_BASE=${SIM_URL%/v1}
+	export SIM_URL SIM_BASE
+}
+stop_sim() {
+	local pid=${1:-$SIM_PID}
+	kill -TERM "$pid" 2> /dev/null
+	wait "$pid"
+}
+sim_stats() { curl -sf "$SIM_BASE/stats"; }
+_stop_sims() {
+	local p
+	for p in "${_sim_pids[@]}"; do kill -TERM "$p" 2> /dev/null; done
+	for p in "${_sim_pids[@]}"; do wait "$p" 2> /dev/null; done
+}
+_cleanup_fns+=(_stop_sims)
+# pyt SCRIPT [args...]: run python3 SCRIPT (from stdin when SCRIPT is -), turning its output
+# lines "ok DESC" and "not ok DESC" into numbered TAP results; "#" lines pass through.
+pyt() {
+	local line
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) ok "${line#ok }";;
+		"not ok "*) fail "${line#not ok }";;
+		*) echo "# $line";;
+		esac
+	done < <(PYTHONPATH="$TESTS_DIR/cli${PYTHONPATH:+:$PYTHONPATH}" python3 "$@" 2>&1 || echo "not ok python3 $1 exited with status $?")
+}

@@ -1,0 +1,78 @@
+#ifndef SELFEXP_HTTP_H
+#define SELFEXP_HTTP_H
+/*
+ * A thin wrapper over libcurl's multi interface (its types never leave
+ * http.c): POST requests in flight concurrently over reused connections
+ * (HTTP/2 multiplexing where the server offers it), collected as they
+ * complete. Single-threaded; the engine drives it.
+ *
+ *	sx_http_post(h, url, body, len, 30.0, tag);
+ *	while (sx_http_in_flight(h)) {
+ *		sx_http_poll(h, 100);
+ *		while (sx_http_next_done(h, &d)) { ... sx_http_done_release(&d); }
+ *	}
+ *
+ * The API key goes only into the Authorization header, built once in memory
+ * and wiped when the client is freed; it is never logged and never appears in
+ * an error message. Redirects are not followed.
+ */
+#include <stddef.h>
+
+#include "selfexp/buf.h"
+#include "selfexp/err.h"
+
+struct sx_http;
+
+struct sx_http_config {
+	int max_connections; /* per host; also the number of reusable transfer handles */
+	int insecure;        /* skip TLS verification */
+	const char *api_key; /* borrowed, only during sx_http_new; NULL or "" = no Authorization */
+};
+
+enum sx_http_net {
+	SX_HTTP_NET_OK = 0,      /* an HTTP status was received */
+	SX_HTTP_NET_UNREACHABLE, /* could not resolve or connect (refused, or timed out connecting) */
+	SX_HTTP_NET_TIMEOUT,     /* the per-attempt timeout expired */
+	SX_HTTP_NET_TOO_LARGE,   /* the body exceeded SX_CHAT_MAX_RESPONSE */
+	SX_HTTP_NET_ERROR        /* anything else: reset, truncated transfer, TLS, ... */
+};
+
+struct sx_http_done {
+	void *tag;             /* as given to sx_http_post */
+	enum sx_http_net net;
+	long status;           /* HTTP status, 0 when none was received */
+	struct sx_buf body;    /* owned */
+	double retry_after_s;  /* from retry-after-ms or Retry-After, -1 when absent */
+	double reset_requests_s, reset_tokens_s; /* from x-ratelimit-reset-*, -1 when absent */
+	double elapsed_ms;
+	char error[256];       /* network error text, "" when net == SX_HTTP_NET_OK */
+};
+
+int sx_http_new(const struct sx_http_config *cfg, struct sx_http **out, struct sx_err *err);
+/* Aborts transfers still in flight (their tags are dropped). NULL is a no-op. */
+void sx_http_free(struct sx_http *h);
+
+/*
+ * Start a POST of body[0..len) (borrowed: must stay valid until the transfer
+ * is returned by sx_http_next_done) with Content-Type: application/json.
+ */
+int sx_http_post(struct sx_http *h, const char *url, const char *body, size_t len,
+		 double timeout_s, void *tag, struct sx_err *err);
+/* Abort every transfer in flight (none of them will be returned). */
+void sx_http_cancel_all(struct sx_http *h);
+/* Drive transfers, waiting up to timeout_ms for activity. */
+int sx_http_poll(struct sx_http *h, int timeout_ms, struct sx_err *err);
+/* 1 and *out filled (release with sx_http_done_release) when a transfer completed, else 0. */
+int sx_http_next_done(struct sx_http *h, struct sx_http_done *out);
+void sx_http_done_release(struct sx_http_done *d);
+size_t sx_http_in_flight(const struct sx_http *h);
+
+/*
+ * Parse a duration as the rate-limit headers write it: "1s", "6m0s", "20ms",
+ * "1h2m3.5s", or a plain number of seconds ("1.5"). -1 when unparseable.
+ */
+double sx_http_parse_duration(const char *s);
+/* Retry-After: delta-seconds or an HTTP date (relative to now); -1 when unparseable. */
+double sx_http_parse_retry_after(const char *s);
+
+#endif

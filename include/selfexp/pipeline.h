@@ -1,0 +1,94 @@
+#ifndef SELFEXP_PIPELINE_H
+#define SELFEXP_PIPELINE_H
+/*
+ * `selfexp run`: the whole protocol over one data set (DESIGN.md section 1).
+ *
+ *   elicit    every review under every condition: prediction + self-explanation
+ *   explain   occlusion and LIME, by querying the model on perturbed reviews
+ *   evaluate  the deletion / keep-only inputs the faithfulness metrics need
+ *   score     per-review metrics and aggregates with intervals
+ *
+ * Every query goes through the engine (and its cache). Perturbed texts are
+ * deduplicated inside a stage; the engine's cache shares them across stages
+ * and runs. The results depend only on the configuration, the data and the
+ * model's answers, never on the order answers arrive in, the concurrency or
+ * the chunking. The run directory (run.json, records.jsonl, summary.json) is
+ * written at the end, each file atomically.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "selfexp/chat.h"
+#include "selfexp/data.h"
+#include "selfexp/engine.h"
+#include "selfexp/err.h"
+
+enum sx_prob_source { SX_PROB_VERBAL, SX_PROB_LOGPROB };
+
+enum sx_explainer {
+	SX_EXPLAIN_SELF = 1 << 0,
+	SX_EXPLAIN_OCCLUSION = 1 << 1,
+	SX_EXPLAIN_LIME = 1 << 2
+};
+
+struct sx_run_config {
+	const char *data_path;        /* borrowed */
+	struct sx_data_opts data_opts;
+	const char *out_dir;          /* borrowed */
+	const char *prompts_dir;      /* borrowed */
+	unsigned conditions;          /* bit (1 << enum sx_cond) per condition */
+	unsigned explainers;          /* enum sx_explainer bits */
+	long limit;                   /* first N reviews, 0 = all */
+	uint64_t seed;
+	enum sx_prob_source prob;
+	struct sx_gen_params gen;
+	struct sx_engine_config engine;
+	const char *endpoint_host;    /* borrowed; recorded in run.json */
+	long lime_samples;            /* fixed count, 0 = lime_factor x tokens */
+	double lime_factor;           /* default 10 */
+	double lime_kernel_width;     /* default 25 */
+	const char *mask_word;        /* NULL = delete tokens */
+	int perturb_pred;             /* query perturbed inputs under `pred` */
+	int metrics;                  /* run the evaluate stage */
+	long bootstrap;               /* bootstrap resamples, default 1000 */
+	int dry_run;                  /* count requests, send nothing */
+	int rescore;                  /* `selfexp score`: keep the run's run.json, rewrite the rest */
+	const char *argv_line;        /* borrowed; the command line, recorded in run.json */
+	int argc;                     /* the command's options (argv[0] the command name), */
+	char **argv;                  /* borrowed; recorded so `selfexp score` can redo the run */
+};
+
+void sx_run_config_init(struct sx_run_config *cfg);
+
+/* What --dry-run found for one stage of one condition. */
+struct sx_stage_estimate {
+	char stage[48];        /* e.g. "explain ep" */
+	long naive;            /* requests asked for, duplicates included */
+	long distinct;         /* distinct requests (an upper bound when upper_bound) */
+	int upper_bound;       /* evaluate: depends on the explanations, not known before */
+	double prompt_tokens;  /* estimated over the distinct requests: ceil(bytes / 4) */
+	double completion_tokens;
+};
+
+#define SX_MAX_ESTIMATES 32
+
+struct sx_run_outcome {
+	struct sx_stage_estimate est[SX_MAX_ESTIMATES]; /* --dry-run only */
+	int nest;
+	long reviews;
+	long items_failed;  /* (review, condition) pairs whose elicitation failed after retries */
+	long naive_requests;
+	struct sx_engine_stats stats;
+};
+
+/*
+ * Run the protocol. Returns 0 (all done), SX_ELIMIT (stopped at a cap or
+ * interrupted; the partial run is written), SX_ENET (endpoint unreachable or
+ * key refused: nothing written), or another negative code with err set.
+ * outcome->items_failed > 0 means a partial run (exit 5).
+ */
+int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, struct sx_err *err);
+/* Ask a running sx_run to stop sending (async-signal-safe). */
+void sx_run_interrupt(void);
+
+#endif

@@ -1,0 +1,541 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "selfexp/alloc.h"
+#include "selfexp/buf.h"
+#include "selfexp/cache.h"
+#include "selfexp/chat.h"
+#include "selfexp/file.h"
+#include "selfexp/hash.h"
+#include "selfexp/json.h"
+
+#define SCHEMA_VERSION 1
+
+struct sx_cache {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *get, *put;
+	int in_txn;
+	long pending;
+	double txn_start; /* monotonic seconds */
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int db_err(struct sx_cache *c, struct sx_err *err, const char *what)
+{
+	int code = sqlite3_errcode(c->db);
+
+	if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+		return sx_err_set(err, SX_EIO,
+				  "cache '%s' is not a selfexp cache or is corrupt (%s); move it "
+				  "away or pass another --cache",
+				  c->path, sqlite3_errmsg(c->db));
+	return sx_err_set(err, SX_EIO, "cache '%s': %s: %s", c->path, what, sqlite3_errmsg(c->db));
+}
+
+static int exec(struct sx_cache *c, const char *sql, struct sx_err *err)
+{
+	if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(c, err, sql);
+	return 0;
+}
+
+static long long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : (long long)st.st_size;
+}
+
+static long long cache_file_bytes(const struct sx_cache *c)
+{
+	struct sx_buf wal = SX_BUF_INIT;
+	long long n;
+
+	sx_buf_addf(&wal, "%s-wal", c->path);
+	n = file_size(c->path) + file_size(wal.buf);
+	sx_buf_release(&wal);
+	return n;
+}
+
+void sx_cache_key(const char *host, const char *body, size_t len, char key[65])
+{
+	struct sx_buf b = SX_BUF_INIT;
+
+	sx_buf_grow(&b, strlen(host) + 1 + len);
+	sx_buf_adds(&b, host);
+	sx_buf_addch(&b, '\n');
+	sx_buf_add(&b, body, len);
+	sx_sha256_hex(b.buf, b.len, key);
+	sx_buf_release(&b);
+}
+
+/* ------------------------------------------------------------- open/close */
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS responses ("
+	" key TEXT PRIMARY KEY NOT NULL,"
+	" host TEXT NOT NULL,"
+	" request TEXT NOT NULL,"
+	" response TEXT NOT NULL,"
+	" prompt_tokens INTEGER,"
+	" completion_tokens INTEGER,"
+	" latency_ms REAL,"
+	" created REAL NOT NULL"
+	");"
+	"CREATE INDEX IF NOT EXISTS responses_created ON responses(created);";
+
+static int create_file(const char *path, struct sx_err *err)
+{
+	char *dup = xstrdup(path), *dir = dirname(dup);
+	int fd, rc = 0;
+
+	if (strcmp(dir, ".") && strcmp(dir, "/") && sx_mkdir_p(dir, 0700, err)) {
+		free(dup);
+		return SX_EIO;
+	}
+	free(dup);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sx_err_set(err, SX_EIO, "cannot create cache '%s': %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_err *err)
+{
+	struct sx_cache *c;
+	sqlite3_stmt *st = NULL;
+	int rc, version = 0;
+
+	*out = NULL;
+	if (access(path, F_OK)) {
+		if (!(flags & SX_CACHE_CREATE))
+			return sx_err_set(err, SX_ENOTFOUND, "cache '%s' does not exist", path);
+		if ((rc = create_file(path, err)))
+			return rc;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		rc = sx_err_set(err, SX_EIO, "cannot open cache '%s': %s", path,
+				c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, SX_CACHE_BUSY_MS);
+	sqlite3_extended_result_codes(c->db, 0);
+	if ((rc = exec(c, "PRAGMA journal_mode=WAL", err)) ||
+	    (rc = exec(c, "PRAGMA synchronous=NORMAL", err)))
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		rc = db_err(c, err, "reading the schema version");
+		goto fail;
+	}
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (version > SCHEMA_VERSION) {
+		rc = sx_err_set(err, SX_EIO,
+				"cache '%s' has schema version %d, newer than this selfexp's %d; "
+				"upgrade selfexp or pass another --cache",
+				path, version, SCHEMA_VERSION);
+		goto fail;
+	}
+	if (version < SCHEMA_VERSION) {
+		if ((rc = exec(c, schema, err)) || (rc = exec(c, "PRAGMA user_version=1", err)))
+			goto fail;
+	}
+	if (sqlite3_prepare_v2(c->db,
+			       "SELECT request, response, prompt_tokens, completion_tokens, "
+			       "latency_ms, created FROM responses WHERE key = ?1",
+			       -1, &c->get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db,
+			       "INSERT OR REPLACE INTO responses (key, host, request, response, "
+			       "prompt_tokens, completion_tokens, latency_ms, created) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			       -1, &c->put, NULL) != SQLITE_OK) {
+		rc = db_err(c, err, "preparing statements");
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	sx_cache_close(c);
+	return rc;
+}
+
+void sx_cache_close(struct sx_cache *c)
+{
+	if (!c)
+		return;
+	sx_cache_flush(c, NULL);
+	sqlite3_finalize(c->get);
+	sqlite3_finalize(c->put);
+	sqlite3_close(c->db);
+	free(c->path);
+	free(c);
+}
+
+/* ---------------------------------------------------------------- get/put */
+
+static char *column_dup(sqlite3_stmt *st, int i, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	char *r = xmalloc(n + 1);
+
+	if (n)
+		memcpy(r, p, n);
+	r[n] = '\0';
+	if (len)
+		*len = n;
+	return r;
+}
+
+static long column_long(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(st, i);
+}
+
+int sx_cache_get(struct sx_cache *c, const char *key, struct sx_cache_entry *out,
+		 struct sx_err *err)
+{
+	int rc, step;
+
+	*out = (struct sx_cache_entry)SX_CACHE_ENTRY_INIT;
+	sqlite3_bind_text(c->get, 1, key, -1, SQLITE_STATIC);
+	step = sqlite3_step(c->get);
+	if (step == SQLITE_ROW) {
+		out->request = column_dup(c->get, 0, &out->request_len);
+		out->response = column_dup(c->get, 1, &out->response_len);
+		out->prompt_tokens = column_long(c->get, 2);
+		out->completion_tokens = column_long(c->get, 3);
+		out->latency_ms = sqlite3_column_double(c->get, 4);
+		out->created = sqlite3_column_double(c->get, 5);
+		rc = 0;
+	} else if (step == SQLITE_DONE) {
+		rc = SX_ENOTFOUND;
+	} else {
+		rc = db_err(c, err, "reading");
+	}
+	sqlite3_reset(c->get);
+	sqlite3_clear_bindings(c->get);
+	return rc;
+}
+
+int sx_cache_flush(struct sx_cache *c, struct sx_err *err)
+{
+	if (!c || !c->in_txn)
+		return 0;
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(c, err, "committing");
+	c->in_txn = 0;
+	c->pending = 0;
+	return 0;
+}
+
+int sx_cache_tick(struct sx_cache *c, struct sx_err *err)
+{
+	if (c && c->in_txn && mono_now() - c->txn_start >= SX_CACHE_FLUSH_MS / 1000.0)
+		return sx_cache_flush(c, err);
+	return 0;
+}
+
+int sx_cache_put(struct sx_cache *c, const char *key, const char *host,
+		 const struct sx_cache_entry *e, struct sx_err *err)
+{
+	int rc = 0;
+
+	if (!c->in_txn) {
+		if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			return db_err(c, err, "starting a transaction");
+		c->in_txn = 1;
+		c->txn_start = mono_now();
+	}
+	sqlite3_bind_text(c->put, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(c->put, 2, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(c->put, 3, e->request, (int)e->request_len, SQLITE_STATIC);
+	sqlite3_bind_text(c->put, 4, e->response, (int)e->response_len, SQLITE_STATIC);
+	if (e->prompt_tokens >= 0)
+		sqlite3_bind_int64(c->put, 5, e->prompt_tokens);
+	if (e->completion_tokens >= 0)
+		sqlite3_bind_int64(c->put, 6, e->completion_tokens);
+	sqlite3_bind_double(c->put, 7, e->latency_ms);
+	sqlite3_bind_double(c->put, 8, e->created > 0 ? e->created : wall_now());
+	if (sqlite3_step(c->put) != SQLITE_DONE)
+		rc = db_err(c, err, "writing");
+	sqlite3_reset(c->put);
+	sqlite3_clear_bindings(c->put);
+	if (rc)
+		return rc;
+	c->pending++;
+	if (c->pending >= SX_CACHE_FLUSH_ROWS)
+		return sx_cache_flush(c, err);
+	return sx_cache_tick(c, err);
+}
+
+void sx_cache_entry_release(struct sx_cache_entry *e)
+{
+	if (!e)
+		return;
+	free(e->request);
+	free(e->response);
+	*e = (struct sx_cache_entry)SX_CACHE_ENTRY_INIT;
+}
+
+/* ------------------------------------------------------------------ stats */
+
+int sx_cache_stats(struct sx_cache *c, struct sx_cache_stats *out, struct sx_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sx_cache_flush(c, err)))
+		return rc;
+	if (sqlite3_prepare_v2(c->db,
+			       "SELECT count(*), coalesce(sum(length(CAST(request AS BLOB)) + "
+			       "length(CAST(response AS BLOB))), 0), coalesce(sum(prompt_tokens), 0), "
+			       "coalesce(sum(completion_tokens), 0), coalesce(min(created), 0), "
+			       "coalesce(max(created), 0) FROM responses",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		rc = db_err(c, err, "computing statistics");
+		goto out;
+	}
+	out->rows = (long)sqlite3_column_int64(st, 0);
+	out->bytes = sqlite3_column_int64(st, 1);
+	out->prompt_tokens = sqlite3_column_int64(st, 2);
+	out->completion_tokens = sqlite3_column_int64(st, 3);
+	out->oldest = sqlite3_column_double(st, 4);
+	out->newest = sqlite3_column_double(st, 5);
+	out->file_bytes = cache_file_bytes(c);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---------------------------------------------------------- export/import */
+
+int sx_cache_export(struct sx_cache *c, FILE *out, long *rows, struct sx_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct sx_buf line = SX_BUF_INIT;
+	struct sx_json *req = NULL, *resp = NULL;
+	char *s;
+	int rc = 0, step;
+	long n = 0;
+
+	if ((rc = sx_cache_flush(c, err)))
+		return rc;
+	if (sqlite3_prepare_v2(c->db,
+			       "SELECT key, host, request, response, prompt_tokens, completion_tokens, "
+			       "latency_ms, created FROM responses ORDER BY created, key",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, err, "reading");
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const char *host = (const char *)sqlite3_column_text(st, 1);
+		const char *rq = (const char *)sqlite3_column_text(st, 2);
+		size_t rqlen = (size_t)sqlite3_column_bytes(st, 2);
+		const char *rs;
+		size_t rslen;
+
+		req = sx_json_parse(rq ? rq : "", rq ? rqlen : 0, NULL);
+		rs = (const char *)sqlite3_column_text(st, 3);
+		rslen = (size_t)sqlite3_column_bytes(st, 3);
+		resp = sx_json_parse(rs ? rs : "", rs ? rslen : 0, NULL);
+		if (!req || !resp) {
+			rc = sx_err_set(err, SX_EIO, "cache '%s': row '%s' does not hold json",
+					c->path, key ? key : "?");
+			goto out;
+		}
+		sx_buf_reset(&line);
+		sx_buf_adds(&line, "{\"key\":");
+		sx_buf_add_json_str(&line, key, strlen(key));
+		sx_buf_adds(&line, ",\"host\":");
+		sx_buf_add_json_str(&line, host ? host : "", host ? strlen(host) : 0);
+		sx_buf_adds(&line, ",\"request\":");
+		if (memchr(rq, '\n', rqlen)) {
+			s = sx_json_print(req, 0);
+			sx_buf_adds(&line, s);
+			free(s);
+		} else {
+			sx_buf_add(&line, rq, rqlen);
+		}
+		sx_buf_adds(&line, ",\"response\":");
+		s = sx_json_print(resp, 0);
+		sx_buf_adds(&line, s);
+		free(s);
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			sx_buf_addf(&line, ",\"prompt_tokens\":%lld",
+				    (long long)sqlite3_column_int64(st, 4));
+		if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+			sx_buf_addf(&line, ",\"completion_tokens\":%lld",
+				    (long long)sqlite3_column_int64(st, 5));
+		sx_buf_addf(&line, ",\"latency_ms\":%.3f,\"created\":%.3f}\n",
+			    sqlite3_column_double(st, 6), sqlite3_column_double(st, 7));
+		sx_json_free(req);
+		sx_json_free(resp);
+		req = resp = NULL;
+		if (fwrite(line.buf, 1, line.len, out) != line.len) {
+			rc = sx_err_set(err, SX_EIO, "cannot write the export: %s", strerror(errno));
+			goto out;
+		}
+		n++;
+	}
+	if (step != SQLITE_DONE)
+		rc = db_err(c, err, "reading");
+out:
+	sx_json_free(req);
+	sx_json_free(resp);
+	sqlite3_finalize(st);
+	sx_buf_release(&line);
+	if (rows)
+		*rows = n;
+	return rc;
+}
+
+static int import_line(struct sx_cache *c, const char *text, size_t len, const char *host,
+		       const char *fallback, struct sx_err *err)
+{
+	struct sx_json *root = sx_json_parse(text, len, err);
+	struct sx_buf canon = SX_BUF_INIT;
+	struct sx_chat_answer ans = SX_CHAT_ANSWER_INIT;
+	struct sx_cache_entry e = SX_CACHE_ENTRY_INIT;
+	const struct sx_json *req, *resp;
+	char *reqtext = NULL, *resptext = NULL, key[65];
+	double d;
+	int rc = SX_EINPUT;
+
+	if (!root)
+		return SX_EINPUT;
+	req = sx_json_get(root, "request");
+	resp = sx_json_get(root, "response");
+	if (sx_json_type_of(req) != SX_JSON_OBJECT || sx_json_type_of(resp) != SX_JSON_OBJECT) {
+		sx_err_set(err, SX_EINPUT, "expected an object with \"request\" and \"response\" objects");
+		goto out;
+	}
+	if (!host)
+		host = sx_json_get_str(root, "host");
+	if (!host || !*host)
+		host = fallback;
+	if (!host || !*host) {
+		sx_err_set(err, SX_EINPUT, "no endpoint host (pass --host)");
+		goto out;
+	}
+	reqtext = sx_json_print(req, 0);
+	if ((rc = sx_chat_request_canonical(reqtext, strlen(reqtext), &canon, err)))
+		goto out;
+	resptext = sx_json_print(resp, 0);
+	if ((rc = sx_chat_decode(resptext, strlen(resptext), &ans, err)))
+		goto out;
+	sx_cache_key(host, canon.buf, canon.len, key);
+	e.request = canon.buf;
+	e.request_len = canon.len;
+	e.response = resptext;
+	e.response_len = strlen(resptext);
+	e.prompt_tokens = ans.prompt_tokens;
+	e.completion_tokens = ans.completion_tokens;
+	if (!sx_json_get_num(root, "latency_ms", &d) && d >= 0)
+		e.latency_ms = d;
+	if (!sx_json_get_num(root, "created", &d) && d > 0)
+		e.created = d;
+	rc = sx_cache_put(c, key, host, &e, err);
+out:
+	sx_chat_answer_release(&ans);
+	sx_buf_release(&canon);
+	free(reqtext);
+	free(resptext);
+	sx_json_free(root);
+	return rc;
+}
+
+int sx_cache_import(struct sx_cache *c, const char *path, const char *host,
+		    const char *fallback_host, long *rows, struct sx_err *err)
+{
+	FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	long lineno = 0, n = 0;
+	int rc = 0;
+
+	if (!in)
+		return sx_err_set(err, SX_EIO, "cannot read '%s': %s", path, strerror(errno));
+	while ((got = getline(&line, &cap, in)) >= 0) {
+		size_t len = (size_t)got;
+
+		lineno++;
+		if ((size_t)got > SX_CACHE_MAX_LINE) {
+			rc = sx_err_set(err, SX_EINPUT, "'%s' line %ld: longer than %u bytes", path,
+					lineno, SX_CACHE_MAX_LINE);
+			break;
+		}
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		if (!len)
+			continue;
+		if ((rc = import_line(c, line, len, host, fallback_host, err))) {
+			if (rc == SX_EINPUT)
+				sx_err_prefix(err, "'%s' line %ld", path, lineno);
+			break;
+		}
+		n++;
+	}
+	if (!rc && ferror(in))
+		rc = sx_err_set(err, SX_EIO, "cannot read '%s': %s", path, strerror(errno));
+	free(line);
+	if (in != stdin)
+		fclose(in);
+	if (rows)
+		*rows = n;
+	if (!rc)
+		rc = sx_cache_flush(c, err);
+	else
+		sx_cache_flush(c, NULL);
+	return rc;
+}
+
+int sx_cache_vacuum(struct sx_cache *c, long long *before, long long *after, struct sx_err *err)
+{
+	int rc;
+
+	if ((rc = sx_cache_flush(c, err)))
+		return rc;
+	if (before)
+		*before = cache_file_bytes(c);
+	if ((rc = exec(c, "PRAGMA wal_checkpoint(TRUNCATE)", err)) || (rc = exec(c, "VACUUM", err)) ||
+	    (rc = exec(c, "PRAGMA wal_checkpoint(TRUNCATE)", err)))
+		return rc;
+	if (after)
+		*after = cache_file_bytes(c);
+	return 0;
+}

@@ -1,0 +1,249 @@
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "selfexp/buf.h"
+#include "selfexp/cache.h"
+#include "selfexp/engine.h"
+#include "selfexp/file.h"
+
+static const char usage[] =
+	"usage: selfexp cache stats  [--cache FILE] [--json]\n"
+	"       selfexp cache export [--cache FILE] [-o FILE]\n"
+	"       selfexp cache import [--cache FILE] [--host HOST] FILE|-\n"
+	"       selfexp cache vacuum [--cache FILE]\n"
+	"\n"
+	"Inspect and maintain the response cache: a SQLite file of every complete,\n"
+	"well-formed HTTP 200 answer the API gave, keyed by the SHA-256 of the\n"
+	"endpoint host and the canonical request body (model, messages, every\n"
+	"generation parameter). The API key is never stored.\n"
+	"\n"
+	"  stats    rows, stored bytes, file size, tokens, oldest and newest answer\n"
+	"  export   one JSON line per answer, oldest first, on stdout (or -o FILE):\n"
+	"           {\"key\",\"host\",\"request\":{..},\"response\":{..},\"prompt_tokens\",\n"
+	"            \"completion_tokens\",\"latency_ms\",\"created\"}\n"
+	"  import   read such lines (only \"request\" and \"response\" are required, so\n"
+	"           answers recorded elsewhere can be replayed) from FILE or stdin; the\n"
+	"           request is re-canonicalised and its key recomputed with the endpoint\n"
+	"           host; the cache file is created when missing\n"
+	"  vacuum   checkpoint the write-ahead log and rebuild the file\n"
+	"\n"
+	"options:\n"
+	"  --cache FILE   the cache file (default: $SELFEXP_CACHE, else\n"
+	"                 .selfexp/cache.sqlite, the default of runs written here)\n"
+	"  --json         stats as one JSON object\n"
+	"  -o FILE        export to FILE (written atomically) instead of stdout\n"
+	"  --host HOST    import: the endpoint host for the keys; default: the line's\n"
+	"                 \"host\", else the host of $OPENAI_BASE_URL\n"
+	"  -h, --help     show this help\n"
+	"\n"
+	"exit status: 0 ok, 1 failure (unreadable, corrupt or missing cache, bad\n"
+	"import line), 2 usage error\n"
+	"\n"
+	"examples:\n"
+	"  selfexp cache stats --cache run.db\n"
+	"  selfexp cache export --cache run.db | gzip > answers.jsonl.gz\n"
+	"  zcat answers.jsonl.gz | selfexp cache import --cache new.db -\n";
+
+const char *sx_cli_default_cache(void)
+{
+	const char *s = getenv("SELFEXP_CACHE");
+
+	return s && *s ? s : ".selfexp/cache.sqlite";
+}
+
+static void fmt_time(char *buf, size_t n, double t)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&s, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, n, "-");
+}
+
+static int do_stats(struct sx_cache *c, const char *path, int json)
+{
+	struct sx_cache_stats st;
+	struct sx_err err = SX_ERR_INIT;
+	char oldest[32], newest[32];
+
+	if (sx_cache_stats(c, &st, &err)) {
+		sx_cli_error("%s", err.msg);
+		return SX_EXIT_FAIL;
+	}
+	fmt_time(oldest, sizeof(oldest), st.oldest);
+	fmt_time(newest, sizeof(newest), st.newest);
+	if (json) {
+		struct sx_buf b = SX_BUF_INIT;
+
+		sx_buf_adds(&b, "{\"file\":");
+		sx_buf_add_json_str(&b, path, strlen(path));
+		sx_buf_addf(&b, ",\"rows\":%ld,\"bytes\":%lld,\"file_bytes\":%lld,"
+			    "\"prompt_tokens\":%lld,\"completion_tokens\":%lld,",
+			    st.rows, st.bytes, st.file_bytes, st.prompt_tokens, st.completion_tokens);
+		if (st.rows)
+			sx_buf_addf(&b, "\"oldest\":\"%s\",\"newest\":\"%s\"}\n", oldest, newest);
+		else
+			sx_buf_adds(&b, "\"oldest\":null,\"newest\":null}\n");
+		fputs(b.buf, stdout);
+		sx_buf_release(&b);
+	} else {
+		printf("file               %s\n", path);
+		printf("rows               %ld\n", st.rows);
+		printf("bytes              %lld\n", st.bytes);
+		printf("file_bytes         %lld\n", st.file_bytes);
+		printf("prompt_tokens      %lld\n", st.prompt_tokens);
+		printf("completion_tokens  %lld\n", st.completion_tokens);
+		printf("oldest             %s\n", oldest);
+		printf("newest             %s\n", newest);
+	}
+	return SX_EXIT_OK;
+}
+
+static int do_export(struct sx_cache *c, const char *out_path)
+{
+	struct sx_err err = SX_ERR_INIT;
+	char *data = NULL;
+	size_t size = 0;
+	FILE *f = out_path ? open_memstream(&data, &size) : stdout;
+	long rows = 0;
+	int rc = SX_EXIT_OK;
+
+	if (!f) {
+		sx_cli_error("cache export: %s", strerror(errno));
+		return SX_EXIT_FAIL;
+	}
+	if (sx_cache_export(c, f, &rows, &err)) {
+		sx_cli_error("%s", err.msg);
+		rc = SX_EXIT_FAIL;
+	}
+	if (out_path) {
+		fclose(f);
+		if (!rc && sx_file_write_atomic(out_path, data, size, 0600, &err)) {
+			sx_cli_error("%s", err.msg);
+			rc = SX_EXIT_FAIL;
+		}
+		free(data);
+	} else if (fflush(stdout)) {
+		sx_cli_error("cache export: cannot write to stdout: %s", strerror(errno));
+		rc = SX_EXIT_FAIL;
+	}
+	if (!rc)
+		fprintf(stderr, "selfexp: exported %ld rows\n", rows);
+	return rc;
+}
+
+static int do_import(struct sx_cache *c, const char *file, const char *host)
+{
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_buf env_host = SX_BUF_INIT;
+	const char *base = getenv("OPENAI_BASE_URL");
+	long rows = 0;
+	int rc = SX_EXIT_OK;
+
+	if (base && *base)
+		sx_engine_endpoint_host(base, &env_host);
+	if (sx_cache_import(c, file, host, env_host.len ? env_host.buf : NULL, &rows, &err)) {
+		sx_cli_error("%s", err.msg);
+		fprintf(stderr, "selfexp: imported %ld rows before the error\n", rows);
+		rc = SX_EXIT_FAIL;
+	} else {
+		fprintf(stderr, "selfexp: imported %ld rows\n", rows);
+	}
+	sx_buf_release(&env_host);
+	return rc;
+}
+
+static int do_vacuum(struct sx_cache *c, const char *path)
+{
+	struct sx_err err = SX_ERR_INIT;
+	long long before = 0, after = 0;
+
+	if (sx_cache_vacuum(c, &before, &after, &err)) {
+		sx_cli_error("%s", err.msg);
+		return SX_EXIT_FAIL;
+	}
+	printf("%s: %lld -> %lld bytes\n", path, before, after);
+	return SX_EXIT_OK;
+}
+
+int cmd_cache(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cache", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL, *host = NULL, *out_path = NULL, *verb;
+	struct sx_cache *c = NULL;
+	struct sx_err err = SX_ERR_INIT;
+	int opt, json = 0, rc, creating;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+ho:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'j': json = 1; break;
+		case 'H': host = optarg; break;
+		case 'o': out_path = optarg; break;
+		case 'h': fputs(usage, stdout); return SX_EXIT_OK;
+		default: return sx_cli_usage_hint("cache");
+		}
+	}
+	if (optind >= argc) {
+		sx_cli_error("cache: missing subcommand (stats, export, import or vacuum)");
+		return sx_cli_usage_hint("cache");
+	}
+	verb = argv[optind++];
+	/* options may follow the subcommand too */
+	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'j': json = 1; break;
+		case 'H': host = optarg; break;
+		case 'o': out_path = optarg; break;
+		case 'h': fputs(usage, stdout); return SX_EXIT_OK;
+		default: return sx_cli_usage_hint("cache");
+		}
+	}
+	if (strcmp(verb, "stats") && strcmp(verb, "export") && strcmp(verb, "import") &&
+	    strcmp(verb, "vacuum")) {
+		sx_cli_error("cache: unknown subcommand '%s' (expected stats, export, import or vacuum)",
+			     verb);
+		return sx_cli_usage_hint("cache");
+	}
+	creating = !strcmp(verb, "import");
+	if (creating && argc - optind != 1) {
+		sx_cli_error("cache import: expected one FILE (or - for stdin)");
+		return sx_cli_usage_hint("cache");
+	}
+	if (!creating && argc - optind != 0) {
+		sx_cli_error("cache %s: unexpected argument '%s'", verb, argv[optind]);
+		return sx_cli_usage_hint("cache");
+	}
+	if (host && !*host)
+		return sx_cli_bad_value("cache", "--host", host, "a host name");
+	if (!path)
+		path = sx_cli_default_cache();
+	if ((rc = sx_cache_open(path, creating ? SX_CACHE_CREATE : 0, &c, &err))) {
+		sx_cli_error("%s", err.msg);
+		return SX_EXIT_FAIL;
+	}
+	if (!strcmp(verb, "stats"))
+		rc = do_stats(c, path, json);
+	else if (!strcmp(verb, "export"))
+		rc = do_export(c, out_path);
+	else if (!strcmp(verb, "import"))
+		rc = do_import(c, argv[optind], host);
+	else
+		rc = do_vacuum(c, path);
+	sx_cache_close(c);
+	return rc;
+}

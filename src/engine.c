@@ -1,0 +1,830 @@
+#include <ctype.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "selfexp/alloc.h"
+#include "selfexp/cache.h"
+#include "selfexp/engine.h"
+#include "selfexp/hash.h"
+#include "selfexp/http.h"
+#include "selfexp/strmap.h"
+
+#define BACKOFF_BASE_S 0.5
+#define BACKOFF_CAP_S 30.0
+/* A server's Retry-After / reset hint is honoured up to this long. */
+#define HINT_CAP_S 600.0
+/* The loop wakes at least this often (to notice sx_engine_interrupt). */
+#define TICK_MS 100
+#define PROGRESS_INTERVAL_S 0.2
+#define REASON_MAX 300
+
+enum job_state { JOB_PENDING, JOB_IN_FLIGHT, JOB_WAITING, JOB_DONE };
+
+/* One distinct request of a batch. */
+struct job {
+	char key[SX_SHA256_HEX_LEN + 1];
+	const char *body; /* borrowed from the caller's request */
+	size_t len;
+	enum job_state state;
+	enum sx_result_status status;
+	struct sx_chat_answer answer;
+	char *reason; /* owned; final or of the last failed attempt */
+	int from_cache;
+	int attempts;
+	double latency_ms;
+	double due;          /* JOB_WAITING: when to try again (monotonic s) */
+	long est_tokens;     /* prompt estimate + max_tokens */
+	double est_cost;     /* worst case */
+};
+
+struct heap_item {
+	double due;
+	size_t job;
+};
+
+struct bucket {
+	double rate;   /* per second; 0 = unlimited */
+	double cap;
+	double tokens;
+	double last;
+};
+
+struct sx_engine {
+	char *base_url, *url, *host;
+	double timeout_s;
+	int concurrency, retries, offline, progress, color;
+	long max_requests;
+	double max_cost, price_in, price_out;
+	struct sx_cache *cache;
+	struct sx_http *http;
+	struct sx_engine_stats stats;
+	volatile sig_atomic_t interrupted;
+	struct bucket rpm, tpm;
+	double hold_until;  /* no request starts before this (a 429's hint) */
+	double reserved;    /* worst-case cost of requests in flight */
+	int ever_answered;  /* an HTTP status came back from the endpoint */
+	uint64_t rng;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double rnd(struct sx_engine *e)
+{
+	/* xorshift64*: jitter only, nothing that results depend on */
+	uint64_t x = e->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	e->rng = x;
+	return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+int sx_engine_endpoint_host(const char *base_url, struct sx_buf *out)
+{
+	const char *p, *end, *at, *h;
+	size_t i, start;
+
+	if (!base_url)
+		return SX_EINPUT;
+	if (!strncasecmp(base_url, "http://", 7))
+		p = base_url + 7;
+	else if (!strncasecmp(base_url, "https://", 8))
+		p = base_url + 8;
+	else
+		return SX_EINPUT;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at)
+		p = at + 1;
+	if (*p == '[') {
+		h = memchr(p, ']', (size_t)(end - p));
+		if (!h)
+			return SX_EINPUT;
+		end = h + 1;
+	} else {
+		h = memchr(p, ':', (size_t)(end - p));
+		if (h)
+			end = h;
+	}
+	if (end == p)
+		return SX_EINPUT;
+	start = out->len;
+	sx_buf_add(out, p, (size_t)(end - p));
+	for (i = start; i < out->len; i++)
+		out->buf[i] = (char)tolower((unsigned char)out->buf[i]);
+	return 0;
+}
+
+static const char *memrmem(const char *hay, size_t n, const char *needle, size_t m)
+{
+	size_t i;
+
+	if (m > n)
+		return NULL;
+	for (i = n - m + 1; i-- > 0;)
+		if (hay[i] == needle[0] && !memcmp(hay + i, needle, m))
+			return hay + i;
+	return NULL;
+}
+
+long sx_engine_estimate_tokens(const char *body, size_t len)
+{
+	static const char mt[] = "\"max_tokens\":";
+	const char *p = memrmem(body, len, mt, sizeof(mt) - 1);
+	long max_tokens = 1024;
+
+	if (p) {
+		char *end;
+		long v;
+
+		p += sizeof(mt) - 1;
+		v = strtol(p, &end, 10);
+		if (end != p && v >= 0 && (size_t)(end - body) <= len)
+			max_tokens = v;
+	}
+	return (long)((len + 3) / 4) + max_tokens;
+}
+
+/* ---------------------------------------------------------------- buckets */
+
+static void bucket_init(struct bucket *b, double per_minute, double cap, double start, double now)
+{
+	b->rate = per_minute > 0 ? per_minute / 60.0 : 0;
+	b->cap = cap;
+	b->tokens = start < cap ? start : cap;
+	b->last = now;
+}
+
+static void bucket_fill(struct bucket *b, double now)
+{
+	if (!b->rate)
+		return;
+	b->tokens += (now - b->last) * b->rate;
+	if (b->tokens > b->cap)
+		b->tokens = b->cap;
+	b->last = now;
+}
+
+/* Seconds until n tokens are there (0 = now). A request larger than the bucket waits for a full one. */
+static double bucket_wait(struct bucket *b, double n, double now)
+{
+	if (!b->rate)
+		return 0;
+	bucket_fill(b, now);
+	if (n > b->cap)
+		n = b->cap;
+	return b->tokens >= n ? 0 : (n - b->tokens) / b->rate;
+}
+
+static void bucket_take(struct bucket *b, double n)
+{
+	if (b->rate)
+		b->tokens -= n; /* may go negative for a request larger than the bucket */
+}
+
+static void bucket_refund(struct bucket *b, double n)
+{
+	if (b->rate) {
+		b->tokens += n;
+		if (b->tokens > b->cap)
+			b->tokens = b->cap;
+	}
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, struct sx_err *err)
+{
+	struct sx_engine *e;
+	struct sx_buf host = SX_BUF_INIT, url = SX_BUF_INIT;
+	struct sx_http_config hc;
+	const char *nc;
+	size_t blen;
+	int rc;
+	double now = now_s();
+
+	*out = NULL;
+	if (!cfg->base_url || sx_engine_endpoint_host(cfg->base_url, &host))
+		return sx_err_set(err, SX_ENET,
+				  "base URL '%s' is not an http:// or https:// URL; set "
+				  "OPENAI_BASE_URL or pass --base-url",
+				  cfg->base_url ? cfg->base_url : "");
+	e = xcalloc(1, sizeof(*e));
+	e->host = sx_buf_detach(&host, NULL);
+	e->base_url = xstrdup(cfg->base_url);
+	blen = strlen(cfg->base_url);
+	while (blen && cfg->base_url[blen - 1] == '/')
+		blen--;
+	sx_buf_add(&url, cfg->base_url, blen);
+	sx_buf_adds(&url, "/chat/completions");
+	e->url = sx_buf_detach(&url, NULL);
+	e->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 120.0;
+	e->concurrency = cfg->concurrency > 0 ? cfg->concurrency : 16;
+	e->retries = cfg->retries >= 0 ? cfg->retries : 0;
+	e->offline = cfg->offline;
+	e->progress = cfg->progress;
+	nc = getenv("NO_COLOR");
+	e->color = !(nc && *nc);
+	e->max_requests = cfg->max_requests;
+	e->max_cost = cfg->max_cost;
+	e->price_in = cfg->price_in;
+	e->price_out = cfg->price_out;
+	e->rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() ^
+		 (uint64_t)(uintptr_t)e;
+	if (!e->rng)
+		e->rng = 1;
+	/*
+	 * At most a second's worth of burst, starting empty: a server enforcing a
+	 * slightly higher limit (per second or per minute, whatever state another
+	 * client left its bucket in) then never refuses. The first request waits
+	 * 60/rpm seconds.
+	 */
+	bucket_init(&e->rpm, cfg->rpm, cfg->rpm / 60.0 > 1 ? cfg->rpm / 60.0 : 1, 0, now);
+	bucket_init(&e->tpm, cfg->tpm, cfg->tpm / 60.0 > 1 ? cfg->tpm / 60.0 : 1, cfg->tpm / 60.0,
+		    now);
+	if (cfg->cache_path &&
+	    (rc = sx_cache_open(cfg->cache_path, SX_CACHE_CREATE, &e->cache, err)))
+		goto fail;
+	if (!e->offline) {
+		hc.max_connections = e->concurrency;
+		hc.insecure = cfg->insecure;
+		hc.api_key = cfg->api_key;
+		if ((rc = sx_http_new(&hc, &e->http, err)))
+			goto fail;
+	}
+	*out = e;
+	return 0;
+fail:
+	sx_engine_free(e);
+	return rc;
+}
+
+void sx_engine_free(struct sx_engine *e)
+{
+	if (!e)
+		return;
+	sx_http_free(e->http);
+	sx_cache_close(e->cache);
+	free(e->base_url);
+	free(e->url);
+	free(e->host);
+	free(e);
+}
+
+void sx_engine_get_stats(const struct sx_engine *e, struct sx_engine_stats *out)
+{
+	*out = e->stats;
+}
+
+void sx_engine_interrupt(struct sx_engine *e)
+{
+	e->interrupted = 1;
+}
+
+void sx_result_release(struct sx_result *r)
+{
+	if (!r)
+		return;
+	sx_chat_answer_release(&r->answer);
+	free(r->reason);
+	r->reason = NULL;
+}
+
+/* ------------------------------------------------------------------- heap */
+
+struct heap {
+	struct heap_item *items;
+	size_t n, alloc;
+};
+
+static void heap_push(struct heap *h, double due, size_t job)
+{
+	size_t i;
+
+	SX_GROW(h->items, h->alloc, h->n + 1);
+	i = h->n++;
+	while (i > 0 && h->items[(i - 1) / 2].due > due) {
+		h->items[i] = h->items[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h->items[i].due = due;
+	h->items[i].job = job;
+}
+
+static size_t heap_pop(struct heap *h)
+{
+	size_t top = h->items[0].job, i = 0, c;
+	struct heap_item last = h->items[--h->n];
+
+	while ((c = 2 * i + 1) < h->n) {
+		if (c + 1 < h->n && h->items[c + 1].due < h->items[c].due)
+			c++;
+		if (h->items[c].due >= last.due)
+			break;
+		h->items[i] = h->items[c];
+		i = c;
+	}
+	if (h->n)
+		h->items[i] = last;
+	return top;
+}
+
+/* --------------------------------------------------------------- progress */
+
+struct run {
+	struct sx_engine *e;
+	struct job *jobs;
+	size_t njobs;
+	size_t *queue; /* jobs to send, in order */
+	size_t qhead, qlen;
+	struct heap retry;
+	size_t done;   /* jobs finished (any status) */
+	long errors, retries;
+	const char *stage;
+	double start, last_draw;
+	long sent_at_start;
+	int drawn;
+	int fatal;     /* SX_ENET / SX_EIO: stop everything */
+	struct sx_err *err;
+};
+
+static void fmt_duration(char *buf, size_t n, double s)
+{
+	long t = s > 0 && s < 1e7 ? (long)(s + 0.5) : 0;
+
+	if (t >= 3600)
+		snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void draw_progress(struct run *r, int final)
+{
+	struct sx_engine *e = r->e;
+	double now = now_s(), el = now - r->start, rate;
+	long sent = e->stats.sent - r->sent_at_start;
+	char eta[32] = "-";
+
+	if (!e->progress || (!final && now - r->last_draw < PROGRESS_INTERVAL_S))
+		return;
+	r->last_draw = now;
+	rate = el > 0 ? (double)sent / el : 0;
+	if (rate > 0 && r->done < r->njobs)
+		fmt_duration(eta, sizeof(eta), (double)(r->njobs - r->done) / rate);
+	fprintf(stderr, "\r%s%-8s%s %zu/%zu  %.1f req/s  eta %s  hits %ld  retries %ld  %serrors %ld%s  $%.4f\033[K",
+		e->color ? "\033[1m" : "", r->stage ? r->stage : "", e->color ? "\033[0m" : "",
+		r->done, r->njobs, rate, eta, e->stats.cache_hits, r->retries,
+		e->color && r->errors ? "\033[31m" : "", r->errors,
+		e->color && r->errors ? "\033[0m" : "", e->stats.cost);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+	r->drawn = 1;
+}
+
+/* ------------------------------------------------------------------- jobs */
+
+static void job_reason(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void job_reason(struct job *j, const char *fmt, ...)
+{
+	char buf[REASON_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(j->reason);
+	j->reason = xstrdup(buf);
+}
+
+static void job_finish(struct run *r, struct job *j, enum sx_result_status st)
+{
+	j->state = JOB_DONE;
+	j->status = st;
+	r->done++;
+	if (st == SX_RESULT_FAILED) {
+		r->e->stats.failed++;
+		r->errors++;
+	} else if (st == SX_RESULT_SKIPPED) {
+		r->e->stats.skipped++;
+	}
+}
+
+static void lookup_cache(struct run *r, struct job *j)
+{
+	struct sx_engine *e = r->e;
+	struct sx_cache_entry ce = SX_CACHE_ENTRY_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	int rc;
+
+	if (!e->cache)
+		return;
+	rc = sx_cache_get(e->cache, j->key, &ce, &err);
+	if (rc == SX_ENOTFOUND)
+		return;
+	if (rc) {
+		r->fatal = sx_err_set(r->err, rc, "%s", err.msg);
+		return;
+	}
+	/* a row that does not decode (it cannot have been stored so) is a miss, and will be replaced */
+	if (!sx_chat_decode(ce.response, ce.response_len, &j->answer, NULL)) {
+		j->from_cache = 1;
+		j->latency_ms = ce.latency_ms;
+		e->stats.cache_hits++;
+		job_finish(r, j, SX_RESULT_OK);
+	}
+	sx_cache_entry_release(&ce);
+}
+
+static double job_cost(const struct sx_engine *e, long ptok, long ctok)
+{
+	return ((double)(ptok > 0 ? ptok : 0) * e->price_in +
+		(double)(ctok > 0 ? ctok : 0) * e->price_out) / 1e6;
+}
+
+/* Skip what was not sent: a cap was reached, the run was interrupted or failed. */
+static void skip_rest(struct run *r, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < r->njobs; i++) {
+		struct job *j = &r->jobs[i];
+
+		if (j->state == JOB_PENDING || j->state == JOB_WAITING) {
+			job_reason(j, "%s", why);
+			job_finish(r, j, SX_RESULT_SKIPPED);
+		}
+	}
+	r->qhead = r->qlen;
+	r->retry.n = 0;
+}
+
+static void schedule_retry(struct run *r, struct job *j, double hint, double now)
+{
+	struct sx_engine *e = r->e;
+	double delay, ceiling;
+
+	if (j->attempts > e->retries) {
+		char *last = j->reason;
+
+		j->reason = NULL;
+		job_reason(j, "after %d attempts: %s", j->attempts, last ? last : "error");
+		free(last);
+		job_finish(r, j, SX_RESULT_FAILED);
+		return;
+	}
+	ceiling = BACKOFF_BASE_S * pow(2.0, (double)(j->attempts - 1));
+	if (ceiling > BACKOFF_CAP_S)
+		ceiling = BACKOFF_CAP_S;
+	delay = rnd(e) * ceiling; /* full jitter */
+	if (hint >= 0) {
+		/*
+		 * At least what the server asked, plus the jitter: requests refused
+		 * together must not come back together, or against a rate limit
+		 * most of them are refused again.
+		 */
+		delay += hint < HINT_CAP_S ? hint : HINT_CAP_S;
+	}
+	j->state = JOB_WAITING;
+	j->due = now + delay;
+	heap_push(&r->retry, j->due, (size_t)(j - r->jobs));
+	e->stats.retries++;
+	r->retries++;
+}
+
+static void on_done(struct run *r, struct sx_http_done *d)
+{
+	struct sx_engine *e = r->e;
+	struct job *j = d->tag;
+	struct sx_err derr = SX_ERR_INIT;
+	double now = now_s(), hint = -1;
+	char *msg = NULL;
+
+	e->reserved -= j->est_cost;
+	if (e->reserved < 1e-12)
+		e->reserved = 0;
+	j->latency_ms = d->elapsed_ms;
+	if (d->net == SX_HTTP_NET_OK)
+		e->ever_answered = 1;
+
+	if (d->net == SX_HTTP_NET_UNREACHABLE && !e->ever_answered) {
+		r->fatal = sx_err_set(r->err, SX_ENET,
+				      "cannot reach the API at '%s': %s; check --base-url or "
+				      "OPENAI_BASE_URL, or use --offline to answer from the cache only",
+				      e->base_url, d->error);
+		job_reason(j, "endpoint unreachable");
+		job_finish(r, j, SX_RESULT_SKIPPED);
+		return;
+	}
+	if (d->net == SX_HTTP_NET_TOO_LARGE) {
+		job_reason(j, "%s", d->error);
+		job_finish(r, j, SX_RESULT_FAILED);
+		return;
+	}
+	if (d->net != SX_HTTP_NET_OK) {
+		job_reason(j, "%s", d->error);
+		schedule_retry(r, j, -1, now);
+		return;
+	}
+	if (d->status == 200) {
+		if (sx_chat_decode(d->body.buf, d->body.len, &j->answer, &derr)) {
+			job_reason(j, "malformed answer: %s", derr.msg);
+			schedule_retry(r, j, -1, now);
+			return;
+		}
+		if (e->cache) {
+			struct sx_cache_entry ce = SX_CACHE_ENTRY_INIT;
+			struct sx_err cerr = SX_ERR_INIT;
+
+			ce.request = (char *)j->body;
+			ce.request_len = j->len;
+			ce.response = d->body.buf;
+			ce.response_len = d->body.len;
+			ce.prompt_tokens = j->answer.prompt_tokens;
+			ce.completion_tokens = j->answer.completion_tokens;
+			ce.latency_ms = d->elapsed_ms;
+			if (sx_cache_put(e->cache, j->key, e->host, &ce, &cerr))
+				r->fatal = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
+		}
+		if (j->answer.prompt_tokens > 0)
+			e->stats.prompt_tokens += j->answer.prompt_tokens;
+		if (j->answer.completion_tokens > 0)
+			e->stats.completion_tokens += j->answer.completion_tokens;
+		e->stats.cost += job_cost(e, j->answer.prompt_tokens, j->answer.completion_tokens);
+		if (j->answer.prompt_tokens >= 0 && j->answer.completion_tokens >= 0)
+			bucket_refund(&e->tpm, (double)(j->est_tokens - j->answer.prompt_tokens -
+							j->answer.completion_tokens));
+		free(j->reason);
+		j->reason = NULL;
+		job_finish(r, j, SX_RESULT_OK);
+		return;
+	}
+	msg = sx_chat_error_message(d->body.buf, d->body.len);
+	if (d->status == 401 || d->status == 403) {
+		r->fatal = sx_err_set(r->err, SX_ENET,
+				      "the API at '%s' refused the request (http %ld%s%s); check "
+				      "OPENAI_API_KEY or --api-key-file",
+				      e->base_url, d->status, msg ? ": " : "", msg ? msg : "");
+		job_reason(j, "http %ld%s%s", d->status, msg ? ": " : "", msg ? msg : "");
+		job_finish(r, j, SX_RESULT_FAILED);
+		free(msg);
+		return;
+	}
+	job_reason(j, "http %ld%s%s", d->status, msg ? ": " : "", msg ? msg : "");
+	free(msg);
+	if (d->status == 408 || d->status == 409 || d->status == 429 || d->status >= 500) {
+		hint = d->retry_after_s;
+		if (d->status == 429) {
+			if (d->reset_requests_s > hint)
+				hint = d->reset_requests_s;
+			if (d->reset_tokens_s > hint)
+				hint = d->reset_tokens_s;
+			if (hint > HINT_CAP_S)
+				hint = HINT_CAP_S;
+			/* the server's rate limit is shared: hold every request, not just this one */
+			if (hint >= 0 && now + hint > e->hold_until)
+				e->hold_until = now + hint;
+		}
+		schedule_retry(r, j, hint, now);
+		return;
+	}
+	job_finish(r, j, SX_RESULT_FAILED);
+}
+
+/*
+ * Start what may start now. Returns the seconds until something might be
+ * startable (pacing, a retry's due time), or -1 when nothing is waiting.
+ */
+static double start_requests(struct run *r)
+{
+	struct sx_engine *e = r->e;
+	double now = now_s();
+
+	while (!r->fatal && sx_http_in_flight(e->http) < (size_t)e->concurrency) {
+		struct job *j;
+		size_t idx;
+		int from_retry;
+		double w;
+
+		if (r->retry.n && r->retry.items[0].due <= now) {
+			from_retry = 1;
+			idx = r->retry.items[0].job;
+		} else if (r->qhead < r->qlen) {
+			from_retry = 0;
+			idx = r->queue[r->qhead];
+		} else {
+			return r->retry.n ? r->retry.items[0].due - now : -1;
+		}
+		j = &r->jobs[idx];
+		if (!from_retry) {
+			if (e->max_requests > 0 && e->stats.sent >= e->max_requests) {
+				skip_rest(r, "not sent: --max-requests reached");
+				continue;
+			}
+			if (e->max_cost > 0 &&
+			    e->stats.cost + e->reserved + j->est_cost > e->max_cost + 1e-12) {
+				if (sx_http_in_flight(e->http) || r->retry.n)
+					return TICK_MS / 1000.0; /* what is in flight may cost less */
+				skip_rest(r, "not sent: --max-cost reached");
+				continue;
+			}
+		}
+		if (e->hold_until > now)
+			return e->hold_until - now;
+		w = bucket_wait(&e->rpm, 1, now);
+		if (w <= 0)
+			w = bucket_wait(&e->tpm, (double)j->est_tokens, now);
+		if (w > 0)
+			return w;
+		bucket_take(&e->rpm, 1);
+		bucket_take(&e->tpm, (double)j->est_tokens);
+		if (from_retry)
+			heap_pop(&r->retry);
+		else
+			r->qhead++;
+		if (sx_http_post(e->http, e->url, j->body, j->len, e->timeout_s, j, r->err)) {
+			r->fatal = SX_EFAIL;
+			return -1;
+		}
+		if (!j->attempts && !from_retry)
+			e->stats.sent++;
+		j->attempts++;
+		e->stats.attempts++;
+		e->reserved += j->est_cost;
+		j->state = JOB_IN_FLIGHT;
+	}
+	return 0;
+}
+
+static void network_loop(struct run *r)
+{
+	struct sx_engine *e = r->e;
+	struct sx_http_done d;
+	int interrupted = 0;
+
+	for (;;) {
+		double wait = -1;
+		int ms;
+
+		if (e->interrupted && !interrupted) {
+			interrupted = 1;
+			skip_rest(r, "not sent: interrupted");
+		}
+		if (!r->fatal && !interrupted)
+			wait = start_requests(r);
+		if (r->fatal)
+			break;
+		if (!sx_http_in_flight(e->http) && wait < 0)
+			break;
+		ms = TICK_MS;
+		if (wait >= 0 && wait * 1000.0 < ms)
+			ms = (int)ceil(wait * 1000.0);
+		if (sx_http_in_flight(e->http) && wait == 0)
+			ms = TICK_MS; /* full: wake on activity */
+		if (sx_http_poll(e->http, ms, r->err)) {
+			r->fatal = SX_EFAIL;
+			break;
+		}
+		while (sx_http_next_done(e->http, &d)) {
+			if (!r->fatal)
+				on_done(r, &d);
+			sx_http_done_release(&d);
+		}
+		if (e->cache && !r->fatal) {
+			struct sx_err cerr = SX_ERR_INIT;
+
+			if (sx_cache_tick(e->cache, &cerr))
+				r->fatal = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
+		}
+		draw_progress(r, 0);
+	}
+	if (r->fatal) {
+		/* what is in flight is abandoned (not stored) */
+		sx_http_cancel_all(e->http);
+		e->reserved = 0;
+	}
+}
+
+int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
+		  struct sx_result *res, const char *stage, struct sx_err *err)
+{
+	struct sx_strmap map = SX_STRMAP_INIT;
+	struct run r;
+	size_t *idx = NULL, i, alloc = 0;
+	struct sx_err local = SX_ERR_INIT;
+	int rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.e = e;
+	r.stage = stage;
+	r.err = err ? err : &local;
+	r.start = now_s();
+	r.last_draw = 0;
+	r.sent_at_start = e->stats.sent;
+	idx = xcalloc(n ? n : 1, sizeof(*idx));
+	e->stats.requests += (long)n;
+
+	/* dedupe by cache key, in order of first appearance */
+	for (i = 0; i < n; i++) {
+		char key[SX_SHA256_HEX_LEN + 1];
+		size_t v = r.njobs;
+
+		sx_cache_key(e->host, reqs[i].body, reqs[i].len, key);
+		if (!sx_strmap_put(&map, key, SX_SHA256_HEX_LEN, &v)) {
+			struct job *j;
+
+			SX_GROW(r.jobs, alloc, r.njobs + 1);
+			j = &r.jobs[r.njobs++];
+			memset(j, 0, sizeof(*j));
+			memcpy(j->key, key, sizeof(key));
+			j->body = reqs[i].body;
+			j->len = reqs[i].len;
+			j->answer = (struct sx_chat_answer)SX_CHAT_ANSWER_INIT;
+			j->est_tokens = sx_engine_estimate_tokens(j->body, j->len);
+			j->est_cost = job_cost(e, (long)((j->len + 3) / 4),
+					       j->est_tokens - (long)((j->len + 3) / 4));
+		}
+		idx[i] = v;
+	}
+	sx_strmap_release(&map);
+	e->stats.unique += (long)r.njobs;
+
+	r.queue = xcalloc(r.njobs ? r.njobs : 1, sizeof(*r.queue));
+	for (i = 0; i < r.njobs && !r.fatal; i++) {
+		struct job *j = &r.jobs[i];
+
+		lookup_cache(&r, j);
+		if (j->state == JOB_DONE)
+			continue;
+		if (e->offline) {
+			job_reason(j, "offline miss");
+			job_finish(&r, j, SX_RESULT_FAILED);
+			continue;
+		}
+		r.queue[r.qlen++] = i;
+	}
+	draw_progress(&r, 0);
+	if (!r.fatal && r.qlen)
+		network_loop(&r);
+	if (r.fatal) {
+		rc = r.fatal;
+		skip_rest(&r, r.err->msg[0] ? r.err->msg : "not sent: run aborted");
+		for (i = 0; i < r.njobs; i++) {
+			struct job *j = &r.jobs[i];
+			if (j->state == JOB_IN_FLIGHT) {
+				job_reason(j, "abandoned: %s", r.err->msg);
+				job_finish(&r, j, SX_RESULT_SKIPPED);
+			}
+		}
+	}
+	if (e->cache) {
+		struct sx_err cerr = SX_ERR_INIT;
+
+		if (sx_cache_flush(e->cache, &cerr) && !rc)
+			rc = sx_err_set(r.err, SX_EIO, "%s", cerr.msg);
+	}
+	draw_progress(&r, 1);
+
+	/* every request gets its own copy of its job's result */
+	for (i = 0; i < n; i++) {
+		const struct job *j = &r.jobs[idx[i]];
+		struct sx_result *out = &res[i];
+
+		memset(out, 0, sizeof(*out));
+		out->status = j->status;
+		out->answer = (struct sx_chat_answer)SX_CHAT_ANSWER_INIT;
+		if (j->status == SX_RESULT_OK)
+			sx_chat_answer_copy(&out->answer, &j->answer);
+		else
+			out->reason = xstrdup(j->reason ? j->reason : "unknown error");
+		out->from_cache = j->from_cache;
+		out->attempts = j->attempts;
+		out->latency_ms = j->latency_ms;
+	}
+	for (i = 0; i < r.njobs; i++) {
+		sx_chat_answer_release(&r.jobs[i].answer);
+		free(r.jobs[i].reason);
+	}
+	free(r.jobs);
+	free(r.queue);
+	free(r.retry.items);
+	free(idx);
+	return rc;
+}

@@ -1,0 +1,203 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "selfexp/chat.h"
+
+static void test_request_body(void **state)
+{
+	struct sx_gen_params gp = SX_GEN_PARAMS_INIT;
+	struct sx_buf b = SX_BUF_INIT, c = SX_BUF_INIT;
+
+	(void)state;
+	sx_chat_request_body(&gp, "sys \"q\"\n", "<review> a b <review>", &b);
+	assert_string_equal(b.buf,
+			    "{\"model\":\"gpt-3.5-turbo\",\"messages\":[{\"role\":\"system\",\"content\":"
+			    "\"sys \\\"q\\\"\\n\"},{\"role\":\"user\",\"content\":\"<review> a b "
+			    "<review>\"}],\"temperature\":0,\"top_p\":1,\"max_tokens\":1024}");
+	/* the canonical form of a canonical body is itself */
+	assert_int_equal(sx_chat_request_canonical(b.buf, b.len, &c, NULL), 0);
+	assert_string_equal(c.buf, b.buf);
+
+	sx_buf_reset(&b);
+	sx_buf_reset(&c);
+	gp.temperature = 0.7;
+	gp.top_p = 0.95;
+	gp.max_tokens = 16;
+	gp.logprobs = 1;
+	gp.top_logprobs = 5;
+	gp.seed = 42;
+	sx_chat_request_body(&gp, NULL, "u", &b);
+	assert_string_equal(b.buf, "{\"model\":\"gpt-3.5-turbo\",\"messages\":[{\"role\":\"user\","
+				   "\"content\":\"u\"}],\"temperature\":0.7,\"top_p\":0.95,"
+				   "\"max_tokens\":16,\"logprobs\":true,\"top_logprobs\":5,"
+				   "\"seed\":42}");
+	assert_int_equal(sx_chat_request_canonical(b.buf, b.len, &c, NULL), 0);
+	assert_string_equal(c.buf, b.buf);
+	sx_buf_release(&b);
+	sx_buf_release(&c);
+}
+
+static void test_request_canonical(void **state)
+{
+	static const char in[] =
+		" {\"seed\": 3, \"zeta\": [1, 2.50], \"stream\": false, \"max_tokens\": 1.0e1,"
+		" \"messages\": [{\"content\": \"hi\\u00e9\", \"role\": \"user\", \"name\": \"x\"}],"
+		" \"temperature\": 0.0, \"model\": \"m\"}\n";
+	struct sx_buf c = SX_BUF_INIT;
+	struct sx_err err = SX_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(sx_chat_request_canonical(in, strlen(in), &c, NULL), 0);
+	assert_string_equal(c.buf, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+				   "\"hi\xc3\xa9\",\"name\":\"x\"}],\"temperature\":0,"
+				   "\"max_tokens\":10,\"seed\":3,\"stream\":false,"
+				   "\"zeta\":[1,2.5]}");
+	sx_buf_reset(&c);
+	assert_int_equal(sx_chat_request_canonical("[1]", 3, &c, &err), SX_EINPUT);
+	assert_int_equal(sx_chat_request_canonical("{\"model\":\"m\"}", 13, &c, &err), SX_EINPUT);
+	assert_non_null(strstr(err.msg, "messages"));
+	assert_int_equal(sx_chat_request_canonical("{\"mod", 5, &c, &err), SX_EINPUT);
+	sx_buf_release(&c);
+}
+
+static int decode(const char *body, struct sx_chat_answer *a, struct sx_err *err)
+{
+	return sx_chat_decode(body, strlen(body), a, err);
+}
+
+static void test_decode_ok(void **state)
+{
+	static const char body[] =
+		"{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+		"\"message\":{\"role\":\"assistant\",\"content\":\"(1, 0.9)\\n[('a', 0.1)]\"},"
+		"\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,"
+		"\"completion_tokens\":7,\"total_tokens\":19}}";
+	struct sx_chat_answer a = SX_CHAT_ANSWER_INIT;
+
+	(void)state;
+	assert_true(isnan(a.logprob_0));
+	assert_int_equal(decode(body, &a, NULL), 0);
+	assert_string_equal(a.content, "(1, 0.9)\n[('a', 0.1)]");
+	assert_string_equal(a.finish_reason, "stop");
+	assert_int_equal(a.prompt_tokens, 12);
+	assert_int_equal(a.completion_tokens, 7);
+	assert_true(isnan(a.logprob_0));
+	assert_true(isnan(a.logprob_1));
+	sx_chat_answer_release(&a);
+
+	/* no usage, null finish_reason */
+	assert_int_equal(decode("{\"choices\":[{\"message\":{\"content\":\"\"},"
+				"\"finish_reason\":null}]}", &a, NULL), 0);
+	assert_string_equal(a.content, "");
+	assert_null(a.finish_reason);
+	assert_int_equal(a.prompt_tokens, -1);
+	assert_int_equal(a.completion_tokens, -1);
+	sx_chat_answer_release(&a);
+}
+
+static void test_decode_logprobs(void **state)
+{
+	static const char body[] =
+		"{\"choices\":[{\"message\":{\"content\":\"(1, 0.8)\"},\"finish_reason\":\"stop\","
+		"\"logprobs\":{\"content\":["
+		"{\"token\":\"(\",\"logprob\":-0.01,\"top_logprobs\":[{\"token\":\"(\",\"logprob\":-0.01}]},"
+		"{\"token\":\"1\",\"logprob\":-0.2,\"top_logprobs\":["
+		"{\"token\":\"1\",\"logprob\":-0.2},{\"token\":\"0\",\"logprob\":-1.8},"
+		"{\"token\":\" 1\",\"logprob\":-4.0},{\"token\":\"I\",\"logprob\":-6}]},"
+		"{\"token\":\",\",\"logprob\":0,\"top_logprobs\":[]},"
+		"{\"token\":\"0\",\"logprob\":-3,\"top_logprobs\":[]}]}}]}";
+	struct sx_chat_answer a = SX_CHAT_ANSWER_INIT, b;
+
+	(void)state;
+	assert_int_equal(decode(body, &a, NULL), 0);
+	assert_float_equal(a.logprob_0, -1.8, 1e-12);
+	assert_float_equal(a.logprob_1, log(exp(-0.2) + exp(-4.0)), 1e-12);
+	sx_chat_answer_copy(&b, &a);
+	assert_ptr_not_equal(b.content, a.content);
+	assert_string_equal(b.content, a.content);
+	sx_chat_answer_release(&a);
+	sx_chat_answer_release(&b);
+
+	/* label token without alternatives: its own logprob, the other NAN */
+	assert_int_equal(decode("{\"choices\":[{\"message\":{\"content\":\"0\"},\"logprobs\":"
+				"{\"content\":[{\"token\":\"0\",\"logprob\":-0.5}]}}]}", &a, NULL), 0);
+	assert_float_equal(a.logprob_0, -0.5, 1e-12);
+	assert_true(isnan(a.logprob_1));
+	sx_chat_answer_release(&a);
+}
+
+static void test_decode_refuses(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"not json",
+		"{\"choices\":[{\"message\":{\"content\":\"trunc",
+		"[]",
+		"{}",
+		"{\"choices\":{}}",
+		"{\"choices\":[]}",
+		"{\"choices\":[{\"text\":\"x\"}]}",
+		"{\"choices\":[{\"message\":{\"content\":null}}]}",
+		"{\"choices\":[{\"message\":{\"content\":5}}]}",
+		"{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"}}]} trailing",
+	};
+	struct sx_chat_answer a = SX_CHAT_ANSWER_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err.msg[0] = '\0';
+		assert_int_equal(decode(bad[i], &a, &err), SX_EINPUT);
+		assert_true(err.msg[0] != '\0');
+		assert_null(a.content);
+	}
+	assert_int_equal(decode(bad[10], &a, &err), SX_EINPUT);
+	assert_non_null(strstr(err.msg, "boom"));
+	assert_int_equal(decode(bad[6], &a, &err), SX_EINPUT);
+	assert_non_null(strstr(err.msg, "empty"));
+}
+
+static char *emsg(const char *s)
+{
+	return sx_chat_error_message(s, strlen(s));
+}
+
+static void test_error_message(void **state)
+{
+	char *m;
+
+	(void)state;
+	m = emsg("{\"error\":{\"message\":\"bad\\nkey\",\"code\":401}}");
+	assert_non_null(m);
+	assert_string_equal(m, "bad key");
+	free(m);
+	m = emsg("{\"error\":\"plain\"}");
+	assert_string_equal(m, "plain");
+	free(m);
+	m = emsg("{\"message\":\"top\"}");
+	assert_string_equal(m, "top");
+	free(m);
+	assert_null(emsg("<html>502</html>"));
+	assert_null(emsg("{\"error\":{}}"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_request_body),
+		cmocka_unit_test(test_request_canonical),
+		cmocka_unit_test(test_decode_ok),
+		cmocka_unit_test(test_decode_logprobs),
+		cmocka_unit_test(test_decode_refuses),
+		cmocka_unit_test(test_error_message),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,102 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "selfexp/chat.h"
+#include "selfexp/engine.h"
+#include "selfexp/http.h"
+
+static void test_duration(void **state)
+{
+	(void)state;
+	assert_float_equal(sx_http_parse_duration("1s"), 1.0, 1e-9);
+	assert_float_equal(sx_http_parse_duration("6m0s"), 360.0, 1e-9);
+	assert_float_equal(sx_http_parse_duration("20ms"), 0.02, 1e-9);
+	assert_float_equal(sx_http_parse_duration("1h2m3.5s"), 3723.5, 1e-9);
+	assert_float_equal(sx_http_parse_duration("0.5"), 0.5, 1e-9);
+	assert_float_equal(sx_http_parse_duration(" 17ms "), 0.017, 1e-9);
+	assert_float_equal(sx_http_parse_duration("250us"), 0.00025, 1e-12);
+	assert_true(sx_http_parse_duration("") < 0);
+	assert_true(sx_http_parse_duration("soon") < 0);
+	assert_true(sx_http_parse_duration("5x") < 0);
+	assert_true(sx_http_parse_duration("-1s") < 0);
+	assert_true(sx_http_parse_duration("1s 2") < 0);
+	assert_true(sx_http_parse_duration(NULL) < 0);
+}
+
+static void test_retry_after(void **state)
+{
+	char date[64];
+	time_t t = time(NULL) + 30;
+	struct tm tm;
+	double v;
+
+	(void)state;
+	assert_float_equal(sx_http_parse_retry_after("2"), 2.0, 1e-9);
+	assert_float_equal(sx_http_parse_retry_after("1.5"), 1.5, 1e-9);
+	assert_float_equal(sx_http_parse_retry_after("20ms"), 0.02, 1e-9);
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	v = sx_http_parse_retry_after(date);
+	assert_true(v > 27 && v <= 31);
+	assert_float_equal(sx_http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), 0.0, 1e-9);
+	assert_true(sx_http_parse_retry_after("whenever") < 0);
+}
+
+static void test_endpoint_host(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "http://127.0.0.1:8080/v1", "127.0.0.1" },
+		{ "https://API.OpenAI.com/v1", "api.openai.com" },
+		{ "https://user:pw@gw.example:443/openai/deployments/x", "gw.example" },
+		{ "http://[::1]:9000/v1", "[::1]" },
+		{ "http://localhost", "localhost" },
+		{ "HTTP://h?x=1", "h" },
+	};
+	static const char *const bad[] = { "ftp://x", "localhost:8080", "http://", "http:///v1", "" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sx_buf b = SX_BUF_INIT;
+
+		assert_int_equal(sx_engine_endpoint_host(cases[i][0], &b), 0);
+		assert_string_equal(b.buf, cases[i][1]);
+		sx_buf_release(&b);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sx_buf b = SX_BUF_INIT;
+
+		assert_int_equal(sx_engine_endpoint_host(bad[i], &b), SX_EINPUT);
+		sx_buf_release(&b);
+	}
+}
+
+static void test_estimate(void **state)
+{
+	struct sx_gen_params gp = SX_GEN_PARAMS_INIT;
+	struct sx_buf b = SX_BUF_INIT;
+
+	(void)state;
+	gp.max_tokens = 77;
+	sx_chat_request_body(&gp, "\"max_tokens\":5", "x", &b);
+	assert_int_equal(sx_engine_estimate_tokens(b.buf, b.len), (long)((b.len + 3) / 4) + 77);
+	assert_int_equal(sx_engine_estimate_tokens("{}", 2), 1 + 1024);
+	sx_buf_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_endpoint_host),
+		cmocka_unit_test(test_estimate),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
