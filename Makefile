@@ -110,7 +110,7 @@ fuzz-smoke: fuzz
 # memory error or definite leak makes the binary exit 99, failing the test.
 check-valgrind: $(BIN)
 	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
-	@SELFEXP_BIN=$(CURDIR)/tests/valgrind/selfexp SELFEXP_VALGRIND_BIN=$(abspath $(BIN)) \
+	@SELFEXP_VALGRIND=1 SELFEXP_BIN=$(CURDIR)/tests/valgrind/selfexp SELFEXP_VALGRIND_BIN=$(abspath $(BIN)) \
 		SELFEXP_VALGRIND_LOGS=$(abspath $(BUILD)/valgrind) SELFEXP_SHARED=$(SELFEXP_SHARED) \
 		SELFEXP_HOME=$(CURDIR) BUILD=$(BUILD)/valgrind tests/run.sh; rc=$$?; \
 	tests/valgrind/summary.sh $(BUILD)/valgrind || rc=1; exit $$rc

@@ -76,8 +76,11 @@ int cmd_run(int argc, char **argv)
 	int rc;
 
 	rc = sx_run_opts_parse(&o, "run", usage, argc, argv);
-	if (rc >= 0)
+	if (rc >= 0) {
+		/* help or a usage error: o holds the command line already */
+		sx_run_opts_release(&o);
 		return rc;
+	}
 	if (!o.cfg.data_path || !o.cfg.out_dir) {
 		sx_cli_error("run: --data FILE and --out DIR are required");
 		sx_run_opts_release(&o);

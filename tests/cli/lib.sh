@@ -39,6 +39,10 @@ check_exit() {
 	if [ "$got" = "$want" ]; then ok "$what"; else
 		fail "$what (exit $got, expected $want)"; sed 's/^/#   /' "$T/last.err" | head -n 5; fi
 }
+# under_valgrind: true in `make check-valgrind`, where every selfexp process
+# (the sim too) runs tens of times slower; checks of wall-clock timing skip
+# themselves there: ok "# SKIP timing under valgrind".
+under_valgrind() { [ -n "${SELFEXP_VALGRIND:-}" ]; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 need_shared() {
 	[ -d "$SELFEXP_SHARED/data" ] || skip_all "shared data not found at '$SELFEXP_SHARED' (set SELFEXP_SHARED)"

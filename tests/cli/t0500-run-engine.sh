@@ -44,7 +44,11 @@ sleep 1
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 before=$(chat_requests)
-check "the run was killed part-way (some but not all requests sent)" test "$before" -gt 0 -a "$before" -lt 2616
+if under_valgrind; then
+	ok "# SKIP timing under valgrind: killed part-way (after 1 s)"
+else
+	check "the run was killed part-way (some but not all requests sent)" test "$before" -gt 0 -a "$before" -lt 2616
+fi
 check "a killed run leaves no run.json" test ! -e "$T/k/run/run.json"
 check_exit "re-run after kill -9 exits 0" 0 "$X" run --data "$dev" --out "$T/k/run" \
 	--base-url "$SIM_URL" --concurrency 64 "${stage1[@]}"
@@ -75,7 +79,11 @@ start_sim --rpm 1200
 check_exit "paced run exits 0" 0 "$X" run --data "$dev" --limit 100 --conditions pred --explainers self \
 	--no-metrics --model sim --no-progress --out "$T/p/run" --base-url "$SIM_URL" --concurrency 32 --rpm 1200
 n429=$(sim_stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["by_status"].get("429", 0))')
-check_eq "no 429 answered with --rpm matching the sim's limit" "0" "$n429"
+if under_valgrind; then
+	ok "# SKIP timing under valgrind: no 429 with --rpm matching the sim's limit"
+else
+	check_eq "no 429 answered with --rpm matching the sim's limit" "0" "$n429"
+fi
 check_exit "unpaced run exits 0 (429s retried)" 0 "$X" run --data "$dev" --limit 100 --conditions pred --explainers self \
 	--no-metrics --model sim --no-progress --out "$T/p/run2" --cache "$T/p/other.sqlite" \
 	--base-url "$SIM_URL" --concurrency 32 --retries 40 --model sim-other
