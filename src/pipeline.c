@@ -214,10 +214,39 @@ static int batch_run(struct ctx *x, struct batch *b, const char *stage, struct s
 	return rc;
 }
 
+static const char *prob_name(const struct sx_run_config *cfg)
+{
+	static char buf[32];
+
+	if (cfg->prob == SX_PROB_SAMPLE) {
+		snprintf(buf, sizeof(buf), "sample:%ld", cfg->gen.n);
+		return buf;
+	}
+	return cfg->prob == SX_PROB_LOGPROB ? "logprob" : "verbal";
+}
+
 /* P(positive) of an answer under the configured source; -1 when unknown. */
 static int answer_p_pos(const struct ctx *x, const struct sx_chat_answer *a,
 			const struct sx_parse_result *pr, double *p)
 {
+	if (x->cfg->prob == SX_PROB_SAMPLE) {
+		size_t i, used = 0, pos = 0;
+
+		for (i = 0; i < a->nchoices; i++) {
+			struct sx_parse_result sp = SX_PARSE_RESULT_INIT;
+
+			sx_parse_answer(pr->cond, a->choices[i], strlen(a->choices[i]), NULL, 0, &sp);
+			if (sp.has_prediction && sx_parse_status_usable_prediction(sp.status)) {
+				used++;
+				pos += sp.label == 1;
+			}
+			sx_parse_result_release(&sp);
+		}
+		if (!used)
+			return -1;
+		*p = (double)pos / (double)used;
+		return 0;
+	}
 	if (x->cfg->prob == SX_PROB_LOGPROB) {
 		double l0 = a->logprob_0, l1 = a->logprob_1;
 
@@ -1248,7 +1277,7 @@ static struct sx_json *build_summary(struct ctx *x)
 	int c;
 
 	sx_json_add_num(o, "reviews", (double)x->nrev);
-	sx_json_add_str(o, "prob", x->cfg->prob == SX_PROB_LOGPROB ? "logprob" : "verbal");
+	sx_json_add_str(o, "prob", prob_name(x->cfg));
 	conds = sx_json_add(o, "conditions", sx_json_new_object());
 	for (c = 0; c < SX_COND_COUNT; c++)
 		if (x->cfg->conditions & (1u << c))
@@ -1319,7 +1348,7 @@ static struct sx_json *build_run_json(struct ctx *x, const struct sx_engine_stat
 		sx_json_push(a, sx_json_new_str("lime"));
 	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)cfg->seed);
 	sx_json_add_str(o, "seed", seed);
-	sx_json_add_str(o, "prob", cfg->prob == SX_PROB_LOGPROB ? "logprob" : "verbal");
+	sx_json_add_str(o, "prob", prob_name(cfg));
 	sx_json_add_str(o, "perturb_prompt", cfg->perturb_pred ? "pred" : "condition");
 	j = sx_json_add(o, "lime", sx_json_new_object());
 	if (cfg->lime_samples)

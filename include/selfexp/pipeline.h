@@ -23,7 +23,12 @@
 #include "selfexp/engine.h"
 #include "selfexp/err.h"
 
-enum sx_prob_source { SX_PROB_VERBAL, SX_PROB_LOGPROB };
+/*
+ * Where P(positive | x) comes from (DESIGN.md section 5): the verbal
+ * confidence, the label token's logprobs, or the frequency of label 1 over
+ * gen.n sampled choices of one request (temperature > 0).
+ */
+enum sx_prob_source { SX_PROB_VERBAL, SX_PROB_LOGPROB, SX_PROB_SAMPLE };
 
 enum sx_explainer {
 	SX_EXPLAIN_SELF = 1 << 0,

@@ -203,8 +203,12 @@ int sx_run_opts_parse(struct sx_run_opts *o, const char *cmd, void (*usage)(void
 				cfg->prob = SX_PROB_VERBAL;
 			else if (!strcmp(optarg, "logprob"))
 				cfg->prob = SX_PROB_LOGPROB;
-			else
-				return sx_cli_bad_value(cmd, "--prob", optarg, "verbal or logprob");
+			else if (!strncmp(optarg, "sample:", 7) && !sx_parse_long(optarg + 7, 2, 128, &l)) {
+				cfg->prob = SX_PROB_SAMPLE;
+				cfg->gen.n = l;
+			} else
+				return sx_cli_bad_value(cmd, "--prob", optarg,
+							"verbal, logprob or sample:N with N in 2..128");
 			break;
 		case OPT_SEED: {
 			char *end;
@@ -435,6 +439,12 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 	if (o->progress < 0)
 		o->progress = isatty(STDERR_FILENO);
 	lookup_prices(cfg);
+	if (cfg->prob == SX_PROB_LOGPROB) {
+		cfg->gen.logprobs = 1;
+		cfg->gen.top_logprobs = 5;
+	}
+	if (cfg->prob == SX_PROB_SAMPLE && cfg->gen.temperature == 0)
+		cfg->gen.temperature = 1.0;
 	cfg->prompts_dir = o->prompts_dir;
 	cfg->endpoint_host = o->host;
 	cfg->argv_line = o->argv_line;
