@@ -18,8 +18,10 @@ run_one() {
 	local name=$1; shift
 	local log="$log_dir/${name//\//-}.log" rc p f s
 	case "$name" in *"${TESTS:-}"*) ;; *) return ;; esac
+	local t0=$SECONDS
 	"$@" > "$log" 2>&1 < /dev/null
 	rc=$?
+	local dt=$((SECONDS - t0))
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
 	s=$(grep -ciE '^(not )?ok .*# skip|^1\.\.0 # skip' "$log")
@@ -32,10 +34,10 @@ run_one() {
 	fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 	if [ "$f" -gt 0 ]; then
-		printf '%-40s FAIL (%d passed, %d failed), log: %s\n' "$name" "$p" "$f" "$log"
+		printf '%-40s FAIL (%d passed, %d failed, %ds), log: %s\n' "$name" "$p" "$f" "$dt" "$log"
 		grep -E '^not ok|^# |ERROR|error:|Sanitizer' "$log" | head -n 30 | sed 's/^/    /'
 	else
-		printf '%-40s ok (%d)%s\n' "$name" "$p" "$([ "$s" -gt 0 ] && echo ", $s skipped: $(grep -ihoE '# skip.*' "$log" | head -n 1)")"
+		printf '%-40s ok (%d, %ds)%s\n' "$name" "$p" "$dt" "$([ "$s" -gt 0 ] && echo ", $s skipped: $(grep -ihoE '# skip.*' "$log" | head -n 1)")"
 	fi
 }
 
