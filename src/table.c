@@ -22,6 +22,7 @@ struct cell {
 	char *text;         /* owned; C_TEXT */
 	double v, lo, hi;   /* C_CI: mean and interval; else the value */
 	long n;             /* C_CI: observations, -1 when unknown */
+	long n_ref;         /* C_CI: the row's n; a different n is shown in the cell */
 	int bold;
 	int csv_skip;       /* a label, or a value another cell already carries */
 	const char *cond;   /* borrowed: tidy keys */
@@ -152,6 +153,7 @@ static void cell_agg(struct cell *c, const struct sx_json *agg, const char *cond
 	c->lo = get_num(agg, "ci_lo");
 	c->hi = get_num(agg, "ci_hi");
 	c->n = isfinite(n) ? (long)n : -1;
+	c->n_ref = -1;
 }
 
 static void cell_value(struct cell *c, enum cell_kind kind, double v, const char *cond,
@@ -355,9 +357,11 @@ static void faith_row(struct table *t, const struct sx_json *summary, const char
 	cell_text(&r->cells[0], label);
 	cell_value(&r->cells[1], C_INT, get_num(m, "explained"), cond, method, "explained",
 		   "count");
-	for (i = 0; i < NFAITH; i++)
+	for (i = 0; i < NFAITH; i++) {
 		cell_agg(&r->cells[2 + i], sx_json_get(m, faith_metrics[i].key), cond, method,
 			 faith_metrics[i].key);
+		r->cells[2 + i].n_ref = (long)r->cells[1].v;
+	}
 }
 
 static void build_faithfulness(struct tables *ts, const struct sx_json *summary,
@@ -382,7 +386,7 @@ static void build_faithfulness(struct tables *ts, const struct sx_json *summary,
 			bold_best(t, r0, t->nrows, 2 + k, faith_metrics[k].dir);
 	}
 	sx_buf_adds(&t->note, "Mean [95 % bootstrap interval] over reviews; n = reviews with an "
-			      "explanation. Best value per column within each group in bold. "
+			      "explanation (n=k in a cell: the metric is defined for k of them). Best value per column within each group in bold. "
 			      "Occlusion and LIME query the model under the group's full prompt "
 			      "(under its top-k prompt when the full one was not run). ");
 	note_exclusions(&t->note, summary);
@@ -815,6 +819,8 @@ static void render_cell(struct sx_buf *b, const struct cell *c, const struct cel
 			sx_buf_adds(b, ", ");
 			add_fixed(b, c->hi, 3, st->minus);
 			sx_buf_adds(b, "]");
+			if (c->n_ref >= 0 && c->n >= 0 && c->n != c->n_ref)
+				sx_buf_addf(b, " n=%ld", c->n);
 			sx_buf_adds(b, st->ci_off);
 		}
 		return;
