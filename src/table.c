@@ -85,11 +85,14 @@ static void table_col(struct table *t, const char *name, enum col_dir dir, int l
 static struct row *table_row(struct table *t)
 {
 	struct row *r;
+	size_t k;
 
 	SX_GROW(t->rows, t->alloc, t->nrows + 1);
 	r = &t->rows[t->nrows++];
 	r->group = NULL;
 	r->cells = xcalloc(t->ncols ? t->ncols : 1, sizeof(struct cell));
+	for (k = 0; k < t->ncols; k++)
+		r->cells[k].csv_skip = 1; /* until a value is put in */
 	return r;
 }
 
@@ -140,6 +143,7 @@ static void cell_agg(struct cell *c, const struct sx_json *agg, const char *cond
 {
 	double n = get_num(agg, "n");
 
+	c->csv_skip = 0;
 	c->cond = cond;
 	c->method = method;
 	c->metric = metric;
@@ -160,6 +164,7 @@ static void cell_value(struct cell *c, enum cell_kind kind, double v, const char
 		       const char *method, const char *metric, const char *stat)
 {
 	c->kind = kind;
+	c->csv_skip = 0;
 	c->v = v;
 	c->cond = cond;
 	c->method = method;
