@@ -843,7 +843,7 @@ static void run_line(struct sx_buf *b, const struct sx_json *run,
 	base = base ? base + 1 : path ? path : "?";
 	sx_buf_addf(&line, "model %s, data %s (%.0f reviews), probability %s, seed %s, selfexp %s",
 		    sx_json_get_str(model, "name") ? sx_json_get_str(model, "name") : "?", base,
-		    get_num(data, "reviews"),
+		    isfinite(get_num(data, "reviews")) ? get_num(data, "reviews") : 0,
 		    sx_json_get_str(run, "prob") ? sx_json_get_str(run, "prob") : "?",
 		    sx_json_get_str(run, "seed") ? sx_json_get_str(run, "seed") : "?",
 		    sx_json_get_str(run, "selfexp_version") ? sx_json_get_str(run, "selfexp_version")
