@@ -106,7 +106,7 @@ static const char schema[] =
 	" completion_tokens INTEGER,"
 	" latency_ms REAL,"
 	" created REAL NOT NULL"
-	") WITHOUT ROWID;"
+	");"
 	"CREATE INDEX IF NOT EXISTS responses_created ON responses(created);";
 
 static int create_file(const char *path, struct sx_err *err)

@@ -250,9 +250,13 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 		 (uint64_t)(uintptr_t)e;
 	if (!e->rng)
 		e->rng = 1;
-	/* at most a second's worth of burst, starting with one request, so a
-	 * server enforcing the same limit per minute or per second never refuses */
-	bucket_init(&e->rpm, cfg->rpm, cfg->rpm / 60.0 > 1 ? cfg->rpm / 60.0 : 1, 1, now);
+	/*
+	 * At most a second's worth of burst, starting empty: a server enforcing a
+	 * slightly higher limit (per second or per minute, whatever state another
+	 * client left its bucket in) then never refuses. The first request waits
+	 * 60/rpm seconds.
+	 */
+	bucket_init(&e->rpm, cfg->rpm, cfg->rpm / 60.0 > 1 ? cfg->rpm / 60.0 : 1, 0, now);
 	bucket_init(&e->tpm, cfg->tpm, cfg->tpm / 60.0 > 1 ? cfg->tpm / 60.0 : 1, cfg->tpm / 60.0,
 		    now);
 	if (cfg->cache_path &&
@@ -491,10 +495,12 @@ static void schedule_retry(struct run *r, struct job *j, double hint, double now
 		ceiling = BACKOFF_CAP_S;
 	delay = rnd(e) * ceiling; /* full jitter */
 	if (hint >= 0) {
-		if (hint > HINT_CAP_S)
-			hint = HINT_CAP_S;
-		/* at least what the server asked, spread a little so retries do not stampede */
-		delay = hint + rnd(e) * (0.05 + 0.1 * hint);
+		/*
+		 * At least what the server asked, plus the jitter: requests refused
+		 * together must not come back together, or against a rate limit
+		 * most of them are refused again.
+		 */
+		delay += hint < HINT_CAP_S ? hint : HINT_CAP_S;
 	}
 	j->state = JOB_WAITING;
 	j->due = now + delay;

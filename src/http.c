@@ -384,11 +384,15 @@ int sx_http_poll(struct sx_http *h, int timeout_ms, struct sx_err *err)
 	CURLMcode mc;
 
 	mc = curl_multi_perform(h->multi, &running);
-	/* with nothing in flight this just sleeps, which the engine uses for pacing */
-	if (mc == CURLM_OK && timeout_ms > 0)
+	/*
+	 * Wait only when nothing completed yet; with nothing in flight this just
+	 * sleeps, which the engine uses for pacing.
+	 */
+	if (mc == CURLM_OK && timeout_ms > 0 && (size_t)running >= h->in_flight) {
 		mc = curl_multi_poll(h->multi, NULL, 0, timeout_ms, NULL);
-	if (mc == CURLM_OK)
-		mc = curl_multi_perform(h->multi, &running);
+		if (mc == CURLM_OK)
+			mc = curl_multi_perform(h->multi, &running);
+	}
 	if (mc != CURLM_OK)
 		return sx_err_set(err, SX_EFAIL, "libcurl: %s", curl_multi_strerror(mc));
 	return 0;
@@ -442,6 +446,14 @@ int sx_http_next_done(struct sx_http *h, struct sx_http_done *out)
 		memset(out, 0, sizeof(*out));
 		out->tag = x->tag;
 		out->net = classify(rc, x);
+		if (out->net == SX_HTTP_NET_TIMEOUT) {
+			/* never connected: the endpoint is as good as unreachable */
+			double connect = 0;
+
+			curl_easy_getinfo(m->easy_handle, CURLINFO_CONNECT_TIME, &connect);
+			if (connect <= 0)
+				out->net = SX_HTTP_NET_UNREACHABLE;
+		}
 		out->status = out->net == SX_HTTP_NET_OK ? status : 0;
 		out->retry_after_s = x->retry_after_s;
 		out->reset_requests_s = x->reset_requests_s;

@@ -1477,9 +1477,17 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 		for (c = 0; c < SX_COND_COUNT; c++)
 			if ((cfg->conditions & (1u << c)) && !item_at(&x, r, (enum sx_cond)c)->answered)
 				outcome->items_failed++;
-	rc = write_run_dir(&x, !interrupted, err);
-	if (!rc && interrupted)
-		rc = SX_ELIMIT;
+	{
+		/* stopped early: Ctrl-C, or a cap left requests unsent */
+		struct sx_engine_stats st;
+		int stopped;
+
+		sx_engine_get_stats(x.engine, &st);
+		stopped = interrupted || st.skipped > 0;
+		rc = write_run_dir(&x, !stopped, err);
+		if (!rc && stopped)
+			rc = SX_ELIMIT;
+	}
 out:
 	outcome->reviews = (long)x.nrev;
 	outcome->naive_requests = x.naive;

@@ -96,7 +96,11 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 		  struct sx_result *res, const char *stage, struct sx_err *err);
 void sx_result_release(struct sx_result *r);
 void sx_engine_get_stats(const struct sx_engine *e, struct sx_engine_stats *out);
-/* Ask the engine to stop sending (e.g. from a SIGINT handler): async-signal-safe. */
+/*
+ * Ask the engine to stop sending (e.g. from a SIGINT handler): async-signal-safe.
+ * Requests in flight finish (and are cached); the rest are SKIPPED with reason
+ * "not sent: interrupted". Sticky: later runs of this engine send nothing.
+ */
 void sx_engine_interrupt(struct sx_engine *e);
 
 /*

@@ -34,8 +34,7 @@ static const char usage[] =
 	"\n"
 	"options:\n"
 	"  --cache FILE   the cache file (default: $SELFEXP_CACHE, else\n"
-	"                 $XDG_CACHE_HOME/selfexp/responses.db, else\n"
-	"                 ~/.cache/selfexp/responses.db)\n"
+	"                 .selfexp/cache.sqlite, the default of runs written here)\n"
 	"  --json         stats as one JSON object\n"
 	"  -o FILE        export to FILE (written atomically) instead of stdout\n"
 	"  --host HOST    import: the endpoint host for the keys; default: the line's\n"
@@ -52,20 +51,9 @@ static const char usage[] =
 
 const char *sx_cli_default_cache(void)
 {
-	static struct sx_buf path = SX_BUF_INIT;
 	const char *s = getenv("SELFEXP_CACHE");
 
-	if (s && *s)
-		return s;
-	if (!path.len) {
-		if ((s = getenv("XDG_CACHE_HOME")) && *s)
-			sx_buf_addf(&path, "%s/selfexp/responses.db", s);
-		else if ((s = getenv("HOME")) && *s)
-			sx_buf_addf(&path, "%s/.cache/selfexp/responses.db", s);
-		else
-			sx_buf_adds(&path, "selfexp-responses.db");
-	}
-	return path.buf;
+	return s && *s ? s : ".selfexp/cache.sqlite";
 }
 
 static void fmt_time(char *buf, size_t n, double t)

@@ -423,6 +423,8 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 		sx_buf_addf(&b, "%s/prompts", sx_cli_home());
 		o->prompts_dir = sx_buf_detach(&b, NULL);
 	}
+	if (!o->cache_path && getenv("SELFEXP_CACHE") && *getenv("SELFEXP_CACHE"))
+		o->cache_path = xstrdup(getenv("SELFEXP_CACHE"));
 	if (!o->cache_path && cfg->out_dir) {
 		char *copy = xstrdup(cfg->out_dir);
 		struct sx_buf b = SX_BUF_INIT;
