@@ -8,7 +8,14 @@ PKGS := libcurl libcjson libpcre2-8 gsl sqlite3 libmicrohttpd libcrypto
 SHARED ?= $(abspath ../shared)
 SELFEXP_SHARED ?= $(SHARED)
 
-ifdef SANITIZE
+ifdef FUZZ
+# `make fuzz` re-enters make with FUZZ=1: the library again, instrumented for
+# libFuzzer, into its own build directory (tests/fuzz/, docs/fuzzing.md).
+CC := clang
+BUILD := build/fuzz
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+else ifdef SANITIZE
 BUILD ?= build/san
 SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 else
@@ -40,10 +47,14 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+# Seconds each target runs in `make fuzz-smoke`.
+FUZZ_SECONDS ?= 20
 LIB := $(BUILD)/libselfexp.a
 BIN := $(BUILD)/selfexp
 
-.PHONY: all deps check demo clean bench fuzz fuzz-smoke check-valgrind
+.PHONY: all deps check demo clean bench fuzz fuzz-bins fuzz-smoke check-valgrind
 all: $(BIN) $(if $(SANITIZE),,selfexp)
 
 $(BUILD)/pkg.stamp: scripts/deps.sh
@@ -79,10 +90,35 @@ check: $(BIN) $(UNIT_BIN)
 	@SELFEXP_BIN=$(abspath $(BIN)) SELFEXP_SHARED=$(SELFEXP_SHARED) SELFEXP_HOME=$(CURDIR) \
 		BUILD=$(BUILD) tests/run.sh $(UNIT_BIN)
 
+# libFuzzer targets, built with clang into build/fuzz/ (docs/fuzzing.md).
+fuzz:
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB) $(BUILD)/pkg.stamp
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer,address,undefined -Itests/fuzz -o $@ $< $(LIB) \
+		$(LDLIBS_ALL)
+
+# Replays tests/fuzz/regressions/, then runs every target for FUZZ_SECONDS
+# on a copy of its corpus; fails when any target crashes.
+fuzz-smoke: fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/smoke.sh $(FUZZ_BIN)
+
+# The CLI tests with the selfexp binary run under valgrind memcheck: any
+# memory error or definite leak makes the binary exit 99, failing the test.
+check-valgrind: $(BIN)
+	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
+	@SELFEXP_BIN=$(CURDIR)/tests/valgrind/selfexp SELFEXP_VALGRIND_BIN=$(abspath $(BIN)) \
+		SELFEXP_VALGRIND_LOGS=$(abspath $(BUILD)/valgrind) SELFEXP_SHARED=$(SELFEXP_SHARED) \
+		SELFEXP_HOME=$(CURDIR) BUILD=$(BUILD)/valgrind tests/run.sh; rc=$$?; \
+	tests/valgrind/summary.sh $(BUILD)/valgrind || rc=1; exit $$rc
+
 demo: all
 	./selfexp demo --out out/demo
 
 clean:
 	rm -rf build selfexp
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FUZZ_BIN:=.d)

@@ -8,6 +8,8 @@
 
 /* Error messages taken from a server are capped at this many bytes. */
 #define CHAT_ERRMSG_MAX 512
+/* How far above log 1 a sum of rounded label logprobs may land (see label_logprob). */
+#define CHAT_LOGPROB_SLACK 1e-6
 
 /* ---------------------------------------------------------------- request */
 
@@ -244,7 +246,24 @@ static double logaddexp(double a, double b)
 	return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
 }
 
-/* The label logprobs from choices[0].logprobs.content[*]; leaves NAN when absent. */
+/*
+ * A summed label log probability as stored. The API rounds its logprobs, so
+ * spellings of a label that hold nearly all the mass ("1": -0.0, " 1": -20)
+ * can add up to a hair over probability 1: that is taken as 0. A sum clearly
+ * above 1 cannot come from a real distribution and is recorded as unknown
+ * (NAN), not clamped (found by tests/fuzz/fuzz_chat).
+ */
+static double label_logprob(double lp)
+{
+	if (lp > CHAT_LOGPROB_SLACK)
+		return NAN;
+	return lp > 0.0 ? 0.0 : lp;
+}
+
+/*
+ * The label logprobs from choices[0].logprobs.content[*]; leaves NAN when
+ * absent. A "logprob" above 0 (or NaN) is not a log probability: ignored.
+ */
 static void decode_logprobs(const struct sx_json *choice, struct sx_chat_answer *out)
 {
 	const struct sx_json *content = sx_json_get(sx_json_get(choice, "logprobs"), "content");
@@ -258,15 +277,15 @@ static void decode_logprobs(const struct sx_json *choice, struct sx_chat_answer 
 		for (alt = sx_json_child(sx_json_get(t, "top_logprobs")); alt;
 		     alt = sx_json_next(alt)) {
 			if (is_label(sx_json_get_str(alt, "token"), &label) &&
-			    !sx_json_get_num(alt, "logprob", &v))
+			    !sx_json_get_num(alt, "logprob", &v) && v <= 0.0)
 				lp[label] = logaddexp(lp[label], v);
 		}
-		if (isnan(lp[own]) && !sx_json_get_num(t, "logprob", &v))
+		if (isnan(lp[own]) && !sx_json_get_num(t, "logprob", &v) && v <= 0.0)
 			lp[own] = v;
 		break;
 	}
-	out->logprob_0 = lp[0];
-	out->logprob_1 = lp[1];
+	out->logprob_0 = label_logprob(lp[0]);
+	out->logprob_1 = label_logprob(lp[1]);
 }
 
 int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, struct sx_err *err)

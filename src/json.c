@@ -270,12 +270,68 @@ void sx_json_set(struct sx_json *obj, const char *key, struct sx_json *item)
 		cJSON_AddItemToObject(C(obj), key, C(item));
 }
 
+/*
+ * cJSON prints a number with "%1.15g" unless that reads back more than one
+ * DBL_EPSILON (relative) away, so some doubles do not survive a round trip
+ * (1 ulp off), and DBL_MAX prints as 1.79769313486232e+308, which reads back
+ * as infinity (found by tests/fuzz/fuzz_json). Where "%1.15g" is not exact,
+ * sx_json_print prints "%1.17g" instead, which always is; everything else
+ * prints as cJSON prints it.
+ */
+static int inexact_in_cjson(double d)
+{
+	char buf[64];
+
+	if (!isfinite(d) || (d >= -2147483648.0 && d <= 2147483647.0 && d == (double)(int)d))
+		return 0; /* "null" or "%d" */
+	snprintf(buf, sizeof(buf), "%1.15g", d);
+	return strtod(buf, NULL) != d;
+}
+
+/* 1 when c or a value inside it is a number that cJSON would not print exactly. */
+static int needs_exact_numbers(const cJSON *c)
+{
+	const cJSON *e;
+
+	if (cJSON_IsNumber(c))
+		return inexact_in_cjson(c->valuedouble);
+	for (e = c->child; e; e = e->next)
+		if (needs_exact_numbers(e))
+			return 1;
+	return 0;
+}
+
+/* Turn the numbers of c (a private copy) that cJSON would not print exactly into raw text. */
+static void exact_numbers(cJSON *c)
+{
+	cJSON *e;
+	char buf[64];
+
+	if (cJSON_IsNumber(c) && inexact_in_cjson(c->valuedouble)) {
+		snprintf(buf, sizeof(buf), "%1.17g", c->valuedouble);
+		c->type = cJSON_Raw;
+		c->valuestring = xstrdup(buf);
+	}
+	for (e = c->child; e; e = e->next)
+		exact_numbers(e);
+}
+
 char *sx_json_print(const struct sx_json *j, int pretty)
 {
+	const cJSON *c = (const cJSON *)j;
+	cJSON *copy = NULL;
 	char *s;
 
 	json_init();
-	s = pretty ? cJSON_Print((const cJSON *)j) : cJSON_PrintUnformatted((const cJSON *)j);
+	if (c && needs_exact_numbers(c)) {
+		copy = cJSON_Duplicate(c, 1);
+		if (copy) {
+			exact_numbers(copy);
+			c = copy;
+		}
+	}
+	s = pretty ? cJSON_Print(c) : cJSON_PrintUnformatted(c);
+	cJSON_Delete(copy);
 	if (!s) {
 		s = xstrdup("null");
 	}

@@ -107,7 +107,8 @@ int sx_prompt_parse(struct sx_prompt *p, enum sx_cond cond, const char *name, co
 		size_t ll = (size_t)((nl ? nl : sys) - line);
 		int blank = ll == 0 || (ll == 1 && line[0] == '\r');
 
-		if (!blank && line[0] != '#' && !find_marker(line, line + ll + 1, SYSTEM_MARK))
+		/* the marker line itself may end the text without a newline */
+		if (!blank && line[0] != '#' && !find_marker(line, nl ? nl + 1 : sys, SYSTEM_MARK))
 			return sx_err_set(err, SX_EINPUT,
 					  "prompt template '%s': text before '" SYSTEM_MARK
 					  "' must be '#' comments", name);
@@ -118,7 +119,8 @@ int sx_prompt_parse(struct sx_prompt *p, enum sx_cond cond, const char *name, co
 		return sx_err_set(err, SX_EINPUT,
 				  "prompt template '%s' has no '" USER_MARK "' line after the system part",
 				  name);
-	if (!strstr(usr, "{review}"))
+	/* text need not be NUL-terminated: search only within it */
+	if (!memmem(usr, (size_t)(end - usr), "{review}", 8))
 		return sx_err_set(err, SX_EINPUT,
 				  "prompt template '%s': the user part has no {review} placeholder", name);
 	sx_prompt_release(p);

@@ -32,6 +32,7 @@ void sx_buf_adds(struct sx_buf *b, const char *s);
 void sx_buf_addch(struct sx_buf *b, int c);
 __attribute__((format(printf, 2, 3)))
 void sx_buf_addf(struct sx_buf *b, const char *fmt, ...);
+__attribute__((format(printf, 2, 0)))
 void sx_buf_vaddf(struct sx_buf *b, const char *fmt, va_list ap);
 void sx_buf_setlen(struct sx_buf *b, size_t len);
 /* Append s as a JSON string literal (quotes and escapes included). */

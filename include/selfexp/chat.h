@@ -55,6 +55,8 @@ struct sx_chat_answer {
 	 * answer, from top_logprobs of the first output token that is "0" or "1"
 	 * (NAN when the API did not say). When the top_logprobs list several
 	 * spellings of a label (e.g. "1" and " 1") their probabilities are summed.
+	 * Always <= 0 or NAN: a "logprob" above 0 is ignored, a sum a rounding
+	 * hair (1e-6) over log 1 is 0, a sum clearly over it NAN.
 	 */
 	double logprob_0, logprob_1;
 	/* The message contents of every choice, in order (choices[0] is content). */

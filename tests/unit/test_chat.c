@@ -132,6 +132,41 @@ static void test_decode_logprobs(void **state)
 	sx_chat_answer_release(&a);
 }
 
+/*
+ * Label logprobs are log probabilities: a "logprob" above 0 is ignored, a sum
+ * of spellings a rounding hair over probability 1 is 0, a sum clearly over 1
+ * is unknown (NAN), never a positive log probability (found by fuzz_chat).
+ */
+static void test_decode_logprobs_bounded(void **state)
+{
+	struct sx_chat_answer a = SX_CHAT_ANSWER_INIT;
+
+	(void)state;
+	/* "1": -0.0 and " 1": -20 (rounded by the API): a hair over 1 */
+	assert_int_equal(decode("{\"choices\":[{\"message\":{\"content\":\"1\"},\"logprobs\":"
+				"{\"content\":[{\"token\":\"1\",\"logprob\":-0.0,\"top_logprobs\":["
+				"{\"token\":\"1\",\"logprob\":-0.0},{\"token\":\" 1\",\"logprob\":-20},"
+				"{\"token\":\"0\",\"logprob\":-25}]}]}}]}", &a, NULL), 0);
+	assert_true(a.logprob_1 == 0.0);
+	assert_float_equal(a.logprob_0, -25.0, 1e-12);
+	sx_chat_answer_release(&a);
+	/* "1": -0.1 and " 1": -0.0 add up to 1.9: not a distribution */
+	assert_int_equal(decode("{\"choices\":[{\"message\":{\"content\":\"1\"},\"logprobs\":"
+				"{\"content\":[{\"token\":\"1\",\"logprob\":-0.1,\"top_logprobs\":["
+				"{\"token\":\"1\",\"logprob\":-0.1},{\"token\":\" 1\",\"logprob\":-0.0},"
+				"{\"token\":\"0\",\"logprob\":-2.4}]}]}}]}", &a, NULL), 0);
+	assert_true(isnan(a.logprob_1));
+	assert_float_equal(a.logprob_0, -2.4, 1e-12);
+	sx_chat_answer_release(&a);
+	/* a positive logprob is not one */
+	assert_int_equal(decode("{\"choices\":[{\"message\":{\"content\":\"0\"},\"logprobs\":"
+				"{\"content\":[{\"token\":\"0\",\"logprob\":3.5,\"top_logprobs\":["
+				"{\"token\":\"1\",\"logprob\":7}]}]}}]}", &a, NULL), 0);
+	assert_true(isnan(a.logprob_0));
+	assert_true(isnan(a.logprob_1));
+	sx_chat_answer_release(&a);
+}
+
 static void test_decode_refuses(void **state)
 {
 	static const char *const bad[] = {
@@ -196,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_request_canonical),
 		cmocka_unit_test(test_decode_ok),
 		cmocka_unit_test(test_decode_logprobs),
+		cmocka_unit_test(test_decode_logprobs_bounded),
 		cmocka_unit_test(test_decode_refuses),
 		cmocka_unit_test(test_error_message),
 	};

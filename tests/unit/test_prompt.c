@@ -62,11 +62,47 @@ static void test_conditions(void **state)
 	assert_int_equal(sx_topk_k(15), 3);
 }
 
+/*
+ * The text need not be NUL-terminated: the {review} search must stay within
+ * len (fuzz_prompt found strstr reading past the end).
+ */
+static void test_parse_unterminated(void **state)
+{
+	static const char tmpl[] = "=== system ===\nx\n=== user ===\n{review}";
+	static const char cut[] = "=== system ===\nx\n=== user ===\n{revi";
+	static const char mark_at_end[] = "# c\n=== system ===";
+	struct sx_prompt p = SX_PROMPT_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	char *text = malloc(sizeof(tmpl) - 1);
+
+	(void)state;
+	assert_non_null(text);
+	memcpy(text, tmpl, sizeof(tmpl) - 1);
+	assert_int_equal(sx_prompt_parse(&p, SX_COND_EP, "t", text, sizeof(tmpl) - 1, &err), 0);
+	assert_string_equal(p.user, "{review}");
+	/* "{review}" right after the end of the buffer does not count */
+	assert_int_not_equal(sx_prompt_parse(&p, SX_COND_EP, "t", tmpl, sizeof(cut) - 1, &err), 0);
+	assert_non_null(strstr(err.msg, "{review}"));
+	free(text);
+	/* a comment, then the system marker ending the text without a newline:
+	 * the check of the lines before the marker must not read past the end
+	 * (run under SANITIZE=address) */
+	text = malloc(sizeof(mark_at_end) - 1);
+	assert_non_null(text);
+	memcpy(text, mark_at_end, sizeof(mark_at_end) - 1);
+	assert_int_not_equal(sx_prompt_parse(&p, SX_COND_EP, "t", text, sizeof(mark_at_end) - 1, &err),
+			     0);
+	assert_non_null(strstr(err.msg, "=== user ==="));
+	sx_prompt_release(&p);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_sections),
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_parse_unterminated),
 		cmocka_unit_test(test_conditions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

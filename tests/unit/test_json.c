@@ -1,0 +1,90 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "selfexp/json.h"
+
+/* print(v) parses back to exactly v. */
+static void assert_num_round_trip(double v)
+{
+	struct sx_json *n = sx_json_new_num(v), *back;
+	char *s = sx_json_print(n, 0);
+	double got;
+
+	back = sx_json_parse(s, strlen(s), NULL);
+	assert_non_null(back);
+	assert_int_equal(sx_json_num(back, &got), 0);
+	if (got != v)
+		fail_msg("%.17g printed as '%s' reads back as %.17g", v, s, got);
+	free(s);
+	sx_json_free(back);
+	sx_json_free(n);
+}
+
+/*
+ * cJSON alone prints DBL_MAX as 1.79769313486232e+308 (infinity when read)
+ * and lets some doubles drift by an ulp; found by tests/fuzz/fuzz_json.
+ */
+static void test_numbers_round_trip(void **state)
+{
+	static const double v[] = { 0.0, 1.0, -3.0, 0.1, 0.1 + 0.2, 1.0 / 3.0, 2.5, 1e-300,
+				    -1e300, DBL_MAX, -DBL_MAX, DBL_MIN, 4e-320, 2147483648.0,
+				    123456789012345678.0, 0.30000000000000004 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		assert_num_round_trip(v[i]);
+	for (i = 0; i < 2000; i++)
+		assert_num_round_trip(nextafter(1.0 + (double)i / 7.0, 10.0));
+}
+
+/* Numbers cJSON prints exactly keep cJSON's form; a nested inexact one is fixed in place. */
+static void test_print_form(void **state)
+{
+	static const char in[] = "{\"a\":[1,2.5,-3e10,1e300,0.1],\"b\":{\"c\":1.7976931348623157e308}}";
+	struct sx_json *j = sx_json_parse(in, strlen(in), NULL), *b;
+	char *s;
+
+	(void)state;
+	assert_non_null(j);
+	s = sx_json_print(j, 0);
+	assert_string_equal(s, "{\"a\":[1,2.5,-30000000000,1e+300,0.1],"
+			       "\"b\":{\"c\":1.7976931348623157e+308}}");
+	free(s);
+	b = sx_json_get(j, "a");
+	s = sx_json_print(b, 0);
+	assert_string_equal(s, "[1,2.5,-30000000000,1e+300,0.1]");
+	free(s);
+	s = sx_json_print(j, 1);
+	assert_non_null(strstr(s, "1.7976931348623157e+308"));
+	free(s);
+	sx_json_free(j);
+}
+
+static void test_nonfinite_is_null(void **state)
+{
+	struct sx_json *n = sx_json_new_num(INFINITY);
+	char *s = sx_json_print(n, 0);
+
+	(void)state;
+	assert_string_equal(s, "null");
+	free(s);
+	sx_json_free(n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_numbers_round_trip),
+		cmocka_unit_test(test_print_form),
+		cmocka_unit_test(test_nonfinite_is_null),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
