@@ -31,6 +31,8 @@ struct sx_http {
 	struct xfer *active; /* in flight */
 	size_t in_flight;
 	int insecure;
+	const char *key;     /* borrowed from headers: the key inside the Authorization line */
+	size_t key_len;
 };
 
 /* ---------------------------------------------------------------- parsing */
@@ -254,8 +256,28 @@ int sx_http_new(const struct sx_http_config *cfg, struct sx_http **out, struct s
 		return sx_err_set(err, SX_EFAIL, "out of memory building request headers");
 	}
 	h->headers = l;
+	for (; l; l = l->next) {
+		static const char pfx[] = "Authorization: Bearer ";
+
+		if (!strncmp(l->data, pfx, sizeof(pfx) - 1)) {
+			h->key = l->data + sizeof(pfx) - 1;
+			h->key_len = strlen(h->key);
+		}
+	}
 	*out = h;
 	return 0;
+}
+
+void sx_http_redact(const struct sx_http *h, char *s, size_t len)
+{
+	char *p = s, *end = s + len;
+
+	if (!h || !s || !h->key || h->key_len < SX_HTTP_REDACT_MIN)
+		return;
+	while ((size_t)(end - p) >= h->key_len && (p = memmem(p, (size_t)(end - p), h->key, h->key_len))) {
+		memset(p, '*', h->key_len);
+		p += h->key_len;
+	}
 }
 
 static struct xfer *get_xfer(struct sx_http *h)
@@ -284,6 +306,8 @@ static struct xfer *get_xfer(struct sx_http *h)
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, h->headers);
 	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/* refuse at once a body whose Content-Length is over the cap (on_body catches the rest) */
+	curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SX_CHAT_MAX_RESPONSE);
 	curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
@@ -409,6 +433,8 @@ static enum sx_http_net classify(CURLcode rc, const struct xfer *x)
 		return SX_HTTP_NET_UNREACHABLE;
 	case CURLE_OPERATION_TIMEDOUT:
 		return SX_HTTP_NET_TIMEOUT;
+	case CURLE_FILESIZE_EXCEEDED:
+		return SX_HTTP_NET_TOO_LARGE;
 	case CURLE_WRITE_ERROR:
 		return x->too_large ? SX_HTTP_NET_TOO_LARGE : SX_HTTP_NET_ERROR;
 	default:
@@ -465,11 +491,24 @@ int sx_http_next_done(struct sx_http *h, struct sx_http_done *out)
 		else if (out->net != SX_HTTP_NET_OK)
 			snprintf(out->error, sizeof(out->error), "%s",
 				 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		if (out->net == SX_HTTP_NET_OK && status >= 300 && status < 400) {
+			char *loc = NULL;
+			size_t i;
+
+			curl_easy_getinfo(m->easy_handle, CURLINFO_REDIRECT_URL, &loc);
+			snprintf(out->location, sizeof(out->location), "%s", loc ? loc : "");
+			for (i = 0; out->location[i]; i++)
+				if ((unsigned char)out->location[i] < 0x20 || out->location[i] == 0x7f)
+					out->location[i] = ' ';
+			sx_http_redact(h, out->location, strlen(out->location));
+		}
+		sx_http_redact(h, out->error, strlen(out->error));
 		/* hand the body over and keep the handle for the next request */
 		out->body = x->body;
 		x->body = (struct sx_buf)SX_BUF_INIT;
 		if (out->net != SX_HTTP_NET_OK)
 			sx_buf_reset(&out->body);
+		sx_http_redact(h, out->body.buf, out->body.len);
 		put_xfer(h, x);
 		return 1;
 	}
