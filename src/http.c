@@ -14,10 +14,12 @@
 /* A transfer: one reusable easy handle and what it collects. */
 struct xfer {
 	CURL *easy;
+	struct sx_http *h;
 	void *tag;
 	struct sx_buf body;
 	double retry_after_s, reset_requests_s, reset_tokens_s;
-	int too_large;
+	int too_large;   /* over SX_CHAT_MAX_RESPONSE */
+	int over_budget; /* over SX_HTTP_MAX_BUFFERED with the other transfers */
 	int have_retry_after_ms;
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *next_free;
@@ -30,6 +32,7 @@ struct sx_http {
 	struct xfer *free_list;
 	struct xfer *active; /* in flight */
 	size_t in_flight;
+	size_t buffered;     /* body bytes held by transfers in flight */
 	int insecure;
 	const char *key;     /* borrowed from headers: the key inside the Authorization line */
 	size_t key_len;
@@ -126,7 +129,12 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 		x->too_large = 1;
 		return 0;
 	}
+	if (x->h->buffered + len > SX_HTTP_MAX_BUFFERED) {
+		x->over_budget = 1;
+		return 0;
+	}
 	sx_buf_add(&x->body, data, len);
+	x->h->buffered += len;
 	return len;
 }
 
@@ -291,6 +299,7 @@ static struct xfer *get_xfer(struct sx_http *h)
 	}
 	x = xcalloc(1, sizeof(*x));
 	x->body = (struct sx_buf)SX_BUF_INIT;
+	x->h = h;
 	x->easy = curl_easy_init();
 	if (!x->easy) {
 		free(x);
@@ -325,6 +334,7 @@ static struct xfer *get_xfer(struct sx_http *h)
 
 static void put_xfer(struct sx_http *h, struct xfer *x)
 {
+	h->buffered -= x->body.len < h->buffered ? x->body.len : h->buffered;
 	x->tag = NULL;
 	sx_buf_reset(&x->body);
 	x->next_free = h->free_list;
@@ -380,6 +390,7 @@ int sx_http_post(struct sx_http *h, const char *url, const char *body, size_t le
 		return sx_err_set(err, SX_EFAIL, "cannot create a transfer handle");
 	x->tag = tag;
 	x->too_large = 0;
+	x->over_budget = 0;
 	x->have_retry_after_ms = 0;
 	x->errbuf[0] = '\0';
 	x->retry_after_s = x->reset_requests_s = x->reset_tokens_s = -1;
@@ -488,6 +499,10 @@ int sx_http_next_done(struct sx_http *h, struct sx_http_done *out)
 		if (out->net == SX_HTTP_NET_TOO_LARGE)
 			snprintf(out->error, sizeof(out->error),
 				 "response body over the %u byte cap", SX_CHAT_MAX_RESPONSE);
+		else if (x->over_budget)
+			snprintf(out->error, sizeof(out->error),
+				 "responses in flight over the %u byte memory budget",
+				 SX_HTTP_MAX_BUFFERED);
 		else if (out->net != SX_HTTP_NET_OK)
 			snprintf(out->error, sizeof(out->error), "%s",
 				 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
@@ -504,6 +519,7 @@ int sx_http_next_done(struct sx_http *h, struct sx_http_done *out)
 		}
 		sx_http_redact(h, out->error, strlen(out->error));
 		/* hand the body over and keep the handle for the next request */
+		h->buffered -= x->body.len < h->buffered ? x->body.len : h->buffered;
 		out->body = x->body;
 		x->body = (struct sx_buf)SX_BUF_INIT;
 		if (out->net != SX_HTTP_NET_OK)

@@ -26,6 +26,13 @@
 #include "selfexp/buf.h"
 #include "selfexp/err.h"
 
+/*
+ * The body bytes all transfers in flight may hold together: a transfer that
+ * would go over it fails (SX_HTTP_NET_ERROR, retryable), so memory stays
+ * bounded whatever the concurrency, even against a server that sends every
+ * answer up to the per-response cap.
+ */
+#define SX_HTTP_MAX_BUFFERED (32u * 1024u * 1024u)
 /* Keys shorter than this are not redacted from bodies (too likely to be ordinary text). */
 #define SX_HTTP_REDACT_MIN 8
 

@@ -38,6 +38,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 CAP = 8 * 1024 * 1024  # SX_CHAT_MAX_RESPONSE in include/selfexp/chat.h
 LOG_LOCK = threading.Lock()
+GZIP_BOMB = gzip.compress(b'{"choices":[{"message":{"content":"' + b"a" * (3 * CAP), 6)
 LOG_PATH = None
 TRAP_HOST = "localhost"
 PORT = 0
@@ -120,7 +121,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(chunk)
 
     def mode_gzipbomb(self, auth):
-        body = gzip.compress(b'{"choices":[{"message":{"content":"' + b"a" * (3 * CAP), 9)
+        body = GZIP_BOMB
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Encoding", "gzip")
