@@ -1357,7 +1357,7 @@ static int write_json_file(const char *dir, const char *name, const struct sx_js
 	s[len++] = '\n';
 	s[len] = '\0';
 	sx_buf_addf(&path, "%s/%s", dir, name);
-	rc = sx_file_write_atomic(path.buf, s, len, 0600, err);
+	rc = sx_file_stage(path.buf, s, len, 0600, err);
 	sx_buf_release(&path);
 	free(s);
 	return rc;
@@ -1375,15 +1375,23 @@ static int write_run_dir(struct ctx *x, int complete, struct sx_err *err)
 	sum = build_summary(x);
 	run = build_run_json(x, &st, complete);
 	rc = sx_mkdir_p(x->cfg->out_dir, 0700, err);
+	/*
+	 * All three are written in full before any replaces the old one, so a
+	 * full disk (or any failure) leaves the old run directory as it was.
+	 */
 	if (!rc) {
 		sx_buf_addf(&path, "%s/records.jsonl", x->cfg->out_dir);
-		rc = sx_file_write_atomic(path.buf, x->records.buf, x->records.len, 0600, err);
+		rc = sx_file_stage(path.buf, x->records.buf, x->records.len, 0600, err);
 	}
 	if (!rc)
 		rc = write_json_file(x->cfg->out_dir, "summary.json", sum, err);
 	/* run.json last: its presence with complete=true marks a finished run */
 	if (!rc && !x->cfg->rescore)
 		rc = write_json_file(x->cfg->out_dir, "run.json", run, err);
+	if (!rc)
+		rc = sx_file_commit_staged(err);
+	else
+		sx_file_abort_staged();
 	sx_buf_release(&path);
 	sx_json_free(sum);
 	sx_json_free(run);

@@ -63,8 +63,11 @@ static void on_signal(int sig)
 	static volatile sig_atomic_t seen;
 
 	(void)sig;
-	if (seen++)
+	if (seen++) {
+		/* a second Ctrl-C: leave at once, and no temporary file behind */
+		sx_file_abort_staged();
 		_exit(130);
+	}
 	sx_run_interrupt();
 }
 
