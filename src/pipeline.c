@@ -1403,6 +1403,7 @@ static int write_run_dir(struct ctx *x, int complete, struct sx_err *err)
 static int load_inputs(struct ctx *x, struct sx_err *err)
 {
 	const struct sx_run_config *cfg = x->cfg;
+	size_t r;
 	int c, rc;
 
 	rc = sx_data_load(cfg->data_path, &cfg->data_opts, &x->ds, err);
@@ -1411,6 +1412,16 @@ static int load_inputs(struct ctx *x, struct sx_err *err)
 	x->nrev = x->ds.n;
 	if (cfg->limit > 0 && (size_t)cfg->limit < x->nrev)
 		x->nrev = (size_t)cfg->limit;
+	for (r = 0; r < x->nrev; r++) {
+		const struct sx_review *rv = &x->ds.reviews[r];
+
+		if (rv->ntokens > SX_RUN_MAX_TOKENS)
+			return sx_err_set(err, SX_EINPUT,
+					  "'%s' line %zu: review '%s' has %zu tokens, over the %d "
+					  "token cap of a run (its perturbations would cost about "
+					  "n^2 tokens); shorten or remove it", cfg->data_path,
+					  rv->line, rv->id, rv->ntokens, SX_RUN_MAX_TOKENS);
+	}
 	for (c = 0; c < SX_COND_COUNT; c++) {
 		int need = (cfg->conditions & (1u << c)) ||
 			   (c == SX_COND_PRED && cfg->perturb_pred);

@@ -23,6 +23,14 @@
 #include "selfexp/engine.h"
 #include "selfexp/err.h"
 
+/*
+ * Longest review a run accepts, in tokens. The explainers query the model on
+ * O(n) perturbed copies of an n-token review (LIME: 10 n by default), so the
+ * cost and the memory of a review grow as n^2; a review over this is an
+ * error (exit 1) naming the row, not hours of requests.
+ */
+#define SX_RUN_MAX_TOKENS 1024
+
 enum sx_prob_source { SX_PROB_VERBAL, SX_PROB_LOGPROB };
 
 enum sx_explainer {

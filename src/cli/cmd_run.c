@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +93,18 @@ int cmd_run(int argc, char **argv)
 	if (rc) {
 		sx_run_opts_release(&o);
 		return rc;
+	}
+	if (o.api_key) {
+		/*
+		 * The key is in memory from here on: no core file may hold it, and
+		 * no other process of this user may read our memory or environment
+		 * (/proc/PID/mem, environ, ptrace need a non-dumpable target's owner
+		 * to be root).
+		 */
+		struct rlimit nocore = { 0, 0 };
+
+		setrlimit(RLIMIT_CORE, &nocore);
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
