@@ -617,12 +617,8 @@ static int stage_explain_evaluate(struct ctx *x, struct sx_err *err)
 	for (c = 0; c < SX_COND_COUNT && !rc; c++) {
 		if (!(x->cfg->conditions & (1u << c)))
 			continue;
-		for (r = 0; r < x->nrev; r++) {
-			struct item *it = item_at(x, r, (enum sx_cond)c);
-			it->p_x = NAN;
-			if (x->cfg->explainers & SX_EXPLAIN_SELF)
-				take_self(it, (enum sx_cond)c);
-		}
+		for (r = 0; r < x->nrev; r++)
+			item_at(x, r, (enum sx_cond)c)->p_x = NAN;
 		for (r0 = 0; r0 < x->nrev && !rc && !interrupted; r0 += CHUNK_REVIEWS) {
 			size_t r1 = r0 + CHUNK_REVIEWS < x->nrev ? r0 + CHUNK_REVIEWS : x->nrev;
 
@@ -1488,6 +1484,11 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 		goto out;
 	running_engine = x.engine;
 	rc = stage_elicit(&x, err);
+	/* the self-explanations, whether or not any other stage runs */
+	for (r = 0; !rc && r < x.nrev; r++)
+		for (c = 0; c < SX_COND_COUNT; c++)
+			if ((cfg->conditions & (1u << c)) && (cfg->explainers & SX_EXPLAIN_SELF))
+				take_self(item_at(&x, r, (enum sx_cond)c), (enum sx_cond)c);
 	if (!rc && (cfg->metrics || (cfg->explainers & (SX_EXPLAIN_OCCLUSION | SX_EXPLAIN_LIME))))
 		rc = stage_explain_evaluate(&x, err);
 	if (rc)
