@@ -571,6 +571,17 @@ static void on_done(struct run *r, struct sx_http_done *d)
 		job_finish(r, j, SX_RESULT_SKIPPED);
 		return;
 	}
+	if (d->net == SX_HTTP_NET_TLS) {
+		/* never retried: it cannot get better, and may be someone in the middle */
+		r->fatal = sx_err_set(r->err, SX_ENET,
+				      "the TLS certificate of '%s' failed verification: %s; fix the "
+				      "server's certificate (or CURL_CA_BUNDLE), or pass --insecure "
+				      "if you trust the network",
+				      e->base_url, d->error);
+		job_reason(j, "TLS certificate not trusted");
+		job_finish(r, j, SX_RESULT_FAILED);
+		return;
+	}
 	if (d->net == SX_HTTP_NET_TOO_LARGE) {
 		job_reason(j, "%s", d->error);
 		job_finish(r, j, SX_RESULT_FAILED);

@@ -446,6 +446,8 @@ static enum sx_http_net classify(CURLcode rc, const struct xfer *x)
 		return SX_HTTP_NET_TIMEOUT;
 	case CURLE_FILESIZE_EXCEEDED:
 		return SX_HTTP_NET_TOO_LARGE;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return SX_HTTP_NET_TLS;
 	case CURLE_WRITE_ERROR:
 		return x->too_large ? SX_HTTP_NET_TOO_LARGE : SX_HTTP_NET_ERROR;
 	default:

@@ -49,6 +49,7 @@ enum sx_http_net {
 	SX_HTTP_NET_UNREACHABLE, /* could not resolve or connect (refused, or timed out connecting) */
 	SX_HTTP_NET_TIMEOUT,     /* the per-attempt timeout expired */
 	SX_HTTP_NET_TOO_LARGE,   /* the body exceeded SX_CHAT_MAX_RESPONSE */
+	SX_HTTP_NET_TLS,         /* the server's TLS certificate failed verification */
 	SX_HTTP_NET_ERROR        /* anything else: reset, truncated transfer, TLS, ... */
 };
 
