@@ -60,24 +60,26 @@ kill -INT $pid; wait $pid
 # as another user, a dumpable process's /proc files belong to that user; a
 # non-dumpable one's to root
 if command -v setpriv > /dev/null && [ "$(id -u)" = 0 ]; then
-	mkdir -m 777 "$T/nobody"; chmod 711 "$T"
+	# (in a directory of its own: $T's parents may not be open to other users)
+	NB=$(mktemp -d /tmp/selfexp-nobody.XXXXXX); chmod 777 "$NB"
+	_rm_nb() { rm -rf "$NB"; }
+	_cleanup_fns+=(_rm_nb)
 	setpriv --reuid=65534 --regid=65534 --clear-groups env OPENAI_API_KEY="$key" "$X" run --data "$dev" \
-		--limit 40 --out "$T/nobody/run" --base-url "$SIM_URL" --conditions ep,pe --model sim \
+		--limit 40 --out "$NB/run" --base-url "$SIM_URL" --conditions ep,pe --model sim \
 		--no-progress --concurrency 2 > /dev/null 2>&1 &
 	pid=$!
-	for i in $(seq 1 100); do [ -e "$T/nobody/.selfexp/cache.sqlite-wal" ] && break; sleep 0.05; done
+	for i in $(seq 1 100); do [ -e "$NB/.selfexp/cache.sqlite-wal" ] && break; sleep 0.05; done
 	check_eq "a run holding a key is not dumpable (/proc/PID/environ owned by root, not the user)" \
 		"0" "$(stat -c %u /proc/$pid/environ 2> /dev/null)"
 	kill -INT $pid; wait $pid
 	setpriv --reuid=65534 --regid=65534 --clear-groups env -u OPENAI_API_KEY "$X" run --data "$dev" \
-		--limit 40 --out "$T/nobody/run2" --base-url "$SIM_URL" --conditions ep,pe --model sim \
+		--limit 40 --out "$NB/run2" --base-url "$SIM_URL" --conditions ep,pe --model sim \
 		--no-progress --concurrency 2 > /dev/null 2>&1 &
 	pid=$!
-	for i in $(seq 1 100); do [ -e "$T/nobody/.selfexp/cache.sqlite-wal" ] && break; sleep 0.05; done
+	for i in $(seq 1 100); do [ -e "$NB/.selfexp/cache.sqlite-wal" ] && break; sleep 0.05; done
 	check_eq "(without a key the process stays dumpable, so the check above means something)" \
 		65534 "$(stat -c %u /proc/$pid/environ 2> /dev/null)"
 	kill -INT $pid; wait $pid
-	chmod 700 "$T"
 else
 	echo "# no setpriv or not root: the dumpable check is skipped"
 fi
