@@ -19,6 +19,8 @@ printf 'sentence\tlabel\ngood movie .\t1\nbad film !\t0\n' > "$T/d2.tsv"
 python3 -c "
 print('sentence\tlabel')
 for i in range(16): print('review number %d is fine .\t1' % i)" > "$T/d16.tsv"
+# under AddressSanitizer, freed memory sits in a quarantine (256 MB) that max RSS would count
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0:thread_local_quarantine_size_kb=0
 base=(--conditions pe --explainers self --no-metrics --model sim --no-progress --timeout 2 --retries 2)
 
 # hrun MODE DATA [args...]: run against MODE; sets rc, secs (wall time), rss (max RSS in MB)
