@@ -330,6 +330,12 @@ static int is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* Length of the U+FFFD that sanitise() put at s[i..len), 0 if none. */
+static size_t replacement_at(const char *s, size_t i, size_t len)
+{
+	return len - i >= 3 && !memcmp(s + i, "\xef\xbf\xbd", 3) ? 3 : 0;
+}
+
 /* Normalised form for comparison; see "rewritten" in parse.h. Caller frees. */
 static char *normalise(const char *s)
 {
@@ -342,7 +348,7 @@ static char *normalise(const char *s)
 		{ "\xe2\x80\x9e", "\"" }, { "''", "\"" },         { "\"", "\"" },
 		{ "\xe2\x80\xa6", "..." }, { "\xe2\x80\x94", "--" }, { "\xe2\x80\x93", "-" },
 		{ "\\/", "/" },          { "-lrb-", "(" },        { "-rrb-", ")" },
-		{ "-lsb-", "[" },        { "-rsb-", "]" },
+		{ "-lsb-", "[" },        { "-rsb-", "]" },        { "\xef\xbf\xbd", "" },
 	};
 	struct sx_buf low = SX_BUF_INIT, b = SX_BUF_INIT;
 	size_t i, k, start, end;
@@ -452,6 +458,31 @@ static int bare_int(const char *s, size_t n, long *out)
 	return 1;
 }
 
+/* A bare word wrapped in quotes that did not parse as a literal: 'it's',
+ * "x, ‘x’ or “x”. Narrow [*ws, *ws + *wl) to the inside; 1 if it did. */
+static int unwrap_quotes(const char *s, size_t *ws, size_t *wl)
+{
+	static const struct {
+		const char *open, *close;
+	} q[] = {
+		{ "'", "'" }, { "\"", "\"" }, { "`", "`" },
+		{ "\xe2\x80\x98", "\xe2\x80\x99" }, { "\xe2\x80\x9c", "\xe2\x80\x9d" },
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(q) / sizeof(q[0]); k++) {
+		size_t lo = strlen(q[k].open), lc = strlen(q[k].close);
+
+		if (*wl >= lo + lc && !memcmp(s + *ws, q[k].open, lo) &&
+		    !memcmp(s + *ws + *wl - lc, q[k].close, lc)) {
+			*ws += lo;
+			*wl -= lo + lc;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static double num_at(const char *s, size_t a, size_t b)
 {
 	char tmp[80];
@@ -494,15 +525,10 @@ static void lex(struct matcher *m, const char *s, size_t len, struct lexeme **ou
 			l->quoting = g == grp.bare ? Q_BARE : Q_QUOTED;
 			l->value = num_at(s, m->ov[2 * grp.val], m->ov[2 * grp.val + 1]);
 			if (g == grp.bare) {
-				char q = l->wl >= 2 ? s[l->ws] : 0;
-
-				if ((q == '\'' || q == '"' || q == '`') && s[l->ws + l->wl - 1] == q) {
-					l->ws++;
-					l->wl -= 2;
+				if (unwrap_quotes(s, &l->ws, &l->wl))
 					l->quoting = Q_UNWRAPPED;
-				} else {
+				else
 					l->is_int = bare_int(s + l->ws, l->wl, &l->ival);
-				}
 			}
 		}
 		off = en > st ? en : st + 1;
@@ -525,6 +551,12 @@ static int joins(const char *s, const struct lexeme *a, const struct lexeme *b)
 	int newline = 0;
 
 	for (i = a->end; i < b->start; i++) {
+		size_t r = replacement_at(s, i, b->start);
+
+		if (r) {
+			i += r - 1;
+			continue;
+		}
 		if (s[i] == ',')
 			commas++;
 		else if (s[i] == '\n')
@@ -961,13 +993,26 @@ static void mark(unsigned char *covered, size_t a, size_t b)
 		memset(covered + a, 1, b - a);
 }
 
+/* The end of the line holding s[i] (a cut-off fragment runs to there). */
+static size_t line_end(const char *s, size_t len, size_t i)
+{
+	const char *nl = memchr(s + i, '\n', len - i);
+
+	return nl ? (size_t)(nl - s) : len;
+}
+
 static int prose_left(const char *s, size_t len, const unsigned char *covered)
 {
 	size_t i;
 
 	for (i = 0; i < len; i++) {
 		char c = s[i];
+		size_t r = covered[i] ? 0 : replacement_at(s, i, len);
 
+		if (r) {
+			i += r - 1;
+			continue;
+		}
 		if (covered[i] || is_space(c) || c == ',' || c == '[' || c == ']' || c == '.')
 			continue;
 		return 1;
@@ -1028,6 +1073,11 @@ static void collect_topk(struct matcher *m, const char *s, const struct tlist *t
 		push_item(r, &alloc, w, 0.0, 0);
 		off = m->ov[1] > m->ov[0] ? m->ov[1] : m->ov[0] + 1;
 	}
+}
+
+static int pair_valid(const struct lexeme *l)
+{
+	return (l->ival == 0 || l->ival == 1) && l->value >= 0.0 && l->value <= 1.0;
 }
 
 static void decide_status(struct sx_parse_result *r, int has_list, int has_pair)
@@ -1109,6 +1159,8 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 			for (i = 0; i < out->nitems; i++)
 				has_list |= !out->items[i].dropped;
 			list_start = a;
+			if (best->cut || (best->opened && !best->closed))
+				b = line_end(s, len, b);
 			mark(covered, a, b);
 		}
 		align_list(out, tokens, ntokens);
@@ -1122,7 +1174,8 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 				mark(covered, tl[i].start, tl[i].end);
 				continue;
 			}
-			if (!best || tl[i].nitems > best->nitems)
+			if (!best || tl[i].nitems > best->nitems ||
+			    (tl[i].nitems == best->nitems && tl[i].closed && !best->closed))
 				best = &tl[i];
 		}
 		if (best) {
@@ -1131,12 +1184,13 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 				out->repairs |= SX_REPAIR_TRUNCATED;
 			has_list = out->nitems > 0;
 			list_start = best->start;
-			mark(covered, best->start, best->end);
+			mark(covered, best->start, best->closed ? best->end : line_end(s, len, best->end));
 		}
 		align_topk(out, tokens, ntokens);
 	}
 
-	/* The prediction: the last candidate pair; a filled-in echo only if none. */
+	/* The prediction: the last valid candidate, else the last candidate (to be
+	 * rejected); a filled-in echo (<1, 0.9>) the same way, only if no other. */
 	for (i = 0; i < nlx; i++) {
 		const struct lexeme *l = &lx[i];
 
@@ -1144,16 +1198,18 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 			continue;
 		if (sx_cond_has_importance(cond) && runs[l->run].is_list)
 			continue;
-		pair = l;
+		if (!pair || pair_valid(l) || !pair_valid(pair))
+			pair = l;
 	}
 	if (!pair)
 		for (i = 0; i < nlx; i++)
-			if (lx[i].kind == LEX_AECHO && lx[i].is_int)
+			if (lx[i].kind == LEX_AECHO && lx[i].is_int &&
+			    (!pair || pair_valid(&lx[i]) || !pair_valid(pair)))
 				pair = &lx[i];
 	if (pair) {
 		pair_start = pair->start;
 		mark(covered, pair->start, pair->end);
-		if ((pair->ival == 0 || pair->ival == 1) && pair->value >= 0.0 && pair->value <= 1.0) {
+		if (pair_valid(pair)) {
 			out->has_prediction = 1;
 			out->label = (int)pair->ival;
 			out->confidence = pair->value;

@@ -48,13 +48,15 @@
  *
  * Top-k lists (ep-topk, pe-topk): "[" items "]" with items quoted or bare,
  * separated by commas; an unclosed list is accepted as "truncated". The list
- * with the most items is used, the first on ties.
+ * with the most items is used; on ties a closed one, then the first.
  *
  * The prediction. Candidates are tuples whose word is a bare integer and that
  * are not part of a candidate importance list (for pred and top-k conditions,
- * every such tuple). The LAST candidate in the text is the prediction. If its
- * label is not 0 or 1 or its confidence is outside [0, 1] it is rejected, not
- * clamped: the status is SX_PARSE_INVALID and the values are kept in
+ * every such tuple). A candidate is valid when its label is 0 or 1 and its
+ * confidence in [0, 1]. The LAST VALID candidate in the text is the prediction
+ * (prose after the answer that mentions a range such as (-1, 1) does not undo
+ * it). When there are candidates but none is valid, the last one is rejected,
+ * not clamped: the status is SX_PARSE_INVALID and its values are kept in
  * rejected_label / rejected_confidence. No candidate, no prediction: nothing
  * is ever invented.
  *

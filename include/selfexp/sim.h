@@ -28,7 +28,9 @@
  * ties broken by position, left first.
  *
  * Everything an answer contains is a function of the seed and the request
- * body; faults and latency are drawn per attempt.
+ * body: the server seeds it with sx_hash64(seed as 8 little-endian bytes ||
+ * SHA-256(body)). Faults and latency are drawn per attempt (from the seed and
+ * a counter of attempts), so a retried request eventually gets its answer.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -141,6 +143,24 @@ void sx_sim_answer_write(const struct sx_sim_model *m, const struct sx_sim_answe
 void sx_sim_answer_release(struct sx_sim_answer *a);
 
 /* ---- the server --------------------------------------------------------- */
+/*
+ * HTTP (libmicrohttpd, thread pool + epoll; delayed answers suspend their
+ * connection, so waiting holds no thread):
+ *   POST /v1/chat/completions  OpenAI request and response schema: id, object,
+ *        created, model (the request's), choices[] (n of them: message.content,
+ *        logprobs when "logprobs" is true, finish_reason "stop" or "length"),
+ *        usage. usage counts ceil(bytes / 4) tokens: prompt = the bytes of all
+ *        message contents, completion = the bytes of the answer text(s).
+ *        max_tokens cuts the text at 4 * max_tokens bytes ("length").
+ *        Checks in order: body over max_body (400), rate limit (429 +
+ *        Retry-After), JSON and schema (400), a fault drawn per attempt, then
+ *        the answer after the drawn latency. Errors are OpenAI error bodies
+ *        {"error":{"message","type","param","code"}}.
+ *   GET /v1/models, GET /health, GET /stats (sx_sim_stats_json: requests,
+ *        chat_requests, unique_bodies = distinct SHA-256 of chat bodies,
+ *        by_status of chat responses, by_fault, rate_limited, delayed,
+ *        by_condition); /chat/completions and /models without /v1 work too.
+ */
 
 enum sx_sim_fault {
 	SX_SIM_FAULT_429,      /* 429 with Retry-After and an error body */

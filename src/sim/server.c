@@ -187,31 +187,45 @@ static struct timer_entry heap_pop(struct sx_sim *s)
 	return top;
 }
 
+/* Resume what is due; MHD_resume_connection is called without tmu held. */
 static void *timer_main(void *arg)
 {
 	struct sx_sim *s = arg;
+	struct MHD_Connection **due = NULL;
+	size_t ndue, adue = 0, i;
+	int stop;
 
 	pthread_mutex_lock(&s->tmu);
 	for (;;) {
 		uint64_t now = now_ns();
 
+		ndue = 0;
 		while (s->nheap && (s->stopping || s->heap[0].due_ns <= now)) {
-			struct timer_entry e = heap_pop(s);
-			MHD_resume_connection(e.conn);
+			SX_GROW(due, adue, ndue + 1);
+			due[ndue++] = heap_pop(s).conn;
 		}
-		if (s->stopping)
+		stop = s->stopping;
+		if (ndue) {
+			pthread_mutex_unlock(&s->tmu);
+			for (i = 0; i < ndue; i++)
+				MHD_resume_connection(due[i]);
+			pthread_mutex_lock(&s->tmu);
+			continue;
+		}
+		if (stop)
 			break;
 		if (!s->nheap) {
 			pthread_cond_wait(&s->tcv, &s->tmu);
 		} else {
 			struct timespec ts;
-			uint64_t due = s->heap[0].due_ns;
-			ts.tv_sec = (time_t)(due / 1000000000ULL);
-			ts.tv_nsec = (long)(due % 1000000000ULL);
+			uint64_t when = s->heap[0].due_ns;
+			ts.tv_sec = (time_t)(when / 1000000000ULL);
+			ts.tv_nsec = (long)(when % 1000000000ULL);
 			pthread_cond_timedwait(&s->tcv, &s->tmu, &ts);
 		}
 	}
 	pthread_mutex_unlock(&s->tmu);
+	free(due);
 	return NULL;
 }
 
@@ -882,6 +896,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	struct req *r = *con_cls;
 	struct sx_buf b = SX_BUF_INIT;
 	int post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
+	const char *code = "method_not_allowed";
+	unsigned status = 0;
+	enum MHD_Result ret;
 
 	(void)version;
 	if (!r) {
@@ -892,7 +909,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (r->state == REQ_WAITING) { /* resumed by the timer */
 		struct MHD_Response *resp = r->resp;
-		enum MHD_Result ret;
 		r->resp = NULL;
 		r->state = REQ_DONE;
 		if (!resp)
@@ -936,22 +952,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	} else {
 		sx_buf_addf(&b, "unknown path '%s' (selfexp sim serves POST /v1/chat/completions, "
 				"GET /v1/models, /health and /stats)", url);
-		{
-			enum MHD_Result ret = respond(s, c, r, 404,
-						      error_response(b.buf, "invalid_request_error",
-								     "not_found"), 0);
-			sx_buf_release(&b);
-			return ret;
-		}
+		status = 404;
+		code = "not_found";
 	}
-	sx_buf_addf(&b, "method %s not allowed for '%s'", method, url);
-	{
-		enum MHD_Result ret = respond(s, c, r, 405,
-					      error_response(b.buf, "invalid_request_error",
-							     "method_not_allowed"), 0);
-		sx_buf_release(&b);
-		return ret;
-	}
+	if (!status)
+		sx_buf_addf(&b, "method %s not allowed for '%s'", method, url);
+	ret = respond(s, c, r, status ? status : 405,
+		      error_response(b.buf, "invalid_request_error", code), 0);
+	sx_buf_release(&b);
+	return ret;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,

@@ -1,7 +1,7 @@
 # Sourced by every tests/cli/t*.sh. Emits TAP: "ok N - what" / "not ok N - what".
 # Provides: ok, fail, check (run a command, pass when it succeeds), check_eq,
 # skip_all, need_shared, a per-test scratch directory $T, and the sim helpers
-# start_sim / stop_sim (see below).
+# start_sim / stop_sim / sim_stats and pyt (python3 checks as TAP), see below.
 set -u
 SELFEXP_BIN=${SELFEXP_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/selfexp}
 SELFEXP_SHARED=${SELFEXP_SHARED:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/shared}
