@@ -646,12 +646,8 @@ static int stage_explain_evaluate(struct ctx *x, struct sx_err *err)
 	for (c = 0; c < SX_COND_COUNT && !rc; c++) {
 		if (!(x->cfg->conditions & (1u << c)))
 			continue;
-		for (r = 0; r < x->nrev; r++) {
-			struct item *it = item_at(x, r, (enum sx_cond)c);
-			it->p_x = NAN;
-			if (x->cfg->explainers & SX_EXPLAIN_SELF)
-				take_self(it, (enum sx_cond)c);
-		}
+		for (r = 0; r < x->nrev; r++)
+			item_at(x, r, (enum sx_cond)c)->p_x = NAN;
 		for (r0 = 0; r0 < x->nrev && !rc && !interrupted; r0 += CHUNK_REVIEWS) {
 			size_t r1 = r0 + CHUNK_REVIEWS < x->nrev ? r0 + CHUNK_REVIEWS : x->nrev;
 
@@ -1386,7 +1382,7 @@ static int write_json_file(const char *dir, const char *name, const struct sx_js
 	s[len++] = '\n';
 	s[len] = '\0';
 	sx_buf_addf(&path, "%s/%s", dir, name);
-	rc = sx_file_write_atomic(path.buf, s, len, 0600, err);
+	rc = sx_file_stage(path.buf, s, len, 0600, err);
 	sx_buf_release(&path);
 	free(s);
 	return rc;
@@ -1404,15 +1400,23 @@ static int write_run_dir(struct ctx *x, int complete, struct sx_err *err)
 	sum = build_summary(x);
 	run = build_run_json(x, &st, complete);
 	rc = sx_mkdir_p(x->cfg->out_dir, 0700, err);
+	/*
+	 * All three are written in full before any replaces the old one, so a
+	 * full disk (or any failure) leaves the old run directory as it was.
+	 */
 	if (!rc) {
 		sx_buf_addf(&path, "%s/records.jsonl", x->cfg->out_dir);
-		rc = sx_file_write_atomic(path.buf, x->records.buf, x->records.len, 0600, err);
+		rc = sx_file_stage(path.buf, x->records.buf, x->records.len, 0600, err);
 	}
 	if (!rc)
 		rc = write_json_file(x->cfg->out_dir, "summary.json", sum, err);
 	/* run.json last: its presence with complete=true marks a finished run */
 	if (!rc && !x->cfg->rescore)
 		rc = write_json_file(x->cfg->out_dir, "run.json", run, err);
+	if (!rc)
+		rc = sx_file_commit_staged(err);
+	else
+		sx_file_abort_staged();
 	sx_buf_release(&path);
 	sx_json_free(sum);
 	sx_json_free(run);
@@ -1424,6 +1428,7 @@ static int write_run_dir(struct ctx *x, int complete, struct sx_err *err)
 static int load_inputs(struct ctx *x, struct sx_err *err)
 {
 	const struct sx_run_config *cfg = x->cfg;
+	size_t r;
 	int c, rc;
 
 	rc = sx_data_load(cfg->data_path, &cfg->data_opts, &x->ds, err);
@@ -1432,6 +1437,16 @@ static int load_inputs(struct ctx *x, struct sx_err *err)
 	x->nrev = x->ds.n;
 	if (cfg->limit > 0 && (size_t)cfg->limit < x->nrev)
 		x->nrev = (size_t)cfg->limit;
+	for (r = 0; r < x->nrev; r++) {
+		const struct sx_review *rv = &x->ds.reviews[r];
+
+		if (rv->ntokens > SX_RUN_MAX_TOKENS)
+			return sx_err_set(err, SX_EINPUT,
+					  "'%s' line %zu: review '%s' has %zu tokens, over the %d "
+					  "token cap of a run (its perturbations would cost about "
+					  "n^2 tokens); shorten or remove it", cfg->data_path,
+					  rv->line, rv->id, rv->ntokens, SX_RUN_MAX_TOKENS);
+	}
 	for (c = 0; c < SX_COND_COUNT; c++) {
 		int need = (cfg->conditions & (1u << c)) ||
 			   (c == SX_COND_PRED && cfg->perturb_pred);
@@ -1498,6 +1513,11 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 		goto out;
 	running_engine = x.engine;
 	rc = stage_elicit(&x, err);
+	/* the self-explanations, whether or not any other stage runs */
+	for (r = 0; !rc && r < x.nrev; r++)
+		for (c = 0; c < SX_COND_COUNT; c++)
+			if ((cfg->conditions & (1u << c)) && (cfg->explainers & SX_EXPLAIN_SELF))
+				take_self(item_at(&x, r, (enum sx_cond)c), (enum sx_cond)c);
 	if (!rc && (cfg->metrics || (cfg->explainers & (SX_EXPLAIN_OCCLUSION | SX_EXPLAIN_LIME))))
 		rc = stage_explain_evaluate(&x, err);
 	if (rc)

@@ -24,6 +24,14 @@
 #include "selfexp/err.h"
 
 /*
+ * Longest review a run accepts, in tokens. The explainers query the model on
+ * O(n) perturbed copies of an n-token review (LIME: 10 n by default), so the
+ * cost and the memory of a review grow as n^2; a review over this is an
+ * error (exit 1) naming the row, not hours of requests.
+ */
+#define SX_RUN_MAX_TOKENS 1024
+
+/*
  * Where P(positive | x) comes from (DESIGN.md section 5): the verbal
  * confidence, the label token's logprobs, or the frequency of label 1 over
  * gen.n sampled choices of one request (temperature > 0).
