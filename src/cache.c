@@ -23,6 +23,7 @@ struct sx_cache {
 	char *path;
 	sqlite3_stmt *get, *put;
 	int in_txn;
+	int held;     /* sx_cache_hold: commit only at the next flush */
 	long pending;
 	double txn_start; /* monotonic seconds */
 };
@@ -252,6 +253,8 @@ int sx_cache_get(struct sx_cache *c, const char *key, struct sx_cache_entry *out
 
 int sx_cache_flush(struct sx_cache *c, struct sx_err *err)
 {
+	if (c)
+		c->held = 0;
 	if (!c || !c->in_txn)
 		return 0;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
@@ -261,9 +264,15 @@ int sx_cache_flush(struct sx_cache *c, struct sx_err *err)
 	return 0;
 }
 
+void sx_cache_hold(struct sx_cache *c)
+{
+	if (c)
+		c->held = 1;
+}
+
 int sx_cache_tick(struct sx_cache *c, struct sx_err *err)
 {
-	if (c && c->in_txn && mono_now() - c->txn_start >= SX_CACHE_FLUSH_MS / 1000.0)
+	if (c && !c->held && c->in_txn && mono_now() - c->txn_start >= SX_CACHE_FLUSH_MS / 1000.0)
 		return sx_cache_flush(c, err);
 	return 0;
 }
@@ -296,6 +305,8 @@ int sx_cache_put(struct sx_cache *c, const char *key, const char *host,
 	if (rc)
 		return rc;
 	c->pending++;
+	if (c->held)
+		return 0;
 	if (c->pending >= SX_CACHE_FLUSH_ROWS)
 		return sx_cache_flush(c, err);
 	return sx_cache_tick(c, err);

@@ -702,6 +702,8 @@ static void network_loop(struct run *r)
 			r->fatal = SX_EFAIL;
 			break;
 		}
+		/* the answers of one wakeup are stored in one transaction, committed right after */
+		sx_cache_hold(e->cache);
 		while (sx_http_next_done(e->http, &d)) {
 			if (!r->fatal)
 				on_done(r, &d);
@@ -710,7 +712,7 @@ static void network_loop(struct run *r)
 		if (e->cache && !r->fatal) {
 			struct sx_err cerr = SX_ERR_INIT;
 
-			if (sx_cache_tick(e->cache, &cerr))
+			if (sx_cache_flush(e->cache, &cerr))
 				r->fatal = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
 		}
 		draw_progress(r, 0);
