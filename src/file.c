@@ -74,36 +74,70 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			 struct sx_err *err)
+int sx_file_atomic_open(struct sx_file_atomic *f, const char *path, mode_t mode,
+			struct sx_err *err)
 {
 	size_t plen = strlen(path);
-	char *tmp = xmalloc(plen + 32);
-	char *dircopy = NULL;
-	int fd = -1, dfd, rc = SX_EIO;
 
-	snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		sx_err_set(err, SX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+	*f = (struct sx_file_atomic)SX_FILE_ATOMIC_INIT;
+	f->path = xstrdup(path);
+	f->tmp = xmalloc(plen + 32);
+	snprintf(f->tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (f->fd < 0) {
+		int e = errno;
+
+		sx_err_set(err, SX_EIO, "cannot write '%s': %s", f->tmp, strerror(e));
+		sx_file_atomic_abort(f);
+		return SX_EIO;
+	}
+	return 0;
+}
+
+void sx_file_atomic_write(struct sx_file_atomic *f, const void *data, size_t len)
+{
+	if (f->fd < 0 || f->error)
+		return;
+	if (write_all(f->fd, data, len))
+		f->error = errno ? errno : EIO;
+}
+
+void sx_file_atomic_abort(struct sx_file_atomic *f)
+{
+	if (f->fd >= 0) {
+		close(f->fd);
+		unlink(f->tmp);
+	}
+	free(f->path);
+	free(f->tmp);
+	*f = (struct sx_file_atomic)SX_FILE_ATOMIC_INIT;
+}
+
+int sx_file_atomic_commit(struct sx_file_atomic *f, struct sx_err *err)
+{
+	char *dircopy = NULL;
+	int dfd, rc = SX_EIO, fd = f->fd;
+
+	if (fd < 0)
+		return sx_err_set(err, SX_EIO, "cannot write '%s': not open", f->path ? f->path : "");
+	if (f->error || fsync(fd)) {
+		sx_err_set(err, SX_EIO, "cannot write '%s': %s", f->tmp,
+			   strerror(f->error ? f->error : errno));
 		goto out;
 	}
-	if (write_all(fd, data, len) || fsync(fd)) {
-		sx_err_set(err, SX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
+	f->fd = -1;
 	if (close(fd)) {
-		fd = -1;
-		sx_err_set(err, SX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+		sx_err_set(err, SX_EIO, "cannot write '%s': %s", f->tmp, strerror(errno));
+		unlink(f->tmp);
 		goto out;
 	}
-	fd = -1;
-	if (rename(tmp, path)) {
-		sx_err_set(err, SX_EIO, "cannot rename '%s' to '%s': %s", tmp, path,
+	if (rename(f->tmp, f->path)) {
+		sx_err_set(err, SX_EIO, "cannot rename '%s' to '%s': %s", f->tmp, f->path,
 			   strerror(errno));
+		unlink(f->tmp);
 		goto out;
 	}
-	dircopy = xstrdup(path);
+	dircopy = xstrdup(f->path);
 	dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);
@@ -111,13 +145,21 @@ int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (rc)
-		unlink(tmp);
-	free(tmp);
 	free(dircopy);
+	sx_file_atomic_abort(f); /* only frees: the descriptor is closed */
 	return rc;
+}
+
+int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			 struct sx_err *err)
+{
+	struct sx_file_atomic f;
+	int rc = sx_file_atomic_open(&f, path, mode, err);
+
+	if (rc)
+		return rc;
+	sx_file_atomic_write(&f, data, len);
+	return sx_file_atomic_commit(&f, err);
 }
 
 int sx_mkdir_p(const char *path, mode_t mode, struct sx_err *err)

@@ -26,6 +26,8 @@
  */
 /* Reviews whose explain and evaluate inputs are built and queried together. */
 #define CHUNK_REVIEWS 64
+/* records.jsonl goes to its file in pieces of about this size, not held whole. */
+#define RECORDS_FLUSH_BYTES 65536
 
 /* The explanations of one (review, condition); M_SELF is `topk` for top-k conditions. */
 enum method { M_SELF, M_OCC, M_LIME, M_COUNT };
@@ -71,7 +73,8 @@ struct ctx {
 	struct sx_engine *engine;
 	struct item *items;            /* nrev x SX_COND_COUNT */
 	long naive;                    /* requests the stages asked for before any sharing */
-	struct sx_buf records;         /* records.jsonl, built in memory */
+	struct sx_buf records;         /* records.jsonl lines not yet written to rec_out */
+	struct sx_file_atomic rec_out; /* records.jsonl, written as the records are made */
 	time_t started;
 };
 
@@ -201,7 +204,9 @@ static int batch_run(struct ctx *x, struct batch *b, const char *stage, struct s
 		sx_buf_reset(&body);
 		sx_prompt_render(p, b->texts[i], b->ntok[i], &sys, &usr);
 		sx_chat_request_body(&x->cfg->gen, sys.buf, usr.buf, &body);
-		reqs[i].body = sx_buf_detach(&body, &reqs[i].len);
+		/* an exact copy: a grown buffer would hold up to twice the body, for every body */
+		reqs[i].body = xstrndup(body.buf, body.len);
+		reqs[i].len = body.len;
 	}
 	b->res = xcalloc(b->n ? b->n : 1, sizeof(*b->res));
 	rc = b->n ? sx_engine_run(x->engine, reqs, b->n, b->res, stage, err) : 0;
@@ -804,6 +809,10 @@ static void emit(struct ctx *x, struct sx_json *rec)
 	sx_buf_addch(&x->records, '\n');
 	free(s);
 	sx_json_free(rec);
+	if (x->records.len >= RECORDS_FLUSH_BYTES) {
+		sx_file_atomic_write(&x->rec_out, x->records.buf, x->records.len);
+		sx_buf_reset(&x->records);
+	}
 }
 
 static void repairs_json(struct sx_json *o, const struct sx_parse_result *pr)
@@ -1371,14 +1380,20 @@ static int write_run_dir(struct ctx *x, int complete, struct sx_err *err)
 	int rc;
 
 	sx_engine_get_stats(x->engine, &st);
-	write_records(x);
-	sum = build_summary(x);
-	run = build_run_json(x, &st, complete);
 	rc = sx_mkdir_p(x->cfg->out_dir, 0700, err);
 	if (!rc) {
 		sx_buf_addf(&path, "%s/records.jsonl", x->cfg->out_dir);
-		rc = sx_file_write_atomic(path.buf, x->records.buf, x->records.len, 0600, err);
+		rc = sx_file_atomic_open(&x->rec_out, path.buf, 0600, err);
 	}
+	if (!rc) {
+		/* streamed: a run's records can be larger than what is worth holding in memory */
+		write_records(x);
+		sx_file_atomic_write(&x->rec_out, x->records.buf, x->records.len);
+		sx_buf_release(&x->records);
+		rc = sx_file_atomic_commit(&x->rec_out, err);
+	}
+	sum = build_summary(x);
+	run = build_run_json(x, &st, complete);
 	if (!rc)
 		rc = write_json_file(x->cfg->out_dir, "summary.json", sum, err);
 	/* run.json last: its presence with complete=true marks a finished run */
@@ -1441,6 +1456,7 @@ static void ctx_release(struct ctx *x)
 		sx_prompt_release(&x->prompts[c]);
 	sx_dataset_release(&x->ds);
 	sx_buf_release(&x->records);
+	sx_file_atomic_abort(&x->rec_out);
 	running_engine = NULL;
 	sx_engine_free(x->engine);
 }
@@ -1454,6 +1470,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	memset(&x, 0, sizeof(x));
 	memset(outcome, 0, sizeof(*outcome));
 	sx_buf_init(&x.records, 0);
+	x.rec_out = (struct sx_file_atomic)SX_FILE_ATOMIC_INIT;
 	x.cfg = cfg;
 	x.started = time(NULL);
 	interrupted = 0;
