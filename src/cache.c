@@ -17,6 +17,12 @@
 #include "selfexp/json.h"
 
 #define SCHEMA_VERSION 1
+/*
+ * Checkpoint the write-ahead log every this many pages (SQLite's default is
+ * 1000): each checkpoint costs two fsyncs that stall the engine's loop, and
+ * a run writes a page or more per answer.
+ */
+#define WAL_CHECKPOINT_PAGES "8000"
 
 struct sx_cache {
 	sqlite3 *db;
@@ -151,7 +157,8 @@ int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_
 	sqlite3_busy_timeout(c->db, SX_CACHE_BUSY_MS);
 	sqlite3_extended_result_codes(c->db, 0);
 	if ((rc = exec(c, "PRAGMA journal_mode=WAL", err)) ||
-	    (rc = exec(c, "PRAGMA synchronous=NORMAL", err)))
+	    (rc = exec(c, "PRAGMA synchronous=NORMAL", err)) ||
+	    (rc = exec(c, "PRAGMA wal_autocheckpoint=" WAL_CHECKPOINT_PAGES, err)))
 		goto fail;
 	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {

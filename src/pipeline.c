@@ -25,7 +25,7 @@
  * on the unperturbed review, parsed.
  */
 /* Reviews whose explain and evaluate inputs are built and queried together. */
-#define CHUNK_REVIEWS 64
+#define CHUNK_REVIEWS 32
 /* records.jsonl goes to its file in pieces of about this size, not held whole. */
 #define RECORDS_FLUSH_BYTES 65536
 
@@ -71,7 +71,9 @@ struct ctx {
 	struct sx_prompt prompts[SX_COND_COUNT];
 	int have_prompt[SX_COND_COUNT];
 	struct sx_engine *engine;
-	struct item *items;            /* nrev x SX_COND_COUNT */
+	struct item *items;            /* nrev x nslot: the enabled conditions only */
+	int slot[SX_COND_COUNT];       /* a condition's place in a review's items, -1 = not run */
+	size_t nslot;
 	long naive;                    /* requests the stages asked for before any sharing */
 	struct sx_buf records;         /* records.jsonl lines not yet written to rec_out */
 	struct sx_file_atomic rec_out; /* records.jsonl, written as the records are made */
@@ -108,7 +110,11 @@ void sx_run_config_init(struct sx_run_config *cfg)
 
 static struct item *item_at(struct ctx *x, size_t r, enum sx_cond c)
 {
-	return &x->items[r * SX_COND_COUNT + c];
+	if (x->slot[c] < 0) {
+		fprintf(stderr, "selfexp: internal error: condition %d is not part of the run\n", (int)c);
+		abort();
+	}
+	return &x->items[r * x->nslot + (size_t)x->slot[c]];
 }
 
 /* ---------------------------------------------------------------- texts */
@@ -1428,7 +1434,9 @@ static int load_inputs(struct ctx *x, struct sx_err *err)
 			return rc;
 		x->have_prompt[c] = 1;
 	}
-	x->items = xcalloc(x->nrev * SX_COND_COUNT + 1, sizeof(*x->items));
+	for (c = 0; c < SX_COND_COUNT; c++)
+		x->slot[c] = cfg->conditions & (1u << c) ? (int)x->nslot++ : -1;
+	x->items = xcalloc(sx_size_add(sx_size_mul(x->nrev, x->nslot), 1), sizeof(*x->items));
 	return 0;
 }
 
@@ -1438,7 +1446,7 @@ static void ctx_release(struct ctx *x)
 	int c;
 
 	if (x->items) {
-		for (i = 0; i < x->nrev * SX_COND_COUNT; i++) {
+		for (i = 0; i < x->nrev * x->nslot; i++) {
 			free(x->items[i].answer);
 			free(x->items[i].reason);
 			sx_parse_result_release(&x->items[i].parse);
