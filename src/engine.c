@@ -43,6 +43,7 @@ struct job {
 	double due;          /* JOB_WAITING: when to try again (monotonic s) */
 	long est_tokens;     /* prompt estimate + max_tokens */
 	double est_cost;     /* worst case */
+	size_t refs;         /* requests of the batch answered by this job */
 };
 
 struct heap_item {
@@ -763,6 +764,8 @@ static void network_loop(struct run *r)
 			r->fatal = SX_EFAIL;
 			break;
 		}
+		/* the answers of one wakeup are stored in one transaction, committed right after */
+		sx_cache_hold(e->cache);
 		while (sx_http_next_done(e->http, &d)) {
 			if (!r->fatal)
 				on_done(r, &d);
@@ -771,7 +774,7 @@ static void network_loop(struct run *r)
 		if (e->cache && !r->fatal) {
 			struct sx_err cerr = SX_ERR_INIT;
 
-			if (sx_cache_tick(e->cache, &cerr))
+			if (sx_cache_flush(e->cache, &cerr))
 				r->fatal = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
 		}
 		draw_progress(r, 0);
@@ -863,18 +866,27 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 	}
 	draw_progress(&r, 1);
 
-	/* every request gets its own copy of its job's result */
+	/*
+	 * Every request gets its own copy of its job's result; the last request of
+	 * a job takes the job's answer itself (no second copy of every answer).
+	 */
+	for (i = 0; i < n; i++)
+		r.jobs[idx[i]].refs++;
 	for (i = 0; i < n; i++) {
-		const struct job *j = &r.jobs[idx[i]];
+		struct job *j = &r.jobs[idx[i]];
 		struct sx_result *out = &res[i];
 
 		memset(out, 0, sizeof(*out));
 		out->status = j->status;
 		out->answer = (struct sx_chat_answer)SX_CHAT_ANSWER_INIT;
-		if (j->status == SX_RESULT_OK)
-			sx_chat_answer_copy(&out->answer, &j->answer);
-		else
+		if (j->status != SX_RESULT_OK) {
 			out->reason = xstrdup(j->reason ? j->reason : "unknown error");
+		} else if (--j->refs == 0) {
+			out->answer = j->answer;
+			j->answer = (struct sx_chat_answer)SX_CHAT_ANSWER_INIT;
+		} else {
+			sx_chat_answer_copy(&out->answer, &j->answer);
+		}
 		out->from_cache = j->from_cache;
 		out->attempts = j->attempts;
 		out->latency_ms = j->latency_ms;

@@ -152,6 +152,44 @@ int sx_file_commit_staged(struct sx_err *err)
 	return rc;
 }
 
+int sx_file_stage_open(const char *path, mode_t mode, int *fd, struct sx_err *err)
+{
+	struct staged *st;
+	int n;
+
+	if (nstaged >= SX_FILE_STAGED_MAX)
+		return sx_err_set(err, SX_EFAIL, "too many files staged for '%s'", path);
+	st = &staged[nstaged];
+	n = snprintf(st->tmp, sizeof(st->tmp), "%s.tmp.%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(st->tmp) || strlen(path) >= sizeof(st->path))
+		return sx_err_set(err, SX_EINPUT, "path too long: '%s'", path);
+	memcpy(st->path, path, strlen(path) + 1);
+	*fd = open(st->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (*fd < 0)
+		return sx_err_set(err, SX_EIO, "cannot write '%s': %s", path, strerror(errno));
+	nstaged = nstaged + 1;
+	return 0;
+}
+
+void sx_file_stage_write(int fd, const void *data, size_t len, int *error)
+{
+	if (fd < 0 || *error)
+		return;
+	if (write_all(fd, data, len))
+		*error = errno ? errno : EIO;
+}
+
+int sx_file_stage_close(int fd, int error, const char *path, struct sx_err *err)
+{
+	if (!error && fsync(fd))
+		error = errno;
+	if (close(fd) && !error)
+		error = errno;
+	if (error)
+		return sx_err_set(err, SX_EIO, "cannot write '%s': %s", path, strerror(error));
+	return 0;
+}
+
 void sx_file_abort_staged(void)
 {
 	while (nstaged > 0) {

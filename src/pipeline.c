@@ -25,7 +25,9 @@
  * on the unperturbed review, parsed.
  */
 /* Reviews whose explain and evaluate inputs are built and queried together. */
-#define CHUNK_REVIEWS 64
+#define CHUNK_REVIEWS 32
+/* records.jsonl goes to its file in pieces of about this size, not held whole. */
+#define RECORDS_FLUSH_BYTES 65536
 
 /* The explanations of one (review, condition); M_SELF is `topk` for top-k conditions. */
 enum method { M_SELF, M_OCC, M_LIME, M_COUNT };
@@ -69,9 +71,13 @@ struct ctx {
 	struct sx_prompt prompts[SX_COND_COUNT];
 	int have_prompt[SX_COND_COUNT];
 	struct sx_engine *engine;
-	struct item *items;            /* nrev x SX_COND_COUNT */
+	struct item *items;            /* nrev x nslot: the enabled conditions only */
+	int slot[SX_COND_COUNT];       /* a condition's place in a review's items, -1 = not run */
+	size_t nslot;
 	long naive;                    /* requests the stages asked for before any sharing */
-	struct sx_buf records;         /* records.jsonl, built in memory */
+	struct sx_buf records;         /* records.jsonl lines not yet written to rec_fd */
+	int rec_fd;                    /* staged records.jsonl, written as records are made */
+	int rec_error;                 /* errno of the first failed write to rec_fd */
 	time_t started;
 };
 
@@ -105,7 +111,11 @@ void sx_run_config_init(struct sx_run_config *cfg)
 
 static struct item *item_at(struct ctx *x, size_t r, enum sx_cond c)
 {
-	return &x->items[r * SX_COND_COUNT + c];
+	if (x->slot[c] < 0) {
+		fprintf(stderr, "selfexp: internal error: condition %d is not part of the run\n", (int)c);
+		abort();
+	}
+	return &x->items[r * x->nslot + (size_t)x->slot[c]];
 }
 
 /* ---------------------------------------------------------------- texts */
@@ -201,7 +211,9 @@ static int batch_run(struct ctx *x, struct batch *b, const char *stage, struct s
 		sx_buf_reset(&body);
 		sx_prompt_render(p, b->texts[i], b->ntok[i], &sys, &usr);
 		sx_chat_request_body(&x->cfg->gen, sys.buf, usr.buf, &body);
-		reqs[i].body = sx_buf_detach(&body, &reqs[i].len);
+		/* an exact copy: a grown buffer would hold up to twice the body, for every body */
+		reqs[i].body = xstrndup(body.buf, body.len);
+		reqs[i].len = body.len;
 	}
 	b->res = xcalloc(b->n ? b->n : 1, sizeof(*b->res));
 	rc = b->n ? sx_engine_run(x->engine, reqs, b->n, b->res, stage, err) : 0;
@@ -829,6 +841,10 @@ static void emit(struct ctx *x, struct sx_json *rec)
 	sx_buf_addch(&x->records, '\n');
 	free(s);
 	sx_json_free(rec);
+	if (x->records.len >= RECORDS_FLUSH_BYTES) {
+		sx_file_stage_write(x->rec_fd, x->records.buf, x->records.len, &x->rec_error);
+		sx_buf_reset(&x->records);
+	}
 }
 
 static void repairs_json(struct sx_json *o, const struct sx_parse_result *pr)
@@ -1396,9 +1412,6 @@ static int write_run_dir(struct ctx *x, int complete, struct sx_err *err)
 	int rc;
 
 	sx_engine_get_stats(x->engine, &st);
-	write_records(x);
-	sum = build_summary(x);
-	run = build_run_json(x, &st, complete);
 	rc = sx_mkdir_p(x->cfg->out_dir, 0700, err);
 	/*
 	 * All three are written in full before any replaces the old one, so a
@@ -1406,8 +1419,18 @@ static int write_run_dir(struct ctx *x, int complete, struct sx_err *err)
 	 */
 	if (!rc) {
 		sx_buf_addf(&path, "%s/records.jsonl", x->cfg->out_dir);
-		rc = sx_file_stage(path.buf, x->records.buf, x->records.len, 0600, err);
+		rc = sx_file_stage_open(path.buf, 0600, &x->rec_fd, err);
 	}
+	if (!rc) {
+		/* streamed: a run's records can be larger than what is worth holding in memory */
+		write_records(x);
+		sx_file_stage_write(x->rec_fd, x->records.buf, x->records.len, &x->rec_error);
+		sx_buf_release(&x->records);
+		rc = sx_file_stage_close(x->rec_fd, x->rec_error, path.buf, err);
+		x->rec_fd = -1;
+	}
+	sum = build_summary(x);
+	run = build_run_json(x, &st, complete);
 	if (!rc)
 		rc = write_json_file(x->cfg->out_dir, "summary.json", sum, err);
 	/* run.json last: its presence with complete=true marks a finished run */
@@ -1457,7 +1480,9 @@ static int load_inputs(struct ctx *x, struct sx_err *err)
 			return rc;
 		x->have_prompt[c] = 1;
 	}
-	x->items = xcalloc(x->nrev * SX_COND_COUNT + 1, sizeof(*x->items));
+	for (c = 0; c < SX_COND_COUNT; c++)
+		x->slot[c] = cfg->conditions & (1u << c) ? (int)x->nslot++ : -1;
+	x->items = xcalloc(sx_size_add(sx_size_mul(x->nrev, x->nslot), 1), sizeof(*x->items));
 	return 0;
 }
 
@@ -1467,7 +1492,7 @@ static void ctx_release(struct ctx *x)
 	int c;
 
 	if (x->items) {
-		for (i = 0; i < x->nrev * SX_COND_COUNT; i++) {
+		for (i = 0; i < x->nrev * x->nslot; i++) {
 			free(x->items[i].answer);
 			free(x->items[i].reason);
 			sx_parse_result_release(&x->items[i].parse);
@@ -1498,6 +1523,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	memset(&x, 0, sizeof(x));
 	memset(outcome, 0, sizeof(*outcome));
 	sx_buf_init(&x.records, 0);
+	x.rec_fd = -1;
 	x.cfg = cfg;
 	x.started = time(NULL);
 	interrupted = 0;

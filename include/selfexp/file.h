@@ -32,6 +32,15 @@ int sx_file_stage(const char *path, const void *data, size_t len, mode_t mode,
 		  struct sx_err *err);
 int sx_file_commit_staged(struct sx_err *err);
 void sx_file_abort_staged(void);
+/*
+ * A staged file written piece by piece (records too large to hold): open
+ * creates and stages the temporary file and gives its descriptor; write
+ * appends, remembering the first error in *error; close fsyncs and closes it,
+ * reporting that error. sx_file_commit_staged then renames it with the rest.
+ */
+int sx_file_stage_open(const char *path, mode_t mode, int *fd, struct sx_err *err);
+void sx_file_stage_write(int fd, const void *data, size_t len, int *error);
+int sx_file_stage_close(int fd, int error, const char *path, struct sx_err *err);
 /* mkdir -p with mode for directories created. */
 int sx_mkdir_p(const char *path, mode_t mode, struct sx_err *err);
 /* Read all of fd until EOF into out, failing beyond cap bytes. */
