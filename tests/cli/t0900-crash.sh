@@ -33,7 +33,13 @@ nkill=$(grep -c '^kill ' "$T/kills")
 check_eq "ten runs were killed with SIGKILL (exit -9)" "10 10" "$nkill $(grep -c 'exit -9$' "$T/kills")"
 check_eq "the kills fell in every stage" "elicit evaluate explain" \
 	"$(sed -n 's/^kill [0-9]* stage \([a-z]*\)_.*/\1/p' "$T/kills" | sort -u | tr '\n' ' ' | sed 's/ $//')"
-check "a killed run never leaves a run directory behind" test ! -e "$T/k/run/run.json"
+# A kill can land after the last rename (the run had finished writing): then
+# run.json is there and complete. Anything else must not be there at all.
+check "a killed run leaves no run.json, or only a finished run's" python3 -c '
+import json, os, sys
+p = sys.argv[1]
+sys.exit(0 if not os.path.exists(p) or json.load(open(p))["complete"] is True else 1)' "$T/k/run/run.json"
+check "a killed run leaves no temporary file" test -z "$(ls "$T/k/run" 2>/dev/null | grep '\.tmp\.')"
 check_exit "the run after the kills exits 0" 0 "$X" run "${opts[@]}" --out "$T/k/run" --no-progress --base-url "$SIM_URL"
 check "records.jsonl equals the uninterrupted run's" cmp "$T/ref/run/records.jsonl" "$T/k/run/records.jsonl"
 check "summary.json equals the uninterrupted run's" cmp "$T/ref/run/summary.json" "$T/k/run/summary.json"
