@@ -16,7 +16,7 @@ opts=(--data "$dev" --limit 20 --conditions ep,pe --explainers self,occlusion,li
 stat() { sim_stats | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["chat_requests"], s["unique_bodies"])'; }
 
 # 1. the uninterrupted run, fresh cache
-start_sim --latency-ms 2
+start_sim --latency-ms 6
 check_exit "uninterrupted run exits 0" 0 "$X" run "${opts[@]}" --out "$T/ref/run" --no-progress --base-url "$SIM_URL"
 read -r ref_total ref_unique < <(stat)
 stop_sim
@@ -25,7 +25,7 @@ stop_sim
 seed=${CRASH_SEED:-$RANDOM}
 echo "# CRASH_SEED=$seed"
 kinds=elicit,elicit,explain,explain,explain,evaluate,evaluate,explain,evaluate,evaluate
-start_sim --latency-ms 2
+start_sim --latency-ms 6
 python3 "$TESTS_DIR/cli/crash.py" "$seed" "$kinds" -- "$X" run "${opts[@]}" --out "$T/k/run" \
 	--base-url "$SIM_URL" > "$T/kills" 2> "$T/kills.err"
 sed 's/^/# /' "$T/kills"
