@@ -1,7 +1,8 @@
 # selfexp build. `make` builds ./selfexp; `make check` runs every test and
 # ends with "N passed, N failed"; `make demo` runs the protocol against the
-# built-in simulated model. SANITIZE=address,undefined builds with sanitizers
-# into a separate build directory; DEVELOPER=1 adds -Werror.
+# built-in simulated model; `make bench` runs the benchmarks (bench/).
+# SANITIZE=address,undefined builds with sanitizers into a separate build
+# directory; DEVELOPER=1 adds -Werror.
 
 CC ?= cc
 PKGS := libcurl libcjson libpcre2-8 gsl sqlite3 libmicrohttpd libcrypto
@@ -117,6 +118,12 @@ check-valgrind: $(BIN)
 
 demo: all
 	./selfexp demo --out out/demo
+
+# Benchmarks against the simulated model, beside a Python (aiohttp) peer;
+# figures go to BENCHMARKS.md (bench/run.sh; BENCH_ONLY="1 2" for a subset).
+bench: all
+	@scripts/deps.sh python3-aiohttp
+	SELFEXP_SHARED=$(SELFEXP_SHARED) bench/run.sh
 
 clean:
 	rm -rf build selfexp

@@ -21,6 +21,11 @@ tools=(
 	"curl:curl"
 	"python3:python3"
 )
+# optional test tools -> Debian package: installed when possible; the tests that
+# need them print SKIP with the reason when they are missing
+optional=(
+	"chromium:chromium"
+)
 
 missing=()
 for t in "${tools[@]}"; do
@@ -34,7 +39,27 @@ done
 for extra in "$@"; do
 	dpkg -s "$extra" >/dev/null 2>&1 || missing+=("$extra")
 done
+missing_opt=()
+if [ -z "${SELFEXP_NO_OPTIONAL_DEPS:-}" ]; then
+	for t in "${optional[@]}"; do
+		command -v "${t%%:*}" >/dev/null 2>&1 || missing_opt+=("${t#*:}")
+	done
+fi
+if [ ${#missing[@]} -eq 0 ] && [ ${#missing_opt[@]} -gt 0 ]; then
+	# only optional tools are missing: try, and never fail the build over them
+	if [ "$(id -u)" -eq 0 ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
+		s=""; [ "$(id -u)" -eq 0 ] || s="sudo -n"
+		echo "selfexp: installing optional test tools: ${missing_opt[*]}" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		{ $s apt-get update -qq && $s apt-get install -y --no-install-recommends "${missing_opt[@]}"; } >&2 ||
+			echo "selfexp: could not install ${missing_opt[*]}; the tests that need them will be skipped" >&2
+	else
+		echo "selfexp: optional test tools missing (tests will skip): ${missing_opt[*]}" >&2
+	fi
+	exit 0
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
+missing+=("${missing_opt[@]}")
 
 cmd="apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" -eq 0 ]; then

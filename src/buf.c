@@ -121,11 +121,17 @@ void sx_buf_addf(struct sx_buf *b, const char *fmt, ...)
 void sx_buf_add_json_str(struct sx_buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i;
+	size_t i, run = 0;
 
+	sx_buf_grow(b, sx_size_add(len, 2));
 	sx_buf_addch(b, '"');
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue; /* copied with the rest of its run */
+		sx_buf_add(b, s + run, i - run);
+		run = i + 1;
 		switch (c) {
 		case '"': sx_buf_add(b, "\\\"", 2); break;
 		case '\\': sx_buf_add(b, "\\\\", 2); break;
@@ -134,14 +140,12 @@ void sx_buf_add_json_str(struct sx_buf *b, const char *s, size_t len)
 		case '\t': sx_buf_add(b, "\\t", 2); break;
 		case '\b': sx_buf_add(b, "\\b", 2); break;
 		case '\f': sx_buf_add(b, "\\f", 2); break;
-		default:
-			if (c < 0x20) {
-				char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-				sx_buf_add(b, esc, 6);
-			} else {
-				sx_buf_addch(b, c);
-			}
+		default: {
+			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			sx_buf_add(b, esc, 6);
+		}
 		}
 	}
+	sx_buf_add(b, s + run, len - run);
 	sx_buf_addch(b, '"');
 }

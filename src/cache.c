@@ -17,12 +17,19 @@
 #include "selfexp/json.h"
 
 #define SCHEMA_VERSION 1
+/*
+ * Checkpoint the write-ahead log every this many pages (SQLite's default is
+ * 1000): each checkpoint costs two fsyncs that stall the engine's loop, and
+ * a run writes a page or more per answer.
+ */
+#define WAL_CHECKPOINT_PAGES "8000"
 
 struct sx_cache {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *get, *put;
 	int in_txn;
+	int held;     /* sx_cache_hold: commit only at the next flush */
 	long pending;
 	double txn_start; /* monotonic seconds */
 };
@@ -150,7 +157,8 @@ int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_
 	sqlite3_busy_timeout(c->db, SX_CACHE_BUSY_MS);
 	sqlite3_extended_result_codes(c->db, 0);
 	if ((rc = exec(c, "PRAGMA journal_mode=WAL", err)) ||
-	    (rc = exec(c, "PRAGMA synchronous=NORMAL", err)))
+	    (rc = exec(c, "PRAGMA synchronous=NORMAL", err)) ||
+	    (rc = exec(c, "PRAGMA wal_autocheckpoint=" WAL_CHECKPOINT_PAGES, err)))
 		goto fail;
 	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
@@ -252,6 +260,8 @@ int sx_cache_get(struct sx_cache *c, const char *key, struct sx_cache_entry *out
 
 int sx_cache_flush(struct sx_cache *c, struct sx_err *err)
 {
+	if (c)
+		c->held = 0;
 	if (!c || !c->in_txn)
 		return 0;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
@@ -261,9 +271,15 @@ int sx_cache_flush(struct sx_cache *c, struct sx_err *err)
 	return 0;
 }
 
+void sx_cache_hold(struct sx_cache *c)
+{
+	if (c)
+		c->held = 1;
+}
+
 int sx_cache_tick(struct sx_cache *c, struct sx_err *err)
 {
-	if (c && c->in_txn && mono_now() - c->txn_start >= SX_CACHE_FLUSH_MS / 1000.0)
+	if (c && !c->held && c->in_txn && mono_now() - c->txn_start >= SX_CACHE_FLUSH_MS / 1000.0)
 		return sx_cache_flush(c, err);
 	return 0;
 }
@@ -296,6 +312,8 @@ int sx_cache_put(struct sx_cache *c, const char *key, const char *host,
 	if (rc)
 		return rc;
 	c->pending++;
+	if (c->held)
+		return 0;
 	if (c->pending >= SX_CACHE_FLUSH_ROWS)
 		return sx_cache_flush(c, err);
 	return sx_cache_tick(c, err);

@@ -90,6 +90,10 @@ void sx_chat_request_body(const struct sx_gen_params *gp, const char *system, co
 			sx_buf_addf(out, "%d", gp->top_logprobs);
 		}
 	}
+	if (gp->n > 1) {
+		add_key(out, "n", &first);
+		sx_buf_addf(out, "%ld", gp->n);
+	}
 	if (gp->seed >= 0) {
 		add_key(out, "seed", &first);
 		sx_buf_addf(out, "%ld", gp->seed);
@@ -114,7 +118,7 @@ static int in_list(const char *k, const char *const *order)
 }
 
 static const char *const request_order[] = { "model", "messages", "temperature", "top_p",
-					     "max_tokens", "logprobs", "top_logprobs", "seed",
+					     "max_tokens", "logprobs", "top_logprobs", "n", "seed",
 					     NULL };
 static const char *const message_order[] = { "role", "content", NULL };
 
@@ -332,6 +336,18 @@ int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, str
 		goto out;
 	}
 	out->content = xstrdup(content);
+	{
+		const struct sx_json *c;
+		size_t n = 0;
+
+		for (c = choice; c && n < SX_CHAT_MAX_CHOICES; c = sx_json_next(c))
+			n++;
+		out->choices = xcalloc(n, sizeof(char *));
+		for (c = choice; c && out->nchoices < n; c = sx_json_next(c)) {
+			const char *t = sx_json_get_str(sx_json_get(c, "message"), "content");
+			out->choices[out->nchoices++] = xstrdup(t ? t : "");
+		}
+	}
 	finish = sx_json_get_str(choice, "finish_reason");
 	out->finish_reason = finish ? xstrdup(finish) : NULL;
 	usage = sx_json_get(root, "usage");
@@ -352,6 +368,9 @@ void sx_chat_answer_release(struct sx_chat_answer *a)
 		return;
 	free(a->content);
 	free(a->finish_reason);
+	while (a->nchoices)
+		free(a->choices[--a->nchoices]);
+	free(a->choices);
 	*a = (struct sx_chat_answer)SX_CHAT_ANSWER_INIT;
 }
 
@@ -360,6 +379,9 @@ void sx_chat_answer_copy(struct sx_chat_answer *dst, const struct sx_chat_answer
 	*dst = *src;
 	dst->content = src->content ? xstrdup(src->content) : NULL;
 	dst->finish_reason = src->finish_reason ? xstrdup(src->finish_reason) : NULL;
+	dst->choices = src->nchoices ? xcalloc(src->nchoices, sizeof(char *)) : NULL;
+	for (size_t i = 0; i < src->nchoices; i++)
+		dst->choices[i] = xstrdup(src->choices[i]);
 }
 
 static char *clean_message(const char *s)

@@ -43,6 +43,7 @@ struct job {
 	double due;          /* JOB_WAITING: when to try again (monotonic s) */
 	long est_tokens;     /* prompt estimate + max_tokens */
 	double est_cost;     /* worst case */
+	size_t refs;         /* requests of the batch answered by this job */
 };
 
 struct heap_item {
@@ -71,6 +72,7 @@ struct sx_engine {
 	double hold_until;  /* no request starts before this (a 429's hint) */
 	double reserved;    /* worst-case cost of requests in flight */
 	int ever_answered;  /* an HTTP status came back from the endpoint */
+	int ever_ok;        /* a well-formed 200 answer came back (the URL is right) */
 	uint64_t rng;
 };
 
@@ -509,6 +511,43 @@ static void schedule_retry(struct run *r, struct job *j, double hint, double now
 	r->retries++;
 }
 
+/* Text decoded from a body may spell the key with JSON escapes: redact it again. */
+static void redact(const struct sx_engine *e, char *s)
+{
+	if (s)
+		sx_http_redact(e->http, s, strlen(s));
+}
+
+/*
+ * A redirect or a 404 before any good answer: the base URL (or the model name)
+ * is wrong, and every other request would get the same. Redirects are never
+ * followed, so that the key is not sent to a host the user did not name.
+ */
+static int wrong_endpoint(struct run *r, struct job *j, const struct sx_http_done *d,
+			  const char *msg)
+{
+	struct sx_engine *e = r->e;
+
+	if (e->ever_ok)
+		return 0;
+	if (d->status >= 300 && d->status < 400) {
+		r->fatal = sx_err_set(r->err, SX_ENET,
+				      "the API at '%s' answered http %ld, a redirect to '%s', which "
+				      "is not followed; use the final URL as --base-url",
+				      e->base_url, d->status, d->location[0] ? d->location : "?");
+	} else if (d->status == 404) {
+		r->fatal = sx_err_set(r->err, SX_ENET,
+				      "the API at '%s' answered http 404 for '%s'%s%s; check "
+				      "--base-url (it usually ends in /v1) and --model",
+				      e->base_url, e->url, msg ? ": " : "", msg ? msg : "");
+	} else {
+		return 0;
+	}
+	job_reason(j, "http %ld", d->status);
+	job_finish(r, j, SX_RESULT_FAILED);
+	return 1;
+}
+
 static void on_done(struct run *r, struct sx_http_done *d)
 {
 	struct sx_engine *e = r->e;
@@ -533,6 +572,17 @@ static void on_done(struct run *r, struct sx_http_done *d)
 		job_finish(r, j, SX_RESULT_SKIPPED);
 		return;
 	}
+	if (d->net == SX_HTTP_NET_TLS) {
+		/* never retried: it cannot get better, and may be someone in the middle */
+		r->fatal = sx_err_set(r->err, SX_ENET,
+				      "the TLS certificate of '%s' failed verification: %s; fix the "
+				      "server's certificate (or CURL_CA_BUNDLE), or pass --insecure "
+				      "if you trust the network",
+				      e->base_url, d->error);
+		job_reason(j, "TLS certificate not trusted");
+		job_finish(r, j, SX_RESULT_FAILED);
+		return;
+	}
 	if (d->net == SX_HTTP_NET_TOO_LARGE) {
 		job_reason(j, "%s", d->error);
 		job_finish(r, j, SX_RESULT_FAILED);
@@ -545,6 +595,7 @@ static void on_done(struct run *r, struct sx_http_done *d)
 	}
 	if (d->status == 200) {
 		if (sx_chat_decode(d->body.buf, d->body.len, &j->answer, &derr)) {
+			redact(e, derr.msg);
 			job_reason(j, "malformed answer: %s", derr.msg);
 			schedule_retry(r, j, -1, now);
 			return;
@@ -563,6 +614,8 @@ static void on_done(struct run *r, struct sx_http_done *d)
 			if (sx_cache_put(e->cache, j->key, e->host, &ce, &cerr))
 				r->fatal = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
 		}
+		redact(e, j->answer.content);
+		e->ever_ok = 1;
 		if (j->answer.prompt_tokens > 0)
 			e->stats.prompt_tokens += j->answer.prompt_tokens;
 		if (j->answer.completion_tokens > 0)
@@ -577,6 +630,11 @@ static void on_done(struct run *r, struct sx_http_done *d)
 		return;
 	}
 	msg = sx_chat_error_message(d->body.buf, d->body.len);
+	redact(e, msg);
+	if (wrong_endpoint(r, j, d, msg)) {
+		free(msg);
+		return;
+	}
 	if (d->status == 401 || d->status == 403) {
 		r->fatal = sx_err_set(r->err, SX_ENET,
 				      "the API at '%s' refused the request (http %ld%s%s); check "
@@ -587,7 +645,11 @@ static void on_done(struct run *r, struct sx_http_done *d)
 		free(msg);
 		return;
 	}
-	job_reason(j, "http %ld%s%s", d->status, msg ? ": " : "", msg ? msg : "");
+	if (d->status >= 300 && d->status < 400)
+		job_reason(j, "http %ld: redirect to '%s' not followed", d->status,
+			   d->location[0] ? d->location : "?");
+	else
+		job_reason(j, "http %ld%s%s", d->status, msg ? ": " : "", msg ? msg : "");
 	free(msg);
 	if (d->status == 408 || d->status == 409 || d->status == 429 || d->status >= 500) {
 		hint = d->retry_after_s;
@@ -702,6 +764,8 @@ static void network_loop(struct run *r)
 			r->fatal = SX_EFAIL;
 			break;
 		}
+		/* the answers of one wakeup are stored in one transaction, committed right after */
+		sx_cache_hold(e->cache);
 		while (sx_http_next_done(e->http, &d)) {
 			if (!r->fatal)
 				on_done(r, &d);
@@ -710,7 +774,7 @@ static void network_loop(struct run *r)
 		if (e->cache && !r->fatal) {
 			struct sx_err cerr = SX_ERR_INIT;
 
-			if (sx_cache_tick(e->cache, &cerr))
+			if (sx_cache_flush(e->cache, &cerr))
 				r->fatal = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
 		}
 		draw_progress(r, 0);
@@ -802,18 +866,27 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 	}
 	draw_progress(&r, 1);
 
-	/* every request gets its own copy of its job's result */
+	/*
+	 * Every request gets its own copy of its job's result; the last request of
+	 * a job takes the job's answer itself (no second copy of every answer).
+	 */
+	for (i = 0; i < n; i++)
+		r.jobs[idx[i]].refs++;
 	for (i = 0; i < n; i++) {
-		const struct job *j = &r.jobs[idx[i]];
+		struct job *j = &r.jobs[idx[i]];
 		struct sx_result *out = &res[i];
 
 		memset(out, 0, sizeof(*out));
 		out->status = j->status;
 		out->answer = (struct sx_chat_answer)SX_CHAT_ANSWER_INIT;
-		if (j->status == SX_RESULT_OK)
-			sx_chat_answer_copy(&out->answer, &j->answer);
-		else
+		if (j->status != SX_RESULT_OK) {
 			out->reason = xstrdup(j->reason ? j->reason : "unknown error");
+		} else if (--j->refs == 0) {
+			out->answer = j->answer;
+			j->answer = (struct sx_chat_answer)SX_CHAT_ANSWER_INIT;
+		} else {
+			sx_chat_answer_copy(&out->answer, &j->answer);
+		}
 		out->from_cache = j->from_cache;
 		out->attempts = j->attempts;
 		out->latency_ms = j->latency_ms;

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,49 +75,139 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			 struct sx_err *err)
-{
-	size_t plen = strlen(path);
-	char *tmp = xmalloc(plen + 32);
-	char *dircopy = NULL;
-	int fd = -1, dfd, rc = SX_EIO;
+/*
+ * Files written but not yet renamed into place. A signal handler may read
+ * this (sx_file_abort_staged), so an entry is filled before it is counted
+ * and uncounted before it is changed.
+ */
+static struct staged {
+	char tmp[SX_FILE_PATH_MAX];
+	char path[SX_FILE_PATH_MAX];
+} staged[SX_FILE_STAGED_MAX];
+static volatile sig_atomic_t nstaged;
 
-	snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		sx_err_set(err, SX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
+int sx_file_stage(const char *path, const void *data, size_t len, mode_t mode,
+		  struct sx_err *err)
+{
+	struct staged *st;
+	int fd = -1, rc = SX_EIO, n;
+
+	if (nstaged >= SX_FILE_STAGED_MAX)
+		return sx_err_set(err, SX_EFAIL, "too many files staged for '%s'", path);
+	st = &staged[nstaged];
+	n = snprintf(st->tmp, sizeof(st->tmp), "%s.tmp.%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(st->tmp) || strlen(path) >= sizeof(st->path))
+		return sx_err_set(err, SX_EINPUT, "path too long: '%s'", path);
+	memcpy(st->path, path, strlen(path) + 1);
+	fd = open(st->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return sx_err_set(err, SX_EIO, "cannot write '%s': %s", path, strerror(errno));
+	nstaged = nstaged + 1; /* from here on a signal handler removes it */
 	if (write_all(fd, data, len) || fsync(fd)) {
-		sx_err_set(err, SX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+		sx_err_set(err, SX_EIO, "cannot write '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	if (close(fd)) {
-		fd = -1;
-		sx_err_set(err, SX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
+	rc = close(fd);
 	fd = -1;
-	if (rename(tmp, path)) {
-		sx_err_set(err, SX_EIO, "cannot rename '%s' to '%s': %s", tmp, path,
-			   strerror(errno));
+	if (rc) {
+		rc = sx_err_set(err, SX_EIO, "cannot write '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	dircopy = xstrdup(path);
-	dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
 out:
 	if (fd >= 0)
 		close(fd);
-	if (rc)
-		unlink(tmp);
-	free(tmp);
+	if (rc) {
+		nstaged = nstaged - 1;
+		unlink(st->tmp);
+	}
+	return rc;
+}
+
+int sx_file_commit_staged(struct sx_err *err)
+{
+	char *dircopy = NULL;
+	int i, rc = 0, dfd;
+
+	for (i = 0; i < nstaged && !rc; i++) {
+		if (rename(staged[i].tmp, staged[i].path))
+			rc = sx_err_set(err, SX_EIO, "cannot rename '%s' to '%s': %s",
+					staged[i].tmp, staged[i].path, strerror(errno));
+	}
+	if (!rc) {
+		/* one directory fsync per directory would be exact; the last one's is what we need */
+		for (i = 0; i < nstaged; i++) {
+			free(dircopy);
+			dircopy = xstrdup(staged[i].path);
+			dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				fsync(dfd);
+				close(dfd);
+			}
+		}
+		nstaged = 0;
+	} else {
+		sx_file_abort_staged();
+	}
 	free(dircopy);
+	return rc;
+}
+
+int sx_file_stage_open(const char *path, mode_t mode, int *fd, struct sx_err *err)
+{
+	struct staged *st;
+	int n;
+
+	if (nstaged >= SX_FILE_STAGED_MAX)
+		return sx_err_set(err, SX_EFAIL, "too many files staged for '%s'", path);
+	st = &staged[nstaged];
+	n = snprintf(st->tmp, sizeof(st->tmp), "%s.tmp.%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(st->tmp) || strlen(path) >= sizeof(st->path))
+		return sx_err_set(err, SX_EINPUT, "path too long: '%s'", path);
+	memcpy(st->path, path, strlen(path) + 1);
+	*fd = open(st->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (*fd < 0)
+		return sx_err_set(err, SX_EIO, "cannot write '%s': %s", path, strerror(errno));
+	nstaged = nstaged + 1;
+	return 0;
+}
+
+void sx_file_stage_write(int fd, const void *data, size_t len, int *error)
+{
+	if (fd < 0 || *error)
+		return;
+	if (write_all(fd, data, len))
+		*error = errno ? errno : EIO;
+}
+
+int sx_file_stage_close(int fd, int error, const char *path, struct sx_err *err)
+{
+	if (!error && fsync(fd))
+		error = errno;
+	if (close(fd) && !error)
+		error = errno;
+	if (error)
+		return sx_err_set(err, SX_EIO, "cannot write '%s': %s", path, strerror(error));
+	return 0;
+}
+
+void sx_file_abort_staged(void)
+{
+	while (nstaged > 0) {
+		unlink(staged[nstaged - 1].tmp);
+		nstaged = nstaged - 1;
+	}
+}
+
+int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			 struct sx_err *err)
+{
+	int rc;
+
+	if (nstaged)
+		return sx_err_set(err, SX_EFAIL, "cannot write '%s': other files are staged", path);
+	rc = sx_file_stage(path, data, len, mode, err);
+	if (!rc)
+		rc = sx_file_commit_staged(err);
 	return rc;
 }
 

@@ -14,10 +14,12 @@
 /* A transfer: one reusable easy handle and what it collects. */
 struct xfer {
 	CURL *easy;
+	struct sx_http *h;
 	void *tag;
 	struct sx_buf body;
 	double retry_after_s, reset_requests_s, reset_tokens_s;
-	int too_large;
+	int too_large;   /* over SX_CHAT_MAX_RESPONSE */
+	int over_budget; /* over SX_HTTP_MAX_BUFFERED with the other transfers */
 	int have_retry_after_ms;
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *next_free;
@@ -30,7 +32,10 @@ struct sx_http {
 	struct xfer *free_list;
 	struct xfer *active; /* in flight */
 	size_t in_flight;
+	size_t buffered;     /* body bytes held by transfers in flight */
 	int insecure;
+	const char *key;     /* borrowed from headers: the key inside the Authorization line */
+	size_t key_len;
 };
 
 /* ---------------------------------------------------------------- parsing */
@@ -124,7 +129,12 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 		x->too_large = 1;
 		return 0;
 	}
+	if (x->h->buffered + len > SX_HTTP_MAX_BUFFERED) {
+		x->over_budget = 1;
+		return 0;
+	}
 	sx_buf_add(&x->body, data, len);
+	x->h->buffered += len;
 	return len;
 }
 
@@ -254,8 +264,28 @@ int sx_http_new(const struct sx_http_config *cfg, struct sx_http **out, struct s
 		return sx_err_set(err, SX_EFAIL, "out of memory building request headers");
 	}
 	h->headers = l;
+	for (; l; l = l->next) {
+		static const char pfx[] = "Authorization: Bearer ";
+
+		if (!strncmp(l->data, pfx, sizeof(pfx) - 1)) {
+			h->key = l->data + sizeof(pfx) - 1;
+			h->key_len = strlen(h->key);
+		}
+	}
 	*out = h;
 	return 0;
+}
+
+void sx_http_redact(const struct sx_http *h, char *s, size_t len)
+{
+	char *p = s, *end = s + len;
+
+	if (!h || !s || !h->key || h->key_len < SX_HTTP_REDACT_MIN)
+		return;
+	while ((size_t)(end - p) >= h->key_len && (p = memmem(p, (size_t)(end - p), h->key, h->key_len))) {
+		memset(p, '*', h->key_len);
+		p += h->key_len;
+	}
 }
 
 static struct xfer *get_xfer(struct sx_http *h)
@@ -269,6 +299,7 @@ static struct xfer *get_xfer(struct sx_http *h)
 	}
 	x = xcalloc(1, sizeof(*x));
 	x->body = (struct sx_buf)SX_BUF_INIT;
+	x->h = h;
 	x->easy = curl_easy_init();
 	if (!x->easy) {
 		free(x);
@@ -284,6 +315,8 @@ static struct xfer *get_xfer(struct sx_http *h)
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, h->headers);
 	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/* refuse at once a body whose Content-Length is over the cap (on_body catches the rest) */
+	curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SX_CHAT_MAX_RESPONSE);
 	curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
@@ -301,6 +334,7 @@ static struct xfer *get_xfer(struct sx_http *h)
 
 static void put_xfer(struct sx_http *h, struct xfer *x)
 {
+	h->buffered -= x->body.len < h->buffered ? x->body.len : h->buffered;
 	x->tag = NULL;
 	sx_buf_reset(&x->body);
 	x->next_free = h->free_list;
@@ -356,6 +390,7 @@ int sx_http_post(struct sx_http *h, const char *url, const char *body, size_t le
 		return sx_err_set(err, SX_EFAIL, "cannot create a transfer handle");
 	x->tag = tag;
 	x->too_large = 0;
+	x->over_budget = 0;
 	x->have_retry_after_ms = 0;
 	x->errbuf[0] = '\0';
 	x->retry_after_s = x->reset_requests_s = x->reset_tokens_s = -1;
@@ -409,6 +444,10 @@ static enum sx_http_net classify(CURLcode rc, const struct xfer *x)
 		return SX_HTTP_NET_UNREACHABLE;
 	case CURLE_OPERATION_TIMEDOUT:
 		return SX_HTTP_NET_TIMEOUT;
+	case CURLE_FILESIZE_EXCEEDED:
+		return SX_HTTP_NET_TOO_LARGE;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return SX_HTTP_NET_TLS;
 	case CURLE_WRITE_ERROR:
 		return x->too_large ? SX_HTTP_NET_TOO_LARGE : SX_HTTP_NET_ERROR;
 	default:
@@ -462,14 +501,32 @@ int sx_http_next_done(struct sx_http *h, struct sx_http_done *out)
 		if (out->net == SX_HTTP_NET_TOO_LARGE)
 			snprintf(out->error, sizeof(out->error),
 				 "response body over the %u byte cap", SX_CHAT_MAX_RESPONSE);
+		else if (x->over_budget)
+			snprintf(out->error, sizeof(out->error),
+				 "responses in flight over the %u byte memory budget",
+				 SX_HTTP_MAX_BUFFERED);
 		else if (out->net != SX_HTTP_NET_OK)
 			snprintf(out->error, sizeof(out->error), "%s",
 				 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		if (out->net == SX_HTTP_NET_OK && status >= 300 && status < 400) {
+			char *loc = NULL;
+			size_t i;
+
+			curl_easy_getinfo(m->easy_handle, CURLINFO_REDIRECT_URL, &loc);
+			snprintf(out->location, sizeof(out->location), "%s", loc ? loc : "");
+			for (i = 0; out->location[i]; i++)
+				if ((unsigned char)out->location[i] < 0x20 || out->location[i] == 0x7f)
+					out->location[i] = ' ';
+			sx_http_redact(h, out->location, strlen(out->location));
+		}
+		sx_http_redact(h, out->error, strlen(out->error));
 		/* hand the body over and keep the handle for the next request */
+		h->buffered -= x->body.len < h->buffered ? x->body.len : h->buffered;
 		out->body = x->body;
 		x->body = (struct sx_buf)SX_BUF_INIT;
 		if (out->net != SX_HTTP_NET_OK)
 			sx_buf_reset(&out->body);
+		sx_http_redact(h, out->body.buf, out->body.len);
 		put_xfer(h, x);
 		return 1;
 	}

@@ -120,6 +120,9 @@ enum { PAT_LEX, PAT_TOPK, PAT_TITEM, PAT_COUNT };
 
 static pcre2_code *pats[PAT_COUNT];
 static pthread_once_t pats_once = PTHREAD_ONCE_INIT;
+/* Each thread's struct matcher, kept between calls (see below). */
+static pthread_key_t matcher_key;
+static void matcher_free(void *arg);
 
 /* Capture group numbers, looked up by name once. */
 static struct {
@@ -161,6 +164,10 @@ static void compile_patterns(void)
 		/* Without JIT (unsupported CPU) the interpreter runs the same patterns. */
 		(void)pcre2_jit_compile(pats[i], PCRE2_JIT_COMPLETE);
 	}
+	if (pthread_key_create(&matcher_key, matcher_free)) {
+		fprintf(stderr, "selfexp: parse: cannot create a thread key\n");
+		abort();
+	}
 	grp.fence = group(PAT_LEX, "fence");
 	grp.echo = group(PAT_LEX, "echo");
 	grp.aecho = group(PAT_LEX, "aecho");
@@ -179,17 +186,37 @@ static void compile_patterns(void)
 	grp.t_bare = group(PAT_TITEM, "bare");
 }
 
-/* Per-call matching state: match data and a JIT stack, reused for every match. */
+/*
+ * Matching state: match data and a JIT stack, reused for every match. Each
+ * thread keeps one between calls: creating a JIT stack maps (and freeing it
+ * unmaps, with a TLB shootdown on every CPU) a megabyte, which cost more than
+ * the parse itself when it was done per answer.
+ */
 struct matcher {
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
 	pcre2_jit_stack *js;
 	PCRE2_SIZE *ov;
 	int failed; /* a match ended in an error (a resource limit): the scan stopped */
+	int busy;   /* in use by a call on this thread */
 };
 
-static void matcher_init(struct matcher *m)
+static void matcher_free(void *arg)
 {
+	struct matcher *m = arg;
+
+	if (!m)
+		return;
+	pcre2_match_data_free(m->md);
+	pcre2_match_context_free(m->mc);
+	pcre2_jit_stack_free(m->js);
+	free(m);
+}
+
+static struct matcher *matcher_new(void)
+{
+	struct matcher *m = xcalloc(1, sizeof(*m));
+
 	m->md = pcre2_match_data_create(32, NULL);
 	m->mc = pcre2_match_context_create(NULL);
 	m->js = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
@@ -200,14 +227,34 @@ static void matcher_init(struct matcher *m)
 	if (m->js)
 		pcre2_jit_stack_assign(m->mc, NULL, m->js);
 	m->ov = pcre2_get_ovector_pointer(m->md);
-	m->failed = 0;
+	return m;
 }
 
-static void matcher_release(struct matcher *m)
+/* This thread's matcher (a fresh one if it is already in use); give it back with matcher_put. */
+static struct matcher *matcher_get(void)
 {
-	pcre2_match_data_free(m->md);
-	pcre2_match_context_free(m->mc);
-	pcre2_jit_stack_free(m->js);
+	struct matcher *m = pthread_getspecific(matcher_key);
+
+	if (!m) {
+		m = matcher_new();
+		if (pthread_setspecific(matcher_key, m))
+			m->busy = -1; /* not kept: freed by matcher_put */
+	} else if (m->busy) {
+		m = matcher_new();
+		m->busy = -1;
+	}
+	if (m->busy != -1)
+		m->busy = 1;
+	m->failed = 0;
+	return m;
+}
+
+static void matcher_put(struct matcher *m)
+{
+	if (m->busy == -1)
+		matcher_free(m);
+	else
+		m->busy = 0;
 }
 
 /* Next match of pat in s[off..len); 1 when found (m->ov set), 0 at the end. */
@@ -1099,7 +1146,7 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 {
 	static const struct sx_parse_result init = SX_PARSE_RESULT_INIT;
 	struct sx_buf clean = SX_BUF_INIT;
-	struct matcher m;
+	struct matcher *m = NULL;
 	struct lexeme *lx = NULL;
 	struct run *runs = NULL;
 	struct tlist *tl = NULL;
@@ -1124,9 +1171,9 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 	len = clean.len;
 	out->ntokens = ntokens;
 	covered = xcalloc(len ? len : 1, 1);
-	matcher_init(&m);
+	m = matcher_get();
 
-	lex(&m, s, len, &lx, &nlx);
+	lex(m, s, len, &lx, &nlx);
 	make_runs(s, len, lx, nlx, &runs, &nruns);
 	for (i = 0; i < nlx; i++) {
 		if (lx[i].kind == LEX_FENCE)
@@ -1167,7 +1214,7 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 	} else if (sx_cond_is_topk(cond)) {
 		const struct tlist *best = NULL;
 
-		scan_topk(&m, s, len, &tl, &ntl);
+		scan_topk(m, s, len, &tl, &ntl);
 		for (i = 0; i < ntl; i++) {
 			if (tl[i].echo) {
 				out->repairs |= SX_REPAIR_ECHO;
@@ -1179,7 +1226,7 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 				best = &tl[i];
 		}
 		if (best) {
-			collect_topk(&m, s, best, out);
+			collect_topk(m, s, best, out);
 			if (!best->closed)
 				out->repairs |= SX_REPAIR_TRUNCATED;
 			has_list = out->nitems > 0;
@@ -1222,13 +1269,13 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 	if (list_start != SIZE_MAX && pair_start != SIZE_MAX &&
 	    (sx_cond_explains_first(cond) ? pair_start < list_start : list_start < pair_start))
 		out->repairs |= SX_REPAIR_REORDERED;
-	if (m.failed)
+	if (m->failed)
 		out->repairs |= SX_REPAIR_TRUNCATED;
 	if (prose_left(s, len, covered))
 		out->repairs |= SX_REPAIR_PROSE;
 	decide_status(out, has_list, pair != NULL);
 
-	matcher_release(&m);
+	matcher_put(m);
 	free(covered);
 	free(lx);
 	free(runs);

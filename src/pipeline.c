@@ -25,7 +25,9 @@
  * on the unperturbed review, parsed.
  */
 /* Reviews whose explain and evaluate inputs are built and queried together. */
-#define CHUNK_REVIEWS 64
+#define CHUNK_REVIEWS 32
+/* records.jsonl goes to its file in pieces of about this size, not held whole. */
+#define RECORDS_FLUSH_BYTES 65536
 
 /* The explanations of one (review, condition); M_SELF is `topk` for top-k conditions. */
 enum method { M_SELF, M_OCC, M_LIME, M_COUNT };
@@ -69,9 +71,13 @@ struct ctx {
 	struct sx_prompt prompts[SX_COND_COUNT];
 	int have_prompt[SX_COND_COUNT];
 	struct sx_engine *engine;
-	struct item *items;            /* nrev x SX_COND_COUNT */
+	struct item *items;            /* nrev x nslot: the enabled conditions only */
+	int slot[SX_COND_COUNT];       /* a condition's place in a review's items, -1 = not run */
+	size_t nslot;
 	long naive;                    /* requests the stages asked for before any sharing */
-	struct sx_buf records;         /* records.jsonl, built in memory */
+	struct sx_buf records;         /* records.jsonl lines not yet written to rec_fd */
+	int rec_fd;                    /* staged records.jsonl, written as records are made */
+	int rec_error;                 /* errno of the first failed write to rec_fd */
 	time_t started;
 };
 
@@ -105,7 +111,11 @@ void sx_run_config_init(struct sx_run_config *cfg)
 
 static struct item *item_at(struct ctx *x, size_t r, enum sx_cond c)
 {
-	return &x->items[r * SX_COND_COUNT + c];
+	if (x->slot[c] < 0) {
+		fprintf(stderr, "selfexp: internal error: condition %d is not part of the run\n", (int)c);
+		abort();
+	}
+	return &x->items[r * x->nslot + (size_t)x->slot[c]];
 }
 
 /* ---------------------------------------------------------------- texts */
@@ -201,7 +211,9 @@ static int batch_run(struct ctx *x, struct batch *b, const char *stage, struct s
 		sx_buf_reset(&body);
 		sx_prompt_render(p, b->texts[i], b->ntok[i], &sys, &usr);
 		sx_chat_request_body(&x->cfg->gen, sys.buf, usr.buf, &body);
-		reqs[i].body = sx_buf_detach(&body, &reqs[i].len);
+		/* an exact copy: a grown buffer would hold up to twice the body, for every body */
+		reqs[i].body = xstrndup(body.buf, body.len);
+		reqs[i].len = body.len;
 	}
 	b->res = xcalloc(b->n ? b->n : 1, sizeof(*b->res));
 	rc = b->n ? sx_engine_run(x->engine, reqs, b->n, b->res, stage, err) : 0;
@@ -214,10 +226,39 @@ static int batch_run(struct ctx *x, struct batch *b, const char *stage, struct s
 	return rc;
 }
 
+static const char *prob_name(const struct sx_run_config *cfg)
+{
+	static char buf[32];
+
+	if (cfg->prob == SX_PROB_SAMPLE) {
+		snprintf(buf, sizeof(buf), "sample:%ld", cfg->gen.n);
+		return buf;
+	}
+	return cfg->prob == SX_PROB_LOGPROB ? "logprob" : "verbal";
+}
+
 /* P(positive) of an answer under the configured source; -1 when unknown. */
 static int answer_p_pos(const struct ctx *x, const struct sx_chat_answer *a,
 			const struct sx_parse_result *pr, double *p)
 {
+	if (x->cfg->prob == SX_PROB_SAMPLE) {
+		size_t i, used = 0, pos = 0;
+
+		for (i = 0; i < a->nchoices; i++) {
+			struct sx_parse_result sp = SX_PARSE_RESULT_INIT;
+
+			sx_parse_answer(pr->cond, a->choices[i], strlen(a->choices[i]), NULL, 0, &sp);
+			if (sp.has_prediction && sx_parse_status_usable_prediction(sp.status)) {
+				used++;
+				pos += sp.label == 1;
+			}
+			sx_parse_result_release(&sp);
+		}
+		if (!used)
+			return -1;
+		*p = (double)pos / (double)used;
+		return 0;
+	}
 	if (x->cfg->prob == SX_PROB_LOGPROB) {
 		double l0 = a->logprob_0, l1 = a->logprob_1;
 
@@ -617,12 +658,8 @@ static int stage_explain_evaluate(struct ctx *x, struct sx_err *err)
 	for (c = 0; c < SX_COND_COUNT && !rc; c++) {
 		if (!(x->cfg->conditions & (1u << c)))
 			continue;
-		for (r = 0; r < x->nrev; r++) {
-			struct item *it = item_at(x, r, (enum sx_cond)c);
-			it->p_x = NAN;
-			if (x->cfg->explainers & SX_EXPLAIN_SELF)
-				take_self(it, (enum sx_cond)c);
-		}
+		for (r = 0; r < x->nrev; r++)
+			item_at(x, r, (enum sx_cond)c)->p_x = NAN;
 		for (r0 = 0; r0 < x->nrev && !rc && !interrupted; r0 += CHUNK_REVIEWS) {
 			size_t r1 = r0 + CHUNK_REVIEWS < x->nrev ? r0 + CHUNK_REVIEWS : x->nrev;
 
@@ -804,6 +841,10 @@ static void emit(struct ctx *x, struct sx_json *rec)
 	sx_buf_addch(&x->records, '\n');
 	free(s);
 	sx_json_free(rec);
+	if (x->records.len >= RECORDS_FLUSH_BYTES) {
+		sx_file_stage_write(x->rec_fd, x->records.buf, x->records.len, &x->rec_error);
+		sx_buf_reset(&x->records);
+	}
 }
 
 static void repairs_json(struct sx_json *o, const struct sx_parse_result *pr)
@@ -1248,7 +1289,7 @@ static struct sx_json *build_summary(struct ctx *x)
 	int c;
 
 	sx_json_add_num(o, "reviews", (double)x->nrev);
-	sx_json_add_str(o, "prob", x->cfg->prob == SX_PROB_LOGPROB ? "logprob" : "verbal");
+	sx_json_add_str(o, "prob", prob_name(x->cfg));
 	conds = sx_json_add(o, "conditions", sx_json_new_object());
 	for (c = 0; c < SX_COND_COUNT; c++)
 		if (x->cfg->conditions & (1u << c))
@@ -1319,7 +1360,7 @@ static struct sx_json *build_run_json(struct ctx *x, const struct sx_engine_stat
 		sx_json_push(a, sx_json_new_str("lime"));
 	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)cfg->seed);
 	sx_json_add_str(o, "seed", seed);
-	sx_json_add_str(o, "prob", cfg->prob == SX_PROB_LOGPROB ? "logprob" : "verbal");
+	sx_json_add_str(o, "prob", prob_name(cfg));
 	sx_json_add_str(o, "perturb_prompt", cfg->perturb_pred ? "pred" : "condition");
 	j = sx_json_add(o, "lime", sx_json_new_object());
 	if (cfg->lime_samples)
@@ -1357,7 +1398,7 @@ static int write_json_file(const char *dir, const char *name, const struct sx_js
 	s[len++] = '\n';
 	s[len] = '\0';
 	sx_buf_addf(&path, "%s/%s", dir, name);
-	rc = sx_file_write_atomic(path.buf, s, len, 0600, err);
+	rc = sx_file_stage(path.buf, s, len, 0600, err);
 	sx_buf_release(&path);
 	free(s);
 	return rc;
@@ -1371,19 +1412,34 @@ static int write_run_dir(struct ctx *x, int complete, struct sx_err *err)
 	int rc;
 
 	sx_engine_get_stats(x->engine, &st);
-	write_records(x);
-	sum = build_summary(x);
-	run = build_run_json(x, &st, complete);
 	rc = sx_mkdir_p(x->cfg->out_dir, 0700, err);
+	/*
+	 * All three are written in full before any replaces the old one, so a
+	 * full disk (or any failure) leaves the old run directory as it was.
+	 */
 	if (!rc) {
 		sx_buf_addf(&path, "%s/records.jsonl", x->cfg->out_dir);
-		rc = sx_file_write_atomic(path.buf, x->records.buf, x->records.len, 0600, err);
+		rc = sx_file_stage_open(path.buf, 0600, &x->rec_fd, err);
 	}
+	if (!rc) {
+		/* streamed: a run's records can be larger than what is worth holding in memory */
+		write_records(x);
+		sx_file_stage_write(x->rec_fd, x->records.buf, x->records.len, &x->rec_error);
+		sx_buf_release(&x->records);
+		rc = sx_file_stage_close(x->rec_fd, x->rec_error, path.buf, err);
+		x->rec_fd = -1;
+	}
+	sum = build_summary(x);
+	run = build_run_json(x, &st, complete);
 	if (!rc)
 		rc = write_json_file(x->cfg->out_dir, "summary.json", sum, err);
 	/* run.json last: its presence with complete=true marks a finished run */
 	if (!rc && !x->cfg->rescore)
 		rc = write_json_file(x->cfg->out_dir, "run.json", run, err);
+	if (!rc)
+		rc = sx_file_commit_staged(err);
+	else
+		sx_file_abort_staged();
 	sx_buf_release(&path);
 	sx_json_free(sum);
 	sx_json_free(run);
@@ -1395,6 +1451,7 @@ static int write_run_dir(struct ctx *x, int complete, struct sx_err *err)
 static int load_inputs(struct ctx *x, struct sx_err *err)
 {
 	const struct sx_run_config *cfg = x->cfg;
+	size_t r;
 	int c, rc;
 
 	rc = sx_data_load(cfg->data_path, &cfg->data_opts, &x->ds, err);
@@ -1403,6 +1460,16 @@ static int load_inputs(struct ctx *x, struct sx_err *err)
 	x->nrev = x->ds.n;
 	if (cfg->limit > 0 && (size_t)cfg->limit < x->nrev)
 		x->nrev = (size_t)cfg->limit;
+	for (r = 0; r < x->nrev; r++) {
+		const struct sx_review *rv = &x->ds.reviews[r];
+
+		if (rv->ntokens > SX_RUN_MAX_TOKENS)
+			return sx_err_set(err, SX_EINPUT,
+					  "'%s' line %zu: review '%s' has %zu tokens, over the %d "
+					  "token cap of a run (its perturbations would cost about "
+					  "n^2 tokens); shorten or remove it", cfg->data_path,
+					  rv->line, rv->id, rv->ntokens, SX_RUN_MAX_TOKENS);
+	}
 	for (c = 0; c < SX_COND_COUNT; c++) {
 		int need = (cfg->conditions & (1u << c)) ||
 			   (c == SX_COND_PRED && cfg->perturb_pred);
@@ -1413,7 +1480,9 @@ static int load_inputs(struct ctx *x, struct sx_err *err)
 			return rc;
 		x->have_prompt[c] = 1;
 	}
-	x->items = xcalloc(x->nrev * SX_COND_COUNT + 1, sizeof(*x->items));
+	for (c = 0; c < SX_COND_COUNT; c++)
+		x->slot[c] = cfg->conditions & (1u << c) ? (int)x->nslot++ : -1;
+	x->items = xcalloc(sx_size_add(sx_size_mul(x->nrev, x->nslot), 1), sizeof(*x->items));
 	return 0;
 }
 
@@ -1423,7 +1492,7 @@ static void ctx_release(struct ctx *x)
 	int c;
 
 	if (x->items) {
-		for (i = 0; i < x->nrev * SX_COND_COUNT; i++) {
+		for (i = 0; i < x->nrev * x->nslot; i++) {
 			free(x->items[i].answer);
 			free(x->items[i].reason);
 			sx_parse_result_release(&x->items[i].parse);
@@ -1454,6 +1523,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	memset(&x, 0, sizeof(x));
 	memset(outcome, 0, sizeof(*outcome));
 	sx_buf_init(&x.records, 0);
+	x.rec_fd = -1;
 	x.cfg = cfg;
 	x.started = time(NULL);
 	interrupted = 0;
@@ -1469,6 +1539,11 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 		goto out;
 	running_engine = x.engine;
 	rc = stage_elicit(&x, err);
+	/* the self-explanations, whether or not any other stage runs */
+	for (r = 0; !rc && r < x.nrev; r++)
+		for (c = 0; c < SX_COND_COUNT; c++)
+			if ((cfg->conditions & (1u << c)) && (cfg->explainers & SX_EXPLAIN_SELF))
+				take_self(item_at(&x, r, (enum sx_cond)c), (enum sx_cond)c);
 	if (!rc && (cfg->metrics || (cfg->explainers & (SX_EXPLAIN_OCCLUSION | SX_EXPLAIN_LIME))))
 		rc = stage_explain_evaluate(&x, err);
 	if (rc)

@@ -3,7 +3,8 @@
 # tests/cli/t*.sh, all of which speak TAP, and ends with "N passed, N failed".
 # A test program that dies without reporting a failure counts as one failure.
 # Environment: SELFEXP_BIN, SELFEXP_SHARED, SELFEXP_HOME (set by make check);
-# TESTS=pattern runs only the programs whose name contains pattern.
+# TESTS=pattern runs only the programs whose name contains pattern; JOBS=N
+# sets how many run at once.
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 skipped=0
@@ -14,12 +15,21 @@ export SELFEXP_BIN SELFEXP_SHARED SELFEXP_HOME
 export TEST_TMP_ROOT=${TEST_TMP_ROOT:-$(mktemp -d)}
 trap 'rm -rf "$TEST_TMP_ROOT"' EXIT
 
-run_one() {
+# exec_one NAME CMD...: run one test program into its log; its exit status and
+# duration go to NAME's .rc file. Safe to run several at once.
+exec_one() {
 	local name=$1; shift
-	local log="$log_dir/${name//\//-}.log" rc p f s
-	case "$name" in *"${TESTS:-}"*) ;; *) return ;; esac
+	local log="$log_dir/${name//\//-}.log" t0=$SECONDS rc
 	"$@" > "$log" 2>&1 < /dev/null
 	rc=$?
+	echo "$rc $((SECONDS - t0))" > "$log.rc"
+}
+
+# report_one NAME: count the TAP lines of NAME's log and print its summary line.
+report_one() {
+	local name=$1
+	local log="$log_dir/${name//\//-}.log" rc dt p f s
+	read -r rc dt < "$log.rc"
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
 	s=$(grep -ciE '^(not )?ok .*# skip|^1\.\.0 # skip' "$log")
@@ -32,19 +42,35 @@ run_one() {
 	fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 	if [ "$f" -gt 0 ]; then
-		printf '%-40s FAIL (%d passed, %d failed), log: %s\n' "$name" "$p" "$f" "$log"
+		printf '%-40s FAIL (%d passed, %d failed, %ds), log: %s\n' "$name" "$p" "$f" "$dt" "$log"
 		grep -E '^not ok|^# |ERROR|error:|Sanitizer' "$log" | head -n 30 | sed 's/^/    /'
 	else
-		printf '%-40s ok (%d)%s\n' "$name" "$p" "$([ "$s" -gt 0 ] && echo ", $s skipped: $(grep -ihoE '# skip.*' "$log" | head -n 1)")"
+		printf '%-40s ok (%d, %ds)%s\n' "$name" "$p" "$dt" "$([ "$s" -gt 0 ] && echo ", $s skipped: $(grep -ihoE '# skip.*' "$log" | head -n 1)")"
 	fi
 }
 
+# Test programs run JOBS at a time (default 4: most CLI tests wait on the
+# network or the simulated model's latency, not on the CPU); the summary
+# lines come out in order.
+jobs_max=${JOBS:-4}
+names=()
+launch() {
+	local name=$1
+	case "$name" in *"${TESTS:-}"*) ;; *) return ;; esac
+	names+=("$name")
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+	exec_one "$@" &
+}
 for bin in "$@"; do
-	run_one "unit/$(basename "$bin")" "$bin"
+	launch "unit/$(basename "$bin")" "$bin"
 done
 for t in tests/cli/t*.sh; do
 	[ -e "$t" ] || continue
-	run_one "cli/$(basename "$t" .sh)" bash "$t"
+	launch "cli/$(basename "$t" .sh)" bash "$t"
+done
+wait
+for name in "${names[@]}"; do
+	report_one "$name"
 done
 [ "$skipped" -gt 0 ] && echo "$skipped skipped (see the reasons above)"
 echo "$passed passed, $failed failed"

@@ -13,7 +13,9 @@
  * committed at once (SX_CACHE_FLUSH_ROWS 1; with WAL and synchronous=NORMAL
  * a commit costs no fsync), so a process killed at any moment loses only the
  * answers still in flight: a re-run never pays twice for an answer it got.
- * The batching knobs stay for bulk writers (import).
+ * The batching knobs stay for bulk writers (import). A writer that receives
+ * several answers at once (the engine, after one network wakeup) brackets
+ * them with sx_cache_hold and sx_cache_flush: one commit for all of them.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -74,8 +76,13 @@ int sx_cache_put(struct sx_cache *c, const char *key, const char *host,
 		 const struct sx_cache_entry *e, struct sx_err *err);
 /* Commit pending rows when the oldest is SX_CACHE_FLUSH_MS old (cheap when nothing is due). */
 int sx_cache_tick(struct sx_cache *c, struct sx_err *err);
-/* Commit pending rows now. */
+/* Commit pending rows now (and end a hold). */
 int sx_cache_flush(struct sx_cache *c, struct sx_err *err);
+/*
+ * Until the next sx_cache_flush, rows written are committed only then,
+ * together (one transaction instead of one per row); NULL is a no-op.
+ */
+void sx_cache_hold(struct sx_cache *c);
 void sx_cache_entry_release(struct sx_cache_entry *e);
 
 int sx_cache_stats(struct sx_cache *c, struct sx_cache_stats *out, struct sx_err *err);

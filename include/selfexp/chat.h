@@ -21,9 +21,10 @@ struct sx_gen_params {
 	int logprobs;       /* ask for logprobs of the output tokens */
 	int top_logprobs;   /* with logprobs: alternatives per token (0..20) */
 	long seed;          /* sent as "seed" when >= 0 (sampling runs) */
+	long n;             /* choices per request, sent as "n" when > 1 (--prob sample:N) */
 };
 
-#define SX_GEN_PARAMS_INIT { "gpt-3.5-turbo", 0.0, 1.0, 1024, 0, 0, -1 }
+#define SX_GEN_PARAMS_INIT { "gpt-3.5-turbo", 0.0, 1.0, 1024, 0, 0, -1, 1 }
 
 /*
  * Append the canonical JSON request body: keys in a fixed order, numbers
@@ -58,9 +59,14 @@ struct sx_chat_answer {
 	 * hair (1e-6) over log 1 is 0, a sum clearly over it NAN.
 	 */
 	double logprob_0, logprob_1;
+	/* The message contents of every choice, in order (choices[0] is content). */
+	char **choices;      /* owned, nchoices strings */
+	size_t nchoices;
 };
 
-#define SX_CHAT_ANSWER_INIT { NULL, NULL, -1, -1, NAN, NAN }
+#define SX_CHAT_ANSWER_INIT { NULL, NULL, -1, -1, NAN, NAN, NULL, 0 }
+/* At most this many choices are decoded from one answer. */
+#define SX_CHAT_MAX_CHOICES 128
 
 /*
  * Decode a 200 response body. Fails (SX_EINPUT, message says why) on invalid

@@ -87,7 +87,10 @@ void sx_engine_free(struct sx_engine *e);
  * sx_result_release). stage names the batch in progress output. Returns 0
  * when every request has a result (some may be FAILED or SKIPPED), SX_ENET
  * when the endpoint cannot be reached at all (connection refused, DNS, before
- * any HTTP answer came back) or refuses the key (401/403), SX_EIO on a cache
+ * any HTTP answer came back), refuses the key (401/403), or answers a
+ * redirect (never followed) or a 404 before any well-formed answer came back
+ * (a wrong base URL or model: every request would fail), or presents a TLS
+ * certificate that fails verification (never retried), SX_EIO on a cache
  * error. Whatever the return value, every res[i] is filled (on an error the
  * requests not answered are SKIPPED with the error as reason) and must be
  * released.

@@ -16,6 +16,31 @@ int sx_file_read(const char *path, size_t cap, struct sx_buf *out, struct sx_err
 /* Atomically replace path with data, created with the given mode (e.g. 0600). */
 int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct sx_err *err);
+
+/*
+ * Several files replaced together: sx_file_stage writes each one in full to
+ * a temporary file beside it (fsync'd); sx_file_commit_staged renames them
+ * all into place, in the order staged, then fsyncs their directories. A
+ * failure while staging (a full disk) removes that temporary file; the caller
+ * then calls sx_file_abort_staged, and every target keeps its old contents.
+ * sx_file_abort_staged is async-signal-safe: a signal handler that exits at
+ * once calls it so that no temporary file is left behind. Not thread-safe.
+ */
+#define SX_FILE_STAGED_MAX 8
+#define SX_FILE_PATH_MAX 4096
+int sx_file_stage(const char *path, const void *data, size_t len, mode_t mode,
+		  struct sx_err *err);
+int sx_file_commit_staged(struct sx_err *err);
+void sx_file_abort_staged(void);
+/*
+ * A staged file written piece by piece (records too large to hold): open
+ * creates and stages the temporary file and gives its descriptor; write
+ * appends, remembering the first error in *error; close fsyncs and closes it,
+ * reporting that error. sx_file_commit_staged then renames it with the rest.
+ */
+int sx_file_stage_open(const char *path, mode_t mode, int *fd, struct sx_err *err);
+void sx_file_stage_write(int fd, const void *data, size_t len, int *error);
+int sx_file_stage_close(int fd, int error, const char *path, struct sx_err *err);
 /* mkdir -p with mode for directories created. */
 int sx_mkdir_p(const char *path, mode_t mode, struct sx_err *err);
 /* Read all of fd until EOF into out, failing beyond cap bytes. */

@@ -14,12 +14,27 @@
  *
  * The API key goes only into the Authorization header, built once in memory
  * and wiped when the client is freed; it is never logged and never appears in
- * an error message. Redirects are not followed.
+ * an error message: every response body and error text a transfer returns has
+ * each occurrence of the key (when it is at least SX_HTTP_REDACT_MIN bytes)
+ * overwritten with '*', so a server that echoes the key back cannot get it
+ * into a message, a record or the cache. Redirects are not followed (the key
+ * is never sent to another host). A body announced or grown beyond
+ * SX_CHAT_MAX_RESPONSE is refused as soon as that is known.
  */
 #include <stddef.h>
 
 #include "selfexp/buf.h"
 #include "selfexp/err.h"
+
+/*
+ * The body bytes all transfers in flight may hold together: a transfer that
+ * would go over it fails (SX_HTTP_NET_ERROR, retryable), so memory stays
+ * bounded whatever the concurrency, even against a server that sends every
+ * answer up to the per-response cap.
+ */
+#define SX_HTTP_MAX_BUFFERED (32u * 1024u * 1024u)
+/* Keys shorter than this are not redacted from bodies (too likely to be ordinary text). */
+#define SX_HTTP_REDACT_MIN 8
 
 struct sx_http;
 
@@ -34,6 +49,7 @@ enum sx_http_net {
 	SX_HTTP_NET_UNREACHABLE, /* could not resolve or connect (refused, or timed out connecting) */
 	SX_HTTP_NET_TIMEOUT,     /* the per-attempt timeout expired */
 	SX_HTTP_NET_TOO_LARGE,   /* the body exceeded SX_CHAT_MAX_RESPONSE */
+	SX_HTTP_NET_TLS,         /* the server's TLS certificate failed verification */
 	SX_HTTP_NET_ERROR        /* anything else: reset, truncated transfer, TLS, ... */
 };
 
@@ -46,6 +62,7 @@ struct sx_http_done {
 	double reset_requests_s, reset_tokens_s; /* from x-ratelimit-reset-*, -1 when absent */
 	double elapsed_ms;
 	char error[256];       /* network error text, "" when net == SX_HTTP_NET_OK */
+	char location[256];    /* a 3xx answer's Location (truncated, control bytes blanked), else "" */
 };
 
 int sx_http_new(const struct sx_http_config *cfg, struct sx_http **out, struct sx_err *err);
@@ -66,6 +83,12 @@ int sx_http_poll(struct sx_http *h, int timeout_ms, struct sx_err *err);
 int sx_http_next_done(struct sx_http *h, struct sx_http_done *out);
 void sx_http_done_release(struct sx_http_done *d);
 size_t sx_http_in_flight(const struct sx_http *h);
+/*
+ * Overwrite every occurrence of the API key in s[0..len) with '*' (no-op
+ * without a key, or with one shorter than SX_HTTP_REDACT_MIN). For text that
+ * was decoded from a body (JSON escapes can spell the key differently).
+ */
+void sx_http_redact(const struct sx_http *h, char *s, size_t len);
 
 /*
  * Parse a duration as the rate-limit headers write it: "1s", "6m0s", "20ms",

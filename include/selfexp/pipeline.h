@@ -23,7 +23,20 @@
 #include "selfexp/engine.h"
 #include "selfexp/err.h"
 
-enum sx_prob_source { SX_PROB_VERBAL, SX_PROB_LOGPROB };
+/*
+ * Longest review a run accepts, in tokens. The explainers query the model on
+ * O(n) perturbed copies of an n-token review (LIME: 10 n by default), so the
+ * cost and the memory of a review grow as n^2; a review over this is an
+ * error (exit 1) naming the row, not hours of requests.
+ */
+#define SX_RUN_MAX_TOKENS 1024
+
+/*
+ * Where P(positive | x) comes from (DESIGN.md section 5): the verbal
+ * confidence, the label token's logprobs, or the frequency of label 1 over
+ * gen.n sampled choices of one request (temperature > 0).
+ */
+enum sx_prob_source { SX_PROB_VERBAL, SX_PROB_LOGPROB, SX_PROB_SAMPLE };
 
 enum sx_explainer {
 	SX_EXPLAIN_SELF = 1 << 0,

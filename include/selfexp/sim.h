@@ -100,8 +100,10 @@ int sx_sim_explain_from_name(const char *name, enum sx_sim_explain *out);
  */
 int sx_sim_detect_cond(const char *system, size_t len, enum sx_cond *out);
 /*
- * The review inside the first "<review> ... <review>" (or "</review>")
- * wrapper of text: *start and *len, without the spaces next to the tags.
+ * The review inside the "<review> ... <review>" (or "</review>") wrapper of
+ * text, from the first tag to the last one (so a review that contains the
+ * tag itself is taken whole): *start and *len, without the spaces next to
+ * the tags.
  * Returns -1 (and the whole text) when there is no wrapper.
  */
 int sx_sim_find_review(const char *text, size_t len, const char **start, size_t *rlen);

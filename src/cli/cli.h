@@ -22,6 +22,9 @@ int cmd_demo(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_table(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /*
  * The response cache file when --cache is not given: $SELFEXP_CACHE, else

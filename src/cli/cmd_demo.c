@@ -12,6 +12,7 @@
 #include "selfexp/file.h"
 #include "selfexp/json.h"
 #include "selfexp/num.h"
+#include "selfexp/report.h"
 #include "selfexp/sim.h"
 
 static const char usage[] =
@@ -20,7 +21,8 @@ static const char usage[] =
 	"\n"
 	"Run the whole protocol against the built-in simulated model, over real HTTP\n"
 	"on a free loopback port, on the sample of reviews shipped in data/demo.tsv,\n"
-	"write the run directory and print a summary. Nothing leaves the machine.\n"
+	"write the run directory and its HTML report (DIR/report.html) and print a\n"
+	"summary. Nothing leaves the machine.\n"
 	"\n"
 	"The simulated model is a bag-of-words logistic model whose true token\n"
 	"contributions are known (see 'selfexp sim --help'), so the faithfulness\n"
@@ -210,8 +212,18 @@ int cmd_demo(int argc, char **argv)
 	rc = sx_run(&o.cfg, &outcome, &err);
 	rc = sx_run_report(&o.cfg, rc, &outcome, &err);
 	if (rc == SX_EXIT_OK || rc == SX_EXIT_PARTIAL) {
+		struct sx_buf report = SX_BUF_INIT;
+
 		print_summary(out);
 		printf("run directory: %s\n", out);
+		sx_buf_addf(&report, "%s/report.html", out);
+		if (sx_report_write(out, report.buf, NULL, &err)) {
+			sx_cli_error("demo: cannot write the report: %s", err.msg);
+			rc = SX_EXIT_FAIL;
+		} else {
+			printf("report: %s\n", report.buf);
+		}
+		sx_buf_release(&report);
 	}
 	sx_run_opts_release(&o);
 out:

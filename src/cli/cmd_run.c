@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,7 +43,8 @@ static const char usage_tail[] =
 	"\n"
 	"exit status:\n"
 	"  0 every review done; 1 failure (bad data, unreadable file); 2 usage error;\n"
-	"  3 the endpoint cannot be reached or refuses the key (nothing written);\n"
+	"  3 the endpoint cannot be reached, refuses the key, or is not the API\n"
+	"    (a redirect or a 404 before any answer): nothing written;\n"
 	"  5 partial run: some reviews failed after all retries, or a cap or Ctrl-C\n"
 	"    stopped the run (the run directory records what was done)\n"
 	"\n"
@@ -62,8 +65,11 @@ static void on_signal(int sig)
 	static volatile sig_atomic_t seen;
 
 	(void)sig;
-	if (seen++)
+	if (seen++) {
+		/* a second Ctrl-C: leave at once, and no temporary file behind */
+		sx_file_abort_staged();
 		_exit(130);
+	}
 	sx_run_interrupt();
 }
 
@@ -90,6 +96,18 @@ int cmd_run(int argc, char **argv)
 	if (rc) {
 		sx_run_opts_release(&o);
 		return rc;
+	}
+	if (o.api_key) {
+		/*
+		 * The key is in memory from here on: no core file may hold it, and
+		 * no other process of this user may read our memory or environment
+		 * (/proc/PID/mem, environ, ptrace need a non-dumpable target's owner
+		 * to be root).
+		 */
+		struct rlimit nocore = { 0, 0 };
+
+		setrlimit(RLIMIT_CORE, &nocore);
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

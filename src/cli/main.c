@@ -21,6 +21,9 @@ static const struct sx_command commands[] = {
 	{ "run", cmd_run, "run the protocol on a data set against a chat-completion API" },
 	{ "demo", cmd_demo, "run the whole protocol against the built-in simulated model" },
 	{ "score", cmd_score, "recompute a run's metrics and statistics offline" },
+	{ "table", cmd_table, "print a run's tables (Markdown, LaTeX, CSV)" },
+	{ "report", cmd_report, "write a self-contained HTML report of a run" },
+	{ "compare", cmd_compare, "compare two runs: the CI gate on explanation quality" },
 	{ "help", cmd_help, "show help for selfexp or one of its commands" },
 	{ "version", cmd_version, "print the version" },
 };

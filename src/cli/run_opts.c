@@ -70,6 +70,16 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* A bad option value: free what was parsed so far and return the usage exit code. */
+static int bad_value(struct sx_run_opts *o, const char *cmd, const char *opt, const char *value,
+		     const char *expect)
+{
+	int rc = sx_cli_bad_value(cmd, opt, value, expect);
+
+	sx_run_opts_release(o);
+	return rc;
+}
+
 static void set_str(char **dst, const char *src)
 {
 	free(*dst);
@@ -178,24 +188,24 @@ int sx_run_opts_parse(struct sx_run_opts *o, const char *cmd, void (*usage)(void
 		case OPT_DATA: cfg->data_path = optarg; break;
 		case OPT_FORMAT:
 			if (sx_data_format_from_name(optarg, &cfg->data_opts.format))
-				return sx_cli_bad_value(cmd, "--format", optarg, "tsv, jsonl or csv");
+				return bad_value(o, cmd, "--format", optarg, "tsv, jsonl or csv");
 			break;
 		case OPT_SKIP_BAD: cfg->data_opts.skip_bad_rows = 1; break;
 		case OPT_LIMIT:
 			if (sx_parse_long(optarg, 1, 100000000, &l))
-				return sx_cli_bad_value(cmd, "--limit", optarg, "a positive integer");
+				return bad_value(o, cmd, "--limit", optarg, "a positive integer");
 			cfg->limit = l;
 			break;
 		case OPT_OUT: cfg->out_dir = optarg; break;
 		case OPT_PROMPTS: set_str(&o->prompts_dir, optarg); break;
 		case OPT_CONDITIONS:
 			if (parse_conditions(optarg, &cfg->conditions))
-				return sx_cli_bad_value(cmd, "--conditions", optarg,
+				return bad_value(o, cmd, "--conditions", optarg,
 							"a list of ep, pe, ep-topk, pe-topk, pred");
 			break;
 		case OPT_EXPLAINERS:
 			if (parse_explainers(optarg, &cfg->explainers))
-				return sx_cli_bad_value(cmd, "--explainers", optarg,
+				return bad_value(o, cmd, "--explainers", optarg,
 							"a list of self, occlusion, lime");
 			break;
 		case OPT_PROB:
@@ -203,31 +213,35 @@ int sx_run_opts_parse(struct sx_run_opts *o, const char *cmd, void (*usage)(void
 				cfg->prob = SX_PROB_VERBAL;
 			else if (!strcmp(optarg, "logprob"))
 				cfg->prob = SX_PROB_LOGPROB;
-			else
-				return sx_cli_bad_value(cmd, "--prob", optarg, "verbal or logprob");
+			else if (!strncmp(optarg, "sample:", 7) && !sx_parse_long(optarg + 7, 2, 128, &l)) {
+				cfg->prob = SX_PROB_SAMPLE;
+				cfg->gen.n = l;
+			} else
+				return bad_value(o, cmd, "--prob", optarg,
+							"verbal, logprob or sample:N with N in 2..128");
 			break;
 		case OPT_SEED: {
 			char *end;
 			errno = 0;
 			cfg->seed = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || *optarg == '-')
-				return sx_cli_bad_value(cmd, "--seed", optarg, "a non-negative integer");
+				return bad_value(o, cmd, "--seed", optarg, "a non-negative integer");
 			break;
 		}
 		case OPT_LIME_SAMPLES:
 			if (parse_lime_samples(optarg, cfg))
-				return sx_cli_bad_value(cmd, "--lime-samples", optarg,
+				return bad_value(o, cmd, "--lime-samples", optarg,
 							"a count such as 500, or a multiple such as 10x");
 			break;
 		case OPT_LIME_KW:
 			if (sx_parse_double(optarg, &d) || d <= 0)
-				return sx_cli_bad_value(cmd, "--lime-kernel-width", optarg, "a positive number");
+				return bad_value(o, cmd, "--lime-kernel-width", optarg, "a positive number");
 			cfg->lime_kernel_width = d;
 			break;
 		case OPT_MASK:
 			cfg->mask_word = strcmp(optarg, "delete") ? optarg : NULL;
 			if (cfg->mask_word && (!*optarg || strpbrk(optarg, " \t\r\n")))
-				return sx_cli_bad_value(cmd, "--mask", optarg, "delete or one word");
+				return bad_value(o, cmd, "--mask", optarg, "delete or one word");
 			break;
 		case OPT_PERTURB:
 			if (!strcmp(optarg, "pred"))
@@ -235,12 +249,12 @@ int sx_run_opts_parse(struct sx_run_opts *o, const char *cmd, void (*usage)(void
 			else if (!strcmp(optarg, "condition"))
 				cfg->perturb_pred = 0;
 			else
-				return sx_cli_bad_value(cmd, "--perturb-prompt", optarg, "condition or pred");
+				return bad_value(o, cmd, "--perturb-prompt", optarg, "condition or pred");
 			break;
 		case OPT_NO_METRICS: cfg->metrics = 0; break;
 		case OPT_BOOTSTRAP:
 			if (sx_parse_long(optarg, 0, 1000000, &l))
-				return sx_cli_bad_value(cmd, "--bootstrap", optarg, "an integer >= 0");
+				return bad_value(o, cmd, "--bootstrap", optarg, "an integer >= 0");
 			cfg->bootstrap = l;
 			break;
 		case OPT_MODEL: cfg->gen.model = optarg; break;
@@ -248,60 +262,60 @@ int sx_run_opts_parse(struct sx_run_opts *o, const char *cmd, void (*usage)(void
 		case OPT_KEY_FILE: set_str(&o->key_file, optarg); break;
 		case OPT_TEMPERATURE:
 			if (sx_parse_double(optarg, &d) || d < 0 || d > 2)
-				return sx_cli_bad_value(cmd, "--temperature", optarg, "a number in [0, 2]");
+				return bad_value(o, cmd, "--temperature", optarg, "a number in [0, 2]");
 			cfg->gen.temperature = d;
 			break;
 		case OPT_MAX_TOKENS:
 			if (sx_parse_long(optarg, 1, 1000000, &l))
-				return sx_cli_bad_value(cmd, "--max-tokens", optarg, "a positive integer");
+				return bad_value(o, cmd, "--max-tokens", optarg, "a positive integer");
 			cfg->gen.max_tokens = l;
 			break;
 		case OPT_INSECURE: cfg->engine.insecure = 1; break;
 		case OPT_CONCURRENCY:
 			if (sx_parse_long(optarg, 1, 4096, &l))
-				return sx_cli_bad_value(cmd, "--concurrency", optarg, "an integer in 1..4096");
+				return bad_value(o, cmd, "--concurrency", optarg, "an integer in 1..4096");
 			cfg->engine.concurrency = (int)l;
 			break;
 		case OPT_RPM:
 			if (sx_parse_double(optarg, &d) || d <= 0)
-				return sx_cli_bad_value(cmd, "--rpm", optarg, "a positive number");
+				return bad_value(o, cmd, "--rpm", optarg, "a positive number");
 			cfg->engine.rpm = d;
 			break;
 		case OPT_TPM:
 			if (sx_parse_double(optarg, &d) || d <= 0)
-				return sx_cli_bad_value(cmd, "--tpm", optarg, "a positive number");
+				return bad_value(o, cmd, "--tpm", optarg, "a positive number");
 			cfg->engine.tpm = d;
 			break;
 		case OPT_RETRIES:
 			if (sx_parse_long(optarg, 0, 100, &l))
-				return sx_cli_bad_value(cmd, "--retries", optarg, "an integer in 0..100");
+				return bad_value(o, cmd, "--retries", optarg, "an integer in 0..100");
 			cfg->engine.retries = (int)l;
 			break;
 		case OPT_TIMEOUT:
 			if (sx_parse_double(optarg, &d) || d <= 0)
-				return sx_cli_bad_value(cmd, "--timeout", optarg, "a positive number of seconds");
+				return bad_value(o, cmd, "--timeout", optarg, "a positive number of seconds");
 			cfg->engine.timeout_s = d;
 			break;
 		case OPT_CACHE: set_str(&o->cache_path, optarg); break;
 		case OPT_OFFLINE: cfg->engine.offline = 1; break;
 		case OPT_MAX_REQUESTS:
 			if (sx_parse_long(optarg, 1, 1000000000L, &l))
-				return sx_cli_bad_value(cmd, "--max-requests", optarg, "a positive integer");
+				return bad_value(o, cmd, "--max-requests", optarg, "a positive integer");
 			cfg->engine.max_requests = l;
 			break;
 		case OPT_MAX_COST:
 			if (sx_parse_double(optarg, &d) || d <= 0)
-				return sx_cli_bad_value(cmd, "--max-cost", optarg, "a positive amount in USD");
+				return bad_value(o, cmd, "--max-cost", optarg, "a positive amount in USD");
 			cfg->engine.max_cost = d;
 			break;
 		case OPT_PRICE_IN:
 			if (sx_parse_double(optarg, &d) || d < 0)
-				return sx_cli_bad_value(cmd, "--price-in", optarg, "USD per 1M tokens");
+				return bad_value(o, cmd, "--price-in", optarg, "USD per 1M tokens");
 			cfg->engine.price_in = d;
 			break;
 		case OPT_PRICE_OUT:
 			if (sx_parse_double(optarg, &d) || d < 0)
-				return sx_cli_bad_value(cmd, "--price-out", optarg, "USD per 1M tokens");
+				return bad_value(o, cmd, "--price-out", optarg, "USD per 1M tokens");
 			cfg->engine.price_out = d;
 			break;
 		case OPT_DRY_RUN: cfg->dry_run = 1; break;
@@ -435,6 +449,12 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 	if (o->progress < 0)
 		o->progress = isatty(STDERR_FILENO);
 	lookup_prices(cfg);
+	if (cfg->prob == SX_PROB_LOGPROB) {
+		cfg->gen.logprobs = 1;
+		cfg->gen.top_logprobs = 5;
+	}
+	if (cfg->prob == SX_PROB_SAMPLE && cfg->gen.temperature == 0)
+		cfg->gen.temperature = 1.0;
 	cfg->prompts_dir = o->prompts_dir;
 	cfg->endpoint_host = o->host;
 	cfg->argv_line = o->argv_line;

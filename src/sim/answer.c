@@ -153,9 +153,19 @@ int sx_sim_find_review(const char *text, size_t len, const char **start, size_t 
 		return -1;
 	}
 	b = open + strlen("<review>");
-	c1 = find(b, len - (size_t)(b - text), "<review>");
-	c2 = find(b, len - (size_t)(b - text), "</review>");
-	e = c1 && (!c2 || c1 < c2) ? c1 : c2 ? c2 : text + len;
+	/*
+	 * The closing tag is the last one: the wrapper is the prompt's, and a
+	 * review that itself contains "<review>" (or instructions) is all inside.
+	 */
+	c1 = NULL;
+	for (c2 = b; (c2 = find(c2, len - (size_t)(c2 - text), "<review>")); c2 += strlen("<review>"))
+		c1 = c2;
+	e = c1;
+	for (c2 = b; (c2 = find(c2, len - (size_t)(c2 - text), "</review>")); c2 += strlen("</review>"))
+		if (!e || c2 > e)
+			e = c2;
+	if (!e)
+		e = text + len;
 	while (b < e && is_space(*b))
 		b++;
 	while (e > b && is_space(e[-1]))

@@ -8,6 +8,12 @@ SELFEXP_SHARED=${SELFEXP_SHARED:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." 
 SELFEXP_HOME=${SELFEXP_HOME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 export SELFEXP_HOME
 X=$SELFEXP_BIN
+# Debian's python3 directly: a version manager's shim on PATH (pyenv) costs
+# a second per start, and the tests start python often.
+if [ -x /usr/bin/python3 ]; then
+	python3() { /usr/bin/python3 "$@"; }
+	export -f python3
+fi
 TESTS_DIR=$SELFEXP_HOME/tests
 T=$(mktemp -d "${TEST_TMP_ROOT:-/tmp}/selfexp-cli.XXXXXX")
 _tap_n=0

@@ -11,6 +11,36 @@
 #include "selfexp/engine.h"
 #include "selfexp/http.h"
 
+static void test_redact(void **state)
+{
+	struct sx_http_config cfg = { 1, 0, "sk-abcdefgh123" };
+	struct sx_http *h = NULL;
+	char s1[] = "key sk-abcdefgh123 and sk-abcdefgh123sk-abcdefgh123 end";
+	char s2[] = "sk-abcdefgh12 is not the key";
+	char s3[] = "short";
+
+	(void)state;
+	assert_int_equal(sx_http_new(&cfg, &h, NULL), 0);
+	sx_http_redact(h, s1, strlen(s1));
+	assert_string_equal(s1, "key ************** and **************************** end");
+	sx_http_redact(h, s2, strlen(s2));
+	assert_string_equal(s2, "sk-abcdefgh12 is not the key");
+	sx_http_redact(h, s3, 0);
+	sx_http_redact(NULL, s3, strlen(s3));
+	assert_string_equal(s3, "short");
+	sx_http_free(h);
+
+	/* a key shorter than SX_HTTP_REDACT_MIN is left alone (too likely to be ordinary text) */
+	cfg.api_key = "abc";
+	assert_int_equal(sx_http_new(&cfg, &h, NULL), 0);
+	{
+		char s4[] = "abc abc";
+		sx_http_redact(h, s4, strlen(s4));
+		assert_string_equal(s4, "abc abc");
+	}
+	sx_http_free(h);
+}
+
 static void test_duration(void **state)
 {
 	(void)state;
@@ -97,6 +127,7 @@ int main(void)
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_endpoint_host),
 		cmocka_unit_test(test_estimate),
+		cmocka_unit_test(test_redact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

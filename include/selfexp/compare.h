@@ -1,0 +1,82 @@
+#ifndef SELFEXP_COMPARE_H
+#define SELFEXP_COMPARE_H
+/*
+ * `selfexp compare`: the CI gate. Two runs are paired by review id and
+ * condition (and method); for each (condition, metric) compared, the change
+ * new - base gets a paired bootstrap interval and a Wilcoxon signed-rank
+ * p-value (stats.h sx_stats_paired), Holm-adjusted across every
+ * (condition, metric) of the comparison. A metric regressed when it got
+ * worse, in its direction, by more than the tolerance and the change is
+ * significant (Holm-adjusted p < alpha).
+ *
+ * Metrics, per review: accuracy (1 if the usable prediction equals the gold
+ * label), parse_failures (1 if the answer gave no usable prediction), and the
+ * faithfulness metrics of records.jsonl (comprehensiveness, sufficiency,
+ * df_mit, df_frac, rankdel, aopc_comprehensiveness, aopc_sufficiency), of
+ * the self-explanation unless written METHOD:METRIC (occlusion:rankdel).
+ * Higher is better for accuracy, comprehensiveness, df_mit, rankdel and
+ * aopc_comprehensiveness; lower for the others.
+ */
+#include <stddef.h>
+
+#include "selfexp/buf.h"
+#include "selfexp/err.h"
+#include "selfexp/stats.h"
+
+struct sx_rundir;
+
+#define SX_COMPARE_DEFAULT_METRICS "accuracy,comprehensiveness,sufficiency,rankdel"
+#define SX_COMPARE_MAX_METRICS 32
+
+struct sx_compare_opts {
+	const char *metrics;    /* comma-separated; NULL = SX_COMPARE_DEFAULT_METRICS */
+	const char *conditions; /* comma-separated; NULL = every condition in both runs */
+	double tolerance;       /* allowed worsening, in the metric's units */
+	double alpha;           /* significance level after Holm */
+	size_t bootstrap;       /* resamples; 0 = SX_STATS_BOOTSTRAP_B */
+};
+
+#define SX_COMPARE_OPTS_INIT { NULL, NULL, 0.01, 0.05, 0 }
+
+struct sx_compare_row {
+	char condition[32];
+	char method[32];
+	char metric[40];
+	int higher_better;
+	struct sx_paired p;     /* a = new, b = base: mean_diff = new - base */
+	double p_holm;          /* NaN when p is */
+	int regressed;
+	int improved;
+	int lost;               /* defined in base, undefined for every review of new: regressed */
+};
+
+struct sx_compare_result {
+	struct sx_compare_row *rows; /* owned */
+	size_t n;
+	size_t common;          /* review ids in both runs */
+	size_t base_reviews, new_reviews;
+	double tolerance, alpha;
+	size_t regressions;
+};
+
+#define SX_COMPARE_RESULT_INIT { NULL, 0, 0, 0, 0, 0, 0, 0 }
+
+/* Check a metric list; SX_EINPUT naming the unknown metric. */
+int sx_compare_check_metrics(const char *list, struct sx_err *err);
+/*
+ * Compare base and new (both loaded with records). SX_EINPUT with a message
+ * saying why when the runs cannot be compared: different models or
+ * probability sources, different texts under the same review id, no
+ * condition or no review id in common.
+ */
+int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
+		    const struct sx_compare_opts *opts, struct sx_compare_result *res,
+		    struct sx_err *err);
+void sx_compare_result_release(struct sx_compare_result *res);
+
+/* Renderings: a text table (stdout), a Markdown table for a PR comment, JUnit XML. */
+void sx_compare_text(const struct sx_compare_result *res, struct sx_buf *out);
+void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out);
+void sx_compare_junit(const struct sx_compare_result *res, struct sx_buf *out);
+
+#endif

@@ -1,0 +1,61 @@
+#ifndef SELFEXP_RUNDIR_H
+#define SELFEXP_RUNDIR_H
+/*
+ * A run directory read back (DESIGN.md section 10): run.json, summary.json
+ * and records.jsonl, as written by `selfexp run`. The readers of a run
+ * (table, report, compare) go through this module and never touch the
+ * network. Every file is length-capped; a malformed line of records.jsonl is
+ * an error naming the line, never skipped.
+ */
+#include <stddef.h>
+
+#include "selfexp/err.h"
+#include "selfexp/strmap.h"
+
+struct sx_json;
+
+/* Size caps of the files of a run directory. */
+#define SX_RUNDIR_JSON_MAX (64u * 1024u * 1024u)
+#define SX_RUNDIR_RECORDS_MAX (2048ul * 1024ul * 1024ul)
+
+/* What to load besides run.json (always loaded). */
+enum sx_rundir_part {
+	SX_RUNDIR_SUMMARY = 1 << 0,
+	SX_RUNDIR_RECORDS = 1 << 1
+};
+
+struct sx_rundir {
+	char *dir;               /* owned */
+	struct sx_json *run;     /* owned root: run.json */
+	struct sx_json *summary; /* owned root: summary.json, or NULL when not loaded */
+	struct sx_json **records;/* owned roots, one per line of records.jsonl, in file order */
+	size_t nrecords;
+	struct sx_strmap index;  /* "id\tcondition\tmethod" -> record index */
+};
+
+#define SX_RUNDIR_INIT { NULL, NULL, NULL, NULL, 0, SX_STRMAP_INIT }
+
+/* Load dir's run.json and the parts asked for. On error rd is left released. */
+int sx_rundir_load(struct sx_rundir *rd, const char *dir, unsigned parts, struct sx_err *err);
+void sx_rundir_release(struct sx_rundir *rd);
+
+/* The record of (id, condition, method) (borrowed), or NULL. */
+const struct sx_json *sx_rundir_record(const struct sx_rundir *rd, const char *id,
+				       const char *condition, const char *method);
+/*
+ * The record of (id, condition) that carries the condition's own answer:
+ * method self, topk or prediction (borrowed), or NULL.
+ */
+const struct sx_json *sx_rundir_answer_record(const struct sx_rundir *rd, const char *id,
+					      const char *condition);
+
+/*
+ * The usual display names: "ep" -> "E-P", "pe" -> "P-E", "ep-topk" ->
+ * "E-P top-k", "pe-topk" -> "P-E top-k", "pred" -> "prediction only";
+ * other names are returned unchanged.
+ */
+const char *sx_rundir_condition_label(const char *condition);
+/* Parse status names that yield a usable prediction (ok, ok_with_repairs, no_explanation). */
+int sx_rundir_status_usable_prediction(const char *status);
+
+#endif

@@ -1,0 +1,148 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "selfexp/buf.h"
+#include "selfexp/compare.h"
+#include "selfexp/file.h"
+#include "selfexp/num.h"
+#include "selfexp/rundir.h"
+
+static const char usage[] =
+	"usage: selfexp compare BASE_DIR NEW_DIR [--metrics LIST] [--conditions LIST]\n"
+	"                       [--tolerance T] [--alpha A] [--bootstrap B]\n"
+	"                       [--markdown FILE] [--junit FILE]\n"
+	"\n"
+	"The CI gate: did explanation quality regress from the run in BASE_DIR to the\n"
+	"run in NEW_DIR? The runs are paired by review id and condition (and method).\n"
+	"For each condition in both runs and each metric, the change new - base gets\n"
+	"a paired bootstrap 95 % interval and a Wilcoxon signed-rank p-value,\n"
+	"Holm-adjusted across everything compared. A metric regressed when it got\n"
+	"worse (in its direction) by more than the tolerance and its adjusted p-value\n"
+	"is below alpha. Reads only the two run directories.\n"
+	"\n"
+	"metrics (per review; METHOD:METRIC for occlusion or lime, default self):\n"
+	"  accuracy               usable prediction equals the gold label (higher is better)\n"
+	"  parse_failures         the answer gave no usable prediction (lower)\n"
+	"  comprehensiveness, df_mit, rankdel, aopc_comprehensiveness       (higher)\n"
+	"  sufficiency, df_frac, aopc_sufficiency                           (lower)\n"
+	"\n"
+	"options:\n"
+	"  --metrics LIST     comma-separated (default " SX_COMPARE_DEFAULT_METRICS ")\n"
+	"  --conditions LIST  only these prompt conditions (default: all in both runs)\n"
+	"  --tolerance T      allowed worsening in the metric's units (default 0.01)\n"
+	"  --alpha A          significance level after Holm (default 0.05)\n"
+	"  --bootstrap B      bootstrap resamples (default 2000)\n"
+	"  --markdown FILE    also write a Markdown table (for a pull-request comment)\n"
+	"  --junit FILE       also write JUnit XML, one testcase per metric\n"
+	"  -h, --help         show this help\n"
+	"\n"
+	"exit status: 0 nothing regressed, 4 something regressed, 2 usage error or\n"
+	"  unusable input (unreadable run, different data or models, no review ids\n"
+	"  in common), 1 cannot write an output file\n";
+
+static int write_out(const char *path, const struct sx_buf *b)
+{
+	struct sx_err err = SX_ERR_INIT;
+
+	if (sx_file_write_atomic(path, b->buf, b->len, 0644, &err)) {
+		sx_cli_error("compare: %s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "metrics", required_argument, NULL, 'm' },
+		{ "conditions", required_argument, NULL, 'c' },
+		{ "tolerance", required_argument, NULL, 't' },
+		{ "alpha", required_argument, NULL, 'a' },
+		{ "bootstrap", required_argument, NULL, 'B' },
+		{ "markdown", required_argument, NULL, 'M' },
+		{ "junit", required_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sx_compare_opts co = SX_COMPARE_OPTS_INIT;
+	struct sx_compare_result res = SX_COMPARE_RESULT_INIT;
+	struct sx_rundir base = SX_RUNDIR_INIT, cur = SX_RUNDIR_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_buf out = SX_BUF_INIT;
+	const char *md = NULL, *junit = NULL;
+	int c, rc = SX_EXIT_USAGE;
+	long l;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (sx_compare_check_metrics(optarg, &err)) {
+				sx_cli_error("compare: --metrics: %s", err.msg);
+				return SX_EXIT_USAGE;
+			}
+			co.metrics = optarg;
+			break;
+		case 'c': co.conditions = optarg; break;
+		case 't':
+			if (sx_parse_double(optarg, &co.tolerance) || co.tolerance < 0)
+				return sx_cli_bad_value("compare", "--tolerance", optarg,
+							"a non-negative number");
+			break;
+		case 'a':
+			if (sx_parse_double(optarg, &co.alpha) || co.alpha <= 0 || co.alpha >= 1)
+				return sx_cli_bad_value("compare", "--alpha", optarg, "a number in (0, 1)");
+			break;
+		case 'B':
+			if (sx_parse_long(optarg, 1, 1000000, &l))
+				return sx_cli_bad_value("compare", "--bootstrap", optarg, "1..1000000");
+			co.bootstrap = (size_t)l;
+			break;
+		case 'M': md = optarg; break;
+		case 'J': junit = optarg; break;
+		case 'h': fputs(usage, stdout); return SX_EXIT_OK;
+		default: return sx_cli_usage_hint("compare");
+		}
+	}
+	if (optind + 2 != argc) {
+		sx_cli_error("compare: expected two run directories, BASE_DIR and NEW_DIR");
+		return sx_cli_usage_hint("compare");
+	}
+	if (sx_rundir_load(&base, argv[optind], SX_RUNDIR_RECORDS, &err) ||
+	    sx_rundir_load(&cur, argv[optind + 1], SX_RUNDIR_RECORDS, &err)) {
+		sx_cli_error("compare: %s", err.msg);
+		goto out;
+	}
+	if (sx_compare_runs(&base, &cur, &co, &res, &err)) {
+		sx_cli_error("compare: %s", err.msg);
+		goto out;
+	}
+	if (res.base_reviews != res.common || res.new_reviews != res.common)
+		fprintf(stderr, "selfexp: compare: only %zu review ids in common (base %zu, new %zu); "
+				"the others are not compared\n",
+			res.common, res.base_reviews, res.new_reviews);
+	sx_compare_text(&res, &out);
+	fwrite(out.buf, 1, out.len, stdout);
+	fflush(stdout);
+	rc = res.regressions ? SX_EXIT_GATE : SX_EXIT_OK;
+	if (md) {
+		sx_buf_reset(&out);
+		sx_compare_markdown(&res, &out);
+		if (write_out(md, &out))
+			rc = SX_EXIT_FAIL;
+	}
+	if (junit) {
+		sx_buf_reset(&out);
+		sx_compare_junit(&res, &out);
+		if (write_out(junit, &out))
+			rc = SX_EXIT_FAIL;
+	}
+out:
+	sx_compare_result_release(&res);
+	sx_rundir_release(&base);
+	sx_rundir_release(&cur);
+	sx_buf_release(&out);
+	return rc;
+}

@@ -1,0 +1,528 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "selfexp/alloc.h"
+#include "selfexp/compare.h"
+#include "selfexp/json.h"
+#include "selfexp/rundir.h"
+#include "selfexp/table.h"
+
+/* ---------------------------------------------------------------- metrics */
+
+enum source { S_ACCURACY, S_PARSE_FAILURES, S_FAITH };
+
+struct metric_def {
+	const char *name;
+	enum source source;
+	int higher_better;
+};
+
+static const struct metric_def metric_defs[] = {
+	{ "accuracy", S_ACCURACY, 1 },
+	{ "parse_failures", S_PARSE_FAILURES, 0 },
+	{ "comprehensiveness", S_FAITH, 1 },
+	{ "sufficiency", S_FAITH, 0 },
+	{ "df_mit", S_FAITH, 1 },
+	{ "df_frac", S_FAITH, 0 },
+	{ "rankdel", S_FAITH, 1 },
+	{ "aopc_comprehensiveness", S_FAITH, 1 },
+	{ "aopc_sufficiency", S_FAITH, 0 },
+};
+
+static const char *const methods[] = { "self", "occlusion", "lime" };
+
+struct spec {
+	const struct metric_def *def;
+	char method[16]; /* self, occlusion or lime */
+};
+
+static int parse_spec(const char *item, size_t len, struct spec *sp, struct sx_err *err)
+{
+	const char *colon = memchr(item, ':', len);
+	const char *name = colon ? colon + 1 : item;
+	size_t nlen = colon ? len - (size_t)(colon - item) - 1 : len, i;
+
+	snprintf(sp->method, sizeof(sp->method), "self");
+	if (colon) {
+		size_t mlen = (size_t)(colon - item);
+		for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+			if (strlen(methods[i]) == mlen && !strncmp(methods[i], item, mlen))
+				break;
+		if (i == sizeof(methods) / sizeof(methods[0]))
+			return sx_err_set(err, SX_EINPUT, "unknown method '%.*s' in '%.*s' (expected "
+					  "self, occlusion or lime)", (int)mlen, item, (int)len, item);
+		snprintf(sp->method, sizeof(sp->method), "%s", methods[i]);
+	}
+	for (i = 0; i < sizeof(metric_defs) / sizeof(metric_defs[0]); i++)
+		if (strlen(metric_defs[i].name) == nlen && !strncmp(metric_defs[i].name, name, nlen)) {
+			sp->def = &metric_defs[i];
+			if (sp->def->source != S_FAITH && colon)
+				return sx_err_set(err, SX_EINPUT, "'%.*s': %s belongs to the answer, "
+						  "not to a method", (int)len, item, sp->def->name);
+			return 0;
+		}
+	return sx_err_set(err, SX_EINPUT, "unknown metric '%.*s' (expected accuracy, "
+			  "parse_failures, comprehensiveness, sufficiency, df_mit, df_frac, rankdel, "
+			  "aopc_comprehensiveness or aopc_sufficiency, optionally METHOD:METRIC)",
+			  (int)nlen, name);
+}
+
+static int parse_specs(const char *list, struct spec *out, size_t *n, struct sx_err *err)
+{
+	const char *p = list, *comma;
+	int rc;
+
+	*n = 0;
+	while (*p) {
+		size_t len;
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len) {
+			if (*n == SX_COMPARE_MAX_METRICS)
+				return sx_err_set(err, SX_EINPUT, "more than %d metrics",
+						  SX_COMPARE_MAX_METRICS);
+			rc = parse_spec(p, len, &out[*n], err);
+			if (rc)
+				return rc;
+			(*n)++;
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (!*n)
+		return sx_err_set(err, SX_EINPUT, "no metric to compare");
+	return 0;
+}
+
+int sx_compare_check_metrics(const char *list, struct sx_err *err)
+{
+	struct spec sp[SX_COMPARE_MAX_METRICS];
+	size_t n;
+
+	return parse_specs(list, sp, &n, err);
+}
+
+/* ---------------------------------------------------------------- pairing */
+
+static const char *str_or(const struct sx_json *o, const char *key, const char *dflt)
+{
+	const char *s = sx_json_get_str(o, key);
+
+	return s ? s : dflt;
+}
+
+static double num(const struct sx_json *o, const char *key)
+{
+	double v;
+
+	return o && !sx_json_get_num(o, key, &v) ? v : NAN;
+}
+
+static double value_of(const struct spec *sp, const struct sx_json *rec)
+{
+	const char *status = sx_json_get_str(rec, "status");
+	double gold, label;
+
+	switch (sp->def->source) {
+	case S_ACCURACY:
+		if (!sx_rundir_status_usable_prediction(status))
+			return NAN;
+		gold = num(rec, "gold");
+		label = num(sx_json_get(rec, "prediction"), "label");
+		if (!isfinite(gold) || !isfinite(label))
+			return NAN;
+		return gold == label ? 1.0 : 0.0;
+	case S_PARSE_FAILURES:
+		return sx_rundir_status_usable_prediction(status) ? 0.0 : 1.0;
+	case S_FAITH:
+		return num(sx_json_get(rec, "metrics"), sp->def->name);
+	}
+	return NAN;
+}
+
+/* The record method a spec reads in a condition, or NULL when it has none. */
+static const char *record_method(const struct spec *sp, const struct sx_rundir *rd,
+				 const char *id, const char *cond)
+{
+	const struct sx_json *own;
+
+	if (sp->def->source != S_FAITH) {
+		own = sx_rundir_answer_record(rd, id, cond);
+		return own ? str_or(own, "method", NULL) : NULL;
+	}
+	if (strcmp(sp->method, "self"))
+		return sp->method;
+	own = sx_rundir_answer_record(rd, id, cond);
+	if (!own || !strcmp(str_or(own, "method", ""), "prediction"))
+		return NULL;
+	return str_or(own, "method", NULL);
+}
+
+static int same_tokens(const struct sx_json *a, const struct sx_json *b)
+{
+	const struct sx_json *ta = sx_json_get(a, "tokens"), *tb = sx_json_get(b, "tokens");
+	size_t i, n = sx_json_len(ta);
+	const char *x, *y;
+
+	if (n != sx_json_len(tb))
+		return 0;
+	for (i = 0; i < n; i++) {
+		x = sx_json_str(sx_json_at(ta, i));
+		y = sx_json_str(sx_json_at(tb, i));
+		if (!x || !y || strcmp(x, y))
+			return 0;
+	}
+	return 1;
+}
+
+static int in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = list;
+
+	while (p && *p) {
+		const char *comma = strchr(p, ',');
+		size_t l = comma ? (size_t)(comma - p) : strlen(p);
+		if (l == len && !strncmp(p, name, len))
+			return 1;
+		p = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+/* The reviews of a run: ids of the answer records, in order, with the first one's record. */
+static size_t count_ids(const struct sx_rundir *rd)
+{
+	const char *first_cond = NULL;
+	size_t i, n = 0;
+
+	for (i = 0; i < rd->nrecords; i++) {
+		const char *m = str_or(rd->records[i], "method", "");
+		const char *c = str_or(rd->records[i], "condition", "");
+		if (strcmp(m, "self") && strcmp(m, "topk") && strcmp(m, "prediction"))
+			continue;
+		if (!first_cond)
+			first_cond = c;
+		n += !strcmp(c, first_cond);
+	}
+	return n;
+}
+
+static int check_comparable(const struct sx_rundir *base, const struct sx_rundir *cur,
+			    struct sx_err *err)
+{
+	const char *mb = sx_json_get_str(sx_json_get(base->run, "model"), "name");
+	const char *mn = sx_json_get_str(sx_json_get(cur->run, "model"), "name");
+	const char *pb = sx_json_get_str(base->run, "prob"), *pn = sx_json_get_str(cur->run, "prob");
+
+	if (!mb || !mn || strcmp(mb, mn))
+		return sx_err_set(err, SX_EINPUT, "the runs are of different models: '%s' in '%s', "
+				  "'%s' in '%s'", mb ? mb : "?", base->dir, mn ? mn : "?", cur->dir);
+	if (!pb || !pn || strcmp(pb, pn))
+		return sx_err_set(err, SX_EINPUT, "the runs use different probability sources: "
+				  "'%s' in '%s', '%s' in '%s'", pb ? pb : "?", base->dir,
+				  pn ? pn : "?", cur->dir);
+	return 0;
+}
+
+int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
+		    const struct sx_compare_opts *opts, struct sx_compare_result *res,
+		    struct sx_err *err)
+{
+	struct spec specs[SX_COMPARE_MAX_METRICS];
+	const struct sx_json *cb = sx_json_get(base->run, "conditions"), *cn, *c;
+	size_t nspec, i, k, common = 0, alloc = 0, nconds = 0;
+	double *a = NULL, *b = NULL, *p = NULL, *adj = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	res->tolerance = opts->tolerance;
+	res->alpha = opts->alpha;
+	rc = parse_specs(opts->metrics ? opts->metrics : SX_COMPARE_DEFAULT_METRICS, specs, &nspec,
+			 err);
+	if (rc)
+		return rc;
+	rc = check_comparable(base, cur, err);
+	if (rc)
+		return rc;
+	cn = sx_json_get(cur->run, "conditions");
+	res->base_reviews = count_ids(base);
+	res->new_reviews = count_ids(cur);
+	/* same texts under the same ids, and how many ids the runs share */
+	for (i = 0; i < base->nrecords; i++) {
+		const struct sx_json *r = base->records[i], *o;
+		const char *m = str_or(r, "method", "");
+		if (strcmp(m, "self") && strcmp(m, "topk") && strcmp(m, "prediction"))
+			continue;
+		o = sx_rundir_answer_record(cur, str_or(r, "id", ""), str_or(r, "condition", ""));
+		if (!o)
+			continue;
+		if (!same_tokens(r, o))
+			return sx_err_set(err, SX_EINPUT, "the runs are over different data: review "
+					  "'%s' has different text in '%s' and '%s'",
+					  str_or(r, "id", ""), base->dir, cur->dir);
+	}
+	a = xcalloc(base->nrecords + 1, sizeof(double));
+	b = xcalloc(base->nrecords + 1, sizeof(double));
+	for (c = sx_json_child(cb); c; c = sx_json_next(c)) {
+		const char *cond = sx_json_str(c);
+		const struct sx_json *d;
+		int in_new = 0;
+
+		if (!cond)
+			continue;
+		for (d = sx_json_child(cn); d; d = sx_json_next(d))
+			in_new |= sx_json_str(d) && !strcmp(sx_json_str(d), cond);
+		if (!in_new || (opts->conditions && !in_list(opts->conditions, cond)))
+			continue;
+		nconds++;
+		for (k = 0; k < nspec; k++) {
+			struct sx_compare_row *row;
+			size_t n = 0, pairs = 0;
+			int lost;
+			char what[160];
+
+			for (i = 0; i < base->nrecords; i++) {
+				const struct sx_json *r = base->records[i], *o;
+				const char *id = str_or(r, "id", ""), *meth, *meth_new;
+				const char *m = str_or(r, "method", "");
+
+				if (strcmp(str_or(r, "condition", ""), cond) ||
+				    (strcmp(m, "self") && strcmp(m, "topk") && strcmp(m, "prediction")))
+					continue;
+				meth = record_method(&specs[k], base, id, cond);
+				meth_new = record_method(&specs[k], cur, id, cond);
+				if (!meth || !meth_new || strcmp(meth, meth_new))
+					continue;
+				r = sx_rundir_record(base, id, cond, meth);
+				o = sx_rundir_record(cur, id, cond, meth);
+				if (!r || !o)
+					continue;
+				pairs++;
+				a[n] = value_of(&specs[k], o);
+				b[n] = value_of(&specs[k], r);
+				n++;
+			}
+			{
+				size_t fa = 0, fb = 0, j;
+				for (j = 0; j < n; j++) {
+					fa += isfinite(a[j]) != 0;
+					fb += isfinite(b[j]) != 0;
+				}
+				if (!pairs || (!fa && !fb))
+					continue; /* the metric does not exist here (rankdel of a top-k list) */
+				lost = fb && !fa;
+			}
+			if (pairs > common)
+				common = pairs;
+			SX_GROW(res->rows, alloc, res->n + 1);
+			row = &res->rows[res->n++];
+			memset(row, 0, sizeof(*row));
+			snprintf(row->condition, sizeof(row->condition), "%s", cond);
+			snprintf(row->method, sizeof(row->method), "%s",
+				 specs[k].def->source == S_FAITH ? specs[k].method : "answer");
+			snprintf(row->metric, sizeof(row->metric), "%s", specs[k].def->name);
+			row->higher_better = specs[k].def->higher_better;
+			snprintf(what, sizeof(what), "%s/%s/%s", row->condition, row->method, row->metric);
+			sx_stats_paired(a, b, n, opts->bootstrap, sx_seed_derive(0, "compare", what),
+					&row->p);
+			row->lost = lost;
+		}
+	}
+	free(a);
+	free(b);
+	res->common = common;
+	if (!nconds)
+		return sx_err_set(err, SX_EINPUT, "the runs have no prompt condition in common "
+				  "('%s' and '%s')", base->dir, cur->dir);
+	if (!common) {
+		sx_compare_result_release(res);
+		return sx_err_set(err, SX_EINPUT, "the runs have no review ids in common: %zu reviews "
+				  "in '%s', %zu in '%s'", res->base_reviews, base->dir,
+				  res->new_reviews, cur->dir);
+	}
+	p = xcalloc(res->n + 1, sizeof(double));
+	adj = xcalloc(res->n + 1, sizeof(double));
+	for (i = 0; i < res->n; i++)
+		p[i] = res->rows[i].p.p_value;
+	sx_stats_holm(p, res->n, adj);
+	for (i = 0; i < res->n; i++) {
+		struct sx_compare_row *row = &res->rows[i];
+		double worse = row->higher_better ? -row->p.mean_diff : row->p.mean_diff;
+		int sig = isfinite(adj[i]) && adj[i] < opts->alpha;
+
+		row->p_holm = isfinite(row->p.p_value) ? adj[i] : NAN;
+		row->regressed = row->lost || (sig && isfinite(worse) && worse > opts->tolerance);
+		row->improved = sig && isfinite(worse) && -worse > opts->tolerance;
+		res->regressions += row->regressed;
+	}
+	free(p);
+	free(adj);
+	return 0;
+}
+
+void sx_compare_result_release(struct sx_compare_result *res)
+{
+	free(res->rows);
+	res->rows = NULL;
+	res->n = 0;
+}
+
+/* ---------------------------------------------------------------- output */
+
+static const char *verdict(const struct sx_compare_row *r)
+{
+	return r->lost ? "REGRESSED (no value in new)" : r->regressed ? "REGRESSED" : r->improved ? "improved" : "ok";
+}
+
+static void add_num(struct sx_buf *b, double v, int sign)
+{
+	if (!isfinite(v))
+		sx_buf_adds(b, "-");
+	else
+		sx_buf_addf(b, sign ? "%+.3f" : "%.3f", fabs(v) < 5e-4 ? 0.0 : v);
+}
+
+static void add_p(struct sx_buf *b, double p)
+{
+	if (!isfinite(p))
+		sx_buf_adds(b, "-");
+	else if (p < 0.001)
+		sx_buf_adds(b, "<0.001");
+	else
+		sx_buf_addf(b, "%.3f", p);
+}
+
+static void change_text(struct sx_buf *b, const struct sx_compare_row *r)
+{
+	add_num(b, r->p.mean_diff, 1);
+	sx_buf_adds(b, " [");
+	add_num(b, r->p.ci_lo, 1);
+	sx_buf_adds(b, ", ");
+	add_num(b, r->p.ci_hi, 1);
+	sx_buf_adds(b, "]");
+}
+
+void sx_compare_text(const struct sx_compare_result *res, struct sx_buf *out)
+{
+	struct sx_buf cell = SX_BUF_INIT;
+	size_t i;
+
+	sx_buf_addf(out, "%-9s %-10s %-24s %5s %8s %8s %-28s %7s %7s  %s\n", "condition", "method",
+		    "metric", "n", "base", "new", "change [95% CI]", "p", "p_holm", "verdict");
+	for (i = 0; i < res->n; i++) {
+		const struct sx_compare_row *r = &res->rows[i];
+		char metric[48];
+
+		snprintf(metric, sizeof(metric), "%s (%s)", r->metric, r->higher_better ? "up" : "down");
+		sx_buf_addf(out, "%-9s %-10s %-24s %5zu ", r->condition, r->method, metric, r->p.n);
+		sx_buf_reset(&cell);
+		add_num(&cell, r->p.mean_b, 0);
+		sx_buf_addf(out, "%8s ", cell.buf);
+		sx_buf_reset(&cell);
+		add_num(&cell, r->p.mean_a, 0);
+		sx_buf_addf(out, "%8s ", cell.buf);
+		sx_buf_reset(&cell);
+		change_text(&cell, r);
+		sx_buf_addf(out, "%-28s ", cell.buf);
+		sx_buf_reset(&cell);
+		add_p(&cell, r->p.p_value);
+		sx_buf_addf(out, "%7s ", cell.buf);
+		sx_buf_reset(&cell);
+		add_p(&cell, r->p_holm);
+		sx_buf_addf(out, "%7s  %s\n", cell.buf, verdict(r));
+	}
+	sx_buf_addf(out, "%zu review ids in common (base %zu, new %zu); tolerance %g, alpha %g "
+			 "(Holm across %zu comparisons): %zu regressed\n",
+		    res->common, res->base_reviews, res->new_reviews, res->tolerance, res->alpha,
+		    res->n, res->regressions);
+	sx_buf_release(&cell);
+}
+
+void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out)
+{
+	size_t i;
+
+	if (res->regressions)
+		sx_buf_addf(out, "### selfexp compare: %zu metric%s regressed\n\n", res->regressions,
+			    res->regressions == 1 ? "" : "s");
+	else
+		sx_buf_adds(out, "### selfexp compare: no regression\n\n");
+	sx_buf_adds(out, "| Condition | Metric | n | Base | New | Change [95 % CI] | p (Holm) | |\n"
+			 "|:---|:---|---:|---:|---:|---:|---:|:---|\n");
+	for (i = 0; i < res->n; i++) {
+		const struct sx_compare_row *r = &res->rows[i];
+
+		sx_buf_adds(out, "| ");
+		sx_html_escape(out, sx_rundir_condition_label(r->condition),
+			       strlen(sx_rundir_condition_label(r->condition)));
+		sx_buf_adds(out, " | ");
+		if (strcmp(r->method, "self") && strcmp(r->method, "answer"))
+			sx_buf_addf(out, "%s ", r->method);
+		sx_buf_addf(out, "%s %s | %zu | ", r->metric, r->higher_better ? "\xe2\x86\x91" : "\xe2\x86\x93",
+			    r->p.n);
+		add_num(out, r->p.mean_b, 0);
+		sx_buf_adds(out, " | ");
+		add_num(out, r->p.mean_a, 0);
+		sx_buf_adds(out, " | ");
+		change_text(out, r);
+		sx_buf_adds(out, " | ");
+		if (isfinite(r->p_holm) && r->p_holm < 0.001)
+			sx_buf_adds(out, "&lt;0.001");
+		else
+			add_p(out, r->p_holm);
+		sx_buf_adds(out, r->regressed ? " | **regressed** |\n" : r->improved ? " | improved |\n"
+										 : " | ok |\n");
+	}
+	sx_buf_addf(out, "\n%zu reviews paired by id; a metric regresses when it got worse by more "
+			 "than %g and Holm-adjusted p < %g (Wilcoxon signed-rank, %zu comparisons).\n",
+		    res->common, res->tolerance, res->alpha, res->n);
+}
+
+void sx_compare_junit(const struct sx_compare_result *res, struct sx_buf *out)
+{
+	struct sx_buf msg = SX_BUF_INIT;
+	size_t i;
+
+	sx_buf_addf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			 "<testsuites>\n<testsuite name=\"selfexp compare\" tests=\"%zu\" "
+			 "failures=\"%zu\" errors=\"0\">\n", res->n, res->regressions);
+	for (i = 0; i < res->n; i++) {
+		const struct sx_compare_row *r = &res->rows[i];
+
+		sx_buf_reset(&msg);
+		sx_buf_addf(&msg, "%s %s: base ", r->metric, r->higher_better ? "(higher is better)"
+									      : "(lower is better)");
+		add_num(&msg, r->p.mean_b, 0);
+		sx_buf_adds(&msg, ", new ");
+		add_num(&msg, r->p.mean_a, 0);
+		sx_buf_adds(&msg, ", change ");
+		change_text(&msg, r);
+		sx_buf_addf(&msg, ", n %zu, p ", r->p.n);
+		add_p(&msg, r->p.p_value);
+		sx_buf_adds(&msg, ", Holm-adjusted p ");
+		add_p(&msg, r->p_holm);
+		sx_buf_adds(out, "  <testcase classname=\"selfexp.");
+		sx_html_escape(out, r->condition, strlen(r->condition));
+		sx_buf_adds(out, ".");
+		sx_html_escape(out, r->method, strlen(r->method));
+		sx_buf_adds(out, "\" name=\"");
+		sx_html_escape(out, r->metric, strlen(r->metric));
+		if (!r->regressed) {
+			sx_buf_adds(out, "\"><system-out>");
+			sx_html_escape(out, msg.buf, msg.len);
+			sx_buf_adds(out, "</system-out></testcase>\n");
+			continue;
+		}
+		sx_buf_adds(out, "\"><failure message=\"");
+		sx_html_escape(out, r->metric, strlen(r->metric));
+		sx_buf_addf(out, " regressed beyond tolerance %g\" type=\"regression\">", res->tolerance);
+		sx_html_escape(out, msg.buf, msg.len);
+		sx_buf_adds(out, "</failure></testcase>\n");
+	}
+	sx_buf_adds(out, "</testsuite>\n</testsuites>\n");
+	sx_buf_release(&msg);
+}

@@ -1,0 +1,188 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "selfexp/alloc.h"
+#include "selfexp/buf.h"
+#include "selfexp/file.h"
+#include "selfexp/json.h"
+#include "selfexp/parse.h"
+#include "selfexp/rundir.h"
+
+static struct sx_json *load_json(const char *dir, const char *name, struct sx_err *err)
+{
+	struct sx_buf path = SX_BUF_INIT, text = SX_BUF_INIT;
+	struct sx_json *j = NULL;
+
+	sx_buf_addf(&path, "%s/%s", dir, name);
+	if (sx_file_read(path.buf, SX_RUNDIR_JSON_MAX, &text, err))
+		goto out;
+	j = sx_json_parse(text.buf, text.len, err);
+	if (!j)
+		sx_err_prefix(err, "'%s'", path.buf);
+	else if (sx_json_type_of(j) != SX_JSON_OBJECT) {
+		sx_err_set(err, SX_EINPUT, "'%s' is not a JSON object", path.buf);
+		sx_json_free(j);
+		j = NULL;
+	}
+out:
+	sx_buf_release(&path);
+	sx_buf_release(&text);
+	return j;
+}
+
+static void key_of(struct sx_buf *k, const char *id, const char *cond, const char *method)
+{
+	sx_buf_reset(k);
+	sx_buf_addf(k, "%s\t%s\t%s", id, cond, method);
+}
+
+static int load_records(struct sx_rundir *rd, struct sx_err *err)
+{
+	struct sx_buf path = SX_BUF_INIT, text = SX_BUF_INIT, key = SX_BUF_INIT;
+	size_t alloc = 0, lineno = 0, value;
+	const char *p, *end, *nl;
+	int rc;
+
+	sx_buf_addf(&path, "%s/records.jsonl", rd->dir);
+	rc = sx_file_read(path.buf, SX_RUNDIR_RECORDS_MAX, &text, err);
+	if (rc)
+		goto out;
+	p = text.buf;
+	end = text.buf + text.len;
+	for (; p < end; p = nl + 1) {
+		struct sx_json *j;
+		const char *id, *cond, *method;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		lineno++;
+		if (nl == p)
+			continue;
+		j = sx_json_parse(p, (size_t)(nl - p), err);
+		if (!j) {
+			sx_err_prefix(err, "'%s' line %zu", path.buf, lineno);
+			rc = SX_EINPUT;
+			goto out;
+		}
+		id = sx_json_get_str(j, "id");
+		cond = sx_json_get_str(j, "condition");
+		method = sx_json_get_str(j, "method");
+		if (!id || !cond || !method) {
+			sx_json_free(j);
+			rc = sx_err_set(err, SX_EINPUT,
+					"'%s' line %zu: a record needs id, condition and method",
+					path.buf, lineno);
+			goto out;
+		}
+		SX_GROW(rd->records, alloc, rd->nrecords + 1);
+		value = rd->nrecords;
+		rd->records[rd->nrecords++] = j;
+		key_of(&key, id, cond, method);
+		if (sx_strmap_put(&rd->index, key.buf, key.len, &value)) {
+			rc = sx_err_set(err, SX_EINPUT, "'%s' line %zu: duplicate record ('%s', '%s', '%s')",
+					path.buf, lineno, id, cond, method);
+			goto out;
+		}
+	}
+out:
+	sx_buf_release(&path);
+	sx_buf_release(&text);
+	sx_buf_release(&key);
+	return rc;
+}
+
+int sx_rundir_load(struct sx_rundir *rd, const char *dir, unsigned parts, struct sx_err *err)
+{
+	struct sx_rundir z = SX_RUNDIR_INIT;
+	int rc = SX_EINPUT;
+
+	*rd = z;
+	rd->dir = xstrdup(dir);
+	rd->run = load_json(dir, "run.json", err);
+	if (!rd->run) {
+		sx_err_prefix(err, "'%s' is not a run directory", dir);
+		goto fail;
+	}
+	if (parts & SX_RUNDIR_SUMMARY) {
+		rd->summary = load_json(dir, "summary.json", err);
+		if (!rd->summary)
+			goto fail;
+	}
+	if (parts & SX_RUNDIR_RECORDS) {
+		rc = load_records(rd, err);
+		if (rc)
+			goto fail;
+	}
+	return 0;
+fail:
+	sx_rundir_release(rd);
+	return rc < 0 ? rc : SX_EINPUT;
+}
+
+void sx_rundir_release(struct sx_rundir *rd)
+{
+	size_t i;
+
+	for (i = 0; i < rd->nrecords; i++)
+		sx_json_free(rd->records[i]);
+	free(rd->records);
+	sx_json_free(rd->run);
+	sx_json_free(rd->summary);
+	sx_strmap_release(&rd->index);
+	free(rd->dir);
+	rd->records = NULL;
+	rd->nrecords = 0;
+	rd->run = rd->summary = NULL;
+	rd->dir = NULL;
+}
+
+const struct sx_json *sx_rundir_record(const struct sx_rundir *rd, const char *id,
+				       const char *condition, const char *method)
+{
+	struct sx_buf key = SX_BUF_INIT;
+	size_t v;
+	int found;
+
+	key_of(&key, id, condition, method);
+	found = sx_strmap_get(&rd->index, key.buf, key.len, &v);
+	sx_buf_release(&key);
+	return found ? rd->records[v] : NULL;
+}
+
+const struct sx_json *sx_rundir_answer_record(const struct sx_rundir *rd, const char *id,
+					      const char *condition)
+{
+	static const char *const own[] = { "self", "topk", "prediction" };
+	const struct sx_json *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		r = sx_rundir_record(rd, id, condition, own[i]);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+const char *sx_rundir_condition_label(const char *condition)
+{
+	static const char *const names[][2] = {
+		{ "ep", "E-P" }, { "pe", "P-E" }, { "ep-topk", "E-P top-k" },
+		{ "pe-topk", "P-E top-k" }, { "pred", "prediction only" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(condition, names[i][0]))
+			return names[i][1];
+	return condition;
+}
+
+int sx_rundir_status_usable_prediction(const char *status)
+{
+	enum sx_parse_status s;
+
+	return status && !sx_parse_status_from_name(status, &s) &&
+	       sx_parse_status_usable_prediction(s);
+}

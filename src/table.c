@@ -1,0 +1,1214 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "selfexp/alloc.h"
+#include "selfexp/json.h"
+#include "selfexp/rundir.h"
+#include "selfexp/table.h"
+
+/* ---------------------------------------------------------------- model */
+
+/*
+ * A table is built once from the summary, as cells that know both how they
+ * read (mean [lo, hi], a count, a p-value) and which tidy keys they carry
+ * (condition, method, metric, stat), and then handed to one format.
+ */
+enum cell_kind { C_EMPTY, C_TEXT, C_CI, C_NUM, C_INT, C_P };
+
+struct cell {
+	enum cell_kind kind;
+	char *text;         /* owned; C_TEXT */
+	double v, lo, hi;   /* C_CI: mean and interval; else the value */
+	long n;             /* C_CI: observations, -1 when unknown */
+	long n_ref;         /* C_CI: the row's n; a different n is shown in the cell */
+	int bold;
+	int csv_skip;       /* a label, or a value another cell already carries */
+	const char *cond;   /* borrowed: tidy keys */
+	const char *method;
+	const char *metric;
+	const char *stat;   /* single-valued cells */
+};
+
+enum col_dir { D_NONE, D_UP, D_DOWN };
+
+struct column {
+	const char *name;   /* borrowed */
+	enum col_dir dir;
+	int left;           /* left-aligned (labels) */
+};
+
+struct row {
+	char *group;        /* owned; non-NULL: a group heading row, no cells */
+	struct cell *cells; /* owned, ncols */
+};
+
+struct table {
+	const char *id;     /* borrowed; the csv "table" key */
+	char *title;        /* owned */
+	struct column cols[16];
+	size_t ncols;
+	struct row *rows;   /* owned */
+	size_t nrows, alloc;
+	struct sx_buf note;
+};
+
+struct tables {
+	struct table *t;
+	size_t n, alloc;
+};
+
+static struct table *table_new(struct tables *ts, const char *id, const char *title)
+{
+	struct table *t;
+
+	SX_GROW(ts->t, ts->alloc, ts->n + 1);
+	t = &ts->t[ts->n++];
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	t->title = xstrdup(title);
+	sx_buf_init(&t->note, 0);
+	return t;
+}
+
+static void table_col(struct table *t, const char *name, enum col_dir dir, int left)
+{
+	if (t->ncols >= sizeof(t->cols) / sizeof(t->cols[0]))
+		return;
+	t->cols[t->ncols].name = name;
+	t->cols[t->ncols].dir = dir;
+	t->cols[t->ncols].left = left;
+	t->ncols++;
+}
+
+static struct row *table_row(struct table *t)
+{
+	struct row *r;
+	size_t k;
+
+	SX_GROW(t->rows, t->alloc, t->nrows + 1);
+	r = &t->rows[t->nrows++];
+	r->group = NULL;
+	r->cells = xcalloc(t->ncols ? t->ncols : 1, sizeof(struct cell));
+	for (k = 0; k < t->ncols; k++)
+		r->cells[k].csv_skip = 1; /* until a value is put in */
+	return r;
+}
+
+static void table_group(struct table *t, const char *label)
+{
+	struct row *r = table_row(t);
+
+	r->group = xstrdup(label);
+}
+
+static void tables_release(struct tables *ts)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < ts->n; i++) {
+		struct table *t = &ts->t[i];
+		for (j = 0; j < t->nrows; j++) {
+			for (k = 0; k < t->ncols; k++)
+				free(t->rows[j].cells[k].text);
+			free(t->rows[j].cells);
+			free(t->rows[j].group);
+		}
+		free(t->rows);
+		free(t->title);
+		sx_buf_release(&t->note);
+	}
+	free(ts->t);
+}
+
+static void cell_text(struct cell *c, const char *s)
+{
+	c->kind = C_TEXT;
+	c->csv_skip = 1;
+	free(c->text);
+	c->text = xstrdup(s);
+}
+
+static double get_num(const struct sx_json *o, const char *key)
+{
+	double v;
+
+	return o && !sx_json_get_num(o, key, &v) ? v : NAN;
+}
+
+/* A cell from an aggregate object {n, mean, sd, ci_lo, ci_hi}. */
+static void cell_agg(struct cell *c, const struct sx_json *agg, const char *cond,
+		     const char *method, const char *metric)
+{
+	double n = get_num(agg, "n");
+
+	c->csv_skip = 0;
+	c->cond = cond;
+	c->method = method;
+	c->metric = metric;
+	if (!agg) {
+		c->kind = C_EMPTY;
+		c->csv_skip = 1;
+		return;
+	}
+	c->kind = C_CI;
+	c->v = get_num(agg, "mean");
+	c->lo = get_num(agg, "ci_lo");
+	c->hi = get_num(agg, "ci_hi");
+	c->n = isfinite(n) ? (long)n : -1;
+	c->n_ref = -1;
+}
+
+static void cell_value(struct cell *c, enum cell_kind kind, double v, const char *cond,
+		       const char *method, const char *metric, const char *stat)
+{
+	c->kind = kind;
+	c->csv_skip = 0;
+	c->v = v;
+	c->cond = cond;
+	c->method = method;
+	c->metric = metric;
+	c->stat = stat;
+}
+
+/* ---------------------------------------------------------------- summary access */
+
+static const struct sx_json *cond_obj(const struct sx_json *summary, const char *cond)
+{
+	return sx_json_get(sx_json_get(summary, "conditions"), cond);
+}
+
+static const struct sx_json *method_obj(const struct sx_json *summary, const char *cond,
+					const char *method)
+{
+	return sx_json_get(sx_json_get(cond_obj(summary, cond), "methods"), method);
+}
+
+static int has_cond(const struct sx_json *summary, const char *cond)
+{
+	return cond_obj(summary, cond) != NULL;
+}
+
+struct faith_metric {
+	const char *key;
+	const char *label;
+	enum col_dir dir;
+};
+
+static const struct faith_metric faith_metrics[] = {
+	{ "comprehensiveness", "Comp", D_UP },
+	{ "sufficiency", "Suff", D_DOWN },
+	{ "df_mit", "DF_MIT", D_UP },
+	{ "df_frac", "DF_Frac", D_DOWN },
+	{ "rankdel", "RankDel", D_UP },
+};
+#define NFAITH (sizeof(faith_metrics) / sizeof(faith_metrics[0]))
+
+static const char *const agree_metrics[][2] = {
+	{ "feature", "feature agreement" },  { "rank", "rank agreement" },
+	{ "sign", "sign agreement" },        { "signed_rank", "signed rank agreement" },
+	{ "iou", "IoU of the top-k sets" },  { "spearman", "Spearman rank correlation" },
+	{ "pairwise", "pairwise rank agreement" },
+};
+#define NAGREE (sizeof(agree_metrics) / sizeof(agree_metrics[0]))
+
+/*
+ * A group of the paper's faithfulness table: the full condition, its top-k
+ * variant, and the condition whose occlusion / LIME rows are shown (the full
+ * one when present).
+ */
+struct group {
+	const char *label;
+	const char *full;   /* condition of "self (full)", or NULL */
+	const char *topk;   /* condition of "self (top-k)", or NULL */
+	const char *expl;   /* condition of the occlusion and LIME rows, or NULL */
+};
+
+static size_t paper_groups(const struct sx_json *summary, struct group *g)
+{
+	static const char *const fam[][3] = {
+		{ "E-P", "ep", "ep-topk" }, { "P-E", "pe", "pe-topk" }, { "prediction only", NULL, "pred" },
+	};
+	size_t i, n = 0;
+
+	for (i = 0; i < 3; i++) {
+		const char *full = fam[i][1] && has_cond(summary, fam[i][1]) ? fam[i][1] : NULL;
+		const char *second = has_cond(summary, fam[i][2]) ? fam[i][2] : NULL;
+
+		if (!full && !second)
+			continue;
+		if (i == 2 && (has_cond(summary, "ep") || has_cond(summary, "pe") ||
+			       has_cond(summary, "ep-topk") || has_cond(summary, "pe-topk")))
+			continue; /* prediction only: shown only when it is all there is */
+		g[n].label = fam[i][0];
+		g[n].full = full;
+		g[n].topk = i < 2 ? second : NULL;
+		g[n].expl = full ? full : second;
+		n++;
+	}
+	return n;
+}
+
+/* "E-P 0 of 36, P-E 2 of 36" parse failures and failed requests per condition. */
+static void note_exclusions(struct sx_buf *note, const struct sx_json *summary)
+{
+	const struct sx_json *c;
+	int first = 1;
+
+	sx_buf_adds(note, "Excluded (parse failures, failed requests) of n reviews:");
+	for (c = sx_json_child(sx_json_get(summary, "conditions")); c; c = sx_json_next(c)) {
+		double pf = get_num(c, "parse_failures"), fl = get_num(c, "failed"),
+		       rv = get_num(c, "reviews");
+		sx_buf_addf(note, "%s %s %.0f, %.0f of %.0f", first ? "" : ";",
+			    sx_rundir_condition_label(sx_json_key(c)), isfinite(pf) ? pf : 0,
+			    isfinite(fl) ? fl : 0, isfinite(rv) ? rv : 0);
+		first = 0;
+	}
+	sx_buf_adds(note, ".");
+}
+
+/* ---------------------------------------------------------------- paper layout */
+
+static void build_accuracy(struct tables *ts, const struct sx_json *summary)
+{
+	static const struct {
+		const char *label;
+		const char *key;
+		enum cell_kind kind;
+		const char *stat;
+	} rows[] = {
+		{ "Accuracy", "accuracy", C_CI, NULL },
+		{ "n (scored)", "accuracy", C_INT, "n" },
+		{ "ECE", "ece", C_NUM, "value" },
+		{ "Parse failures", "parse_failures", C_INT, "count" },
+		{ "Failed requests", "failed", C_INT, "count" },
+		{ "Coverage", "coverage", C_CI, NULL },
+		{ "Reviews (n)", "reviews", C_INT, "count" },
+	};
+	const struct sx_json *conds = sx_json_get(summary, "conditions"), *c;
+	struct table *t = table_new(ts, "accuracy", "Accuracy and parse failures by prompt condition");
+	size_t i, k;
+
+	table_col(t, "", D_NONE, 1);
+	for (c = sx_json_child(conds); c; c = sx_json_next(c))
+		table_col(t, sx_rundir_condition_label(sx_json_key(c)), D_NONE, 0);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct row *r = table_row(t);
+
+		cell_text(&r->cells[0], rows[i].label);
+		for (c = sx_json_child(conds), k = 1; c && k < t->ncols; c = sx_json_next(c), k++) {
+			const struct sx_json *v = sx_json_get(c, rows[i].key);
+			const char *cond = sx_json_key(c);
+
+			if (rows[i].kind == C_CI) {
+				cell_agg(&r->cells[k], v, cond, "", rows[i].key);
+			} else if (sx_json_type_of(v) == SX_JSON_OBJECT) {
+				/* the n of an aggregate, already in the csv with its mean */
+				cell_value(&r->cells[k], C_INT, get_num(v, "n"), cond, "", rows[i].key,
+					   rows[i].stat);
+				r->cells[k].csv_skip = 1;
+			} else if (sx_json_type_of(v) == SX_JSON_NUMBER) {
+				cell_value(&r->cells[k], rows[i].kind, get_num(c, rows[i].key), cond, "",
+					   rows[i].key, rows[i].stat);
+			} else {
+				/* null: undefined (NA in csv); absent: does not apply */
+				cell_value(&r->cells[k], C_EMPTY, NAN, cond, "", rows[i].key,
+					   rows[i].stat);
+				r->cells[k].csv_skip = !v;
+			}
+		}
+	}
+	sx_buf_adds(&t->note, "Accuracy: mean and 95 % bootstrap interval over the reviews with a "
+			      "usable prediction and a gold label (n scored). ECE: expected "
+			      "calibration error of the verbal confidence (10 bins). Parse failures "
+			      "are answers without a usable prediction; they are excluded, never "
+			      "scored as a guess. Coverage: share of the tokens the self-explanation "
+			      "gave a value.");
+}
+
+/* Bold the best finite mean of each metric column among rows [r0, r1). */
+static void bold_best(struct table *t, size_t r0, size_t r1, size_t col, enum col_dir dir)
+{
+	double best = NAN;
+	size_t r;
+
+	for (r = r0; r < r1; r++) {
+		const struct cell *c = &t->rows[r].cells[col];
+		if (c->kind != C_CI || !isfinite(c->v))
+			continue;
+		if (!isfinite(best) || (dir == D_UP ? c->v > best : c->v < best))
+			best = c->v;
+	}
+	if (!isfinite(best))
+		return;
+	for (r = r0; r < r1; r++) {
+		struct cell *c = &t->rows[r].cells[col];
+		if (c->kind == C_CI && isfinite(c->v) && fabs(c->v - best) < 5e-4)
+			c->bold = 1;
+	}
+}
+
+static void faith_row(struct table *t, const struct sx_json *summary, const char *label,
+		      const char *cond, const char *method)
+{
+	const struct sx_json *m = cond ? method_obj(summary, cond, method) : NULL;
+	struct row *r;
+	size_t i;
+
+	if (!m)
+		return;
+	r = table_row(t);
+	cell_text(&r->cells[0], label);
+	cell_value(&r->cells[1], C_INT, get_num(m, "explained"), cond, method, "explained",
+		   "count");
+	for (i = 0; i < NFAITH; i++) {
+		cell_agg(&r->cells[2 + i], sx_json_get(m, faith_metrics[i].key), cond, method,
+			 faith_metrics[i].key);
+		r->cells[2 + i].n_ref = (long)r->cells[1].v;
+	}
+}
+
+static void build_faithfulness(struct tables *ts, const struct sx_json *summary,
+			       const struct group *g, size_t ng)
+{
+	struct table *t = table_new(ts, "faithfulness",
+				    "Faithfulness of self-explanations, occlusion and LIME");
+	size_t i, k, r0;
+
+	table_col(t, "", D_NONE, 1);
+	table_col(t, "n", D_NONE, 0);
+	for (i = 0; i < NFAITH; i++)
+		table_col(t, faith_metrics[i].label, faith_metrics[i].dir, 0);
+	for (i = 0; i < ng; i++) {
+		table_group(t, g[i].label);
+		r0 = t->nrows;
+		faith_row(t, summary, "self (full)", g[i].full, "self");
+		faith_row(t, summary, "self (top-k)", g[i].topk, "topk");
+		faith_row(t, summary, "occlusion", g[i].expl, "occlusion");
+		faith_row(t, summary, "LIME", g[i].expl, "lime");
+		for (k = 0; k < NFAITH; k++)
+			bold_best(t, r0, t->nrows, 2 + k, faith_metrics[k].dir);
+	}
+	sx_buf_adds(&t->note, "Mean [95 % bootstrap interval] over reviews; n = reviews with an "
+			      "explanation (n=k in a cell: the metric is defined for k of them). Best value per column within each group in bold. "
+			      "Occlusion and LIME query the model under the group's full prompt "
+			      "(under its top-k prompt when the full one was not run). ");
+	note_exclusions(&t->note, summary);
+}
+
+/* One agreement matrix: rows and columns are the explanation methods of every group. */
+struct amethod {
+	const char *label;  /* column / row label */
+	const char *method; /* record method name */
+};
+
+static const struct amethod amethods[] = {
+	{ "self (full)", "self" }, { "self (top-k)", "topk" }, { "occlusion", "occlusion" },
+	{ "LIME", "lime" },
+};
+#define NAMETH (sizeof(amethods) / sizeof(amethods[0]))
+
+/* The condition where the pair (a, b) of a group lives, and the summary pair key. */
+static const struct sx_json *pair_agg(const struct sx_json *summary, const struct group *g,
+				      size_t a, size_t b, const char *metric, const char **cond,
+				      const char **pair_key)
+{
+	char key[64];
+	const struct sx_json *ag, *p;
+	const char *c;
+
+	if (a == b)
+		return NULL;
+	if (a > b) {
+		size_t tmp = a;
+		a = b;
+		b = tmp;
+	}
+	if (a == 0)
+		c = g->full;
+	else if (a == 1)
+		c = b == 0 ? NULL : g->topk;
+	else
+		c = g->expl;
+	if (!c)
+		return NULL;
+	ag = sx_json_get(cond_obj(summary, c), "agreement");
+	snprintf(key, sizeof(key), "%s~%s", amethods[a].method, amethods[b].method);
+	for (p = sx_json_child(ag); p; p = sx_json_next(p))
+		if (!strcmp(sx_json_key(p), key)) {
+			*cond = c;
+			*pair_key = sx_json_key(p); /* borrowed from the summary */
+			return sx_json_get(p, metric);
+		}
+	return NULL;
+}
+
+static void build_agreement(struct tables *ts, const struct sx_json *summary,
+			    const struct group *g, size_t ng)
+{
+	size_t q, i, a, b, k;
+
+	for (q = 0; q < NAGREE; q++) {
+		const char *metric = agree_metrics[q][0];
+		int used[NAMETH] = { 0 }, any = 0;
+		size_t colof[NAMETH];
+		struct sx_buf title = SX_BUF_INIT, nlist = SX_BUF_INIT;
+		struct table *t;
+		const char *cond, *pk;
+
+		for (i = 0; i < ng; i++)
+			for (a = 0; a < NAMETH; a++)
+				for (b = 0; b < NAMETH; b++)
+					if (pair_agg(summary, &g[i], a, b, metric, &cond, &pk)) {
+						used[a] = used[b] = 1;
+						any = 1;
+					}
+		if (!any)
+			continue;
+		sx_buf_addf(&title, "Agreement between explanations: %s", agree_metrics[q][1]);
+		{
+			static char ids[NAGREE][32];
+			snprintf(ids[q], sizeof(ids[q]), "agreement_%s", metric);
+			t = table_new(ts, ids[q], title.buf);
+		}
+		sx_buf_release(&title);
+		table_col(t, "", D_NONE, 1);
+		for (a = 0, k = 1; a < NAMETH; a++)
+			if (used[a]) {
+				colof[a] = k++;
+				table_col(t, amethods[a].label, D_NONE, 0);
+			}
+		for (i = 0; i < ng; i++) {
+			int group_rows = 0;
+
+			for (a = 0; a < NAMETH; a++) {
+				struct row *r;
+				int row_any = 0;
+
+				if (!used[a])
+					continue;
+				for (b = 0; b < NAMETH; b++)
+					if (used[b] && pair_agg(summary, &g[i], a, b, metric, &cond, &pk))
+						row_any = 1;
+				if (!row_any)
+					continue;
+				if (!group_rows++)
+					table_group(t, g[i].label);
+				r = table_row(t);
+				cell_text(&r->cells[0], amethods[a].label);
+				for (b = 0; b < NAMETH; b++) {
+					const struct sx_json *agg;
+					struct cell *c;
+
+					if (!used[b])
+						continue;
+					c = &r->cells[colof[b]];
+					agg = pair_agg(summary, &g[i], a, b, metric, &cond, &pk);
+					if (!agg) {
+						c->kind = C_EMPTY;
+						c->csv_skip = 1;
+						continue;
+					}
+					cell_agg(c, agg, cond, pk, metric);
+					c->csv_skip = a > b; /* the mirror image of a cell already written */
+					if (a < b && c->n >= 0)
+						sx_buf_addf(&nlist, "%s %s %s~%s %ld", nlist.len ? ";" : "",
+							    g[i].label, amethods[a].label,
+							    amethods[b].label, c->n);
+				}
+			}
+		}
+		sx_buf_adds(&t->note, "Mean [95 % bootstrap interval] over the reviews where both "
+				      "explanations exist (k = max(floor(0.2 n), 1) for the top-k "
+				      "measures); the matrix is symmetric. n:");
+		sx_buf_adds(&t->note, nlist.buf);
+		sx_buf_adds(&t->note, ". ");
+		sx_buf_release(&nlist);
+		note_exclusions(&t->note, summary);
+	}
+}
+
+/* ---------------------------------------------------------------- long layout */
+
+static void long_row(struct table *t, const char *cond, const char *method, const char *metric,
+		     const struct sx_json *v)
+{
+	struct row *r = table_row(t);
+
+	cell_text(&r->cells[0], sx_rundir_condition_label(cond));
+	cell_text(&r->cells[1], method);
+	cell_text(&r->cells[2], metric);
+	if (sx_json_type_of(v) == SX_JSON_OBJECT) {
+		cell_value(&r->cells[3], C_INT, get_num(v, "n"), cond, method, metric, "n");
+		r->cells[3].csv_skip = 1;
+		cell_agg(&r->cells[4], v, cond, method, metric);
+	} else if (sx_json_type_of(v) == SX_JSON_NUMBER) {
+		double x = NAN;
+		sx_json_num(v, &x);
+		cell_value(&r->cells[4], x == floor(x) && fabs(x) < 1e12 ? C_INT : C_NUM, x, cond,
+			   method, metric, "value");
+	} else {
+		cell_value(&r->cells[4], C_EMPTY, NAN, cond, method, metric, "value");
+	}
+}
+
+static void build_long(struct tables *ts, const struct sx_json *summary)
+{
+	static const char *const cond_keys[] = { "accuracy", "ece", "parse_failures", "failed",
+						 "parse_failure_rate", "coverage", "distinct_values" };
+	const struct sx_json *c, *m, *v, *p;
+	struct table *t = table_new(ts, "results", "All aggregates");
+	struct table *cmp;
+	size_t i;
+
+	table_col(t, "Condition", D_NONE, 1);
+	table_col(t, "Method", D_NONE, 1);
+	table_col(t, "Metric", D_NONE, 1);
+	table_col(t, "n", D_NONE, 0);
+	table_col(t, "Mean [95 % CI]", D_NONE, 0);
+	for (c = sx_json_child(sx_json_get(summary, "conditions")); c; c = sx_json_next(c)) {
+		const char *cond = sx_json_key(c);
+
+		for (i = 0; i < sizeof(cond_keys) / sizeof(cond_keys[0]); i++) {
+			v = sx_json_get(c, cond_keys[i]);
+			if (v)
+				long_row(t, cond, "", cond_keys[i], v);
+		}
+		for (v = sx_json_child(sx_json_get(c, "parse_status")); v; v = sx_json_next(v))
+			long_row(t, cond, "", sx_json_key(v), v);
+		for (m = sx_json_child(sx_json_get(c, "methods")); m; m = sx_json_next(m))
+			for (v = sx_json_child(m); v; v = sx_json_next(v))
+				long_row(t, cond, sx_json_key(m), sx_json_key(v), v);
+		for (p = sx_json_child(sx_json_get(c, "agreement")); p; p = sx_json_next(p))
+			for (v = sx_json_child(p); v; v = sx_json_next(v))
+				long_row(t, cond, sx_json_key(p), sx_json_key(v), v);
+	}
+	sx_buf_adds(&t->note, "Rows with n: mean [95 % bootstrap interval] over reviews. "
+			      "Parse-status rows count answers. ");
+	note_exclusions(&t->note, summary);
+
+	cmp = table_new(ts, "comparisons", "Paired comparisons");
+	table_col(cmp, "Comparison", D_NONE, 1);
+	table_col(cmp, "Metric", D_NONE, 1);
+	table_col(cmp, "n", D_NONE, 0);
+	table_col(cmp, "Mean A", D_NONE, 0);
+	table_col(cmp, "Mean B", D_NONE, 0);
+	table_col(cmp, "A - B [95 % CI]", D_NONE, 0);
+	table_col(cmp, "p", D_NONE, 0);
+	table_col(cmp, "p (Holm)", D_NONE, 0);
+	for (c = sx_json_child(sx_json_get(summary, "comparisons")); c; c = sx_json_next(c)) {
+		for (v = sx_json_child(c); v; v = sx_json_next(v)) {
+			struct row *r = table_row(cmp);
+			const char *name = sx_json_key(c), *metric = sx_json_key(v);
+
+			cell_text(&r->cells[0], name);
+			cell_text(&r->cells[1], metric);
+			cell_value(&r->cells[2], C_INT, get_num(v, "n"), name, "", metric, "n");
+			cell_value(&r->cells[3], C_NUM, get_num(v, "mean_a"), name, "", metric, "mean_a");
+			cell_value(&r->cells[4], C_NUM, get_num(v, "mean_b"), name, "", metric, "mean_b");
+			cell_value(&r->cells[5], C_CI, get_num(v, "mean_diff"), name, "", metric, NULL);
+			r->cells[5].lo = get_num(v, "ci_lo");
+			r->cells[5].hi = get_num(v, "ci_hi");
+			r->cells[5].n = -1;
+			r->cells[5].stat = "mean_diff";
+			cell_value(&r->cells[6], C_P, get_num(v, "p_value"), name, "", metric, "p_value");
+			cell_value(&r->cells[7], C_P, get_num(v, "p_holm"), name, "", metric, "p_holm");
+		}
+	}
+	sx_buf_adds(&cmp->note, "A - B: paired bootstrap interval over the reviews where both are "
+				"defined; p: Wilcoxon signed-rank test, Holm-adjusted across the metrics "
+				"of one comparison; blank p: every difference is zero.");
+}
+
+/* ---------------------------------------------------------------- number formatting */
+
+/* %.3f without "-0.000"; minus (NULL: "-") written for a negative sign. */
+static void add_fixed(struct sx_buf *b, double v, int digits, const char *minus)
+{
+	double q = pow(10, digits);
+
+	if (fabs(v) * q < 0.5)
+		v = 0;
+	if (v < 0 && minus) {
+		sx_buf_adds(b, minus);
+		v = -v;
+	}
+	sx_buf_addf(b, "%.*f", digits, v);
+}
+
+static void add_p(struct sx_buf *b, double p, const char *lt)
+{
+	if (p < 0.001)
+		sx_buf_addf(b, "%s0.001", lt);
+	else
+		add_fixed(b, p, 3, NULL);
+}
+
+/* ---------------------------------------------------------------- escaping */
+
+/* Length of the valid UTF-8 sequence at s (of at most left bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t left)
+{
+	size_t n, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n > left)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void sx_html_escape(struct sx_buf *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+
+	while (i < len) {
+		switch (p[i]) {
+		case '&': sx_buf_adds(out, "&amp;"); i++; continue;
+		case '<': sx_buf_adds(out, "&lt;"); i++; continue;
+		case '>': sx_buf_adds(out, "&gt;"); i++; continue;
+		case '"': sx_buf_adds(out, "&quot;"); i++; continue;
+		case '\'': sx_buf_adds(out, "&#39;"); i++; continue;
+		case '\0': sx_buf_adds(out, "\xef\xbf\xbd"); i++; continue;
+		default: break;
+		}
+		if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\t' && p[i] != '\r') {
+			sx_buf_adds(out, "\xef\xbf\xbd");
+			i++;
+			continue;
+		}
+		n = utf8_len(p + i, len - i);
+		if (!n) {
+			sx_buf_adds(out, "\xef\xbf\xbd");
+			i++;
+			continue;
+		}
+		sx_buf_add(out, p + i, n);
+		i += n;
+	}
+}
+
+static void md_escape(struct sx_buf *out, const char *s)
+{
+	for (; *s; s++) {
+		if (strchr("|\\*_`[]<>#", *s))
+			sx_buf_addch(out, '\\');
+		if (*s == '\n')
+			sx_buf_addch(out, ' ');
+		else
+			sx_buf_addch(out, *s);
+	}
+}
+
+static void tex_escape(struct sx_buf *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\': sx_buf_adds(out, "\\textbackslash{}"); break;
+		case '~': sx_buf_adds(out, "\\textasciitilde{}"); break;
+		case '^': sx_buf_adds(out, "\\textasciicircum{}"); break;
+		case '&': case '%': case '$': case '#': case '_': case '{': case '}':
+			sx_buf_addch(out, '\\');
+			sx_buf_addch(out, *s);
+			break;
+		case '<': sx_buf_adds(out, "\\textless{}"); break;
+		case '>': sx_buf_adds(out, "\\textgreater{}"); break;
+		case '\n': sx_buf_addch(out, ' '); break;
+		default: sx_buf_addch(out, *s);
+		}
+	}
+}
+
+static void csv_field(struct sx_buf *out, const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		sx_buf_adds(out, s);
+		return;
+	}
+	sx_buf_addch(out, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			sx_buf_addch(out, '"');
+		sx_buf_addch(out, *s);
+	}
+	sx_buf_addch(out, '"');
+}
+
+/* ---------------------------------------------------------------- formats */
+
+struct fmt_ctx {
+	const struct sx_table_opts *opts;
+	const struct sx_json *run;
+	size_t table_no;
+};
+
+/* How a format writes a cell: bold and small text, the missing-value dash. */
+struct cell_style {
+	const char *bold_on, *bold_off;
+	const char *ci_on, *ci_off; /* around " [lo, hi]" */
+	const char *dash;
+	const char *lt;
+	const char *minus;
+	void (*escape)(struct sx_buf *, const char *);
+};
+
+static void html_escape_str(struct sx_buf *out, const char *s)
+{
+	sx_html_escape(out, s, strlen(s));
+}
+
+static void render_cell(struct sx_buf *b, const struct cell *c, const struct cell_style *st)
+{
+	switch (c->kind) {
+	case C_TEXT:
+		st->escape(b, c->text);
+		return;
+	case C_EMPTY:
+		sx_buf_adds(b, st->dash);
+		return;
+	case C_INT:
+		if (isfinite(c->v))
+			sx_buf_addf(b, "%.0f", c->v);
+		else
+			sx_buf_adds(b, st->dash);
+		return;
+	case C_NUM:
+		if (isfinite(c->v))
+			add_fixed(b, c->v, 3, st->minus);
+		else
+			sx_buf_adds(b, st->dash);
+		return;
+	case C_P:
+		if (isfinite(c->v))
+			add_p(b, c->v, st->lt);
+		else
+			sx_buf_adds(b, st->dash);
+		return;
+	case C_CI:
+		if (!isfinite(c->v)) {
+			sx_buf_adds(b, st->dash);
+			return;
+		}
+		if (c->bold)
+			sx_buf_adds(b, st->bold_on);
+		add_fixed(b, c->v, 3, st->minus);
+		if (c->bold)
+			sx_buf_adds(b, st->bold_off);
+		if (isfinite(c->lo) && isfinite(c->hi)) {
+			sx_buf_adds(b, st->ci_on);
+			sx_buf_adds(b, "[");
+			add_fixed(b, c->lo, 3, st->minus);
+			sx_buf_adds(b, ", ");
+			add_fixed(b, c->hi, 3, st->minus);
+			sx_buf_adds(b, "]");
+			if (c->n_ref >= 0 && c->n >= 0 && c->n != c->n_ref)
+				sx_buf_addf(b, " n=%ld", c->n);
+			sx_buf_adds(b, st->ci_off);
+		}
+		return;
+	}
+}
+
+static void run_line(struct sx_buf *b, const struct sx_json *run,
+		     void (*escape)(struct sx_buf *, const char *))
+{
+	const struct sx_json *model = sx_json_get(run, "model"), *data = sx_json_get(run, "data");
+	const char *path = sx_json_get_str(data, "path"), *base;
+	struct sx_buf line = SX_BUF_INIT;
+
+	base = path ? strrchr(path, '/') : NULL;
+	base = base ? base + 1 : path ? path : "?";
+	sx_buf_addf(&line, "model %s, data %s (%.0f reviews), probability %s, seed %s, selfexp %s",
+		    sx_json_get_str(model, "name") ? sx_json_get_str(model, "name") : "?", base,
+		    isfinite(get_num(data, "reviews")) ? get_num(data, "reviews") : 0,
+		    sx_json_get_str(run, "prob") ? sx_json_get_str(run, "prob") : "?",
+		    sx_json_get_str(run, "seed") ? sx_json_get_str(run, "seed") : "?",
+		    sx_json_get_str(run, "selfexp_version") ? sx_json_get_str(run, "selfexp_version")
+							    : "?");
+	if (sx_json_get(run, "complete") && sx_json_type_of(sx_json_get(run, "complete")) == SX_JSON_BOOL) {
+		int complete = 1;
+		sx_json_bool(sx_json_get(run, "complete"), &complete);
+		if (!complete)
+			sx_buf_adds(&line, " (INCOMPLETE RUN)");
+	}
+	escape(b, line.buf);
+	sx_buf_release(&line);
+}
+
+static const char *dir_md(enum col_dir d)
+{
+	return d == D_UP ? " \xe2\x86\x91" : d == D_DOWN ? " \xe2\x86\x93" : "";
+}
+
+/* --- Markdown */
+
+static const struct cell_style md_style = { "**", "**", " ", "", "\xe2\x80\x93", "<", NULL, md_escape };
+
+static void md_begin(struct sx_buf *b, struct fmt_ctx *x)
+{
+	sx_buf_adds(b, "<!-- selfexp table -->\n");
+	run_line(b, x->run, md_escape);
+	sx_buf_adds(b, "\n\n");
+}
+
+static void md_table(struct sx_buf *b, struct fmt_ctx *x, const struct table *t)
+{
+	size_t r, k;
+
+	sx_buf_addf(b, "### Table %zu. ", ++x->table_no);
+	md_escape(b, t->title);
+	sx_buf_adds(b, "\n\n|");
+	for (k = 0; k < t->ncols; k++) {
+		sx_buf_addch(b, ' ');
+		md_escape(b, t->cols[k].name);
+		sx_buf_adds(b, dir_md(t->cols[k].dir));
+		sx_buf_adds(b, " |");
+	}
+	sx_buf_adds(b, "\n|");
+	for (k = 0; k < t->ncols; k++)
+		sx_buf_adds(b, t->cols[k].left ? ":---|" : "---:|");
+	sx_buf_addch(b, '\n');
+	for (r = 0; r < t->nrows; r++) {
+		const struct row *row = &t->rows[r];
+		sx_buf_addch(b, '|');
+		if (row->group) {
+			sx_buf_adds(b, " *");
+			md_escape(b, row->group);
+			sx_buf_adds(b, "* |");
+			for (k = 1; k < t->ncols; k++)
+				sx_buf_adds(b, " |");
+			sx_buf_addch(b, '\n');
+			continue;
+		}
+		for (k = 0; k < t->ncols; k++) {
+			sx_buf_addch(b, ' ');
+			render_cell(b, &row->cells[k], &md_style);
+			sx_buf_adds(b, " |");
+		}
+		sx_buf_addch(b, '\n');
+	}
+	sx_buf_adds(b, "\n");
+	md_escape(b, t->note.buf);
+	sx_buf_adds(b, "\n\n");
+}
+
+static void md_end(struct sx_buf *b, struct fmt_ctx *x)
+{
+	(void)b;
+	(void)x;
+}
+
+/* --- LaTeX (booktabs) */
+
+static const struct cell_style tex_style = {
+	"\\textbf{", "}", "\\\\{\\scriptsize ", "}", "--", "$<$", "$-$", tex_escape
+};
+
+static void tex_begin(struct sx_buf *b, struct fmt_ctx *x)
+{
+	if (x->opts->standalone)
+		sx_buf_adds(b, "\\documentclass{article}\n"
+			       "\\usepackage[T1]{fontenc}\n"
+			       "\\usepackage[utf8]{inputenc}\n"
+			       "\\usepackage{booktabs}\n"
+			       "\\begin{document}\n");
+	else
+		sx_buf_adds(b, "% selfexp table: needs \\usepackage{booktabs}\n");
+	sx_buf_adds(b, "% ");
+	run_line(b, x->run, tex_escape);
+	sx_buf_adds(b, "\n");
+	if (x->opts->standalone) {
+		sx_buf_adds(b, "\\noindent ");
+		run_line(b, x->run, tex_escape);
+		sx_buf_adds(b, "\n");
+	}
+}
+
+static void tex_table(struct sx_buf *b, struct fmt_ctx *x, const struct table *t)
+{
+	size_t r, k;
+
+	x->table_no++;
+	sx_buf_adds(b, "\n\\begin{table}[htbp]\n\\centering\n\\small\n"
+		       "\\setlength{\\tabcolsep}{4pt}\n\\caption{");
+	tex_escape(b, t->title);
+	sx_buf_addf(b, "}\n\\label{tab:selfexp-");
+	tex_escape(b, t->id);
+	sx_buf_adds(b, "}\n\\begin{tabular}{");
+	for (k = 0; k < t->ncols; k++)
+		sx_buf_addch(b, t->cols[k].left ? 'l' : 'r');
+	sx_buf_adds(b, "}\n\\toprule\n");
+	for (k = 0; k < t->ncols; k++) {
+		if (k)
+			sx_buf_adds(b, " & ");
+		tex_escape(b, t->cols[k].name);
+		if (t->cols[k].dir != D_NONE)
+			sx_buf_adds(b, t->cols[k].dir == D_UP ? " $\\uparrow$" : " $\\downarrow$");
+	}
+	sx_buf_adds(b, " \\\\\n\\midrule\n");
+	for (r = 0; r < t->nrows; r++) {
+		const struct row *row = &t->rows[r];
+		if (row->group) {
+			if (r)
+				sx_buf_adds(b, "\\addlinespace\n");
+			sx_buf_addf(b, "\\multicolumn{%zu}{l}{\\textit{", t->ncols);
+			tex_escape(b, row->group);
+			sx_buf_adds(b, "}} \\\\\n");
+			continue;
+		}
+		for (k = 0; k < t->ncols; k++) {
+			const struct cell *c = &row->cells[k];
+			if (k)
+				sx_buf_adds(b, " & ");
+			if (c->kind == C_CI && isfinite(c->v) && isfinite(c->lo)) {
+				/* two lines: the mean, and the interval in small type */
+				sx_buf_addf(b, "\\begin{tabular}[t]{@{}%c@{}}",
+					    t->cols[k].left ? 'l' : 'r');
+				render_cell(b, c, &tex_style);
+				sx_buf_adds(b, "\\end{tabular}");
+			} else {
+				render_cell(b, c, &tex_style);
+			}
+		}
+		sx_buf_adds(b, " \\\\\n");
+	}
+	sx_buf_adds(b, "\\bottomrule\n\\end{tabular}\n\n\\smallskip\n"
+		       "\\parbox{\\linewidth}{\\footnotesize ");
+	tex_escape(b, t->note.buf);
+	sx_buf_adds(b, "}\n\\end{table}\n");
+}
+
+static void tex_end(struct sx_buf *b, struct fmt_ctx *x)
+{
+	if (x->opts->standalone)
+		sx_buf_adds(b, "\n\\end{document}\n");
+}
+
+/* --- CSV (tidy) */
+
+static void csv_begin(struct sx_buf *b, struct fmt_ctx *x)
+{
+	(void)x;
+	sx_buf_adds(b, "table,condition,method,metric,stat,value\n");
+}
+
+static void csv_value(struct sx_buf *b, const struct table *t, const struct cell *c,
+		      const char *stat, double v, int integer)
+{
+	csv_field(b, t->id);
+	sx_buf_addch(b, ',');
+	csv_field(b, c->cond ? c->cond : "");
+	sx_buf_addch(b, ',');
+	csv_field(b, c->method ? c->method : "");
+	sx_buf_addch(b, ',');
+	csv_field(b, c->metric ? c->metric : "");
+	sx_buf_addch(b, ',');
+	csv_field(b, stat);
+	sx_buf_addch(b, ',');
+	if (!isfinite(v))
+		sx_buf_adds(b, "NA");
+	else if (integer)
+		sx_buf_addf(b, "%.0f", v);
+	else
+		sx_buf_addf(b, "%.10g", v);
+	sx_buf_addch(b, '\n');
+}
+
+static void csv_table(struct sx_buf *b, struct fmt_ctx *x, const struct table *t)
+{
+	size_t r, k;
+
+	(void)x;
+	for (r = 0; r < t->nrows; r++) {
+		if (t->rows[r].group)
+			continue;
+		for (k = 0; k < t->ncols; k++) {
+			const struct cell *c = &t->rows[r].cells[k];
+			if (c->csv_skip || c->kind == C_TEXT)
+				continue;
+			if (c->kind == C_CI) {
+				const char *mean = c->stat ? c->stat : "mean";
+				if (c->n >= 0)
+					csv_value(b, t, c, "n", (double)c->n, 1);
+				csv_value(b, t, c, mean, c->v, 0);
+				csv_value(b, t, c, "ci_lo", c->lo, 0);
+				csv_value(b, t, c, "ci_hi", c->hi, 0);
+			} else {
+				csv_value(b, t, c, c->stat ? c->stat : "value", c->v, c->kind == C_INT);
+			}
+		}
+	}
+}
+
+static void csv_end(struct sx_buf *b, struct fmt_ctx *x)
+{
+	(void)b;
+	(void)x;
+}
+
+/* --- HTML */
+
+static const struct cell_style html_style = {
+	"<b>", "</b>", " <small>", "</small>", "&ndash;", "&lt;", "&minus;", html_escape_str
+};
+
+static void html_begin(struct sx_buf *b, struct fmt_ctx *x)
+{
+	if (!x->opts->standalone)
+		return;
+	sx_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		       "<title>selfexp tables</title><style>"
+		       "body{font:14px/1.4 system-ui,sans-serif;margin:2em}"
+		       "table.sx{border-collapse:collapse;margin:1em 0}"
+		       "table.sx th,table.sx td{padding:2px 8px;border-bottom:1px solid #ddd}"
+		       "table.sx td.n{text-align:right;font-variant-numeric:tabular-nums}"
+		       "table.sx small{color:#666}tr.g td{font-style:italic;background:#f4f4f4}"
+		       "caption{text-align:left;font-weight:bold}p.note{color:#555;font-size:12px}"
+		       "</style></head><body>\n<p>");
+	run_line(b, x->run, html_escape_str);
+	sx_buf_adds(b, "</p>\n");
+}
+
+static void html_table(struct sx_buf *b, struct fmt_ctx *x, const struct table *t)
+{
+	size_t r, k;
+
+	sx_buf_adds(b, "<table class=\"sx\" id=\"t-");
+	html_escape_str(b, t->id);
+	sx_buf_addf(b, "\"><caption>Table %zu. ", ++x->table_no);
+	html_escape_str(b, t->title);
+	sx_buf_adds(b, "</caption>\n<thead><tr>");
+	for (k = 0; k < t->ncols; k++) {
+		sx_buf_adds(b, "<th>");
+		html_escape_str(b, t->cols[k].name);
+		sx_buf_adds(b, t->cols[k].dir == D_UP ? " &uarr;" : t->cols[k].dir == D_DOWN ? " &darr;" : "");
+		sx_buf_adds(b, "</th>");
+	}
+	sx_buf_adds(b, "</tr></thead>\n<tbody>\n");
+	for (r = 0; r < t->nrows; r++) {
+		const struct row *row = &t->rows[r];
+		if (row->group) {
+			sx_buf_addf(b, "<tr class=\"g\"><td colspan=\"%zu\">", t->ncols);
+			html_escape_str(b, row->group);
+			sx_buf_adds(b, "</td></tr>\n");
+			continue;
+		}
+		sx_buf_adds(b, "<tr>");
+		for (k = 0; k < t->ncols; k++) {
+			sx_buf_adds(b, t->cols[k].left ? "<td>" : "<td class=\"n\">");
+			render_cell(b, &row->cells[k], &html_style);
+			sx_buf_adds(b, "</td>");
+		}
+		sx_buf_adds(b, "</tr>\n");
+	}
+	sx_buf_adds(b, "</tbody></table>\n<p class=\"note\">");
+	html_escape_str(b, t->note.buf);
+	sx_buf_adds(b, "</p>\n");
+}
+
+static void html_end(struct sx_buf *b, struct fmt_ctx *x)
+{
+	if (x->opts->standalone)
+		sx_buf_adds(b, "</body></html>\n");
+}
+
+struct format {
+	const char *name;
+	void (*begin)(struct sx_buf *, struct fmt_ctx *);
+	void (*table)(struct sx_buf *, struct fmt_ctx *, const struct table *);
+	void (*end)(struct sx_buf *, struct fmt_ctx *);
+};
+
+static const struct format formats[] = {
+	{ "md", md_begin, md_table, md_end },
+	{ "tex", tex_begin, tex_table, tex_end },
+	{ "csv", csv_begin, csv_table, csv_end },
+	{ "html", html_begin, html_table, html_end },
+};
+
+static const struct format *find_format(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (!strcmp(formats[i].name, name))
+			return &formats[i];
+	return NULL;
+}
+
+const char *sx_table_format_names(void)
+{
+	return "md, tex, csv, html";
+}
+
+int sx_table_format_check(const char *name)
+{
+	return find_format(name) ? 0 : -1;
+}
+
+int sx_table_layout_from_name(const char *name, enum sx_table_layout *out)
+{
+	if (!strcmp(name, "paper"))
+		*out = SX_TABLE_PAPER;
+	else if (!strcmp(name, "long"))
+		*out = SX_TABLE_LONG;
+	else
+		return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- entry */
+
+int sx_table_render(const struct sx_json *run, const struct sx_json *summary,
+		    const struct sx_table_opts *opts, struct sx_buf *out, struct sx_err *err)
+{
+	const struct format *f = find_format(opts->format);
+	struct tables ts = { NULL, 0, 0 };
+	struct fmt_ctx x = { opts, run, 0 };
+	struct group g[3];
+	size_t i, ng;
+
+	if (!f)
+		return sx_err_set(err, SX_EINPUT, "unknown table format '%s' (expected %s)",
+				  opts->format, sx_table_format_names());
+	if (sx_json_type_of(sx_json_get(summary, "conditions")) != SX_JSON_OBJECT)
+		return sx_err_set(err, SX_EINPUT, "summary.json has no conditions");
+	if (opts->layout == SX_TABLE_LONG) {
+		build_long(&ts, summary);
+	} else {
+		ng = paper_groups(summary, g);
+		build_accuracy(&ts, summary);
+		if (ng)
+			build_faithfulness(&ts, summary, g, ng);
+		build_agreement(&ts, summary, g, ng);
+	}
+	f->begin(out, &x);
+	for (i = 0; i < ts.n; i++)
+		f->table(out, &x, &ts.t[i]);
+	f->end(out, &x);
+	tables_release(&ts);
+	return 0;
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# selfexp compare, the CI gate, against the simulated model on ~60 dev reviews
+# (condition pe): the same configuration twice passes; random self-explanations
+# against a faithful baseline fail on comprehensiveness (exit 4); runs that
+# differ only in LIME's seed pass; different data, models or no common ids are
+# unusable input (exit 2). The cache key does not know the sim's mode, so each
+# mode has its own cache.
+. "$(dirname "$0")/lib.sh"
+need_shared
+
+dev=$SELFEXP_SHARED/data/sst2/dev.tsv
+N=${COMPARE_REVIEWS:-60}
+run() { # run NAME CACHE [args...]
+	local name=$1 cache=$2; shift 2
+	"$X" run --limit "$N" --out "$T/$name" --cache "$T/$cache.sqlite" --base-url "$SIM_URL" \
+		--conditions pe --lime-samples 3x --no-progress --concurrency 64 "$@" > "$T/$name.log" 2>&1
+}
+start_sim --confidence-decimals 6 --explain faithful
+check "baseline run (faithful)" run base faithful --data "$dev" --model sim --seed 1
+check "the same configuration again, fresh cache" run again faithful2 --data "$dev" --model sim --seed 1
+check "a run that differs only in LIME's seed" run seed faithful --data "$dev" --model sim --seed 2
+check "a run over other data (test.tsv)" run other faithful --data "$SELFEXP_SHARED/data/sst2/test.tsv" --model sim --seed 1 --explainers self
+check "a run over the demo sample (other ids)" run demo faithful --data "$SELFEXP_HOME/data/demo.tsv" --model sim --seed 1 --explainers self
+check "a run of another model name" run model faithful --data "$dev" --model sim-2 --seed 1 --explainers self
+stop_sim
+start_sim --confidence-decimals 6 --explain random
+check "a run against sim --explain random" run random random --data "$dev" --model sim --seed 1
+stop_sim
+
+check_exit "same configuration twice: exit 0" 0 "$X" compare "$T/base" "$T/again" \
+	--markdown "$T/same.md" --junit "$T/same.xml"
+check "its report says 0 regressed" grep -q ': 0 regressed$' "$T/last.out"
+check "its JUnit XML has no failure" sh -c "grep -q 'failures=\"0\"' '$T/same.xml' && ! grep -q '<failure' '$T/same.xml'"
+
+check_exit "random explanations against a faithful baseline: exit 4" 4 "$X" compare "$T/base" "$T/random" \
+	--markdown "$T/rand.md" --junit "$T/rand.xml"
+cp "$T/last.out" "$T/rand.out"
+sed 's/^/# /' "$T/rand.out"
+check "comprehensiveness regressed" grep -qE '^pe +self +comprehensiveness \(up\) .*REGRESSED$' "$T/rand.out"
+check "accuracy did not (same predictions)" grep -qE '^pe +answer +accuracy \(up\) .* ok$' "$T/rand.out"
+check "the Markdown table flags it" grep -qE '^\| P-E \| comprehensiveness ↑ \|.*\*\*regressed\*\*' "$T/rand.md"
+pyt - "$T/rand.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+cases = root.findall(".//testcase")
+failed = [c.get("name") for c in cases if c.find("failure") is not None]
+print(("ok" if len(cases) == 4 else "not ok"), "JUnit: one testcase per metric (%d)" % len(cases))
+print(("ok" if "comprehensiveness" in failed else "not ok"), "JUnit: comprehensiveness has a failure element (%s)" % failed)
+print(("ok" if root.find("testsuite").get("failures") == str(len(failed)) else "not ok"), "JUnit: failures count matches")
+PY
+check_exit "a tolerance larger than the drop lets it pass" 0 "$X" compare "$T/base" "$T/random" --tolerance 1
+check_exit "--metrics accuracy only: exit 0" 0 "$X" compare "$T/base" "$T/random" --metrics accuracy
+check_exit "occlusion:rankdel is the same in both: exit 0" 0 "$X" compare "$T/base" "$T/random" --metrics occlusion:rankdel
+
+check_exit "runs that differ only in LIME's seed: exit 0" 0 "$X" compare "$T/base" "$T/seed"
+check_exit "lime metrics across LIME seeds do not regress: exit 0" 0 "$X" compare "$T/base" "$T/seed" \
+	--metrics lime:comprehensiveness,lime:sufficiency,lime:rankdel
+
+check_exit "different data: exit 2" 2 "$X" compare "$T/base" "$T/other"
+check "it says the data differ, and where" grep -q "different data: review '1' has different text" "$T/last.err"
+check_exit "no review ids in common: exit 2" 2 "$X" compare "$T/base" "$T/demo"
+check "it says so" grep -q "no review ids in common" "$T/last.err"
+check_exit "different models: exit 2" 2 "$X" compare "$T/base" "$T/model"
+check "it names both models" grep -q "different models: 'sim' in .*'sim-2' in" "$T/last.err"
+check_exit "a missing run directory: exit 2" 2 "$X" compare "$T/base" "$T/nowhere"
+check_exit "an unknown metric: exit 2" 2 "$X" compare "$T/base" "$T/again" --metrics accuracy,speed
+check "it names the metric" grep -q "unknown metric 'speed'" "$T/last.err"
+check_exit "one directory only: exit 2" 2 "$X" compare "$T/base"
+done_testing
