@@ -122,6 +122,16 @@ static void check_rows(struct sx_cache *c, const char *exp, size_t len)
 	}
 }
 
+/* Remove the scratch directory when the fuzzer exits (not after a crash). */
+static void cleanup(void)
+{
+	remove_db(path_a);
+	remove_db(path_b);
+	unlink(path_in);
+	unlink(path_export);
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -134,6 +144,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(path_a, sizeof(path_a), "%s/a.db", dir);
 	snprintf(path_b, sizeof(path_b), "%s/b.db", dir);
 	snprintf(path_export, sizeof(path_export), "%s/export.jsonl", dir);
+	atexit(cleanup);
 	return 0;
 }
 
