@@ -1056,22 +1056,6 @@ static struct sx_json *aggregate_json(const struct ctx *x, const char *what, con
 	return o;
 }
 
-static size_t distinct_values(const struct sx_parse_result *pr)
-{
-	size_t i, j, d = 0;
-
-	for (i = 0; i < pr->ntokens; i++) {
-		if (!pr->has_value[i])
-			continue;
-		for (j = 0; j < i; j++)
-			if (pr->has_value[j] && pr->values[j] == pr->values[i])
-				break;
-		if (j == i)
-			d++;
-	}
-	return d;
-}
-
 static struct sx_json *methods_summary(struct ctx *x, enum sx_cond c, double *v)
 {
 	struct sx_json *o = sx_json_new_object();
@@ -1174,7 +1158,8 @@ static struct sx_json *condition_summary(struct ctx *x, enum sx_cond c)
 		if (sx_cond_has_importance(c) || sx_cond_is_topk(c))
 			cov[r] = it->parse.coverage;
 		if (sx_cond_has_importance(c))
-			dist[r] = (double)distinct_values(&it->parse);
+			dist[r] = (double)sx_metrics_distinct(it->parse.values, it->parse.has_value,
+							     it->parse.ntokens);
 	}
 	sx_json_add_num(o, "reviews", (double)x->nrev);
 	snprintf(what, sizeof(what), "%s/accuracy", sx_cond_name(c));
