@@ -103,6 +103,25 @@ void sx_cache_key(const char *host, const char *body, size_t len, char key[65])
 
 /* ------------------------------------------------------------- open/close */
 
+/*
+ * Switch a new file to WAL. The switch needs an exclusive lock, and SQLite
+ * answers SQLITE_BUSY at once, without its busy handler, when another process
+ * opening the same new file holds a shared lock; so retry here, within the
+ * same busy timeout.
+ */
+static int set_wal(struct sx_cache *c, struct sx_err *err)
+{
+	double start = mono_now();
+	struct timespec pause = { 0, 2 * 1000 * 1000 };
+	int rc;
+
+	while ((rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL)) ==
+		       SQLITE_BUSY &&
+	       mono_now() - start < SX_CACHE_BUSY_MS / 1000.0)
+		nanosleep(&pause, NULL);
+	return rc == SQLITE_OK ? 0 : db_err(c, err, "PRAGMA journal_mode=WAL");
+}
+
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS responses ("
 	" key TEXT PRIMARY KEY NOT NULL,"
@@ -156,8 +175,7 @@ int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_
 	}
 	sqlite3_busy_timeout(c->db, SX_CACHE_BUSY_MS);
 	sqlite3_extended_result_codes(c->db, 0);
-	if ((rc = exec(c, "PRAGMA journal_mode=WAL", err)) ||
-	    (rc = exec(c, "PRAGMA synchronous=NORMAL", err)) ||
+	if ((rc = set_wal(c, err)) || (rc = exec(c, "PRAGMA synchronous=NORMAL", err)) ||
 	    (rc = exec(c, "PRAGMA wal_autocheckpoint=" WAL_CHECKPOINT_PAGES, err)))
 		goto fail;
 	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||

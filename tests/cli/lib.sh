@@ -36,7 +36,7 @@ check() {
 # check_eq "description" expected actual
 check_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else
-		fail "$1"; echo "#   expected: $2"; echo "#   actual:   $3"; fi
+		fail "$1"; echo "#   expected: $2"; echo "#   actual:   $3"; return 1; fi
 }
 # check_exit "description" expected_status command args...
 check_exit() {

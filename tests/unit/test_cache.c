@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -213,6 +214,88 @@ static void test_export_import(void **state)
 	free(bad);
 }
 
+/*
+ * Several processes open one new cache file at the same moment and write to
+ * it: every open and every write must succeed (the busy timeout and the
+ * open-time setup must not race into SQLITE_BUSY).
+ */
+static int child_opens_and_writes(const char *path, int id)
+{
+	struct sx_cache *c = NULL;
+	struct sx_err err = SX_ERR_INIT;
+	char user[32], key[65];
+	int i;
+
+	if (sx_cache_open(path, SX_CACHE_CREATE, &c, &err)) {
+		fprintf(stderr, "child %d: %s\n", id, err.msg);
+		return 1;
+	}
+	for (i = 0; i < 20; i++) {
+		struct sx_gen_params gp = SX_GEN_PARAMS_INIT;
+		struct sx_buf body = SX_BUF_INIT;
+		struct sx_cache_entry e = SX_CACHE_ENTRY_INIT;
+		int rc;
+
+		snprintf(user, sizeof(user), "u%d-%d", id, i);
+		sx_chat_request_body(&gp, "sys", user, &body);
+		sx_cache_key("h", body.buf, body.len, key);
+		e.request = body.buf;
+		e.request_len = body.len;
+		e.response = (char *)resp1;
+		e.response_len = strlen(resp1);
+		rc = sx_cache_put(c, key, "h", &e, &err);
+		sx_buf_release(&body);
+		if (rc) {
+			fprintf(stderr, "child %d: %s\n", id, err.msg);
+			sx_cache_close(c);
+			return 1;
+		}
+	}
+	if (sx_cache_flush(c, &err)) {
+		fprintf(stderr, "child %d: %s\n", id, err.msg);
+		sx_cache_close(c);
+		return 1;
+	}
+	sx_cache_close(c);
+	return 0;
+}
+
+static void test_concurrent_open(void **state)
+{
+	enum { ROUNDS = 120, PROCS = 4 };
+	int round, i, failed = 0;
+
+	(void)state;
+	for (round = 0; round < ROUNDS; round++) {
+		char name[32], *path;
+		pid_t pids[PROCS];
+		struct sx_cache *c = NULL;
+		struct sx_cache_stats st;
+
+		snprintf(name, sizeof(name), "conc%d/c.sqlite", round);
+		path = tpath(name);
+		for (i = 0; i < PROCS; i++) {
+			pids[i] = fork();
+			assert_true(pids[i] >= 0);
+			if (pids[i] == 0)
+				_exit(child_opens_and_writes(path, i));
+		}
+		for (i = 0; i < PROCS; i++) {
+			int status = 0;
+
+			assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+			if (!WIFEXITED(status) || WEXITSTATUS(status))
+				failed++;
+		}
+		assert_int_equal(failed, 0);
+		assert_int_equal(sx_cache_open(path, 0, &c, NULL), 0);
+		assert_int_equal(sx_cache_stats(c, &st, NULL), 0);
+		assert_int_equal(st.rows, PROCS * 20);
+		sx_cache_close(c);
+		free(path);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_put_get_modes),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_export_import),
+		cmocka_unit_test(test_concurrent_open),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
