@@ -27,11 +27,23 @@ read -r rate eff < <(python3 -c "
 t = $end - $start; r = $sent / t; ideal = $conc / ($lat / 1000.0)
 print('%.0f %.3f' % (r, r / ideal))")
 echo "stage 1: $sent requests in $(python3 -c "print('%.2f' % ($end - $start))") s: $rate req/s, $eff of the ideal $conc / ${lat} ms"
-{
-	echo
-	echo "## selfexp run, first stage, latency-bound (bench/stage1-latency.sh)"
-	echo
-	echo "| date | cores | latency | concurrency | requests | req/s | of ideal | command |"
-	echo "|---|---|---|---|---|---|---|---|"
-	echo "| $(date -u +%F) | $(nproc) | ${lat} ms | $conc | $sent | $rate | $eff | \`bench/stage1-latency.sh $lat $conc\` (= \`$cmd\` against \`selfexp sim --latency-ms $lat\`; wall time of the whole command, startup and writing included) |"
-} >> BENCHMARKS.md
+row="| $(date -u +%F) | $(nproc) | ${lat} ms | $conc | $sent | $rate | $eff | \`bench/stage1-latency.sh $lat $conc\` (= \`$cmd\` against \`selfexp sim --latency-ms $lat\`; wall time of the whole command, startup and writing included) |"
+# one table: add the row under the section's last row, or start the section
+python3 - "$row" << 'PY'
+import sys
+row, path = sys.argv[1], "BENCHMARKS.md"
+head = "## selfexp run, first stage, latency-bound (bench/stage1-latency.sh)"
+text = open(path).read()
+if head not in text:
+    text = text.rstrip("\n") + "\n\n" + head + "\n\n" + \
+        "| date | cores | latency | concurrency | requests | req/s | of ideal | command |\n" + \
+        "|---|---|---|---|---|---|---|---|\n"
+lines = text.split("\n")
+i = lines.index(head) + 1
+while i < len(lines) and not lines[i].startswith("|"):
+    i += 1
+while i < len(lines) and lines[i].startswith("|"):
+    i += 1
+lines.insert(i, row)
+open(path, "w").write("\n".join(lines))
+PY

@@ -397,6 +397,7 @@ static char *normalise(const char *s)
 		{ "\\/", "/" },          { "-lrb-", "(" },        { "-rrb-", ")" },
 		{ "-lsb-", "[" },        { "-rsb-", "]" },        { "\xef\xbf\xbd", "" },
 	};
+	static const char map_first[] = "\xe2\xc2`'\"\\-\xef"; /* the first bytes of map[].from */
 	struct sx_buf low = SX_BUF_INIT, b = SX_BUF_INIT;
 	size_t i, k, start, end;
 
@@ -411,6 +412,10 @@ static char *normalise(const char *s)
 	for (end = low.len; end > start && is_space(low.buf[end - 1]); end--)
 		;
 	for (i = start; i < end;) {
+		if (!strchr(map_first, low.buf[i])) { /* most bytes start no mapping */
+			sx_buf_addch(&b, low.buf[i++]);
+			continue;
+		}
 		for (k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
 			size_t fl = strlen(map[k].from);
 
@@ -747,6 +752,7 @@ struct aligner {
 	size_t *iidx;    /* index into r->items */
 	char *const *tw; /* tokens (borrowed) */
 	char **tn;       /* normalised tokens (owned) */
+	size_t *inl, *tnl; /* their lengths: a cheap filter before comparing */
 	int *best;
 };
 
@@ -758,6 +764,16 @@ static const struct {
 } steps[ST_COUNT] = {
 	{ 1, 1, 4 }, { 1, 1, 3 }, { 1, 2, 3 }, { 1, 3, 3 }, { 2, 1, 3 }, { 3, 1, 3 },
 };
+
+/* Could a string of length whole be k parts joined by "" or " "? */
+static int concat_len_ok(size_t whole, const size_t *lens, size_t k)
+{
+	size_t p, sum = 0;
+
+	for (p = 0; p < k; p++)
+		sum += lens[p];
+	return whole == sum || whole == sum + k - 1;
+}
 
 static int step_ok(const struct aligner *a, size_t i, size_t j, enum step st)
 {
@@ -772,10 +788,12 @@ static int step_ok(const struct aligner *a, size_t i, size_t j, enum step st)
 		return a->in[i][0] && !strcmp(a->in[i], a->tn[j]);
 	case ST_MERGE2:
 	case ST_MERGE3:
-		return concat_eq_any(a->in[i], a->tn + j, dj);
+		return concat_len_ok(a->inl[i], a->tnl + j, dj) &&
+		       concat_eq_any(a->in[i], a->tn + j, dj);
 	case ST_SPLIT2:
 	case ST_SPLIT3:
-		return concat_eq_any(a->tn[j], a->in + i, di);
+		return concat_len_ok(a->tnl[j], a->inl + i, di) &&
+		       concat_eq_any(a->tn[j], a->in + i, di);
 	default:
 		return 0;
 	}
@@ -914,17 +932,22 @@ static void align_list(struct sx_parse_result *r, char *const *tokens, size_t nt
 	a.nj = ntokens;
 	a.tw = tokens;
 	a.tn = xcalloc(ntokens ? ntokens : 1, sizeof(*a.tn));
-	for (j = 0; j < ntokens; j++)
+	a.tnl = xcalloc(ntokens ? ntokens : 1, sizeof(*a.tnl));
+	for (j = 0; j < ntokens; j++) {
 		a.tn[j] = normalise(tokens[j]);
+		a.tnl[j] = strlen(a.tn[j]);
+	}
 	a.iw = xcalloc(r->nitems ? r->nitems : 1, sizeof(*a.iw));
 	a.in = xcalloc(r->nitems ? r->nitems : 1, sizeof(*a.in));
 	a.iv = xcalloc(r->nitems ? r->nitems : 1, sizeof(*a.iv));
 	a.iidx = xcalloc(r->nitems ? r->nitems : 1, sizeof(*a.iidx));
+	a.inl = xcalloc(r->nitems ? r->nitems : 1, sizeof(*a.inl));
 	for (i = 0; i < r->nitems; i++) {
 		if (r->items[i].dropped)
 			continue;
 		a.iw[a.ni] = r->items[i].word;
 		a.in[a.ni] = normalise(r->items[i].word);
+		a.inl[a.ni] = strlen(a.in[a.ni]);
 		a.iv[a.ni] = r->items[i].value;
 		a.iidx[a.ni++] = i;
 	}
@@ -953,7 +976,9 @@ static void align_list(struct sx_parse_result *r, char *const *tokens, size_t nt
 	free(a.in);
 	free(a.iv);
 	free(a.iidx);
+	free(a.inl);
 	free(a.tn);
+	free(a.tnl);
 	free(matched);
 }
 

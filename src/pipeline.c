@@ -195,35 +195,57 @@ static void batch_release(struct batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Send every unique text of b through the engine. */
-static int batch_run(struct ctx *x, struct batch *b, const char *stage, struct sx_err *err)
+/*
+ * Send every unique text of the nb batches through the engine in one call,
+ * so that the tail of one batch overlaps the start of the next.
+ */
+static int batches_run(struct ctx *x, struct batch *bs, size_t nb, const char *stage,
+		       struct sx_err *err)
 {
-	const struct sx_prompt *p = &x->prompts[b->cond];
-	struct sx_request *reqs = xcalloc(b->n, sizeof(*reqs));
+	struct sx_request *reqs;
+	struct sx_result *res;
 	struct sx_buf sys = SX_BUF_INIT, usr = SX_BUF_INIT, body = SX_BUF_INIT;
-	size_t i;
+	size_t i, k, n = 0, at;
 	int rc;
 
-	x->naive += (long)b->asked;
-	for (i = 0; i < b->n; i++) {
-		sx_buf_reset(&sys);
-		sx_buf_reset(&usr);
-		sx_buf_reset(&body);
-		sx_prompt_render(p, b->texts[i], b->ntok[i], &sys, &usr);
-		sx_chat_request_body(&x->cfg->gen, sys.buf, usr.buf, &body);
-		/* an exact copy: a grown buffer would hold up to twice the body, for every body */
-		reqs[i].body = xstrndup(body.buf, body.len);
-		reqs[i].len = body.len;
+	for (k = 0; k < nb; k++)
+		n += bs[k].n;
+	reqs = xcalloc(n ? n : 1, sizeof(*reqs));
+	res = xcalloc(n ? n : 1, sizeof(*res));
+	for (k = 0, at = 0; k < nb; k++) {
+		const struct sx_prompt *p = &x->prompts[bs[k].cond];
+
+		x->naive += (long)bs[k].asked;
+		for (i = 0; i < bs[k].n; i++, at++) {
+			sx_buf_reset(&sys);
+			sx_buf_reset(&usr);
+			sx_buf_reset(&body);
+			sx_prompt_render(p, bs[k].texts[i], bs[k].ntok[i], &sys, &usr);
+			sx_chat_request_body(&x->cfg->gen, sys.buf, usr.buf, &body);
+			/* an exact copy: a grown buffer would hold up to twice the body, for every body */
+			reqs[at].body = xstrndup(body.buf, body.len);
+			reqs[at].len = body.len;
+		}
 	}
-	b->res = xcalloc(b->n ? b->n : 1, sizeof(*b->res));
-	rc = b->n ? sx_engine_run(x->engine, reqs, b->n, b->res, stage, err) : 0;
-	for (i = 0; i < b->n; i++)
+	rc = n ? sx_engine_run(x->engine, reqs, n, res, stage, err) : 0;
+	for (k = 0, at = 0; k < nb; k++) {
+		bs[k].res = xcalloc(bs[k].n ? bs[k].n : 1, sizeof(*bs[k].res));
+		for (i = 0; i < bs[k].n; i++, at++)
+			bs[k].res[i] = res[at]; /* moved */
+	}
+	for (i = 0; i < n; i++)
 		free(reqs[i].body);
 	free(reqs);
+	free(res);
 	sx_buf_release(&sys);
 	sx_buf_release(&usr);
 	sx_buf_release(&body);
 	return rc;
+}
+
+static int batch_run(struct ctx *x, struct batch *b, const char *stage, struct sx_err *err)
+{
+	return batches_run(x, b, 1, stage, err);
 }
 
 static const char *prob_name(const struct sx_run_config *cfg)
@@ -277,46 +299,58 @@ static int answer_p_pos(const struct ctx *x, const struct sx_chat_answer *a,
 
 /* ---------------------------------------------------------------- stages */
 
+static void take_answers(struct ctx *x, const struct batch *b, const size_t *slot)
+{
+	enum sx_cond c = b->cond;
+	size_t r;
+
+	for (r = 0; r < x->nrev; r++) {
+		const struct sx_review *rv = &x->ds.reviews[r];
+		struct sx_result *res = &b->res[slot[r]];
+		struct item *it = item_at(x, r, c);
+
+		if (res->status != SX_RESULT_OK) {
+			it->reason = xstrdup(res->reason ? res->reason : "no answer");
+			continue;
+		}
+		it->answered = 1;
+		it->answer = xstrdup(res->answer.content);
+		sx_parse_answer(c, it->answer, strlen(it->answer), rv->tokens, rv->ntokens, &it->parse);
+		it->has_p = !answer_p_pos(x, &res->answer, &it->parse, &it->p_pos);
+	}
+}
+
+/* Every condition's prompt for every review, in one engine call. */
 static int stage_elicit(struct ctx *x, struct sx_err *err)
 {
-	struct sx_buf text = SX_BUF_INIT;
-	int c, rc = 0;
+	struct sx_buf text = SX_BUF_INIT, stage = SX_BUF_INIT;
+	struct batch bs[SX_COND_COUNT];
+	size_t *slots[SX_COND_COUNT];
+	size_t nb = 0, k, r, ntok;
+	int c, rc;
 
-	for (c = 0; c < SX_COND_COUNT && !rc; c++) {
-		struct batch b;
-		size_t r, ntok;
-		size_t *slot;
-		char stage[64];
-
+	sx_buf_adds(&stage, "elicit ");
+	for (c = 0; c < SX_COND_COUNT; c++) {
 		if (!(x->cfg->conditions & (1u << c)))
 			continue;
-		batch_init(&b, (enum sx_cond)c);
-		slot = xcalloc(x->nrev ? x->nrev : 1, sizeof(*slot));
+		batch_init(&bs[nb], (enum sx_cond)c);
+		slots[nb] = xcalloc(x->nrev ? x->nrev : 1, sizeof(size_t));
 		for (r = 0; r < x->nrev; r++) {
 			build_text(x, &x->ds.reviews[r], NULL, &text, &ntok);
-			slot[r] = batch_add(&b, text.buf, text.len, ntok);
+			slots[nb][r] = batch_add(&bs[nb], text.buf, text.len, ntok);
 		}
-		snprintf(stage, sizeof(stage), "elicit %s", sx_cond_name((enum sx_cond)c));
-		rc = batch_run(x, &b, stage, err);
-		for (r = 0; !rc && r < x->nrev; r++) {
-			const struct sx_review *rv = &x->ds.reviews[r];
-			struct sx_result *res = &b.res[slot[r]];
-			struct item *it = item_at(x, r, (enum sx_cond)c);
-
-			if (res->status != SX_RESULT_OK) {
-				it->reason = xstrdup(res->reason ? res->reason : "no answer");
-				continue;
-			}
-			it->answered = 1;
-			it->answer = xstrdup(res->answer.content);
-			sx_parse_answer((enum sx_cond)c, it->answer, strlen(it->answer), rv->tokens,
-					rv->ntokens, &it->parse);
-			it->has_p = !answer_p_pos(x, &res->answer, &it->parse, &it->p_pos);
-		}
-		free(slot);
-		batch_release(&b);
+		sx_buf_addf(&stage, "%s%s", nb ? "," : "", sx_cond_name((enum sx_cond)c));
+		nb++;
+	}
+	rc = batches_run(x, bs, nb, stage.buf, err);
+	for (k = 0; k < nb; k++) {
+		if (!rc)
+			take_answers(x, &bs[k], slots[k]);
+		free(slots[k]);
+		batch_release(&bs[k]);
 	}
 	sx_buf_release(&text);
+	sx_buf_release(&stage);
 	return rc;
 }
 

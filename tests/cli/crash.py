@@ -9,7 +9,8 @@ one per kill, in order. For each, the command is started (with --progress
 and NO_COLOR, so stderr names the stage in progress); once a progress line
 shows a stage of that kind with work left to do, the process is killed after
 a random delay (longer for the long stages). The kill is recorded with the
-stage the last progress line named. Prints one line per kill:
+stage the last progress line named. Elicit is first and short; a run that
+has left it before its kill came is killed in the stage that follows. Prints one line per kill:
 
     kill N stage STAGE delay_ms D
 
@@ -52,7 +53,10 @@ def main():
                     if not m:
                         continue
                     state["stage"] = m.group(1) + " " + m.group(2)
-                    if m.group(1) == kind and int(m.group(3)) < int(m.group(4)):
+                    # elicit comes first and is short: when it ended before
+                    # its kill came, the kill goes to the stage that follows
+                    if (m.group(1) == kind or kind == "elicit") and \
+                            int(m.group(3)) < int(m.group(4)):
                         state["armed"].set()
 
         t = threading.Thread(target=reader, daemon=True)
