@@ -122,6 +122,11 @@ static int set_wal(struct sx_cache *c, struct sx_err *err)
 	return rc == SQLITE_OK ? 0 : db_err(c, err, "PRAGMA journal_mode=WAL");
 }
 
+/*
+ * No index on created: only export sorts by it and stats reads its range,
+ * both rare, while an index costs a B-tree write on every answer stored.
+ * Caches made before this (schema version 1 too) keep theirs; it is harmless.
+ */
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS responses ("
 	" key TEXT PRIMARY KEY NOT NULL,"
@@ -132,8 +137,7 @@ static const char schema[] =
 	" completion_tokens INTEGER,"
 	" latency_ms REAL,"
 	" created REAL NOT NULL"
-	");"
-	"CREATE INDEX IF NOT EXISTS responses_created ON responses(created);";
+	");";
 
 static int create_file(const char *path, struct sx_err *err)
 {
