@@ -25,6 +25,7 @@ tools=(
 # need them print SKIP with the reason when they are missing
 optional=(
 	"chromium:chromium"
+	"pdflatex:texlive-latex-recommended"
 )
 
 missing=()

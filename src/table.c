@@ -934,6 +934,7 @@ static void tex_begin(struct sx_buf *b, struct fmt_ctx *x)
 			       "\\usepackage[T1]{fontenc}\n"
 			       "\\usepackage[utf8]{inputenc}\n"
 			       "\\usepackage{booktabs}\n"
+			       "\\usepackage[margin=2cm]{geometry}\n"
 			       "\\begin{document}\n");
 	else
 		sx_buf_adds(b, "% selfexp table: needs \\usepackage{booktabs}\n");
@@ -947,6 +948,18 @@ static void tex_begin(struct sx_buf *b, struct fmt_ctx *x)
 	}
 }
 
+/* A \label key is read verbatim, never escaped: keep letters, digits, '-' and ':'. */
+static void tex_label(struct sx_buf *b, const char *id)
+{
+	for (; *id; id++) {
+		char c = *id;
+		int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == '-' || c == ':';
+
+		sx_buf_addch(b, keep ? c : '-');
+	}
+}
+
 static void tex_table(struct sx_buf *b, struct fmt_ctx *x, const struct table *t)
 {
 	size_t r, k;
@@ -956,7 +969,7 @@ static void tex_table(struct sx_buf *b, struct fmt_ctx *x, const struct table *t
 		       "\\setlength{\\tabcolsep}{4pt}\n\\caption{");
 	tex_escape(b, t->title);
 	sx_buf_addf(b, "}\n\\label{tab:selfexp-");
-	tex_escape(b, t->id);
+	tex_label(b, t->id);
 	sx_buf_adds(b, "}\n\\begin{tabular}{");
 	for (k = 0; k < t->ncols; k++)
 		sx_buf_addch(b, t->cols[k].left ? 'l' : 'r');

@@ -31,7 +31,7 @@ fail() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok 
 # check "description" command args...: passes when the command exits 0.
 check() {
 	local what=$1; shift
-	if "$@"; then ok "$what"; else fail "$what"; echo "#   command: $*"; fi
+	if "$@"; then ok "$what"; else fail "$what"; echo "#   command: $*"; return 1; fi
 }
 # check_eq "description" expected actual
 check_eq() {

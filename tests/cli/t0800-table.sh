@@ -70,11 +70,21 @@ s = open(T + "/standalone.tex").read()
 print(("ok" if s.startswith("\\documentclass") and "\\usepackage{booktabs}" in s and s.rstrip().endswith("\\end{document}") else "not ok"), "--standalone is a complete document")
 PY
 
+# LaTeX that compiles as is: the standalone documents, and the fragment
+# \input into a document that loads booktabs, as a paper would
 if command -v pdflatex > /dev/null 2>&1; then
-	(cd "$T" && pdflatex -interaction=nonstopmode -halt-on-error standalone.tex > pdflatex.log 2>&1)
-	check "pdflatex compiles the standalone document" test -s "$T/standalone.pdf"
+	"$X" table "$RUN" --format tex --layout long --standalone > "$T/long-standalone.tex"
+	printf '%s\n' '\documentclass{article}' '\usepackage{booktabs}' '\usepackage[margin=2cm]{geometry}' \
+		'\begin{document}' '\input{paper.tex}' '\end{document}' > "$T/fragment.tex"
+	for doc in standalone long-standalone fragment; do
+		(cd "$T" && pdflatex -interaction=nonstopmode -halt-on-error "$doc.tex" > "$doc.pdflatex.log" 2>&1)
+		if check "pdflatex compiles $doc.tex" test -s "$T/$doc.pdf"; then :; else
+			grep -A3 '^!' "$T/$doc.log" | head -n 8 | sed 's/^/#   /'; fi
+		check "$doc.tex: no table wider than the text (no Overfull \\hbox)" \
+			test -z "$(grep 'Overfull .hbox' "$T/$doc.log")"
+	done
 else
-	ok "pdflatex compiles the standalone document # SKIP pdflatex not installed"
+	ok "pdflatex compiles the LaTeX output # SKIP pdflatex not installed (Debian: texlive-latex-recommended)"
 fi
 
 check_exit "unknown format is a usage error" 2 "$X" table "$RUN" --format xls
