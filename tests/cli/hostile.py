@@ -24,10 +24,12 @@ POST /MODE/v1/chat/completions according to MODE:
   404         404 model_not_found, echoing the Authorization header too
 
 Every request is appended to LOGFILE as one JSON line
-{"mode": ..., "path": ..., "authorization": ..., "host": ...}. Stops on SIGTERM.
+{"mode": ..., "path": ..., "authorization": ..., "host": ...}. Stops on SIGTERM,
+or when the process that started it is gone.
 """
 import gzip
 import json
+import os
 import signal
 import socket
 import socketserver
@@ -208,8 +210,9 @@ def main():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     print("http://127.0.0.1:%d" % PORT, flush=True)
     print("trap host " + TRAP_HOST, file=sys.stderr, flush=True)
-    while True:
-        time.sleep(3600)
+    parent = os.getppid()
+    while os.getppid() == parent:  # the test that started us died without stopping us
+        time.sleep(0.5)
 
 
 if __name__ == "__main__":
