@@ -1545,7 +1545,6 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	x.rec_fd = -1;
 	x.cfg = cfg;
 	x.started = time(NULL);
-	interrupted = 0;
 	rc = load_inputs(&x, err);
 	if (rc)
 		goto out;
@@ -1557,6 +1556,8 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	if (rc)
 		goto out;
 	running_engine = x.engine;
+	if (interrupted) /* Ctrl-C while loading: send nothing, write the empty partial run */
+		sx_engine_interrupt(x.engine);
 	rc = stage_elicit(&x, err);
 	/* the self-explanations, whether or not any other stage runs */
 	for (r = 0; !rc && r < x.nrev; r++)

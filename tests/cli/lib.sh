@@ -87,6 +87,15 @@ stop_sim() {
 	wait "$pid"
 }
 sim_stats() { curl -sf "$SIM_BASE/stats"; }
+# sim_asked: the chat requests the sim has seen so far
+sim_asked() { sim_stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["chat_requests"])'; }
+# wait_sending N: until the sim has seen more than N chat requests (at most 30 s),
+# i.e. a run started in the background is past its start-up (seconds under valgrind)
+wait_sending() {
+	local i
+	for i in $(seq 1 600); do [ "$(sim_asked)" -gt "$1" ] && return 0; sleep 0.05; done
+	return 1
+}
 _stop_sims() {
 	local p
 	for p in "${_sim_pids[@]}"; do kill -TERM "$p" 2> /dev/null; done

@@ -18,12 +18,10 @@ check_exit "the same run without the cap completes it" 0 "$X" run --data "$dev" 
 	--base-url "$SIM_URL" "${opts[@]}"
 
 mkdir -p "$T/b"
-asked() { sim_stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["chat_requests"])'; }
-before=$(asked)
+before=$(sim_asked)
 "$X" run --data "$dev" --out "$T/b/run" --base-url "$SIM_URL" "${opts[@]}" > /dev/null 2> "$T/b/err" &
 pid=$!
-# Ctrl-C once the run is sending, not during its start-up (seconds under valgrind)
-for i in $(seq 1 600); do [ "$(asked)" -gt "$before" ] && break; sleep 0.05; done
+wait_sending "$before"  # Ctrl-C once the run is sending
 kill -INT $pid
 wait $pid
 check_eq "Ctrl-C stops the run with exit 5" "5" "$?"

@@ -57,9 +57,10 @@ stop_sim
 # 3. Ctrl-C twice: exit 130 at once, nothing half-written (tried at several moments)
 start_sim --latency-ms 20
 for gap in 0 0.01 0.05 0.2; do
+	before=$(sim_asked)
 	"$X" run "${opts[@]}" --out "$T/c$gap/run" --no-progress --base-url "$SIM_URL" > /dev/null 2>&1 &
 	pid=$!
-	sleep 1
+	wait_sending "$before"
 	kill -INT $pid; sleep "$gap"; kill -INT $pid 2> /dev/null
 	t0=$(date +%s%N)
 	wait $pid; rc=$?
