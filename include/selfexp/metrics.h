@@ -25,8 +25,32 @@
  *	sx_metrics_plan_release(&plan);
  */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "selfexp/err.h"
+
+/*
+ * Which definitions the faithfulness metrics follow (docs/paper-compat.md):
+ * SX_COMPAT_NONE, the corrected ones of DESIGN.md section 7 (the default), or
+ * SX_COMPAT_PAPER, those of the code of Huang et al. (2023), reproduced point
+ * by point:
+ * - ranking by the signed value (toward the positive label, whatever the
+ *   prediction), exact ties broken at random (seeded), not by position;
+ * - comprehensiveness on P(pos), with the paper's confidence re-mapping:
+ *   for y = 0 the reference probability flips between P(pos | x) and
+ *   P(neg | x) at every step; the empty review counts as P(pos) = 0.5;
+ * - sufficiency with absolute differences |P(pos | x) - P(pos | x[R])|,
+ *   the empty review counting as 0.5;
+ * - DF_Frac = j / (n + 1), 1 when the label never changes;
+ * - RankDel: Spearman between the signed value and the drop in the verbal
+ *   confidence of the predicted label, max(q, 1 - q), ties broken at random.
+ * DF_MIT and the AOPC bins keep their definitions (on the paper's ranking).
+ */
+enum sx_compat { SX_COMPAT_NONE, SX_COMPAT_PAPER };
+
+/* "none" / "paper"; 0, or -1 for an unknown name. */
+int sx_compat_from_name(const char *name, enum sx_compat *out);
+const char *sx_compat_name(enum sx_compat compat);
 
 /* ---- Ranking ------------------------------------------------------------ */
 
@@ -67,9 +91,11 @@ struct sx_faith_plan {
 	size_t *rank;         /* owned, n: r_1..r_n as 0-based positions */
 	size_t n_inputs;      /* 3n */
 	unsigned char *masks; /* owned, n_inputs x n */
+	enum sx_compat compat; /* the definitions sx_metrics_faith applies */
+	uint64_t seed;        /* SX_COMPAT_PAPER: seed of the random tie-breaks */
 };
 
-#define SX_FAITH_PLAN_INIT { 0, 0, NULL, NULL, 0, NULL }
+#define SX_FAITH_PLAN_INIT { 0, 0, NULL, NULL, 0, NULL, SX_COMPAT_NONE, 0 }
 
 /*
  * Plan from an importance vector (ranked with sx_metrics_toward/_rank).
@@ -78,8 +104,19 @@ struct sx_faith_plan {
 int sx_metrics_plan_init(struct sx_faith_plan *plan, const double *value,
 			 const unsigned char *has_value, size_t n, int y, struct sx_err *err);
 /*
+ * The same under the definitions of compat: SX_COMPAT_PAPER ranks by the
+ * signed value (imp = value, whatever y) and breaks exact ties in the order of
+ * uniform keys drawn from a stream seeded with seed; SX_COMPAT_NONE is
+ * sx_metrics_plan_init (seed unused).
+ */
+int sx_metrics_plan_init_compat(struct sx_faith_plan *plan, const double *value,
+				const unsigned char *has_value, size_t n, int y,
+				enum sx_compat compat, uint64_t seed, struct sx_err *err);
+/*
  * Plan from a given full ranking (a permutation of 0..n-1). RankDel is NaN
- * for such a plan: there are no importance values to correlate.
+ * for such a plan: there are no importance values to correlate. The plan
+ * uses SX_COMPAT_NONE; set plan->compat afterwards to score the given ranking
+ * under another compat's formulas.
  */
 int sx_metrics_plan_init_ranked(struct sx_faith_plan *plan, const size_t *rank, size_t n, int y,
 				struct sx_err *err);
@@ -101,6 +138,7 @@ const unsigned char *sx_metrics_plan_mask(const struct sx_faith_plan *plan, size
 #define SX_AOPC_BINS { 0.01, 0.05, 0.10, 0.20, 0.50 }
 size_t sx_metrics_aopc_k(double q, size_t n);
 
+/* Under SX_COMPAT_PAPER comp, suff, df_frac and rankdel follow the enum's list. */
 struct sx_faith {
 	double comp;       /* 1/(n+1) sum_{j=1..n} [p(x) - p(x \ {r_1..r_j})] */
 	double suff;       /* 1/(n+1) sum_{j=0..n-1} [p(x) - p(x[{r_1..r_j}])] */
