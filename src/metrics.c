@@ -208,15 +208,16 @@ int sx_metrics_plan_init(struct sx_faith_plan *plan, const double *value,
 	return sx_metrics_plan_init_compat(plan, value, has_value, n, y, SX_COMPAT_NONE, 0, err);
 }
 
-/* The paper ranks by the signed value, whatever y, ties at random. */
-static void rank_paper(struct sx_faith_plan *plan, const double *value,
-		       const unsigned char *has_value)
+void sx_metrics_rank_paper(const double *value, const unsigned char *has_value, size_t n,
+			   uint64_t seed, size_t *order)
 {
-	struct sx_rng *rng = sx_rng_new(plan_stream(plan, "rank"));
+	double *signed_value = xmalloc(sx_size_mul(n ? n : 1, sizeof(*signed_value)));
+	struct sx_rng *rng = sx_rng_new(sx_seed_derive(seed, "rank", NULL));
 
-	sx_metrics_toward(value, has_value, plan->n, 1, plan->imp);
-	order_by_random_ties(plan->imp, plan->n, rng, plan->rank);
+	sx_metrics_toward(value, has_value, n, 1, signed_value);
+	order_by_random_ties(signed_value, n, rng, order);
 	sx_rng_free(rng);
+	free(signed_value);
 }
 
 int sx_metrics_plan_init_compat(struct sx_faith_plan *plan, const double *value,
@@ -237,7 +238,8 @@ int sx_metrics_plan_init_compat(struct sx_faith_plan *plan, const double *value,
 	plan->imp = xmalloc(sx_size_mul(n, sizeof(*plan->imp)));
 	plan->rank = xmalloc(sx_size_mul(n, sizeof(*plan->rank)));
 	if (compat == SX_COMPAT_PAPER) {
-		rank_paper(plan, value, has_value);
+		sx_metrics_toward(value, has_value, n, 1, plan->imp);
+		sx_metrics_rank_paper(value, has_value, n, seed, plan->rank);
 	} else {
 		sx_metrics_toward(value, has_value, n, y, plan->imp);
 		sx_metrics_rank(plan->imp, n, plan->rank);
@@ -561,6 +563,86 @@ static int sign_of(double v)
 static int cmp3(double a, double b)
 {
 	return (a > b) - (a < b);
+}
+
+/* Descending ranks n..1 of the positions in order[0..n). */
+static void ranks_of_order(const size_t *order, size_t n, double *ranks)
+{
+	size_t t;
+
+	for (t = 0; t < n; t++)
+		ranks[order[t]] = (double)(n - t);
+}
+
+/*
+ * The paper's agreement (disagreement.py): both explanations ranked by the
+ * signed value with their seeded random tie-breaks, top-k the first k of
+ * those rankings, signs agreeing only when the product is > 0, Spearman of
+ * the signed values with the same tie-breaks, pairwise agreement the share of
+ * pairs the two rankings order alike.
+ */
+static int agree_paper(const double *a, const unsigned char *a_has, uint64_t a_seed,
+		       const double *b, const unsigned char *b_has, uint64_t b_seed, size_t n,
+		       struct sx_agree *out)
+{
+	size_t k = sx_metrics_topk_size(n), t, i, j, inter = 0, same_rank = 0, same_sign = 0,
+	       same_rank_sign = 0, s = 0;
+	size_t *oa = xmalloc(sx_size_mul(n, sizeof(*oa)));
+	size_t *ob = xmalloc(sx_size_mul(n, sizeof(*ob)));
+	double *ra = xmalloc(sx_size_mul(n, sizeof(*ra)));
+	double *rb = xmalloc(sx_size_mul(n, sizeof(*rb)));
+	unsigned char *in_b = xcalloc(n, 1);
+
+	out->k = k;
+	sx_metrics_rank_paper(a, a_has, n, a_seed, oa);
+	sx_metrics_rank_paper(b, b_has, n, b_seed, ob);
+	for (t = 0; t < k; t++)
+		in_b[ob[t]] = 1;
+	for (t = 0; t < k; t++) {
+		size_t f = oa[t];
+		int agree = value_or_zero(a, a_has, f) * value_or_zero(b, b_has, f) > 0;
+
+		if (in_b[f]) {
+			inter++;
+			same_sign += agree;
+		}
+		if (oa[t] == ob[t]) {
+			same_rank++;
+			same_rank_sign += agree;
+		}
+	}
+	out->feature = (double)inter / (double)k;
+	out->rank = (double)same_rank / (double)k;
+	out->sign = (double)same_sign / (double)k;
+	out->signed_rank = (double)same_rank_sign / (double)k;
+	out->iou = (double)inter / (double)(2 * k - inter);
+	ranks_of_order(oa, n, ra);
+	ranks_of_order(ob, n, rb);
+	sx_stats_spearman(ra, rb, n, &out->spearman);
+	out->pairwise = NAN;
+	if (n >= 2) {
+		for (i = 0; i < n; i++)
+			for (j = i + 1; j < n; j++)
+				s += rb[oa[i]] > rb[oa[j]];
+		out->pairwise = (double)s / ((double)n * (double)(n - 1) / 2.0);
+	}
+	free(oa);
+	free(ob);
+	free(ra);
+	free(rb);
+	free(in_b);
+	return 0;
+}
+
+int sx_metrics_agree_compat(const double *a, const unsigned char *a_has, uint64_t a_seed,
+			    const double *b, const unsigned char *b_has, uint64_t b_seed, size_t n,
+			    enum sx_compat compat, struct sx_agree *out, struct sx_err *err)
+{
+	if (compat != SX_COMPAT_PAPER)
+		return sx_metrics_agree(a, a_has, b, b_has, n, out, err);
+	if (n == 0)
+		return sx_err_set(err, SX_EINPUT, "agreement: empty review");
+	return agree_paper(a, a_has, a_seed, b, b_has, b_seed, n, out);
 }
 
 int sx_metrics_agree(const double *a, const unsigned char *a_has, const double *b,

@@ -747,8 +747,10 @@ out:
 }
 
 /* Agreement between the explanations of one item (no queries). */
-static void score_agreement(struct item *it, size_t n)
+static void score_agreement(const struct ctx *x, const struct sx_review *rv, enum sx_cond c,
+			    struct item *it)
 {
+	size_t n = rv->ntokens;
 	int q;
 
 	for (q = 0; q < P_COUNT; q++) {
@@ -760,8 +762,10 @@ static void score_agreement(struct item *it, size_t n)
 			it->has_agree[q] = !sx_metrics_agree_topk(a->list, a->nlist, b->value, b->has, n,
 								  &it->agree_topk[q], NULL);
 		} else {
-			it->has_agree[q] = !sx_metrics_agree(a->value, a->has, b->value, b->has, n,
-							     &it->agree[q], NULL);
+			it->has_agree[q] = !sx_metrics_agree_compat(
+				a->value, a->has, tiebreak_seed(x, rv, c, pair_a[q]), b->value, b->has,
+				tiebreak_seed(x, rv, c, pair_b[q]), n, x->cfg->compat, &it->agree[q],
+				NULL);
 		}
 	}
 }
@@ -784,7 +788,8 @@ static int stage_explain_evaluate(struct ctx *x, struct sx_err *err)
 				rc = evaluate_chunk(x, (enum sx_cond)c, r0, r1, err);
 		}
 		for (r = 0; r < x->nrev; r++)
-			score_agreement(item_at(x, r, (enum sx_cond)c), x->ds.reviews[r].ntokens);
+			score_agreement(x, &x->ds.reviews[r], (enum sx_cond)c,
+					item_at(x, r, (enum sx_cond)c));
 	}
 	return rc;
 }

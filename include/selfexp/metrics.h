@@ -44,6 +44,8 @@
  * - DF_Frac = j / (n + 1), 1 when the label never changes;
  * - RankDel: Spearman between the signed value and the drop in the verbal
  *   confidence of the predicted label, max(q, 1 - q), ties broken at random.
+ * - agreement (sx_metrics_agree_compat): top-k of the signed rankings, signs
+ *   agreeing only when the product is > 0, rank correlations of the rankings.
  * DF_MIT and the AOPC bins keep their definitions (on the paper's ranking).
  */
 enum sx_compat { SX_COMPAT_NONE, SX_COMPAT_PAPER };
@@ -62,6 +64,16 @@ void sx_metrics_toward(const double *value, const unsigned char *has_value, size
 		       double *imp);
 /* order[0..n) = positions by descending imp, ties broken by position (left first). */
 void sx_metrics_rank(const double *imp, size_t n, size_t *order);
+
+/*
+ * The paper's ranking (SX_COMPAT_PAPER): order[0..n) = positions by
+ * descending signed value (toward the positive label; no value = 0), exact
+ * ties in the order of uniform keys from a stream derived from seed. The
+ * faithfulness plan and the agreement of one explanation use the same seed,
+ * hence the same ranking.
+ */
+void sx_metrics_rank_paper(const double *value, const unsigned char *has_value, size_t n,
+			   uint64_t seed, size_t *order);
 
 /*
  * Number of distinct values among the tokens that have one (NaN counts as no
@@ -196,6 +208,18 @@ struct sx_agree {
 
 int sx_metrics_agree(const double *a, const unsigned char *a_has, const double *b,
 		     const unsigned char *b_has, size_t n, struct sx_agree *out, struct sx_err *err);
+/*
+ * The same under compat. SX_COMPAT_PAPER follows disagreement.py: a and b
+ * ranked by sx_metrics_rank_paper (seeds a_seed, b_seed: those of their
+ * faithfulness plans), T_a, T_b the first k of those rankings (signed, not
+ * magnitudes); sign and signed_rank count a feature only when a_f b_f > 0;
+ * spearman correlates the two rankings (the signed values, ties as broken);
+ * pairwise is the share of the pairs the two rankings order alike. Seeds are
+ * unused under SX_COMPAT_NONE.
+ */
+int sx_metrics_agree_compat(const double *a, const unsigned char *a_has, uint64_t a_seed,
+			    const double *b, const unsigned char *b_has, uint64_t b_seed, size_t n,
+			    enum sx_compat compat, struct sx_agree *out, struct sx_err *err);
 
 /*
  * A top-k self-explanation (list[0..m): distinct positions in the order the

@@ -48,8 +48,9 @@ struct sx_run_opts {
 	"                         value with random (seeded) tie-breaks, comprehensiveness\n" \
 	"                         with its confidence re-mapping, sufficiency with absolute\n" \
 	"                         differences, DF_Frac over n + 1, RankDel on the label's\n" \
-	"                         confidence, LIME features split on non-word characters\n" \
-	"                         (removed ones become UNKWORDZ); see docs/paper-compat.md\n" \
+	"                         confidence, agreement on signed rankings, LIME features\n" \
+	"                         split on non-word characters (removed ones become\n" \
+	"                         UNKWORDZ); see docs/paper-compat.md\n" \
 	"\n" \
 	"model and endpoint:\n" \
 	"  --model M              model name sent to the API (default gpt-3.5-turbo)\n" \

@@ -728,6 +728,70 @@ static void test_compat_rankdel(void **state)
 	sx_metrics_plan_release(&plan);
 }
 
+static void test_compat_agree(void **state)
+{
+	const double a[5] = { 0.9, -1.0, 0.2, 0.0, 0.5 };
+	const double b[5] = { 0.1, 0.8, -0.3, 0.6, -0.2 };
+	const double a10[10] = { 0.9, 0.8, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8 };
+	const double b10[10] = { 0.7, 0.0, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8 };
+	const double zero[5] = { 0, 0, 0, 0, 0 };
+	struct sx_agree g, h;
+
+	(void)state;
+	/*
+	 * n = 5, k = 1. By signed value a ranks 0, 4, 2, 3, 1 and b ranks
+	 * 1, 3, 0, 4, 2: top-1 {0} vs {1}, nothing shared. By magnitude (the
+	 * default) both top-1 are token 1 (|-1.0|, |0.8|): feature 1, iou 1,
+	 * signs differ.
+	 */
+	assert_int_equal(sx_metrics_agree_compat(a, NULL, 1, b, NULL, 2, 5, SX_COMPAT_PAPER, &g,
+						 NULL), 0);
+	assert_int_equal(g.k, 1);
+	assert_near(g.feature, 0);
+	assert_near(g.rank, 0);
+	assert_near(g.iou, 0);
+	/*
+	 * Spearman of the signed values: descending ranks a {5, 1, 3, 2, 4},
+	 * b {3, 5, 1, 4, 2}; d = {2, -4, 2, -2, 2}, sum d^2 = 32,
+	 * rho = 1 - 6*32/(5*24) = -0.6.
+	 */
+	assert_near(g.spearman, -0.6);
+	/*
+	 * Pairwise: b's ranks read in a's order are 3, 2, 1, 4, 5; pairs
+	 * ordered alike (earlier one higher): (3,2), (3,1), (2,1): 3 of 10.
+	 */
+	assert_near(g.pairwise, 0.3);
+	assert_int_equal(sx_metrics_agree_compat(a, NULL, 1, b, NULL, 2, 5, SX_COMPAT_NONE, &h,
+						 NULL), 0);
+	assert_near(h.feature, 1);
+	assert_near(h.iou, 1);
+	assert_near(h.sign, 0);
+
+	/*
+	 * n = 10, k = 2: both rank 0, 1 first. Token 0: 0.9 x 0.7 > 0 agrees;
+	 * token 1: a_1 b_1 = 0.8 x 0 = 0 is not > 0, so it does not: sign = 1/2,
+	 * signed_rank = 1/2. The same order everywhere: spearman 1, pairwise 1.
+	 */
+	assert_int_equal(sx_metrics_agree_compat(a10, NULL, 1, b10, NULL, 2, 10, SX_COMPAT_PAPER,
+						 &g, NULL), 0);
+	assert_int_equal(g.k, 2);
+	assert_near(g.feature, 1);
+	assert_near(g.rank, 1);
+	assert_near(g.sign, 0.5);
+	assert_near(g.signed_rank, 0.5);
+	assert_near(g.spearman, 1);
+	assert_near(g.pairwise, 1);
+
+	/* a constant explanation: seeded random ties, the same numbers for the same seeds */
+	assert_int_equal(sx_metrics_agree_compat(zero, NULL, 4, b, NULL, 2, 5, SX_COMPAT_PAPER, &g,
+						 NULL), 0);
+	assert_int_equal(sx_metrics_agree_compat(zero, NULL, 4, b, NULL, 2, 5, SX_COMPAT_PAPER, &h,
+						 NULL), 0);
+	assert_false(isnan(g.spearman));
+	assert_near(g.spearman, h.spearman);
+	assert_near(g.pairwise, h.pairwise);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -752,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_compat_suff),
 		cmocka_unit_test(test_compat_df),
 		cmocka_unit_test(test_compat_rankdel),
+		cmocka_unit_test(test_compat_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
