@@ -4,8 +4,9 @@
 # mode is recorded in run.json, the paper's rules show in the per-review values
 # (absolute sufficiency, DF_Frac over n + 1, LIME weights only for whole-word
 # tokens), the default is untouched by the option's existence, the random
-# tie-breaks are seeded (the same numbers at another concurrency), and
-# `selfexp score` redoes the compat run offline byte for byte.
+# tie-breaks are seeded (the same numbers at another concurrency), tables say
+# which definitions they show, compare refuses to gate one against the other,
+# and `selfexp score` redoes the compat run offline byte for byte.
 . "$(dirname "$0")/lib.sh"
 need_shared
 
@@ -81,6 +82,16 @@ full = all(v is not None for r in records("none") if r["method"] == "lime" and r
            for v in r["importance"])
 print("%s the default LIME weights every token" % ("ok" if full else "not ok"))
 PY
+
+# the mode shows in tables, and compare refuses to gate one definition against the other
+check_exit "selfexp table on the compat run exits 0" 0 "$X" table "$T/paper"
+check "the table says its metrics are the paper code's" grep -q -- "--compat paper" "$T/last.out"
+check_exit "selfexp table on the default run exits 0" 0 "$X" table "$T/none"
+check "the default table does not" sh -c "! grep -q -- '--compat' '$T/last.out'"
+check_exit "compare of a default run with a compat run: exit 2" 2 "$X" compare "$T/none" "$T/paper"
+check "it names both modes" grep -q "different metric definitions: --compat 'none' in .*'paper' in" \
+	"$T/last.err"
+check_exit "compare of two compat runs exits 0" 0 "$X" compare "$T/paper" "$T/paper1"
 
 # selfexp score reads --compat from run.json and reproduces the compat run offline
 cp -r "$T/paper" "$T/rescore"
