@@ -119,7 +119,7 @@ void sx_lime_words_split(struct sx_lime_words *w, const char *text, size_t len)
 	size_t i = 0, alloc = 0;
 
 	memset(w, 0, sizeof(*w));
-	w->text = xstrndup(text, len);
+	w->text = xstrndup(len ? text : "", len);
 	w->len = len;
 	while (i < len) {
 		size_t s;

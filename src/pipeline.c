@@ -497,7 +497,7 @@ static void take_lime(const struct ctx *x, struct item *it, const struct sx_revi
 {
 	struct expl *e = &it->m[M_LIME];
 	struct sx_lime_fit fit = SX_LIME_FIT_INIT;
-	unsigned char *m = xmalloc(ns * d + 1);
+	unsigned char *m = xmalloc(sx_size_mul(ns, d) + 1);
 	double *y = xcalloc(ns, sizeof(double));
 	size_t used = 0, i, n = rv->ntokens;
 	struct sx_err ferr = SX_ERR_INIT;
@@ -632,9 +632,10 @@ out:
 static uint64_t tiebreak_seed(const struct ctx *x, const struct sx_review *rv, enum sx_cond c,
 			      int m)
 {
+	static const char *const method_key[M_COUNT] = { "self", "occlusion", "lime" };
 	char purpose[64];
 
-	snprintf(purpose, sizeof(purpose), "paper-ties/%s/%d", sx_cond_name(c), m);
+	snprintf(purpose, sizeof(purpose), "paper-ties/%s/%s", sx_cond_name(c), method_key[m]);
 	return sx_seed_derive(x->cfg->seed, purpose, rv->id);
 }
 
