@@ -211,6 +211,14 @@ static size_t count_ids(const struct sx_rundir *rd)
 	return n;
 }
 
+/* The run's --compat mode; runs from before the option are "none". */
+static const char *run_compat(const struct sx_rundir *rd)
+{
+	const char *c = sx_json_get_str(rd->run, "compat");
+
+	return c ? c : "none";
+}
+
 static int check_comparable(const struct sx_rundir *base, const struct sx_rundir *cur,
 			    struct sx_err *err)
 {
@@ -225,6 +233,10 @@ static int check_comparable(const struct sx_rundir *base, const struct sx_rundir
 		return sx_err_set(err, SX_EINPUT, "the runs use different probability sources: "
 				  "'%s' in '%s', '%s' in '%s'", pb ? pb : "?", base->dir,
 				  pn ? pn : "?", cur->dir);
+	if (strcmp(run_compat(base), run_compat(cur)))
+		return sx_err_set(err, SX_EINPUT, "the runs use different metric definitions: "
+				  "--compat '%s' in '%s', '%s' in '%s'", run_compat(base), base->dir,
+				  run_compat(cur), cur->dir);
 	return 0;
 }
 

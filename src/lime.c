@@ -105,3 +105,113 @@ out:
 	free(ones);
 	return ret;
 }
+
+/* ==== The paper's features (split on \W+) ============================== */
+
+static int is_word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c >= 0x80;
+}
+
+void sx_lime_words_split(struct sx_lime_words *w, const char *text, size_t len)
+{
+	size_t i = 0, alloc = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->text = xstrndup(len ? text : "", len);
+	w->len = len;
+	while (i < len) {
+		size_t s;
+
+		while (i < len && !is_word_byte((unsigned char)text[i]))
+			i++;
+		if (i == len)
+			break;
+		s = i;
+		while (i < len && is_word_byte((unsigned char)text[i]))
+			i++;
+		if (w->nwords == alloc) {
+			alloc = alloc ? sx_size_mul(alloc, 2) : 16;
+			w->start = xrealloc(w->start, sx_size_mul(alloc, sizeof(*w->start)));
+			w->wlen = xrealloc(w->wlen, sx_size_mul(alloc, sizeof(*w->wlen)));
+		}
+		w->start[w->nwords] = s;
+		w->wlen[w->nwords] = i - s;
+		w->nwords++;
+	}
+}
+
+void sx_lime_words_release(struct sx_lime_words *w)
+{
+	free(w->text);
+	free(w->start);
+	free(w->wlen);
+	memset(w, 0, sizeof(*w));
+}
+
+void sx_lime_words_text(const struct sx_lime_words *w, const unsigned char *keep,
+			const char *mask, struct sx_buf *out)
+{
+	size_t f, at = 0;
+
+	sx_buf_reset(out);
+	for (f = 0; f < w->nwords; f++) {
+		sx_buf_add(out, w->text + at, w->start[f] - at);
+		if (keep[f])
+			sx_buf_add(out, w->text + w->start[f], w->wlen[f]);
+		else
+			sx_buf_adds(out, mask);
+		at = w->start[f] + w->wlen[f];
+	}
+	sx_buf_add(out, w->text + at, w->len - at);
+}
+
+struct by_mag {
+	double mag;
+	size_t f;
+};
+
+static int cmp_by_mag(const void *pa, const void *pb)
+{
+	const struct by_mag *a = pa, *b = pb;
+
+	if (a->mag > b->mag)
+		return -1;
+	if (a->mag < b->mag)
+		return 1;
+	return a->f < b->f ? -1 : a->f > b->f;
+}
+
+void sx_lime_words_to_tokens(const struct sx_lime_words *w, const double *coef,
+			     char *const *tokens, size_t n, double *value, unsigned char *has)
+{
+	size_t d = w->nwords, i, k;
+	struct by_mag *order = xmalloc(sx_size_mul(d ? d : 1, sizeof(*order)));
+	unsigned char *taken = xcalloc(d ? d : 1, 1);
+
+	for (k = 0; k < d; k++) {
+		order[k].mag = fabs(coef[k]);
+		order[k].f = k;
+	}
+	qsort(order, d, sizeof(*order), cmp_by_mag);
+	for (i = 0; i < n; i++) {
+		size_t tlen = strlen(tokens[i]);
+
+		value[i] = 0;
+		has[i] = 0;
+		for (k = 0; k < d; k++) {
+			size_t f = order[k].f;
+
+			if (taken[f] || w->wlen[f] != tlen ||
+			    memcmp(w->text + w->start[f], tokens[i], tlen))
+				continue;
+			taken[f] = 1;
+			value[i] = coef[f];
+			has[i] = 1;
+			break;
+		}
+	}
+	free(order);
+	free(taken);
+}

@@ -33,9 +33,10 @@ void sx_metrics_toward(const double *value, const unsigned char *has_value, size
 	}
 }
 
-/* Sort keys: descending key, then ascending position. */
+/* Sort keys: descending key, then ascending tie-break key, then ascending position. */
 struct keyed {
 	double key;
+	double tie;
 	size_t pos;
 };
 
@@ -47,22 +48,45 @@ static int cmp_keyed(const void *pa, const void *pb)
 		return -1;
 	if (a->key < b->key)
 		return 1;
+	if (a->tie < b->tie)
+		return -1;
+	if (a->tie > b->tie)
+		return 1;
 	return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
-static void order_by(const double *key, size_t n, size_t *order)
+/* order[0..n) by descending key; ties by ascending tie[] (NULL: none), then by position. */
+static void order_by_tie(const double *key, const double *tie, size_t n, size_t *order)
 {
 	struct keyed *kv = xmalloc(sx_size_mul(n ? n : 1, sizeof(*kv)));
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		kv[i].key = key[i];
+		kv[i].tie = tie ? tie[i] : 0.0;
 		kv[i].pos = i;
 	}
 	qsort(kv, n, sizeof(*kv), cmp_keyed);
 	for (i = 0; i < n; i++)
 		order[i] = kv[i].pos;
 	free(kv);
+}
+
+static void order_by(const double *key, size_t n, size_t *order)
+{
+	order_by_tie(key, NULL, n, order);
+}
+
+/* order[0..n) by descending key, exact ties in a random order drawn from rng. */
+static void order_by_random_ties(const double *key, size_t n, struct sx_rng *rng, size_t *order)
+{
+	double *tie = xmalloc(sx_size_mul(n ? n : 1, sizeof(*tie)));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		tie[i] = sx_rng_uniform(rng);
+	order_by_tie(key, tie, n, order);
+	free(tie);
 }
 
 void sx_metrics_rank(const double *imp, size_t n, size_t *order)
@@ -91,6 +115,34 @@ size_t sx_metrics_distinct(const double *value, const unsigned char *has_value, 
 			distinct++;
 	free(v);
 	return distinct;
+}
+
+/* ==== Compatibility modes ============================================== */
+
+static const char *const compat_names[] = { "none", "paper" };
+
+int sx_compat_from_name(const char *name, enum sx_compat *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(compat_names) / sizeof(compat_names[0]); i++)
+		if (!strcmp(name, compat_names[i])) {
+			*out = (enum sx_compat)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *sx_compat_name(enum sx_compat compat)
+{
+	return (size_t)compat < sizeof(compat_names) / sizeof(compat_names[0]) ?
+		compat_names[compat] : "unknown";
+}
+
+/* Separate streams of one plan's seed: the ranking, and RankDel's ranks. */
+static uint64_t plan_stream(const struct sx_faith_plan *plan, const char *purpose)
+{
+	return sx_seed_derive(plan->seed, purpose, NULL);
 }
 
 /* ==== Faithfulness plan ================================================= */
@@ -153,17 +205,45 @@ static void plan_build_masks(struct sx_faith_plan *plan)
 int sx_metrics_plan_init(struct sx_faith_plan *plan, const double *value,
 			 const unsigned char *has_value, size_t n, int y, struct sx_err *err)
 {
+	return sx_metrics_plan_init_compat(plan, value, has_value, n, y, SX_COMPAT_NONE, 0, err);
+}
+
+void sx_metrics_rank_paper(const double *value, const unsigned char *has_value, size_t n,
+			   uint64_t seed, size_t *order)
+{
+	double *signed_value = xmalloc(sx_size_mul(n ? n : 1, sizeof(*signed_value)));
+	struct sx_rng *rng = sx_rng_new(sx_seed_derive(seed, "rank", NULL));
+
+	sx_metrics_toward(value, has_value, n, 1, signed_value);
+	order_by_random_ties(signed_value, n, rng, order);
+	sx_rng_free(rng);
+	free(signed_value);
+}
+
+int sx_metrics_plan_init_compat(struct sx_faith_plan *plan, const double *value,
+				const unsigned char *has_value, size_t n, int y,
+				enum sx_compat compat, uint64_t seed, struct sx_err *err)
+{
 	memset(plan, 0, sizeof(*plan));
 	if (n == 0)
 		return sx_err_set(err, SX_EINPUT, "faithfulness: empty review");
 	if (y != 0 && y != 1)
 		return sx_err_set(err, SX_EINPUT, "faithfulness: label '%d' is not 0 or 1", y);
+	if (compat != SX_COMPAT_NONE && compat != SX_COMPAT_PAPER)
+		return sx_err_set(err, SX_EINPUT, "faithfulness: unknown compat mode '%d'", (int)compat);
 	plan->n = n;
 	plan->y = y;
+	plan->compat = compat;
+	plan->seed = seed;
 	plan->imp = xmalloc(sx_size_mul(n, sizeof(*plan->imp)));
 	plan->rank = xmalloc(sx_size_mul(n, sizeof(*plan->rank)));
-	sx_metrics_toward(value, has_value, n, y, plan->imp);
-	sx_metrics_rank(plan->imp, n, plan->rank);
+	if (compat == SX_COMPAT_PAPER) {
+		sx_metrics_toward(value, has_value, n, 1, plan->imp);
+		sx_metrics_rank_paper(value, has_value, n, seed, plan->rank);
+	} else {
+		sx_metrics_toward(value, has_value, n, y, plan->imp);
+		sx_metrics_rank(plan->imp, n, plan->rank);
+	}
 	plan_build_masks(plan);
 	return 0;
 }
@@ -227,74 +307,221 @@ static int label_changes(int y, double p_pos)
 	return (p_pos > 0.5 ? 1 : 0) != y;
 }
 
-int sx_metrics_faith(const struct sx_faith_plan *plan, double p_pos_x, const double *p_pos,
-		     struct sx_faith *out, struct sx_err *err)
+/* P(pos | z) of plan row (kind, j). */
+static double row_p(const struct sx_faith_plan *plan, const double *p_pos, enum sx_faith_kind kind,
+		    size_t j)
+{
+	return p_pos[sx_metrics_plan_row(plan, kind, j)];
+}
+
+/* ---- The corrected definitions (DESIGN.md section 7) ---- */
+
+static double comp_default(const struct sx_faith_plan *plan, double px, const double *p_pos)
+{
+	double sum = 0;
+	size_t j;
+
+	for (j = 1; j <= plan->n; j++)
+		sum += px - p_label(plan->y, row_p(plan, p_pos, SX_FAITH_DELETE, j));
+	return sum / (double)(plan->n + 1);
+}
+
+static double suff_default(const struct sx_faith_plan *plan, double px, const double *p_pos)
+{
+	double sum = 0;
+	size_t j;
+
+	for (j = 0; j < plan->n; j++)
+		sum += px - p_label(plan->y, row_p(plan, p_pos, SX_FAITH_KEEP, j));
+	return sum / (double)(plan->n + 1);
+}
+
+/* First j in 1..n whose x \ {r_1..r_j} changes the label, 0 if none, -1 if a NaN comes first. */
+static long first_change(const struct sx_faith_plan *plan, const double *p_pos)
+{
+	size_t j;
+
+	for (j = 1; j <= plan->n; j++) {
+		int c = label_changes(plan->y, row_p(plan, p_pos, SX_FAITH_DELETE, j));
+
+		if (c < 0)
+			return -1;
+		if (c)
+			return (long)j;
+	}
+	return 0;
+}
+
+/* j/denom for the first change j, 1 if none, NaN if unknown. */
+static double df_frac_over(const struct sx_faith_plan *plan, const double *p_pos, double denom)
+{
+	long j = first_change(plan, p_pos);
+
+	if (j < 0)
+		return NAN;
+	return j ? (double)j / denom : 1.0;
+}
+
+static double rankdel_default(const struct sx_faith_plan *plan, double px, const double *p_pos)
+{
+	double *drop, rho = NAN;
+	size_t j;
+
+	if (!plan->imp)
+		return NAN;
+	drop = xmalloc(sx_size_mul(plan->n, sizeof(*drop)));
+	for (j = 0; j < plan->n; j++)
+		drop[j] = px - p_label(plan->y, row_p(plan, p_pos, SX_FAITH_SINGLE, j));
+	sx_stats_spearman(plan->imp, drop, plan->n, &rho);
+	free(drop);
+	return rho;
+}
+
+/* ---- The definitions of the paper's code (docs/paper-compat.md) ---- */
+
+/*
+ * The paper's comprehensiveness, on q = P(pos). Its reference starts as the
+ * verbal confidence of y on x and, when y = 0, is re-mapped (c -> 1 - c)
+ * before every non-empty step, so it alternates between q(x) and 1 - q(x);
+ * the last step (everything removed) is not queried and adds ref - 0.5.
+ */
+static double comp_paper(const struct sx_faith_plan *plan, double qx, const double *p_pos)
+{
+	double ref = p_label(plan->y, qx), sum = 0;
+	size_t j;
+
+	for (j = 1; j < plan->n; j++) {
+		if (plan->y == 0)
+			ref = 1.0 - ref;
+		sum += ref - row_p(plan, p_pos, SX_FAITH_DELETE, j);
+	}
+	sum += ref - 0.5;
+	return sum / (double)(plan->n + 1);
+}
+
+/*
+ * The paper's sufficiency: |q(x) - 0.5| for the empty review (not queried),
+ * |q(x) - q(x[r_1..r_j])| for j = 1..n-1, and 0 for j = n (x itself).
+ */
+static double suff_paper(const struct sx_faith_plan *plan, double qx, const double *p_pos)
+{
+	double sum = fabs(qx - 0.5);
+	size_t j;
+
+	for (j = 1; j < plan->n; j++)
+		sum += fabs(qx - row_p(plan, p_pos, SX_FAITH_KEEP, j));
+	return sum / (double)(plan->n + 1);
+}
+
+/* The verbal confidence of the label predicted on z: max(q, 1 - q). */
+static double label_conf(double q)
+{
+	return q > 0.5 ? q : 1.0 - q;
+}
+
+/* ranks[i] = place of i in descending order of v, exact ties at random. */
+static void random_tie_ranks(const double *v, size_t n, struct sx_rng *rng, double *ranks)
+{
+	size_t *order = xmalloc(sx_size_mul(n, sizeof(*order)));
+	size_t i;
+
+	order_by_random_ties(v, n, rng, order);
+	for (i = 0; i < n; i++)
+		ranks[order[i]] = (double)(n - i);
+	free(order);
+}
+
+/*
+ * The paper's RankDel: Spearman between the signed value and the drop in the
+ * confidence of the predicted label, conf(x) - conf(x \ {i}), with jitter
+ * standing in for tie-breaking: here exact ties of either side at random.
+ */
+static double rankdel_paper(const struct sx_faith_plan *plan, double qx, const double *p_pos)
+{
+	size_t n = plan->n, j;
+	double *drop, *ra, *rb, rho = NAN;
+	struct sx_rng *rng;
+
+	if (!plan->imp || isnan(qx))
+		return NAN;
+	drop = xmalloc(sx_size_mul(n, sizeof(*drop)));
+	for (j = 0; j < n; j++) {
+		drop[j] = label_conf(qx) - label_conf(row_p(plan, p_pos, SX_FAITH_SINGLE, j));
+		if (isnan(drop[j])) {
+			free(drop);
+			return NAN;
+		}
+	}
+	ra = xmalloc(sx_size_mul(n, sizeof(*ra)));
+	rb = xmalloc(sx_size_mul(n, sizeof(*rb)));
+	rng = sx_rng_new(plan_stream(plan, "rankdel"));
+	random_tie_ranks(plan->imp, n, rng, ra);
+	random_tie_ranks(drop, n, rng, rb);
+	sx_rng_free(rng);
+	sx_stats_spearman(ra, rb, n, &rho);
+	free(drop);
+	free(ra);
+	free(rb);
+	return rho;
+}
+
+/* ---- Both ---- */
+
+static double df_mit(const struct sx_faith_plan *plan, const double *p_pos)
+{
+	switch (label_changes(plan->y, row_p(plan, p_pos, SX_FAITH_DELETE, 1))) {
+	case 1:
+		return 1;
+	case 0:
+		return 0;
+	default:
+		return NAN;
+	}
+}
+
+static void aopc(const struct sx_faith_plan *plan, double px, const double *p_pos,
+		 struct sx_faith *out)
 {
 	static const double bins[SX_AOPC_NBINS] = SX_AOPC_BINS;
-	size_t n = plan->n, j, b;
+	size_t n = plan->n, b;
 	int y = plan->y;
-	double px, sum, *drop = NULL;
-
-	if (n == 0 || !plan->masks)
-		return sx_err_set(err, SX_EINPUT, "faithfulness: empty plan");
-	px = p_label(y, p_pos_x);
-
-	sum = 0;
-	for (j = 1; j <= n; j++)
-		sum += px - p_label(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_DELETE, j)]);
-	out->comp = sum / (double)(n + 1);
-
-	sum = 0;
-	for (j = 0; j < n; j++)
-		sum += px - p_label(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_KEEP, j)]);
-	out->suff = sum / (double)(n + 1);
-
-	switch (label_changes(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_DELETE, 1)])) {
-	case 1:
-		out->df_mit = 1;
-		break;
-	case 0:
-		out->df_mit = 0;
-		break;
-	default:
-		out->df_mit = NAN;
-	}
-
-	out->df_frac = 1;
-	for (j = 1; j <= n; j++) {
-		int c = label_changes(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_DELETE, j)]);
-
-		if (c < 0) {
-			out->df_frac = NAN;
-			break;
-		}
-		if (c) {
-			out->df_frac = (double)j / (double)n;
-			break;
-		}
-	}
-
-	out->rankdel = NAN;
-	if (plan->imp) {
-		drop = xmalloc(sx_size_mul(n, sizeof(*drop)));
-		for (j = 0; j < n; j++)
-			drop[j] = px - p_label(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_SINGLE, j)]);
-		sx_stats_spearman(plan->imp, drop, n, &out->rankdel);
-		free(drop);
-	}
 
 	out->aopc_comp = out->aopc_suff = 0;
 	for (b = 0; b < SX_AOPC_NBINS; b++) {
 		size_t k = sx_metrics_aopc_k(bins[b], n);
 
-		out->comp_at[b] = px - p_label(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_DELETE, k)]);
+		out->comp_at[b] = px - p_label(y, row_p(plan, p_pos, SX_FAITH_DELETE, k));
 		out->suff_at[b] = k == n ? 0.0 :
-			px - p_label(y, p_pos[sx_metrics_plan_row(plan, SX_FAITH_KEEP, k)]);
+			px - p_label(y, row_p(plan, p_pos, SX_FAITH_KEEP, k));
 		if (k == n && isnan(px))
 			out->suff_at[b] = NAN;
 		out->aopc_comp += out->comp_at[b] / SX_AOPC_NBINS;
 		out->aopc_suff += out->suff_at[b] / SX_AOPC_NBINS;
 	}
+}
+
+int sx_metrics_faith(const struct sx_faith_plan *plan, double p_pos_x, const double *p_pos,
+		     struct sx_faith *out, struct sx_err *err)
+{
+	size_t n = plan->n;
+	double px;
+
+	if (n == 0 || !plan->masks)
+		return sx_err_set(err, SX_EINPUT, "faithfulness: empty plan");
+	px = p_label(plan->y, p_pos_x);
+	if (plan->compat == SX_COMPAT_PAPER) {
+		out->comp = comp_paper(plan, p_pos_x, p_pos);
+		out->suff = suff_paper(plan, p_pos_x, p_pos);
+		out->df_frac = df_frac_over(plan, p_pos, (double)(n + 1));
+		out->rankdel = rankdel_paper(plan, p_pos_x, p_pos);
+	} else {
+		out->comp = comp_default(plan, px, p_pos);
+		out->suff = suff_default(plan, px, p_pos);
+		out->df_frac = df_frac_over(plan, p_pos, (double)n);
+		out->rankdel = rankdel_default(plan, px, p_pos);
+	}
+	out->df_mit = df_mit(plan, p_pos);
+	aopc(plan, px, p_pos, out);
 	return 0;
 }
 
@@ -336,6 +563,86 @@ static int sign_of(double v)
 static int cmp3(double a, double b)
 {
 	return (a > b) - (a < b);
+}
+
+/* Descending ranks n..1 of the positions in order[0..n). */
+static void ranks_of_order(const size_t *order, size_t n, double *ranks)
+{
+	size_t t;
+
+	for (t = 0; t < n; t++)
+		ranks[order[t]] = (double)(n - t);
+}
+
+/*
+ * The paper's agreement (disagreement.py): both explanations ranked by the
+ * signed value with their seeded random tie-breaks, top-k the first k of
+ * those rankings, signs agreeing only when the product is > 0, Spearman of
+ * the signed values with the same tie-breaks, pairwise agreement the share of
+ * pairs the two rankings order alike.
+ */
+static int agree_paper(const double *a, const unsigned char *a_has, uint64_t a_seed,
+		       const double *b, const unsigned char *b_has, uint64_t b_seed, size_t n,
+		       struct sx_agree *out)
+{
+	size_t k = sx_metrics_topk_size(n), t, i, j, inter = 0, same_rank = 0, same_sign = 0,
+	       same_rank_sign = 0, s = 0;
+	size_t *oa = xmalloc(sx_size_mul(n, sizeof(*oa)));
+	size_t *ob = xmalloc(sx_size_mul(n, sizeof(*ob)));
+	double *ra = xmalloc(sx_size_mul(n, sizeof(*ra)));
+	double *rb = xmalloc(sx_size_mul(n, sizeof(*rb)));
+	unsigned char *in_b = xcalloc(n, 1);
+
+	out->k = k;
+	sx_metrics_rank_paper(a, a_has, n, a_seed, oa);
+	sx_metrics_rank_paper(b, b_has, n, b_seed, ob);
+	for (t = 0; t < k; t++)
+		in_b[ob[t]] = 1;
+	for (t = 0; t < k; t++) {
+		size_t f = oa[t];
+		int agree = value_or_zero(a, a_has, f) * value_or_zero(b, b_has, f) > 0;
+
+		if (in_b[f]) {
+			inter++;
+			same_sign += agree;
+		}
+		if (oa[t] == ob[t]) {
+			same_rank++;
+			same_rank_sign += agree;
+		}
+	}
+	out->feature = (double)inter / (double)k;
+	out->rank = (double)same_rank / (double)k;
+	out->sign = (double)same_sign / (double)k;
+	out->signed_rank = (double)same_rank_sign / (double)k;
+	out->iou = (double)inter / (double)(2 * k - inter);
+	ranks_of_order(oa, n, ra);
+	ranks_of_order(ob, n, rb);
+	sx_stats_spearman(ra, rb, n, &out->spearman);
+	out->pairwise = NAN;
+	if (n >= 2) {
+		for (i = 0; i < n; i++)
+			for (j = i + 1; j < n; j++)
+				s += rb[oa[i]] > rb[oa[j]];
+		out->pairwise = (double)s / ((double)n * (double)(n - 1) / 2.0);
+	}
+	free(oa);
+	free(ob);
+	free(ra);
+	free(rb);
+	free(in_b);
+	return 0;
+}
+
+int sx_metrics_agree_compat(const double *a, const unsigned char *a_has, uint64_t a_seed,
+			    const double *b, const unsigned char *b_has, uint64_t b_seed, size_t n,
+			    enum sx_compat compat, struct sx_agree *out, struct sx_err *err)
+{
+	if (compat != SX_COMPAT_PAPER)
+		return sx_metrics_agree(a, a_has, b, b_has, n, out, err);
+	if (n == 0)
+		return sx_err_set(err, SX_EINPUT, "agreement: empty review");
+	return agree_paper(a, a_has, a_seed, b, b_has, b_seed, n, out);
 }
 
 int sx_metrics_agree(const double *a, const unsigned char *a_has, const double *b,

@@ -401,14 +401,58 @@ static size_t lime_sample_count(const struct ctx *x, size_t n)
 	return s < 2 ? 2 : (size_t)s;
 }
 
-static unsigned char *lime_masks(const struct ctx *x, const struct sx_review *rv, size_t *ns)
+/* The LIME keep-masks of a review over d features (ns x d, the caller frees them). */
+static unsigned char *lime_masks(const struct ctx *x, const struct sx_review *rv, size_t d,
+				 size_t *ns)
 {
 	struct sx_rng *rng = sx_rng_new(sx_seed_derive(x->cfg->seed, "lime", rv->id));
 	unsigned char *m;
 
-	*ns = lime_sample_count(x, rv->ntokens);
-	m = sx_lime_sample(rng, rv->ntokens, *ns);
+	*ns = lime_sample_count(x, d);
+	m = sx_lime_sample(rng, d, *ns);
 	sx_rng_free(rng);
+	return m;
+}
+
+/*
+ * The LIME samples of one review, added to b. LIME's features are the tokens,
+ * or under --compat paper the \W+ words of the text (split into *w, which the
+ * caller releases), replaced by lime's mask string when removed. Returns the
+ * keep-masks (*ns x *d, the caller frees them), NULL when there is no feature;
+ * idx, when not NULL, gets the batch slot of each sample (the caller frees it).
+ */
+static unsigned char *lime_add(struct ctx *x, struct batch *b, const struct sx_review *rv,
+			       struct sx_buf *text, struct sx_lime_words *w, size_t *d,
+			       size_t *ns, size_t **idx)
+{
+	const char *mask = x->cfg->mask_word ? x->cfg->mask_word : SX_LIME_PAPER_MASK;
+	unsigned char *m;
+	size_t i, ntok;
+
+	*d = rv->ntokens;
+	if (x->cfg->compat == SX_COMPAT_PAPER) {
+		build_text(x, rv, NULL, text, &ntok);
+		sx_lime_words_split(w, text->buf, text->len);
+		*d = w->nwords;
+	}
+	*ns = 0;
+	if (!*d && x->cfg->compat == SX_COMPAT_PAPER)
+		return NULL;
+	m = lime_masks(x, rv, *d, ns);
+	if (idx)
+		*idx = xcalloc(*ns, sizeof(size_t));
+	for (i = 0; i < *ns; i++) {
+		size_t slot;
+
+		if (x->cfg->compat == SX_COMPAT_PAPER) {
+			sx_lime_words_text(w, m + i * *d, mask, text);
+			slot = batch_add(b, text->buf, text->len, rv->ntokens);
+		} else {
+			slot = add_masked(x, b, rv, m + i * *d, text);
+		}
+		if (idx)
+			(*idx)[i] = slot;
+	}
 	return m;
 }
 
@@ -443,6 +487,55 @@ static void take_self(struct item *it, enum sx_cond c)
 }
 
 /*
+ * The LIME explanation of one item from the answers p to its ns samples over d
+ * features (masks, batch slots idx). Under --compat paper the feature weights
+ * go back to the tokens by the paper's word matching (w).
+ */
+static void take_lime(const struct ctx *x, struct item *it, const struct sx_review *rv,
+		      const unsigned char *masks, size_t d, size_t ns, const size_t *idx,
+		      const struct sx_lime_words *w, const double *p)
+{
+	struct expl *e = &it->m[M_LIME];
+	struct sx_lime_fit fit = SX_LIME_FIT_INIT;
+	unsigned char *m = xmalloc(sx_size_mul(ns, d) + 1);
+	double *y = xcalloc(ns, sizeof(double));
+	size_t used = 0, i, n = rv->ntokens;
+	struct sx_err ferr = SX_ERR_INIT;
+
+	/* samples whose answer could not be used are left out of the fit */
+	for (i = 0; i < ns; i++) {
+		double v = p[idx[i]];
+		if (!isfinite(v))
+			continue;
+		memcpy(m + used * d, masks + i * d, d);
+		y[used++] = v;
+	}
+	e->samples = ns;
+	e->samples_failed = ns - used;
+	if (!isfinite(p[idx[0]])) {
+		e->reason = xstrdup("the unperturbed review got no usable answer");
+	} else if (sx_lime_fit(m, y, used, d, x->cfg->lime_kernel_width, SX_LIME_ALPHA,
+			       &fit, &ferr)) {
+		e->reason = xstrdup(ferr.msg);
+	} else {
+		e->ok = 1;
+		if (x->cfg->compat == SX_COMPAT_PAPER) {
+			e->value = xcalloc(n + 1, sizeof(double));
+			e->has = xcalloc(n + 1, 1);
+			sx_lime_words_to_tokens(w, fit.coef, rv->tokens, n, e->value, e->has);
+		} else {
+			e->value = fit.coef;
+			fit.coef = NULL;
+		}
+		e->r2 = fit.score;
+		e->intercept = fit.intercept;
+	}
+	sx_lime_fit_release(&fit);
+	free(m);
+	free(y);
+}
+
+/*
  * Explain stage for reviews [r0, r1) of condition c: occlusion and LIME, and
  * P(pos | x) under the perturbation prompt.
  */
@@ -456,6 +549,8 @@ static int explain_chunk(struct ctx *x, enum sx_cond c, size_t r0, size_t r1, st
 	size_t **lidx = xcalloc(nr, sizeof(size_t *));
 	unsigned char **lmask = xcalloc(nr, sizeof(unsigned char *));
 	size_t *lns = xcalloc(nr, sizeof(size_t));
+	size_t *ld = xcalloc(nr, sizeof(size_t));
+	struct sx_lime_words *lw = xcalloc(nr, sizeof(*lw));
 	unsigned char *keep = NULL;
 	double *p = NULL;
 	char stage[64];
@@ -476,12 +571,8 @@ static int explain_chunk(struct ctx *x, enum sx_cond c, size_t r0, size_t r1, st
 				occ[k][i] = add_masked(x, &b, rv, keep, &text);
 			}
 		}
-		if (x->cfg->explainers & SX_EXPLAIN_LIME) {
-			lmask[k] = lime_masks(x, rv, &lns[k]);
-			lidx[k] = xcalloc(lns[k], sizeof(size_t));
-			for (i = 0; i < lns[k]; i++)
-				lidx[k][i] = add_masked(x, &b, rv, lmask[k] + i * n, &text);
-		}
+		if (x->cfg->explainers & SX_EXPLAIN_LIME)
+			lmask[k] = lime_add(x, &b, rv, &text, &lw[k], &ld[k], &lns[k], &lidx[k]);
 	}
 	snprintf(stage, sizeof(stage), "explain %s", sx_cond_name(c));
 	rc = batch_run(x, &b, stage, err);
@@ -507,52 +598,25 @@ static int explain_chunk(struct ctx *x, enum sx_cond c, size_t r0, size_t r1, st
 			if (!e->ok)
 				e->reason = xstrdup("a perturbed review got no usable answer");
 		}
-		if (lmask[k]) {
-			struct expl *e = &it->m[M_LIME];
-			struct sx_lime_fit fit = SX_LIME_FIT_INIT;
-			unsigned char *m = xmalloc(lns[k] * n + 1);
-			double *y = xcalloc(lns[k], sizeof(double));
-			size_t used = 0;
-			struct sx_err ferr = SX_ERR_INIT;
-
-			/* samples whose answer could not be used are left out of the fit */
-			for (i = 0; i < lns[k]; i++) {
-				double v = p[lidx[k][i]];
-				if (!isfinite(v))
-					continue;
-				memcpy(m + used * n, lmask[k] + i * n, n);
-				y[used++] = v;
-			}
-			e->samples = lns[k];
-			e->samples_failed = lns[k] - used;
-			if (!isfinite(p[lidx[k][0]])) {
-				e->reason = xstrdup("the unperturbed review got no usable answer");
-			} else if (sx_lime_fit(m, y, used, n, x->cfg->lime_kernel_width, SX_LIME_ALPHA,
-					       &fit, &ferr)) {
-				e->reason = xstrdup(ferr.msg);
-			} else {
-				e->ok = 1;
-				e->value = fit.coef;
-				fit.coef = NULL;
-				e->r2 = fit.score;
-				e->intercept = fit.intercept;
-			}
-			sx_lime_fit_release(&fit);
-			free(m);
-			free(y);
-		}
+		if (lmask[k])
+			take_lime(x, it, rv, lmask[k], ld[k], lns[k], lidx[k], &lw[k], p);
+		else if ((x->cfg->explainers & SX_EXPLAIN_LIME) && !it->m[M_LIME].reason)
+			it->m[M_LIME].reason = xstrdup("no word characters to perturb (lime's \\W+ split)");
 	}
 out:
 	for (r = 0; r < nr; r++) {
 		free(occ[r]);
 		free(lidx[r]);
 		free(lmask[r]);
+		sx_lime_words_release(&lw[r]);
 	}
 	free(full);
 	free(occ);
 	free(lidx);
 	free(lmask);
 	free(lns);
+	free(ld);
+	free(lw);
 	free(keep);
 	free(p);
 	sx_buf_release(&text);
@@ -560,11 +624,28 @@ out:
 	return rc;
 }
 
+/*
+ * Seed of the paper's random tie-breaks for one explanation: from the run
+ * seed, the review id, the condition and the method, so it depends on
+ * nothing else (order, concurrency, sharding).
+ */
+static uint64_t tiebreak_seed(const struct ctx *x, const struct sx_review *rv, enum sx_cond c,
+			      int m)
+{
+	static const char *const method_key[M_COUNT] = { "self", "occlusion", "lime" };
+	char purpose[64];
+
+	snprintf(purpose, sizeof(purpose), "paper-ties/%s/%s", sx_cond_name(c), method_key[m]);
+	return sx_seed_derive(x->cfg->seed, purpose, rv->id);
+}
+
 /* The faithfulness plan of one explanation; -1 (reason set) when there is none. */
-static int make_plan(const struct item *it, int m, size_t n, int y, struct sx_faith_plan *plan,
+static int make_plan(const struct ctx *x, const struct sx_review *rv, enum sx_cond c,
+		     const struct item *it, int m, int y, struct sx_faith_plan *plan,
 		     struct sx_err *err)
 {
 	const struct expl *e = &it->m[m];
+	size_t n = rv->ntokens;
 
 	if (e->list) {
 		/* top-k: the listed tokens in the listed order, then the rest by position */
@@ -582,11 +663,13 @@ static int make_plan(const struct item *it, int m, size_t n, int y, struct sx_fa
 			if (!used[i])
 				rank[j++] = i;
 		rc = sx_metrics_plan_init_ranked(plan, rank, n, y, err);
+		plan->compat = x->cfg->compat;
 		free(rank);
 		free(used);
 		return rc;
 	}
-	return sx_metrics_plan_init(plan, e->value, e->has, n, y, err);
+	return sx_metrics_plan_init_compat(plan, e->value, e->has, n, y, x->cfg->compat,
+					   tiebreak_seed(x, rv, c, m), err);
 }
 
 /* Evaluate stage for reviews [r0, r1) of condition c: the metrics' deletion inputs. */
@@ -617,7 +700,7 @@ static int evaluate_chunk(struct ctx *x, enum sx_cond c, size_t r0, size_t r1, s
 				it->m[m].faith_reason = xstrdup("the unperturbed review got no usable answer");
 				continue;
 			}
-			if (make_plan(it, m, n, it->p_x > 0.5, plan, &perr)) {
+			if (make_plan(x, rv, c, it, m, it->p_x > 0.5, plan, &perr)) {
 				it->m[m].faith_reason = xstrdup(perr.msg);
 				continue;
 			}
@@ -665,8 +748,10 @@ out:
 }
 
 /* Agreement between the explanations of one item (no queries). */
-static void score_agreement(struct item *it, size_t n)
+static void score_agreement(const struct ctx *x, const struct sx_review *rv, enum sx_cond c,
+			    struct item *it)
 {
+	size_t n = rv->ntokens;
 	int q;
 
 	for (q = 0; q < P_COUNT; q++) {
@@ -678,8 +763,10 @@ static void score_agreement(struct item *it, size_t n)
 			it->has_agree[q] = !sx_metrics_agree_topk(a->list, a->nlist, b->value, b->has, n,
 								  &it->agree_topk[q], NULL);
 		} else {
-			it->has_agree[q] = !sx_metrics_agree(a->value, a->has, b->value, b->has, n,
-							     &it->agree[q], NULL);
+			it->has_agree[q] = !sx_metrics_agree_compat(
+				a->value, a->has, tiebreak_seed(x, rv, c, pair_a[q]), b->value, b->has,
+				tiebreak_seed(x, rv, c, pair_b[q]), n, x->cfg->compat, &it->agree[q],
+				NULL);
 		}
 	}
 }
@@ -702,7 +789,8 @@ static int stage_explain_evaluate(struct ctx *x, struct sx_err *err)
 				rc = evaluate_chunk(x, (enum sx_cond)c, r0, r1, err);
 		}
 		for (r = 0; r < x->nrev; r++)
-			score_agreement(item_at(x, r, (enum sx_cond)c), x->ds.reviews[r].ntokens);
+			score_agreement(x, &x->ds.reviews[r], (enum sx_cond)c,
+					item_at(x, r, (enum sx_cond)c));
 	}
 	return rc;
 }
@@ -791,10 +879,11 @@ static void dry_run(struct ctx *x, struct sx_run_outcome *out)
 				}
 			}
 			if (x->cfg->explainers & SX_EXPLAIN_LIME) {
-				unsigned char *m = lime_masks(x, rv, &ns);
-				for (i = 0; i < ns; i++)
-					add_masked(x, &b, rv, m + i * n, &text);
-				free(m);
+				struct sx_lime_words w = SX_LIME_WORDS_INIT;
+				size_t d;
+
+				free(lime_add(x, &b, rv, &text, &w, &d, &ns, NULL));
+				sx_lime_words_release(&w);
 			}
 		}
 		snprintf(stage, sizeof(stage), "explain %s", sx_cond_name((enum sx_cond)c));
@@ -1381,6 +1470,7 @@ static struct sx_json *build_run_json(struct ctx *x, const struct sx_engine_stat
 	sx_json_add_str(o, "seed", seed);
 	sx_json_add_str(o, "prob", prob_name(cfg));
 	sx_json_add_str(o, "perturb_prompt", cfg->perturb_pred ? "pred" : "condition");
+	sx_json_add_str(o, "compat", sx_compat_name(cfg->compat));
 	j = sx_json_add(o, "lime", sx_json_new_object());
 	if (cfg->lime_samples)
 		sx_json_add_num(j, "samples", (double)cfg->lime_samples);

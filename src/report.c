@@ -192,7 +192,8 @@ static void section_meta(struct sx_buf *b, const struct sx_rundir *rd)
 		{ "data", "data" }, { "model", "model" }, { "conditions", "conditions" },
 		{ "templates", "prompt templates (SHA-256)" }, { "explainers", "explainers" },
 		{ "seed", "seed" }, { "prob", "probability source" },
-		{ "perturb_prompt", "perturbed inputs under" }, { "lime", "LIME" },
+		{ "perturb_prompt", "perturbed inputs under" },
+		{ "compat", "metric definitions (--compat)" }, { "lime", "LIME" },
 		{ "bootstrap", "bootstrap resamples" }, { "counts", "requests, tokens, cost" },
 	};
 	const struct sx_json *complete = sx_json_get(rd->run, "complete");

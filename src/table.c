@@ -848,6 +848,8 @@ static void run_line(struct sx_buf *b, const struct sx_json *run,
 		    sx_json_get_str(run, "seed") ? sx_json_get_str(run, "seed") : "?",
 		    sx_json_get_str(run, "selfexp_version") ? sx_json_get_str(run, "selfexp_version")
 							    : "?");
+	if (sx_json_get_str(run, "compat") && !strcmp(sx_json_get_str(run, "compat"), "paper"))
+		sx_buf_adds(&line, ", metrics as the paper's code (--compat paper)");
 	if (sx_json_get(run, "complete") && sx_json_type_of(sx_json_get(run, "complete")) == SX_JSON_BOOL) {
 		int complete = 1;
 		sx_json_bool(sx_json_get(run, "complete"), &complete);

@@ -16,6 +16,7 @@
  */
 #include <stddef.h>
 
+#include "selfexp/buf.h"
 #include "selfexp/err.h"
 #include "selfexp/stats.h"
 
@@ -53,5 +54,46 @@ struct sx_lime_fit {
 int sx_lime_fit(const unsigned char *masks, const double *p, size_t n_samples, size_t d,
 		double kernel_width, double alpha, struct sx_lime_fit *out, struct sx_err *err);
 void sx_lime_fit_release(struct sx_lime_fit *fit);
+
+/*
+ * The features of the paper's LIME (`--compat paper`, docs/paper-compat.md):
+ * LimeTextExplainer's default split_expression r'\W+' with bow=False. The
+ * review text (tokens joined by single spaces) is cut into maximal runs of
+ * word characters, the features, and the runs between them, which are never
+ * perturbed. A word character is an ASCII letter, digit or '_', or any byte
+ * >= 0x80 (Python's \w on the UTF-8 letters of SST; non-letter symbols above
+ * ASCII count as word characters here, a documented approximation).
+ * "it 's a well-made film ." has the features it, s, a, well, made, film.
+ */
+struct sx_lime_words {
+	char *text;       /* owned: the text the offsets index */
+	size_t len;
+	size_t nwords;
+	size_t *start;    /* owned, nwords: byte offset of each feature */
+	size_t *wlen;     /* owned, nwords: its length */
+};
+
+#define SX_LIME_WORDS_INIT { NULL, 0, 0, NULL, NULL }
+/* lime's replacement of a removed feature when bow=False. */
+#define SX_LIME_PAPER_MASK "UNKWORDZ"
+
+void sx_lime_words_split(struct sx_lime_words *w, const char *text, size_t len);
+void sx_lime_words_release(struct sx_lime_words *w);
+/*
+ * The text with feature f kept where keep[f], else replaced by mask (lime's
+ * inverse_removing); everything between the features stays as it is.
+ */
+void sx_lime_words_text(const struct sx_lime_words *w, const unsigned char *keep,
+			const char *mask, struct sx_buf *out);
+/*
+ * The paper's mapping of feature weights back to the n whitespace tokens:
+ * features in descending |coef| (lime's as_list order; ties by position),
+ * each token takes the weight of the first not yet taken feature whose text
+ * equals the whole token, else has no value (has[i] = 0, value[i] = 0): a
+ * token with a non-word character in it ("n't", ",", "well-made") never gets
+ * one, and a repeated word takes the weights in |coef| order, not by place.
+ */
+void sx_lime_words_to_tokens(const struct sx_lime_words *w, const double *coef,
+			     char *const *tokens, size_t n, double *value, unsigned char *has);
 
 #endif

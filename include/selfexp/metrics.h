@@ -25,8 +25,34 @@
  *	sx_metrics_plan_release(&plan);
  */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "selfexp/err.h"
+
+/*
+ * Which definitions the faithfulness metrics follow (docs/paper-compat.md):
+ * SX_COMPAT_NONE, the corrected ones of DESIGN.md section 7 (the default), or
+ * SX_COMPAT_PAPER, those of the code of Huang et al. (2023), reproduced point
+ * by point:
+ * - ranking by the signed value (toward the positive label, whatever the
+ *   prediction), exact ties broken at random (seeded), not by position;
+ * - comprehensiveness on P(pos), with the paper's confidence re-mapping:
+ *   for y = 0 the reference probability flips between P(pos | x) and
+ *   P(neg | x) at every step; the empty review counts as P(pos) = 0.5;
+ * - sufficiency with absolute differences |P(pos | x) - P(pos | x[R])|,
+ *   the empty review counting as 0.5;
+ * - DF_Frac = j / (n + 1), 1 when the label never changes;
+ * - RankDel: Spearman between the signed value and the drop in the verbal
+ *   confidence of the predicted label, max(q, 1 - q), ties broken at random.
+ * - agreement (sx_metrics_agree_compat): top-k of the signed rankings, signs
+ *   agreeing only when the product is > 0, rank correlations of the rankings.
+ * DF_MIT and the AOPC bins keep their definitions (on the paper's ranking).
+ */
+enum sx_compat { SX_COMPAT_NONE, SX_COMPAT_PAPER };
+
+/* "none" / "paper"; 0, or -1 for an unknown name. */
+int sx_compat_from_name(const char *name, enum sx_compat *out);
+const char *sx_compat_name(enum sx_compat compat);
 
 /* ---- Ranking ------------------------------------------------------------ */
 
@@ -38,6 +64,16 @@ void sx_metrics_toward(const double *value, const unsigned char *has_value, size
 		       double *imp);
 /* order[0..n) = positions by descending imp, ties broken by position (left first). */
 void sx_metrics_rank(const double *imp, size_t n, size_t *order);
+
+/*
+ * The paper's ranking (SX_COMPAT_PAPER): order[0..n) = positions by
+ * descending signed value (toward the positive label; no value = 0), exact
+ * ties in the order of uniform keys from a stream derived from seed. The
+ * faithfulness plan and the agreement of one explanation use the same seed,
+ * hence the same ranking.
+ */
+void sx_metrics_rank_paper(const double *value, const unsigned char *has_value, size_t n,
+			   uint64_t seed, size_t *order);
 
 /*
  * Number of distinct values among the tokens that have one (NaN counts as no
@@ -67,9 +103,11 @@ struct sx_faith_plan {
 	size_t *rank;         /* owned, n: r_1..r_n as 0-based positions */
 	size_t n_inputs;      /* 3n */
 	unsigned char *masks; /* owned, n_inputs x n */
+	enum sx_compat compat; /* the definitions sx_metrics_faith applies */
+	uint64_t seed;        /* SX_COMPAT_PAPER: seed of the random tie-breaks */
 };
 
-#define SX_FAITH_PLAN_INIT { 0, 0, NULL, NULL, 0, NULL }
+#define SX_FAITH_PLAN_INIT { 0, 0, NULL, NULL, 0, NULL, SX_COMPAT_NONE, 0 }
 
 /*
  * Plan from an importance vector (ranked with sx_metrics_toward/_rank).
@@ -78,8 +116,19 @@ struct sx_faith_plan {
 int sx_metrics_plan_init(struct sx_faith_plan *plan, const double *value,
 			 const unsigned char *has_value, size_t n, int y, struct sx_err *err);
 /*
+ * The same under the definitions of compat: SX_COMPAT_PAPER ranks by the
+ * signed value (imp = value, whatever y) and breaks exact ties in the order of
+ * uniform keys drawn from a stream seeded with seed; SX_COMPAT_NONE is
+ * sx_metrics_plan_init (seed unused).
+ */
+int sx_metrics_plan_init_compat(struct sx_faith_plan *plan, const double *value,
+				const unsigned char *has_value, size_t n, int y,
+				enum sx_compat compat, uint64_t seed, struct sx_err *err);
+/*
  * Plan from a given full ranking (a permutation of 0..n-1). RankDel is NaN
- * for such a plan: there are no importance values to correlate.
+ * for such a plan: there are no importance values to correlate. The plan
+ * uses SX_COMPAT_NONE; set plan->compat afterwards to score the given ranking
+ * under another compat's formulas.
  */
 int sx_metrics_plan_init_ranked(struct sx_faith_plan *plan, const size_t *rank, size_t n, int y,
 				struct sx_err *err);
@@ -101,6 +150,7 @@ const unsigned char *sx_metrics_plan_mask(const struct sx_faith_plan *plan, size
 #define SX_AOPC_BINS { 0.01, 0.05, 0.10, 0.20, 0.50 }
 size_t sx_metrics_aopc_k(double q, size_t n);
 
+/* Under SX_COMPAT_PAPER comp, suff, df_frac and rankdel follow the enum's list. */
 struct sx_faith {
 	double comp;       /* 1/(n+1) sum_{j=1..n} [p(x) - p(x \ {r_1..r_j})] */
 	double suff;       /* 1/(n+1) sum_{j=0..n-1} [p(x) - p(x[{r_1..r_j}])] */
@@ -158,6 +208,18 @@ struct sx_agree {
 
 int sx_metrics_agree(const double *a, const unsigned char *a_has, const double *b,
 		     const unsigned char *b_has, size_t n, struct sx_agree *out, struct sx_err *err);
+/*
+ * The same under compat. SX_COMPAT_PAPER follows disagreement.py: a and b
+ * ranked by sx_metrics_rank_paper (seeds a_seed, b_seed: those of their
+ * faithfulness plans), T_a, T_b the first k of those rankings (signed, not
+ * magnitudes); sign and signed_rank count a feature only when a_f b_f > 0;
+ * spearman correlates the two rankings (the signed values, ties as broken);
+ * pairwise is the share of the pairs the two rankings order alike. Seeds are
+ * unused under SX_COMPAT_NONE.
+ */
+int sx_metrics_agree_compat(const double *a, const unsigned char *a_has, uint64_t a_seed,
+			    const double *b, const unsigned char *b_has, uint64_t b_seed, size_t n,
+			    enum sx_compat compat, struct sx_agree *out, struct sx_err *err);
 
 /*
  * A top-k self-explanation (list[0..m): distinct positions in the order the

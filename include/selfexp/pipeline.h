@@ -22,6 +22,7 @@
 #include "selfexp/data.h"
 #include "selfexp/engine.h"
 #include "selfexp/err.h"
+#include "selfexp/metrics.h"
 
 /*
  * Longest review a run accepts, in tokens. The explainers query the model on
@@ -62,6 +63,7 @@ struct sx_run_config {
 	double lime_kernel_width;     /* default 25 */
 	const char *mask_word;        /* NULL = delete tokens */
 	int perturb_pred;             /* query perturbed inputs under `pred` */
+	enum sx_compat compat;        /* metric and LIME definitions: corrected or the paper's */
 	int metrics;                  /* run the evaluate stage */
 	long bootstrap;               /* bootstrap resamples, default 1000 */
 	int dry_run;                  /* count requests, send nothing */

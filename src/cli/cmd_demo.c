@@ -18,6 +18,7 @@
 static const char usage[] =
 	"usage: selfexp demo [--out DIR] [--explain MODE] [--style STYLE]\n"
 	"                    [--confidence-decimals D] [--conditions LIST] [--seed S]\n"
+	"                    [--compat none|paper]\n"
 	"\n"
 	"Run the whole protocol against the built-in simulated model, over real HTTP\n"
 	"on a free loopback port, on the sample of reviews shipped in data/demo.tsv,\n"
@@ -38,6 +39,9 @@ static const char usage[] =
 	"  --confidence-decimals D  decimals of the verbal confidence (default 2)\n"
 	"  --conditions LIST        prompt conditions (default ep,pe,ep-topk,pe-topk,pred)\n"
 	"  --seed S                 run and sim seed (default 0)\n"
+	"  --compat none|paper      metric definitions: DESIGN.md's (default) or those of\n"
+	"                           the paper's code (see 'selfexp run --help' and\n"
+	"                           docs/paper-compat.md)\n"
 	"  --no-progress            no progress line\n"
 	"  -h, --help               show this help\n"
 	"\n"
@@ -111,6 +115,7 @@ int cmd_demo(int argc, char **argv)
 		{ "confidence-decimals", required_argument, NULL, 'd' },
 		{ "conditions", required_argument, NULL, 'c' },
 		{ "seed", required_argument, NULL, 'S' },
+		{ "compat", required_argument, NULL, 'C' },
 		{ "no-progress", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -122,7 +127,8 @@ int cmd_demo(int argc, char **argv)
 	struct sx_run_opts o;
 	struct sx_run_outcome outcome;
 	const char *out = "out/demo", *conditions = "ep,pe,ep-topk,pe-topk,pred", *seed = "0";
-	const char *explain = "faithful";
+	const char *explain = "faithful", *compat = NULL;
+	enum sx_compat compat_mode;
 	char *rargv[24];
 	int rargc = 0, c, rc, no_progress = 0;
 	long l;
@@ -151,6 +157,11 @@ int cmd_demo(int argc, char **argv)
 				return sx_cli_bad_value("demo", "--seed", optarg, "a non-negative integer");
 			sc.seed = (uint64_t)l;
 			seed = optarg;
+			break;
+		case 'C':
+			if (sx_compat_from_name(optarg, &compat_mode))
+				return sx_cli_bad_value("demo", "--compat", optarg, "none or paper");
+			compat = optarg;
 			break;
 		case 'P': no_progress = 1; break;
 		case 'h': fputs(usage, stdout); return SX_EXIT_OK;
@@ -198,6 +209,10 @@ int cmd_demo(int argc, char **argv)
 	rargv[rargc++] = (char *)"64";
 	rargv[rargc++] = (char *)"--base-url";
 	rargv[rargc++] = (char *)sx_sim_address(sim);
+	if (compat) {
+		rargv[rargc++] = (char *)"--compat";
+		rargv[rargc++] = (char *)compat;
+	}
 	if (no_progress)
 		rargv[rargc++] = (char *)"--no-progress";
 	rargv[rargc] = NULL;

@@ -26,7 +26,7 @@ enum {
 	OPT_PERTURB, OPT_NO_METRICS, OPT_BOOTSTRAP, OPT_MODEL, OPT_BASE_URL, OPT_KEY_FILE,
 	OPT_TEMPERATURE, OPT_MAX_TOKENS, OPT_INSECURE, OPT_CONCURRENCY, OPT_RPM, OPT_TPM,
 	OPT_RETRIES, OPT_TIMEOUT, OPT_CACHE, OPT_OFFLINE, OPT_MAX_REQUESTS, OPT_MAX_COST,
-	OPT_PRICE_IN, OPT_PRICE_OUT, OPT_DRY_RUN, OPT_PROGRESS, OPT_NO_PROGRESS
+	OPT_PRICE_IN, OPT_PRICE_OUT, OPT_DRY_RUN, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_COMPAT
 };
 
 static const struct option long_opts[] = {
@@ -46,6 +46,7 @@ static const struct option long_opts[] = {
 	{ "perturb-prompt", required_argument, NULL, OPT_PERTURB },
 	{ "no-metrics", no_argument, NULL, OPT_NO_METRICS },
 	{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
+	{ "compat", required_argument, NULL, OPT_COMPAT },
 	{ "model", required_argument, NULL, OPT_MODEL },
 	{ "base-url", required_argument, NULL, OPT_BASE_URL },
 	{ "api-key-file", required_argument, NULL, OPT_KEY_FILE },
@@ -252,6 +253,10 @@ int sx_run_opts_parse(struct sx_run_opts *o, const char *cmd, void (*usage)(void
 				return bad_value(o, cmd, "--perturb-prompt", optarg, "condition or pred");
 			break;
 		case OPT_NO_METRICS: cfg->metrics = 0; break;
+		case OPT_COMPAT:
+			if (sx_compat_from_name(optarg, &cfg->compat))
+				return bad_value(o, cmd, "--compat", optarg, "none or paper");
+			break;
 		case OPT_BOOTSTRAP:
 			if (sx_parse_long(optarg, 0, 1000000, &l))
 				return bad_value(o, cmd, "--bootstrap", optarg, "an integer >= 0");

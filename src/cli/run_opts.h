@@ -42,6 +42,15 @@ struct sx_run_opts {
 	"                         as the paper) or prediction-only (fewer output tokens)\n" \
 	"  --no-metrics           skip the evaluate stage (no faithfulness metrics)\n" \
 	"  --bootstrap N          bootstrap resamples for intervals (default 1000)\n" \
+	"  --compat none|paper    none (default): the metric definitions of DESIGN.md;\n" \
+	"                         paper: reproduce the choices of the code of Huang et al.\n" \
+	"                         (2023) to regenerate its numbers: ranking by the signed\n" \
+	"                         value with random (seeded) tie-breaks, comprehensiveness\n" \
+	"                         with its confidence re-mapping, sufficiency with absolute\n" \
+	"                         differences, DF_Frac over n + 1, RankDel on the label's\n" \
+	"                         confidence, agreement on signed rankings, LIME features\n" \
+	"                         split on non-word characters (removed ones become\n" \
+	"                         UNKWORDZ); see docs/paper-compat.md\n" \
 	"\n" \
 	"model and endpoint:\n" \
 	"  --model M              model name sent to the API (default gpt-3.5-turbo)\n" \

@@ -236,6 +236,77 @@ static void test_sampler_one_token(void **state)
 	sx_rng_free(r);
 }
 
+/* ---- The paper's features (--compat paper) ------------------------------ */
+
+static void test_words_split(void **state)
+{
+	const char *text = "it 's a well-made film .";
+	static const char *const words[] = { "it", "s", "a", "well", "made", "film" };
+	const unsigned char keep[6] = { 1, 0, 1, 1, 1, 0 };
+	struct sx_lime_words w = SX_LIME_WORDS_INIT;
+	struct sx_buf b = SX_BUF_INIT;
+	size_t f;
+
+	(void)state;
+	/* \W+ cuts "'s" to "s" and "well-made" in two; "." is no feature */
+	sx_lime_words_split(&w, text, strlen(text));
+	assert_int_equal(w.nwords, 6);
+	for (f = 0; f < 6; f++) {
+		assert_int_equal(w.wlen[f], strlen(words[f]));
+		assert_memory_equal(w.text + w.start[f], words[f], w.wlen[f]);
+	}
+	/* removed features become the mask; what lies between them stays */
+	sx_lime_words_text(&w, keep, SX_LIME_PAPER_MASK, &b);
+	assert_string_equal(b.buf, "it 'UNKWORDZ a well-made UNKWORDZ .");
+	sx_lime_words_release(&w);
+
+	/* only punctuation: no feature at all */
+	sx_lime_words_split(&w, ", . --", 6);
+	assert_int_equal(w.nwords, 0);
+	sx_lime_words_text(&w, keep, SX_LIME_PAPER_MASK, &b);
+	assert_string_equal(b.buf, ", . --");
+	sx_lime_words_release(&w);
+
+	/* UTF-8 letters are word characters: "café" is one feature */
+	sx_lime_words_split(&w, "caf\xc3\xa9 !", 7);
+	assert_int_equal(w.nwords, 1);
+	assert_int_equal(w.wlen[0], 5);
+	sx_lime_words_release(&w);
+	sx_buf_release(&b);
+}
+
+static void test_words_to_tokens(void **state)
+{
+	const char *text = "the film , the film n't";
+	char t_the[] = "the", t_film[] = "film", t_comma[] = ",", t_nt[] = "n't";
+	char *tokens[6] = { t_the, t_film, t_comma, t_the, t_film, t_nt };
+	/* features: the(0) film(1) the(2) film(3) n(4) t(5) */
+	const double coef[6] = { 0.1, -0.5, 0.3, 0.2, 0.9, -0.05 };
+	struct sx_lime_words w = SX_LIME_WORDS_INIT;
+	double value[6];
+	unsigned char has[6];
+
+	(void)state;
+	sx_lime_words_split(&w, text, strlen(text));
+	assert_int_equal(w.nwords, 6);
+	sx_lime_words_to_tokens(&w, coef, tokens, 6, value, has);
+	/*
+	 * |coef| order: n (0.9), film1 (0.5), the2 (0.3), film3 (0.2), the0 (0.1), t (0.05).
+	 * "the" -> first "the" in that order: the2 = 0.3; "film" -> film1 = -0.5;
+	 * "," -> none; "the" -> the0 = 0.1; "film" -> film3 = 0.2; "n't" -> none
+	 * (no feature is the whole token): repeated words take weights in |coef|
+	 * order, not by place.
+	 */
+	assert_true(has[0] && has[1] && !has[2] && has[3] && has[4] && !has[5]);
+	assert_true(fabs(value[0] - 0.3) < 1e-15);
+	assert_true(fabs(value[1] + 0.5) < 1e-15);
+	assert_true(value[2] == 0);
+	assert_true(fabs(value[3] - 0.1) < 1e-15);
+	assert_true(fabs(value[4] - 0.2) < 1e-15);
+	assert_true(value[5] == 0);
+	sx_lime_words_release(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +314,8 @@ int main(void)
 		cmocka_unit_test(test_fit_errors),
 		cmocka_unit_test(test_sampler),
 		cmocka_unit_test(test_sampler_one_token),
+		cmocka_unit_test(test_words_split),
+		cmocka_unit_test(test_words_to_tokens),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -496,6 +496,302 @@ static void test_agree_topk_list(void **state)
 	assert_non_null(strstr(err.msg, "out of range"));
 }
 
+/* ---- --compat paper (docs/paper-compat.md) ------------------------------ */
+
+/* A ranked plan 0, 1, .., n-1 scored under the paper's formulas. */
+static void paper_ranked(struct sx_faith_plan *plan, size_t n, int y)
+{
+	size_t rank[8], i;
+
+	for (i = 0; i < n; i++)
+		rank[i] = i;
+	assert_int_equal(sx_metrics_plan_init_ranked(plan, rank, n, y, NULL), 0);
+	plan->compat = SX_COMPAT_PAPER;
+}
+
+static void test_compat_names(void **state)
+{
+	enum sx_compat c = SX_COMPAT_NONE;
+
+	(void)state;
+	assert_int_equal(sx_compat_from_name("paper", &c), 0);
+	assert_int_equal(c, SX_COMPAT_PAPER);
+	assert_int_equal(sx_compat_from_name("none", &c), 0);
+	assert_int_equal(c, SX_COMPAT_NONE);
+	assert_int_equal(sx_compat_from_name("Paper", &c), -1);
+	assert_string_equal(sx_compat_name(SX_COMPAT_PAPER), "paper");
+	assert_string_equal(sx_compat_name(SX_COMPAT_NONE), "none");
+}
+
+static void test_compat_rank(void **state)
+{
+	const double v[4] = { 0.5, -0.7, 0.5, 0.2 };
+	struct sx_faith_plan plan = SX_FAITH_PLAN_INIT;
+	size_t first[2] = { 0, 0 };
+	uint64_t seed;
+
+	(void)state;
+	/*
+	 * y = 0, but the paper ranks by the signed value (toward positive):
+	 * {0, 2} (0.5, tied) before 3 (0.2) before 1 (-0.7). The default ranks
+	 * toward y = 0: 1, 3, 0, 2.
+	 */
+	assert_int_equal(sx_metrics_plan_init(&plan, v, NULL, 4, 0, NULL), 0);
+	assert_int_equal(plan.rank[0], 1);
+	assert_int_equal(plan.rank[1], 3);
+	sx_metrics_plan_release(&plan);
+	for (seed = 0; seed < 64; seed++) {
+		size_t again;
+
+		assert_int_equal(sx_metrics_plan_init_compat(&plan, v, NULL, 4, 0, SX_COMPAT_PAPER,
+							     seed, NULL), 0);
+		assert_true((plan.rank[0] == 0 && plan.rank[1] == 2) ||
+			    (plan.rank[0] == 2 && plan.rank[1] == 0));
+		assert_int_equal(plan.rank[2], 3);
+		assert_int_equal(plan.rank[3], 1);
+		assert_near(plan.imp[1], -0.7); /* the signed value, not toward y */
+		first[plan.rank[0] == 2]++;
+		again = plan.rank[0];
+		sx_metrics_plan_release(&plan);
+		/* the same seed, the same order */
+		assert_int_equal(sx_metrics_plan_init_compat(&plan, v, NULL, 4, 0, SX_COMPAT_PAPER,
+							     seed, NULL), 0);
+		assert_int_equal(plan.rank[0], again);
+		sx_metrics_plan_release(&plan);
+	}
+	/* the tie goes both ways over 64 seeds (each way with probability 1/2) */
+	assert_true(first[0] > 0 && first[1] > 0);
+}
+
+static void test_compat_comp_positive(void **state)
+{
+	/* DELETE j = 1, 2, 3 (j = 3 is the empty review: queried, but ignored) */
+	const double del[3] = { 0.6, 0.3, 0.45 }, keep[3] = { 0.5, 0.5, 0.5 },
+		     single[3] = { 0.5, 0.5, 0.5 };
+	struct sx_faith_plan plan = SX_FAITH_PLAN_INIT;
+	struct sx_faith f;
+	double p[9];
+
+	(void)state;
+	paper_ranked(&plan, 3, 1);
+	fill(&plan, del, keep, single, p);
+	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, &f, NULL), 0);
+	/*
+	 * y = 1: the reference is q(x) = 0.8 throughout; the empty review counts
+	 * as 0.5: [(0.8-0.6) + (0.8-0.3) + (0.8-0.5)] / 4 = 1.0/4 = 0.25
+	 * (the default would use 0.45 for the last term: 1.05/4).
+	 */
+	assert_near(f.comp, 0.25);
+	plan.compat = SX_COMPAT_NONE;
+	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, &f, NULL), 0);
+	assert_near(f.comp, 0.2625);
+	sx_metrics_plan_release(&plan);
+}
+
+static void test_compat_comp_negative(void **state)
+{
+	const double del[4] = { 0.4, 0.6, 0.2, 0.1 }, keep[4] = { 0.5, 0.5, 0.5, 0.5 },
+		     single[4] = { 0.5, 0.5, 0.5, 0.5 };
+	struct sx_faith_plan plan = SX_FAITH_PLAN_INIT;
+	struct sx_faith f;
+	double p[12];
+
+	(void)state;
+	paper_ranked(&plan, 4, 0);
+	fill(&plan, del, keep, single, p);
+	assert_int_equal(sx_metrics_faith(&plan, 0.3, p, &f, NULL), 0);
+	/*
+	 * y = 0, q(x) = 0.3: the reference starts as the confidence 0.7 and is
+	 * re-mapped (c -> 1 - c) before every non-empty step:
+	 *   j = 1: ref 0.3, 0.3 - 0.4 = -0.1
+	 *   j = 2: ref 0.7, 0.7 - 0.6 =  0.1
+	 *   j = 3: ref 0.3, 0.3 - 0.2 =  0.1
+	 *   j = 4 (empty, not re-mapped): 0.3 - 0.5 = -0.2
+	 * sum -0.1, / (n + 1) = 5: -0.02.
+	 * The default: P(neg) drops [(0.7-0.6) + (0.7-0.4) + (0.7-0.8) + (0.7-0.9)]/5 = 0.02.
+	 */
+	assert_near(f.comp, -0.02);
+	plan.compat = SX_COMPAT_NONE;
+	assert_int_equal(sx_metrics_faith(&plan, 0.3, p, &f, NULL), 0);
+	assert_near(f.comp, 0.02);
+	sx_metrics_plan_release(&plan);
+}
+
+static void test_compat_suff(void **state)
+{
+	/* KEEP j = 0 (empty: ignored, counts as 0.5), 1, 2; j = 3 would be x itself */
+	const double del[3] = { 0.5, 0.5, 0.5 }, keep_pos[3] = { 0.9, 0.9, 0.7 },
+		     keep_neg[3] = { 0.1, 0.1, 0.3 }, single[3] = { 0.5, 0.5, 0.5 };
+	struct sx_faith_plan plan = SX_FAITH_PLAN_INIT;
+	struct sx_faith f;
+	double p[9];
+
+	(void)state;
+	paper_ranked(&plan, 3, 1);
+	fill(&plan, del, keep_pos, single, p);
+	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, &f, NULL), 0);
+	/*
+	 * [|0.8-0.5| + |0.8-0.9| + |0.8-0.7| + |0.8-0.8|] / 4 = 0.5/4 = 0.125;
+	 * the default: [(0.8-0.9) + (0.8-0.9) + (0.8-0.7)] / 4 = -0.025.
+	 */
+	assert_near(f.suff, 0.125);
+	assert_true(f.suff >= 0);
+	plan.compat = SX_COMPAT_NONE;
+	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, &f, NULL), 0);
+	assert_near(f.suff, -0.025);
+	sx_metrics_plan_release(&plan);
+	/* the mirror image, y = 0, q(x) = 0.2: the absolute values are the same, 0.125 */
+	paper_ranked(&plan, 3, 0);
+	fill(&plan, del, keep_neg, single, p);
+	assert_int_equal(sx_metrics_faith(&plan, 0.2, p, &f, NULL), 0);
+	assert_near(f.suff, 0.125);
+	sx_metrics_plan_release(&plan);
+}
+
+static void test_compat_df(void **state)
+{
+	const double del[4] = { 0.8, 0.6, 0.4, 0.5 }, never[4] = { 0.8, 0.7, 0.6, 0.9 },
+		     keep[4] = { 0.5, 0.5, 0.5, 0.5 }, single[4] = { 0.5, 0.5, 0.5, 0.5 };
+	struct sx_faith_plan plan = SX_FAITH_PLAN_INIT;
+	struct sx_faith f;
+	double p[12];
+
+	(void)state;
+	paper_ranked(&plan, 4, 1);
+	fill(&plan, del, keep, single, p);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, NULL), 0);
+	/* first change at j = 3 (0.4): 3 / (n + 1) = 3/5 (the default: 3/4) */
+	assert_near(f.df_frac, 0.6);
+	/* DF_MIT keeps its definition: 0.8 is still label 1 */
+	assert_near(f.df_mit, 0);
+	fill(&plan, never, keep, single, p);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, NULL), 0);
+	/* never: (n + 1) / (n + 1) = 1 */
+	assert_near(f.df_frac, 1);
+	sx_metrics_plan_release(&plan);
+}
+
+static void test_compat_rankdel(void **state)
+{
+	const double v[4] = { -0.9, 0.4, -0.1, 0.0 };
+	const double single[4] = { 0.5, 0.1, 0.25, 0.2 };
+	const double zero[5] = { 0, 0, 0, 0, 0 }, single5[5] = { 0.3, 0.2, 0.1, 0.25, 0.15 };
+	struct sx_faith_plan plan = SX_FAITH_PLAN_INIT;
+	struct sx_faith f;
+	double p[15], again;
+	size_t i;
+
+	(void)state;
+	/*
+	 * y = 0, q(x) = 0.2: confidence of the label conf(x) = 0.8;
+	 * conf(x \ {i}) = max(q, 1-q) = {0.5, 0.9, 0.75, 0.8};
+	 * drop = {0.3, -0.1, 0.05, 0}, descending ranks {1, 4, 2, 3};
+	 * the signed value {-0.9, 0.4, -0.1, 0} has descending ranks {4, 1, 3, 2};
+	 * d = {3, -3, 1, -1}, rho = 1 - 6*20/(4*15) = -1.
+	 * The default correlates the importance toward y = 0 with the drop of
+	 * P(neg) = {0.3, -0.1, 0.05, 0}: rho = 1.
+	 */
+	assert_int_equal(sx_metrics_plan_init_compat(&plan, v, NULL, 4, 0, SX_COMPAT_PAPER, 7,
+						     NULL), 0);
+	for (i = 0; i < 12; i++)
+		p[i] = 0.5;
+	for (i = 0; i < 4; i++)
+		p[sx_metrics_plan_row(&plan, SX_FAITH_SINGLE, i)] = single[i];
+	assert_int_equal(sx_metrics_faith(&plan, 0.2, p, &f, NULL), 0);
+	assert_near(f.rankdel, -1);
+	sx_metrics_plan_release(&plan);
+	assert_int_equal(sx_metrics_plan_init(&plan, v, NULL, 4, 0, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.2, p, &f, NULL), 0);
+	assert_near(f.rankdel, 1);
+	sx_metrics_plan_release(&plan);
+
+	/*
+	 * A constant explanation: NaN by default; the paper's jitter makes it a
+	 * random, but here seeded, correlation in [-1, 1].
+	 */
+	assert_int_equal(sx_metrics_plan_init_compat(&plan, zero, NULL, 5, 1, SX_COMPAT_PAPER, 3,
+						     NULL), 0);
+	for (i = 0; i < 15; i++)
+		p[i] = 0.5;
+	for (i = 0; i < 5; i++)
+		p[sx_metrics_plan_row(&plan, SX_FAITH_SINGLE, i)] = single5[i];
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, NULL), 0);
+	assert_false(isnan(f.rankdel));
+	assert_true(f.rankdel >= -1 && f.rankdel <= 1);
+	again = f.rankdel;
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, NULL), 0);
+	assert_near(f.rankdel, again);
+	sx_metrics_plan_release(&plan);
+	assert_int_equal(sx_metrics_plan_init(&plan, zero, NULL, 5, 1, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, NULL), 0);
+	assert_true(isnan(f.rankdel));
+	sx_metrics_plan_release(&plan);
+}
+
+static void test_compat_agree(void **state)
+{
+	const double a[5] = { 0.9, -1.0, 0.2, 0.0, 0.5 };
+	const double b[5] = { 0.1, 0.8, -0.3, 0.6, -0.2 };
+	const double a10[10] = { 0.9, 0.8, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8 };
+	const double b10[10] = { 0.7, 0.0, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8 };
+	const double zero[5] = { 0, 0, 0, 0, 0 };
+	struct sx_agree g, h;
+
+	(void)state;
+	/*
+	 * n = 5, k = 1. By signed value a ranks 0, 4, 2, 3, 1 and b ranks
+	 * 1, 3, 0, 4, 2: top-1 {0} vs {1}, nothing shared. By magnitude (the
+	 * default) both top-1 are token 1 (|-1.0|, |0.8|): feature 1, iou 1,
+	 * signs differ.
+	 */
+	assert_int_equal(sx_metrics_agree_compat(a, NULL, 1, b, NULL, 2, 5, SX_COMPAT_PAPER, &g,
+						 NULL), 0);
+	assert_int_equal(g.k, 1);
+	assert_near(g.feature, 0);
+	assert_near(g.rank, 0);
+	assert_near(g.iou, 0);
+	/*
+	 * Spearman of the signed values: descending ranks a {5, 1, 3, 2, 4},
+	 * b {3, 5, 1, 4, 2}; d = {2, -4, 2, -2, 2}, sum d^2 = 32,
+	 * rho = 1 - 6*32/(5*24) = -0.6.
+	 */
+	assert_near(g.spearman, -0.6);
+	/*
+	 * Pairwise: b's ranks read in a's order are 3, 2, 1, 4, 5; pairs
+	 * ordered alike (earlier one higher): (3,2), (3,1), (2,1): 3 of 10.
+	 */
+	assert_near(g.pairwise, 0.3);
+	assert_int_equal(sx_metrics_agree_compat(a, NULL, 1, b, NULL, 2, 5, SX_COMPAT_NONE, &h,
+						 NULL), 0);
+	assert_near(h.feature, 1);
+	assert_near(h.iou, 1);
+	assert_near(h.sign, 0);
+
+	/*
+	 * n = 10, k = 2: both rank 0, 1 first. Token 0: 0.9 x 0.7 > 0 agrees;
+	 * token 1: a_1 b_1 = 0.8 x 0 = 0 is not > 0, so it does not: sign = 1/2,
+	 * signed_rank = 1/2. The same order everywhere: spearman 1, pairwise 1.
+	 */
+	assert_int_equal(sx_metrics_agree_compat(a10, NULL, 1, b10, NULL, 2, 10, SX_COMPAT_PAPER,
+						 &g, NULL), 0);
+	assert_int_equal(g.k, 2);
+	assert_near(g.feature, 1);
+	assert_near(g.rank, 1);
+	assert_near(g.sign, 0.5);
+	assert_near(g.signed_rank, 0.5);
+	assert_near(g.spearman, 1);
+	assert_near(g.pairwise, 1);
+
+	/* a constant explanation: seeded random ties, the same numbers for the same seeds */
+	assert_int_equal(sx_metrics_agree_compat(zero, NULL, 4, b, NULL, 2, 5, SX_COMPAT_PAPER, &g,
+						 NULL), 0);
+	assert_int_equal(sx_metrics_agree_compat(zero, NULL, 4, b, NULL, 2, 5, SX_COMPAT_PAPER, &h,
+						 NULL), 0);
+	assert_false(isnan(g.spearman));
+	assert_near(g.spearman, h.spearman);
+	assert_near(g.pairwise, h.pairwise);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +809,14 @@ int main(void)
 		cmocka_unit_test(test_agree_topk_overlap),
 		cmocka_unit_test(test_agree_degenerate),
 		cmocka_unit_test(test_agree_topk_list),
+		cmocka_unit_test(test_compat_names),
+		cmocka_unit_test(test_compat_rank),
+		cmocka_unit_test(test_compat_comp_positive),
+		cmocka_unit_test(test_compat_comp_negative),
+		cmocka_unit_test(test_compat_suff),
+		cmocka_unit_test(test_compat_df),
+		cmocka_unit_test(test_compat_rankdel),
+		cmocka_unit_test(test_compat_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
