@@ -11,6 +11,7 @@
 #   --model NAME  model name (default $SELFEXP_MODEL or gpt-3.5-turbo)
 #   --data FILE   reviews (default $SELFEXP_SHARED/data/sst2/paper100.tsv)
 #   --dry-run     print the number of requests and the estimated cost, send nothing
+#   -- --compat paper   score as the paper's own code did (docs/paper-compat.md)
 # environment: OPENAI_BASE_URL and OPENAI_API_KEY (see selfexp run --help),
 #   SELFEXP (the binary, default ./selfexp), SELFEXP_SHARED (default ../shared)
 set -euo pipefail
@@ -23,7 +24,7 @@ data=$SHARED/data/sst2/paper100.tsv
 out=
 dry=()
 extra=()
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--out) out=$2; shift 2;;
