@@ -30,7 +30,7 @@ conditions=ep,pe
 model=${SELFEXP_MODEL:-gpt-3.5-turbo}
 out=out/prompt-gate
 extra=()
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }  # the comment above
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--base) base_rev=$2; shift 2;;

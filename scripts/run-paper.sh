@@ -24,7 +24,7 @@ data=$SHARED/data/sst2/paper100.tsv
 out=
 dry=()
 extra=()
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }  # the comment above
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--out) out=$2; shift 2;;
