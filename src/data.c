@@ -647,32 +647,40 @@ static int take_row(struct parser *ps, size_t line, size_t rowno)
 			  rec->base + text->off, text->len, gold);
 }
 
+/* The next line from *pos, without its \n or \r\n: [*start, *start + *len); 0 at the end. */
+static int next_line(const struct parser *ps, size_t *pos, size_t *start, size_t *len)
+{
+	const char *nl;
+	size_t lend;
+
+	if (*pos >= ps->end)
+		return 0;
+	nl = memchr(ps->p + *pos, '\n', ps->end - *pos);
+	lend = nl ? (size_t)(nl - ps->p) : ps->end;
+	*start = *pos;
+	*len = lend - *pos;
+	if (*len && ps->p[lend - 1] == '\r')
+		(*len)--;
+	*pos = lend + 1;
+	return 1;
+}
+
 static int parse_tsv(struct parser *ps)
 {
-	size_t pos = 0, line = 0;
+	size_t pos = 0, line = 0, start, len;
 	int rc;
 
-	while (pos < ps->end) {
-		const char *nl = memchr(ps->p + pos, '\n', ps->end - pos);
-		size_t lend = nl ? (size_t)(nl - ps->p) : ps->end;
-		size_t len = lend - pos;
-
-		if (len && ps->p[lend - 1] == '\r')
-			len--;
+	while (next_line(ps, &pos, &start, &len)) {
 		line++;
-		rc = check_bytes(ps, line == 1, line, ps->p + pos, len, "line");
-		if (rc)
-			goto next;
-		if (line > 1 && all_space(ps->p + pos, len)) {
+		rc = check_bytes(ps, line == 1, line, ps->p + start, len, "line");
+		if (!rc && line > 1 && all_space(ps->p + start, len))
 			rc = problem(ps, 0, line, "blank line");
-			goto next;
+		if (!rc) {
+			tsv_split(ps, start, len);
+			rc = line == 1 ? take_header(ps, ps->p + start, len) : take_row(ps, line, line - 1);
 		}
-		tsv_split(ps, pos, len);
-		rc = line == 1 ? take_header(ps, ps->p + pos, len) : take_row(ps, line, line - 1);
-	next:
 		if (rc < 0)
 			return rc;
-		pos = lend + 1;
 	}
 	return 0;
 }
@@ -811,25 +819,18 @@ out:
 
 static int parse_jsonl(struct parser *ps)
 {
-	size_t pos = 0, line = 0;
+	size_t pos = 0, line = 0, start, len;
 	int rc;
 
-	while (pos < ps->end) {
-		const char *nl = memchr(ps->p + pos, '\n', ps->end - pos);
-		size_t lend = nl ? (size_t)(nl - ps->p) : ps->end;
-		size_t len = lend - pos;
-
-		if (len && ps->p[lend - 1] == '\r')
-			len--;
+	while (next_line(ps, &pos, &start, &len)) {
 		line++;
-		rc = check_bytes(ps, 0, line, ps->p + pos, len, "line");
-		if (!rc && all_space(ps->p + pos, len))
+		rc = check_bytes(ps, 0, line, ps->p + start, len, "line");
+		if (!rc && all_space(ps->p + start, len))
 			rc = problem(ps, 0, line, "blank line");
 		if (!rc)
-			rc = jsonl_row(ps, line, ps->p + pos, len);
+			rc = jsonl_row(ps, line, ps->p + start, len);
 		if (rc < 0)
 			return rc;
-		pos = lend + 1;
 	}
 	return 0;
 }
