@@ -574,6 +574,54 @@ static void ranks_of_order(const size_t *order, size_t n, double *ranks)
 		ranks[order[t]] = (double)(n - t);
 }
 
+/* Signs agree: the same sign, zero included (DESIGN.md), or both strictly
+ * on one side (the paper's disagreement.py: a_f b_f > 0). */
+static int same_sign(double a, double b)
+{
+	return sign_of(a) == sign_of(b);
+}
+
+static int product_positive(double a, double b)
+{
+	return a * b > 0;
+}
+
+/*
+ * The top-k agreements of out (feature, rank, sign, signed rank, IoU) from the
+ * top-k lists ta and tb (k positions of n each) of explanations a and b.
+ */
+static void topk_agreement(const size_t *ta, const size_t *tb, size_t k, size_t n,
+			   const double *a, const unsigned char *a_has, const double *b,
+			   const unsigned char *b_has, int (*signs_agree)(double, double),
+			   struct sx_agree *out)
+{
+	unsigned char *in_b = xcalloc(n, 1);
+	size_t t, inter = 0, same_rank = 0, agree_sign = 0, same_rank_sign = 0;
+
+	for (t = 0; t < k; t++)
+		in_b[tb[t]] = 1;
+	for (t = 0; t < k; t++) {
+		size_t f = ta[t];
+		int agree = signs_agree(value_or_zero(a, a_has, f), value_or_zero(b, b_has, f));
+
+		if (in_b[f]) {
+			inter++;
+			agree_sign += agree;
+		}
+		if (ta[t] == tb[t]) {
+			same_rank++;
+			same_rank_sign += agree;
+		}
+	}
+	out->k = k;
+	out->feature = (double)inter / (double)k;
+	out->rank = (double)same_rank / (double)k;
+	out->sign = (double)agree_sign / (double)k;
+	out->signed_rank = (double)same_rank_sign / (double)k;
+	out->iou = (double)inter / (double)(2 * k - inter);
+	free(in_b);
+}
+
 /*
  * The paper's agreement (disagreement.py): both explanations ranked by the
  * signed value with their seeded random tie-breaks, top-k the first k of
@@ -585,37 +633,17 @@ static int agree_paper(const double *a, const unsigned char *a_has, uint64_t a_s
 		       const double *b, const unsigned char *b_has, uint64_t b_seed, size_t n,
 		       struct sx_agree *out)
 {
-	size_t k = sx_metrics_topk_size(n), t, i, j, inter = 0, same_rank = 0, same_sign = 0,
-	       same_rank_sign = 0, s = 0;
+	size_t i, j, s = 0;
 	size_t *oa = xmalloc(sx_size_mul(n, sizeof(*oa)));
 	size_t *ob = xmalloc(sx_size_mul(n, sizeof(*ob)));
 	double *ra = xmalloc(sx_size_mul(n, sizeof(*ra)));
 	double *rb = xmalloc(sx_size_mul(n, sizeof(*rb)));
-	unsigned char *in_b = xcalloc(n, 1);
 
-	out->k = k;
 	sx_metrics_rank_paper(a, a_has, n, a_seed, oa);
 	sx_metrics_rank_paper(b, b_has, n, b_seed, ob);
-	for (t = 0; t < k; t++)
-		in_b[ob[t]] = 1;
-	for (t = 0; t < k; t++) {
-		size_t f = oa[t];
-		int agree = value_or_zero(a, a_has, f) * value_or_zero(b, b_has, f) > 0;
-
-		if (in_b[f]) {
-			inter++;
-			same_sign += agree;
-		}
-		if (oa[t] == ob[t]) {
-			same_rank++;
-			same_rank_sign += agree;
-		}
-	}
-	out->feature = (double)inter / (double)k;
-	out->rank = (double)same_rank / (double)k;
-	out->sign = (double)same_sign / (double)k;
-	out->signed_rank = (double)same_rank_sign / (double)k;
-	out->iou = (double)inter / (double)(2 * k - inter);
+	/* the top k are the first k of the signed rankings */
+	topk_agreement(oa, ob, sx_metrics_topk_size(n), n, a, a_has, b, b_has, product_positive,
+		       out);
 	ranks_of_order(oa, n, ra);
 	ranks_of_order(ob, n, rb);
 	sx_stats_spearman(ra, rb, n, &out->spearman);
@@ -630,7 +658,6 @@ static int agree_paper(const double *a, const unsigned char *a_has, uint64_t a_s
 	free(ob);
 	free(ra);
 	free(rb);
-	free(in_b);
 	return 0;
 }
 
@@ -648,43 +675,18 @@ int sx_metrics_agree_compat(const double *a, const unsigned char *a_has, uint64_
 int sx_metrics_agree(const double *a, const unsigned char *a_has, const double *b,
 		     const unsigned char *b_has, size_t n, struct sx_agree *out, struct sx_err *err)
 {
-	size_t k, t, s, i, j, inter = 0, same_rank = 0, same_sign = 0, same_rank_sign = 0;
+	size_t k, s, i, j;
 	size_t *ta = NULL, *tb = NULL;
-	unsigned char *in_b = NULL;
 	double *ma = NULL, *mb = NULL;
 
 	if (n == 0)
 		return sx_err_set(err, SX_EINPUT, "agreement: empty review");
 	k = sx_metrics_topk_size(n);
-	out->k = k;
 	ta = xmalloc(sx_size_mul(k, sizeof(*ta)));
 	tb = xmalloc(sx_size_mul(k, sizeof(*tb)));
-	in_b = xcalloc(n, 1);
 	sx_metrics_topk(a, a_has, n, k, ta);
 	sx_metrics_topk(b, b_has, n, k, tb);
-	for (t = 0; t < k; t++)
-		in_b[tb[t]] = 1;
-	for (t = 0; t < k; t++) {
-		size_t f = ta[t];
-		int sa = sign_of(value_or_zero(a, a_has, f));
-		int sb = sign_of(value_or_zero(b, b_has, f));
-
-		if (in_b[f]) {
-			inter++;
-			if (sa == sb)
-				same_sign++;
-		}
-		if (ta[t] == tb[t]) {
-			same_rank++;
-			if (sa == sb)
-				same_rank_sign++;
-		}
-	}
-	out->feature = (double)inter / (double)k;
-	out->rank = (double)same_rank / (double)k;
-	out->sign = (double)same_sign / (double)k;
-	out->signed_rank = (double)same_rank_sign / (double)k;
-	out->iou = (double)inter / (double)(2 * k - inter);
+	topk_agreement(ta, tb, k, n, a, a_has, b, b_has, same_sign, out);
 
 	ma = xmalloc(sx_size_mul(n, sizeof(*ma)));
 	mb = xmalloc(sx_size_mul(n, sizeof(*mb)));
@@ -701,7 +703,6 @@ int sx_metrics_agree(const double *a, const unsigned char *a_has, const double *
 	}
 	free(ta);
 	free(tb);
-	free(in_b);
 	free(ma);
 	free(mb);
 	return 0;

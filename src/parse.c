@@ -397,7 +397,6 @@ static char *normalise(const char *s)
 		{ "\\/", "/" },          { "-lrb-", "(" },        { "-rrb-", ")" },
 		{ "-lsb-", "[" },        { "-rsb-", "]" },        { "\xef\xbf\xbd", "" },
 	};
-	static const char map_first[] = "\xe2\xc2`'\"\\-\xef"; /* the first bytes of map[].from */
 	struct sx_buf low = SX_BUF_INIT, b = SX_BUF_INIT;
 	size_t i, k, start, end;
 
@@ -412,13 +411,12 @@ static char *normalise(const char *s)
 	for (end = low.len; end > start && is_space(low.buf[end - 1]); end--)
 		;
 	for (i = start; i < end;) {
-		if (!strchr(map_first, low.buf[i])) { /* most bytes start no mapping */
-			sx_buf_addch(&b, low.buf[i++]);
-			continue;
-		}
 		for (k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
-			size_t fl = strlen(map[k].from);
+			size_t fl;
 
+			if (map[k].from[0] != low.buf[i]) /* most bytes start no mapping */
+				continue;
+			fl = strlen(map[k].from);
 			if (fl <= end - i && !memcmp(low.buf + i, map[k].from, fl)) {
 				sx_buf_adds(&b, map[k].to);
 				i += fl;
