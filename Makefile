@@ -82,7 +82,7 @@ $(BIN): $(CLI_OBJ) $(LIB)
 selfexp: $(BIN)
 	ln -sf $(BIN) $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/pkg.stamp
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB) $(BUILD)/pkg.stamp
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(LIB) $$(pkg-config --libs cmocka) $(LDLIBS_ALL)

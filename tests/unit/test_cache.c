@@ -15,33 +15,8 @@
 #include "selfexp/chat.h"
 #include "selfexp/file.h"
 
-static char tmpdir[512];
-
-static int setup(void **state)
-{
-	const char *root = getenv("TEST_TMP_ROOT");
-
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_cache.XXXXXX", root && *root ? root : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[600];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *tpath(const char *name)
-{
-	struct sx_buf b = SX_BUF_INIT;
-
-	sx_buf_addf(&b, "%s/%s", tmpdir, name);
-	return sx_buf_detach(&b, NULL);
-}
+#define TMPDIR_NAME "test_cache"
+#include "tmpdir.h"
 
 static const char resp1[] = "{\"choices\":[{\"message\":{\"content\":\"(1, 0.9)\"},"
 			    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":10,"
@@ -83,7 +58,7 @@ static void test_key(void **state)
 
 static void test_put_get_modes(void **state)
 {
-	char *dir = tpath("sub/dir"), *path = tpath("sub/dir/c.db");
+	char *dir = tmpdir_path("sub/dir"), *path = tmpdir_path("sub/dir/c.db");
 	struct sx_cache *c = NULL;
 	struct sx_cache_entry e = SX_CACHE_ENTRY_INIT;
 	struct sx_cache_stats st;
@@ -131,7 +106,7 @@ static void test_put_get_modes(void **state)
 
 static void test_corrupt(void **state)
 {
-	char *path = tpath("junk.db");
+	char *path = tmpdir_path("junk.db");
 	struct sx_cache *c = NULL;
 	struct sx_err err = SX_ERR_INIT;
 	char junk[4096];
@@ -148,7 +123,7 @@ static void test_corrupt(void **state)
 
 static void test_export_import(void **state)
 {
-	char *p1 = tpath("a.db"), *p2 = tpath("b.db"), *jl = tpath("x.jsonl"), *bad = tpath("bad.jsonl");
+	char *p1 = tmpdir_path("a.db"), *p2 = tmpdir_path("b.db"), *jl = tmpdir_path("x.jsonl"), *bad = tmpdir_path("bad.jsonl");
 	struct sx_cache *a = NULL, *b = NULL;
 	struct sx_cache_entry e = SX_CACHE_ENTRY_INIT;
 	struct sx_err err = SX_ERR_INIT;
@@ -273,7 +248,7 @@ static void test_concurrent_open(void **state)
 		struct sx_cache_stats st;
 
 		snprintf(name, sizeof(name), "conc%d/c.sqlite", round);
-		path = tpath(name);
+		path = tmpdir_path(name);
 		for (i = 0; i < PROCS; i++) {
 			pids[i] = fork();
 			assert_true(pids[i] >= 0);
@@ -305,5 +280,5 @@ int main(void)
 		cmocka_unit_test(test_export_import),
 		cmocka_unit_test(test_concurrent_open),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

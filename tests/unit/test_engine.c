@@ -45,33 +45,16 @@ int main(void)
 
 #define SECRET "sk-test-SECRET-0123456789"
 
-static char tmpdir[512];
-static int cache_no;
-
-static int setup(void **state)
-{
-	const char *root = getenv("TEST_TMP_ROOT");
-
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_engine.XXXXXX", root && *root ? root : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[600];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#define TMPDIR_NAME "test_engine"
+#include "tmpdir.h"
 
 static char *new_cache_path(void)
 {
-	struct sx_buf b = SX_BUF_INIT;
+	static int cache_no;
+	char name[32];
 
-	sx_buf_addf(&b, "%s/cache%d.db", tmpdir, cache_no++);
-	return sx_buf_detach(&b, NULL);
+	snprintf(name, sizeof(name), "cache%d.db", cache_no++);
+	return tmpdir_path(name);
 }
 
 static double now_s(void)
@@ -614,6 +597,6 @@ int main(void)
 		cmocka_unit_test(test_max_requests),
 		cmocka_unit_test(test_interrupt),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
 #endif
