@@ -171,7 +171,13 @@ static int do_vacuum(struct sx_cache *c, const char *path)
 	return SX_EXIT_OK;
 }
 
-int cmd_cache(int argc, char **argv)
+struct cache_args {
+	const char *path, *host, *out_path;
+	int json;
+};
+
+/* getopt_long over argv from optind; -1 to go on, else the exit code. */
+static int cache_options(int argc, char **argv, const char *optstring, struct cache_args *a)
 {
 	static const struct option opts[] = {
 		{ "cache", required_argument, NULL, 'c' },
@@ -181,38 +187,40 @@ int cmd_cache(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = NULL, *host = NULL, *out_path = NULL, *verb;
-	struct sx_cache *c = NULL;
-	struct sx_err err = SX_ERR_INIT;
-	int opt, json = 0, rc, creating;
+	int opt;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+ho:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': path = optarg; break;
-		case 'j': json = 1; break;
-		case 'H': host = optarg; break;
-		case 'o': out_path = optarg; break;
+		case 'c': a->path = optarg; break;
+		case 'j': a->json = 1; break;
+		case 'H': a->host = optarg; break;
+		case 'o': a->out_path = optarg; break;
 		case 'h': fputs(usage, stdout); return SX_EXIT_OK;
 		default: return sx_cli_usage_hint("cache");
 		}
 	}
+	return -1;
+}
+
+int cmd_cache(int argc, char **argv)
+{
+	struct cache_args a = { NULL, NULL, NULL, 0 };
+	const char *verb;
+	struct sx_cache *c = NULL;
+	struct sx_err err = SX_ERR_INIT;
+	int rc, creating;
+
+	optind = 1;
+	if ((rc = cache_options(argc, argv, "+ho:", &a)) >= 0)
+		return rc;
 	if (optind >= argc) {
 		sx_cli_error("cache: missing subcommand (stats, export, import or vacuum)");
 		return sx_cli_usage_hint("cache");
 	}
 	verb = argv[optind++];
 	/* options may follow the subcommand too */
-	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c': path = optarg; break;
-		case 'j': json = 1; break;
-		case 'H': host = optarg; break;
-		case 'o': out_path = optarg; break;
-		case 'h': fputs(usage, stdout); return SX_EXIT_OK;
-		default: return sx_cli_usage_hint("cache");
-		}
-	}
+	if ((rc = cache_options(argc, argv, "ho:", &a)) >= 0)
+		return rc;
 	if (strcmp(verb, "stats") && strcmp(verb, "export") && strcmp(verb, "import") &&
 	    strcmp(verb, "vacuum")) {
 		sx_cli_error("cache: unknown subcommand '%s' (expected stats, export, import or vacuum)",
@@ -228,22 +236,22 @@ int cmd_cache(int argc, char **argv)
 		sx_cli_error("cache %s: unexpected argument '%s'", verb, argv[optind]);
 		return sx_cli_usage_hint("cache");
 	}
-	if (host && !*host)
-		return sx_cli_bad_value("cache", "--host", host, "a host name");
-	if (!path)
-		path = sx_cli_default_cache();
-	if ((rc = sx_cache_open(path, creating ? SX_CACHE_CREATE : 0, &c, &err))) {
+	if (a.host && !*a.host)
+		return sx_cli_bad_value("cache", "--host", a.host, "a host name");
+	if (!a.path)
+		a.path = sx_cli_default_cache();
+	if ((rc = sx_cache_open(a.path, creating ? SX_CACHE_CREATE : 0, &c, &err))) {
 		sx_cli_error("%s", err.msg);
 		return SX_EXIT_FAIL;
 	}
 	if (!strcmp(verb, "stats"))
-		rc = do_stats(c, path, json);
+		rc = do_stats(c, a.path, a.json);
 	else if (!strcmp(verb, "export"))
-		rc = do_export(c, out_path);
+		rc = do_export(c, a.out_path);
 	else if (!strcmp(verb, "import"))
-		rc = do_import(c, argv[optind], host);
+		rc = do_import(c, argv[optind], a.host);
 	else
-		rc = do_vacuum(c, path);
+		rc = do_vacuum(c, a.path);
 	sx_cache_close(c);
 	return rc;
 }
