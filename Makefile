@@ -42,7 +42,7 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARNINGS) $(SAN_FLAGS) -MMD -MP \
 	$(shell cat $(BUILD)/pkg.cflags 2>/dev/null) $(CFLAGS)
 LDLIBS_ALL = $(shell cat $(BUILD)/pkg.libs 2>/dev/null) -lm -lpthread $(LDLIBS)
 
-LIB_SRC := $(wildcard src/*.c src/sim/*.c)
+LIB_SRC := $(wildcard src/*.c src/run/*.c src/sim/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

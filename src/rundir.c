@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "selfexp/alloc.h"
@@ -43,7 +44,7 @@ static int load_records(struct sx_rundir *rd, struct sx_err *err)
 	const char *p, *end, *nl;
 	int rc;
 
-	sx_buf_addf(&path, "%s/records.jsonl", rd->dir);
+	sx_buf_addf(&path, "%s/" SX_RUNDIR_RECORDS_JSONL, rd->dir);
 	rc = sx_file_read(path.buf, SX_RUNDIR_RECORDS_MAX, &text, err);
 	if (rc)
 		goto out;
@@ -99,13 +100,13 @@ int sx_rundir_load(struct sx_rundir *rd, const char *dir, unsigned parts, struct
 
 	*rd = z;
 	rd->dir = xstrdup(dir);
-	rd->run = load_json(dir, "run.json", err);
+	rd->run = load_json(dir, SX_RUNDIR_RUN_JSON, err);
 	if (!rd->run) {
 		sx_err_prefix(err, "'%s' is not a run directory", dir);
 		goto fail;
 	}
 	if (parts & SX_RUNDIR_SUMMARY) {
-		rd->summary = load_json(dir, "summary.json", err);
+		rd->summary = load_json(dir, SX_RUNDIR_SUMMARY_JSON, err);
 		if (!rd->summary)
 			goto fail;
 	}
@@ -185,4 +186,94 @@ int sx_rundir_status_usable_prediction(const char *status)
 
 	return status && !sx_parse_status_from_name(status, &s) &&
 	       sx_parse_status_usable_prediction(s);
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* records.jsonl goes to its file in pieces of about this size, not held whole. */
+#define RECORDS_FLUSH_BYTES 65536
+
+int sx_rundir_writer_open(struct sx_rundir_writer *w, const char *dir, struct sx_err *err)
+{
+	struct sx_buf path = SX_BUF_INIT;
+	int rc;
+
+	w->dir = xstrdup(dir);
+	w->fd = -1;
+	sx_buf_addf(&path, "%s/" SX_RUNDIR_RECORDS_JSONL, dir);
+	w->records_path = sx_buf_detach(&path, NULL);
+	rc = sx_mkdir_p(dir, 0700, err);
+	if (!rc)
+		rc = sx_file_stage_open(w->records_path, 0600, &w->fd, err);
+	return rc;
+}
+
+static void flush_records(struct sx_rundir_writer *w)
+{
+	sx_file_stage_write(w->fd, w->pending.buf, w->pending.len, &w->error);
+	sx_buf_reset(&w->pending);
+}
+
+void sx_rundir_writer_record(struct sx_rundir_writer *w, struct sx_json *rec)
+{
+	char *s = sx_json_print(rec, 0);
+
+	sx_buf_adds(&w->pending, s);
+	sx_buf_addch(&w->pending, '\n');
+	free(s);
+	sx_json_free(rec);
+	if (w->pending.len >= RECORDS_FLUSH_BYTES)
+		flush_records(w);
+}
+
+/* Stage dir/name with the pretty-printed JSON j and a final newline. */
+static int stage_json(const char *dir, const char *name, const struct sx_json *j,
+		      struct sx_err *err)
+{
+	struct sx_buf path = SX_BUF_INIT;
+	char *s = sx_json_print(j, 1);
+	size_t len = strlen(s);
+	int rc;
+
+	s = xrealloc(s, len + 2);
+	s[len++] = '\n';
+	s[len] = '\0';
+	sx_buf_addf(&path, "%s/%s", dir, name);
+	rc = sx_file_stage(path.buf, s, len, 0600, err);
+	sx_buf_release(&path);
+	free(s);
+	return rc;
+}
+
+int sx_rundir_writer_commit(struct sx_rundir_writer *w, const struct sx_json *summary,
+			    const struct sx_json *run, struct sx_err *err)
+{
+	int rc;
+
+	flush_records(w);
+	rc = sx_file_stage_close(w->fd, w->error, w->records_path, err);
+	w->fd = -1;
+	if (!rc)
+		rc = stage_json(w->dir, SX_RUNDIR_SUMMARY_JSON, summary, err);
+	/* run.json last: its presence with complete=true marks a finished run */
+	if (!rc && run)
+		rc = stage_json(w->dir, SX_RUNDIR_RUN_JSON, run, err);
+	if (!rc)
+		rc = sx_file_commit_staged(err);
+	else
+		sx_file_abort_staged();
+	return rc;
+}
+
+void sx_rundir_writer_release(struct sx_rundir_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	/* not committed: drop what was staged (after a commit nothing is) */
+	sx_file_abort_staged();
+	free(w->dir);
+	free(w->records_path);
+	sx_buf_release(&w->pending);
+	w->dir = w->records_path = NULL;
+	w->fd = -1;
 }

@@ -2,7 +2,7 @@
 #define SELFEXP_LIME_H
 /*
  * LIME on token positions (LimeTextExplainer with bow=False), split in the
- * two halves the pipeline needs: sx_lime_sample() draws the perturbations
+ * two halves a run needs: sx_lime_sample() draws the perturbations
  * (keep-masks) before any model query, sx_lime_fit() turns the model's
  * P(positive) for each mask into importances afterwards.
  *

@@ -14,7 +14,7 @@
  * passed as NaN (a failed query). Aggregate with sx_stats_summary(), which
  * skips NaN.
  *
- * Faithfulness is computed in two phases, so the pipeline can batch, dedupe
+ * Faithfulness is computed in two phases, so a run can batch, dedupe
  * and cache the model queries:
  *
  *	struct sx_faith_plan plan = SX_FAITH_PLAN_INIT;

@@ -9,10 +9,16 @@
  */
 #include <stddef.h>
 
+#include "selfexp/buf.h"
 #include "selfexp/err.h"
 #include "selfexp/strmap.h"
 
 struct sx_json;
+
+/* The files of a run directory. */
+#define SX_RUNDIR_RUN_JSON "run.json"
+#define SX_RUNDIR_SUMMARY_JSON "summary.json"
+#define SX_RUNDIR_RECORDS_JSONL "records.jsonl"
 
 /* Size caps of the files of a run directory. */
 #define SX_RUNDIR_JSON_MAX (64u * 1024u * 1024u)
@@ -57,5 +63,38 @@ const struct sx_json *sx_rundir_answer_record(const struct sx_rundir *rd, const 
 const char *sx_rundir_condition_label(const char *condition);
 /* Parse status names that yield a usable prediction (ok, ok_with_repairs, no_explanation). */
 int sx_rundir_status_usable_prediction(const char *status);
+
+/* ---- writing ------------------------------------------------------------ */
+
+/*
+ * A run directory being written: records are streamed to a staged
+ * records.jsonl, then sx_rundir_writer_commit() stages summary.json and
+ * run.json and renames all of them into place together, so a failure at any
+ * point (a full disk, a kill) leaves the old run directory as it was.
+ */
+struct sx_rundir_writer {
+	char *dir;            /* owned */
+	char *records_path;   /* owned */
+	int fd;               /* staged records.jsonl, -1 when closed */
+	int error;            /* errno of the first failed write */
+	struct sx_buf pending;/* records not yet written to fd */
+};
+
+#define SX_RUNDIR_WRITER_INIT { .dir = NULL, .records_path = NULL, .fd = -1, .error = 0, \
+				.pending = SX_BUF_INIT }
+
+/* Create dir (mode 0700) if needed and stage its records.jsonl. */
+int sx_rundir_writer_open(struct sx_rundir_writer *w, const char *dir, struct sx_err *err);
+/* Append one record (one line of records.jsonl); takes and frees rec. */
+void sx_rundir_writer_record(struct sx_rundir_writer *w, struct sx_json *rec);
+/*
+ * Close the records, stage summary.json and run.json (run may be NULL: the
+ * old run.json is kept) and commit all files. On error nothing replaces the
+ * old files.
+ */
+int sx_rundir_writer_commit(struct sx_rundir_writer *w, const struct sx_json *summary,
+			    const struct sx_json *run, struct sx_err *err);
+/* Free the writer; when not committed, the staged files are removed. */
+void sx_rundir_writer_release(struct sx_rundir_writer *w);
 
 #endif

@@ -1,4 +1,4 @@
 #ifndef SELFEXP_VERSION_H
 #define SELFEXP_VERSION_H
-#define SX_VERSION "0.1.0"
+#define SX_VERSION "0.2.0"
 #endif

@@ -16,7 +16,7 @@
 #include "selfexp/buf.h"
 #include "selfexp/file.h"
 #include "selfexp/num.h"
-#include "selfexp/pipeline.h"
+#include "selfexp/run.h"
 #include "selfexp/prompt.h"
 #include "run_opts.h"
 

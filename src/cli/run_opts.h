@@ -5,7 +5,7 @@
  * struct sx_run_config, reading the API key, choosing the cache path, and
  * reporting the outcome with the documented exit codes.
  */
-#include "selfexp/pipeline.h"
+#include "selfexp/run.h"
 
 struct sx_run_opts {
 	struct sx_run_config cfg;

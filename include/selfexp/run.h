@@ -1,5 +1,5 @@
-#ifndef SELFEXP_PIPELINE_H
-#define SELFEXP_PIPELINE_H
+#ifndef SELFEXP_RUN_H
+#define SELFEXP_RUN_H
 /*
  * `selfexp run`: the whole protocol over one data set (DESIGN.md section 1).
  *
@@ -23,6 +23,9 @@
 #include "selfexp/engine.h"
 #include "selfexp/err.h"
 #include "selfexp/metrics.h"
+#include "selfexp/registry.h"
+
+struct sx_json;
 
 /*
  * Longest review a run accepts, in tokens. The explainers query the model on
@@ -39,17 +42,25 @@
  */
 enum sx_prob_source { SX_PROB_VERBAL, SX_PROB_LOGPROB, SX_PROB_SAMPLE };
 
+/* Bits of sx_run_config.explainers: 1 << enum sx_method (registry.h). */
 enum sx_explainer {
-	SX_EXPLAIN_SELF = 1 << 0,
-	SX_EXPLAIN_OCCLUSION = 1 << 1,
-	SX_EXPLAIN_LIME = 1 << 2
+	SX_EXPLAIN_SELF = 1 << SX_METHOD_SELF,
+	SX_EXPLAIN_OCCLUSION = 1 << SX_METHOD_OCCLUSION,
+	SX_EXPLAIN_LIME = 1 << SX_METHOD_LIME
 };
 
+/*
+ * Everything a run depends on. The strings are borrowed, except those that
+ * sx_run_config_from_json() allocates (kept in `owned`, freed by
+ * sx_run_config_release()).
+ */
 struct sx_run_config {
 	const char *data_path;        /* borrowed */
 	struct sx_data_opts data_opts;
 	const char *out_dir;          /* borrowed */
 	const char *prompts_dir;      /* borrowed */
+	/* when set: the SHA-256 a condition's template must have (score: the recorded one) */
+	const char *prompt_hash[SX_COND_COUNT];
 	unsigned conditions;          /* bit (1 << enum sx_cond) per condition */
 	unsigned explainers;          /* enum sx_explainer bits */
 	long limit;                   /* first N reviews, 0 = all */
@@ -70,10 +81,33 @@ struct sx_run_config {
 	int rescore;                  /* `selfexp score`: keep the run's run.json, rewrite the rest */
 	const char *argv_line;        /* borrowed; the command line, recorded in run.json */
 	int argc;                     /* the command's options (argv[0] the command name), */
-	char **argv;                  /* borrowed; recorded so `selfexp score` can redo the run */
+	char **argv;                  /* borrowed; recorded in run.json for the reader */
+	char **owned;                 /* owned strings the fields above point into */
+	size_t nowned;
 };
 
 void sx_run_config_init(struct sx_run_config *cfg);
+/* Free the strings the configuration owns (from sx_run_config_from_json). */
+void sx_run_config_release(struct sx_run_config *cfg);
+
+/*
+ * The configuration as JSON (the "config" object of run.json): absolute
+ * paths, the base URL without user info or query, every generation and
+ * engine parameter, the prompt directory and each template's hash (hashes[c],
+ * NULL for a condition not loaded). Never the API key. Returned to the caller to free.
+ */
+struct sx_json *sx_run_config_to_json(const struct sx_run_config *cfg,
+				      const char *const hashes[SX_COND_COUNT]);
+/*
+ * Fill cfg (initialised here) from a run.json: from its "config" object, or
+ * for a run.json written by selfexp 0.1.0 from its top-level fields and
+ * recorded argv, with relative paths taken against its recorded cwd (the
+ * working directory is not changed). out_dir, the API key, the progress
+ * line and the offline flag are left for the caller. On error cfg is
+ * released.
+ */
+int sx_run_config_from_json(struct sx_run_config *cfg, const struct sx_json *run,
+			    struct sx_err *err);
 
 /* What --dry-run found for one stage of one condition. */
 struct sx_stage_estimate {

@@ -1,0 +1,129 @@
+/* Texts of (perturbed) reviews, deduplicated into batches and sent through the engine. */
+#include <string.h>
+
+#include "run.h"
+#include "selfexp/alloc.h"
+
+void run_text(const struct run *run, const struct sx_review *rv, const unsigned char *keep,
+	      struct sx_buf *out, size_t *ntok)
+{
+	const char *mask = run->cfg->mask_word;
+	size_t i, n = 0;
+
+	sx_buf_reset(out);
+	for (i = 0; i < rv->ntokens; i++) {
+		const char *tok = rv->tokens[i];
+
+		if (keep && !keep[i]) {
+			if (!mask)
+				continue;
+			tok = mask;
+		}
+		if (n++)
+			sx_buf_addch(out, ' ');
+		sx_buf_adds(out, tok);
+	}
+	*ntok = n;
+}
+
+void run_batch_init(struct batch *b, enum sx_cond cond)
+{
+	memset(b, 0, sizeof(*b));
+	b->cond = cond;
+}
+
+size_t run_batch_add(struct batch *b, const char *text, size_t len, size_t ntok)
+{
+	size_t idx = b->n;
+
+	b->asked++;
+	if (sx_strmap_put(&b->seen, text, len, &idx))
+		return idx;
+	SX_GROW(b->texts, b->alloc, b->n + 1);
+	SX_GROW(b->ntok, b->ntok_alloc, b->n + 1);
+	b->texts[b->n] = xstrndup(text, len);
+	b->ntok[b->n] = ntok;
+	return b->n++;
+}
+
+size_t run_batch_add_masked(const struct run *run, struct batch *b, const struct sx_review *rv,
+			    const unsigned char *keep, struct sx_buf *text)
+{
+	size_t ntok;
+
+	run_text(run, rv, keep, text, &ntok);
+	return run_batch_add(b, text->buf, text->len, ntok);
+}
+
+void run_batch_release(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		free(b->texts[i]);
+		if (b->res)
+			sx_result_release(&b->res[i]);
+	}
+	free(b->texts);
+	free(b->ntok);
+	free(b->res);
+	sx_strmap_release(&b->seen);
+	memset(b, 0, sizeof(*b));
+}
+
+/* The request bodies of every unique text of the batches, in order (the caller frees them). */
+static struct sx_request *build_requests(struct run *run, struct batch *bs, size_t nb, size_t n)
+{
+	struct sx_request *reqs = xcalloc(n ? n : 1, sizeof(*reqs));
+	struct sx_buf sys = SX_BUF_INIT, usr = SX_BUF_INIT, body = SX_BUF_INIT;
+	size_t i, k, at;
+
+	for (k = 0, at = 0; k < nb; k++) {
+		const struct sx_prompt *p = &run->prompts[bs[k].cond];
+
+		run->naive += (long)bs[k].asked;
+		for (i = 0; i < bs[k].n; i++, at++) {
+			sx_buf_reset(&sys);
+			sx_buf_reset(&usr);
+			sx_buf_reset(&body);
+			sx_prompt_render(p, bs[k].texts[i], bs[k].ntok[i], &sys, &usr);
+			sx_chat_request_body(&run->cfg->gen, sys.buf, usr.buf, &body);
+			/* an exact copy: a grown buffer would hold up to twice the body, for every body */
+			reqs[at].body = xstrndup(body.buf, body.len);
+			reqs[at].len = body.len;
+		}
+	}
+	sx_buf_release(&sys);
+	sx_buf_release(&usr);
+	sx_buf_release(&body);
+	return reqs;
+}
+
+/*
+ * One engine call for all nb batches, so that the tail of one batch overlaps
+ * the start of the next.
+ */
+int run_batches_send(struct run *run, struct batch *bs, size_t nb, const char *stage,
+		     struct sx_err *err)
+{
+	struct sx_request *reqs;
+	struct sx_result *res;
+	size_t i, k, n = 0, at;
+	int rc;
+
+	for (k = 0; k < nb; k++)
+		n += bs[k].n;
+	reqs = build_requests(run, bs, nb, n);
+	res = xcalloc(n ? n : 1, sizeof(*res));
+	rc = n ? sx_engine_run(run->engine, reqs, n, res, stage, err) : 0;
+	for (k = 0, at = 0; k < nb; k++) {
+		bs[k].res = xcalloc(bs[k].n ? bs[k].n : 1, sizeof(*bs[k].res));
+		for (i = 0; i < bs[k].n; i++, at++)
+			bs[k].res[i] = res[at]; /* moved */
+	}
+	for (i = 0; i < n; i++)
+		free(reqs[i].body);
+	free(reqs);
+	free(res);
+	return rc;
+}

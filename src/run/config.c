@@ -1,0 +1,641 @@
+/*
+ * The run's configuration: defaults, its JSON form (the "config" object of
+ * run.json, read back by `selfexp score`), and run.json itself.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "selfexp/alloc.h"
+#include "selfexp/num.h"
+#include "selfexp/version.h"
+
+/* Version of the "config" object's layout. */
+#define CONFIG_FORMAT 1
+
+void sx_run_config_init(struct sx_run_config *cfg)
+{
+	static const struct sx_gen_params gen = SX_GEN_PARAMS_INIT;
+	static const struct sx_engine_config eng = SX_ENGINE_CONFIG_INIT;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->conditions = (1u << SX_COND_EP) | (1u << SX_COND_PE);
+	cfg->explainers = SX_EXPLAIN_SELF | SX_EXPLAIN_OCCLUSION | SX_EXPLAIN_LIME;
+	cfg->seed = 0;
+	cfg->prob = SX_PROB_VERBAL;
+	cfg->gen = gen;
+	cfg->engine = eng;
+	cfg->lime_factor = 10.0;
+	cfg->lime_kernel_width = 25.0;
+	cfg->metrics = 1;
+	cfg->bootstrap = 1000;
+}
+
+void sx_run_config_release(struct sx_run_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nowned; i++)
+		free(cfg->owned[i]);
+	free(cfg->owned);
+	cfg->owned = NULL;
+	cfg->nowned = 0;
+}
+
+/* Keep s (owned) with the configuration; returns it. */
+static const char *keep(struct sx_run_config *cfg, char *s)
+{
+	cfg->owned = xrealloc(cfg->owned, sx_size_mul(cfg->nowned + 1, sizeof(char *)));
+	cfg->owned[cfg->nowned++] = s;
+	return s;
+}
+
+/* path made absolute against base (NULL: the working directory), not resolved; the caller frees it. */
+static char *absolute(const char *path, const char *base)
+{
+	struct sx_buf b = SX_BUF_INIT;
+	char *cwd = NULL;
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	if (!base)
+		base = cwd = getcwd(NULL, 0);
+	sx_buf_addf(&b, "%s/%s", base ? base : ".", path);
+	free(cwd);
+	return sx_buf_detach(&b, NULL);
+}
+
+/* The base URL without user info ("user:key@"), query or fragment: what may be written down. */
+static char *public_url(const char *url)
+{
+	struct sx_buf b = SX_BUF_INIT;
+	const char *scheme = strstr(url, "://"), *host, *at, *end;
+
+	host = scheme ? scheme + 3 : url;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(end - host));
+	sx_buf_add(&b, url, (size_t)(host - url));
+	if (at)
+		host = at + 1;
+	sx_buf_add(&b, host, strcspn(host, "?#"));
+	return sx_buf_detach(&b, NULL);
+}
+
+/* ---------------------------------------------------------------- to JSON */
+
+static void add_str_or_null(struct sx_json *o, const char *key, const char *s)
+{
+	if (s)
+		sx_json_add_str(o, key, s);
+	else
+		sx_json_add(o, key, sx_json_new_null());
+}
+
+static void add_abs_path(struct sx_json *o, const char *key, const char *path)
+{
+	char *abs = path ? absolute(path, NULL) : NULL;
+
+	add_str_or_null(o, key, abs);
+	free(abs);
+}
+
+static struct sx_json *names_json(unsigned bits, int conditions)
+{
+	struct sx_json *a = sx_json_new_array();
+	int i, n = conditions ? SX_COND_COUNT : SX_METHOD_COUNT;
+
+	for (i = 0; i < n; i++)
+		if (bits & (1u << i))
+			sx_json_push(a, sx_json_new_str(conditions ? sx_cond_name((enum sx_cond)i)
+								  : sx_methods[i].name));
+	return a;
+}
+
+static struct sx_json *generation_json(const struct sx_gen_params *g)
+{
+	struct sx_json *o = sx_json_new_object();
+
+	sx_json_add_str(o, "model", g->model);
+	sx_json_add_num(o, "temperature", g->temperature);
+	sx_json_add_num(o, "top_p", g->top_p);
+	sx_json_add_num(o, "max_tokens", (double)g->max_tokens);
+	sx_json_add_bool(o, "logprobs", g->logprobs);
+	sx_json_add_num(o, "top_logprobs", g->top_logprobs);
+	sx_json_add_num(o, "seed", (double)g->seed);
+	sx_json_add_num(o, "n", (double)g->n);
+	return o;
+}
+
+static struct sx_json *engine_json(const struct sx_run_config *cfg)
+{
+	const struct sx_engine_config *e = &cfg->engine;
+	struct sx_json *o = sx_json_new_object();
+	char *url = e->base_url ? public_url(e->base_url) : NULL;
+
+	add_str_or_null(o, "base_url", url);
+	free(url);
+	add_str_or_null(o, "host", cfg->endpoint_host);
+	sx_json_add_bool(o, "insecure", e->insecure);
+	add_abs_path(o, "cache", e->cache_path);
+	sx_json_add_num(o, "concurrency", e->concurrency);
+	sx_json_add_num(o, "rpm", e->rpm);
+	sx_json_add_num(o, "tpm", e->tpm);
+	sx_json_add_num(o, "retries", e->retries);
+	sx_json_add_num(o, "timeout_s", e->timeout_s);
+	sx_json_add_num(o, "max_requests", (double)e->max_requests);
+	sx_json_add_num(o, "max_cost", e->max_cost);
+	sx_json_add_num(o, "price_in", e->price_in);
+	sx_json_add_num(o, "price_out", e->price_out);
+	return o;
+}
+
+static struct sx_json *prompts_json(const struct sx_run_config *cfg,
+				    const char *const hashes[SX_COND_COUNT])
+{
+	struct sx_json *o = sx_json_new_object(), *h;
+	int c;
+
+	add_abs_path(o, "dir", cfg->prompts_dir);
+	h = sx_json_add(o, "sha256", sx_json_new_object());
+	for (c = 0; c < SX_COND_COUNT; c++)
+		if (hashes && hashes[c])
+			sx_json_add_str(h, sx_cond_name((enum sx_cond)c), hashes[c]);
+	return o;
+}
+
+struct sx_json *sx_run_config_to_json(const struct sx_run_config *cfg,
+				      const char *const hashes[SX_COND_COUNT])
+{
+	struct sx_json *o = sx_json_new_object(), *j;
+	char seed[32];
+
+	sx_json_add_num(o, "format", CONFIG_FORMAT);
+	j = sx_json_add(o, "data", sx_json_new_object());
+	add_abs_path(j, "path", cfg->data_path);
+	sx_json_add_str(j, "format", sx_data_format_name(cfg->data_opts.format));
+	sx_json_add_bool(j, "skip_bad_rows", cfg->data_opts.skip_bad_rows);
+	sx_json_add_num(j, "limit", (double)cfg->limit);
+	sx_json_add(o, "conditions", names_json(cfg->conditions, 1));
+	sx_json_add(o, "explainers", names_json(cfg->explainers, 0));
+	sx_json_add(o, "prompts", prompts_json(cfg, hashes));
+	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)cfg->seed);
+	sx_json_add_str(o, "seed", seed);
+	sx_json_add_str(o, "prob", run_prob_name(cfg));
+	sx_json_add(o, "generation", generation_json(&cfg->gen));
+	sx_json_add(o, "endpoint", engine_json(cfg));
+	j = sx_json_add(o, "lime", sx_json_new_object());
+	sx_json_add_num(j, "samples", (double)cfg->lime_samples);
+	sx_json_add_num(j, "samples_per_token", cfg->lime_factor);
+	sx_json_add_num(j, "kernel_width", cfg->lime_kernel_width);
+	add_str_or_null(j, "mask", cfg->mask_word);
+	sx_json_add_str(o, "perturb_prompt", cfg->perturb_pred ? "pred" : "condition");
+	sx_json_add_str(o, "compat", sx_compat_name(cfg->compat));
+	sx_json_add_bool(o, "metrics", cfg->metrics);
+	sx_json_add_num(o, "bootstrap", (double)cfg->bootstrap);
+	return o;
+}
+
+/* ---------------------------------------------------------------- from JSON */
+
+static int bad(struct sx_err *err, const char *key, const char *expect)
+{
+	return sx_err_set(err, SX_EINPUT, "run.json: '%s' is not %s", key, expect);
+}
+
+/* A number member into *out; absent or null leaves *out. */
+static int get_num(const struct sx_json *o, const char *key, double *out, struct sx_err *err)
+{
+	const struct sx_json *j = sx_json_get(o, key);
+
+	if (!j || sx_json_type_of(j) == SX_JSON_NULL)
+		return 0;
+	return sx_json_num(j, out) ? bad(err, key, "a number") : 0;
+}
+
+static int get_long(const struct sx_json *o, const char *key, long *out, struct sx_err *err)
+{
+	double d = (double)*out;
+
+	if (get_num(o, key, &d, err))
+		return -1;
+	if (d < (double)LONG_MIN || d > (double)LONG_MAX || d != (double)(long)d)
+		return bad(err, key, "an integer");
+	*out = (long)d;
+	return 0;
+}
+
+static int get_int(const struct sx_json *o, const char *key, int *out, struct sx_err *err)
+{
+	long l = *out;
+
+	if (get_long(o, key, &l, err))
+		return -1;
+	if (l < INT_MIN || l > INT_MAX)
+		return bad(err, key, "an int");
+	*out = (int)l;
+	return 0;
+}
+
+static int get_bool(const struct sx_json *o, const char *key, int *out, struct sx_err *err)
+{
+	const struct sx_json *j = sx_json_get(o, key);
+
+	if (!j)
+		return 0;
+	return sx_json_bool(j, out) ? bad(err, key, "true or false") : 0;
+}
+
+/* A string member, kept with cfg; null sets NULL, absent leaves *out. */
+static int get_str(struct sx_run_config *cfg, const struct sx_json *o, const char *key,
+		   const char **out, struct sx_err *err)
+{
+	const struct sx_json *j = sx_json_get(o, key);
+
+	if (!j)
+		return 0;
+	if (sx_json_type_of(j) == SX_JSON_NULL) {
+		*out = NULL;
+		return 0;
+	}
+	if (!sx_json_str(j))
+		return bad(err, key, "a string");
+	*out = keep(cfg, xstrdup(sx_json_str(j)));
+	return 0;
+}
+
+/* An array of condition (conditions) or explainer names into bits; absent leaves *bits. */
+static int get_names(const struct sx_json *o, const char *key, int conditions, unsigned *bits,
+		     struct sx_err *err)
+{
+	const struct sx_json *a = sx_json_get(o, key), *e;
+	unsigned out = 0;
+
+	if (!a)
+		return 0;
+	if (sx_json_type_of(a) != SX_JSON_ARRAY)
+		return bad(err, key, "an array of names");
+	for (e = sx_json_child(a); e; e = sx_json_next(e)) {
+		const char *s = sx_json_str(e);
+		enum sx_cond c;
+		enum sx_method m;
+
+		if (!s || (conditions ? sx_cond_from_name(s, &c) : sx_method_from_name(s, &m)))
+			return sx_err_set(err, SX_EINPUT, "run.json: '%s' names an unknown %s '%s'",
+					  key, conditions ? "condition" : "explainer", s ? s : "?");
+		out |= 1u << (conditions ? (int)c : (int)m);
+	}
+	if (!out)
+		return bad(err, key, "a non-empty array of names");
+	*bits = out;
+	return 0;
+}
+
+static int get_seed(const struct sx_json *o, uint64_t *seed, struct sx_err *err)
+{
+	const char *s = sx_json_get_str(o, "seed");
+	char *end;
+
+	if (!s)
+		return sx_json_get(o, "seed") ? bad(err, "seed", "a string of digits") : 0;
+	errno = 0;
+	*seed = strtoull(s, &end, 10);
+	if (errno || *end || end == s || *s == '-')
+		return bad(err, "seed", "a string of digits");
+	return 0;
+}
+
+static int get_prob(const struct sx_json *o, struct sx_run_config *cfg, struct sx_err *err)
+{
+	const char *s = sx_json_get_str(o, "prob");
+	long n;
+
+	if (!s)
+		return 0;
+	if (!strcmp(s, "verbal"))
+		cfg->prob = SX_PROB_VERBAL;
+	else if (!strcmp(s, "logprob"))
+		cfg->prob = SX_PROB_LOGPROB;
+	else if (!strncmp(s, "sample:", 7) && !sx_parse_long(s + 7, 2, 128, &n)) {
+		cfg->prob = SX_PROB_SAMPLE;
+		cfg->gen.n = n;
+	} else
+		return bad(err, "prob", "verbal, logprob or sample:N");
+	return 0;
+}
+
+/* perturb_prompt, compat and bootstrap: the same keys in both layouts. */
+static int get_protocol(const struct sx_json *o, struct sx_run_config *cfg, struct sx_err *err)
+{
+	const char *s;
+
+	if (get_seed(o, &cfg->seed, err) || get_prob(o, cfg, err) ||
+	    get_names(o, "conditions", 1, &cfg->conditions, err) ||
+	    get_names(o, "explainers", 0, &cfg->explainers, err) ||
+	    get_long(o, "bootstrap", &cfg->bootstrap, err))
+		return -1;
+	s = sx_json_get_str(o, "perturb_prompt");
+	if (s && strcmp(s, "pred") && strcmp(s, "condition"))
+		return bad(err, "perturb_prompt", "condition or pred");
+	cfg->perturb_pred = s && !strcmp(s, "pred");
+	s = sx_json_get_str(o, "compat");
+	if (s && sx_compat_from_name(s, &cfg->compat))
+		return bad(err, "compat", "none or paper");
+	return 0;
+}
+
+static int get_generation(struct sx_run_config *cfg, const struct sx_json *g, struct sx_err *err)
+{
+	struct sx_gen_params *p = &cfg->gen;
+
+	return get_str(cfg, g, "model", &p->model, err) ||
+	       get_num(g, "temperature", &p->temperature, err) ||
+	       get_num(g, "top_p", &p->top_p, err) || get_long(g, "max_tokens", &p->max_tokens, err) ||
+	       get_bool(g, "logprobs", &p->logprobs, err) ||
+	       get_int(g, "top_logprobs", &p->top_logprobs, err) ||
+	       get_long(g, "seed", &p->seed, err) || get_long(g, "n", &p->n, err) ? -1 : 0;
+}
+
+static int get_endpoint(struct sx_run_config *cfg, const struct sx_json *e, struct sx_err *err)
+{
+	struct sx_engine_config *g = &cfg->engine;
+
+	return get_str(cfg, e, "base_url", &g->base_url, err) ||
+	       get_str(cfg, e, "host", &cfg->endpoint_host, err) ||
+	       get_bool(e, "insecure", &g->insecure, err) ||
+	       get_str(cfg, e, "cache", &g->cache_path, err) ||
+	       get_int(e, "concurrency", &g->concurrency, err) || get_num(e, "rpm", &g->rpm, err) ||
+	       get_num(e, "tpm", &g->tpm, err) || get_int(e, "retries", &g->retries, err) ||
+	       get_num(e, "timeout_s", &g->timeout_s, err) ||
+	       get_long(e, "max_requests", &g->max_requests, err) ||
+	       get_num(e, "max_cost", &g->max_cost, err) || get_num(e, "price_in", &g->price_in, err) ||
+	       get_num(e, "price_out", &g->price_out, err) ? -1 : 0;
+}
+
+static int get_prompts(struct sx_run_config *cfg, const struct sx_json *p, struct sx_err *err)
+{
+	const struct sx_json *h = sx_json_get(p, "sha256"), *m;
+
+	if (get_str(cfg, p, "dir", &cfg->prompts_dir, err))
+		return -1;
+	for (m = sx_json_child(h); m; m = sx_json_next(m)) {
+		enum sx_cond c;
+
+		if (sx_cond_from_name(sx_json_key(m), &c) || !sx_json_str(m))
+			return bad(err, "prompts.sha256", "an object of condition names and hashes");
+		cfg->prompt_hash[c] = keep(cfg, xstrdup(sx_json_str(m)));
+	}
+	return 0;
+}
+
+static int get_lime(struct sx_run_config *cfg, const struct sx_json *l, struct sx_err *err)
+{
+	return get_long(l, "samples", &cfg->lime_samples, err) ||
+	       get_num(l, "samples_per_token", &cfg->lime_factor, err) ||
+	       get_num(l, "kernel_width", &cfg->lime_kernel_width, err) ||
+	       get_str(cfg, l, "mask", &cfg->mask_word, err) ? -1 : 0;
+}
+
+static int from_config(struct sx_run_config *cfg, const struct sx_json *c, struct sx_err *err)
+{
+	const struct sx_json *d = sx_json_get(c, "data");
+	const char *format = sx_json_get_str(d, "format");
+	long version = 0;
+
+	if (get_long(c, "format", &version, err))
+		return -1;
+	if (version != CONFIG_FORMAT)
+		return sx_err_set(err, SX_EINPUT, "run.json: configuration format %ld is not %d "
+				  "(written by another version of selfexp)", version, CONFIG_FORMAT);
+	if (get_str(cfg, d, "path", &cfg->data_path, err) ||
+	    get_bool(d, "skip_bad_rows", &cfg->data_opts.skip_bad_rows, err) ||
+	    get_long(d, "limit", &cfg->limit, err))
+		return -1;
+	if (format && strcmp(format, "auto") &&
+	    sx_data_format_from_name(format, &cfg->data_opts.format))
+		return bad(err, "data.format", "auto, tsv, jsonl or csv");
+	if (get_protocol(c, cfg, err) || get_prompts(cfg, sx_json_get(c, "prompts"), err) ||
+	    get_generation(cfg, sx_json_get(c, "generation"), err) ||
+	    get_endpoint(cfg, sx_json_get(c, "endpoint"), err) ||
+	    get_lime(cfg, sx_json_get(c, "lime"), err) || get_bool(c, "metrics", &cfg->metrics, err))
+		return -1;
+	return 0;
+}
+
+/*
+ * The value of option opt in a recorded argv ("--opt VALUE" or
+ * "--opt=VALUE"); for a flag (has_arg 0) "" when present. NULL when absent.
+ */
+static const char *argv_option(const struct sx_json *argv, const char *opt, int has_arg)
+{
+	size_t i, n = sx_json_len(argv), len = strlen(opt);
+	const char *found = NULL;
+
+	for (i = 1; i < n; i++) {
+		const char *a = sx_json_str(sx_json_at(argv, i));
+
+		if (!a || strncmp(a, opt, len))
+			continue;
+		if (!has_arg && !a[len])
+			found = "";
+		else if (has_arg && a[len] == '=')
+			found = a + len + 1;
+		else if (has_arg && !a[len] && i + 1 < n)
+			found = sx_json_str(sx_json_at(argv, ++i));
+	}
+	return found;
+}
+
+/* A path recorded relative to the run's working directory, made absolute (kept with cfg). */
+static const char *old_path(struct sx_run_config *cfg, const char *path, const char *cwd)
+{
+	return path ? keep(cfg, absolute(path, cwd)) : NULL;
+}
+
+/* What the argv of a 0.1.0 run.json says that its fields do not. */
+static int old_argv(struct sx_run_config *cfg, const struct sx_json *run, const char *cwd,
+		    struct sx_err *err)
+{
+	const struct sx_json *argv = sx_json_get(run, "argv");
+	const char *format = argv_option(argv, "--format", 1);
+
+	if (format && sx_data_format_from_name(format, &cfg->data_opts.format))
+		return bad(err, "argv --format", "tsv, jsonl or csv");
+	cfg->data_opts.skip_bad_rows = argv_option(argv, "--skip-bad-rows", 0) != NULL;
+	cfg->metrics = argv_option(argv, "--no-metrics", 0) == NULL;
+	cfg->prompts_dir = old_path(cfg, argv_option(argv, "--prompts", 1), cwd);
+	cfg->engine.cache_path = old_path(cfg, argv_option(argv, "--cache", 1), cwd);
+	return 0;
+}
+
+/* A run.json of selfexp 0.1.0: the top-level fields, and the argv for the rest. */
+static int from_old(struct sx_run_config *cfg, const struct sx_json *run, struct sx_err *err)
+{
+	const struct sx_json *data = sx_json_get(run, "data"), *model = sx_json_get(run, "model");
+	const struct sx_json *lime = sx_json_get(run, "lime"), *t;
+	const char *cwd = sx_json_get_str(run, "cwd"), *mask = NULL;
+	struct sx_buf url = SX_BUF_INIT;
+	int c;
+
+	if (!cwd || !sx_json_get_str(data, "path"))
+		return sx_err_set(err, SX_EINPUT, "run.json has neither a configuration nor the "
+				  "recorded data path and working directory of selfexp 0.1.0");
+	cfg->data_path = old_path(cfg, sx_json_get_str(data, "path"), cwd);
+	if (get_long(data, "reviews", &cfg->limit, err) || get_protocol(run, cfg, err) ||
+	    get_str(cfg, model, "name", &cfg->gen.model, err) ||
+	    get_str(cfg, model, "endpoint_host", &cfg->endpoint_host, err) ||
+	    get_num(model, "temperature", &cfg->gen.temperature, err) ||
+	    get_num(model, "top_p", &cfg->gen.top_p, err) ||
+	    get_long(model, "max_tokens", &cfg->gen.max_tokens, err) ||
+	    get_bool(model, "insecure", &cfg->engine.insecure, err) ||
+	    get_long(lime, "samples", &cfg->lime_samples, err) ||
+	    get_num(lime, "samples_per_token", &cfg->lime_factor, err) ||
+	    get_num(lime, "kernel_width", &cfg->lime_kernel_width, err) ||
+	    get_str(cfg, lime, "mask", &mask, err) || old_argv(cfg, run, cwd, err))
+		return -1;
+	cfg->mask_word = mask && strcmp(mask, "delete") ? mask : NULL;
+	if (cfg->prob == SX_PROB_LOGPROB) {
+		cfg->gen.logprobs = 1;
+		cfg->gen.top_logprobs = 5;
+	}
+	/* the cache key holds the host only, so any URL of that host finds the answers */
+	sx_buf_addf(&url, "http://%s/v1", cfg->endpoint_host ? cfg->endpoint_host : "offline.invalid");
+	cfg->engine.base_url = keep(cfg, sx_buf_detach(&url, NULL));
+	t = sx_json_get(run, "templates");
+	for (c = 0; c < SX_COND_COUNT; c++)
+		if (sx_json_get_str(t, sx_cond_name((enum sx_cond)c)))
+			cfg->prompt_hash[c] =
+				keep(cfg, xstrdup(sx_json_get_str(t, sx_cond_name((enum sx_cond)c))));
+	return 0;
+}
+
+int sx_run_config_from_json(struct sx_run_config *cfg, const struct sx_json *run,
+			    struct sx_err *err)
+{
+	const struct sx_json *c = sx_json_get(run, "config");
+	int rc;
+
+	sx_run_config_init(cfg);
+	rc = c ? from_config(cfg, c, err) : from_old(cfg, run, err);
+	if (rc)
+		sx_run_config_release(cfg);
+	return rc ? SX_EINPUT : 0;
+}
+
+/* ---------------------------------------------------------------- run.json */
+
+static void add_time(struct sx_json *o, const char *key, time_t t)
+{
+	char buf[32];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	sx_json_add_str(o, key, buf);
+}
+
+/* The command line, recorded for the reader (nothing replays it). */
+static void add_command(struct sx_json *o, const struct sx_run_config *cfg)
+{
+	struct sx_json *a;
+	char *cwd = getcwd(NULL, 0);
+	int i;
+
+	sx_json_add_str(o, "command", cfg->argv_line ? cfg->argv_line : "");
+	a = sx_json_add(o, "argv", sx_json_new_array());
+	for (i = 0; i < cfg->argc; i++)
+		sx_json_push(a, sx_json_new_str(cfg->argv[i]));
+	sx_json_add_str(o, "cwd", cwd ? cwd : ".");
+	free(cwd);
+}
+
+static struct sx_json *counts_json(const struct run *run, const struct sx_engine_stats *st)
+{
+	struct sx_json *j = sx_json_new_object();
+
+	sx_json_add_num(j, "naive_requests", (double)run->naive);
+	sx_json_add_num(j, "requests", (double)st->requests);
+	sx_json_add_num(j, "distinct_requests", (double)st->unique);
+	sx_json_add_num(j, "cache_hits", (double)st->cache_hits);
+	sx_json_add_num(j, "sent", (double)st->sent);
+	sx_json_add_num(j, "attempts", (double)st->attempts);
+	sx_json_add_num(j, "retries", (double)st->retries);
+	sx_json_add_num(j, "failed", (double)st->failed);
+	sx_json_add_num(j, "skipped", (double)st->skipped);
+	sx_json_add_num(j, "prompt_tokens", (double)st->prompt_tokens);
+	sx_json_add_num(j, "completion_tokens", (double)st->completion_tokens);
+	sx_json_add_num(j, "cost_usd", st->cost);
+	return j;
+}
+
+static struct sx_json *model_json(const struct sx_run_config *cfg)
+{
+	struct sx_json *j = sx_json_new_object();
+
+	sx_json_add_str(j, "name", cfg->gen.model);
+	sx_json_add_str(j, "endpoint_host", cfg->endpoint_host ? cfg->endpoint_host : "");
+	sx_json_add_num(j, "temperature", cfg->gen.temperature);
+	sx_json_add_num(j, "top_p", cfg->gen.top_p);
+	sx_json_add_num(j, "max_tokens", (double)cfg->gen.max_tokens);
+	sx_json_add_bool(j, "insecure", cfg->engine.insecure);
+	return j;
+}
+
+static struct sx_json *lime_json(const struct sx_run_config *cfg)
+{
+	struct sx_json *j = sx_json_new_object();
+
+	if (cfg->lime_samples)
+		sx_json_add_num(j, "samples", (double)cfg->lime_samples);
+	else
+		sx_json_add_num(j, "samples_per_token", cfg->lime_factor);
+	sx_json_add_num(j, "kernel_width", cfg->lime_kernel_width);
+	sx_json_add_str(j, "mask", cfg->mask_word ? cfg->mask_word : "delete");
+	return j;
+}
+
+/*
+ * The top-level fields are those of 0.1.0, which table, report and compare
+ * read; "config" is the whole configuration, which score reads back.
+ */
+struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st, int complete)
+{
+	const struct sx_run_config *cfg = run->cfg;
+	const char *hashes[SX_COND_COUNT] = { NULL };
+	struct sx_json *o = sx_json_new_object(), *j;
+	char seed[32];
+	int c;
+
+	sx_json_add_str(o, "selfexp_version", SX_VERSION);
+	add_command(o, cfg);
+	sx_json_add_bool(o, "complete", complete);
+	add_time(o, "started", run->started);
+	add_time(o, "finished", time(NULL));
+	j = sx_json_add(o, "data", sx_json_new_object());
+	sx_json_add_str(j, "path", cfg->data_path);
+	sx_json_add_num(j, "reviews", (double)run->nrev);
+	sx_json_add_num(j, "skipped_rows", (double)run->ds.skipped);
+	sx_json_add(o, "model", model_json(cfg));
+	sx_json_add(o, "conditions", names_json(cfg->conditions, 1));
+	j = sx_json_add(o, "templates", sx_json_new_object());
+	for (c = 0; c < SX_COND_COUNT; c++)
+		if (run->have_prompt[c]) {
+			hashes[c] = run->prompts[c].hash;
+			sx_json_add_str(j, sx_cond_name((enum sx_cond)c), hashes[c]);
+		}
+	sx_json_add(o, "explainers", names_json(cfg->explainers, 0));
+	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)cfg->seed);
+	sx_json_add_str(o, "seed", seed);
+	sx_json_add_str(o, "prob", run_prob_name(cfg));
+	sx_json_add_str(o, "perturb_prompt", cfg->perturb_pred ? "pred" : "condition");
+	sx_json_add_str(o, "compat", sx_compat_name(cfg->compat));
+	sx_json_add(o, "lime", lime_json(cfg));
+	sx_json_add_num(o, "bootstrap", (double)cfg->bootstrap);
+	sx_json_add(o, "counts", counts_json(run, st));
+	sx_json_add(o, "config", sx_run_config_to_json(cfg, hashes));
+	return o;
+}

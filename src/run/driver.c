@@ -1,0 +1,265 @@
+/*
+ * sx_run: the protocol of DESIGN.md section 1, stage by stage.
+ *
+ *   load      the reviews and the prompt templates
+ *   elicit    every review under every condition (elicit.c)
+ *   explain   occlusion and LIME per chunk of reviews (explain.c)
+ *   evaluate  the faithfulness metrics' inputs, same chunk (evaluate.c)
+ *   agree     agreement between the explanations (agreement.c)
+ *   write     records.jsonl, summary.json, run.json (records.c, summary.c,
+ *             config.c, through rundir.c's writer)
+ */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+#include "selfexp/alloc.h"
+#include "selfexp/rundir.h"
+
+static volatile sig_atomic_t interrupted;
+static struct sx_engine *volatile running_engine;
+
+void sx_run_interrupt(void)
+{
+	interrupted = 1;
+	if (running_engine)
+		sx_engine_interrupt(running_engine);
+}
+
+struct item *run_item(const struct run *run, size_t r, enum sx_cond c)
+{
+	if (run->slot[c] < 0) {
+		fprintf(stderr, "selfexp: internal error: condition %d is not part of the run\n", (int)c);
+		abort();
+	}
+	return &run->items[r * run->nslot + (size_t)run->slot[c]];
+}
+
+int run_has_cond(const struct run *run, enum sx_cond c)
+{
+	return !!(run->cfg->conditions & (1u << c));
+}
+
+int run_has_method(const struct run *run, enum sx_method m)
+{
+	return !!(run->cfg->explainers & sx_methods[m].bit);
+}
+
+enum sx_cond run_perturb_cond(const struct run *run, enum sx_cond c)
+{
+	return run->cfg->perturb_pred ? SX_COND_PRED : c;
+}
+
+/* ---------------------------------------------------------------- load */
+
+static int check_lengths(const struct run *run, struct sx_err *err)
+{
+	size_t r;
+
+	for (r = 0; r < run->nrev; r++) {
+		const struct sx_review *rv = &run->ds.reviews[r];
+
+		if (rv->ntokens > SX_RUN_MAX_TOKENS)
+			return sx_err_set(err, SX_EINPUT,
+					  "'%s' line %zu: review '%s' has %zu tokens, over the %d "
+					  "token cap of a run (its perturbations would cost about "
+					  "n^2 tokens); shorten or remove it", run->cfg->data_path,
+					  rv->line, rv->id, rv->ntokens, SX_RUN_MAX_TOKENS);
+	}
+	return 0;
+}
+
+/* The templates the run needs, each checked against the hash the configuration expects. */
+static int load_prompts(struct run *run, struct sx_err *err)
+{
+	const struct sx_run_config *cfg = run->cfg;
+	int c, rc;
+
+	for (c = 0; c < SX_COND_COUNT; c++) {
+		const char *want = cfg->prompt_hash[c];
+
+		if (!run_has_cond(run, (enum sx_cond)c) && !(c == SX_COND_PRED && cfg->perturb_pred))
+			continue;
+		rc = sx_prompt_load(&run->prompts[c], cfg->prompts_dir, (enum sx_cond)c, err);
+		if (rc)
+			return rc;
+		run->have_prompt[c] = 1;
+		if (want && strcmp(want, run->prompts[c].hash))
+			return sx_err_set(err, SX_EINPUT, "template '%s/%s' has changed since the "
+					  "run (SHA-256 %.12s..., the run used %.12s...): its answers "
+					  "would not be found; restore the template or re-run",
+					  cfg->prompts_dir, sx_cond_name((enum sx_cond)c),
+					  run->prompts[c].hash, want);
+	}
+	return 0;
+}
+
+static int load_inputs(struct run *run, struct sx_err *err)
+{
+	const struct sx_run_config *cfg = run->cfg;
+	int c, rc;
+
+	rc = sx_data_load(cfg->data_path, &cfg->data_opts, &run->ds, err);
+	if (rc)
+		return rc;
+	run->nrev = run->ds.n;
+	if (cfg->limit > 0 && (size_t)cfg->limit < run->nrev)
+		run->nrev = (size_t)cfg->limit;
+	rc = check_lengths(run, err);
+	if (!rc)
+		rc = load_prompts(run, err);
+	if (rc)
+		return rc;
+	for (c = 0; c < SX_COND_COUNT; c++)
+		run->slot[c] = run_has_cond(run, (enum sx_cond)c) ? (int)run->nslot++ : -1;
+	run->items = xcalloc(sx_size_add(sx_size_mul(run->nrev, run->nslot), 1), sizeof(*run->items));
+	return 0;
+}
+
+static void run_release(struct run *run)
+{
+	size_t i;
+	int c, m;
+
+	if (run->items) {
+		for (i = 0; i < run->nrev * run->nslot; i++) {
+			struct item *it = &run->items[i];
+
+			free(it->answer);
+			free(it->reason);
+			sx_parse_result_release(&it->parse);
+			for (m = 0; m < SX_METHOD_COUNT; m++) {
+				free(it->m[m].reason);
+				free(it->m[m].value);
+				free(it->m[m].has);
+				free(it->m[m].faith_reason);
+			}
+		}
+		free(run->items);
+	}
+	for (c = 0; c < SX_COND_COUNT; c++)
+		sx_prompt_release(&run->prompts[c]);
+	sx_dataset_release(&run->ds);
+	running_engine = NULL;
+	sx_engine_free(run->engine);
+}
+
+/* ---------------------------------------------------------------- stages */
+
+static int needs_perturbations(const struct sx_run_config *cfg)
+{
+	return cfg->metrics || (cfg->explainers & (SX_EXPLAIN_OCCLUSION | SX_EXPLAIN_LIME));
+}
+
+/* Explain and evaluate chunk by chunk, condition by condition, then agreement. */
+static int explain_evaluate(struct run *run, struct sx_err *err)
+{
+	size_t r0, r;
+	int c, rc = 0;
+
+	for (c = 0; c < SX_COND_COUNT && !rc; c++) {
+		enum sx_cond cond = (enum sx_cond)c;
+
+		if (!run_has_cond(run, cond))
+			continue;
+		for (r = 0; r < run->nrev; r++)
+			run_item(run, r, cond)->p_x = NAN;
+		for (r0 = 0; r0 < run->nrev && !rc && !interrupted; r0 += RUN_CHUNK_REVIEWS) {
+			size_t r1 = r0 + RUN_CHUNK_REVIEWS < run->nrev ? r0 + RUN_CHUNK_REVIEWS : run->nrev;
+
+			rc = run_explain(run, cond, r0, r1, err);
+			if (!rc && run->cfg->metrics)
+				rc = run_evaluate(run, cond, r0, r1, err);
+		}
+		run_agreement(run, cond);
+	}
+	return rc;
+}
+
+static long failed_items(const struct run *run)
+{
+	long n = 0;
+	size_t r;
+	int c;
+
+	for (r = 0; r < run->nrev; r++)
+		for (c = 0; c < SX_COND_COUNT; c++)
+			if (run_has_cond(run, (enum sx_cond)c) && !run_item(run, r, (enum sx_cond)c)->answered)
+				n++;
+	return n;
+}
+
+/*
+ * The run directory. All three files are written in full before any
+ * replaces the old one, so a full disk (or any failure) leaves the old run
+ * directory as it was.
+ */
+static int write_run_dir(const struct run *run, int complete, struct sx_err *err)
+{
+	struct sx_rundir_writer w = SX_RUNDIR_WRITER_INIT;
+	struct sx_engine_stats st;
+	struct sx_json *sum = NULL, *rj = NULL;
+	int rc;
+
+	sx_engine_get_stats(run->engine, &st);
+	rc = sx_rundir_writer_open(&w, run->cfg->out_dir, err);
+	if (!rc) {
+		/* streamed: a run's records can be larger than what is worth holding in memory */
+		run_write_records(run, &w);
+		sum = run_summary(run);
+		rj = run->cfg->rescore ? NULL : run_json(run, &st, complete);
+		rc = sx_rundir_writer_commit(&w, sum, rj, err);
+	}
+	sx_rundir_writer_release(&w);
+	sx_json_free(sum);
+	sx_json_free(rj);
+	return rc;
+}
+
+int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, struct sx_err *err)
+{
+	struct run run;
+	struct sx_engine_stats st;
+	int rc, stopped;
+
+	memset(&run, 0, sizeof(run));
+	memset(outcome, 0, sizeof(*outcome));
+	run.cfg = cfg;
+	run.started = time(NULL);
+	rc = load_inputs(&run, err);
+	if (rc || cfg->dry_run) {
+		if (!rc)
+			run_dry(&run, outcome);
+		goto out;
+	}
+	rc = sx_engine_new(&cfg->engine, &run.engine, err);
+	if (rc)
+		goto out;
+	running_engine = run.engine;
+	if (interrupted) /* Ctrl-C while loading: send nothing, write the empty partial run */
+		sx_engine_interrupt(run.engine);
+	rc = run_elicit(&run, err);
+	if (!rc)
+		run_take_self(&run); /* whether or not any other stage runs */
+	if (!rc && needs_perturbations(cfg))
+		rc = explain_evaluate(&run, err);
+	if (rc)
+		goto out;
+	outcome->items_failed = failed_items(&run);
+	/* stopped early: Ctrl-C, or a cap left requests unsent */
+	sx_engine_get_stats(run.engine, &st);
+	stopped = interrupted || st.skipped > 0;
+	rc = write_run_dir(&run, !stopped, err);
+	if (!rc && stopped)
+		rc = SX_ELIMIT;
+out:
+	outcome->reviews = (long)run.nrev;
+	outcome->naive_requests = run.naive;
+	if (run.engine)
+		sx_engine_get_stats(run.engine, &outcome->stats);
+	run_release(&run);
+	return rc;
+}

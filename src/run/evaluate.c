@@ -1,0 +1,152 @@
+/*
+ * The evaluate stage: for every explanation of a chunk of reviews, the
+ * deletion and keep-only inputs its faithfulness metrics need, queried, and
+ * the metrics (metrics.c computes them).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "run.h"
+#include "selfexp/alloc.h"
+#include "selfexp/stats.h"
+
+/*
+ * Seed of the paper's random tie-breaks for one explanation: from the run
+ * seed, the review id, the condition and the method, so it depends on
+ * nothing else (order, concurrency, sharding).
+ */
+uint64_t run_tiebreak_seed(const struct run *run, const struct sx_review *rv, enum sx_cond c,
+			   enum sx_method m)
+{
+	char purpose[64];
+
+	snprintf(purpose, sizeof(purpose), "paper-ties/%s/%s", sx_cond_name(c), sx_methods[m].name);
+	return sx_seed_derive(run->cfg->seed, purpose, rv->id);
+}
+
+/* A top-k list as a full ranking: the listed tokens in the listed order, then the rest by position. */
+static int plan_ranked(struct sx_faith_plan *plan, const struct expl *e, size_t n, int y,
+		       enum sx_compat compat, struct sx_err *err)
+{
+	size_t *rank = xcalloc(n, sizeof(size_t));
+	unsigned char *used = xcalloc(n + 1, 1);
+	size_t i, j = 0;
+	int rc;
+
+	for (i = 0; i < e->nlist; i++)
+		if (e->list[i] < n && !used[e->list[i]]) {
+			used[e->list[i]] = 1;
+			rank[j++] = e->list[i];
+		}
+	for (i = 0; i < n; i++)
+		if (!used[i])
+			rank[j++] = i;
+	rc = sx_metrics_plan_init_ranked(plan, rank, n, y, err);
+	plan->compat = compat;
+	free(rank);
+	free(used);
+	return rc;
+}
+
+/* The faithfulness plan of one explanation; -1 (err set) when there is none. */
+static int make_plan(const struct run *run, const struct sx_review *rv, enum sx_cond c,
+		     const struct item *it, enum sx_method m, int y, struct sx_faith_plan *plan,
+		     struct sx_err *err)
+{
+	const struct expl *e = &it->m[m];
+
+	if (e->list)
+		return plan_ranked(plan, e, rv->ntokens, y, run->cfg->compat, err);
+	return sx_metrics_plan_init_compat(plan, e->value, e->has, rv->ntokens, y, run->cfg->compat,
+					   run_tiebreak_seed(run, rv, c, m), err);
+}
+
+/* The plans of one review's explanations, and where their inputs are in the batch. */
+struct review_plans {
+	struct sx_faith_plan plan[SX_METHOD_COUNT];
+	size_t *idx[SX_METHOD_COUNT]; /* owned; NULL = no metrics for the method */
+};
+
+static void add_plans(const struct run *run, struct batch *b, enum sx_cond c, size_t r,
+		      struct review_plans *rp, struct sx_buf *text)
+{
+	const struct sx_review *rv = &run->ds.reviews[r];
+	struct item *it = run_item(run, r, c);
+	size_t i, n = rv->ntokens;
+	int m;
+
+	for (m = 0; m < SX_METHOD_COUNT; m++) {
+		struct sx_faith_plan *plan = &rp->plan[m];
+		struct sx_err perr = SX_ERR_INIT;
+
+		if (!it->m[m].ok)
+			continue;
+		if (!isfinite(it->p_x)) {
+			it->m[m].faith_reason = xstrdup("the unperturbed review got no usable answer");
+			continue;
+		}
+		if (make_plan(run, rv, c, it, (enum sx_method)m, it->p_x > 0.5, plan, &perr)) {
+			it->m[m].faith_reason = xstrdup(perr.msg);
+			continue;
+		}
+		rp->idx[m] = xcalloc(plan->n_inputs + 1, sizeof(size_t));
+		for (i = 0; i < plan->n_inputs; i++)
+			rp->idx[m][i] = run_batch_add_masked(run, b, rv, plan->masks + i * n, text);
+	}
+}
+
+static void take_metrics(struct item *it, const struct review_plans *rp, const double *p)
+{
+	double *pp;
+	size_t i;
+	int m;
+
+	for (m = 0; m < SX_METHOD_COUNT; m++) {
+		const struct sx_faith_plan *plan = &rp->plan[m];
+		struct sx_err ferr = SX_ERR_INIT;
+
+		if (!rp->idx[m])
+			continue;
+		pp = xcalloc(plan->n_inputs + 1, sizeof(double));
+		for (i = 0; i < plan->n_inputs; i++)
+			pp[i] = p[rp->idx[m][i]];
+		if (sx_metrics_faith(plan, it->p_x, pp, &it->m[m].faith, &ferr))
+			it->m[m].faith_reason = xstrdup(ferr.msg);
+		else
+			it->m[m].has_faith = 1;
+		free(pp);
+	}
+}
+
+int run_evaluate(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct sx_err *err)
+{
+	struct batch b;
+	struct sx_buf text = SX_BUF_INIT;
+	struct review_plans *rp = xcalloc(r1 - r0, sizeof(*rp));
+	double *p = NULL;
+	char stage[64];
+	size_t r;
+	int rc, m;
+
+	run_batch_init(&b, run_perturb_cond(run, c));
+	for (r = r0; r < r1; r++)
+		add_plans(run, &b, c, r, &rp[r - r0], &text);
+	snprintf(stage, sizeof(stage), "evaluate %s", sx_cond_name(c));
+	rc = run_batches_send(run, &b, 1, stage, err);
+	if (!rc) {
+		p = run_batch_probs(run, &b);
+		for (r = r0; r < r1; r++)
+			take_metrics(run_item(run, r, c), &rp[r - r0], p);
+	}
+	for (r = 0; r < r1 - r0; r++)
+		for (m = 0; m < SX_METHOD_COUNT; m++) {
+			sx_metrics_plan_release(&rp[r].plan[m]);
+			free(rp[r].idx[m]);
+		}
+	free(rp);
+	free(p);
+	sx_buf_release(&text);
+	run_batch_release(&b);
+	return rc;
+}

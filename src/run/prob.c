@@ -1,0 +1,86 @@
+/* P(positive | x) from an answer, by the configured source (DESIGN.md section 5). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "run.h"
+#include "selfexp/alloc.h"
+
+const char *run_prob_name(const struct sx_run_config *cfg)
+{
+	static char buf[32];
+
+	if (cfg->prob == SX_PROB_SAMPLE) {
+		snprintf(buf, sizeof(buf), "sample:%ld", cfg->gen.n);
+		return buf;
+	}
+	return cfg->prob == SX_PROB_LOGPROB ? "logprob" : "verbal";
+}
+
+/* The frequency of label 1 over the choices whose prediction parses. */
+static int sample_p_pos(const struct sx_chat_answer *a, enum sx_cond cond, double *p)
+{
+	size_t i, used = 0, pos = 0;
+
+	for (i = 0; i < a->nchoices; i++) {
+		struct sx_parse_result sp = SX_PARSE_RESULT_INIT;
+
+		sx_parse_answer(cond, a->choices[i], strlen(a->choices[i]), NULL, 0, &sp);
+		if (sp.has_prediction && sx_parse_status_usable_prediction(sp.status)) {
+			used++;
+			pos += sp.label == 1;
+		}
+		sx_parse_result_release(&sp);
+	}
+	if (!used)
+		return -1;
+	*p = (double)pos / (double)used;
+	return 0;
+}
+
+/* softmax over the label tokens' logprobs */
+static int logprob_p_pos(const struct sx_chat_answer *a, double *p)
+{
+	double l0 = a->logprob_0, l1 = a->logprob_1, m;
+
+	if (!isfinite(l0) || !isfinite(l1) || (l0 == 0.0 && l1 == 0.0))
+		return -1;
+	m = l0 > l1 ? l0 : l1;
+	*p = exp(l1 - m) / (exp(l0 - m) + exp(l1 - m));
+	return 0;
+}
+
+int run_answer_p_pos(const struct sx_run_config *cfg, const struct sx_chat_answer *a,
+		     const struct sx_parse_result *pr, double *p)
+{
+	if (cfg->prob == SX_PROB_SAMPLE)
+		return sample_p_pos(a, pr->cond, p);
+	if (cfg->prob == SX_PROB_LOGPROB)
+		return logprob_p_pos(a, p);
+	if (!pr->has_prediction || !sx_parse_status_usable_prediction(pr->status))
+		return -1;
+	*p = pr->label == 1 ? pr->confidence : 1.0 - pr->confidence;
+	return 0;
+}
+
+double *run_batch_probs(const struct run *run, const struct batch *b)
+{
+	double *p = xcalloc(b->n ? b->n : 1, sizeof(double));
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		const struct sx_result *res = &b->res[i];
+		struct sx_parse_result pr;
+
+		p[i] = NAN;
+		if (res->status != SX_RESULT_OK)
+			continue;
+		memset(&pr, 0, sizeof(pr));
+		sx_parse_answer(b->cond, res->answer.content, strlen(res->answer.content), NULL, 0,
+				&pr);
+		if (run_answer_p_pos(run->cfg, &res->answer, &pr, &p[i]))
+			p[i] = NAN;
+		sx_parse_result_release(&pr);
+	}
+	return p;
+}

@@ -1,0 +1,180 @@
+#ifndef SELFEXP_RUN_INTERNAL_H
+#define SELFEXP_RUN_INTERNAL_H
+/*
+ * The stages of `selfexp run` (include/selfexp/run.h is the public contract;
+ * this header is shared by src/run/ only). One file per stage:
+ *
+ *   batch.c      texts of perturbed reviews, deduplicated into batches sent
+ *                through the engine in one call
+ *   prob.c       P(positive | answer) from the probability source
+ *   elicit.c     every review under every condition: prediction and
+ *                self-explanation
+ *   explain.c    occlusion and LIME, from the answers on perturbed reviews
+ *   evaluate.c   the deletion / keep-only inputs of the faithfulness metrics
+ *   agreement.c  agreement between the explanations of one review
+ *   dryrun.c     the distinct requests and tokens of every stage, unsent
+ *   records.c    records.jsonl
+ *   summary.c    summary.json
+ *   config.c     the configuration, its JSON form and run.json
+ *   driver.c     sx_run: the stages in order (DESIGN.md section 1)
+ *
+ * Functions shared between these files are prefixed run_; none is public.
+ */
+#include <stddef.h>
+#include <time.h>
+
+#include "selfexp/buf.h"
+#include "selfexp/chat.h"
+#include "selfexp/data.h"
+#include "selfexp/engine.h"
+#include "selfexp/json.h"
+#include "selfexp/lime.h"
+#include "selfexp/metrics.h"
+#include "selfexp/parse.h"
+#include "selfexp/prompt.h"
+#include "selfexp/registry.h"
+#include "selfexp/run.h"
+#include "selfexp/rundir.h"
+#include "selfexp/strmap.h"
+
+/* Reviews whose explain and evaluate inputs are built and queried together. */
+#define RUN_CHUNK_REVIEWS 32
+
+/* Pairs of methods compared by the agreement metrics. */
+enum run_pair { P_SELF_OCC, P_SELF_LIME, P_OCC_LIME, P_COUNT };
+extern const enum sx_method run_pair_a[P_COUNT], run_pair_b[P_COUNT];
+
+/* One explanation of one (review, condition); the self-explanation is top-k under top-k conditions. */
+struct expl {
+	int ok;                  /* an importance vector (or top-k list) exists */
+	char *reason;            /* owned; why not, when not ok and attempted */
+	double *value;           /* owned, ntokens; NULL for top-k */
+	unsigned char *has;      /* owned, ntokens; NULL = every value present */
+	size_t *list;            /* top-k: borrowed from the parse result */
+	size_t nlist;
+	double r2, intercept;    /* LIME surrogate */
+	size_t samples, samples_failed;
+	int has_faith;
+	struct sx_faith faith;
+	char *faith_reason;      /* owned; why no metrics */
+};
+
+/* One (review, condition): the elicited answer, parsed, and every explanation of it. */
+struct item {
+	int answered;                  /* the engine returned an answer */
+	char *answer;                  /* owned; raw answer text */
+	char *reason;                  /* owned; why there is no answer */
+	struct sx_parse_result parse;  /* owned */
+	int has_p;                     /* p_pos is known */
+	double p_pos;                  /* P(positive | x) from the probability source */
+	double p_x;                    /* P(positive | x) under the perturbation prompt, NaN if unknown */
+	struct expl m[SX_METHOD_COUNT];
+	int has_agree[P_COUNT];
+	struct sx_agree agree[P_COUNT];
+	struct sx_agree_topk agree_topk[P_COUNT]; /* top-k conditions: pairs with the self method */
+};
+
+/* The state of one run. */
+struct run {
+	const struct sx_run_config *cfg;
+	struct sx_dataset ds;
+	size_t nrev;                   /* reviews of the run (the first --limit of ds) */
+	struct sx_prompt prompts[SX_COND_COUNT];
+	int have_prompt[SX_COND_COUNT];
+	struct sx_engine *engine;
+	struct item *items;            /* nrev x nslot: the enabled conditions only */
+	int slot[SX_COND_COUNT];       /* a condition's place in a review's items, -1 = not run */
+	size_t nslot;
+	long naive;                    /* requests the stages asked for before any sharing */
+	time_t started;
+};
+
+/* The item of review r under condition c (aborts when c is not part of the run). */
+struct item *run_item(const struct run *run, size_t r, enum sx_cond c);
+int run_has_cond(const struct run *run, enum sx_cond c);
+int run_has_method(const struct run *run, enum sx_method m);
+/* The prompt condition perturbed inputs of condition c are sent under. */
+enum sx_cond run_perturb_cond(const struct run *run, enum sx_cond c);
+
+/* ---- batch.c ------------------------------------------------------------ */
+
+/* Texts to send under one prompt. Identical texts are kept once. */
+struct batch {
+	enum sx_cond cond;
+	struct sx_strmap seen;
+	char **texts;      /* owned, unique */
+	size_t *ntok;      /* tokens of each unique text */
+	size_t n, alloc, ntok_alloc;
+	size_t asked;      /* texts asked for, duplicates included */
+	struct sx_result *res;  /* owned, one per unique text after run_batches_send */
+};
+
+void run_batch_init(struct batch *b, enum sx_cond cond);
+void run_batch_release(struct batch *b);
+/* Add a text; returns its unique index. */
+size_t run_batch_add(struct batch *b, const char *text, size_t len, size_t ntok);
+/* Add the review with only the tokens where keep[i] (NULL = all); returns its unique index. */
+size_t run_batch_add_masked(const struct run *run, struct batch *b, const struct sx_review *rv,
+			    const unsigned char *keep, struct sx_buf *text);
+/* The review with only the tokens where keep[i] (NULL = all), joined by single spaces. */
+void run_text(const struct run *run, const struct sx_review *rv, const unsigned char *keep,
+	      struct sx_buf *out, size_t *ntok);
+/* Send every unique text of the nb batches through the engine in one call. */
+int run_batches_send(struct run *run, struct batch *bs, size_t nb, const char *stage,
+		     struct sx_err *err);
+
+/* ---- prob.c ------------------------------------------------------------- */
+
+/* "verbal", "logprob" or "sample:N" (a static buffer). */
+const char *run_prob_name(const struct sx_run_config *cfg);
+/* P(positive) of an answer under the configured source; -1 when unknown. */
+int run_answer_p_pos(const struct sx_run_config *cfg, const struct sx_chat_answer *a,
+		     const struct sx_parse_result *pr, double *p);
+/* P(positive) of every unique text of a sent batch; NaN where unknown (the caller frees). */
+double *run_batch_probs(const struct run *run, const struct batch *b);
+
+/* ---- the stages ------------------------------------------------------------ */
+
+int run_elicit(struct run *run, struct sx_err *err);
+/* The self-explanation of every elicited item. */
+void run_take_self(struct run *run);
+
+/*
+ * The perturbed inputs of one review's explanations (occlusion, LIME), added
+ * to a batch, and where their answers will be; shared by the explain stage
+ * and the dry run.
+ */
+struct explain_inputs {
+	size_t full;               /* batch index of the unperturbed review */
+	size_t *occ;               /* owned, ntokens: batch index of each deletion; NULL = no occlusion */
+	unsigned char *lime_masks; /* owned, lime_ns x lime_d; NULL = no LIME */
+	size_t *lime;              /* owned, lime_ns: batch index of each sample */
+	size_t lime_d, lime_ns;
+	struct sx_lime_words words; /* --compat paper: LIME's features */
+};
+void run_explain_add(const struct run *run, struct batch *b, const struct sx_review *rv,
+		     struct explain_inputs *in, struct sx_buf *text);
+void run_explain_inputs_release(struct explain_inputs *in);
+/* Explain stage for reviews [r0, r1) of condition c. */
+int run_explain(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct sx_err *err);
+/* Evaluate stage for reviews [r0, r1) of condition c. */
+int run_evaluate(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct sx_err *err);
+/* Seed of the paper's random tie-breaks of one explanation. */
+uint64_t run_tiebreak_seed(const struct run *run, const struct sx_review *rv, enum sx_cond c,
+			   enum sx_method m);
+/* Agreement between the explanations of every review of condition c (no queries). */
+void run_agreement(struct run *run, enum sx_cond c);
+void run_dry(struct run *run, struct sx_run_outcome *out);
+
+/* ---- the run directory ---------------------------------------------------- */
+
+/* Every record of the run, in order, to the writer. */
+void run_write_records(const struct run *run, struct sx_rundir_writer *w);
+/* summary.json (a function of the data, the configuration and the answers only). */
+struct sx_json *run_summary(const struct run *run);
+/* run.json: the configuration, the times and the counts. */
+struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st, int complete);
+/* The value of a JSON number or NaN as JSON (null when not finite). */
+struct sx_json *run_num_or_null(double v);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * summary.json: aggregates per (condition, method, metric) with intervals,
+ * and the paired comparisons. A function of the data, the configuration and
+ * the answers only, so `selfexp score` reproduces it; request counts go to
+ * run.json.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "run.h"
+#include "selfexp/alloc.h"
+#include "selfexp/stats.h"
+
+/* Methods with a summary entry: the self method always (but not under pred), the others when run. */
+static int summarised(const struct run *run, enum sx_cond c, enum sx_method m)
+{
+	if (m == SX_METHOD_SELF)
+		return c != SX_COND_PRED;
+	return run_has_method(run, m);
+}
+
+static double faith_value(const struct expl *e, const struct sx_metric_def *md)
+{
+	return e->has_faith ? sx_metric_value(md, &e->faith, 0) : NAN;
+}
+
+static double agree_value(const struct item *it, int q, const struct sx_metric_def *md)
+{
+	if (!it->has_agree[q])
+		return NAN;
+	if (it->m[run_pair_a[q]].list)
+		return sx_metric_value(md, &it->agree_topk[q], 1);
+	return sx_metric_value(md, &it->agree[q], 0);
+}
+
+static uint64_t summary_seed(const struct run *run, const char *what)
+{
+	return sx_seed_derive(run->cfg->seed, "bootstrap", what);
+}
+
+/* n, mean, sd and the 95 % bootstrap interval of the finite values. */
+static struct sx_json *aggregate_json(const struct run *run, const char *what, const double *v,
+				      size_t n)
+{
+	struct sx_json *o = sx_json_new_object();
+	struct sx_summary s;
+
+	sx_stats_summary(v, n, (size_t)run->cfg->bootstrap, summary_seed(run, what), &s);
+	sx_json_add_num(o, "n", (double)s.n);
+	sx_json_add(o, "mean", run_num_or_null(s.mean));
+	sx_json_add(o, "sd", run_num_or_null(s.sd));
+	sx_json_add(o, "ci_lo", run_num_or_null(s.ci_lo));
+	sx_json_add(o, "ci_hi", run_num_or_null(s.ci_hi));
+	return o;
+}
+
+static void method_summary(const struct run *run, enum sx_cond c, enum sx_method m,
+			   struct sx_json *mo, double *v)
+{
+	const char *name = sx_method_record_name(m, c);
+	const struct sx_metric_def *md;
+	long excluded = 0, explained = 0;
+	char what[96];
+	size_t r, i;
+
+	for (r = 0; r < run->nrev; r++) {
+		const struct expl *e = &run_item(run, r, c)->m[m];
+		explained += e->ok;
+		excluded += !e->ok;
+	}
+	sx_json_add_num(mo, "explained", (double)explained);
+	sx_json_add_num(mo, "excluded", (double)excluded);
+	if (!run->cfg->metrics)
+		return;
+	for (i = 0; (md = sx_metric_of(SX_METRIC_FAITH, i)); i++) {
+		for (r = 0; r < run->nrev; r++)
+			v[r] = faith_value(&run_item(run, r, c)->m[m], md);
+		snprintf(what, sizeof(what), "%s/%s/%s", sx_cond_name(c), name, md->key);
+		sx_json_add(mo, md->key, aggregate_json(run, what, v, run->nrev));
+	}
+}
+
+static struct sx_json *methods_summary(const struct run *run, enum sx_cond c, double *v)
+{
+	struct sx_json *o = sx_json_new_object();
+	int m;
+
+	for (m = 0; m < SX_METHOD_COUNT; m++)
+		if (summarised(run, c, (enum sx_method)m))
+			method_summary(run, c, (enum sx_method)m,
+				       sx_json_add(o, sx_method_record_name((enum sx_method)m, c),
+						   sx_json_new_object()),
+				       v);
+	return o;
+}
+
+static void pair_summary(const struct run *run, enum sx_cond c, int q, struct sx_json *o,
+			 double *v)
+{
+	const struct sx_metric_def *md;
+	struct sx_json *po = NULL;
+	char what[128], name[64];
+	size_t r, i;
+
+	snprintf(name, sizeof(name), "%s~%s", sx_method_record_name(run_pair_a[q], c),
+		 sx_method_record_name(run_pair_b[q], c));
+	for (i = 0; (md = sx_metric_of(SX_METRIC_AGREE, i)); i++) {
+		size_t defined = 0;
+
+		for (r = 0; r < run->nrev; r++) {
+			v[r] = agree_value(run_item(run, r, c), q, md);
+			defined += isfinite(v[r]) != 0;
+		}
+		if (!defined)
+			continue;
+		if (!po)
+			po = sx_json_add(o, name, sx_json_new_object());
+		snprintf(what, sizeof(what), "%s/%s/%s", sx_cond_name(c), name, md->key);
+		sx_json_add(po, md->key, aggregate_json(run, what, v, run->nrev));
+	}
+}
+
+static struct sx_json *agreement_summary(const struct run *run, enum sx_cond c, double *v)
+{
+	struct sx_json *o = sx_json_new_object();
+	int q;
+
+	for (q = 0; q < P_COUNT; q++)
+		pair_summary(run, c, q, o, v);
+	return o;
+}
+
+/* Per-review answer quality of one condition, gathered for the aggregates. */
+struct answers {
+	double *acc, *cov, *dist, *conf;  /* owned, nrev each (conf: nconf used) */
+	unsigned char *correct;           /* owned, nconf */
+	size_t nconf;
+	long counts[16];                  /* by parse status */
+	long failed, unusable;
+};
+
+static void gather_answers(const struct run *run, enum sx_cond c, struct answers *a)
+{
+	size_t r;
+
+	memset(a, 0, sizeof(*a));
+	a->acc = xcalloc(run->nrev + 1, sizeof(double));
+	a->cov = xcalloc(run->nrev + 1, sizeof(double));
+	a->dist = xcalloc(run->nrev + 1, sizeof(double));
+	a->conf = xcalloc(run->nrev + 1, sizeof(double));
+	a->correct = xcalloc(run->nrev + 1, 1);
+	for (r = 0; r < run->nrev; r++) {
+		const struct item *it = run_item(run, r, c);
+		int gold = run->ds.reviews[r].gold;
+
+		a->acc[r] = a->cov[r] = a->dist[r] = NAN;
+		if (!it->answered) {
+			a->failed++;
+			continue;
+		}
+		a->counts[it->parse.status & 15]++;
+		if (it->parse.has_prediction && sx_parse_status_usable_prediction(it->parse.status)) {
+			if (gold >= 0) {
+				a->acc[r] = it->parse.label == gold ? 1.0 : 0.0;
+				a->conf[a->nconf] = it->parse.confidence;
+				a->correct[a->nconf++] = it->parse.label == gold;
+			}
+		} else {
+			a->unusable++;
+		}
+		if (sx_cond_has_importance(c) || sx_cond_is_topk(c))
+			a->cov[r] = it->parse.coverage;
+		if (sx_cond_has_importance(c))
+			a->dist[r] = (double)sx_metrics_distinct(it->parse.values, it->parse.has_value,
+								it->parse.ntokens);
+	}
+}
+
+static void answers_release(struct answers *a)
+{
+	free(a->acc);
+	free(a->cov);
+	free(a->dist);
+	free(a->conf);
+	free(a->correct);
+}
+
+static void add_aggregate(const struct run *run, struct sx_json *o, enum sx_cond c,
+			  const char *key, const double *v)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "%s/%s", sx_cond_name(c), key);
+	sx_json_add(o, key, aggregate_json(run, what, v, run->nrev));
+}
+
+static struct sx_json *condition_summary(const struct run *run, enum sx_cond c)
+{
+	struct sx_json *o = sx_json_new_object(), *st;
+	struct answers a;
+	double ece;
+	int s;
+
+	gather_answers(run, c, &a);
+	sx_json_add_num(o, "reviews", (double)run->nrev);
+	add_aggregate(run, o, c, "accuracy", a.acc);
+	sx_json_add_num(o, "failed", (double)a.failed);
+	sx_json_add_num(o, "parse_failures", (double)a.unusable);
+	sx_json_add_num(o, "parse_failure_rate",
+			run->nrev ? (double)(a.unusable + a.failed) / (double)run->nrev : 0);
+	st = sx_json_add(o, "parse_status", sx_json_new_object());
+	for (s = 0; s < 16; s++)
+		if (a.counts[s])
+			sx_json_add_num(st, sx_parse_status_name((enum sx_parse_status)s),
+					(double)a.counts[s]);
+	sx_json_add(o, "ece", a.nconf && !sx_stats_ece(a.conf, a.correct, a.nconf, &ece)
+				      ? run_num_or_null(ece) : sx_json_new_null());
+	if (sx_cond_has_importance(c) || sx_cond_is_topk(c))
+		add_aggregate(run, o, c, "coverage", a.cov);
+	if (sx_cond_has_importance(c))
+		add_aggregate(run, o, c, "distinct_values", a.dist);
+	/* a.acc is scratch space from here on */
+	sx_json_add(o, "methods", methods_summary(run, c, a.acc));
+	sx_json_add(o, "agreement", agreement_summary(run, c, a.acc));
+	answers_release(&a);
+	return o;
+}
+
+static void add_paired(struct sx_json *o, const char *key, const struct sx_paired *pr,
+		       double adj)
+{
+	struct sx_json *m = sx_json_add(o, key, sx_json_new_object());
+
+	sx_json_add_num(m, "n", (double)pr->n);
+	sx_json_add(m, "mean_a", run_num_or_null(pr->mean_a));
+	sx_json_add(m, "mean_b", run_num_or_null(pr->mean_b));
+	sx_json_add(m, "mean_diff", run_num_or_null(pr->mean_diff));
+	sx_json_add(m, "ci_lo", run_num_or_null(pr->ci_lo));
+	sx_json_add(m, "ci_hi", run_num_or_null(pr->ci_hi));
+	sx_json_add(m, "p_value", run_num_or_null(pr->p_value));
+	sx_json_add(m, "p_holm", isfinite(pr->p_value) ? sx_json_new_num(adj) : sx_json_new_null());
+}
+
+/*
+ * Paired comparisons of two (condition, method) columns over the reviews
+ * where both are defined, for every faithfulness metric, Holm-adjusted
+ * across the metrics of the comparison.
+ */
+static struct sx_json *compare_json(const struct run *run, enum sx_cond ca, enum sx_method ma,
+				    enum sx_cond cb, enum sx_method mb)
+{
+	size_t nf = sx_metric_count(SX_METRIC_FAITH), r, f;
+	struct sx_json *o = sx_json_new_object();
+	double *a = xcalloc(run->nrev + 1, sizeof(double)), *b = xcalloc(run->nrev + 1, sizeof(double));
+	double *p = xcalloc(nf, sizeof(double)), *adj = xcalloc(nf, sizeof(double));
+	struct sx_paired *pr = xcalloc(nf, sizeof(*pr));
+	char what[128];
+
+	for (f = 0; f < nf; f++) {
+		const struct sx_metric_def *md = sx_metric_of(SX_METRIC_FAITH, f);
+
+		for (r = 0; r < run->nrev; r++) {
+			a[r] = faith_value(&run_item(run, r, ca)->m[ma], md);
+			b[r] = faith_value(&run_item(run, r, cb)->m[mb], md);
+		}
+		snprintf(what, sizeof(what), "%s/%s-%s/%s/%s", sx_cond_name(ca),
+			 sx_method_record_name(ma, ca), sx_cond_name(cb), sx_method_record_name(mb, cb),
+			 md->key);
+		sx_stats_paired(a, b, run->nrev, (size_t)run->cfg->bootstrap, summary_seed(run, what),
+				&pr[f]);
+		p[f] = isfinite(pr[f].p_value) ? pr[f].p_value : 1.0;
+	}
+	sx_stats_holm(p, nf, adj);
+	for (f = 0; f < nf; f++)
+		add_paired(o, sx_metric_of(SX_METRIC_FAITH, f)->key, &pr[f], adj[f]);
+	free(a);
+	free(b);
+	free(p);
+	free(adj);
+	free(pr);
+	return o;
+}
+
+static struct sx_json *comparisons_summary(const struct run *run)
+{
+	struct sx_json *o = sx_json_new_object();
+	char name[96];
+	int c, m;
+
+	if (!run->cfg->metrics)
+		return o;
+	if (run_has_cond(run, SX_COND_EP) && run_has_cond(run, SX_COND_PE)) {
+		for (m = 0; m < SX_METHOD_COUNT; m++) {
+			if (m != SX_METHOD_SELF && !run_has_method(run, (enum sx_method)m))
+				continue;
+			snprintf(name, sizeof(name), "ep-vs-pe/%s",
+				 sx_method_record_name((enum sx_method)m, SX_COND_EP));
+			sx_json_add(o, name, compare_json(run, SX_COND_EP, (enum sx_method)m, SX_COND_PE,
+							  (enum sx_method)m));
+		}
+	}
+	for (c = 0; c < SX_COND_COUNT; c++) {
+		if (!run_has_cond(run, (enum sx_cond)c) || c == SX_COND_PRED)
+			continue;
+		for (m = SX_METHOD_SELF + 1; m < SX_METHOD_COUNT; m++) {
+			if (!run_has_method(run, (enum sx_method)m))
+				continue;
+			snprintf(name, sizeof(name), "%s/%s-vs-%s", sx_cond_name((enum sx_cond)c),
+				 sx_method_record_name((enum sx_method)m, (enum sx_cond)c),
+				 sx_method_record_name(SX_METHOD_SELF, (enum sx_cond)c));
+			sx_json_add(o, name, compare_json(run, (enum sx_cond)c, (enum sx_method)m,
+							  (enum sx_cond)c, SX_METHOD_SELF));
+		}
+	}
+	return o;
+}
+
+struct sx_json *run_summary(const struct run *run)
+{
+	struct sx_json *o = sx_json_new_object(), *conds;
+	int c;
+
+	sx_json_add_num(o, "reviews", (double)run->nrev);
+	sx_json_add_str(o, "prob", run_prob_name(run->cfg));
+	conds = sx_json_add(o, "conditions", sx_json_new_object());
+	for (c = 0; c < SX_COND_COUNT; c++)
+		if (run_has_cond(run, (enum sx_cond)c))
+			sx_json_add(conds, sx_cond_name((enum sx_cond)c),
+				    condition_summary(run, (enum sx_cond)c));
+	sx_json_add(o, "comparisons", comparisons_summary(run));
+	return o;
+}
