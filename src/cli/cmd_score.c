@@ -1,4 +1,5 @@
 #include <getopt.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +22,87 @@ static const char usage[] =
 	"change to a metric's definition to re-apply it to an old run; on an\n"
 	"unchanged build it reproduces summary.json exactly. run.json is kept.\n"
 	"\n"
+	"Everything comes from run.json: the data file and the prompt templates by\n"
+	"their recorded absolute paths (a template whose SHA-256 differs from the\n"
+	"recorded one is an error), the model, the endpoint the cache keys name,\n"
+	"every generation parameter and seed. The environment (OPENAI_BASE_URL,\n"
+	"OPENAI_API_KEY) and the working directory play no part. Run directories\n"
+	"of selfexp 0.1.0 are read from their recorded fields and command line.\n"
+	"\n"
 	"Answers missing from the cache are not fetched: they are counted as\n"
 	"failed, reported on stderr, and the exit status is 5.\n"
 	"\n"
 	"options:\n"
-	"  --cache FILE   the response cache (default: the one the run used)\n"
+	"  --cache FILE   the response cache (default: the one the run used, as\n"
+	"                 recorded; for a 0.1.0 run without --cache, $SELFEXP_CACHE\n"
+	"                 or DIR/../.selfexp/cache.sqlite)\n"
 	"  -h, --help     show this help\n"
 	"\n"
 	"exit status: 0 ok, 1 unreadable run directory, 2 usage error,\n"
 	"  5 some answers were missing from the cache\n";
 
 #define RUN_JSON_MAX (16u * 1024u * 1024u)
+
+/* The run's configuration from DIR/run.json; -1 (message printed) when it cannot be read. */
+static int load_config(const char *dir, struct sx_run_config *cfg)
+{
+	struct sx_buf path = SX_BUF_INIT, text = SX_BUF_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_json *run = NULL;
+	int rc = -1;
+
+	sx_buf_addf(&path, "%s/run.json", dir);
+	if (sx_file_read(path.buf, RUN_JSON_MAX, &text, &err) ||
+	    !(run = sx_json_parse(text.buf, text.len, &err)))
+		sx_cli_error("score: %s (is '%s' a run directory?)", err.msg, dir);
+	else if (sx_run_config_from_json(cfg, run, &err))
+		sx_cli_error("score: '%s': %s", path.buf, err.msg);
+	else
+		rc = 0;
+	sx_json_free(run);
+	sx_buf_release(&path);
+	sx_buf_release(&text);
+	return rc;
+}
+
+/*
+ * What the recorded configuration leaves open: the output is DIR itself,
+ * answers come from the cache alone, no key and no progress line. Paths the
+ * run left at their defaults get the defaults a run in DIR would have had.
+ * Nothing here reads OPENAI_* or depends on the working directory.
+ */
+static void finish_config(struct sx_run_config *cfg, const char *dir, const char *cache,
+			  struct sx_buf *cache_buf, struct sx_buf *prompts_buf)
+{
+	const char *env = getenv("SELFEXP_CACHE");
+
+	cfg->out_dir = dir;
+	cfg->rescore = 1;
+	cfg->dry_run = 0;
+	cfg->engine.offline = 1;
+	cfg->engine.progress = 0;
+	cfg->engine.api_key = NULL;
+	cfg->engine.max_requests = 0;
+	cfg->engine.max_cost = 0;
+	if (cache) {
+		cfg->engine.cache_path = cache;
+	} else if (!cfg->engine.cache_path) {
+		if (env && *env) {
+			sx_buf_adds(cache_buf, env);
+		} else {
+			char *copy = xstrdup(dir);
+			sx_buf_addf(cache_buf, "%s/.selfexp/cache.sqlite", dirname(copy));
+			free(copy);
+		}
+		cfg->engine.cache_path = cache_buf->buf;
+	}
+	if (!cfg->prompts_dir) {
+		sx_buf_addf(prompts_buf, "%s/prompts", sx_cli_home());
+		cfg->prompts_dir = prompts_buf->buf;
+	}
+	if (!cfg->engine.base_url)
+		cfg->engine.base_url = "http://offline.invalid/v1";
+}
 
 int cmd_score(int argc, char **argv)
 {
@@ -40,14 +111,11 @@ int cmd_score(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sx_buf path = SX_BUF_INIT, text = SX_BUF_INIT;
+	struct sx_buf cache_buf = SX_BUF_INIT, prompts_buf = SX_BUF_INIT;
 	struct sx_err err = SX_ERR_INIT;
-	struct sx_json *run = NULL, *args;
-	struct sx_run_opts o;
+	struct sx_run_config cfg;
 	struct sx_run_outcome outcome;
-	const char *cwd;
-	char *cache = NULL, *dir = NULL, **nargv = NULL;
-	size_t i, na;
+	char *cache = NULL, *dir = NULL;
 	int c, rc = SX_EXIT_FAIL;
 
 	optind = 1;
@@ -72,63 +140,21 @@ int cmd_score(int argc, char **argv)
 		free(cache);
 		return SX_EXIT_FAIL;
 	}
-	sx_buf_addf(&path, "%s/run.json", dir);
-	if (sx_file_read(path.buf, RUN_JSON_MAX, &text, &err) ||
-	    !(run = sx_json_parse(text.buf, text.len, &err))) {
-		sx_cli_error("score: %s (is '%s' a run directory?)", err.msg, dir);
+	if (load_config(dir, &cfg))
 		goto out;
-	}
-	args = sx_json_get(run, "argv");
-	cwd = sx_json_get_str(run, "cwd");
-	if (!args || !cwd || !sx_json_len(args)) {
-		sx_cli_error("score: '%s' has no recorded command (argv, cwd)", path.buf);
-		goto out;
-	}
-	na = sx_json_len(args);
-	nargv = xcalloc(na + 8, sizeof(char *));
-	for (i = 0; i < na; i++) {
-		const char *s = sx_json_str(sx_json_at(args, i));
-		nargv[i] = xstrdup(s ? s : "");
-	}
-	nargv[na++] = xstrdup("--offline");
-	nargv[na++] = xstrdup("--no-progress");
-	nargv[na++] = xstrdup("--out");
-	nargv[na++] = xstrdup(dir);
-	if (cache) {
-		nargv[na++] = xstrdup("--cache");
-		nargv[na++] = xstrdup(cache);
-	}
-	if (chdir(cwd)) {
-		sx_cli_error("score: the run's working directory '%s' is gone; "
-			     "its relative paths cannot be resolved", cwd);
-		goto out;
-	}
-	rc = sx_run_opts_parse(&o, "run", NULL, (int)na, nargv);
-	if (rc >= 0)
-		goto out;
-	rc = sx_run_opts_finish(&o, "score");
-	if (rc) {
-		sx_run_opts_release(&o);
-		goto out;
-	}
-	o.cfg.rescore = 1;
-	rc = sx_run(&o.cfg, &outcome, &err);
+	finish_config(&cfg, dir, cache, &cache_buf, &prompts_buf);
+	rc = sx_run(&cfg, &outcome, &err);
 	if (!rc && outcome.stats.failed)
 		fprintf(stderr, "selfexp: score: %ld answers were missing from the cache '%s'\n",
-			outcome.stats.failed, o.cfg.engine.cache_path);
-	rc = sx_run_report(&o.cfg, rc, &outcome, &err);
+			outcome.stats.failed, cfg.engine.cache_path);
+	rc = sx_run_report(&cfg, rc, &outcome, &err);
 	if (rc == SX_EXIT_OK && outcome.stats.failed)
 		rc = SX_EXIT_PARTIAL;
-	sx_run_opts_release(&o);
+	sx_run_config_release(&cfg);
 out:
-	if (nargv)
-		for (i = 0; i < na; i++)
-			free(nargv[i]);
-	free(nargv);
 	free(cache);
 	free(dir);
-	sx_json_free(run);
-	sx_buf_release(&path);
-	sx_buf_release(&text);
+	sx_buf_release(&cache_buf);
+	sx_buf_release(&prompts_buf);
 	return rc;
 }
