@@ -6,67 +6,68 @@
 #include "selfexp/alloc.h"
 #include "selfexp/compare.h"
 #include "selfexp/json.h"
+#include "selfexp/registry.h"
 #include "selfexp/rundir.h"
 #include "selfexp/table.h"
 
 /* ---------------------------------------------------------------- metrics */
 
-enum source { S_ACCURACY, S_PARSE_FAILURES, S_FAITH };
-
-struct metric_def {
-	const char *name;
-	enum source source;
-	int higher_better;
-};
-
-static const struct metric_def metric_defs[] = {
-	{ "accuracy", S_ACCURACY, 1 },
-	{ "parse_failures", S_PARSE_FAILURES, 0 },
-	{ "comprehensiveness", S_FAITH, 1 },
-	{ "sufficiency", S_FAITH, 0 },
-	{ "df_mit", S_FAITH, 1 },
-	{ "df_frac", S_FAITH, 0 },
-	{ "rankdel", S_FAITH, 1 },
-	{ "aopc_comprehensiveness", S_FAITH, 1 },
-	{ "aopc_sufficiency", S_FAITH, 0 },
-};
-
-static const char *const methods[] = { "self", "occlusion", "lime" };
-
+/*
+ * The gated metrics are the registry's answer and faithfulness metrics
+ * (registry.h): names, directions and which belong to a method come from
+ * there.
+ */
 struct spec {
-	const struct metric_def *def;
+	const struct sx_metric_def *def;
 	char method[16]; /* self, occlusion or lime */
 };
+
+static int gated(const struct sx_metric_def *m)
+{
+	return m && (m->kind == SX_METRIC_ANSWER || m->kind == SX_METRIC_FAITH);
+}
+
+static int unknown_metric(const char *name, size_t nlen, struct sx_err *err)
+{
+	struct sx_buf names = SX_BUF_INIT;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sx_nmetrics; i++)
+		if (gated(&sx_metrics[i]))
+			sx_buf_addf(&names, "%s%s", names.len ? ", " : "", sx_metrics[i].key);
+	rc = sx_err_set(err, SX_EINPUT, "unknown metric '%.*s' (expected one of %s, optionally "
+			"METHOD:METRIC)", (int)nlen, name, names.buf);
+	sx_buf_release(&names);
+	return rc;
+}
 
 static int parse_spec(const char *item, size_t len, struct spec *sp, struct sx_err *err)
 {
 	const char *colon = memchr(item, ':', len);
 	const char *name = colon ? colon + 1 : item;
-	size_t nlen = colon ? len - (size_t)(colon - item) - 1 : len, i;
+	size_t nlen = colon ? len - (size_t)(colon - item) - 1 : len;
+	char key[64];
+	enum sx_method m;
 
 	snprintf(sp->method, sizeof(sp->method), "self");
 	if (colon) {
 		size_t mlen = (size_t)(colon - item);
-		for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-			if (strlen(methods[i]) == mlen && !strncmp(methods[i], item, mlen))
-				break;
-		if (i == sizeof(methods) / sizeof(methods[0]))
+
+		snprintf(key, sizeof(key), "%.*s", (int)(mlen < sizeof(key) ? mlen : sizeof(key) - 1), item);
+		if (mlen >= sizeof(key) || sx_method_from_name(key, &m))
 			return sx_err_set(err, SX_EINPUT, "unknown method '%.*s' in '%.*s' (expected "
 					  "self, occlusion or lime)", (int)mlen, item, (int)len, item);
-		snprintf(sp->method, sizeof(sp->method), "%s", methods[i]);
+		snprintf(sp->method, sizeof(sp->method), "%s", sx_methods[m].name);
 	}
-	for (i = 0; i < sizeof(metric_defs) / sizeof(metric_defs[0]); i++)
-		if (strlen(metric_defs[i].name) == nlen && !strncmp(metric_defs[i].name, name, nlen)) {
-			sp->def = &metric_defs[i];
-			if (sp->def->source != S_FAITH && colon)
-				return sx_err_set(err, SX_EINPUT, "'%.*s': %s belongs to the answer, "
-						  "not to a method", (int)len, item, sp->def->name);
-			return 0;
-		}
-	return sx_err_set(err, SX_EINPUT, "unknown metric '%.*s' (expected accuracy, "
-			  "parse_failures, comprehensiveness, sufficiency, df_mit, df_frac, rankdel, "
-			  "aopc_comprehensiveness or aopc_sufficiency, optionally METHOD:METRIC)",
-			  (int)nlen, name);
+	snprintf(key, sizeof(key), "%.*s", (int)(nlen < sizeof(key) ? nlen : sizeof(key) - 1), name);
+	sp->def = nlen < sizeof(key) ? sx_metric_find(key) : NULL;
+	if (!gated(sp->def))
+		return unknown_metric(name, nlen, err);
+	if (sp->def->kind != SX_METRIC_FAITH && colon)
+		return sx_err_set(err, SX_EINPUT, "'%.*s': %s belongs to the answer, "
+				  "not to a method", (int)len, item, sp->def->key);
+	return 0;
 }
 
 static int parse_specs(const char *list, struct spec *out, size_t *n, struct sx_err *err)
@@ -126,8 +127,9 @@ static double value_of(const struct spec *sp, const struct sx_json *rec)
 	const char *status = sx_json_get_str(rec, "status");
 	double gold, label;
 
-	switch (sp->def->source) {
-	case S_ACCURACY:
+	if (sp->def->kind == SX_METRIC_FAITH)
+		return num(sx_json_get(rec, "metrics"), sp->def->key);
+	if (!strcmp(sp->def->key, "accuracy")) {
 		if (!sx_rundir_status_usable_prediction(status))
 			return NAN;
 		gold = num(rec, "gold");
@@ -135,12 +137,9 @@ static double value_of(const struct spec *sp, const struct sx_json *rec)
 		if (!isfinite(gold) || !isfinite(label))
 			return NAN;
 		return gold == label ? 1.0 : 0.0;
-	case S_PARSE_FAILURES:
-		return sx_rundir_status_usable_prediction(status) ? 0.0 : 1.0;
-	case S_FAITH:
-		return num(sx_json_get(rec, "metrics"), sp->def->name);
 	}
-	return NAN;
+	/* parse_failures */
+	return sx_rundir_status_usable_prediction(status) ? 0.0 : 1.0;
 }
 
 /* The record method a spec reads in a condition, or NULL when it has none. */
@@ -149,7 +148,7 @@ static const char *record_method(const struct spec *sp, const struct sx_rundir *
 {
 	const struct sx_json *own;
 
-	if (sp->def->source != S_FAITH) {
+	if (sp->def->kind != SX_METRIC_FAITH) {
 		own = sx_rundir_answer_record(rd, id, cond);
 		return own ? str_or(own, "method", NULL) : NULL;
 	}
@@ -335,9 +334,9 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 			memset(row, 0, sizeof(*row));
 			snprintf(row->condition, sizeof(row->condition), "%s", cond);
 			snprintf(row->method, sizeof(row->method), "%s",
-				 specs[k].def->source == S_FAITH ? specs[k].method : "answer");
-			snprintf(row->metric, sizeof(row->metric), "%s", specs[k].def->name);
-			row->higher_better = specs[k].def->higher_better;
+				 specs[k].def->kind == SX_METRIC_FAITH ? specs[k].method : "answer");
+			snprintf(row->metric, sizeof(row->metric), "%s", specs[k].def->key);
+			row->higher_better = specs[k].def->dir == SX_DIR_UP;
 			snprintf(what, sizeof(what), "%s/%s/%s", row->condition, row->method, row->metric);
 			sx_stats_paired(a, b, n, opts->bootstrap, sx_seed_derive(0, "compare", what),
 					&row->p);

@@ -6,6 +6,7 @@
 #include "selfexp/alloc.h"
 #include "selfexp/file.h"
 #include "selfexp/json.h"
+#include "selfexp/registry.h"
 #include "selfexp/report.h"
 #include "selfexp/rundir.h"
 #include "selfexp/table.h"
@@ -279,25 +280,38 @@ static const struct sx_json *pair_metric(const struct sx_json *agreement, const 
 	return sx_json_get(p, metric);
 }
 
+/* The agreement metrics' keys, in the registry's order (registry.h). */
+#define HEAT_MAX_METRICS 16
+static size_t agree_keys(const char **keys)
+{
+	const struct sx_metric_def *m;
+	size_t n = 0;
+
+	while (n < HEAT_MAX_METRICS && (m = sx_metric_of(SX_METRIC_AGREE, n)))
+		keys[n++] = m->key;
+	return n;
+}
+
 static void svg_heatmaps(struct sx_buf *b, const char *cond, const struct sx_json *agreement)
 {
-	static const char *const metrics[] = { "spearman", "rank", "feature", "sign",
-					       "signed_rank", "pairwise", "iou" };
+	const char *metrics[HEAT_MAX_METRICS];
 	char names[HEAT_MAX_METHODS][16], colour[16];
 	size_t nm = pair_methods(agreement, names), q, i, j, nq = 0;
 	const double cell = 40, label = 64, gap = 18;
 	double w, h, x0;
 
+	size_t nmetrics = agree_keys(metrics);
+
 	if (nm < 2)
 		return;
-	for (q = 0; q < sizeof(metrics) / sizeof(metrics[0]); q++)
+	for (q = 0; q < nmetrics; q++)
 		for (i = 0; i < nm; i++)
 			for (j = 0; j < nm; j++)
 				if (i != j && pair_metric(agreement, names[i], names[j], metrics[q]))
 					goto used;
 	return;
 used:
-	for (q = 0; q < sizeof(metrics) / sizeof(metrics[0]); q++) {
+	for (q = 0; q < nmetrics; q++) {
 		int any = 0;
 		for (i = 0; i < nm && !any; i++)
 			for (j = 0; j < nm; j++)
@@ -317,7 +331,7 @@ used:
 		sx_buf_adds(b, "</text>");
 	}
 	x0 = label;
-	for (q = 0; q < sizeof(metrics) / sizeof(metrics[0]); q++) {
+	for (q = 0; q < nmetrics; q++) {
 		int any = 0;
 		for (i = 0; i < nm && !any; i++)
 			for (j = 0; j < nm; j++)
@@ -425,10 +439,6 @@ static void values_push(struct values *vs, double v)
 
 static void section_charts(struct sx_buf *b, const struct sx_rundir *rd)
 {
-	static const char *const methods[][2] = {
-		{ "self", "self-explanation importance" }, { "occlusion", "occlusion importance" },
-		{ "lime", "LIME importance" },
-	};
 	const struct sx_json *c;
 	size_t m, i, k;
 
@@ -436,13 +446,13 @@ static void section_charts(struct sx_buf *b, const struct sx_rundir *rd)
 	for (c = sx_json_child(sx_json_get(rd->summary, "conditions")); c; c = sx_json_next(c))
 		svg_heatmaps(b, sx_json_key(c), sx_json_get(c, "agreement"));
 	sx_buf_adds(b, "</div>\n<h3>Importance values</h3>\n<div class=\"charts\">\n");
-	for (m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
+	for (m = 0; m < SX_METHOD_COUNT; m++) {
 		struct values vs = { NULL, 0, 0 };
 		double maxabs = 0, lim;
 
 		for (i = 0; i < rd->nrecords; i++) {
 			const struct sx_json *imp;
-			if (strcmp(str_or(rd->records[i], "method", ""), methods[m][0]))
+			if (strcmp(str_or(rd->records[i], "method", ""), sx_methods[m].name))
 				continue;
 			imp = sx_json_get(rd->records[i], "importance");
 			for (k = 0; k < sx_json_len(imp); k++) {
@@ -457,7 +467,7 @@ static void section_charts(struct sx_buf *b, const struct sx_rundir *rd)
 		if (vs.n) {
 			struct sx_buf cap = SX_BUF_INIT;
 			lim = m == 0 ? 1.0 : maxabs > 0 ? maxabs : 1.0;
-			sx_buf_addf(&cap, "%s, all conditions", methods[m][1]);
+			sx_buf_addf(&cap, "%s, all conditions", sx_methods[m].importance_label);
 			svg_hist(b, cap.buf, vs.v, vs.n, -lim, lim, m == 0 ? "#5c6bc0" : m == 1 ? "#26a69a" : "#ffa726");
 			sx_buf_release(&cap);
 		}
@@ -489,8 +499,7 @@ static void section_charts(struct sx_buf *b, const struct sx_rundir *rd)
 
 static const char *method_label(const char *m)
 {
-	return !strcmp(m, "self") ? "self" : !strcmp(m, "topk") ? "self (top-k)"
-			  : !strcmp(m, "lime") ? "LIME" : m;
+	return !strcmp(m, "self") ? "self" : sx_method_table_label(m);
 }
 
 /* The tokens of a record coloured by its importance vector (or top-k list). */
@@ -569,7 +578,6 @@ static double disagreement(const struct sx_json *own)
 static void card(struct sx_buf *b, const struct sx_rundir *rd, const struct sx_json *own,
 		 size_t index)
 {
-	static const char *const others[] = { "occlusion", "lime" };
 	const char *id = str_or(own, "id", ""), *cond = str_or(own, "condition", "");
 	const char *status = str_or(own, "status", "unknown"), *answer;
 	const struct sx_json *pred = sx_json_get(own, "prediction"), *tokens = sx_json_get(own, "tokens");
@@ -625,8 +633,9 @@ static void card(struct sx_buf *b, const struct sx_rundir *rd, const struct sx_j
 	sx_buf_adds(b, "</div><table>");
 	if (strcmp(str_or(own, "method", ""), "prediction"))
 		token_row(b, own);
-	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
-		const struct sx_json *r = sx_rundir_record(rd, id, cond, others[i]);
+	for (i = 0; i < SX_METHOD_COUNT; i++) {
+		const struct sx_json *r = sx_methods[i].queries
+			? sx_rundir_record(rd, id, cond, sx_methods[i].name) : NULL;
 		if (r)
 			token_row(b, r);
 	}

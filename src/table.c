@@ -5,6 +5,7 @@
 
 #include "selfexp/alloc.h"
 #include "selfexp/json.h"
+#include "selfexp/registry.h"
 #include "selfexp/rundir.h"
 #include "selfexp/table.h"
 
@@ -31,11 +32,10 @@ struct cell {
 	const char *stat;   /* single-valued cells */
 };
 
-enum col_dir { D_NONE, D_UP, D_DOWN };
 
 struct column {
 	const char *name;   /* borrowed */
-	enum col_dir dir;
+	enum sx_metric_dir dir;
 	int left;           /* left-aligned (labels) */
 };
 
@@ -72,7 +72,7 @@ static struct table *table_new(struct tables *ts, const char *id, const char *ti
 	return t;
 }
 
-static void table_col(struct table *t, const char *name, enum col_dir dir, int left)
+static void table_col(struct table *t, const char *name, enum sx_metric_dir dir, int left)
 {
 	if (t->ncols >= sizeof(t->cols) / sizeof(t->cols[0]))
 		return;
@@ -190,28 +190,20 @@ static int has_cond(const struct sx_json *summary, const char *cond)
 	return cond_obj(summary, cond) != NULL;
 }
 
-struct faith_metric {
-	const char *key;
-	const char *label;
-	enum col_dir dir;
-};
+/* The columns of the paper's faithfulness table: the registry's SX_METRIC_PAPER rows. */
+#define NFAITH_MAX 16
+static size_t paper_metrics(const struct sx_metric_def **out)
+{
+	const struct sx_metric_def *m;
+	size_t i, n = 0;
 
-static const struct faith_metric faith_metrics[] = {
-	{ "comprehensiveness", "Comp", D_UP },
-	{ "sufficiency", "Suff", D_DOWN },
-	{ "df_mit", "DF_MIT", D_UP },
-	{ "df_frac", "DF_Frac", D_DOWN },
-	{ "rankdel", "RankDel", D_UP },
-};
-#define NFAITH (sizeof(faith_metrics) / sizeof(faith_metrics[0]))
+	for (i = 0; (m = sx_metric_of(SX_METRIC_FAITH, i)) && n < NFAITH_MAX; i++)
+		if (m->flags & SX_METRIC_PAPER)
+			out[n++] = m;
+	return n;
+}
 
-static const char *const agree_metrics[][2] = {
-	{ "feature", "feature agreement" },  { "rank", "rank agreement" },
-	{ "sign", "sign agreement" },        { "signed_rank", "signed rank agreement" },
-	{ "iou", "IoU of the top-k sets" },  { "spearman", "Spearman rank correlation" },
-	{ "pairwise", "pairwise rank agreement" },
-};
-#define NAGREE (sizeof(agree_metrics) / sizeof(agree_metrics[0]))
+#define NAGREE_MAX 16
 
 /*
  * A group of the paper's faithfulness table: the full condition, its top-k
@@ -290,9 +282,9 @@ static void build_accuracy(struct tables *ts, const struct sx_json *summary)
 	struct table *t = table_new(ts, "accuracy", "Accuracy and parse failures by prompt condition");
 	size_t i, k;
 
-	table_col(t, "", D_NONE, 1);
+	table_col(t, "", SX_DIR_NONE, 1);
 	for (c = sx_json_child(conds); c; c = sx_json_next(c))
-		table_col(t, sx_rundir_condition_label(sx_json_key(c)), D_NONE, 0);
+		table_col(t, sx_rundir_condition_label(sx_json_key(c)), SX_DIR_NONE, 0);
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct row *r = table_row(t);
 
@@ -328,7 +320,7 @@ static void build_accuracy(struct tables *ts, const struct sx_json *summary)
 }
 
 /* Bold the best finite mean of each metric column among rows [r0, r1). */
-static void bold_best(struct table *t, size_t r0, size_t r1, size_t col, enum col_dir dir)
+static void bold_best(struct table *t, size_t r0, size_t r1, size_t col, enum sx_metric_dir dir)
 {
 	double best = NAN;
 	size_t r;
@@ -337,7 +329,7 @@ static void bold_best(struct table *t, size_t r0, size_t r1, size_t col, enum co
 		const struct cell *c = &t->rows[r].cells[col];
 		if (c->kind != C_CI || !isfinite(c->v))
 			continue;
-		if (!isfinite(best) || (dir == D_UP ? c->v > best : c->v < best))
+		if (!isfinite(best) || (dir == SX_DIR_UP ? c->v > best : c->v < best))
 			best = c->v;
 	}
 	if (!isfinite(best))
@@ -349,22 +341,22 @@ static void bold_best(struct table *t, size_t r0, size_t r1, size_t col, enum co
 	}
 }
 
-static void faith_row(struct table *t, const struct sx_json *summary, const char *label,
-		      const char *cond, const char *method)
+static void faith_row(struct table *t, const struct sx_json *summary, const char *cond,
+		      const char *method)
 {
 	const struct sx_json *m = cond ? method_obj(summary, cond, method) : NULL;
+	const struct sx_metric_def *fm[NFAITH_MAX];
+	size_t i, nf = paper_metrics(fm);
 	struct row *r;
-	size_t i;
 
 	if (!m)
 		return;
 	r = table_row(t);
-	cell_text(&r->cells[0], label);
+	cell_text(&r->cells[0], sx_method_table_label(method));
 	cell_value(&r->cells[1], C_INT, get_num(m, "explained"), cond, method, "explained",
 		   "count");
-	for (i = 0; i < NFAITH; i++) {
-		cell_agg(&r->cells[2 + i], sx_json_get(m, faith_metrics[i].key), cond, method,
-			 faith_metrics[i].key);
+	for (i = 0; i < nf; i++) {
+		cell_agg(&r->cells[2 + i], sx_json_get(m, fm[i]->key), cond, method, fm[i]->key);
 		r->cells[2 + i].n_ref = (long)r->cells[1].v;
 	}
 }
@@ -374,21 +366,22 @@ static void build_faithfulness(struct tables *ts, const struct sx_json *summary,
 {
 	struct table *t = table_new(ts, "faithfulness",
 				    "Faithfulness of self-explanations, occlusion and LIME");
-	size_t i, k, r0;
+	const struct sx_metric_def *fm[NFAITH_MAX];
+	size_t i, k, r0, nf = paper_metrics(fm);
 
-	table_col(t, "", D_NONE, 1);
-	table_col(t, "n", D_NONE, 0);
-	for (i = 0; i < NFAITH; i++)
-		table_col(t, faith_metrics[i].label, faith_metrics[i].dir, 0);
+	table_col(t, "", SX_DIR_NONE, 1);
+	table_col(t, "n", SX_DIR_NONE, 0);
+	for (i = 0; i < nf; i++)
+		table_col(t, fm[i]->label, fm[i]->dir, 0);
 	for (i = 0; i < ng; i++) {
 		table_group(t, g[i].label);
 		r0 = t->nrows;
-		faith_row(t, summary, "self (full)", g[i].full, "self");
-		faith_row(t, summary, "self (top-k)", g[i].topk, "topk");
-		faith_row(t, summary, "occlusion", g[i].expl, "occlusion");
-		faith_row(t, summary, "LIME", g[i].expl, "lime");
-		for (k = 0; k < NFAITH; k++)
-			bold_best(t, r0, t->nrows, 2 + k, faith_metrics[k].dir);
+		faith_row(t, summary, g[i].full, "self");
+		faith_row(t, summary, g[i].topk, "topk");
+		faith_row(t, summary, g[i].expl, "occlusion");
+		faith_row(t, summary, g[i].expl, "lime");
+		for (k = 0; k < nf; k++)
+			bold_best(t, r0, t->nrows, 2 + k, fm[k]->dir);
 	}
 	sx_buf_adds(&t->note, "Mean [95 % bootstrap interval] over reviews; n = reviews with an "
 			      "explanation (n=k in a cell: the metric is defined for k of them). Best value per column within each group in bold. "
@@ -398,15 +391,7 @@ static void build_faithfulness(struct tables *ts, const struct sx_json *summary,
 }
 
 /* One agreement matrix: rows and columns are the explanation methods of every group. */
-struct amethod {
-	const char *label;  /* column / row label */
-	const char *method; /* record method name */
-};
-
-static const struct amethod amethods[] = {
-	{ "self (full)", "self" }, { "self (top-k)", "topk" }, { "occlusion", "occlusion" },
-	{ "LIME", "lime" },
-};
+static const char *const amethods[] = { "self", "topk", "occlusion", "lime" }; /* record names */
 #define NAMETH (sizeof(amethods) / sizeof(amethods[0]))
 
 /* The condition where the pair (a, b) of a group lives, and the summary pair key. */
@@ -434,7 +419,7 @@ static const struct sx_json *pair_agg(const struct sx_json *summary, const struc
 	if (!c)
 		return NULL;
 	ag = sx_json_get(cond_obj(summary, c), "agreement");
-	snprintf(key, sizeof(key), "%s~%s", amethods[a].method, amethods[b].method);
+	snprintf(key, sizeof(key), "%s~%s", amethods[a], amethods[b]);
 	for (p = sx_json_child(ag); p; p = sx_json_next(p))
 		if (!strcmp(sx_json_key(p), key)) {
 			*cond = c;
@@ -449,8 +434,10 @@ static void build_agreement(struct tables *ts, const struct sx_json *summary,
 {
 	size_t q, i, a, b, k;
 
-	for (q = 0; q < NAGREE; q++) {
-		const char *metric = agree_metrics[q][0];
+	const struct sx_metric_def *md;
+
+	for (q = 0; (md = sx_metric_of(SX_METRIC_AGREE, q)) && q < NAGREE_MAX; q++) {
+		const char *metric = md->key;
 		int used[NAMETH] = { 0 }, any = 0;
 		size_t colof[NAMETH];
 		struct sx_buf title = SX_BUF_INIT, nlist = SX_BUF_INIT;
@@ -466,18 +453,18 @@ static void build_agreement(struct tables *ts, const struct sx_json *summary,
 					}
 		if (!any)
 			continue;
-		sx_buf_addf(&title, "Agreement between explanations: %s", agree_metrics[q][1]);
+		sx_buf_addf(&title, "Agreement between explanations: %s", md->title);
 		{
-			static char ids[NAGREE][32];
+			static char ids[NAGREE_MAX][32];
 			snprintf(ids[q], sizeof(ids[q]), "agreement_%s", metric);
 			t = table_new(ts, ids[q], title.buf);
 		}
 		sx_buf_release(&title);
-		table_col(t, "", D_NONE, 1);
+		table_col(t, "", SX_DIR_NONE, 1);
 		for (a = 0, k = 1; a < NAMETH; a++)
 			if (used[a]) {
 				colof[a] = k++;
-				table_col(t, amethods[a].label, D_NONE, 0);
+				table_col(t, sx_method_table_label(amethods[a]), SX_DIR_NONE, 0);
 			}
 		for (i = 0; i < ng; i++) {
 			int group_rows = 0;
@@ -496,7 +483,7 @@ static void build_agreement(struct tables *ts, const struct sx_json *summary,
 				if (!group_rows++)
 					table_group(t, g[i].label);
 				r = table_row(t);
-				cell_text(&r->cells[0], amethods[a].label);
+				cell_text(&r->cells[0], sx_method_table_label(amethods[a]));
 				for (b = 0; b < NAMETH; b++) {
 					const struct sx_json *agg;
 					struct cell *c;
@@ -514,8 +501,8 @@ static void build_agreement(struct tables *ts, const struct sx_json *summary,
 					c->csv_skip = a > b; /* the mirror image of a cell already written */
 					if (a < b && c->n >= 0)
 						sx_buf_addf(&nlist, "%s %s %s~%s %ld", nlist.len ? ";" : "",
-							    g[i].label, amethods[a].label,
-							    amethods[b].label, c->n);
+							    g[i].label, sx_method_table_label(amethods[a]),
+							    sx_method_table_label(amethods[b]), c->n);
 				}
 			}
 		}
@@ -562,11 +549,11 @@ static void build_long(struct tables *ts, const struct sx_json *summary)
 	struct table *cmp;
 	size_t i;
 
-	table_col(t, "Condition", D_NONE, 1);
-	table_col(t, "Method", D_NONE, 1);
-	table_col(t, "Metric", D_NONE, 1);
-	table_col(t, "n", D_NONE, 0);
-	table_col(t, "Mean [95 % CI]", D_NONE, 0);
+	table_col(t, "Condition", SX_DIR_NONE, 1);
+	table_col(t, "Method", SX_DIR_NONE, 1);
+	table_col(t, "Metric", SX_DIR_NONE, 1);
+	table_col(t, "n", SX_DIR_NONE, 0);
+	table_col(t, "Mean [95 % CI]", SX_DIR_NONE, 0);
 	for (c = sx_json_child(sx_json_get(summary, "conditions")); c; c = sx_json_next(c)) {
 		const char *cond = sx_json_key(c);
 
@@ -589,14 +576,14 @@ static void build_long(struct tables *ts, const struct sx_json *summary)
 	note_exclusions(&t->note, summary);
 
 	cmp = table_new(ts, "comparisons", "Paired comparisons");
-	table_col(cmp, "Comparison", D_NONE, 1);
-	table_col(cmp, "Metric", D_NONE, 1);
-	table_col(cmp, "n", D_NONE, 0);
-	table_col(cmp, "Mean A", D_NONE, 0);
-	table_col(cmp, "Mean B", D_NONE, 0);
-	table_col(cmp, "A - B [95 % CI]", D_NONE, 0);
-	table_col(cmp, "p", D_NONE, 0);
-	table_col(cmp, "p (Holm)", D_NONE, 0);
+	table_col(cmp, "Comparison", SX_DIR_NONE, 1);
+	table_col(cmp, "Metric", SX_DIR_NONE, 1);
+	table_col(cmp, "n", SX_DIR_NONE, 0);
+	table_col(cmp, "Mean A", SX_DIR_NONE, 0);
+	table_col(cmp, "Mean B", SX_DIR_NONE, 0);
+	table_col(cmp, "A - B [95 % CI]", SX_DIR_NONE, 0);
+	table_col(cmp, "p", SX_DIR_NONE, 0);
+	table_col(cmp, "p (Holm)", SX_DIR_NONE, 0);
 	for (c = sx_json_child(sx_json_get(summary, "comparisons")); c; c = sx_json_next(c)) {
 		for (v = sx_json_child(c); v; v = sx_json_next(v)) {
 			struct row *r = table_row(cmp);
@@ -860,9 +847,9 @@ static void run_line(struct sx_buf *b, const struct sx_json *run,
 	sx_buf_release(&line);
 }
 
-static const char *dir_md(enum col_dir d)
+static const char *dir_md(enum sx_metric_dir d)
 {
-	return d == D_UP ? " \xe2\x86\x91" : d == D_DOWN ? " \xe2\x86\x93" : "";
+	return d == SX_DIR_UP ? " \xe2\x86\x91" : d == SX_DIR_DOWN ? " \xe2\x86\x93" : "";
 }
 
 /* --- Markdown */
@@ -980,8 +967,8 @@ static void tex_table(struct sx_buf *b, struct fmt_ctx *x, const struct table *t
 		if (k)
 			sx_buf_adds(b, " & ");
 		tex_escape(b, t->cols[k].name);
-		if (t->cols[k].dir != D_NONE)
-			sx_buf_adds(b, t->cols[k].dir == D_UP ? " $\\uparrow$" : " $\\downarrow$");
+		if (t->cols[k].dir != SX_DIR_NONE)
+			sx_buf_adds(b, t->cols[k].dir == SX_DIR_UP ? " $\\uparrow$" : " $\\downarrow$");
 	}
 	sx_buf_adds(b, " \\\\\n\\midrule\n");
 	for (r = 0; r < t->nrows; r++) {
@@ -1119,7 +1106,7 @@ static void html_table(struct sx_buf *b, struct fmt_ctx *x, const struct table *
 	for (k = 0; k < t->ncols; k++) {
 		sx_buf_adds(b, "<th>");
 		html_escape_str(b, t->cols[k].name);
-		sx_buf_adds(b, t->cols[k].dir == D_UP ? " &uarr;" : t->cols[k].dir == D_DOWN ? " &darr;" : "");
+		sx_buf_adds(b, t->cols[k].dir == SX_DIR_UP ? " &uarr;" : t->cols[k].dir == SX_DIR_DOWN ? " &darr;" : "");
 		sx_buf_adds(b, "</th>");
 	}
 	sx_buf_adds(b, "</tr></thead>\n<tbody>\n");
