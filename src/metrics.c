@@ -307,6 +307,17 @@ static int label_changes(int y, double p_pos)
 	return (p_pos > 0.5 ? 1 : 0) != y;
 }
 
+/* The same for plan row `row`, by the stated label when there are labels. */
+static int row_changes(const struct sx_faith_plan *plan, const double *p_pos,
+		       const signed char *label, size_t row)
+{
+	if (!label)
+		return label_changes(plan->y, p_pos[row]);
+	if (label[row] < 0 || isnan(p_pos[row]))
+		return -1;
+	return label[row] != plan->y;
+}
+
 /* P(pos | z) of plan row (kind, j). */
 static double row_p(const struct sx_faith_plan *plan, const double *p_pos, enum sx_faith_kind kind,
 		    size_t j)
@@ -337,12 +348,13 @@ static double suff_default(const struct sx_faith_plan *plan, double px, const do
 }
 
 /* First j in 1..n whose x \ {r_1..r_j} changes the label, 0 if none, -1 if a NaN comes first. */
-static long first_change(const struct sx_faith_plan *plan, const double *p_pos)
+static long first_change(const struct sx_faith_plan *plan, const double *p_pos,
+			 const signed char *label)
 {
 	size_t j;
 
 	for (j = 1; j <= plan->n; j++) {
-		int c = label_changes(plan->y, row_p(plan, p_pos, SX_FAITH_DELETE, j));
+		int c = row_changes(plan, p_pos, label, sx_metrics_plan_row(plan, SX_FAITH_DELETE, j));
 
 		if (c < 0)
 			return -1;
@@ -353,9 +365,10 @@ static long first_change(const struct sx_faith_plan *plan, const double *p_pos)
 }
 
 /* j/denom for the first change j, 1 if none, NaN if unknown. */
-static double df_frac_over(const struct sx_faith_plan *plan, const double *p_pos, double denom)
+static double df_frac_over(const struct sx_faith_plan *plan, const double *p_pos,
+			   const signed char *label, double denom)
 {
-	long j = first_change(plan, p_pos);
+	long j = first_change(plan, p_pos, label);
 
 	if (j < 0)
 		return NAN;
@@ -467,9 +480,10 @@ static double rankdel_paper(const struct sx_faith_plan *plan, double qx, const d
 
 /* ---- Both ---- */
 
-static double df_mit(const struct sx_faith_plan *plan, const double *p_pos)
+static double df_mit(const struct sx_faith_plan *plan, const double *p_pos,
+		     const signed char *label)
 {
-	switch (label_changes(plan->y, row_p(plan, p_pos, SX_FAITH_DELETE, 1))) {
+	switch (row_changes(plan, p_pos, label, sx_metrics_plan_row(plan, SX_FAITH_DELETE, 1))) {
 	case 1:
 		return 1;
 	case 0:
@@ -501,7 +515,7 @@ static void aopc(const struct sx_faith_plan *plan, double px, const double *p_po
 }
 
 int sx_metrics_faith(const struct sx_faith_plan *plan, double p_pos_x, const double *p_pos,
-		     struct sx_faith *out, struct sx_err *err)
+		     const signed char *label, struct sx_faith *out, struct sx_err *err)
 {
 	size_t n = plan->n;
 	double px;
@@ -512,15 +526,16 @@ int sx_metrics_faith(const struct sx_faith_plan *plan, double p_pos_x, const dou
 	if (plan->compat == SX_COMPAT_PAPER) {
 		out->comp = comp_paper(plan, p_pos_x, p_pos);
 		out->suff = suff_paper(plan, p_pos_x, p_pos);
-		out->df_frac = df_frac_over(plan, p_pos, (double)(n + 1));
+		out->df_frac = df_frac_over(plan, p_pos, label, (double)(n + 1));
 		out->rankdel = rankdel_paper(plan, p_pos_x, p_pos);
 	} else {
 		out->comp = comp_default(plan, px, p_pos);
 		out->suff = suff_default(plan, px, p_pos);
-		out->df_frac = df_frac_over(plan, p_pos, (double)n);
+		out->df_frac = df_frac_over(plan, p_pos, label, (double)n);
 		out->rankdel = rankdel_default(plan, px, p_pos);
 	}
-	out->df_mit = df_mit(plan, p_pos);
+	/* the paper's DF_MIT tests P(pos) against 0.5 (docs/paper-compat.md) */
+	out->df_mit = df_mit(plan, p_pos, plan->compat == SX_COMPAT_PAPER ? NULL : label);
 	aopc(plan, px, p_pos, out);
 	return 0;
 }

@@ -21,7 +21,7 @@
  *	sx_metrics_plan_init(&plan, value, has_value, n, y, &err);
  *	for (i = 0; i < plan.n_inputs; i++)
  *		... build the text of sx_metrics_plan_mask(&plan, i), query, p_pos[i] = P(pos) ...
- *	sx_metrics_faith(&plan, p_pos_x, p_pos, &faith, &err);
+ *	sx_metrics_faith(&plan, p_pos_x, p_pos, label, &faith, &err);
  *	sx_metrics_plan_release(&plan);
  */
 #include <stddef.h>
@@ -164,13 +164,17 @@ struct sx_faith {
 };
 
 /*
- * p(z) = P(y | z) = P(pos | z) if y = 1, else 1 - P(pos | z). The predicted
- * label of z is 1 iff P(pos | z) > 0.5; it "changes" when it differs from
- * plan->y. p_pos_x is P(pos | x); p_pos[i] is P(pos) of plan row i. A NaN
- * probability makes NaN of every metric that needs it (for DF_Frac: a NaN met
- * before the first change).
+ * p(z) = P(y | z) = P(pos | z) if y = 1, else 1 - P(pos | z). p_pos_x is
+ * P(pos | x); p_pos[i] is P(pos) of plan row i. label[i] is the label the
+ * model gave on row i (0 or 1, -1 unknown); the label "changes" when it
+ * differs from plan->y. DF_MIT and DF_Frac count those changes, except that
+ * under SX_COMPAT_PAPER DF_MIT counts P(pos) crossing 0.5, as the paper's
+ * code does. label NULL: the label of a row is 1 iff P(pos) > 0.5. A NaN
+ * probability or unknown label makes NaN of every metric that needs it (for
+ * DF_Frac: one met before the first change).
  */
 int sx_metrics_faith(const struct sx_faith_plan *plan, double p_pos_x, const double *p_pos,
+		     const signed char *label,
 		     struct sx_faith *out, struct sx_err *err);
 
 /* ---- Agreement ---------------------------------------------------------- */

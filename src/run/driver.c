@@ -165,8 +165,10 @@ static int explain_evaluate(struct run *run, struct sx_err *err)
 
 		if (!run_has_cond(run, cond))
 			continue;
-		for (r = 0; r < run->nrev; r++)
+		for (r = 0; r < run->nrev; r++) {
 			run_item(run, r, cond)->p_x = NAN;
+			run_item(run, r, cond)->y_x = -1;
+		}
 		for (r0 = 0; r0 < run->nrev && !rc && !interrupted; r0 += RUN_CHUNK_REVIEWS) {
 			size_t r1 = r0 + RUN_CHUNK_REVIEWS < run->nrev ? r0 + RUN_CHUNK_REVIEWS : run->nrev;
 

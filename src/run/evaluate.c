@@ -82,11 +82,11 @@ static void add_plans(const struct run *run, struct batch *b, enum sx_cond c, si
 
 		if (!it->m[m].ok)
 			continue;
-		if (!isfinite(it->p_x)) {
+		if (!isfinite(it->p_x) || it->y_x < 0) {
 			it->m[m].faith_reason = xstrdup("the unperturbed review got no usable answer");
 			continue;
 		}
-		if (make_plan(run, rv, c, it, (enum sx_method)m, it->p_x > 0.5, plan, &perr)) {
+		if (make_plan(run, rv, c, it, (enum sx_method)m, it->y_x, plan, &perr)) {
 			it->m[m].faith_reason = xstrdup(perr.msg);
 			continue;
 		}
@@ -96,8 +96,10 @@ static void add_plans(const struct run *run, struct batch *b, enum sx_cond c, si
 	}
 }
 
-static void take_metrics(struct item *it, const struct review_plans *rp, const double *p)
+static void take_metrics(struct item *it, const struct review_plans *rp, const double *p,
+			 const signed char *label)
 {
+	signed char *ll;
 	double *pp;
 	size_t i;
 	int m;
@@ -109,13 +111,17 @@ static void take_metrics(struct item *it, const struct review_plans *rp, const d
 		if (!rp->idx[m])
 			continue;
 		pp = xcalloc(plan->n_inputs + 1, sizeof(double));
-		for (i = 0; i < plan->n_inputs; i++)
+		ll = xcalloc(plan->n_inputs + 1, 1);
+		for (i = 0; i < plan->n_inputs; i++) {
 			pp[i] = p[rp->idx[m][i]];
-		if (sx_metrics_faith(plan, it->p_x, pp, &it->m[m].faith, &ferr))
+			ll[i] = label[rp->idx[m][i]];
+		}
+		if (sx_metrics_faith(plan, it->p_x, pp, ll, &it->m[m].faith, &ferr))
 			it->m[m].faith_reason = xstrdup(ferr.msg);
 		else
 			it->m[m].has_faith = 1;
 		free(pp);
+		free(ll);
 	}
 }
 
@@ -125,6 +131,7 @@ int run_evaluate(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct s
 	struct sx_buf text = SX_BUF_INIT;
 	struct review_plans *rp = xcalloc(r1 - r0, sizeof(*rp));
 	double *p = NULL;
+	signed char *label = NULL;
 	char stage[64];
 	size_t r;
 	int rc, m;
@@ -135,9 +142,9 @@ int run_evaluate(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct s
 	snprintf(stage, sizeof(stage), "evaluate %s", sx_cond_name(c));
 	rc = run_batches_send(run, &b, 1, stage, err);
 	if (!rc) {
-		p = run_batch_probs(run, &b);
+		p = run_batch_probs(run, &b, &label);
 		for (r = r0; r < r1; r++)
-			take_metrics(run_item(run, r, c), &rp[r - r0], p);
+			take_metrics(run_item(run, r, c), &rp[r - r0], p, label);
 	}
 	for (r = 0; r < r1 - r0; r++)
 		for (m = 0; m < SX_METHOD_COUNT; m++) {
@@ -146,6 +153,7 @@ int run_evaluate(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct s
 		}
 	free(rp);
 	free(p);
+	free(label);
 	sx_buf_release(&text);
 	run_batch_release(&b);
 	return rc;

@@ -162,9 +162,11 @@ static void take_lime(const struct sx_run_config *cfg, struct item *it,
 
 /* The explanations of one review from the answers p of the chunk's batch. */
 static void take_explanations(const struct run *run, struct item *it, const struct sx_review *rv,
-			      const struct explain_inputs *in, const double *p)
+			      const struct explain_inputs *in, const double *p,
+			      const signed char *label)
 {
 	it->p_x = p[in->full];
+	it->y_x = label[in->full];
 	if (in->occ)
 		take_occlusion(it, rv->ntokens, in->occ, p);
 	if (in->lime_masks)
@@ -180,6 +182,7 @@ int run_explain(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct sx
 	struct sx_buf text = SX_BUF_INIT;
 	struct explain_inputs *in = xcalloc(r1 - r0, sizeof(*in));
 	double *p = NULL;
+	signed char *label = NULL;
 	char stage[64];
 	size_t r;
 	int rc;
@@ -190,14 +193,16 @@ int run_explain(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct sx
 	snprintf(stage, sizeof(stage), "explain %s", sx_cond_name(c));
 	rc = run_batches_send(run, &b, 1, stage, err);
 	if (!rc) {
-		p = run_batch_probs(run, &b);
+		p = run_batch_probs(run, &b, &label);
 		for (r = r0; r < r1; r++)
-			take_explanations(run, run_item(run, r, c), &run->ds.reviews[r], &in[r - r0], p);
+			take_explanations(run, run_item(run, r, c), &run->ds.reviews[r], &in[r - r0], p,
+					  label);
 	}
 	for (r = r0; r < r1; r++)
 		run_explain_inputs_release(&in[r - r0]);
 	free(in);
 	free(p);
+	free(label);
 	sx_buf_release(&text);
 	run_batch_release(&b);
 	return rc;

@@ -63,9 +63,24 @@ int run_answer_p_pos(const struct sx_run_config *cfg, const struct sx_chat_answe
 	return 0;
 }
 
-double *run_batch_probs(const struct run *run, const struct batch *b)
+int run_answer_label(const struct sx_run_config *cfg, const struct sx_parse_result *pr, double p)
+{
+	int stated = pr->has_prediction && sx_parse_status_usable_prediction(pr->status)
+			     ? pr->label : -1;
+
+	if (cfg->prob == SX_PROB_VERBAL || isnan(p))
+		return isnan(p) ? -1 : stated;
+	if (p > 0.5)
+		return 1;
+	if (p < 0.5)
+		return 0;
+	return stated;
+}
+
+double *run_batch_probs(const struct run *run, const struct batch *b, signed char **label)
 {
 	double *p = xcalloc(b->n ? b->n : 1, sizeof(double));
+	signed char *l = xcalloc(b->n ? b->n : 1, 1);
 	size_t i;
 
 	for (i = 0; i < b->n; i++) {
@@ -73,6 +88,7 @@ double *run_batch_probs(const struct run *run, const struct batch *b)
 		struct sx_parse_result pr;
 
 		p[i] = NAN;
+		l[i] = -1;
 		if (res->status != SX_RESULT_OK)
 			continue;
 		memset(&pr, 0, sizeof(pr));
@@ -80,7 +96,12 @@ double *run_batch_probs(const struct run *run, const struct batch *b)
 				&pr);
 		if (run_answer_p_pos(run->cfg, &res->answer, &pr, &p[i]))
 			p[i] = NAN;
+		l[i] = (signed char)run_answer_label(run->cfg, &pr, p[i]);
 		sx_parse_result_release(&pr);
 	}
+	if (label)
+		*label = l;
+	else
+		free(l);
 	return p;
 }

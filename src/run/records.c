@@ -165,6 +165,7 @@ static struct sx_json *method_record(const struct run *run, size_t r, enum sx_co
 	add_explanation(o, e, c, m, run->ds.reviews[r].ntokens);
 	if (e->ok && run->cfg->metrics) {
 		sx_json_add(o, "p_pos_x", run_num_or_null(it->p_x));
+		sx_json_add(o, "label_x", it->y_x >= 0 ? sx_json_new_num(it->y_x) : sx_json_new_null());
 		sx_json_add(o, "metrics", e->has_faith ? faith_json(&e->faith) : sx_json_new_null());
 		if (e->faith_reason)
 			sx_json_add_str(o, "metrics_error", e->faith_reason);

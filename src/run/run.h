@@ -68,6 +68,7 @@ struct item {
 	int has_p;                     /* p_pos is known */
 	double p_pos;                  /* P(positive | x) from the probability source */
 	double p_x;                    /* P(positive | x) under the perturbation prompt, NaN if unknown */
+	int y_x;                       /* the label given on x under that prompt, -1 if unknown */
 	struct expl m[SX_METHOD_COUNT];
 	int has_agree[P_COUNT];
 	struct sx_agree agree[P_COUNT];
@@ -130,8 +131,18 @@ const char *run_prob_name(const struct sx_run_config *cfg);
 /* P(positive) of an answer under the configured source; -1 when unknown. */
 int run_answer_p_pos(const struct sx_run_config *cfg, const struct sx_chat_answer *a,
 		     const struct sx_parse_result *pr, double *p);
-/* P(positive) of every unique text of a sent batch; NaN where unknown (the caller frees). */
-double *run_batch_probs(const struct run *run, const struct batch *b);
+/*
+ * The label the model gave in an answer whose P(positive) is p (NaN when
+ * unknown): under --prob verbal the stated label; under logprob and sample
+ * the more probable label, an exact tie (0.5) broken by the label the answer
+ * states. -1 when there is none.
+ */
+int run_answer_label(const struct sx_run_config *cfg, const struct sx_parse_result *pr, double p);
+/*
+ * P(positive) of every unique text of a sent batch, NaN where unknown, and
+ * in *label (when not NULL) its label, -1 where unknown (the caller frees both).
+ */
+double *run_batch_probs(const struct run *run, const struct batch *b, signed char **label);
 
 /* ---- the stages ------------------------------------------------------------ */
 

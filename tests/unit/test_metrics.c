@@ -117,7 +117,7 @@ static void test_faith_positive(void **state)
 	assert_mask(&plan, SX_FAITH_SINGLE, 3, "1110");
 
 	fill(&plan, del, keep, single, p);
-	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, &err), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, NULL, &f, &err), 0);
 	/* comp = 1/5 [(0.9-0.7) + (0.9-0.4) + (0.9-0.45) + (0.9-0.5)] = 1.55/5 */
 	assert_near(f.comp, 0.31);
 	/* suff = 1/5 [(0.9-0.5) + (0.9-0.8) + (0.9-0.85) + (0.9-0.88)] = 0.57/5 */
@@ -147,13 +147,13 @@ static void test_faith_positive(void **state)
 
 	/* A failed query (NaN) makes the metrics that need it NaN, and only those. */
 	p[sx_metrics_plan_row(&plan, SX_FAITH_DELETE, 3)] = NAN;
-	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, &err), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, NULL, &f, &err), 0);
 	assert_true(isnan(f.comp));
 	assert_near(f.suff, 0.114);
 	assert_near(f.df_frac, 0.5); /* the change at j = 2 comes before the NaN */
 	assert_near(f.rankdel, 0.8);
 	p[sx_metrics_plan_row(&plan, SX_FAITH_DELETE, 1)] = NAN;
-	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, &err), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, NULL, &f, &err), 0);
 	assert_true(isnan(f.df_mit));
 	assert_true(isnan(f.df_frac));
 	assert_true(isnan(f.aopc_comp));
@@ -180,7 +180,7 @@ static void test_faith_negative(void **state)
 	assert_int_equal(plan.rank[3], 2);
 	fill(&plan, del, keep, single, p);
 	/* p(z) = 1 - P(pos|z); p(x) = 1 - 0.2 = 0.8 */
-	assert_int_equal(sx_metrics_faith(&plan, 0.2, p, &f, &err), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.2, p, NULL, &f, &err), 0);
 	/* comp: p = {0.7, 0.4, 0.3, 0.5}: (0.1 + 0.4 + 0.5 + 0.3)/5 = 1.3/5 */
 	assert_near(f.comp, 0.26);
 	/* suff: p = {0.5, 0.6, 0.65, 0.75}: (0.3 + 0.2 + 0.15 + 0.05)/5 = 0.7/5 */
@@ -217,7 +217,7 @@ static void test_faith_ties(void **state)
 	assert_int_equal(plan.rank[2], 3);
 	assert_int_equal(plan.rank[3], 2);
 	fill(&plan, del, keep, single, p);
-	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, &err), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, NULL, &f, &err), 0);
 	/*
 	 * Spearman with ties: imp ranks {3, 3, 1, 3}; drop = {0.1, 0.1, 0, 0.2}
 	 * ranks {2.5, 2.5, 1, 4}; both mean 2.5; dx = {.5, .5, -1.5, .5},
@@ -249,7 +249,7 @@ static void test_faith_one_token(void **state)
 	assert_mask(&plan, SX_FAITH_KEEP, 0, "0");
 	assert_mask(&plan, SX_FAITH_SINGLE, 0, "0");
 	fill(&plan, empty, empty, empty, p);
-	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, &f, &err), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, NULL, &f, &err), 0);
 	/* comp = suff = 1/2 (0.8 - 0.3) = 0.25 */
 	assert_near(f.comp, 0.25);
 	assert_near(f.suff, 0.25);
@@ -285,7 +285,7 @@ static void test_faith_constant(void **state)
 	assert_int_equal(plan.rank[0], 0);
 	assert_int_equal(plan.rank[2], 2);
 	fill(&plan, never, keep, single, p);
-	assert_int_equal(sx_metrics_faith(&plan, 0.95, p, &f, &err), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.95, p, NULL, &f, &err), 0);
 	/* RankDel undefined (NaN), never 0 */
 	assert_true(isnan(f.rankdel));
 	/* the label never flips (even the empty review, j = 3, is 0.7): DF_Frac 1 */
@@ -314,7 +314,7 @@ static void test_plan_ranked(void **state)
 	assert_int_equal(sx_metrics_plan_init_ranked(&plan, good, 3, 1, &err), 0);
 	assert_mask(&plan, SX_FAITH_DELETE, 1, "110");
 	assert_mask(&plan, SX_FAITH_KEEP, 2, "101");
-	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, &f, &err), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, NULL, &f, &err), 0);
 	/* first deletion 0.4 -> label 0: DF_MIT 1, DF_Frac 1/3; RankDel NaN (no values) */
 	assert_near(f.df_mit, 1);
 	assert_near(f.df_frac, 1.0 / 3);
@@ -575,7 +575,7 @@ static void test_compat_comp_positive(void **state)
 	(void)state;
 	paper_ranked(&plan, 3, 1);
 	fill(&plan, del, keep, single, p);
-	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, NULL, &f, NULL), 0);
 	/*
 	 * y = 1: the reference is q(x) = 0.8 throughout; the empty review counts
 	 * as 0.5: [(0.8-0.6) + (0.8-0.3) + (0.8-0.5)] / 4 = 1.0/4 = 0.25
@@ -583,7 +583,7 @@ static void test_compat_comp_positive(void **state)
 	 */
 	assert_near(f.comp, 0.25);
 	plan.compat = SX_COMPAT_NONE;
-	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, NULL, &f, NULL), 0);
 	assert_near(f.comp, 0.2625);
 	sx_metrics_plan_release(&plan);
 }
@@ -599,7 +599,7 @@ static void test_compat_comp_negative(void **state)
 	(void)state;
 	paper_ranked(&plan, 4, 0);
 	fill(&plan, del, keep, single, p);
-	assert_int_equal(sx_metrics_faith(&plan, 0.3, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.3, p, NULL, &f, NULL), 0);
 	/*
 	 * y = 0, q(x) = 0.3: the reference starts as the confidence 0.7 and is
 	 * re-mapped (c -> 1 - c) before every non-empty step:
@@ -612,7 +612,7 @@ static void test_compat_comp_negative(void **state)
 	 */
 	assert_near(f.comp, -0.02);
 	plan.compat = SX_COMPAT_NONE;
-	assert_int_equal(sx_metrics_faith(&plan, 0.3, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.3, p, NULL, &f, NULL), 0);
 	assert_near(f.comp, 0.02);
 	sx_metrics_plan_release(&plan);
 }
@@ -629,7 +629,7 @@ static void test_compat_suff(void **state)
 	(void)state;
 	paper_ranked(&plan, 3, 1);
 	fill(&plan, del, keep_pos, single, p);
-	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, NULL, &f, NULL), 0);
 	/*
 	 * [|0.8-0.5| + |0.8-0.9| + |0.8-0.7| + |0.8-0.8|] / 4 = 0.5/4 = 0.125;
 	 * the default: [(0.8-0.9) + (0.8-0.9) + (0.8-0.7)] / 4 = -0.025.
@@ -637,13 +637,13 @@ static void test_compat_suff(void **state)
 	assert_near(f.suff, 0.125);
 	assert_true(f.suff >= 0);
 	plan.compat = SX_COMPAT_NONE;
-	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.8, p, NULL, &f, NULL), 0);
 	assert_near(f.suff, -0.025);
 	sx_metrics_plan_release(&plan);
 	/* the mirror image, y = 0, q(x) = 0.2: the absolute values are the same, 0.125 */
 	paper_ranked(&plan, 3, 0);
 	fill(&plan, del, keep_neg, single, p);
-	assert_int_equal(sx_metrics_faith(&plan, 0.2, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.2, p, NULL, &f, NULL), 0);
 	assert_near(f.suff, 0.125);
 	sx_metrics_plan_release(&plan);
 }
@@ -659,13 +659,13 @@ static void test_compat_df(void **state)
 	(void)state;
 	paper_ranked(&plan, 4, 1);
 	fill(&plan, del, keep, single, p);
-	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, NULL, &f, NULL), 0);
 	/* first change at j = 3 (0.4): 3 / (n + 1) = 3/5 (the default: 3/4) */
 	assert_near(f.df_frac, 0.6);
 	/* DF_MIT keeps its definition: 0.8 is still label 1 */
 	assert_near(f.df_mit, 0);
 	fill(&plan, never, keep, single, p);
-	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, NULL, &f, NULL), 0);
 	/* never: (n + 1) / (n + 1) = 1 */
 	assert_near(f.df_frac, 1);
 	sx_metrics_plan_release(&plan);
@@ -697,11 +697,11 @@ static void test_compat_rankdel(void **state)
 		p[i] = 0.5;
 	for (i = 0; i < 4; i++)
 		p[sx_metrics_plan_row(&plan, SX_FAITH_SINGLE, i)] = single[i];
-	assert_int_equal(sx_metrics_faith(&plan, 0.2, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.2, p, NULL, &f, NULL), 0);
 	assert_near(f.rankdel, -1);
 	sx_metrics_plan_release(&plan);
 	assert_int_equal(sx_metrics_plan_init(&plan, v, NULL, 4, 0, NULL), 0);
-	assert_int_equal(sx_metrics_faith(&plan, 0.2, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.2, p, NULL, &f, NULL), 0);
 	assert_near(f.rankdel, 1);
 	sx_metrics_plan_release(&plan);
 
@@ -715,15 +715,15 @@ static void test_compat_rankdel(void **state)
 		p[i] = 0.5;
 	for (i = 0; i < 5; i++)
 		p[sx_metrics_plan_row(&plan, SX_FAITH_SINGLE, i)] = single5[i];
-	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, NULL, &f, NULL), 0);
 	assert_false(isnan(f.rankdel));
 	assert_true(f.rankdel >= -1 && f.rankdel <= 1);
 	again = f.rankdel;
-	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, NULL, &f, NULL), 0);
 	assert_near(f.rankdel, again);
 	sx_metrics_plan_release(&plan);
 	assert_int_equal(sx_metrics_plan_init(&plan, zero, NULL, 5, 1, NULL), 0);
-	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, &f, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, NULL, &f, NULL), 0);
 	assert_true(isnan(f.rankdel));
 	sx_metrics_plan_release(&plan);
 }
@@ -792,6 +792,56 @@ static void test_compat_agree(void **state)
 	assert_near(g.pairwise, h.pairwise);
 }
 
+/*
+ * The label changes DF_MIT and DF_Frac count are the model's stated labels
+ * when they are given: an answer (1, 0.5) keeps label 1 although P(pos) is
+ * not above 0.5; (0, 0.6) under logprobs is a change. Under --compat paper
+ * DF_MIT still tests P(pos) against 0.5, as the paper's code does.
+ */
+static void test_faith_stated_labels(void **state)
+{
+	const double v[2] = { 0.9, 0.1 };
+	struct sx_faith_plan plan = SX_FAITH_PLAN_INIT;
+	struct sx_faith f;
+	double p[6];
+	signed char lab[6];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(sx_metrics_plan_init(&plan, v, NULL, 2, 1, NULL), 0);
+	for (i = 0; i < 6; i++) {
+		p[i] = 0.5;
+		lab[i] = 1;
+	}
+	assert_int_equal(sx_metrics_faith(&plan, 0.6, p, lab, &f, NULL), 0);
+	assert_near(f.df_mit, 0);  /* (1, 0.5): the label stays 1 */
+	assert_near(f.df_frac, 1); /* never changes */
+	assert_int_equal(sx_metrics_faith(&plan, 0.6, p, NULL, &f, NULL), 0);
+	assert_near(f.df_mit, 1);  /* by the threshold 0.5 is label 0 */
+	assert_near(f.df_frac, 0.5);
+	/* the second deletion's stated label is 0: DF_Frac 2/2, DF_MIT 0 */
+	lab[sx_metrics_plan_row(&plan, SX_FAITH_DELETE, 2)] = 0;
+	assert_int_equal(sx_metrics_faith(&plan, 0.6, p, lab, &f, NULL), 0);
+	assert_near(f.df_mit, 0);
+	assert_near(f.df_frac, 1);
+	lab[sx_metrics_plan_row(&plan, SX_FAITH_DELETE, 1)] = 0;
+	assert_int_equal(sx_metrics_faith(&plan, 0.6, p, lab, &f, NULL), 0);
+	assert_near(f.df_mit, 1);
+	assert_near(f.df_frac, 0.5);
+	/* an unknown label before the first change: undefined */
+	lab[sx_metrics_plan_row(&plan, SX_FAITH_DELETE, 1)] = -1;
+	assert_int_equal(sx_metrics_faith(&plan, 0.6, p, lab, &f, NULL), 0);
+	assert_true(isnan(f.df_mit) && isnan(f.df_frac));
+	/* --compat paper: DF_MIT by the threshold, DF_Frac by the stated labels */
+	for (i = 0; i < 6; i++)
+		lab[i] = 1;
+	plan.compat = SX_COMPAT_PAPER;
+	assert_int_equal(sx_metrics_faith(&plan, 0.6, p, lab, &f, NULL), 0);
+	assert_near(f.df_mit, 1);
+	assert_near(f.df_frac, 1);
+	sx_metrics_plan_release(&plan);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -817,6 +867,7 @@ int main(void)
 		cmocka_unit_test(test_compat_df),
 		cmocka_unit_test(test_compat_rankdel),
 		cmocka_unit_test(test_compat_agree),
+		cmocka_unit_test(test_faith_stated_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,6 +180,21 @@ static void test_prob_sources(void **state)
 	a.nchoices = 0;
 	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p), -1);
 	sx_parse_result_release(&pr);
+	/* the label: stated (verbal); the more probable one, a tie broken by the stated one */
+	sx_parse_answer(SX_COND_PRED, c2, strlen(c2), NULL, 0, &pr); /* (1, 0.6) */
+	cfg.prob = SX_PROB_VERBAL;
+	assert_int_equal(run_answer_label(&cfg, &pr, 0.6), 1);
+	assert_int_equal(run_answer_label(&cfg, &pr, NAN), -1);
+	cfg.prob = SX_PROB_LOGPROB;
+	assert_int_equal(run_answer_label(&cfg, &pr, 0.3), 0);
+	assert_int_equal(run_answer_label(&cfg, &pr, 0.5), 1);
+	cfg.prob = SX_PROB_SAMPLE;
+	assert_int_equal(run_answer_label(&cfg, &pr, 0.75), 1);
+	sx_parse_result_release(&pr);
+	sx_parse_answer(SX_COND_PRED, c3, strlen(c3), NULL, 0, &pr); /* no stated label */
+	assert_int_equal(run_answer_label(&cfg, &pr, 0.5), -1);
+	assert_int_equal(run_answer_label(&cfg, &pr, 0.25), 0);
+	sx_parse_result_release(&pr);
 }
 
 /* ---------------------------------------------------------------- configuration */
