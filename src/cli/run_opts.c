@@ -237,10 +237,12 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("comma-separated: ep, pe, ep-topk, pe-topk, pred (default ep,pe)") },
 	{ "explainers", "LIST", G_PROTOCOL, RUN, FUNC(set_explainers, "a list of self, occlusion, lime"),
 	  RUN_HELP("comma-separated: self, occlusion, lime (default all three)") },
-	{ "prob", "verbal|logprob", G_PROTOCOL, RUN,
+	{ "prob", "verbal|logprob|sample:N", G_PROTOCOL, RUN,
 	  FUNC(set_prob, "verbal, logprob or sample:N with N in 2..128"),
-	  RUN_HELP("P(positive): from the verbal confidence (default) or from\n"
-		   "the label token's logprobs") },
+	  RUN_HELP("P(positive): from the verbal confidence (default), from\n"
+		   "the label token's logprobs, or the frequency of label 1\n"
+		   "over N sampled choices (N in 2..128; temperature 1\n"
+		   "unless --temperature is given)") },
 	{ "seed", "S", G_PROTOCOL, RUN, FUNC(set_seed, "a non-negative integer"),
 	  RUN_HELP("run seed: LIME samples and bootstrap draws (default 0)") },
 	{ "lime-samples", "N|Kx", G_PROTOCOL, RUN,
