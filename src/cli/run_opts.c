@@ -595,9 +595,11 @@ static void lookup_prices(struct sx_run_config *cfg)
 	sx_buf_release(&text);
 }
 
-int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
+/* The base URL (--base-url, else $OPENAI_BASE_URL) and its host. */
+static int resolve_endpoint(struct sx_run_opts *o, const char *cmd)
 {
-	struct sx_run_config *cfg = &o->cfg;
+	const struct sx_run_config *cfg = &o->cfg;
+	struct sx_buf h = SX_BUF_INIT;
 	const char *env;
 
 	if (!o->base_url) {
@@ -612,15 +614,43 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 	}
 	if (!o->base_url)
 		o->base_url = xstrdup("http://offline.invalid/v1");
-	{
-		struct sx_buf h = SX_BUF_INIT;
-		if (sx_engine_endpoint_host(o->base_url, &h)) {
-			sx_buf_release(&h);
-			sx_cli_error("%s: base URL '%s' is not an http(s) URL", cmd, o->base_url);
-			return SX_EXIT_USAGE;
-		}
-		o->host = sx_buf_detach(&h, NULL);
+	if (sx_engine_endpoint_host(o->base_url, &h)) {
+		sx_buf_release(&h);
+		sx_cli_error("%s: base URL '%s' is not an http(s) URL", cmd, o->base_url);
+		return SX_EXIT_USAGE;
 	}
+	o->host = sx_buf_detach(&h, NULL);
+	return 0;
+}
+
+/* The prompts directory and the cache file when the options name none. */
+static void default_paths(struct sx_run_opts *o)
+{
+	if (!o->prompts_dir) {
+		struct sx_buf b = SX_BUF_INIT;
+		sx_buf_addf(&b, "%s/prompts", sx_cli_home());
+		o->prompts_dir = sx_buf_detach(&b, NULL);
+	}
+	if (!o->cache_path && getenv("SELFEXP_CACHE") && *getenv("SELFEXP_CACHE"))
+		o->cache_path = xstrdup(getenv("SELFEXP_CACHE"));
+	if (!o->cache_path && o->cfg.out_dir) {
+		char *copy = xstrdup(o->cfg.out_dir);
+		struct sx_buf b = SX_BUF_INIT;
+		sx_buf_addf(&b, "%s/.selfexp/cache.sqlite", dirname(copy));
+		free(copy);
+		o->cache_path = sx_buf_detach(&b, NULL);
+	}
+}
+
+int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
+{
+	struct sx_run_config *cfg = &o->cfg;
+	const char *env;
+	int rc;
+
+	rc = resolve_endpoint(o, cmd);
+	if (rc)
+		return rc;
 	if (o->key_file) {
 		if (read_key_file(o->key_file, &o->api_key))
 			return SX_EXIT_FAIL;
@@ -629,20 +659,7 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 		if (env && *env)
 			o->api_key = xstrdup(env);
 	}
-	if (!o->prompts_dir) {
-		struct sx_buf b = SX_BUF_INIT;
-		sx_buf_addf(&b, "%s/prompts", sx_cli_home());
-		o->prompts_dir = sx_buf_detach(&b, NULL);
-	}
-	if (!o->cache_path && getenv("SELFEXP_CACHE") && *getenv("SELFEXP_CACHE"))
-		o->cache_path = xstrdup(getenv("SELFEXP_CACHE"));
-	if (!o->cache_path && cfg->out_dir) {
-		char *copy = xstrdup(cfg->out_dir);
-		struct sx_buf b = SX_BUF_INIT;
-		sx_buf_addf(&b, "%s/.selfexp/cache.sqlite", dirname(copy));
-		free(copy);
-		o->cache_path = sx_buf_detach(&b, NULL);
-	}
+	default_paths(o);
 	if (o->progress < 0)
 		o->progress = isatty(STDERR_FILENO);
 	lookup_prices(cfg);
