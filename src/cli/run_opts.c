@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "selfexp/file.h"
 #include "selfexp/num.h"
 #include "selfexp/prompt.h"
+#include "selfexp/sim.h"
 
 #define KEY_FILE_MAX 4096
 
@@ -152,6 +154,23 @@ static int set_compat(struct sx_run_opts *o, const char *arg)
 	return sx_compat_from_name(arg, &o->cfg.compat);
 }
 
+static int set_style(struct sx_run_opts *o, const char *arg)
+{
+	return sx_sim_style_from_name(arg, &o->demo.sim.style);
+}
+
+/* The demo's seed is the run's and the sim's. */
+static int set_demo_seed(struct sx_run_opts *o, const char *arg)
+{
+	long n;
+
+	if (sx_parse_long(arg, 0, 2147483647L, &n))
+		return -1;
+	o->cfg.seed = (uint64_t)n;
+	o->demo.sim.seed = (uint64_t)n;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- the option table */
 
 enum opt_kind {
@@ -166,7 +185,7 @@ enum opt_kind {
 };
 
 /* The commands, in the order of an option row's help[]. */
-enum { IX_RUN, IX_COUNT };
+enum { IX_RUN, IX_DEMO, IX_COUNT };
 
 static const struct cmd_info {
 	unsigned bit;
@@ -175,12 +194,13 @@ static const struct cmd_info {
 	int headings; /* options under group headings */
 } commands[IX_COUNT] = {
 	[IX_RUN] = { SX_RUN_CMD_RUN, "run", 25, 1 },
+	[IX_DEMO] = { SX_RUN_CMD_DEMO, "demo", 27, 0 },
 };
 
 struct opt_row {
 	const char *name;
 	const char *metavar;    /* the argument in the help; NULL: the option takes none */
-	const char *group;      /* its heading in `selfexp run --help` */
+	const char *group;      /* its heading in `selfexp run --help`; NULL: not a run option */
 	unsigned cmds;          /* SX_RUN_CMD_* bits: the commands that accept it */
 	int short_name;         /* also -c; 0: none */
 	enum opt_kind kind;
@@ -212,13 +232,22 @@ struct opt_row {
 #define STR(field) .kind = OPT_STR, .off = AT(field, char *)
 #define FUNC(fn, e) .kind = OPT_FUNC, .set = (fn), .expect = (e)
 #define RUN_HELP(s) .help[IX_RUN] = (s)
+#define DEMO_HELP(s) .help[IX_DEMO] = (s)
 
 #define G_IO "input and output"
 #define G_PROTOCOL "protocol"
 #define G_MODEL "model and endpoint"
 #define G_ENGINE "engine"
 #define RUN SX_RUN_CMD_RUN
+#define DEMO SX_RUN_CMD_DEMO
 
+/*
+ * Every option of `selfexp run` and `selfexp demo`. A command's getopt_long
+ * table and --help list the rows it accepts in this order (getopt's order
+ * shows in its "ambiguous" message); the demo-only rows sit where the demo's
+ * help lists them, after --out. An option both take with different values
+ * (--seed) has a row per command.
+ */
 static const struct opt_row rows[] = {
 	{ "data", "FILE", G_IO, RUN, ARG(cfg.data_path),
 	  RUN_HELP("reviews: TSV (sentence<TAB>label, optional id), JSONL or CSV") },
@@ -228,13 +257,24 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("skip (and count) malformed rows instead of stopping") },
 	{ "limit", "N", G_IO, RUN, LONG(cfg.limit, 1, 100000000, "a positive integer"),
 	  RUN_HELP("only the first N reviews") },
-	{ "out", "DIR", G_IO, RUN, ARG(cfg.out_dir),
-	  RUN_HELP("run directory to write") },
+	{ "out", "DIR", G_IO, RUN | DEMO, ARG(cfg.out_dir),
+	  RUN_HELP("run directory to write"),
+	  DEMO_HELP("run directory (default out/demo); the cache goes to\n"
+		    "DIR/../.selfexp/cache.sqlite, so a second demo is instant") },
 	{ "prompts", "DIR", G_IO, RUN, STR(prompts_dir),
 	  RUN_HELP("prompt templates (default: $SELFEXP_HOME/prompts)") },
-	{ "conditions", "LIST", G_PROTOCOL, RUN,
+	{ "explain", "MODE", NULL, DEMO, ARG(demo.explain),
+	  DEMO_HELP("faithful (default), noisy:SIGMA, coarse, random, inverted") },
+	{ "style", "STYLE", NULL, DEMO,
+	  FUNC(set_style, "clean, fenced, prose, echo, unquoted, truncated or mixed"),
+	  DEMO_HELP("answer style: clean, fenced, prose, echo, unquoted,\n"
+		    "truncated, mixed (default clean)") },
+	{ "confidence-decimals", "D", NULL, DEMO, INT(demo.sim.confidence_decimals, 0, 9, "0..9"),
+	  DEMO_HELP("decimals of the verbal confidence (default 2)") },
+	{ "conditions", "LIST", G_PROTOCOL, RUN | DEMO,
 	  FUNC(set_conditions, "a list of ep, pe, ep-topk, pe-topk, pred"),
-	  RUN_HELP("comma-separated: ep, pe, ep-topk, pe-topk, pred (default ep,pe)") },
+	  RUN_HELP("comma-separated: ep, pe, ep-topk, pe-topk, pred (default ep,pe)"),
+	  DEMO_HELP("prompt conditions (default ep,pe,ep-topk,pe-topk,pred)") },
 	{ "explainers", "LIST", G_PROTOCOL, RUN, FUNC(set_explainers, "a list of self, occlusion, lime"),
 	  RUN_HELP("comma-separated: self, occlusion, lime (default all three)") },
 	{ "prob", "verbal|logprob|sample:N", G_PROTOCOL, RUN,
@@ -245,6 +285,8 @@ static const struct opt_row rows[] = {
 		   "unless --temperature is given)") },
 	{ "seed", "S", G_PROTOCOL, RUN, FUNC(set_seed, "a non-negative integer"),
 	  RUN_HELP("run seed: LIME samples and bootstrap draws (default 0)") },
+	{ "seed", "S", NULL, DEMO, FUNC(set_demo_seed, "a non-negative integer"),
+	  DEMO_HELP("run and sim seed (default 0)") },
 	{ "lime-samples", "N|Kx", G_PROTOCOL, RUN,
 	  FUNC(set_lime_samples, "a count such as 500, or a multiple such as 10x"),
 	  RUN_HELP("LIME samples: N, or K times the token count (default 10x)") },
@@ -260,7 +302,7 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("skip the evaluate stage (no faithfulness metrics)") },
 	{ "bootstrap", "N", G_PROTOCOL, RUN, LONG(cfg.bootstrap, 0, 1000000, "an integer >= 0"),
 	  RUN_HELP("bootstrap resamples for intervals (default 1000)") },
-	{ "compat", "none|paper", G_PROTOCOL, RUN, FUNC(set_compat, "none or paper"),
+	{ "compat", "none|paper", G_PROTOCOL, RUN | DEMO, FUNC(set_compat, "none or paper"),
 	  RUN_HELP("none (default): the metric definitions of DESIGN.md;\n"
 		   "paper: reproduce the choices of the code of Huang et al.\n"
 		   "(2023) to regenerate its numbers: ranking by the signed\n"
@@ -269,7 +311,10 @@ static const struct opt_row rows[] = {
 		   "differences, DF_Frac over n + 1, RankDel on the label's\n"
 		   "confidence, agreement on signed rankings, LIME features\n"
 		   "split on non-word characters (removed ones become\n"
-		   "UNKWORDZ); see docs/paper-compat.md") },
+		   "UNKWORDZ); see docs/paper-compat.md"),
+	  DEMO_HELP("metric definitions: DESIGN.md's (default) or those of\n"
+		    "the paper's code (see 'selfexp run --help' and\n"
+		    "docs/paper-compat.md)") },
 	{ "model", "M", G_MODEL, RUN, ARG(cfg.gen.model),
 	  RUN_HELP("model name sent to the API (default gpt-3.5-turbo)") },
 	{ "base-url", "URL", G_MODEL, RUN, STR(base_url),
@@ -313,9 +358,10 @@ static const struct opt_row rows[] = {
 		   "tokens and cost, send nothing") },
 	{ "progress", NULL, G_ENGINE, RUN, FLAG(progress, 1),
 	  RUN_HELP("progress line on stderr (default: when it is a terminal)") },
-	{ "no-progress", NULL, G_ENGINE, RUN, FLAG(progress, 0) },
-	{ "help", NULL, G_ENGINE, RUN, 'h', .kind = OPT_HELP,
-	  RUN_HELP("show this help") },
+	{ "no-progress", NULL, G_ENGINE, RUN | DEMO, FLAG(progress, 0),
+	  DEMO_HELP("no progress line") },
+	{ "help", NULL, G_ENGINE, RUN | DEMO, 'h', .kind = OPT_HELP,
+	  RUN_HELP("show this help"), DEMO_HELP("show this help") },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -415,9 +461,12 @@ static char *join_argv(int argc, char **argv, const char *cmd)
 
 void sx_run_opts_init(struct sx_run_opts *o)
 {
+	static const struct sx_sim_config sim = SX_SIM_CONFIG_INIT;
+
 	memset(o, 0, sizeof(*o));
 	sx_run_config_init(&o->cfg);
 	o->progress = -1;
+	o->demo.sim = sim;
 }
 
 /* Parse the options of command cmd in argv into o; name is the command in messages. */
@@ -648,6 +697,11 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 	const char *env;
 	int rc;
 
+	if (!cfg->data_path || !cfg->out_dir) {
+		/* `selfexp score` replaying a command line that is not a run's (a demo's) */
+		sx_cli_error("%s: --data FILE and --out DIR are required", cmd);
+		return SX_EXIT_USAGE;
+	}
 	rc = resolve_endpoint(o, cmd);
 	if (rc)
 		return rc;

@@ -10,10 +10,17 @@
 #include <stdio.h>
 
 #include "selfexp/pipeline.h"
+#include "selfexp/sim.h"
 
 /* The commands that take these options (a row of the table names a mask of them). */
 #define SX_RUN_CMD_RUN  (1u << 0)
 #define SX_RUN_CMD_DEMO (1u << 1)
+
+/* What only `selfexp demo` takes: how its simulated model answers. */
+struct sx_demo_opts {
+	const char *explain;      /* borrowed; --explain as given, checked by the demo */
+	struct sx_sim_config sim; /* --style, --confidence-decimals, --seed */
+};
 
 struct sx_run_opts {
 	struct sx_run_config cfg;
@@ -25,9 +32,10 @@ struct sx_run_opts {
 	char *prompts_dir;  /* owned */
 	char *argv_line;    /* owned */
 	int progress;       /* -1 auto (a terminal), 0 off, 1 on */
+	struct sx_demo_opts demo; /* `selfexp demo` only */
 };
 
-/* The defaults of `selfexp run` (sx_run_config_init). */
+/* The defaults of `selfexp run` (sx_run_config_init), and the sim's (SX_SIM_CONFIG_INIT). */
 void sx_run_opts_init(struct sx_run_opts *o);
 /*
  * Parse the options of command cmd (one SX_RUN_CMD_* bit) in argv into o,
