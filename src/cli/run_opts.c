@@ -206,7 +206,7 @@ struct opt_row {
 	enum opt_kind kind;
 	size_t off;             /* the field set, in struct sx_run_opts */
 	int value;              /* OPT_FLAG */
-	double lo, hi;          /* OPT_LONG, OPT_INT, OPT_DOUBLE */
+	double lo, hi;          /* OPT_LONG, OPT_INT (integers, exact below 2^53), OPT_DOUBLE */
 	int lo_open;            /* OPT_DOUBLE: lo itself is refused */
 	int (*set)(struct sx_run_opts *o, const char *arg); /* OPT_FUNC: 0, or -1 for a bad value */
 	const char *expect;     /* what a bad value gets told: "(expected ...)" */
