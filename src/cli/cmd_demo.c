@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +11,12 @@
 #include "selfexp/file.h"
 #include "selfexp/json.h"
 #include "selfexp/num.h"
+#include "selfexp/registry.h"
+#include "selfexp/prompt.h"
 #include "selfexp/report.h"
 #include "selfexp/sim.h"
 
-static const char usage[] =
+static const char usage_head[] =
 	"usage: selfexp demo [--out DIR] [--explain MODE] [--style STYLE]\n"
 	"                    [--confidence-decimals D] [--conditions LIST] [--seed S]\n"
 	"                    [--compat none|paper]\n"
@@ -30,22 +31,18 @@ static const char usage[] =
 	"metrics can be read against a ground truth: with --explain faithful its\n"
 	"self-explanations are its true contributions, with random they are noise.\n"
 	"\n"
-	"options:\n"
-	"  --out DIR                run directory (default out/demo); the cache goes to\n"
-	"                           DIR/../.selfexp/cache.sqlite, so a second demo is instant\n"
-	"  --explain MODE           faithful (default), noisy:SIGMA, coarse, random, inverted\n"
-	"  --style STYLE            answer style: clean, fenced, prose, echo, unquoted,\n"
-	"                           truncated, mixed (default clean)\n"
-	"  --confidence-decimals D  decimals of the verbal confidence (default 2)\n"
-	"  --conditions LIST        prompt conditions (default ep,pe,ep-topk,pe-topk,pred)\n"
-	"  --seed S                 run and sim seed (default 0)\n"
-	"  --compat none|paper      metric definitions: DESIGN.md's (default) or those of\n"
-	"                           the paper's code (see 'selfexp run --help' and\n"
-	"                           docs/paper-compat.md)\n"
-	"  --no-progress            no progress line\n"
-	"  -h, --help               show this help\n"
+	"options:\n";
+
+static const char usage_tail[] =
 	"\n"
 	"exit status: 0 ok, 1 failure, 2 usage error, 5 partial run\n";
+
+static void usage(void)
+{
+	fputs(usage_head, stdout);
+	sx_run_opts_help(stdout, SX_RUN_CMD_DEMO);
+	fputs(usage_tail, stdout);
+}
 
 static void print_cell(const struct sx_json *agg)
 {
@@ -61,14 +58,25 @@ static void print_cell(const struct sx_json *agg)
 		printf(" %6.3f %11s", mean, "");
 }
 
+/* The columns of the summary: the registry's SX_METRIC_DEMO faithfulness metrics. */
+static size_t demo_metrics(const char **keys, size_t max)
+{
+	const struct sx_metric_def *m;
+	size_t i, n = 0;
+
+	for (i = 0; (m = sx_metric_of(SX_METRIC_FAITH, i)) && n < max; i++)
+		if (m->flags & SX_METRIC_DEMO)
+			keys[n++] = m->key;
+	return n;
+}
+
 /* A compact text summary of summary.json (the full tables: `selfexp table`). */
 static void print_summary(const char *dir)
 {
-	static const char *const metrics[] = { "comprehensiveness", "sufficiency", "df_mit",
-					       "rankdel" };
+	const char *metrics[8];
 	struct sx_buf path = SX_BUF_INIT, text = SX_BUF_INIT;
 	struct sx_json *sum = NULL, *conds, *c, *m;
-	size_t i;
+	size_t i, nm = demo_metrics(metrics, 8);
 
 	sx_buf_addf(&path, "%s/summary.json", dir);
 	if (sx_file_read(path.buf, 64u << 20, &text, NULL) ||
@@ -76,7 +84,7 @@ static void print_summary(const char *dir)
 		goto out;
 	conds = sx_json_get(sum, "conditions");
 	printf("%-8s %-10s %8s", "cond", "method", "accuracy");
-	for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+	for (i = 0; i < nm; i++)
 		printf(" %18s", metrics[i]);
 	putchar('\n');
 	for (c = sx_json_child(conds); c; c = sx_json_next(c)) {
@@ -91,7 +99,7 @@ static void print_summary(const char *dir)
 			else
 				printf("%8s", "");
 			first = 0;
-			for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+			for (i = 0; i < nm; i++)
 				print_cell(sx_json_get(m, metrics[i]));
 			putchar('\n');
 		}
@@ -106,142 +114,96 @@ out:
 	sx_buf_release(&text);
 }
 
+/* The demo's defaults where they are not those of `selfexp run`. */
+static void demo_defaults(struct sx_run_opts *o)
+{
+	o->cfg.out_dir = "out/demo";
+	o->cfg.conditions = (1u << SX_COND_EP) | (1u << SX_COND_PE) | (1u << SX_COND_EP_TOPK) |
+			    (1u << SX_COND_PE_TOPK) | (1u << SX_COND_PRED);
+	o->cfg.gen.model = "sim";
+	o->cfg.engine.concurrency = 64;
+	o->demo.explain = "faithful";
+	o->demo.sim.confidence_decimals = 2;
+	o->demo.sim.style = SX_SIM_STYLE_CLEAN;
+	o->demo.sim.quiet = 1;
+}
+
+/* --explain MODE: faithful, noisy:SIGMA, coarse, random or inverted; SX_EXIT_USAGE if not. */
+static int parse_explain(const char *explain, struct sx_sim_config *sc)
+{
+	const char *colon = strchr(explain, ':');
+	char *name = xstrndup(explain, colon ? (size_t)(colon - explain) : strlen(explain));
+	int bad = sx_sim_explain_from_name(name, &sc->explain);
+
+	free(name);
+	if (!bad && colon && sx_parse_double(colon + 1, &sc->noise_sigma))
+		bad = 1;
+	if (bad || (sc->explain == SX_SIM_EXPLAIN_NOISY && !colon))
+		return sx_cli_bad_value("demo", "--explain", explain,
+					"faithful, noisy:SIGMA, coarse, random or inverted");
+	return 0;
+}
+
+/* Run the protocol against the sim at o's base URL, then print the summary and the report. */
+static int run_demo(struct sx_run_opts *o)
+{
+	const char *out = o->cfg.out_dir;
+	struct sx_run_outcome outcome;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_buf report = SX_BUF_INIT;
+	int rc;
+
+	rc = sx_run_opts_finish(o, "demo");
+	if (rc)
+		return rc;
+	rc = sx_run(&o->cfg, &outcome, &err);
+	rc = sx_run_report(&o->cfg, rc, &outcome, &err);
+	if (rc != SX_EXIT_OK && rc != SX_EXIT_PARTIAL)
+		return rc;
+	print_summary(out);
+	printf("run directory: %s\n", out);
+	sx_buf_addf(&report, "%s/report.html", out);
+	if (sx_report_write(out, report.buf, NULL, &err)) {
+		sx_cli_error("demo: cannot write the report: %s", err.msg);
+		rc = SX_EXIT_FAIL;
+	} else {
+		printf("report: %s\n", report.buf);
+	}
+	sx_buf_release(&report);
+	return rc;
+}
+
 int cmd_demo(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "explain", required_argument, NULL, 'e' },
-		{ "style", required_argument, NULL, 's' },
-		{ "confidence-decimals", required_argument, NULL, 'd' },
-		{ "conditions", required_argument, NULL, 'c' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ "compat", required_argument, NULL, 'C' },
-		{ "no-progress", no_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct sx_sim_config sc = SX_SIM_CONFIG_INIT;
-	struct sx_sim *sim = NULL;
-	struct sx_err err = SX_ERR_INIT;
 	struct sx_buf data = SX_BUF_INIT, weights = SX_BUF_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_sim *sim = NULL;
 	struct sx_run_opts o;
-	struct sx_run_outcome outcome;
-	const char *out = "out/demo", *conditions = "ep,pe,ep-topk,pe-topk,pred", *seed = "0";
-	const char *explain = "faithful", *compat = NULL;
-	enum sx_compat compat_mode;
-	char *rargv[24];
-	int rargc = 0, c, rc, no_progress = 0;
-	long l;
+	int rc;
 
-	sc.confidence_decimals = 2;
-	sc.style = SX_SIM_STYLE_CLEAN;
-	sc.quiet = 1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': out = optarg; break;
-		case 'e': explain = optarg; break;
-		case 's':
-			if (sx_sim_style_from_name(optarg, &sc.style))
-				return sx_cli_bad_value("demo", "--style", optarg,
-							"clean, fenced, prose, echo, unquoted, truncated or mixed");
-			break;
-		case 'd':
-			if (sx_parse_long(optarg, 0, 9, &l))
-				return sx_cli_bad_value("demo", "--confidence-decimals", optarg, "0..9");
-			sc.confidence_decimals = (int)l;
-			break;
-		case 'c': conditions = optarg; break;
-		case 'S':
-			if (sx_parse_long(optarg, 0, 2147483647L, &l))
-				return sx_cli_bad_value("demo", "--seed", optarg, "a non-negative integer");
-			sc.seed = (uint64_t)l;
-			seed = optarg;
-			break;
-		case 'C':
-			if (sx_compat_from_name(optarg, &compat_mode))
-				return sx_cli_bad_value("demo", "--compat", optarg, "none or paper");
-			compat = optarg;
-			break;
-		case 'P': no_progress = 1; break;
-		case 'h': fputs(usage, stdout); return SX_EXIT_OK;
-		default: return sx_cli_usage_hint("demo");
-		}
-	}
-	if (optind < argc) {
-		sx_cli_error("demo: unexpected argument '%s'", argv[optind]);
-		return sx_cli_usage_hint("demo");
-	}
-	{
-		const char *colon = strchr(explain, ':');
-		char *name = xstrndup(explain, colon ? (size_t)(colon - explain) : strlen(explain));
-		int bad = sx_sim_explain_from_name(name, &sc.explain);
-
-		free(name);
-		if (!bad && colon && sx_parse_double(colon + 1, &sc.noise_sigma))
-			bad = 1;
-		if (bad || (sc.explain == SX_SIM_EXPLAIN_NOISY && !colon))
-			return sx_cli_bad_value("demo", "--explain", explain,
-						"faithful, noisy:SIGMA, coarse, random or inverted");
-	}
+	sx_run_opts_init(&o);
+	demo_defaults(&o);
+	rc = sx_run_opts_getopt(&o, SX_RUN_CMD_DEMO, usage, argc, argv);
+	if (rc >= 0)
+		return rc; /* help or a usage error, o released */
+	rc = parse_explain(o.demo.explain, &o.demo.sim);
+	if (rc)
+		goto out;
 	sx_buf_addf(&weights, "%s/data/sim-weights.txt", sx_cli_home());
 	sx_buf_addf(&data, "%s/data/demo.tsv", sx_cli_home());
-	sc.weights_path = weights.buf;
-	if (sx_sim_start(&sc, &sim, &err)) {
+	o.demo.sim.weights_path = weights.buf;
+	o.cfg.data_path = data.buf;
+	if (sx_sim_start(&o.demo.sim, &sim, &err)) {
 		sx_cli_error("demo: cannot start the simulated model: %s", err.msg);
 		rc = SX_EXIT_FAIL;
 		goto out;
 	}
-	fprintf(stderr, "selfexp: demo: simulated model (explain %s) at %s\n", explain,
+	fprintf(stderr, "selfexp: demo: simulated model (explain %s) at %s\n", o.demo.explain,
 		sx_sim_address(sim));
-	rargv[rargc++] = (char *)"demo";
-	rargv[rargc++] = (char *)"--data";
-	rargv[rargc++] = data.buf;
-	rargv[rargc++] = (char *)"--out";
-	rargv[rargc++] = (char *)out;
-	rargv[rargc++] = (char *)"--model";
-	rargv[rargc++] = (char *)"sim";
-	rargv[rargc++] = (char *)"--conditions";
-	rargv[rargc++] = (char *)conditions;
-	rargv[rargc++] = (char *)"--seed";
-	rargv[rargc++] = (char *)seed;
-	rargv[rargc++] = (char *)"--concurrency";
-	rargv[rargc++] = (char *)"64";
-	rargv[rargc++] = (char *)"--base-url";
-	rargv[rargc++] = (char *)sx_sim_address(sim);
-	if (compat) {
-		rargv[rargc++] = (char *)"--compat";
-		rargv[rargc++] = (char *)compat;
-	}
-	if (no_progress)
-		rargv[rargc++] = (char *)"--no-progress";
-	rargv[rargc] = NULL;
-	rc = sx_run_opts_parse(&o, "demo", NULL, rargc, rargv);
-	if (rc >= 0)
-		goto out;
-	rc = sx_run_opts_finish(&o, "demo");
-	if (rc) {
-		sx_run_opts_release(&o);
-		goto out;
-	}
-	rc = sx_run(&o.cfg, &outcome, &err);
-	rc = sx_run_report(&o.cfg, rc, &outcome, &err);
-	if (rc == SX_EXIT_OK || rc == SX_EXIT_PARTIAL) {
-		struct sx_buf report = SX_BUF_INIT;
-
-		print_summary(out);
-		printf("run directory: %s\n", out);
-		sx_buf_addf(&report, "%s/report.html", out);
-		if (sx_report_write(out, report.buf, NULL, &err)) {
-			sx_cli_error("demo: cannot write the report: %s", err.msg);
-			rc = SX_EXIT_FAIL;
-		} else {
-			printf("report: %s\n", report.buf);
-		}
-		sx_buf_release(&report);
-	}
-	sx_run_opts_release(&o);
+	o.base_url = xstrdup(sx_sim_address(sim));
+	rc = run_demo(&o);
 out:
+	sx_run_opts_release(&o);
 	sx_sim_stop(sim);
 	sx_buf_release(&data);
 	sx_buf_release(&weights);

@@ -56,7 +56,7 @@ static const char usage_tail[] =
 static void usage(void)
 {
 	fputs(usage_head, stdout);
-	fputs(SX_RUN_OPTIONS_HELP, stdout);
+	sx_run_opts_help(stdout, SX_RUN_CMD_RUN);
 	fputs(usage_tail, stdout);
 }
 
@@ -81,12 +81,10 @@ int cmd_run(int argc, char **argv)
 	struct sigaction sa;
 	int rc;
 
-	rc = sx_run_opts_parse(&o, "run", usage, argc, argv);
-	if (rc >= 0) {
-		/* help or a usage error: o holds the command line already */
-		sx_run_opts_release(&o);
-		return rc;
-	}
+	sx_run_opts_init(&o);
+	rc = sx_run_opts_getopt(&o, SX_RUN_CMD_RUN, usage, argc, argv);
+	if (rc >= 0)
+		return rc; /* help or a usage error, o released */
 	if (!o.cfg.data_path || !o.cfg.out_dir) {
 		sx_cli_error("run: --data FILE and --out DIR are required");
 		sx_run_opts_release(&o);

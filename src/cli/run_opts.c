@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,74 +18,15 @@
 #include "selfexp/file.h"
 #include "selfexp/num.h"
 #include "selfexp/prompt.h"
+#include "selfexp/sim.h"
 
 #define KEY_FILE_MAX 4096
 
-enum {
-	OPT_DATA = 256, OPT_FORMAT, OPT_SKIP_BAD, OPT_LIMIT, OPT_OUT, OPT_PROMPTS, OPT_CONDITIONS,
-	OPT_EXPLAINERS, OPT_PROB, OPT_SEED, OPT_LIME_SAMPLES, OPT_LIME_KW, OPT_MASK,
-	OPT_PERTURB, OPT_NO_METRICS, OPT_BOOTSTRAP, OPT_MODEL, OPT_BASE_URL, OPT_KEY_FILE,
-	OPT_TEMPERATURE, OPT_MAX_TOKENS, OPT_INSECURE, OPT_CONCURRENCY, OPT_RPM, OPT_TPM,
-	OPT_RETRIES, OPT_TIMEOUT, OPT_CACHE, OPT_OFFLINE, OPT_MAX_REQUESTS, OPT_MAX_COST,
-	OPT_PRICE_IN, OPT_PRICE_OUT, OPT_DRY_RUN, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_COMPAT
-};
+/* ---------------------------------------------------------------- option values */
 
-static const struct option long_opts[] = {
-	{ "data", required_argument, NULL, OPT_DATA },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "skip-bad-rows", no_argument, NULL, OPT_SKIP_BAD },
-	{ "limit", required_argument, NULL, OPT_LIMIT },
-	{ "out", required_argument, NULL, OPT_OUT },
-	{ "prompts", required_argument, NULL, OPT_PROMPTS },
-	{ "conditions", required_argument, NULL, OPT_CONDITIONS },
-	{ "explainers", required_argument, NULL, OPT_EXPLAINERS },
-	{ "prob", required_argument, NULL, OPT_PROB },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "lime-samples", required_argument, NULL, OPT_LIME_SAMPLES },
-	{ "lime-kernel-width", required_argument, NULL, OPT_LIME_KW },
-	{ "mask", required_argument, NULL, OPT_MASK },
-	{ "perturb-prompt", required_argument, NULL, OPT_PERTURB },
-	{ "no-metrics", no_argument, NULL, OPT_NO_METRICS },
-	{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
-	{ "compat", required_argument, NULL, OPT_COMPAT },
-	{ "model", required_argument, NULL, OPT_MODEL },
-	{ "base-url", required_argument, NULL, OPT_BASE_URL },
-	{ "api-key-file", required_argument, NULL, OPT_KEY_FILE },
-	{ "temperature", required_argument, NULL, OPT_TEMPERATURE },
-	{ "max-tokens", required_argument, NULL, OPT_MAX_TOKENS },
-	{ "insecure", no_argument, NULL, OPT_INSECURE },
-	{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
-	{ "rpm", required_argument, NULL, OPT_RPM },
-	{ "tpm", required_argument, NULL, OPT_TPM },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "cache", required_argument, NULL, OPT_CACHE },
-	{ "offline", no_argument, NULL, OPT_OFFLINE },
-	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
-	{ "max-cost", required_argument, NULL, OPT_MAX_COST },
-	{ "price-in", required_argument, NULL, OPT_PRICE_IN },
-	{ "price-out", required_argument, NULL, OPT_PRICE_OUT },
-	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-	{ "progress", no_argument, NULL, OPT_PROGRESS },
-	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* A bad option value: free what was parsed so far and return the usage exit code. */
-static int bad_value(struct sx_run_opts *o, const char *cmd, const char *opt, const char *value,
-		     const char *expect)
+static int set_format(struct sx_run_opts *o, const char *arg)
 {
-	int rc = sx_cli_bad_value(cmd, opt, value, expect);
-
-	sx_run_opts_release(o);
-	return rc;
-}
-
-static void set_str(char **dst, const char *src)
-{
-	free(*dst);
-	*dst = xstrdup(src);
+	return sx_data_format_from_name(arg, &o->cfg.data_opts.format);
 }
 
 static int parse_conditions(const char *s, unsigned *out)
@@ -108,42 +50,67 @@ static int parse_conditions(const char *s, unsigned *out)
 	return 0;
 }
 
-static int parse_explainers(const char *s, unsigned *out)
+static int set_conditions(struct sx_run_opts *o, const char *arg)
 {
-	static const struct { const char *name; unsigned bit; } table[] = {
-		{ "self", SX_EXPLAIN_SELF },
-		{ "occlusion", SX_EXPLAIN_OCCLUSION },
-		{ "lime", SX_EXPLAIN_LIME },
-	};
-	char *copy = xstrdup(s), *save = NULL, *tok;
+	return parse_conditions(arg, &o->cfg.conditions);
+}
+
+static int set_explainers(struct sx_run_opts *o, const char *arg)
+{
+	char *copy = xstrdup(arg), *save = NULL, *tok;
 	unsigned bits = 0;
-	size_t i;
+	enum sx_method m;
 	int rc = 0;
 
+	/* the names of the registry's methods (registry.h) */
 	for (tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
-		for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-			if (!strcmp(tok, table[i].name))
-				break;
-		if (i == sizeof(table) / sizeof(table[0]))
+		if (sx_method_from_name(tok, &m))
 			rc = -1;
 		else
-			bits |= table[i].bit;
+			bits |= sx_methods[m].bit;
 	}
 	free(copy);
 	if (rc || !bits)
 		return -1;
-	*out = bits;
+	o->cfg.explainers = bits;
 	return 0;
 }
 
-static int parse_lime_samples(const char *s, struct sx_run_config *cfg)
+static int set_prob(struct sx_run_opts *o, const char *arg)
 {
-	size_t len = strlen(s);
+	long n;
+
+	if (!strcmp(arg, "verbal"))
+		o->cfg.prob = SX_PROB_VERBAL;
+	else if (!strcmp(arg, "logprob"))
+		o->cfg.prob = SX_PROB_LOGPROB;
+	else if (!strncmp(arg, "sample:", 7) && !sx_parse_long(arg + 7, 2, 128, &n)) {
+		o->cfg.prob = SX_PROB_SAMPLE;
+		o->cfg.gen.n = n;
+	} else
+		return -1;
+	return 0;
+}
+
+/* The run seed takes the whole uint64_t range (sx_parse_long stops at LONG_MAX). */
+static int set_seed(struct sx_run_opts *o, const char *arg)
+{
+	char *end;
+
+	errno = 0;
+	o->cfg.seed = strtoull(arg, &end, 10);
+	return errno || *end || end == arg || *arg == '-' ? -1 : 0;
+}
+
+static int set_lime_samples(struct sx_run_opts *o, const char *arg)
+{
+	struct sx_run_config *cfg = &o->cfg;
+	size_t len = strlen(arg);
 	double k;
 	long n;
 
-	if (len > 1 && s[len - 1] == 'x') {
-		char *num = xstrndup(s, len - 1);
+	if (len > 1 && arg[len - 1] == 'x') {
+		char *num = xstrndup(arg, len - 1);
 		int rc = sx_parse_double(num, &k);
 		free(num);
 		if (rc || k <= 0 || k > 1000)
@@ -152,10 +119,326 @@ static int parse_lime_samples(const char *s, struct sx_run_config *cfg)
 		cfg->lime_samples = 0;
 		return 0;
 	}
-	if (sx_parse_long(s, 2, 1000000, &n))
+	if (sx_parse_long(arg, 2, 1000000, &n))
 		return -1;
 	cfg->lime_samples = n;
 	return 0;
+}
+
+static int set_mask(struct sx_run_opts *o, const char *arg)
+{
+	o->cfg.mask_word = strcmp(arg, "delete") ? arg : NULL;
+	return o->cfg.mask_word && (!*arg || strpbrk(arg, " \t\r\n")) ? -1 : 0;
+}
+
+static int set_perturb(struct sx_run_opts *o, const char *arg)
+{
+	if (!strcmp(arg, "pred"))
+		o->cfg.perturb_pred = 1;
+	else if (!strcmp(arg, "condition"))
+		o->cfg.perturb_pred = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int set_compat(struct sx_run_opts *o, const char *arg)
+{
+	return sx_compat_from_name(arg, &o->cfg.compat);
+}
+
+static int set_style(struct sx_run_opts *o, const char *arg)
+{
+	return sx_sim_style_from_name(arg, &o->demo.sim.style);
+}
+
+/* The demo's seed is the run's and the sim's. */
+static int set_demo_seed(struct sx_run_opts *o, const char *arg)
+{
+	long n;
+
+	if (sx_parse_long(arg, 0, 2147483647L, &n))
+		return -1;
+	o->cfg.seed = (uint64_t)n;
+	o->demo.sim.seed = (uint64_t)n;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the option table */
+
+enum opt_kind {
+	OPT_FLAG,   /* int field = value */
+	OPT_LONG,   /* long field = the argument, an integer in [lo, hi] */
+	OPT_INT,    /* int field = the argument, an integer in [lo, hi] */
+	OPT_DOUBLE, /* double field = the argument, a number in [lo, hi] (lo refused with lo_open) */
+	OPT_ARG,    /* const char * field = the argument (borrowed from argv) */
+	OPT_STR,    /* char * field = a copy of the argument (owned) */
+	OPT_FUNC,   /* set(o, argument) */
+	OPT_HELP    /* print the command's help */
+};
+
+/* The commands, in the order of an option row's help[]. */
+enum { IX_RUN, IX_DEMO, IX_COUNT };
+
+static const struct cmd_info {
+	unsigned bit;
+	const char *name;
+	int column;   /* where the help text of an option starts */
+	int headings; /* options under group headings */
+} commands[IX_COUNT] = {
+	[IX_RUN] = { SX_RUN_CMD_RUN, "run", 25, 1 },
+	[IX_DEMO] = { SX_RUN_CMD_DEMO, "demo", 27, 0 },
+};
+
+struct opt_row {
+	const char *name;
+	const char *metavar;    /* the argument in the help; NULL: the option takes none */
+	const char *group;      /* its heading in `selfexp run --help`; NULL: not a run option */
+	unsigned cmds;          /* SX_RUN_CMD_* bits: the commands that accept it */
+	int short_name;         /* also -c; 0: none */
+	enum opt_kind kind;
+	size_t off;             /* the field set, in struct sx_run_opts */
+	int value;              /* OPT_FLAG */
+	double lo, hi;          /* OPT_LONG, OPT_INT (integers, exact below 2^53), OPT_DOUBLE */
+	int lo_open;            /* OPT_DOUBLE: lo itself is refused */
+	int (*set)(struct sx_run_opts *o, const char *arg); /* OPT_FUNC: 0, or -1 for a bad value */
+	const char *expect;     /* what a bad value gets told: "(expected ...)" */
+	/*
+	 * Per command (IX_*): the help text, lines split by '\n'; NULL: shown on
+	 * the line of the option before, as in "--rpm N, --tpm N".
+	 */
+	const char *help[IX_COUNT];
+};
+
+/* The offset of field in struct sx_run_opts, which must be of type type. */
+#define AT(field, type) \
+	_Generic(((struct sx_run_opts *)0)->field, type: offsetof(struct sx_run_opts, field))
+#define FLAG(field, v) .kind = OPT_FLAG, .off = AT(field, int), .value = (v)
+#define LONG(field, l, h, e) \
+	.kind = OPT_LONG, .off = AT(field, long), .lo = (l), .hi = (h), .expect = (e)
+#define INT(field, l, h, e) \
+	.kind = OPT_INT, .off = AT(field, int), .lo = (l), .hi = (h), .expect = (e)
+#define DOUBLE(field, l, h, e) \
+	.kind = OPT_DOUBLE, .off = AT(field, double), .lo = (l), .hi = (h), .expect = (e)
+#define POSITIVE(field, e) DOUBLE(field, 0, HUGE_VAL, e), .lo_open = 1
+#define ARG(field) .kind = OPT_ARG, .off = AT(field, const char *)
+#define STR(field) .kind = OPT_STR, .off = AT(field, char *)
+#define FUNC(fn, e) .kind = OPT_FUNC, .set = (fn), .expect = (e)
+#define RUN_HELP(s) .help[IX_RUN] = (s)
+#define DEMO_HELP(s) .help[IX_DEMO] = (s)
+
+#define G_IO "input and output"
+#define G_PROTOCOL "protocol"
+#define G_MODEL "model and endpoint"
+#define G_ENGINE "engine"
+#define RUN SX_RUN_CMD_RUN
+#define DEMO SX_RUN_CMD_DEMO
+
+/*
+ * Every option of `selfexp run` and `selfexp demo`. A command's getopt_long
+ * table and --help list the rows it accepts in this order (getopt's order
+ * shows in its "ambiguous" message); the demo-only rows sit where the demo's
+ * help lists them, after --out. An option both take with different values
+ * (--seed) has a row per command.
+ */
+static const struct opt_row rows[] = {
+	{ "data", "FILE", G_IO, RUN, ARG(cfg.data_path),
+	  RUN_HELP("reviews: TSV (sentence<TAB>label, optional id), JSONL or CSV") },
+	{ "format", "tsv|jsonl|csv", G_IO, RUN, FUNC(set_format, "tsv, jsonl or csv"),
+	  RUN_HELP("override the format guessed from the extension") },
+	{ "skip-bad-rows", NULL, G_IO, RUN, FLAG(cfg.data_opts.skip_bad_rows, 1),
+	  RUN_HELP("skip (and count) malformed rows instead of stopping") },
+	{ "limit", "N", G_IO, RUN, LONG(cfg.limit, 1, 100000000, "a positive integer"),
+	  RUN_HELP("only the first N reviews") },
+	{ "out", "DIR", G_IO, RUN | DEMO, ARG(cfg.out_dir),
+	  RUN_HELP("run directory to write"),
+	  DEMO_HELP("run directory (default out/demo); the cache goes to\n"
+		    "DIR/../.selfexp/cache.sqlite, so a second demo is instant") },
+	{ "prompts", "DIR", G_IO, RUN, STR(prompts_dir),
+	  RUN_HELP("prompt templates (default: $SELFEXP_HOME/prompts)") },
+	{ "explain", "MODE", NULL, DEMO, ARG(demo.explain),
+	  DEMO_HELP("faithful (default), noisy:SIGMA, coarse, random, inverted") },
+	{ "style", "STYLE", NULL, DEMO,
+	  FUNC(set_style, "clean, fenced, prose, echo, unquoted, truncated or mixed"),
+	  DEMO_HELP("answer style: clean, fenced, prose, echo, unquoted,\n"
+		    "truncated, mixed (default clean)") },
+	{ "confidence-decimals", "D", NULL, DEMO, INT(demo.sim.confidence_decimals, 0, 9, "0..9"),
+	  DEMO_HELP("decimals of the verbal confidence (default 2)") },
+	{ "conditions", "LIST", G_PROTOCOL, RUN | DEMO,
+	  FUNC(set_conditions, "a list of ep, pe, ep-topk, pe-topk, pred"),
+	  RUN_HELP("comma-separated: ep, pe, ep-topk, pe-topk, pred (default ep,pe)"),
+	  DEMO_HELP("prompt conditions (default ep,pe,ep-topk,pe-topk,pred)") },
+	{ "explainers", "LIST", G_PROTOCOL, RUN, FUNC(set_explainers, "a list of self, occlusion, lime"),
+	  RUN_HELP("comma-separated: self, occlusion, lime (default all three)") },
+	{ "prob", "verbal|logprob|sample:N", G_PROTOCOL, RUN,
+	  FUNC(set_prob, "verbal, logprob or sample:N with N in 2..128"),
+	  RUN_HELP("P(positive): from the verbal confidence (default), from\n"
+		   "the label token's logprobs, or the frequency of label 1\n"
+		   "over N sampled choices (N in 2..128; temperature 1\n"
+		   "unless --temperature is given)") },
+	{ "seed", "S", G_PROTOCOL, RUN, FUNC(set_seed, "a non-negative integer"),
+	  RUN_HELP("run seed: LIME samples and bootstrap draws (default 0)") },
+	{ "seed", "S", NULL, DEMO, FUNC(set_demo_seed, "a non-negative integer"),
+	  DEMO_HELP("run and sim seed (default 0)") },
+	{ "lime-samples", "N|Kx", G_PROTOCOL, RUN,
+	  FUNC(set_lime_samples, "a count such as 500, or a multiple such as 10x"),
+	  RUN_HELP("LIME samples: N, or K times the token count (default 10x)") },
+	{ "lime-kernel-width", "W", G_PROTOCOL, RUN,
+	  POSITIVE(cfg.lime_kernel_width, "a positive number"),
+	  RUN_HELP("LIME kernel width (default 25)") },
+	{ "mask", "delete|WORD", G_PROTOCOL, RUN, FUNC(set_mask, "delete or one word"),
+	  RUN_HELP("delete perturbed tokens (default) or replace them by WORD") },
+	{ "perturb-prompt", "condition|pred", G_PROTOCOL, RUN, FUNC(set_perturb, "condition or pred"),
+	  RUN_HELP("prompt for perturbed reviews: the condition's own (default,\n"
+		   "as the paper) or prediction-only (fewer output tokens)") },
+	{ "no-metrics", NULL, G_PROTOCOL, RUN, FLAG(cfg.metrics, 0),
+	  RUN_HELP("skip the evaluate stage (no faithfulness metrics)") },
+	{ "bootstrap", "N", G_PROTOCOL, RUN, LONG(cfg.bootstrap, 0, 1000000, "an integer >= 0"),
+	  RUN_HELP("bootstrap resamples for intervals (default 1000)") },
+	{ "compat", "none|paper", G_PROTOCOL, RUN | DEMO, FUNC(set_compat, "none or paper"),
+	  RUN_HELP("none (default): the metric definitions of DESIGN.md;\n"
+		   "paper: reproduce the choices of the code of Huang et al.\n"
+		   "(2023) to regenerate its numbers: ranking by the signed\n"
+		   "value with random (seeded) tie-breaks, comprehensiveness\n"
+		   "with its confidence re-mapping, sufficiency with absolute\n"
+		   "differences, DF_Frac over n + 1, RankDel on the label's\n"
+		   "confidence, agreement on signed rankings, LIME features\n"
+		   "split on non-word characters (removed ones become\n"
+		   "UNKWORDZ); see docs/paper-compat.md"),
+	  DEMO_HELP("metric definitions: DESIGN.md's (default) or those of\n"
+		    "the paper's code (see 'selfexp run --help' and\n"
+		    "docs/paper-compat.md)") },
+	{ "model", "M", G_MODEL, RUN, ARG(cfg.gen.model),
+	  RUN_HELP("model name sent to the API (default gpt-3.5-turbo)") },
+	{ "base-url", "URL", G_MODEL, RUN, STR(base_url),
+	  RUN_HELP("API base URL (default $OPENAI_BASE_URL)") },
+	{ "api-key-file", "FILE", G_MODEL, RUN, STR(key_file),
+	  RUN_HELP("read the key from FILE (must not be readable by others)") },
+	{ "temperature", "T", G_MODEL, RUN, DOUBLE(cfg.gen.temperature, 0, 2, "a number in [0, 2]"),
+	  RUN_HELP("sampling temperature (default 0, as the paper)") },
+	{ "max-tokens", "N", G_MODEL, RUN, LONG(cfg.gen.max_tokens, 1, 1000000, "a positive integer"),
+	  RUN_HELP("completion cap (default 1024)") },
+	{ "insecure", NULL, G_MODEL, RUN, FLAG(cfg.engine.insecure, 1),
+	  RUN_HELP("do not verify TLS certificates (recorded in run.json)") },
+	{ "concurrency", "N", G_ENGINE, RUN,
+	  INT(cfg.engine.concurrency, 1, 4096, "an integer in 1..4096"),
+	  RUN_HELP("requests in flight at most (default 16)") },
+	{ "rpm", "N", G_ENGINE, RUN, POSITIVE(cfg.engine.rpm, "a positive number"),
+	  RUN_HELP("pace to N requests / tokens per minute (default unlimited)") },
+	{ "tpm", "N", G_ENGINE, RUN, POSITIVE(cfg.engine.tpm, "a positive number") },
+	{ "retries", "N", G_ENGINE, RUN, INT(cfg.engine.retries, 0, 100, "an integer in 0..100"),
+	  RUN_HELP("retries per request after the first attempt (default 6)") },
+	{ "timeout", "SECONDS", G_ENGINE, RUN,
+	  POSITIVE(cfg.engine.timeout_s, "a positive number of seconds"),
+	  RUN_HELP("per attempt (default 120)") },
+	{ "cache", "FILE", G_ENGINE, RUN, STR(cache_path),
+	  RUN_HELP("response cache (default DIR/../.selfexp/cache.sqlite)") },
+	{ "offline", NULL, G_ENGINE, RUN, FLAG(cfg.engine.offline, 1),
+	  RUN_HELP("answer from the cache only; misses are listed and failed") },
+	{ "max-requests", "N", G_ENGINE, RUN,
+	  LONG(cfg.engine.max_requests, 1, 1000000000L, "a positive integer"),
+	  RUN_HELP("stop cleanly before sending more than N requests") },
+	{ "max-cost", "USD", G_ENGINE, RUN, POSITIVE(cfg.engine.max_cost, "a positive amount in USD"),
+	  RUN_HELP("stop cleanly before spending more than USD") },
+	{ "price-in", "USD", G_ENGINE, RUN,
+	  DOUBLE(cfg.engine.price_in, 0, HUGE_VAL, "USD per 1M tokens"),
+	  RUN_HELP("price per 1M prompt / completion tokens (default from\n"
+		   "data/prices.tsv for the model, else 0)") },
+	{ "price-out", "USD", G_ENGINE, RUN,
+	  DOUBLE(cfg.engine.price_out, 0, HUGE_VAL, "USD per 1M tokens") },
+	{ "dry-run", NULL, G_ENGINE, RUN, FLAG(cfg.dry_run, 1),
+	  RUN_HELP("print the distinct requests per stage and the estimated\n"
+		   "tokens and cost, send nothing") },
+	{ "progress", NULL, G_ENGINE, RUN, FLAG(progress, 1),
+	  RUN_HELP("progress line on stderr (default: when it is a terminal)") },
+	{ "no-progress", NULL, G_ENGINE, RUN | DEMO, FLAG(progress, 0),
+	  DEMO_HELP("no progress line") },
+	{ "help", NULL, G_ENGINE, RUN | DEMO, 'h', .kind = OPT_HELP,
+	  RUN_HELP("show this help"), DEMO_HELP("show this help") },
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+/* getopt_long's value for rows[i] without a short name */
+#define VAL_BASE 256
+
+static const struct cmd_info *command(unsigned bit)
+{
+	size_t i;
+
+	for (i = 0; i < IX_COUNT; i++)
+		if (commands[i].bit == bit)
+			return &commands[i];
+	fprintf(stderr, "selfexp: internal error: no command %#x\n", bit);
+	abort();
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+/* Set r's field from arg; 0, or -1 for a bad value. */
+static int set_option(struct sx_run_opts *o, const struct opt_row *r, const char *arg)
+{
+	char *field = (char *)o + r->off;
+	double d;
+	long l;
+
+	switch (r->kind) {
+	case OPT_FLAG: *(int *)field = r->value; return 0;
+	case OPT_LONG:
+	case OPT_INT:
+		if (sx_parse_long(arg, (long)r->lo, (long)r->hi, &l))
+			return -1;
+		if (r->kind == OPT_INT)
+			*(int *)field = (int)l;
+		else
+			*(long *)field = l;
+		return 0;
+	case OPT_DOUBLE:
+		if (sx_parse_double(arg, &d) || d < r->lo || d > r->hi || (r->lo_open && d <= r->lo))
+			return -1;
+		*(double *)field = d;
+		return 0;
+	case OPT_ARG: *(const char **)field = arg; return 0;
+	case OPT_STR:
+		free(*(char **)field);
+		*(char **)field = xstrdup(arg);
+		return 0;
+	case OPT_FUNC: return r->set(o, arg);
+	case OPT_HELP: break;
+	}
+	return 0;
+}
+
+/* getopt_long's tables for cmd, made from the rows it accepts. */
+static void make_getopt(unsigned cmd, struct option *longs, char *shorts)
+{
+	size_t i, n = 0, ns = 0;
+
+	for (i = 0; i < NROWS; i++) {
+		if (!(rows[i].cmds & cmd))
+			continue;
+		longs[n].name = rows[i].name;
+		longs[n].has_arg = rows[i].metavar ? required_argument : no_argument;
+		longs[n].flag = NULL;
+		longs[n].val = rows[i].short_name ? rows[i].short_name : VAL_BASE + (int)i;
+		n++;
+		if (rows[i].short_name)
+			shorts[ns++] = (char)rows[i].short_name;
+	}
+	memset(&longs[n], 0, sizeof(longs[n]));
+	shorts[ns] = '\0';
+}
+
+/* The row getopt_long's c stands for, NULL for its '?' (a message printed already). */
+static const struct opt_row *row_of(int c)
+{
+	size_t i;
+
+	if (c >= VAL_BASE && (size_t)(c - VAL_BASE) < NROWS)
+		return &rows[c - VAL_BASE];
+	for (i = 0; i < NROWS; i++)
+		if (rows[i].short_name && rows[i].short_name == c)
+			return &rows[i];
+	return NULL;
 }
 
 static char *join_argv(int argc, char **argv, const char *cmd)
@@ -169,179 +452,130 @@ static char *join_argv(int argc, char **argv, const char *cmd)
 	return sx_buf_detach(&b, NULL);
 }
 
-int sx_run_opts_parse(struct sx_run_opts *o, const char *cmd, void (*usage)(void), int argc,
-		      char **argv)
+void sx_run_opts_init(struct sx_run_opts *o)
 {
-	struct sx_run_config *cfg = &o->cfg;
-	double d;
-	long l;
-	int c;
+	static const struct sx_sim_config sim = SX_SIM_CONFIG_INIT;
 
 	memset(o, 0, sizeof(*o));
-	sx_run_config_init(cfg);
+	sx_run_config_init(&o->cfg);
 	o->progress = -1;
-	o->argv_line = join_argv(argc, argv, cmd);
-	cfg->argc = argc;
-	cfg->argv = argv;
+	o->demo.sim = sim;
+}
+
+/* Parse the options of command cmd in argv into o; name is the command in messages. */
+static int parse(struct sx_run_opts *o, unsigned cmd, const char *name, void (*usage)(void),
+		 int argc, char **argv)
+{
+	struct option longs[NROWS + 1];
+	char shorts[NROWS + 1], opt[64];
+	const struct opt_row *r;
+	int c;
+
+	make_getopt(cmd, longs, shorts);
+	free(o->argv_line);
+	o->argv_line = join_argv(argc, argv, name);
+	o->cfg.argc = argc;
+	o->cfg.argv = argv;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_DATA: cfg->data_path = optarg; break;
-		case OPT_FORMAT:
-			if (sx_data_format_from_name(optarg, &cfg->data_opts.format))
-				return bad_value(o, cmd, "--format", optarg, "tsv, jsonl or csv");
-			break;
-		case OPT_SKIP_BAD: cfg->data_opts.skip_bad_rows = 1; break;
-		case OPT_LIMIT:
-			if (sx_parse_long(optarg, 1, 100000000, &l))
-				return bad_value(o, cmd, "--limit", optarg, "a positive integer");
-			cfg->limit = l;
-			break;
-		case OPT_OUT: cfg->out_dir = optarg; break;
-		case OPT_PROMPTS: set_str(&o->prompts_dir, optarg); break;
-		case OPT_CONDITIONS:
-			if (parse_conditions(optarg, &cfg->conditions))
-				return bad_value(o, cmd, "--conditions", optarg,
-							"a list of ep, pe, ep-topk, pe-topk, pred");
-			break;
-		case OPT_EXPLAINERS:
-			if (parse_explainers(optarg, &cfg->explainers))
-				return bad_value(o, cmd, "--explainers", optarg,
-							"a list of self, occlusion, lime");
-			break;
-		case OPT_PROB:
-			if (!strcmp(optarg, "verbal"))
-				cfg->prob = SX_PROB_VERBAL;
-			else if (!strcmp(optarg, "logprob"))
-				cfg->prob = SX_PROB_LOGPROB;
-			else if (!strncmp(optarg, "sample:", 7) && !sx_parse_long(optarg + 7, 2, 128, &l)) {
-				cfg->prob = SX_PROB_SAMPLE;
-				cfg->gen.n = l;
-			} else
-				return bad_value(o, cmd, "--prob", optarg,
-							"verbal, logprob or sample:N with N in 2..128");
-			break;
-		case OPT_SEED: {
-			char *end;
-			errno = 0;
-			cfg->seed = strtoull(optarg, &end, 10);
-			if (errno || *end || end == optarg || *optarg == '-')
-				return bad_value(o, cmd, "--seed", optarg, "a non-negative integer");
-			break;
+	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		r = row_of(c);
+		if (!r) {
+			sx_run_opts_release(o);
+			return sx_cli_usage_hint(name);
 		}
-		case OPT_LIME_SAMPLES:
-			if (parse_lime_samples(optarg, cfg))
-				return bad_value(o, cmd, "--lime-samples", optarg,
-							"a count such as 500, or a multiple such as 10x");
-			break;
-		case OPT_LIME_KW:
-			if (sx_parse_double(optarg, &d) || d <= 0)
-				return bad_value(o, cmd, "--lime-kernel-width", optarg, "a positive number");
-			cfg->lime_kernel_width = d;
-			break;
-		case OPT_MASK:
-			cfg->mask_word = strcmp(optarg, "delete") ? optarg : NULL;
-			if (cfg->mask_word && (!*optarg || strpbrk(optarg, " \t\r\n")))
-				return bad_value(o, cmd, "--mask", optarg, "delete or one word");
-			break;
-		case OPT_PERTURB:
-			if (!strcmp(optarg, "pred"))
-				cfg->perturb_pred = 1;
-			else if (!strcmp(optarg, "condition"))
-				cfg->perturb_pred = 0;
-			else
-				return bad_value(o, cmd, "--perturb-prompt", optarg, "condition or pred");
-			break;
-		case OPT_NO_METRICS: cfg->metrics = 0; break;
-		case OPT_COMPAT:
-			if (sx_compat_from_name(optarg, &cfg->compat))
-				return bad_value(o, cmd, "--compat", optarg, "none or paper");
-			break;
-		case OPT_BOOTSTRAP:
-			if (sx_parse_long(optarg, 0, 1000000, &l))
-				return bad_value(o, cmd, "--bootstrap", optarg, "an integer >= 0");
-			cfg->bootstrap = l;
-			break;
-		case OPT_MODEL: cfg->gen.model = optarg; break;
-		case OPT_BASE_URL: set_str(&o->base_url, optarg); break;
-		case OPT_KEY_FILE: set_str(&o->key_file, optarg); break;
-		case OPT_TEMPERATURE:
-			if (sx_parse_double(optarg, &d) || d < 0 || d > 2)
-				return bad_value(o, cmd, "--temperature", optarg, "a number in [0, 2]");
-			cfg->gen.temperature = d;
-			break;
-		case OPT_MAX_TOKENS:
-			if (sx_parse_long(optarg, 1, 1000000, &l))
-				return bad_value(o, cmd, "--max-tokens", optarg, "a positive integer");
-			cfg->gen.max_tokens = l;
-			break;
-		case OPT_INSECURE: cfg->engine.insecure = 1; break;
-		case OPT_CONCURRENCY:
-			if (sx_parse_long(optarg, 1, 4096, &l))
-				return bad_value(o, cmd, "--concurrency", optarg, "an integer in 1..4096");
-			cfg->engine.concurrency = (int)l;
-			break;
-		case OPT_RPM:
-			if (sx_parse_double(optarg, &d) || d <= 0)
-				return bad_value(o, cmd, "--rpm", optarg, "a positive number");
-			cfg->engine.rpm = d;
-			break;
-		case OPT_TPM:
-			if (sx_parse_double(optarg, &d) || d <= 0)
-				return bad_value(o, cmd, "--tpm", optarg, "a positive number");
-			cfg->engine.tpm = d;
-			break;
-		case OPT_RETRIES:
-			if (sx_parse_long(optarg, 0, 100, &l))
-				return bad_value(o, cmd, "--retries", optarg, "an integer in 0..100");
-			cfg->engine.retries = (int)l;
-			break;
-		case OPT_TIMEOUT:
-			if (sx_parse_double(optarg, &d) || d <= 0)
-				return bad_value(o, cmd, "--timeout", optarg, "a positive number of seconds");
-			cfg->engine.timeout_s = d;
-			break;
-		case OPT_CACHE: set_str(&o->cache_path, optarg); break;
-		case OPT_OFFLINE: cfg->engine.offline = 1; break;
-		case OPT_MAX_REQUESTS:
-			if (sx_parse_long(optarg, 1, 1000000000L, &l))
-				return bad_value(o, cmd, "--max-requests", optarg, "a positive integer");
-			cfg->engine.max_requests = l;
-			break;
-		case OPT_MAX_COST:
-			if (sx_parse_double(optarg, &d) || d <= 0)
-				return bad_value(o, cmd, "--max-cost", optarg, "a positive amount in USD");
-			cfg->engine.max_cost = d;
-			break;
-		case OPT_PRICE_IN:
-			if (sx_parse_double(optarg, &d) || d < 0)
-				return bad_value(o, cmd, "--price-in", optarg, "USD per 1M tokens");
-			cfg->engine.price_in = d;
-			break;
-		case OPT_PRICE_OUT:
-			if (sx_parse_double(optarg, &d) || d < 0)
-				return bad_value(o, cmd, "--price-out", optarg, "USD per 1M tokens");
-			cfg->engine.price_out = d;
-			break;
-		case OPT_DRY_RUN: cfg->dry_run = 1; break;
-		case OPT_PROGRESS: o->progress = 1; break;
-		case OPT_NO_PROGRESS: o->progress = 0; break;
-		case 'h':
+		if (r->kind == OPT_HELP) {
 			if (usage)
 				usage();
 			sx_run_opts_release(o);
 			return SX_EXIT_OK;
-		default:
+		}
+		if (set_option(o, r, optarg)) {
+			snprintf(opt, sizeof(opt), "--%s", r->name);
+			sx_cli_bad_value(name, opt, optarg, r->expect);
 			sx_run_opts_release(o);
-			return sx_cli_usage_hint(cmd);
+			return SX_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		sx_cli_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+		sx_cli_error("%s: unexpected argument '%s'", name, argv[optind]);
 		sx_run_opts_release(o);
-		return sx_cli_usage_hint(cmd);
+		return sx_cli_usage_hint(name);
 	}
 	return -1;
+}
+
+int sx_run_opts_getopt(struct sx_run_opts *o, unsigned cmd, void (*usage)(void), int argc,
+		       char **argv)
+{
+	return parse(o, cmd, command(cmd)->name, usage, argc, argv);
+}
+
+int sx_run_opts_parse(struct sx_run_opts *o, const char *cmd, void (*usage)(void), int argc,
+		      char **argv)
+{
+	sx_run_opts_init(o);
+	return parse(o, SX_RUN_CMD_RUN, cmd, usage, argc, argv);
+}
+
+/* ---------------------------------------------------------------- help */
+
+static void add_label(struct sx_buf *b, const struct opt_row *r)
+{
+	if (r->short_name)
+		sx_buf_addf(b, "-%c, ", r->short_name);
+	sx_buf_addf(b, "--%s", r->name);
+	if (r->metavar)
+		sx_buf_addf(b, " %s", r->metavar);
+}
+
+/*
+ * Print rows[i] for ci (with the rows after it that share its line) and
+ * return the index of the row after them.
+ */
+static size_t print_option(FILE *f, const struct cmd_info *ci, size_t i)
+{
+	size_t ix = (size_t)(ci - commands), j;
+	struct sx_buf label = SX_BUF_INIT;
+	const char *text = rows[i].help[ix] ? rows[i].help[ix] : "", *nl;
+
+	sx_buf_addf(&label, "  ");
+	add_label(&label, &rows[i]);
+	for (j = i + 1; j < NROWS && (!(rows[j].cmds & ci->bit) || !rows[j].help[ix]); j++) {
+		if (!(rows[j].cmds & ci->bit))
+			continue;
+		sx_buf_addf(&label, ", ");
+		add_label(&label, &rows[j]);
+	}
+	if (label.len < (size_t)ci->column)
+		fprintf(f, "%-*s", ci->column, label.buf);
+	else
+		fprintf(f, "%s\n%*s", label.buf, ci->column, "");
+	while ((nl = strchr(text, '\n'))) {
+		fprintf(f, "%.*s\n%*s", (int)(nl - text), text, ci->column, "");
+		text = nl + 1;
+	}
+	fprintf(f, "%s\n", text);
+	sx_buf_release(&label);
+	return j;
+}
+
+void sx_run_opts_help(FILE *f, unsigned cmd)
+{
+	const struct cmd_info *ci = command(cmd);
+	const char *group = NULL;
+	size_t i = 0;
+
+	while (i < NROWS) {
+		if (!(rows[i].cmds & cmd)) {
+			i++;
+			continue;
+		}
+		if (ci->headings && (!group || strcmp(group, rows[i].group))) {
+			fprintf(f, "%s%s:\n", group ? "\n" : "", rows[i].group);
+			group = rows[i].group;
+		}
+		i = print_option(f, ci, i);
+	}
 }
 
 /* Read the key from a file that only its owner can read; strip the line end. */
@@ -403,9 +637,11 @@ static void lookup_prices(struct sx_run_config *cfg)
 	sx_buf_release(&text);
 }
 
-int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
+/* The base URL (--base-url, else $OPENAI_BASE_URL) and its host. */
+static int resolve_endpoint(struct sx_run_opts *o, const char *cmd)
 {
-	struct sx_run_config *cfg = &o->cfg;
+	const struct sx_run_config *cfg = &o->cfg;
+	struct sx_buf h = SX_BUF_INIT;
 	const char *env;
 
 	if (!o->base_url) {
@@ -420,15 +656,48 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 	}
 	if (!o->base_url)
 		o->base_url = xstrdup("http://offline.invalid/v1");
-	{
-		struct sx_buf h = SX_BUF_INIT;
-		if (sx_engine_endpoint_host(o->base_url, &h)) {
-			sx_buf_release(&h);
-			sx_cli_error("%s: base URL '%s' is not an http(s) URL", cmd, o->base_url);
-			return SX_EXIT_USAGE;
-		}
-		o->host = sx_buf_detach(&h, NULL);
+	if (sx_engine_endpoint_host(o->base_url, &h)) {
+		sx_buf_release(&h);
+		sx_cli_error("%s: base URL '%s' is not an http(s) URL", cmd, o->base_url);
+		return SX_EXIT_USAGE;
 	}
+	o->host = sx_buf_detach(&h, NULL);
+	return 0;
+}
+
+/* The prompts directory and the cache file when the options name none. */
+static void default_paths(struct sx_run_opts *o)
+{
+	if (!o->prompts_dir) {
+		struct sx_buf b = SX_BUF_INIT;
+		sx_buf_addf(&b, "%s/prompts", sx_cli_home());
+		o->prompts_dir = sx_buf_detach(&b, NULL);
+	}
+	if (!o->cache_path && getenv("SELFEXP_CACHE") && *getenv("SELFEXP_CACHE"))
+		o->cache_path = xstrdup(getenv("SELFEXP_CACHE"));
+	if (!o->cache_path && o->cfg.out_dir) {
+		char *copy = xstrdup(o->cfg.out_dir);
+		struct sx_buf b = SX_BUF_INIT;
+		sx_buf_addf(&b, "%s/.selfexp/cache.sqlite", dirname(copy));
+		free(copy);
+		o->cache_path = sx_buf_detach(&b, NULL);
+	}
+}
+
+int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
+{
+	struct sx_run_config *cfg = &o->cfg;
+	const char *env;
+	int rc;
+
+	if (!cfg->data_path || !cfg->out_dir) {
+		/* `selfexp score` replaying a command line that is not a run's (a demo's) */
+		sx_cli_error("%s: --data FILE and --out DIR are required", cmd);
+		return SX_EXIT_USAGE;
+	}
+	rc = resolve_endpoint(o, cmd);
+	if (rc)
+		return rc;
 	if (o->key_file) {
 		if (read_key_file(o->key_file, &o->api_key))
 			return SX_EXIT_FAIL;
@@ -437,20 +706,7 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 		if (env && *env)
 			o->api_key = xstrdup(env);
 	}
-	if (!o->prompts_dir) {
-		struct sx_buf b = SX_BUF_INIT;
-		sx_buf_addf(&b, "%s/prompts", sx_cli_home());
-		o->prompts_dir = sx_buf_detach(&b, NULL);
-	}
-	if (!o->cache_path && getenv("SELFEXP_CACHE") && *getenv("SELFEXP_CACHE"))
-		o->cache_path = xstrdup(getenv("SELFEXP_CACHE"));
-	if (!o->cache_path && cfg->out_dir) {
-		char *copy = xstrdup(cfg->out_dir);
-		struct sx_buf b = SX_BUF_INIT;
-		sx_buf_addf(&b, "%s/.selfexp/cache.sqlite", dirname(copy));
-		free(copy);
-		o->cache_path = sx_buf_detach(&b, NULL);
-	}
+	default_paths(o);
 	if (o->progress < 0)
 		o->progress = isatty(STDERR_FILENO);
 	lookup_prices(cfg);
