@@ -213,10 +213,12 @@ int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 
 int sx_mkdir_p(const char *path, mode_t mode, struct sx_err *err)
 {
-	char *p = xstrdup(path);
-	char *s;
+	char *p, *s;
 	int rc = 0;
 
+	if (!*path)
+		return sx_err_set(err, SX_EINPUT, "cannot create a directory with an empty name");
+	p = xstrdup(path);
 	for (s = p + 1; ; s++) {
 		if (*s == '/' || *s == '\0') {
 			char c = *s;

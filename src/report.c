@@ -248,10 +248,11 @@ static size_t pair_methods(const struct sx_json *agreement, char names[][16])
 	for (p = sx_json_child(agreement); p; p = sx_json_next(p)) {
 		const char *key = sx_json_key(p), *t = strchr(key, '~');
 		char part[2][16];
-		int len0 = (int)(t - key) < 15 ? (int)(t - key) : 15;
+		int len0;
 
 		if (!t)
 			continue;
+		len0 = (int)(t - key) < 15 ? (int)(t - key) : 15;
 		snprintf(part[0], sizeof(part[0]), "%.*s", len0, key);
 		snprintf(part[1], sizeof(part[1]), "%.15s", t + 1);
 		for (k = 0; k < 2; k++) {

@@ -33,8 +33,10 @@ out:
 
 static void key_of(struct sx_buf *k, const char *id, const char *cond, const char *method)
 {
+	/* length-prefixed, so that no id, condition or method can run into the next */
 	sx_buf_reset(k);
-	sx_buf_addf(k, "%s\t%s\t%s", id, cond, method);
+	sx_buf_addf(k, "%zu:%s%zu:%s%zu:%s", strlen(id), id, strlen(cond), cond, strlen(method),
+		    method);
 }
 
 static int load_records(struct sx_rundir *rd, struct sx_err *err)

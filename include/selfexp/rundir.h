@@ -36,7 +36,7 @@ struct sx_rundir {
 	struct sx_json *summary; /* owned root: summary.json, or NULL when not loaded */
 	struct sx_json **records;/* owned roots, one per line of records.jsonl, in file order */
 	size_t nrecords;
-	struct sx_strmap index;  /* "id\tcondition\tmethod" -> record index */
+	struct sx_strmap index;  /* (id, condition, method), length-prefixed -> record index */
 };
 
 #define SX_RUNDIR_INIT { NULL, NULL, NULL, NULL, 0, SX_STRMAP_INIT }

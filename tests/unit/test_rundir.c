@@ -458,6 +458,30 @@ static void test_release_partial(void **state)
 	free(dir);
 }
 
+/* Ids and conditions with a tab (JSONL data can have them) never run into each other's keys. */
+static void test_keys_with_tabs(void **state)
+{
+	struct sx_rundir rd;
+	struct sx_err err;
+	const struct sx_json *r;
+
+	(void)state;
+	assert_int_equal(load_records_text("tabs",
+					   "{\"id\":\"x\\tpe\",\"condition\":\"self\",\"method\":\"m\"}\n"
+					   "{\"id\":\"x\",\"condition\":\"pe\\tself\",\"method\":\"m\"}\n",
+					   &rd, &err),
+			 0);
+	assert_int_equal(rd.nrecords, 2);
+	r = sx_rundir_record(&rd, "x", "pe\tself", "m");
+	assert_non_null(r);
+	assert_string_equal(sx_json_get_str(r, "id"), "x");
+	r = sx_rundir_record(&rd, "x\tpe", "self", "m");
+	assert_non_null(r);
+	assert_string_equal(sx_json_get_str(r, "condition"), "self");
+	assert_null(sx_rundir_record(&rd, "x", "pe", "self\tm"));
+	sx_rundir_release(&rd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_missing_parts),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_release_partial),
+		cmocka_unit_test(test_keys_with_tabs),
 	};
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
