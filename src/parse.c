@@ -23,6 +23,7 @@
 #include "selfexp/buf.h"
 #include "selfexp/err.h"
 #include "selfexp/parse.h"
+#include "selfexp/utf8.h"
 
 /* Above this many DP cells, alignment falls back to a bounded look-ahead. */
 #define DP_MAX_CELLS (16u * 1024u * 1024u)
@@ -281,41 +282,6 @@ static int has_group(const struct matcher *m, int g)
 
 /* --------------------------------------------------------------- sanitise */
 
-/* Length of the valid UTF-8 sequence at s[0..n), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need, i;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 2;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 3;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < need + 1)
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i <= need; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return need + 1;
-}
-
 static unsigned sanitise(const char *in, size_t len, struct sx_buf *out)
 {
 	const unsigned char *s = (const unsigned char *)in;
@@ -324,11 +290,16 @@ static unsigned sanitise(const char *in, size_t len, struct sx_buf *out)
 
 	sx_buf_grow(out, len);
 	while (i < len) {
-		size_t run = i, l;
+		size_t run = i;
 
 		/* Copy the longest valid stretch at once. */
-		while (run < len && s[run] && (l = utf8_len(s + run, len - run)))
+		while (run < len && s[run]) {
+			size_t l = sx_utf8_char_len(in + run, len - run);
+
+			if (!l)
+				break;
 			run += l;
+		}
 		sx_buf_add(out, s + i, run - i);
 		i = run;
 		if (i >= len)

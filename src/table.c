@@ -7,6 +7,7 @@
 #include "selfexp/json.h"
 #include "selfexp/rundir.h"
 #include "selfexp/table.h"
+#include "selfexp/utf8.h"
 
 /* ---------------------------------------------------------------- model */
 
@@ -647,39 +648,6 @@ static void add_p(struct sx_buf *b, double p, const char *lt)
 
 /* ---------------------------------------------------------------- escaping */
 
-/* Length of the valid UTF-8 sequence at s (of at most left bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t left)
-{
-	size_t n, i;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 void sx_html_escape(struct sx_buf *out, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -700,7 +668,7 @@ void sx_html_escape(struct sx_buf *out, const char *s, size_t len)
 			i++;
 			continue;
 		}
-		n = utf8_len(p + i, len - i);
+		n = sx_utf8_char_len(s + i, len - i);
 		if (!n) {
 			sx_buf_adds(out, "\xef\xbf\xbd");
 			i++;
