@@ -107,20 +107,6 @@ int sx_compare_check_metrics(const char *list, struct sx_err *err)
 
 /* ---------------------------------------------------------------- pairing */
 
-static const char *str_or(const struct sx_json *o, const char *key, const char *dflt)
-{
-	const char *s = sx_json_get_str(o, key);
-
-	return s ? s : dflt;
-}
-
-static double num(const struct sx_json *o, const char *key)
-{
-	double v;
-
-	return o && !sx_json_get_num(o, key, &v) ? v : NAN;
-}
-
 static double value_of(const struct spec *sp, const struct sx_json *rec)
 {
 	const char *status = sx_json_get_str(rec, "status");
@@ -130,15 +116,15 @@ static double value_of(const struct spec *sp, const struct sx_json *rec)
 	case S_ACCURACY:
 		if (!sx_rundir_status_usable_prediction(status))
 			return NAN;
-		gold = num(rec, "gold");
-		label = num(sx_json_get(rec, "prediction"), "label");
+		gold = sx_json_num_or_nan(rec, "gold");
+		label = sx_json_num_or_nan(sx_json_get(rec, "prediction"), "label");
 		if (!isfinite(gold) || !isfinite(label))
 			return NAN;
 		return gold == label ? 1.0 : 0.0;
 	case S_PARSE_FAILURES:
 		return sx_rundir_status_usable_prediction(status) ? 0.0 : 1.0;
 	case S_FAITH:
-		return num(sx_json_get(rec, "metrics"), sp->def->name);
+		return sx_json_num_or_nan(sx_json_get(rec, "metrics"), sp->def->name);
 	}
 	return NAN;
 }
@@ -151,14 +137,14 @@ static const char *record_method(const struct spec *sp, const struct sx_rundir *
 
 	if (sp->def->source != S_FAITH) {
 		own = sx_rundir_answer_record(rd, id, cond);
-		return own ? str_or(own, "method", NULL) : NULL;
+		return own ? sx_json_str_or(own, "method", NULL) : NULL;
 	}
 	if (strcmp(sp->method, "self"))
 		return sp->method;
 	own = sx_rundir_answer_record(rd, id, cond);
-	if (!own || !strcmp(str_or(own, "method", ""), "prediction"))
+	if (!own || !strcmp(sx_json_str_or(own, "method", ""), "prediction"))
 		return NULL;
-	return str_or(own, "method", NULL);
+	return sx_json_str_or(own, "method", NULL);
 }
 
 static int same_tokens(const struct sx_json *a, const struct sx_json *b)
@@ -200,8 +186,8 @@ static size_t count_ids(const struct sx_rundir *rd)
 	size_t i, n = 0;
 
 	for (i = 0; i < rd->nrecords; i++) {
-		const char *m = str_or(rd->records[i], "method", "");
-		const char *c = str_or(rd->records[i], "condition", "");
+		const char *m = sx_json_str_or(rd->records[i], "method", "");
+		const char *c = sx_json_str_or(rd->records[i], "condition", "");
 		if (strcmp(m, "self") && strcmp(m, "topk") && strcmp(m, "prediction"))
 			continue;
 		if (!first_cond)
@@ -266,16 +252,17 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 	/* same texts under the same ids, and how many ids the runs share */
 	for (i = 0; i < base->nrecords; i++) {
 		const struct sx_json *r = base->records[i], *o;
-		const char *m = str_or(r, "method", "");
+		const char *m = sx_json_str_or(r, "method", "");
 		if (strcmp(m, "self") && strcmp(m, "topk") && strcmp(m, "prediction"))
 			continue;
-		o = sx_rundir_answer_record(cur, str_or(r, "id", ""), str_or(r, "condition", ""));
+		o = sx_rundir_answer_record(cur, sx_json_str_or(r, "id", ""),
+					    sx_json_str_or(r, "condition", ""));
 		if (!o)
 			continue;
 		if (!same_tokens(r, o))
 			return sx_err_set(err, SX_EINPUT, "the runs are over different data: review "
 					  "'%s' has different text in '%s' and '%s'",
-					  str_or(r, "id", ""), base->dir, cur->dir);
+					  sx_json_str_or(r, "id", ""), base->dir, cur->dir);
 	}
 	a = xcalloc(base->nrecords + 1, sizeof(double));
 	b = xcalloc(base->nrecords + 1, sizeof(double));
@@ -299,10 +286,10 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 
 			for (i = 0; i < base->nrecords; i++) {
 				const struct sx_json *r = base->records[i], *o;
-				const char *id = str_or(r, "id", ""), *meth, *meth_new;
-				const char *m = str_or(r, "method", "");
+				const char *id = sx_json_str_or(r, "id", ""), *meth, *meth_new;
+				const char *m = sx_json_str_or(r, "method", "");
 
-				if (strcmp(str_or(r, "condition", ""), cond) ||
+				if (strcmp(sx_json_str_or(r, "condition", ""), cond) ||
 				    (strcmp(m, "self") && strcmp(m, "topk") && strcmp(m, "prediction")))
 					continue;
 				meth = record_method(&specs[k], base, id, cond);

@@ -131,18 +131,11 @@ static void cell_text(struct cell *c, const char *s)
 	c->text = xstrdup(s);
 }
 
-static double get_num(const struct sx_json *o, const char *key)
-{
-	double v;
-
-	return o && !sx_json_get_num(o, key, &v) ? v : NAN;
-}
-
 /* A cell from an aggregate object {n, mean, sd, ci_lo, ci_hi}. */
 static void cell_agg(struct cell *c, const struct sx_json *agg, const char *cond,
 		     const char *method, const char *metric)
 {
-	double n = get_num(agg, "n");
+	double n = sx_json_num_or_nan(agg, "n");
 
 	c->csv_skip = 0;
 	c->cond = cond;
@@ -154,9 +147,9 @@ static void cell_agg(struct cell *c, const struct sx_json *agg, const char *cond
 		return;
 	}
 	c->kind = C_CI;
-	c->v = get_num(agg, "mean");
-	c->lo = get_num(agg, "ci_lo");
-	c->hi = get_num(agg, "ci_hi");
+	c->v = sx_json_num_or_nan(agg, "mean");
+	c->lo = sx_json_num_or_nan(agg, "ci_lo");
+	c->hi = sx_json_num_or_nan(agg, "ci_hi");
 	c->n = isfinite(n) ? (long)n : -1;
 	c->n_ref = -1;
 }
@@ -259,8 +252,8 @@ static void note_exclusions(struct sx_buf *note, const struct sx_json *summary)
 
 	sx_buf_adds(note, "Excluded (parse failures, failed requests) of n reviews:");
 	for (c = sx_json_child(sx_json_get(summary, "conditions")); c; c = sx_json_next(c)) {
-		double pf = get_num(c, "parse_failures"), fl = get_num(c, "failed"),
-		       rv = get_num(c, "reviews");
+		double pf = sx_json_num_or_nan(c, "parse_failures");
+		double fl = sx_json_num_or_nan(c, "failed"), rv = sx_json_num_or_nan(c, "reviews");
 		sx_buf_addf(note, "%s %s %.0f, %.0f of %.0f", first ? "" : ";",
 			    sx_rundir_condition_label(sx_json_key(c)), isfinite(pf) ? pf : 0,
 			    isfinite(fl) ? fl : 0, isfinite(rv) ? rv : 0);
@@ -306,12 +299,12 @@ static void build_accuracy(struct tables *ts, const struct sx_json *summary)
 				cell_agg(&r->cells[k], v, cond, "", rows[i].key);
 			} else if (sx_json_type_of(v) == SX_JSON_OBJECT) {
 				/* the n of an aggregate, already in the csv with its mean */
-				cell_value(&r->cells[k], C_INT, get_num(v, "n"), cond, "", rows[i].key,
-					   rows[i].stat);
+				cell_value(&r->cells[k], C_INT, sx_json_num_or_nan(v, "n"), cond, "",
+					   rows[i].key, rows[i].stat);
 				r->cells[k].csv_skip = 1;
 			} else if (sx_json_type_of(v) == SX_JSON_NUMBER) {
-				cell_value(&r->cells[k], rows[i].kind, get_num(c, rows[i].key), cond, "",
-					   rows[i].key, rows[i].stat);
+				cell_value(&r->cells[k], rows[i].kind, sx_json_num_or_nan(c, rows[i].key),
+					   cond, "", rows[i].key, rows[i].stat);
 			} else {
 				/* null: undefined (NA in csv); absent: does not apply */
 				cell_value(&r->cells[k], C_EMPTY, NAN, cond, "", rows[i].key,
@@ -361,8 +354,8 @@ static void faith_row(struct table *t, const struct sx_json *summary, const char
 		return;
 	r = table_row(t);
 	cell_text(&r->cells[0], label);
-	cell_value(&r->cells[1], C_INT, get_num(m, "explained"), cond, method, "explained",
-		   "count");
+	cell_value(&r->cells[1], C_INT, sx_json_num_or_nan(m, "explained"), cond, method,
+		   "explained", "count");
 	for (i = 0; i < NFAITH; i++) {
 		cell_agg(&r->cells[2 + i], sx_json_get(m, faith_metrics[i].key), cond, method,
 			 faith_metrics[i].key);
@@ -541,7 +534,8 @@ static void long_row(struct table *t, const char *cond, const char *method, cons
 	cell_text(&r->cells[1], method);
 	cell_text(&r->cells[2], metric);
 	if (sx_json_type_of(v) == SX_JSON_OBJECT) {
-		cell_value(&r->cells[3], C_INT, get_num(v, "n"), cond, method, metric, "n");
+		cell_value(&r->cells[3], C_INT, sx_json_num_or_nan(v, "n"), cond, method, metric,
+			   "n");
 		r->cells[3].csv_skip = 1;
 		cell_agg(&r->cells[4], v, cond, method, metric);
 	} else if (sx_json_type_of(v) == SX_JSON_NUMBER) {
@@ -605,16 +599,22 @@ static void build_long(struct tables *ts, const struct sx_json *summary)
 
 			cell_text(&r->cells[0], name);
 			cell_text(&r->cells[1], metric);
-			cell_value(&r->cells[2], C_INT, get_num(v, "n"), name, "", metric, "n");
-			cell_value(&r->cells[3], C_NUM, get_num(v, "mean_a"), name, "", metric, "mean_a");
-			cell_value(&r->cells[4], C_NUM, get_num(v, "mean_b"), name, "", metric, "mean_b");
-			cell_value(&r->cells[5], C_CI, get_num(v, "mean_diff"), name, "", metric, NULL);
-			r->cells[5].lo = get_num(v, "ci_lo");
-			r->cells[5].hi = get_num(v, "ci_hi");
+			cell_value(&r->cells[2], C_INT, sx_json_num_or_nan(v, "n"), name, "", metric,
+				   "n");
+			cell_value(&r->cells[3], C_NUM, sx_json_num_or_nan(v, "mean_a"), name, "",
+				   metric, "mean_a");
+			cell_value(&r->cells[4], C_NUM, sx_json_num_or_nan(v, "mean_b"), name, "",
+				   metric, "mean_b");
+			cell_value(&r->cells[5], C_CI, sx_json_num_or_nan(v, "mean_diff"), name, "",
+				   metric, NULL);
+			r->cells[5].lo = sx_json_num_or_nan(v, "ci_lo");
+			r->cells[5].hi = sx_json_num_or_nan(v, "ci_hi");
 			r->cells[5].n = -1;
 			r->cells[5].stat = "mean_diff";
-			cell_value(&r->cells[6], C_P, get_num(v, "p_value"), name, "", metric, "p_value");
-			cell_value(&r->cells[7], C_P, get_num(v, "p_holm"), name, "", metric, "p_holm");
+			cell_value(&r->cells[6], C_P, sx_json_num_or_nan(v, "p_value"), name, "",
+				   metric, "p_value");
+			cell_value(&r->cells[7], C_P, sx_json_num_or_nan(v, "p_holm"), name, "",
+				   metric, "p_holm");
 		}
 	}
 	sx_buf_adds(&cmp->note, "A - B: paired bootstrap interval over the reviews where both are "
@@ -805,17 +805,15 @@ static void run_line(struct sx_buf *b, const struct sx_json *run,
 {
 	const struct sx_json *model = sx_json_get(run, "model"), *data = sx_json_get(run, "data");
 	const char *path = sx_json_get_str(data, "path"), *base;
+	double reviews = sx_json_num_or_nan(data, "reviews");
 	struct sx_buf line = SX_BUF_INIT;
 
 	base = path ? strrchr(path, '/') : NULL;
 	base = base ? base + 1 : path ? path : "?";
 	sx_buf_addf(&line, "model %s, data %s (%.0f reviews), probability %s, seed %s, selfexp %s",
-		    sx_json_get_str(model, "name") ? sx_json_get_str(model, "name") : "?", base,
-		    isfinite(get_num(data, "reviews")) ? get_num(data, "reviews") : 0,
-		    sx_json_get_str(run, "prob") ? sx_json_get_str(run, "prob") : "?",
-		    sx_json_get_str(run, "seed") ? sx_json_get_str(run, "seed") : "?",
-		    sx_json_get_str(run, "selfexp_version") ? sx_json_get_str(run, "selfexp_version")
-							    : "?");
+		    sx_json_str_or(model, "name", "?"), base, isfinite(reviews) ? reviews : 0,
+		    sx_json_str_or(run, "prob", "?"), sx_json_str_or(run, "seed", "?"),
+		    sx_json_str_or(run, "selfexp_version", "?"));
 	if (sx_json_get_str(run, "compat") && !strcmp(sx_json_get_str(run, "compat"), "paper"))
 		sx_buf_adds(&line, ", metrics as the paper's code (--compat paper)");
 	if (sx_json_get(run, "complete") && sx_json_type_of(sx_json_get(run, "complete")) == SX_JSON_BOOL) {

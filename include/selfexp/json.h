@@ -49,6 +49,10 @@ const char *sx_json_get_str(const struct sx_json *obj, const char *key);
 int sx_json_get_num(const struct sx_json *obj, const char *key, double *out);
 /* Number that is an integer within [min, max]. */
 int sx_json_get_long(const struct sx_json *obj, const char *key, long min, long max, long *out);
+/* The number under key; NaN when obj is NULL or key is missing or not a number. */
+double sx_json_num_or_nan(const struct sx_json *obj, const char *key);
+/* The string under key (borrowed); dflt when obj is NULL or key is missing or not a string. */
+const char *sx_json_str_or(const struct sx_json *obj, const char *key, const char *dflt);
 
 /* Building. */
 struct sx_json *sx_json_new_object(void);
