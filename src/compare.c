@@ -7,7 +7,6 @@
 #include "selfexp/compare.h"
 #include "selfexp/json.h"
 #include "selfexp/rundir.h"
-#include "selfexp/table.h"
 
 /* ---------------------------------------------------------------- metrics */
 
@@ -456,7 +455,7 @@ void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out
 		const struct sx_compare_row *r = &res->rows[i];
 
 		sx_buf_adds(out, "| ");
-		sx_html_escape(out, sx_rundir_condition_label(r->condition),
+		sx_buf_add_html(out, sx_rundir_condition_label(r->condition),
 			       strlen(sx_rundir_condition_label(r->condition)));
 		sx_buf_adds(out, " | ");
 		if (strcmp(r->method, "self") && strcmp(r->method, "answer"))
@@ -505,21 +504,21 @@ void sx_compare_junit(const struct sx_compare_result *res, struct sx_buf *out)
 		sx_buf_adds(&msg, ", Holm-adjusted p ");
 		add_p(&msg, r->p_holm);
 		sx_buf_adds(out, "  <testcase classname=\"selfexp.");
-		sx_html_escape(out, r->condition, strlen(r->condition));
+		sx_buf_add_html(out, r->condition, strlen(r->condition));
 		sx_buf_adds(out, ".");
-		sx_html_escape(out, r->method, strlen(r->method));
+		sx_buf_add_html(out, r->method, strlen(r->method));
 		sx_buf_adds(out, "\" name=\"");
-		sx_html_escape(out, r->metric, strlen(r->metric));
+		sx_buf_add_html(out, r->metric, strlen(r->metric));
 		if (!r->regressed) {
 			sx_buf_adds(out, "\"><system-out>");
-			sx_html_escape(out, msg.buf, msg.len);
+			sx_buf_add_html(out, msg.buf, msg.len);
 			sx_buf_adds(out, "</system-out></testcase>\n");
 			continue;
 		}
 		sx_buf_adds(out, "\"><failure message=\"");
-		sx_html_escape(out, r->metric, strlen(r->metric));
+		sx_buf_add_html(out, r->metric, strlen(r->metric));
 		sx_buf_addf(out, " regressed beyond tolerance %g\" type=\"regression\">", res->tolerance);
-		sx_html_escape(out, msg.buf, msg.len);
+		sx_buf_add_html(out, msg.buf, msg.len);
 		sx_buf_adds(out, "</failure></testcase>\n");
 	}
 	sx_buf_adds(out, "</testsuite>\n</testsuites>\n");

@@ -15,7 +15,7 @@
 static void esc(struct sx_buf *b, const char *s)
 {
 	if (s)
-		sx_html_escape(b, s, strlen(s));
+		sx_buf_add_html(b, s, strlen(s));
 }
 
 /* An answer, escaped and cut at SX_REPORT_ANSWER_MAX bytes. */
@@ -24,10 +24,10 @@ static void esc_answer(struct sx_buf *b, const char *s)
 	size_t len = s ? strlen(s) : 0;
 
 	if (len <= SX_REPORT_ANSWER_MAX) {
-		sx_html_escape(b, s ? s : "", len);
+		sx_buf_add_html(b, s ? s : "", len);
 		return;
 	}
-	sx_html_escape(b, s, SX_REPORT_ANSWER_MAX);
+	sx_buf_add_html(b, s, SX_REPORT_ANSWER_MAX);
 	sx_buf_addf(b, "\n[... %zu more bytes not shown]", len - SX_REPORT_ANSWER_MAX);
 }
 

@@ -7,7 +7,6 @@
 #include "selfexp/json.h"
 #include "selfexp/rundir.h"
 #include "selfexp/table.h"
-#include "selfexp/utf8.h"
 
 /* ---------------------------------------------------------------- model */
 
@@ -648,37 +647,6 @@ static void add_p(struct sx_buf *b, double p, const char *lt)
 
 /* ---------------------------------------------------------------- escaping */
 
-void sx_html_escape(struct sx_buf *out, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n;
-
-	while (i < len) {
-		switch (p[i]) {
-		case '&': sx_buf_adds(out, "&amp;"); i++; continue;
-		case '<': sx_buf_adds(out, "&lt;"); i++; continue;
-		case '>': sx_buf_adds(out, "&gt;"); i++; continue;
-		case '"': sx_buf_adds(out, "&quot;"); i++; continue;
-		case '\'': sx_buf_adds(out, "&#39;"); i++; continue;
-		case '\0': sx_buf_adds(out, "\xef\xbf\xbd"); i++; continue;
-		default: break;
-		}
-		if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\t' && p[i] != '\r') {
-			sx_buf_adds(out, "\xef\xbf\xbd");
-			i++;
-			continue;
-		}
-		n = sx_utf8_char_len(s + i, len - i);
-		if (!n) {
-			sx_buf_adds(out, "\xef\xbf\xbd");
-			i++;
-			continue;
-		}
-		sx_buf_add(out, p + i, n);
-		i += n;
-	}
-}
-
 static void md_escape(struct sx_buf *out, const char *s)
 {
 	for (; *s; s++) {
@@ -745,7 +713,7 @@ struct cell_style {
 
 static void html_escape_str(struct sx_buf *out, const char *s)
 {
-	sx_html_escape(out, s, strlen(s));
+	sx_buf_add_html(out, s, strlen(s));
 }
 
 static void render_cell(struct sx_buf *b, const struct cell *c, const struct cell_style *st)

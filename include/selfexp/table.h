@@ -51,7 +51,4 @@ int sx_table_layout_from_name(const char *name, enum sx_table_layout *out);
 int sx_table_render(const struct sx_json *run, const struct sx_json *summary,
 		    const struct sx_table_opts *opts, struct sx_buf *out, struct sx_err *err);
 
-/* HTML-escape s[0..len) into out (& < > " '), and drop bytes that are not valid UTF-8. */
-void sx_html_escape(struct sx_buf *out, const char *s, size_t len);
-
 #endif
