@@ -19,7 +19,7 @@ struct sx_buf {
 };
 
 extern char sx_buf_empty[];
-#define SX_BUF_INIT { sx_buf_empty, 0, 0 }
+#define SX_BUF_INIT { .buf = sx_buf_empty, .len = 0, .alloc = 0 }
 
 void sx_buf_init(struct sx_buf *b, size_t hint);
 void sx_buf_release(struct sx_buf *b);

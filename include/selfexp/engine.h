@@ -36,7 +36,11 @@ struct sx_engine_config {
 	int insecure;           /* disable TLS verification (recorded by the caller in run.json) */
 };
 
-#define SX_ENGINE_CONFIG_INIT { NULL, NULL, NULL, 16, 0, 0, 6, 120.0, 0, 0, 0, 0, 0, 0, 0 }
+#define SX_ENGINE_CONFIG_INIT { \
+	.base_url = NULL, .api_key = NULL, .cache_path = NULL, .concurrency = 16, .rpm = 0, \
+	.tpm = 0, .retries = 6, .timeout_s = 120.0, .offline = 0, .max_requests = 0, \
+	.max_cost = 0, .price_in = 0, .price_out = 0, .progress = 0, .insecure = 0, \
+}
 
 struct sx_request {
 	char *body;  /* borrowed: the canonical JSON request body (sx_chat_request_body) */

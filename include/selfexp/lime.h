@@ -42,7 +42,7 @@ struct sx_lime_fit {
 	double local_pred; /* surrogate's prediction for the all-ones mask */
 };
 
-#define SX_LIME_FIT_INIT { 0, 0.0, NULL, 0.0, 0.0 }
+#define SX_LIME_FIT_INIT { .d = 0, .intercept = 0.0, .coef = NULL, .score = 0.0, .local_pred = 0.0 }
 
 /*
  * Fit the weighted ridge surrogate: distance_i = 100 x cosine distance between
@@ -73,7 +73,7 @@ struct sx_lime_words {
 	size_t *wlen;     /* owned, nwords: its length */
 };
 
-#define SX_LIME_WORDS_INIT { NULL, 0, 0, NULL, NULL }
+#define SX_LIME_WORDS_INIT { .text = NULL, .len = 0, .nwords = 0, .start = NULL, .wlen = NULL }
 /* lime's replacement of a removed feature when bow=False. */
 #define SX_LIME_PAPER_MASK "UNKWORDZ"
 

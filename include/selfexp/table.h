@@ -35,7 +35,7 @@ struct sx_table_opts {
 	int standalone;              /* tex, html: a complete document */
 };
 
-#define SX_TABLE_OPTS_INIT { "md", SX_TABLE_PAPER, 0 }
+#define SX_TABLE_OPTS_INIT { .format = "md", .layout = SX_TABLE_PAPER, .standalone = 0 }
 
 /* The format names, comma-separated, for usage texts: "md, tex, csv, html". */
 const char *sx_table_format_names(void);
