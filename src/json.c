@@ -214,15 +214,6 @@ struct sx_json *sx_json_new_str(const char *s)
 	return J(cJSON_CreateString(s));
 }
 
-struct sx_json *sx_json_new_strn(const char *s, size_t len)
-{
-	char *tmp = xstrndup(s, len);
-	struct sx_json *j = sx_json_new_str(tmp);
-
-	free(tmp);
-	return j;
-}
-
 struct sx_json *sx_json_new_num(double v)
 {
 	json_init();
@@ -274,14 +265,6 @@ void sx_json_add_num(struct sx_json *obj, const char *key, double v)
 void sx_json_add_bool(struct sx_json *obj, const char *key, int v)
 {
 	sx_json_add(obj, key, sx_json_new_bool(v));
-}
-
-void sx_json_set(struct sx_json *obj, const char *key, struct sx_json *item)
-{
-	if (cJSON_GetObjectItemCaseSensitive(C(obj), key))
-		cJSON_ReplaceItemInObjectCaseSensitive(C(obj), key, C(item));
-	else
-		cJSON_AddItemToObject(C(obj), key, C(item));
 }
 
 /*

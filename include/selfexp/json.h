@@ -58,7 +58,6 @@ const char *sx_json_str_or(const struct sx_json *obj, const char *key, const cha
 struct sx_json *sx_json_new_object(void);
 struct sx_json *sx_json_new_array(void);
 struct sx_json *sx_json_new_str(const char *s);
-struct sx_json *sx_json_new_strn(const char *s, size_t len);
 struct sx_json *sx_json_new_num(double v);
 struct sx_json *sx_json_new_bool(int v);
 struct sx_json *sx_json_new_null(void);
@@ -70,8 +69,6 @@ struct sx_json *sx_json_push(struct sx_json *arr, struct sx_json *item);
 void sx_json_add_str(struct sx_json *obj, const char *key, const char *s);
 void sx_json_add_num(struct sx_json *obj, const char *key, double v);
 void sx_json_add_bool(struct sx_json *obj, const char *key, int v);
-/* Replace (or add) a member. */
-void sx_json_set(struct sx_json *obj, const char *key, struct sx_json *item);
 
 /* Serialise; the caller frees the string. pretty = indented, else compact. */
 char *sx_json_print(const struct sx_json *j, int pretty);

@@ -85,7 +85,6 @@ enum sx_sim_style {
 };
 
 const char *sx_sim_explain_name(enum sx_sim_explain e);
-const char *sx_sim_style_name(enum sx_sim_style s);
 /* 0 and *out set for a known name ("noisy" without its :SIGMA), -1 otherwise. */
 int sx_sim_style_from_name(const char *name, enum sx_sim_style *out);
 int sx_sim_explain_from_name(const char *name, enum sx_sim_explain *out);
@@ -179,7 +178,6 @@ enum sx_sim_fault {
 	SX_SIM_FAULT_COUNT
 };
 
-const char *sx_sim_fault_name(enum sx_sim_fault f);
 /* Parse a comma-separated fault list ("429,500,reset") into a bit mask (1 << fault). */
 int sx_sim_faults_parse(const char *list, unsigned *mask, struct sx_err *err);
 

@@ -41,11 +41,6 @@ static const char *const fault_names[SX_SIM_FAULT_COUNT] = {
 	"429", "500", "503", "reset", "stall", "truncate", "garbage",
 };
 
-const char *sx_sim_fault_name(enum sx_sim_fault f)
-{
-	return (unsigned)f < SX_SIM_FAULT_COUNT ? fault_names[f] : "?";
-}
-
 int sx_sim_faults_parse(const char *list, unsigned *mask, struct sx_err *err)
 {
 	const char *p = list;
