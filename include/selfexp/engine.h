@@ -118,8 +118,11 @@ void sx_engine_interrupt(struct sx_engine *e);
  */
 int sx_engine_endpoint_host(const char *base_url, struct sx_buf *out);
 /*
- * The engine's token estimate of a request body, for --tpm pacing and for
- * --dry-run: ceil(bytes / 4) prompt tokens plus its max_tokens.
+ * The engine's token estimate of a request body, for --tpm pacing and the
+ * --max-cost worst case: ceil(bytes / 4) prompt tokens plus its max_tokens
+ * (1024 when the body has none). The dry run (--dry-run) does not use it:
+ * the pipeline counts and estimates the requests itself and never creates
+ * an engine.
  */
 long sx_engine_estimate_tokens(const char *body, size_t len);
 
