@@ -225,34 +225,22 @@ static int check_comparable(const struct sx_rundir *base, const struct sx_rundir
 	return 0;
 }
 
-int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
-		    const struct sx_compare_opts *opts, struct sx_compare_result *res,
-		    struct sx_err *err)
+/* The records that carry a review's answer (not the explainers' own). */
+static int is_answer_record(const char *method)
 {
-	struct spec specs[SX_COMPARE_MAX_METRICS];
-	const struct sx_json *cb = sx_json_get(base->run, "conditions"), *cn, *c;
-	size_t nspec, i, k, common = 0, alloc = 0, nconds = 0;
-	double *a = NULL, *b = NULL, *p = NULL, *adj = NULL;
-	int rc;
+	return !strcmp(method, "self") || !strcmp(method, "topk") || !strcmp(method, "prediction");
+}
 
-	memset(res, 0, sizeof(*res));
-	res->tolerance = opts->tolerance;
-	res->alpha = opts->alpha;
-	rc = parse_specs(opts->metrics ? opts->metrics : SX_COMPARE_DEFAULT_METRICS, specs, &nspec,
-			 err);
-	if (rc)
-		return rc;
-	rc = check_comparable(base, cur, err);
-	if (rc)
-		return rc;
-	cn = sx_json_get(cur->run, "conditions");
-	res->base_reviews = count_ids(base);
-	res->new_reviews = count_ids(cur);
-	/* same texts under the same ids, and how many ids the runs share */
+/* SX_EINPUT when a review id of both runs has different texts in them. */
+static int check_same_texts(const struct sx_rundir *base, const struct sx_rundir *cur,
+			    struct sx_err *err)
+{
+	size_t i;
+
 	for (i = 0; i < base->nrecords; i++) {
 		const struct sx_json *r = base->records[i], *o;
-		const char *m = sx_json_str_or(r, "method", "");
-		if (strcmp(m, "self") && strcmp(m, "topk") && strcmp(m, "prediction"))
+
+		if (!is_answer_record(sx_json_str_or(r, "method", "")))
 			continue;
 		o = sx_rundir_answer_record(cur, sx_json_str_or(r, "id", ""),
 					    sx_json_str_or(r, "condition", ""));
@@ -263,87 +251,82 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 					  "'%s' has different text in '%s' and '%s'",
 					  sx_json_str_or(r, "id", ""), base->dir, cur->dir);
 	}
-	a = xcalloc(base->nrecords + 1, sizeof(double));
-	b = xcalloc(base->nrecords + 1, sizeof(double));
-	for (c = sx_json_child(cb); c; c = sx_json_next(c)) {
-		const char *cond = sx_json_str(c);
-		const struct sx_json *d;
-		int in_new = 0;
+	return 0;
+}
 
-		if (!cond)
+/* 1 when the condition list (a run.json "conditions" array) holds cond. */
+static int has_condition(const struct sx_json *conds, const char *cond)
+{
+	const struct sx_json *d;
+	int found = 0;
+
+	for (d = sx_json_child(conds); d; d = sx_json_next(d))
+		found |= sx_json_str(d) && !strcmp(sx_json_str(d), cond);
+	return found;
+}
+
+/*
+ * The values of a metric under cond for the reviews of both runs whose
+ * records (of the same method) exist in both: a[i] from cur, b[i] from base,
+ * *n of them. Returns the number of such pairs.
+ */
+static size_t paired_values(const struct spec *sp, const struct sx_rundir *base,
+			    const struct sx_rundir *cur, const char *cond, double *a, double *b,
+			    size_t *n)
+{
+	size_t i, pairs = 0;
+
+	*n = 0;
+	for (i = 0; i < base->nrecords; i++) {
+		const struct sx_json *r = base->records[i], *o;
+		const char *id = sx_json_str_or(r, "id", ""), *meth, *meth_new;
+
+		if (strcmp(sx_json_str_or(r, "condition", ""), cond) ||
+		    !is_answer_record(sx_json_str_or(r, "method", "")))
 			continue;
-		for (d = sx_json_child(cn); d; d = sx_json_next(d))
-			in_new |= sx_json_str(d) && !strcmp(sx_json_str(d), cond);
-		if (!in_new || (opts->conditions && !in_list(opts->conditions, cond)))
+		meth = record_method(sp, base, id, cond);
+		meth_new = record_method(sp, cur, id, cond);
+		if (!meth || !meth_new || strcmp(meth, meth_new))
 			continue;
-		nconds++;
-		for (k = 0; k < nspec; k++) {
-			struct sx_compare_row *row;
-			size_t n = 0, pairs = 0;
-			int lost;
-			char what[160];
-
-			for (i = 0; i < base->nrecords; i++) {
-				const struct sx_json *r = base->records[i], *o;
-				const char *id = sx_json_str_or(r, "id", ""), *meth, *meth_new;
-				const char *m = sx_json_str_or(r, "method", "");
-
-				if (strcmp(sx_json_str_or(r, "condition", ""), cond) ||
-				    (strcmp(m, "self") && strcmp(m, "topk") && strcmp(m, "prediction")))
-					continue;
-				meth = record_method(&specs[k], base, id, cond);
-				meth_new = record_method(&specs[k], cur, id, cond);
-				if (!meth || !meth_new || strcmp(meth, meth_new))
-					continue;
-				r = sx_rundir_record(base, id, cond, meth);
-				o = sx_rundir_record(cur, id, cond, meth);
-				if (!r || !o)
-					continue;
-				pairs++;
-				a[n] = value_of(&specs[k], o);
-				b[n] = value_of(&specs[k], r);
-				n++;
-			}
-			{
-				size_t fa = 0, fb = 0, j;
-				for (j = 0; j < n; j++) {
-					fa += isfinite(a[j]) != 0;
-					fb += isfinite(b[j]) != 0;
-				}
-				if (!pairs || (!fa && !fb))
-					continue; /* the metric does not exist here (rankdel of a top-k list) */
-				lost = fb && !fa;
-			}
-			if (pairs > common)
-				common = pairs;
-			SX_GROW(res->rows, alloc, res->n + 1);
-			row = &res->rows[res->n++];
-			memset(row, 0, sizeof(*row));
-			snprintf(row->condition, sizeof(row->condition), "%s", cond);
-			snprintf(row->method, sizeof(row->method), "%s",
-				 specs[k].def->source == S_FAITH ? specs[k].method : "answer");
-			snprintf(row->metric, sizeof(row->metric), "%s", specs[k].def->name);
-			row->higher_better = specs[k].def->higher_better;
-			snprintf(what, sizeof(what), "%s/%s/%s", row->condition, row->method, row->metric);
-			sx_stats_paired(a, b, n, opts->bootstrap, sx_seed_derive(0, "compare", what),
-					&row->p);
-			row->lost = lost;
-		}
+		r = sx_rundir_record(base, id, cond, meth);
+		o = sx_rundir_record(cur, id, cond, meth);
+		if (!r || !o)
+			continue;
+		pairs++;
+		a[*n] = value_of(sp, o);
+		b[*n] = value_of(sp, r);
+		(*n)++;
 	}
-	free(a);
-	free(b);
-	res->common = common;
-	if (!nconds)
-		return sx_err_set(err, SX_EINPUT, "the runs have no prompt condition in common "
-				  "('%s' and '%s')", base->dir, cur->dir);
-	if (!common) {
-		sx_compare_result_release(res);
-		return sx_err_set(err, SX_EINPUT, "the runs have no review ids in common: %zu reviews "
-				  "in '%s', %zu in '%s'", res->base_reviews, base->dir,
-				  res->new_reviews, cur->dir);
-	}
-	p = xcalloc(res->n + 1, sizeof(double));
-	adj = xcalloc(res->n + 1, sizeof(double));
+	return pairs;
+}
+
+/* Append the row of a metric under cond, with the paired test of a (new) against b (base). */
+static void add_row(struct sx_compare_result *res, size_t *alloc, const struct spec *sp,
+		    const char *cond, const double *a, const double *b, size_t n, int lost,
+		    size_t bootstrap)
+{
+	struct sx_compare_row *row;
+	char what[160];
+
+	SX_GROW(res->rows, *alloc, res->n + 1);
+	row = &res->rows[res->n++];
+	memset(row, 0, sizeof(*row));
+	snprintf(row->condition, sizeof(row->condition), "%s", cond);
+	snprintf(row->method, sizeof(row->method), "%s",
+		 sp->def->source == S_FAITH ? sp->method : "answer");
+	snprintf(row->metric, sizeof(row->metric), "%s", sp->def->name);
+	row->higher_better = sp->def->higher_better;
+	snprintf(what, sizeof(what), "%s/%s/%s", row->condition, row->method, row->metric);
+	sx_stats_paired(a, b, n, bootstrap, sx_seed_derive(0, "compare", what), &row->p);
+	row->lost = lost;
+}
+
+/* Holm-adjust the p-values of the rows and decide which regressed or improved. */
+static void judge_rows(struct sx_compare_result *res, const struct sx_compare_opts *opts)
+{
+	double *p = xcalloc(res->n + 1, sizeof(double)), *adj = xcalloc(res->n + 1, sizeof(double));
+	size_t i;
+
 	for (i = 0; i < res->n; i++)
 		p[i] = res->rows[i].p.p_value;
 	sx_stats_holm(p, res->n, adj);
@@ -359,6 +342,72 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 	}
 	free(p);
 	free(adj);
+}
+
+int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
+		    const struct sx_compare_opts *opts, struct sx_compare_result *res,
+		    struct sx_err *err)
+{
+	struct spec specs[SX_COMPARE_MAX_METRICS];
+	const struct sx_json *cb = sx_json_get(base->run, "conditions"), *cn, *c;
+	size_t nspec, k, common = 0, alloc = 0, nconds = 0;
+	double *a = NULL, *b = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	res->tolerance = opts->tolerance;
+	res->alpha = opts->alpha;
+	rc = parse_specs(opts->metrics ? opts->metrics : SX_COMPARE_DEFAULT_METRICS, specs, &nspec,
+			 err);
+	if (rc)
+		return rc;
+	rc = check_comparable(base, cur, err);
+	if (rc)
+		return rc;
+	cn = sx_json_get(cur->run, "conditions");
+	res->base_reviews = count_ids(base);
+	res->new_reviews = count_ids(cur);
+	rc = check_same_texts(base, cur, err);
+	if (rc)
+		return rc;
+	a = xcalloc(base->nrecords + 1, sizeof(double));
+	b = xcalloc(base->nrecords + 1, sizeof(double));
+	for (c = sx_json_child(cb); c; c = sx_json_next(c)) {
+		const char *cond = sx_json_str(c);
+
+		if (!cond)
+			continue;
+		if (!has_condition(cn, cond) || (opts->conditions && !in_list(opts->conditions, cond)))
+			continue;
+		nconds++;
+		for (k = 0; k < nspec; k++) {
+			size_t n, pairs = paired_values(&specs[k], base, cur, cond, a, b, &n);
+			size_t fa = 0, fb = 0, j;
+
+			for (j = 0; j < n; j++) {
+				fa += isfinite(a[j]) != 0;
+				fb += isfinite(b[j]) != 0;
+			}
+			if (!pairs || (!fa && !fb))
+				continue; /* the metric does not exist here (rankdel of a top-k list) */
+			if (pairs > common)
+				common = pairs;
+			add_row(res, &alloc, &specs[k], cond, a, b, n, fb && !fa, opts->bootstrap);
+		}
+	}
+	free(a);
+	free(b);
+	res->common = common;
+	if (!nconds)
+		return sx_err_set(err, SX_EINPUT, "the runs have no prompt condition in common "
+				  "('%s' and '%s')", base->dir, cur->dir);
+	if (!common) {
+		sx_compare_result_release(res);
+		return sx_err_set(err, SX_EINPUT, "the runs have no review ids in common: %zu reviews "
+				  "in '%s', %zu in '%s'", res->base_reviews, base->dir,
+				  res->new_reviews, cur->dir);
+	}
+	judge_rows(res, opts);
 	return 0;
 }
 
