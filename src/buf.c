@@ -4,6 +4,7 @@
 
 #include "selfexp/alloc.h"
 #include "selfexp/buf.h"
+#include "selfexp/utf8.h"
 
 char sx_buf_empty[1];
 
@@ -148,4 +149,35 @@ void sx_buf_add_json_str(struct sx_buf *b, const char *s, size_t len)
 	}
 	sx_buf_add(b, s + run, len - run);
 	sx_buf_addch(b, '"');
+}
+
+void sx_buf_add_html(struct sx_buf *b, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+
+	while (i < len) {
+		switch (p[i]) {
+		case '&': sx_buf_adds(b, "&amp;"); i++; continue;
+		case '<': sx_buf_adds(b, "&lt;"); i++; continue;
+		case '>': sx_buf_adds(b, "&gt;"); i++; continue;
+		case '"': sx_buf_adds(b, "&quot;"); i++; continue;
+		case '\'': sx_buf_adds(b, "&#39;"); i++; continue;
+		case '\0': sx_buf_adds(b, "\xef\xbf\xbd"); i++; continue;
+		default: break;
+		}
+		if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\t' && p[i] != '\r') {
+			sx_buf_adds(b, "\xef\xbf\xbd");
+			i++;
+			continue;
+		}
+		n = sx_utf8_char_len(s + i, len - i);
+		if (!n) {
+			sx_buf_adds(b, "\xef\xbf\xbd");
+			i++;
+			continue;
+		}
+		sx_buf_add(b, p + i, n);
+		i += n;
+	}
 }

@@ -8,7 +8,6 @@
 #include "selfexp/json.h"
 #include "selfexp/registry.h"
 #include "selfexp/rundir.h"
-#include "selfexp/table.h"
 
 /* ---------------------------------------------------------------- metrics */
 
@@ -108,32 +107,18 @@ int sx_compare_check_metrics(const char *list, struct sx_err *err)
 
 /* ---------------------------------------------------------------- pairing */
 
-static const char *str_or(const struct sx_json *o, const char *key, const char *dflt)
-{
-	const char *s = sx_json_get_str(o, key);
-
-	return s ? s : dflt;
-}
-
-static double num(const struct sx_json *o, const char *key)
-{
-	double v;
-
-	return o && !sx_json_get_num(o, key, &v) ? v : NAN;
-}
-
 static double value_of(const struct spec *sp, const struct sx_json *rec)
 {
 	const char *status = sx_json_get_str(rec, "status");
 	double gold, label;
 
 	if (sp->def->kind == SX_METRIC_FAITH)
-		return num(sx_json_get(rec, "metrics"), sp->def->key);
+		return sx_json_num_or_nan(sx_json_get(rec, "metrics"), sp->def->key);
 	if (!strcmp(sp->def->key, "accuracy")) {
 		if (!sx_rundir_status_usable_prediction(status))
 			return NAN;
-		gold = num(rec, "gold");
-		label = num(sx_json_get(rec, "prediction"), "label");
+		gold = sx_json_num_or_nan(rec, "gold");
+		label = sx_json_num_or_nan(sx_json_get(rec, "prediction"), "label");
 		if (!isfinite(gold) || !isfinite(label))
 			return NAN;
 		return gold == label ? 1.0 : 0.0;
@@ -150,14 +135,14 @@ static const char *record_method(const struct spec *sp, const struct sx_rundir *
 
 	if (sp->def->kind != SX_METRIC_FAITH) {
 		own = sx_rundir_answer_record(rd, id, cond);
-		return own ? str_or(own, "method", NULL) : NULL;
+		return own ? sx_json_str_or(own, "method", NULL) : NULL;
 	}
 	if (strcmp(sp->method, "self"))
 		return sp->method;
 	own = sx_rundir_answer_record(rd, id, cond);
-	if (!own || !strcmp(str_or(own, "method", ""), "prediction"))
+	if (!own || !strcmp(sx_json_str_or(own, "method", ""), "prediction"))
 		return NULL;
-	return str_or(own, "method", NULL);
+	return sx_json_str_or(own, "method", NULL);
 }
 
 static int same_tokens(const struct sx_json *a, const struct sx_json *b)
@@ -199,8 +184,8 @@ static size_t count_ids(const struct sx_rundir *rd)
 	size_t i, n = 0;
 
 	for (i = 0; i < rd->nrecords; i++) {
-		const char *m = str_or(rd->records[i], "method", "");
-		const char *c = str_or(rd->records[i], "condition", "");
+		const char *m = sx_json_str_or(rd->records[i], "method", "");
+		const char *c = sx_json_str_or(rd->records[i], "condition", "");
 		if (strcmp(m, "self") && strcmp(m, "topk") && strcmp(m, "prediction"))
 			continue;
 		if (!first_cond)
@@ -239,124 +224,108 @@ static int check_comparable(const struct sx_rundir *base, const struct sx_rundir
 	return 0;
 }
 
-int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
-		    const struct sx_compare_opts *opts, struct sx_compare_result *res,
-		    struct sx_err *err)
+/* The records that carry a review's answer (not the explainers' own). */
+static int is_answer_record(const char *method)
 {
-	struct spec specs[SX_COMPARE_MAX_METRICS];
-	const struct sx_json *cb = sx_json_get(base->run, "conditions"), *cn, *c;
-	size_t nspec, i, k, common = 0, alloc = 0, nconds = 0;
-	double *a = NULL, *b = NULL, *p = NULL, *adj = NULL;
-	int rc;
+	return !strcmp(method, "self") || !strcmp(method, "topk") || !strcmp(method, "prediction");
+}
 
-	memset(res, 0, sizeof(*res));
-	res->tolerance = opts->tolerance;
-	res->alpha = opts->alpha;
-	rc = parse_specs(opts->metrics ? opts->metrics : SX_COMPARE_DEFAULT_METRICS, specs, &nspec,
-			 err);
-	if (rc)
-		return rc;
-	rc = check_comparable(base, cur, err);
-	if (rc)
-		return rc;
-	cn = sx_json_get(cur->run, "conditions");
-	res->base_reviews = count_ids(base);
-	res->new_reviews = count_ids(cur);
-	/* same texts under the same ids, and how many ids the runs share */
+/* SX_EINPUT when a review id of both runs has different texts in them. */
+static int check_same_texts(const struct sx_rundir *base, const struct sx_rundir *cur,
+			    struct sx_err *err)
+{
+	size_t i;
+
 	for (i = 0; i < base->nrecords; i++) {
 		const struct sx_json *r = base->records[i], *o;
-		const char *m = str_or(r, "method", "");
-		if (strcmp(m, "self") && strcmp(m, "topk") && strcmp(m, "prediction"))
+
+		if (!is_answer_record(sx_json_str_or(r, "method", "")))
 			continue;
-		o = sx_rundir_answer_record(cur, str_or(r, "id", ""), str_or(r, "condition", ""));
+		o = sx_rundir_answer_record(cur, sx_json_str_or(r, "id", ""),
+					    sx_json_str_or(r, "condition", ""));
 		if (!o)
 			continue;
 		if (!same_tokens(r, o))
 			return sx_err_set(err, SX_EINPUT, "the runs are over different data: review "
 					  "'%s' has different text in '%s' and '%s'",
-					  str_or(r, "id", ""), base->dir, cur->dir);
+					  sx_json_str_or(r, "id", ""), base->dir, cur->dir);
 	}
-	a = xcalloc(base->nrecords + 1, sizeof(double));
-	b = xcalloc(base->nrecords + 1, sizeof(double));
-	for (c = sx_json_child(cb); c; c = sx_json_next(c)) {
-		const char *cond = sx_json_str(c);
-		const struct sx_json *d;
-		int in_new = 0;
+	return 0;
+}
 
-		if (!cond)
+/* 1 when the condition list (a run.json "conditions" array) holds cond. */
+static int has_condition(const struct sx_json *conds, const char *cond)
+{
+	const struct sx_json *d;
+	int found = 0;
+
+	for (d = sx_json_child(conds); d; d = sx_json_next(d))
+		found |= sx_json_str(d) && !strcmp(sx_json_str(d), cond);
+	return found;
+}
+
+/*
+ * The values of a metric under cond for the reviews of both runs whose
+ * records (of the same method) exist in both: a[i] from cur, b[i] from base,
+ * *n of them. Returns the number of such pairs.
+ */
+static size_t paired_values(const struct spec *sp, const struct sx_rundir *base,
+			    const struct sx_rundir *cur, const char *cond, double *a, double *b,
+			    size_t *n)
+{
+	size_t i, pairs = 0;
+
+	*n = 0;
+	for (i = 0; i < base->nrecords; i++) {
+		const struct sx_json *r = base->records[i], *o;
+		const char *id = sx_json_str_or(r, "id", ""), *meth, *meth_new;
+
+		if (strcmp(sx_json_str_or(r, "condition", ""), cond) ||
+		    !is_answer_record(sx_json_str_or(r, "method", "")))
 			continue;
-		for (d = sx_json_child(cn); d; d = sx_json_next(d))
-			in_new |= sx_json_str(d) && !strcmp(sx_json_str(d), cond);
-		if (!in_new || (opts->conditions && !in_list(opts->conditions, cond)))
+		meth = record_method(sp, base, id, cond);
+		meth_new = record_method(sp, cur, id, cond);
+		if (!meth || !meth_new || strcmp(meth, meth_new))
 			continue;
-		nconds++;
-		for (k = 0; k < nspec; k++) {
-			struct sx_compare_row *row;
-			size_t n = 0, pairs = 0;
-			int lost;
-			char what[160];
-
-			for (i = 0; i < base->nrecords; i++) {
-				const struct sx_json *r = base->records[i], *o;
-				const char *id = str_or(r, "id", ""), *meth, *meth_new;
-				const char *m = str_or(r, "method", "");
-
-				if (strcmp(str_or(r, "condition", ""), cond) ||
-				    (strcmp(m, "self") && strcmp(m, "topk") && strcmp(m, "prediction")))
-					continue;
-				meth = record_method(&specs[k], base, id, cond);
-				meth_new = record_method(&specs[k], cur, id, cond);
-				if (!meth || !meth_new || strcmp(meth, meth_new))
-					continue;
-				r = sx_rundir_record(base, id, cond, meth);
-				o = sx_rundir_record(cur, id, cond, meth);
-				if (!r || !o)
-					continue;
-				pairs++;
-				a[n] = value_of(&specs[k], o);
-				b[n] = value_of(&specs[k], r);
-				n++;
-			}
-			{
-				size_t fa = 0, fb = 0, j;
-				for (j = 0; j < n; j++) {
-					fa += isfinite(a[j]) != 0;
-					fb += isfinite(b[j]) != 0;
-				}
-				if (!pairs || (!fa && !fb))
-					continue; /* the metric does not exist here (rankdel of a top-k list) */
-				lost = fb && !fa;
-			}
-			if (pairs > common)
-				common = pairs;
-			SX_GROW(res->rows, alloc, res->n + 1);
-			row = &res->rows[res->n++];
-			memset(row, 0, sizeof(*row));
-			snprintf(row->condition, sizeof(row->condition), "%s", cond);
-			snprintf(row->method, sizeof(row->method), "%s",
-				 specs[k].def->kind == SX_METRIC_FAITH ? specs[k].method : "answer");
-			snprintf(row->metric, sizeof(row->metric), "%s", specs[k].def->key);
-			row->higher_better = specs[k].def->dir == SX_DIR_UP;
-			snprintf(what, sizeof(what), "%s/%s/%s", row->condition, row->method, row->metric);
-			sx_stats_paired(a, b, n, opts->bootstrap, sx_seed_derive(0, "compare", what),
-					&row->p);
-			row->lost = lost;
-		}
+		r = sx_rundir_record(base, id, cond, meth);
+		o = sx_rundir_record(cur, id, cond, meth);
+		if (!r || !o)
+			continue;
+		pairs++;
+		a[*n] = value_of(sp, o);
+		b[*n] = value_of(sp, r);
+		(*n)++;
 	}
-	free(a);
-	free(b);
-	res->common = common;
-	if (!nconds)
-		return sx_err_set(err, SX_EINPUT, "the runs have no prompt condition in common "
-				  "('%s' and '%s')", base->dir, cur->dir);
-	if (!common) {
-		sx_compare_result_release(res);
-		return sx_err_set(err, SX_EINPUT, "the runs have no review ids in common: %zu reviews "
-				  "in '%s', %zu in '%s'", res->base_reviews, base->dir,
-				  res->new_reviews, cur->dir);
-	}
-	p = xcalloc(res->n + 1, sizeof(double));
-	adj = xcalloc(res->n + 1, sizeof(double));
+	return pairs;
+}
+
+/* Append the row of a metric under cond, with the paired test of a (new) against b (base). */
+static void add_row(struct sx_compare_result *res, size_t *alloc, const struct spec *sp,
+		    const char *cond, const double *a, const double *b, size_t n, int lost,
+		    size_t bootstrap)
+{
+	struct sx_compare_row *row;
+	char what[160];
+
+	SX_GROW(res->rows, *alloc, res->n + 1);
+	row = &res->rows[res->n++];
+	memset(row, 0, sizeof(*row));
+	snprintf(row->condition, sizeof(row->condition), "%s", cond);
+	snprintf(row->method, sizeof(row->method), "%s",
+		 sp->def->kind == SX_METRIC_FAITH ? sp->method : "answer");
+	snprintf(row->metric, sizeof(row->metric), "%s", sp->def->key);
+	row->higher_better = sp->def->dir == SX_DIR_UP;
+	snprintf(what, sizeof(what), "%s/%s/%s", row->condition, row->method, row->metric);
+	sx_stats_paired(a, b, n, bootstrap, sx_seed_derive(0, "compare", what), &row->p);
+	row->lost = lost;
+}
+
+/* Holm-adjust the p-values of the rows and decide which regressed or improved. */
+static void judge_rows(struct sx_compare_result *res, const struct sx_compare_opts *opts)
+{
+	double *p = xcalloc(res->n + 1, sizeof(double)), *adj = xcalloc(res->n + 1, sizeof(double));
+	size_t i;
+
 	for (i = 0; i < res->n; i++)
 		p[i] = res->rows[i].p.p_value;
 	sx_stats_holm(p, res->n, adj);
@@ -372,6 +341,72 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 	}
 	free(p);
 	free(adj);
+}
+
+int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
+		    const struct sx_compare_opts *opts, struct sx_compare_result *res,
+		    struct sx_err *err)
+{
+	struct spec specs[SX_COMPARE_MAX_METRICS];
+	const struct sx_json *cb = sx_json_get(base->run, "conditions"), *cn, *c;
+	size_t nspec, k, common = 0, alloc = 0, nconds = 0;
+	double *a = NULL, *b = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	res->tolerance = opts->tolerance;
+	res->alpha = opts->alpha;
+	rc = parse_specs(opts->metrics ? opts->metrics : SX_COMPARE_DEFAULT_METRICS, specs, &nspec,
+			 err);
+	if (rc)
+		return rc;
+	rc = check_comparable(base, cur, err);
+	if (rc)
+		return rc;
+	cn = sx_json_get(cur->run, "conditions");
+	res->base_reviews = count_ids(base);
+	res->new_reviews = count_ids(cur);
+	rc = check_same_texts(base, cur, err);
+	if (rc)
+		return rc;
+	a = xcalloc(base->nrecords + 1, sizeof(double));
+	b = xcalloc(base->nrecords + 1, sizeof(double));
+	for (c = sx_json_child(cb); c; c = sx_json_next(c)) {
+		const char *cond = sx_json_str(c);
+
+		if (!cond)
+			continue;
+		if (!has_condition(cn, cond) || (opts->conditions && !in_list(opts->conditions, cond)))
+			continue;
+		nconds++;
+		for (k = 0; k < nspec; k++) {
+			size_t n, pairs = paired_values(&specs[k], base, cur, cond, a, b, &n);
+			size_t fa = 0, fb = 0, j;
+
+			for (j = 0; j < n; j++) {
+				fa += isfinite(a[j]) != 0;
+				fb += isfinite(b[j]) != 0;
+			}
+			if (!pairs || (!fa && !fb))
+				continue; /* the metric does not exist here (rankdel of a top-k list) */
+			if (pairs > common)
+				common = pairs;
+			add_row(res, &alloc, &specs[k], cond, a, b, n, fb && !fa, opts->bootstrap);
+		}
+	}
+	free(a);
+	free(b);
+	res->common = common;
+	if (!nconds)
+		return sx_err_set(err, SX_EINPUT, "the runs have no prompt condition in common "
+				  "('%s' and '%s')", base->dir, cur->dir);
+	if (!common) {
+		sx_compare_result_release(res);
+		return sx_err_set(err, SX_EINPUT, "the runs have no review ids in common: %zu reviews "
+				  "in '%s', %zu in '%s'", res->base_reviews, base->dir,
+				  res->new_reviews, cur->dir);
+	}
+	judge_rows(res, opts);
 	return 0;
 }
 
@@ -468,7 +503,7 @@ void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out
 		const struct sx_compare_row *r = &res->rows[i];
 
 		sx_buf_adds(out, "| ");
-		sx_html_escape(out, sx_rundir_condition_label(r->condition),
+		sx_buf_add_html(out, sx_rundir_condition_label(r->condition),
 			       strlen(sx_rundir_condition_label(r->condition)));
 		sx_buf_adds(out, " | ");
 		if (strcmp(r->method, "self") && strcmp(r->method, "answer"))
@@ -517,21 +552,21 @@ void sx_compare_junit(const struct sx_compare_result *res, struct sx_buf *out)
 		sx_buf_adds(&msg, ", Holm-adjusted p ");
 		add_p(&msg, r->p_holm);
 		sx_buf_adds(out, "  <testcase classname=\"selfexp.");
-		sx_html_escape(out, r->condition, strlen(r->condition));
+		sx_buf_add_html(out, r->condition, strlen(r->condition));
 		sx_buf_adds(out, ".");
-		sx_html_escape(out, r->method, strlen(r->method));
+		sx_buf_add_html(out, r->method, strlen(r->method));
 		sx_buf_adds(out, "\" name=\"");
-		sx_html_escape(out, r->metric, strlen(r->metric));
+		sx_buf_add_html(out, r->metric, strlen(r->metric));
 		if (!r->regressed) {
 			sx_buf_adds(out, "\"><system-out>");
-			sx_html_escape(out, msg.buf, msg.len);
+			sx_buf_add_html(out, msg.buf, msg.len);
 			sx_buf_adds(out, "</system-out></testcase>\n");
 			continue;
 		}
 		sx_buf_adds(out, "\"><failure message=\"");
-		sx_html_escape(out, r->metric, strlen(r->metric));
+		sx_buf_add_html(out, r->metric, strlen(r->metric));
 		sx_buf_addf(out, " regressed beyond tolerance %g\" type=\"regression\">", res->tolerance);
-		sx_html_escape(out, msg.buf, msg.len);
+		sx_buf_add_html(out, msg.buf, msg.len);
 		sx_buf_adds(out, "</failure></testcase>\n");
 	}
 	sx_buf_adds(out, "</testsuite>\n</testsuites>\n");

@@ -20,6 +20,7 @@
 #include "selfexp/data.h"
 #include "selfexp/file.h"
 #include "selfexp/json.h"
+#include "selfexp/utf8.h"
 
 /* Bytes of an offending value shown in a message before it is cut with "...". */
 #define SHOW_MAX 40
@@ -140,47 +141,6 @@ static const char *trim(const char *s, size_t *len)
 	return s;
 }
 
-/* Offset of the first byte that is not part of valid UTF-8 (no overlong
- * forms, no surrogates, nothing above U+10FFFF), or len when all is valid. */
-static size_t utf8_check(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n, k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return i;
-		}
-		if (len - i <= n)
-			return i;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return i;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return i;
-		i += n + 1;
-	}
-	return len;
-}
-
 /* Render s[0..len) for a message: at most SHOW_MAX bytes (cut on a character
  * boundary, then "..."), control characters escaped. out has SHOW_BUF bytes. */
 static const char *show(char *out, const char *s, size_t len)
@@ -269,7 +229,7 @@ static int check_bytes(struct parser *ps, int fatal, size_t line, const char *s,
 		return problem(ps, fatal, line, "%s is longer than the %zu byte cap", what,
 			       ps->max_line);
 	nul = memchr(s, '\0', len);
-	bad = utf8_check((const unsigned char *)s, nul ? (size_t)(nul - s) : len);
+	bad = sx_utf8_valid_prefix(s, nul ? (size_t)(nul - s) : len);
 	if (bad < (nul ? (size_t)(nul - s) : len)) {
 		const char *q, *sol = s;
 
@@ -768,7 +728,7 @@ static int jsonl_row(struct parser *ps, size_t line, const char *s, size_t len)
 		rc = problem(ps, 0, line, "'%s' is not a string", tname);
 		goto out;
 	}
-	if (utf8_check((const unsigned char *)text, strlen(text)) != strlen(text)) {
+	if (!sx_utf8_valid(text, strlen(text))) {
 		rc = problem(ps, 0, line, "'%s' is not valid UTF-8 (an unpaired surrogate escape?)",
 			     tname);
 		goto out;

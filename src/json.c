@@ -182,6 +182,20 @@ int sx_json_get_long(const struct sx_json *obj, const char *key, long min, long 
 	return 0;
 }
 
+double sx_json_num_or_nan(const struct sx_json *obj, const char *key)
+{
+	double v;
+
+	return !sx_json_get_num(obj, key, &v) ? v : NAN;
+}
+
+const char *sx_json_str_or(const struct sx_json *obj, const char *key, const char *dflt)
+{
+	const char *s = sx_json_get_str(obj, key);
+
+	return s ? s : dflt;
+}
+
 struct sx_json *sx_json_new_object(void)
 {
 	json_init();
@@ -198,15 +212,6 @@ struct sx_json *sx_json_new_str(const char *s)
 {
 	json_init();
 	return J(cJSON_CreateString(s));
-}
-
-struct sx_json *sx_json_new_strn(const char *s, size_t len)
-{
-	char *tmp = xstrndup(s, len);
-	struct sx_json *j = sx_json_new_str(tmp);
-
-	free(tmp);
-	return j;
 }
 
 struct sx_json *sx_json_new_num(double v)

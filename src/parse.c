@@ -23,6 +23,7 @@
 #include "selfexp/buf.h"
 #include "selfexp/err.h"
 #include "selfexp/parse.h"
+#include "selfexp/utf8.h"
 
 /* Above this many DP cells, alignment falls back to a bounded look-ahead. */
 #define DP_MAX_CELLS (16u * 1024u * 1024u)
@@ -281,41 +282,6 @@ static int has_group(const struct matcher *m, int g)
 
 /* --------------------------------------------------------------- sanitise */
 
-/* Length of the valid UTF-8 sequence at s[0..n), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need, i;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 2;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 3;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < need + 1)
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i <= need; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return need + 1;
-}
-
 static unsigned sanitise(const char *in, size_t len, struct sx_buf *out)
 {
 	const unsigned char *s = (const unsigned char *)in;
@@ -324,11 +290,16 @@ static unsigned sanitise(const char *in, size_t len, struct sx_buf *out)
 
 	sx_buf_grow(out, len);
 	while (i < len) {
-		size_t run = i, l;
+		size_t run = i;
 
 		/* Copy the longest valid stretch at once. */
-		while (run < len && s[run] && (l = utf8_len(s + run, len - run)))
+		while (run < len && s[run]) {
+			size_t l = sx_utf8_char_len(in + run, len - run);
+
+			if (!l)
+				break;
 			run += l;
+		}
 		sx_buf_add(out, s + i, run - i);
 		i = run;
 		if (i >= len)
@@ -1164,20 +1135,157 @@ static void decide_status(struct sx_parse_result *r, int has_list, int has_pair)
 		r->status = r->repairs ? SX_PARSE_OK_WITH_REPAIRS : SX_PARSE_OK;
 }
 
+/* The sanitised answer, its lexemes and runs, and which of its bytes are accounted for. */
+struct scan {
+	const char *s;
+	size_t len;
+	struct lexeme *lx; /* owned */
+	size_t nlx;
+	struct run *runs;  /* owned */
+	size_t nruns;
+	unsigned char *covered; /* owned, len bytes: 1 where a part of the answer is */
+};
+
+/* Fences and echoed format templates: repairs, and not prose. */
+static void mark_lexemes(struct sx_parse_result *out, const struct scan *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->nlx; i++) {
+		const struct lexeme *l = &sc->lx[i];
+
+		if (l->kind == LEX_FENCE)
+			out->repairs |= SX_REPAIR_FENCE;
+		if (l->kind == LEX_FENCE || l->kind == LEX_ECHO || l->kind == LEX_AECHO)
+			mark(sc->covered, l->start, l->end);
+		if (l->kind == LEX_ECHO || l->kind == LEX_AECHO)
+			out->repairs |= SX_REPAIR_ECHO;
+	}
+}
+
+/*
+ * The importance list of ep and pe: the list run with the most items. 1 when
+ * it holds an item that was not dropped; *list_start is its offset.
+ */
+static int take_importance(struct sx_parse_result *out, const struct scan *sc,
+			   char *const *tokens, size_t ntokens, size_t *list_start)
+{
+	const struct run *best = NULL;
+	size_t cap = ntokens > SX_PARSE_MAX_ITEMS_MIN / 4 ? sx_size_mul(ntokens, 4)
+							  : SX_PARSE_MAX_ITEMS_MIN;
+	size_t i;
+	int has_list = 0;
+
+	for (i = 0; i < sc->nruns; i++)
+		if (sc->runs[i].is_list && (!best || sc->runs[i].nitems > best->nitems))
+			best = &sc->runs[i];
+	if (best) {
+		size_t a = sc->lx[best->first].start, b = sc->lx[best->last].end;
+
+		collect_items(out, sc->s, sc->lx, best, cap);
+		if (!best->opened || !best->closed) {
+			if (best->opened || best->cut)
+				out->repairs |= SX_REPAIR_TRUNCATED;
+		}
+		if (!best->opened && !best->closed)
+			out->repairs |= SX_REPAIR_UNBRACKETED;
+		for (i = 0; i < out->nitems; i++)
+			has_list |= !out->items[i].dropped;
+		*list_start = a;
+		if (best->cut || (best->opened && !best->closed))
+			b = line_end(sc->s, sc->len, b);
+		mark(sc->covered, a, b);
+	}
+	align_list(out, tokens, ntokens);
+	return has_list;
+}
+
+/*
+ * The word list of ep-topk and pe-topk: the one with the most items (a
+ * closed one on a tie), echoed templates aside. 1 when it has items;
+ * *list_start is its offset.
+ */
+static int take_topk(struct matcher *m, struct sx_parse_result *out, const struct scan *sc,
+		     char *const *tokens, size_t ntokens, size_t *list_start)
+{
+	const struct tlist *best = NULL;
+	struct tlist *tl = NULL;
+	size_t ntl = 0, i;
+	int has_list = 0;
+
+	scan_topk(m, sc->s, sc->len, &tl, &ntl);
+	for (i = 0; i < ntl; i++) {
+		if (tl[i].echo) {
+			out->repairs |= SX_REPAIR_ECHO;
+			mark(sc->covered, tl[i].start, tl[i].end);
+			continue;
+		}
+		if (!best || tl[i].nitems > best->nitems ||
+		    (tl[i].nitems == best->nitems && tl[i].closed && !best->closed))
+			best = &tl[i];
+	}
+	if (best) {
+		collect_topk(m, sc->s, best, out);
+		if (!best->closed)
+			out->repairs |= SX_REPAIR_TRUNCATED;
+		has_list = out->nitems > 0;
+		*list_start = best->start;
+		mark(sc->covered, best->start,
+		     best->closed ? best->end : line_end(sc->s, sc->len, best->end));
+	}
+	align_topk(out, tokens, ntokens);
+	free(tl);
+	return has_list;
+}
+
+/* The prediction: the last valid candidate, else the last candidate (to be
+ * rejected); a filled-in echo (<1, 0.9>) the same way, only if no other. */
+static const struct lexeme *find_pair(enum sx_cond cond, const struct scan *sc)
+{
+	const struct lexeme *pair = NULL;
+	size_t i;
+
+	for (i = 0; i < sc->nlx; i++) {
+		const struct lexeme *l = &sc->lx[i];
+
+		if (l->kind != LEX_TUPLE || !l->is_int || l->quoting != Q_BARE)
+			continue;
+		if (sx_cond_has_importance(cond) && sc->runs[l->run].is_list)
+			continue;
+		if (!pair || pair_valid(l) || !pair_valid(pair))
+			pair = l;
+	}
+	if (!pair)
+		for (i = 0; i < sc->nlx; i++)
+			if (sc->lx[i].kind == LEX_AECHO && sc->lx[i].is_int &&
+			    (!pair || pair_valid(&sc->lx[i]) || !pair_valid(pair)))
+				pair = &sc->lx[i];
+	return pair;
+}
+
+/* Record the pair as the prediction, or as the rejected one when it is not valid. */
+static void take_pair(struct sx_parse_result *out, const struct lexeme *pair)
+{
+	if (pair_valid(pair)) {
+		out->has_prediction = 1;
+		out->label = (int)pair->ival;
+		out->confidence = pair->value;
+	} else {
+		out->has_rejected = 1;
+		out->rejected_label = pair->ival;
+		out->rejected_confidence = pair->value;
+	}
+}
+
 int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const *tokens,
 		    size_t ntokens, struct sx_parse_result *out)
 {
 	static const struct sx_parse_result init = SX_PARSE_RESULT_INIT;
 	struct sx_buf clean = SX_BUF_INIT;
 	struct matcher *m = NULL;
-	struct lexeme *lx = NULL;
-	struct run *runs = NULL;
-	struct tlist *tl = NULL;
-	size_t nlx = 0, nruns = 0, ntl = 0, i;
-	unsigned char *covered = NULL;
-	const char *s;
+	struct scan sc = { NULL, 0, NULL, 0, NULL, 0, NULL };
 	size_t list_start = SIZE_MAX, pair_start = SIZE_MAX;
-	const struct lexeme *pair = NULL;
+	const struct lexeme *pair;
 	int has_list = 0;
 
 	*out = init;
@@ -1190,119 +1298,38 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 		out->repairs |= SX_REPAIR_TRUNCATED;
 	}
 	out->repairs |= sanitise(text ? text : "", len, &clean);
-	s = clean.buf;
-	len = clean.len;
+	sc.s = clean.buf;
+	sc.len = clean.len;
 	out->ntokens = ntokens;
-	covered = xcalloc(len ? len : 1, 1);
+	sc.covered = xcalloc(sc.len ? sc.len : 1, 1);
 	m = matcher_get();
 
-	lex(m, s, len, &lx, &nlx);
-	make_runs(s, len, lx, nlx, &runs, &nruns);
-	for (i = 0; i < nlx; i++) {
-		if (lx[i].kind == LEX_FENCE)
-			out->repairs |= SX_REPAIR_FENCE;
-		if (lx[i].kind == LEX_FENCE || lx[i].kind == LEX_ECHO || lx[i].kind == LEX_AECHO)
-			mark(covered, lx[i].start, lx[i].end);
-		if (lx[i].kind == LEX_ECHO || lx[i].kind == LEX_AECHO)
-			out->repairs |= SX_REPAIR_ECHO;
-	}
-
-	/* The explanation. */
-	if (sx_cond_has_importance(cond)) {
-		const struct run *best = NULL;
-		size_t cap = ntokens > SX_PARSE_MAX_ITEMS_MIN / 4 ? sx_size_mul(ntokens, 4)
-								  : SX_PARSE_MAX_ITEMS_MIN;
-
-		for (i = 0; i < nruns; i++)
-			if (runs[i].is_list && (!best || runs[i].nitems > best->nitems))
-				best = &runs[i];
-		if (best) {
-			size_t a = lx[best->first].start, b = lx[best->last].end;
-
-			collect_items(out, s, lx, best, cap);
-			if (!best->opened || !best->closed) {
-				if (best->opened || best->cut)
-					out->repairs |= SX_REPAIR_TRUNCATED;
-			}
-			if (!best->opened && !best->closed)
-				out->repairs |= SX_REPAIR_UNBRACKETED;
-			for (i = 0; i < out->nitems; i++)
-				has_list |= !out->items[i].dropped;
-			list_start = a;
-			if (best->cut || (best->opened && !best->closed))
-				b = line_end(s, len, b);
-			mark(covered, a, b);
-		}
-		align_list(out, tokens, ntokens);
-	} else if (sx_cond_is_topk(cond)) {
-		const struct tlist *best = NULL;
-
-		scan_topk(m, s, len, &tl, &ntl);
-		for (i = 0; i < ntl; i++) {
-			if (tl[i].echo) {
-				out->repairs |= SX_REPAIR_ECHO;
-				mark(covered, tl[i].start, tl[i].end);
-				continue;
-			}
-			if (!best || tl[i].nitems > best->nitems ||
-			    (tl[i].nitems == best->nitems && tl[i].closed && !best->closed))
-				best = &tl[i];
-		}
-		if (best) {
-			collect_topk(m, s, best, out);
-			if (!best->closed)
-				out->repairs |= SX_REPAIR_TRUNCATED;
-			has_list = out->nitems > 0;
-			list_start = best->start;
-			mark(covered, best->start, best->closed ? best->end : line_end(s, len, best->end));
-		}
-		align_topk(out, tokens, ntokens);
-	}
-
-	/* The prediction: the last valid candidate, else the last candidate (to be
-	 * rejected); a filled-in echo (<1, 0.9>) the same way, only if no other. */
-	for (i = 0; i < nlx; i++) {
-		const struct lexeme *l = &lx[i];
-
-		if (l->kind != LEX_TUPLE || !l->is_int || l->quoting != Q_BARE)
-			continue;
-		if (sx_cond_has_importance(cond) && runs[l->run].is_list)
-			continue;
-		if (!pair || pair_valid(l) || !pair_valid(pair))
-			pair = l;
-	}
-	if (!pair)
-		for (i = 0; i < nlx; i++)
-			if (lx[i].kind == LEX_AECHO && lx[i].is_int &&
-			    (!pair || pair_valid(&lx[i]) || !pair_valid(pair)))
-				pair = &lx[i];
+	lex(m, sc.s, sc.len, &sc.lx, &sc.nlx);
+	make_runs(sc.s, sc.len, sc.lx, sc.nlx, &sc.runs, &sc.nruns);
+	mark_lexemes(out, &sc);
+	if (sx_cond_has_importance(cond))
+		has_list = take_importance(out, &sc, tokens, ntokens, &list_start);
+	else if (sx_cond_is_topk(cond))
+		has_list = take_topk(m, out, &sc, tokens, ntokens, &list_start);
+	pair = find_pair(cond, &sc);
 	if (pair) {
 		pair_start = pair->start;
-		mark(covered, pair->start, pair->end);
-		if (pair_valid(pair)) {
-			out->has_prediction = 1;
-			out->label = (int)pair->ival;
-			out->confidence = pair->value;
-		} else {
-			out->has_rejected = 1;
-			out->rejected_label = pair->ival;
-			out->rejected_confidence = pair->value;
-		}
+		mark(sc.covered, pair->start, pair->end);
+		take_pair(out, pair);
 	}
 	if (list_start != SIZE_MAX && pair_start != SIZE_MAX &&
 	    (sx_cond_explains_first(cond) ? pair_start < list_start : list_start < pair_start))
 		out->repairs |= SX_REPAIR_REORDERED;
 	if (m->failed)
 		out->repairs |= SX_REPAIR_TRUNCATED;
-	if (prose_left(s, len, covered))
+	if (prose_left(sc.s, sc.len, sc.covered))
 		out->repairs |= SX_REPAIR_PROSE;
 	decide_status(out, has_list, pair != NULL);
 
 	matcher_put(m);
-	free(covered);
-	free(lx);
-	free(runs);
-	free(tl);
+	free(sc.covered);
+	free(sc.lx);
+	free(sc.runs);
 	sx_buf_release(&clean);
 	return 0;
 }

@@ -16,7 +16,7 @@
 static void esc(struct sx_buf *b, const char *s)
 {
 	if (s)
-		sx_html_escape(b, s, strlen(s));
+		sx_buf_add_html(b, s, strlen(s));
 }
 
 /* An answer, escaped and cut at SX_REPORT_ANSWER_MAX bytes. */
@@ -25,18 +25,11 @@ static void esc_answer(struct sx_buf *b, const char *s)
 	size_t len = s ? strlen(s) : 0;
 
 	if (len <= SX_REPORT_ANSWER_MAX) {
-		sx_html_escape(b, s ? s : "", len);
+		sx_buf_add_html(b, s ? s : "", len);
 		return;
 	}
-	sx_html_escape(b, s, SX_REPORT_ANSWER_MAX);
+	sx_buf_add_html(b, s, SX_REPORT_ANSWER_MAX);
 	sx_buf_addf(b, "\n[... %zu more bytes not shown]", len - SX_REPORT_ANSWER_MAX);
-}
-
-static double num(const struct sx_json *o, const char *key)
-{
-	double v;
-
-	return o && !sx_json_get_num(o, key, &v) ? v : NAN;
 }
 
 static double num_at(const struct sx_json *arr, size_t i)
@@ -44,13 +37,6 @@ static double num_at(const struct sx_json *arr, size_t i)
 	double v;
 
 	return !sx_json_num(sx_json_at(arr, i), &v) ? v : NAN;
-}
-
-static const char *str_or(const struct sx_json *o, const char *key, const char *dflt)
-{
-	const char *s = sx_json_get_str(o, key);
-
-	return s ? s : dflt;
 }
 
 /* ---------------------------------------------------------------- page frame */
@@ -133,11 +119,11 @@ static const char js_cards[] =
 static void page_head(struct sx_buf *b, const struct sx_rundir *rd)
 {
 	const struct sx_json *model = sx_json_get(rd->run, "model"), *data = sx_json_get(rd->run, "data");
-	const char *path = str_or(data, "path", "?"), *base = strrchr(path, '/');
+	const char *path = sx_json_str_or(data, "path", "?"), *base = strrchr(path, '/');
 	struct sx_buf title = SX_BUF_INIT;
 
 	base = base ? base + 1 : path;
-	sx_buf_addf(&title, "selfexp report: %s on %s", str_or(model, "name", "?"), base);
+	sx_buf_addf(&title, "selfexp report: %s on %s", sx_json_str_or(model, "name", "?"), base);
 	sx_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
 		       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -151,11 +137,11 @@ static void page_head(struct sx_buf *b, const struct sx_rundir *rd)
 	sx_buf_adds(b, "</style>\n</head>\n<body>\n<header><h1>");
 	esc(b, title.buf);
 	sx_buf_adds(b, "</h1><p>");
-	esc(b, str_or(rd->run, "started", "?"));
+	esc(b, sx_json_str_or(rd->run, "started", "?"));
 	sx_buf_adds(b, " &ndash; ");
-	esc(b, str_or(rd->run, "finished", "?"));
-	sx_buf_addf(b, ", %.0f reviews, selfexp ", num(data, "reviews"));
-	esc(b, str_or(rd->run, "selfexp_version", "?"));
+	esc(b, sx_json_str_or(rd->run, "finished", "?"));
+	sx_buf_addf(b, ", %.0f reviews, selfexp ", sx_json_num_or_nan(data, "reviews"));
+	esc(b, sx_json_str_or(rd->run, "selfexp_version", "?"));
 	sx_buf_adds(b, "</p></header>\n<nav><a href=\"#meta\">Run</a><a href=\"#tables\">Tables</a>"
 		       "<a href=\"#charts\">Charts</a><a href=\"#reviews\">Reviews</a>"
 		       "<a href=\"#failures\">Parse failures</a></nav>\n<main>\n");
@@ -352,7 +338,7 @@ used:
 				const struct sx_json *m = i == j ? NULL
 							  : pair_metric(agreement, names[i], names[j],
 									metrics[q]);
-				double v = i == j ? 1.0 : num(m, "mean");
+				double v = i == j ? 1.0 : sx_json_num_or_nan(m, "mean");
 				double x = x0 + (double)j * cell, y = 34 + (double)i * cell;
 
 				heat_colour(colour, sizeof(colour), i == j ? NAN : v);
@@ -363,7 +349,8 @@ used:
 				sx_buf_adds(b, " ~ ");
 				esc(b, names[j]);
 				if (i != j && isfinite(v))
-					sx_buf_addf(b, " %s = %.3f (n = %.0f)", metrics[q], v, num(m, "n"));
+					sx_buf_addf(b, " %s = %.3f (n = %.0f)", metrics[q], v,
+						    sx_json_num_or_nan(m, "n"));
 				sx_buf_adds(b, "</title></rect>");
 				if (i != j && isfinite(v))
 					sx_buf_addf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\" "
@@ -453,7 +440,7 @@ static void section_charts(struct sx_buf *b, const struct sx_rundir *rd)
 
 		for (i = 0; i < rd->nrecords; i++) {
 			const struct sx_json *imp;
-			if (strcmp(str_or(rd->records[i], "method", ""), sx_methods[m].name))
+			if (strcmp(sx_json_str_or(rd->records[i], "method", ""), sx_methods[m].name))
 				continue;
 			imp = sx_json_get(rd->records[i], "importance");
 			for (k = 0; k < sx_json_len(imp); k++) {
@@ -482,11 +469,12 @@ static void section_charts(struct sx_buf *b, const struct sx_rundir *rd)
 
 		for (i = 0; i < rd->nrecords; i++) {
 			const struct sx_json *r = rd->records[i];
-			const char *meth = str_or(r, "method", "");
-			if (strcmp(str_or(r, "condition", ""), cond) ||
+			const char *meth = sx_json_str_or(r, "method", "");
+			if (strcmp(sx_json_str_or(r, "condition", ""), cond) ||
 			    (strcmp(meth, "self") && strcmp(meth, "topk") && strcmp(meth, "prediction")))
 				continue;
-			values_push(&vs, num(sx_json_get(r, "prediction"), "confidence"));
+			values_push(&vs, sx_json_num_or_nan(sx_json_get(r, "prediction"),
+							    "confidence"));
 		}
 		sx_buf_addf(&cap, "confidence, %s", sx_rundir_condition_label(cond));
 		svg_hist(b, cap.buf, vs.v, vs.n, 0, 1, "#8d6e63");
@@ -513,7 +501,8 @@ static void token_row(struct sx_buf *b, const struct sx_json *rec)
 	double maxabs = 0;
 	int *rank = NULL;
 
-	sx_buf_addf(b, "<tr><th>%s</th><td class=\"tk\">", method_label(str_or(rec, "method", "")));
+	sx_buf_addf(b, "<tr><th>%s</th><td class=\"tk\">",
+		    method_label(sx_json_str_or(rec, "method", "")));
 	if (topk) {
 		rank = xcalloc(n + 1, sizeof(int));
 		for (k = 0; k < sx_json_len(topk); k++) {
@@ -569,20 +558,22 @@ static void token_row(struct sx_buf *b, const struct sx_json *rec)
 static double disagreement(const struct sx_json *own)
 {
 	const struct sx_json *occ = sx_json_get(sx_json_get(own, "agreement"), "occlusion");
-	double v = num(occ, "spearman");
+	double v = sx_json_num_or_nan(occ, "spearman");
 
 	if (!isfinite(v))
-		v = num(occ, "feature");
+		v = sx_json_num_or_nan(occ, "feature");
 	return isfinite(v) ? 1 - v : NAN;
 }
 
 static void card(struct sx_buf *b, const struct sx_rundir *rd, const struct sx_json *own,
 		 size_t index)
 {
-	const char *id = str_or(own, "id", ""), *cond = str_or(own, "condition", "");
-	const char *status = str_or(own, "status", "unknown"), *answer;
+	const char *id = sx_json_str_or(own, "id", "");
+	const char *cond = sx_json_str_or(own, "condition", "");
+	const char *status = sx_json_str_or(own, "status", "unknown"), *answer;
 	const struct sx_json *pred = sx_json_get(own, "prediction"), *tokens = sx_json_get(own, "tokens");
-	double gold = num(own, "gold"), label = num(pred, "label"), conf = num(pred, "confidence");
+	double gold = sx_json_num_or_nan(own, "gold"), label = sx_json_num_or_nan(pred, "label");
+	double conf = sx_json_num_or_nan(pred, "confidence");
 	double dis = disagreement(own);
 	struct sx_buf text = SX_BUF_INIT;
 	size_t i;
@@ -632,7 +623,7 @@ static void card(struct sx_buf *b, const struct sx_rundir *rd, const struct sx_j
 	if (isfinite(dis))
 		sx_buf_addf(b, " &middot; disagreement %.3f", dis);
 	sx_buf_adds(b, "</div><table>");
-	if (strcmp(str_or(own, "method", ""), "prediction"))
+	if (strcmp(sx_json_str_or(own, "method", ""), "prediction"))
 		token_row(b, own);
 	for (i = 0; i < SX_METHOD_COUNT; i++) {
 		const struct sx_json *r = sx_methods[i].queries
@@ -647,7 +638,7 @@ static void card(struct sx_buf *b, const struct sx_rundir *rd, const struct sx_j
 		esc_answer(b, answer);
 	else {
 		sx_buf_adds(b, "(no answer: ");
-		esc(b, str_or(own, "error", "unknown"));
+		esc(b, sx_json_str_or(own, "error", "unknown"));
 		sx_buf_adds(b, ")");
 	}
 	sx_buf_adds(b, "</pre></details></div>\n");
@@ -656,7 +647,7 @@ static void card(struct sx_buf *b, const struct sx_rundir *rd, const struct sx_j
 
 static int is_own(const struct sx_json *r)
 {
-	const char *m = str_or(r, "method", "");
+	const char *m = sx_json_str_or(r, "method", "");
 
 	return !strcmp(m, "self") || !strcmp(m, "topk") || !strcmp(m, "prediction");
 }
@@ -720,7 +711,8 @@ static void section_failures(struct sx_buf *b, const struct sx_rundir *rd)
 	sx_buf_adds(b, "<section id=\"failures\"><h2>Parse failures</h2>\n");
 	for (i = 0; i < rd->nrecords; i++) {
 		const struct sx_json *r = rd->records[i];
-		const char *st = str_or(r, "status", "unknown"), *answer = sx_json_get_str(r, "answer");
+		const char *st = sx_json_str_or(r, "status", "unknown");
+		const char *answer = sx_json_get_str(r, "answer");
 
 		if (!is_own(r) || !strcmp(st, "ok") || !strcmp(st, "ok_with_repairs"))
 			continue;
@@ -728,9 +720,9 @@ static void section_failures(struct sx_buf *b, const struct sx_rundir *rd)
 			sx_buf_adds(b, "<table class=\"pf\"><thead><tr><th>review</th><th>condition</th>"
 				       "<th>status</th><th>raw answer</th></tr></thead><tbody>\n");
 		sx_buf_adds(b, "<tr><td>");
-		esc(b, str_or(r, "id", ""));
+		esc(b, sx_json_str_or(r, "id", ""));
 		sx_buf_adds(b, "</td><td>");
-		esc(b, sx_rundir_condition_label(str_or(r, "condition", "")));
+		esc(b, sx_rundir_condition_label(sx_json_str_or(r, "condition", "")));
 		sx_buf_adds(b, "</td><td><span class=\"st st-");
 		esc(b, st);
 		sx_buf_adds(b, "\">");

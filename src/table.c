@@ -130,18 +130,11 @@ static void cell_text(struct cell *c, const char *s)
 	c->text = xstrdup(s);
 }
 
-static double get_num(const struct sx_json *o, const char *key)
-{
-	double v;
-
-	return o && !sx_json_get_num(o, key, &v) ? v : NAN;
-}
-
 /* A cell from an aggregate object {n, mean, sd, ci_lo, ci_hi}. */
 static void cell_agg(struct cell *c, const struct sx_json *agg, const char *cond,
 		     const char *method, const char *metric)
 {
-	double n = get_num(agg, "n");
+	double n = sx_json_num_or_nan(agg, "n");
 
 	c->csv_skip = 0;
 	c->cond = cond;
@@ -153,9 +146,9 @@ static void cell_agg(struct cell *c, const struct sx_json *agg, const char *cond
 		return;
 	}
 	c->kind = C_CI;
-	c->v = get_num(agg, "mean");
-	c->lo = get_num(agg, "ci_lo");
-	c->hi = get_num(agg, "ci_hi");
+	c->v = sx_json_num_or_nan(agg, "mean");
+	c->lo = sx_json_num_or_nan(agg, "ci_lo");
+	c->hi = sx_json_num_or_nan(agg, "ci_hi");
 	c->n = isfinite(n) ? (long)n : -1;
 	c->n_ref = -1;
 }
@@ -250,8 +243,8 @@ static void note_exclusions(struct sx_buf *note, const struct sx_json *summary)
 
 	sx_buf_adds(note, "Excluded (parse failures, failed requests) of n reviews:");
 	for (c = sx_json_child(sx_json_get(summary, "conditions")); c; c = sx_json_next(c)) {
-		double pf = get_num(c, "parse_failures"), fl = get_num(c, "failed"),
-		       rv = get_num(c, "reviews");
+		double pf = sx_json_num_or_nan(c, "parse_failures");
+		double fl = sx_json_num_or_nan(c, "failed"), rv = sx_json_num_or_nan(c, "reviews");
 		sx_buf_addf(note, "%s %s %.0f, %.0f of %.0f", first ? "" : ";",
 			    sx_rundir_condition_label(sx_json_key(c)), isfinite(pf) ? pf : 0,
 			    isfinite(fl) ? fl : 0, isfinite(rv) ? rv : 0);
@@ -297,12 +290,12 @@ static void build_accuracy(struct tables *ts, const struct sx_json *summary)
 				cell_agg(&r->cells[k], v, cond, "", rows[i].key);
 			} else if (sx_json_type_of(v) == SX_JSON_OBJECT) {
 				/* the n of an aggregate, already in the csv with its mean */
-				cell_value(&r->cells[k], C_INT, get_num(v, "n"), cond, "", rows[i].key,
-					   rows[i].stat);
+				cell_value(&r->cells[k], C_INT, sx_json_num_or_nan(v, "n"), cond, "",
+					   rows[i].key, rows[i].stat);
 				r->cells[k].csv_skip = 1;
 			} else if (sx_json_type_of(v) == SX_JSON_NUMBER) {
-				cell_value(&r->cells[k], rows[i].kind, get_num(c, rows[i].key), cond, "",
-					   rows[i].key, rows[i].stat);
+				cell_value(&r->cells[k], rows[i].kind, sx_json_num_or_nan(c, rows[i].key),
+					   cond, "", rows[i].key, rows[i].stat);
 			} else {
 				/* null: undefined (NA in csv); absent: does not apply */
 				cell_value(&r->cells[k], C_EMPTY, NAN, cond, "", rows[i].key,
@@ -353,8 +346,8 @@ static void faith_row(struct table *t, const struct sx_json *summary, const char
 		return;
 	r = table_row(t);
 	cell_text(&r->cells[0], sx_method_table_label(method));
-	cell_value(&r->cells[1], C_INT, get_num(m, "explained"), cond, method, "explained",
-		   "count");
+	cell_value(&r->cells[1], C_INT, sx_json_num_or_nan(m, "explained"), cond, method,
+		   "explained", "count");
 	for (i = 0; i < nf; i++) {
 		cell_agg(&r->cells[2 + i], sx_json_get(m, fm[i]->key), cond, method, fm[i]->key);
 		r->cells[2 + i].n_ref = (long)r->cells[1].v;
@@ -527,7 +520,8 @@ static void long_row(struct table *t, const char *cond, const char *method, cons
 	cell_text(&r->cells[1], method);
 	cell_text(&r->cells[2], metric);
 	if (sx_json_type_of(v) == SX_JSON_OBJECT) {
-		cell_value(&r->cells[3], C_INT, get_num(v, "n"), cond, method, metric, "n");
+		cell_value(&r->cells[3], C_INT, sx_json_num_or_nan(v, "n"), cond, method, metric,
+			   "n");
 		r->cells[3].csv_skip = 1;
 		cell_agg(&r->cells[4], v, cond, method, metric);
 	} else if (sx_json_type_of(v) == SX_JSON_NUMBER) {
@@ -591,16 +585,22 @@ static void build_long(struct tables *ts, const struct sx_json *summary)
 
 			cell_text(&r->cells[0], name);
 			cell_text(&r->cells[1], metric);
-			cell_value(&r->cells[2], C_INT, get_num(v, "n"), name, "", metric, "n");
-			cell_value(&r->cells[3], C_NUM, get_num(v, "mean_a"), name, "", metric, "mean_a");
-			cell_value(&r->cells[4], C_NUM, get_num(v, "mean_b"), name, "", metric, "mean_b");
-			cell_value(&r->cells[5], C_CI, get_num(v, "mean_diff"), name, "", metric, NULL);
-			r->cells[5].lo = get_num(v, "ci_lo");
-			r->cells[5].hi = get_num(v, "ci_hi");
+			cell_value(&r->cells[2], C_INT, sx_json_num_or_nan(v, "n"), name, "", metric,
+				   "n");
+			cell_value(&r->cells[3], C_NUM, sx_json_num_or_nan(v, "mean_a"), name, "",
+				   metric, "mean_a");
+			cell_value(&r->cells[4], C_NUM, sx_json_num_or_nan(v, "mean_b"), name, "",
+				   metric, "mean_b");
+			cell_value(&r->cells[5], C_CI, sx_json_num_or_nan(v, "mean_diff"), name, "",
+				   metric, NULL);
+			r->cells[5].lo = sx_json_num_or_nan(v, "ci_lo");
+			r->cells[5].hi = sx_json_num_or_nan(v, "ci_hi");
 			r->cells[5].n = -1;
 			r->cells[5].stat = "mean_diff";
-			cell_value(&r->cells[6], C_P, get_num(v, "p_value"), name, "", metric, "p_value");
-			cell_value(&r->cells[7], C_P, get_num(v, "p_holm"), name, "", metric, "p_holm");
+			cell_value(&r->cells[6], C_P, sx_json_num_or_nan(v, "p_value"), name, "",
+				   metric, "p_value");
+			cell_value(&r->cells[7], C_P, sx_json_num_or_nan(v, "p_holm"), name, "",
+				   metric, "p_holm");
 		}
 	}
 	sx_buf_adds(&cmp->note, "A - B: paired bootstrap interval over the reviews where both are "
@@ -633,70 +633,6 @@ static void add_p(struct sx_buf *b, double p, const char *lt)
 }
 
 /* ---------------------------------------------------------------- escaping */
-
-/* Length of the valid UTF-8 sequence at s (of at most left bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t left)
-{
-	size_t n, i;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-void sx_html_escape(struct sx_buf *out, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n;
-
-	while (i < len) {
-		switch (p[i]) {
-		case '&': sx_buf_adds(out, "&amp;"); i++; continue;
-		case '<': sx_buf_adds(out, "&lt;"); i++; continue;
-		case '>': sx_buf_adds(out, "&gt;"); i++; continue;
-		case '"': sx_buf_adds(out, "&quot;"); i++; continue;
-		case '\'': sx_buf_adds(out, "&#39;"); i++; continue;
-		case '\0': sx_buf_adds(out, "\xef\xbf\xbd"); i++; continue;
-		default: break;
-		}
-		if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\t' && p[i] != '\r') {
-			sx_buf_adds(out, "\xef\xbf\xbd");
-			i++;
-			continue;
-		}
-		n = utf8_len(p + i, len - i);
-		if (!n) {
-			sx_buf_adds(out, "\xef\xbf\xbd");
-			i++;
-			continue;
-		}
-		sx_buf_add(out, p + i, n);
-		i += n;
-	}
-}
 
 static void md_escape(struct sx_buf *out, const char *s)
 {
@@ -764,7 +700,7 @@ struct cell_style {
 
 static void html_escape_str(struct sx_buf *out, const char *s)
 {
-	sx_html_escape(out, s, strlen(s));
+	sx_buf_add_html(out, s, strlen(s));
 }
 
 static void render_cell(struct sx_buf *b, const struct cell *c, const struct cell_style *st)
@@ -824,17 +760,15 @@ static void run_line(struct sx_buf *b, const struct sx_json *run,
 {
 	const struct sx_json *model = sx_json_get(run, "model"), *data = sx_json_get(run, "data");
 	const char *path = sx_json_get_str(data, "path"), *base;
+	double reviews = sx_json_num_or_nan(data, "reviews");
 	struct sx_buf line = SX_BUF_INIT;
 
 	base = path ? strrchr(path, '/') : NULL;
 	base = base ? base + 1 : path ? path : "?";
 	sx_buf_addf(&line, "model %s, data %s (%.0f reviews), probability %s, seed %s, selfexp %s",
-		    sx_json_get_str(model, "name") ? sx_json_get_str(model, "name") : "?", base,
-		    isfinite(get_num(data, "reviews")) ? get_num(data, "reviews") : 0,
-		    sx_json_get_str(run, "prob") ? sx_json_get_str(run, "prob") : "?",
-		    sx_json_get_str(run, "seed") ? sx_json_get_str(run, "seed") : "?",
-		    sx_json_get_str(run, "selfexp_version") ? sx_json_get_str(run, "selfexp_version")
-							    : "?");
+		    sx_json_str_or(model, "name", "?"), base, isfinite(reviews) ? reviews : 0,
+		    sx_json_str_or(run, "prob", "?"), sx_json_str_or(run, "seed", "?"),
+		    sx_json_str_or(run, "selfexp_version", "?"));
 	if (sx_json_get_str(run, "compat") && !strcmp(sx_json_get_str(run, "compat"), "paper"))
 		sx_buf_adds(&line, ", metrics as the paper's code (--compat paper)");
 	if (sx_json_get(run, "complete") && sx_json_type_of(sx_json_get(run, "complete")) == SX_JSON_BOOL) {

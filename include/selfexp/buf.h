@@ -19,7 +19,7 @@ struct sx_buf {
 };
 
 extern char sx_buf_empty[];
-#define SX_BUF_INIT { sx_buf_empty, 0, 0 }
+#define SX_BUF_INIT { .buf = sx_buf_empty, .len = 0, .alloc = 0 }
 
 void sx_buf_init(struct sx_buf *b, size_t hint);
 void sx_buf_release(struct sx_buf *b);
@@ -37,5 +37,12 @@ void sx_buf_vaddf(struct sx_buf *b, const char *fmt, va_list ap);
 void sx_buf_setlen(struct sx_buf *b, size_t len);
 /* Append s as a JSON string literal (quotes and escapes included). */
 void sx_buf_add_json_str(struct sx_buf *b, const char *s, size_t len);
+/*
+ * Append s[0..len) HTML-escaped, fit for element text and quoted attribute
+ * values (of XML too): & < > " ' become entities; a NUL, a control character
+ * other than tab, newline and carriage return, and each byte that is not part
+ * of well-formed UTF-8 (sx_utf8_char_len) become U+FFFD.
+ */
+void sx_buf_add_html(struct sx_buf *b, const char *s, size_t len);
 
 #endif

@@ -46,7 +46,10 @@ struct sx_cache_entry {
 	double created; /* Unix time in seconds */
 };
 
-#define SX_CACHE_ENTRY_INIT { NULL, 0, NULL, 0, -1, -1, 0.0, 0.0 }
+#define SX_CACHE_ENTRY_INIT { \
+	.request = NULL, .request_len = 0, .response = NULL, .response_len = 0, \
+	.prompt_tokens = -1, .completion_tokens = -1, .latency_ms = 0.0, .created = 0.0, \
+}
 
 struct sx_cache_stats {
 	long rows;

@@ -24,7 +24,10 @@ struct sx_gen_params {
 	long n;             /* choices per request, sent as "n" when > 1 (--prob sample:N) */
 };
 
-#define SX_GEN_PARAMS_INIT { "gpt-3.5-turbo", 0.0, 1.0, 1024, 0, 0, -1, 1 }
+#define SX_GEN_PARAMS_INIT { \
+	.model = "gpt-3.5-turbo", .temperature = 0.0, .top_p = 1.0, .max_tokens = 1024, \
+	.logprobs = 0, .top_logprobs = 0, .seed = -1, .n = 1, \
+}
 
 /*
  * Append the canonical JSON request body: keys in a fixed order, numbers
@@ -64,7 +67,10 @@ struct sx_chat_answer {
 	size_t nchoices;
 };
 
-#define SX_CHAT_ANSWER_INIT { NULL, NULL, -1, -1, NAN, NAN, NULL, 0 }
+#define SX_CHAT_ANSWER_INIT { \
+	.content = NULL, .finish_reason = NULL, .prompt_tokens = -1, .completion_tokens = -1, \
+	.logprob_0 = NAN, .logprob_1 = NAN, .choices = NULL, .nchoices = 0, \
+}
 /* At most this many choices are decoded from one answer. */
 #define SX_CHAT_MAX_CHOICES 128
 

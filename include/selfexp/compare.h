@@ -36,7 +36,9 @@ struct sx_compare_opts {
 	size_t bootstrap;       /* resamples; 0 = SX_STATS_BOOTSTRAP_B */
 };
 
-#define SX_COMPARE_OPTS_INIT { NULL, NULL, 0.01, 0.05, 0 }
+#define SX_COMPARE_OPTS_INIT { \
+	.metrics = NULL, .conditions = NULL, .tolerance = 0.01, .alpha = 0.05, .bootstrap = 0, \
+}
 
 struct sx_compare_row {
 	char condition[32];
@@ -59,7 +61,10 @@ struct sx_compare_result {
 	size_t regressions;
 };
 
-#define SX_COMPARE_RESULT_INIT { NULL, 0, 0, 0, 0, 0, 0, 0 }
+#define SX_COMPARE_RESULT_INIT { \
+	.rows = NULL, .n = 0, .common = 0, .base_reviews = 0, .new_reviews = 0, .tolerance = 0, \
+	.alpha = 0, .regressions = 0, \
+}
 
 /* Check a metric list; SX_EINPUT naming the unknown metric. */
 int sx_compare_check_metrics(const char *list, struct sx_err *err);

@@ -73,7 +73,10 @@ struct sx_dataset {
 	int labelled;              /* 1 when the file has labels (every gold is 0 or 1) */
 };
 
-#define SX_DATASET_INIT { NULL, 0, 0, 0, NULL, 0, 0, SX_DATA_AUTO, 0 }
+#define SX_DATASET_INIT { \
+	.reviews = NULL, .n = 0, .alloc = 0, .skipped = 0, .skip_msgs = NULL, .nskip_msgs = 0, \
+	.skip_msgs_alloc = 0, .format = SX_DATA_AUTO, .labelled = 0, \
+}
 
 struct sx_data_opts {
 	enum sx_data_format format; /* SX_DATA_AUTO: from the file name's extension */
@@ -81,7 +84,7 @@ struct sx_data_opts {
 	size_t max_line;            /* 0 = SX_DATA_MAX_LINE */
 };
 
-#define SX_DATA_OPTS_INIT { SX_DATA_AUTO, 0, 0 }
+#define SX_DATA_OPTS_INIT { .format = SX_DATA_AUTO, .skip_bad_rows = 0, .max_line = 0 }
 
 /*
  * Load path ("-" = stdin, which needs an explicit format) into ds. ds need

@@ -36,7 +36,11 @@ struct sx_engine_config {
 	int insecure;           /* disable TLS verification (recorded by the caller in run.json) */
 };
 
-#define SX_ENGINE_CONFIG_INIT { NULL, NULL, NULL, 16, 0, 0, 6, 120.0, 0, 0, 0, 0, 0, 0, 0 }
+#define SX_ENGINE_CONFIG_INIT { \
+	.base_url = NULL, .api_key = NULL, .cache_path = NULL, .concurrency = 16, .rpm = 0, \
+	.tpm = 0, .retries = 6, .timeout_s = 120.0, .offline = 0, .max_requests = 0, \
+	.max_cost = 0, .price_in = 0, .price_out = 0, .progress = 0, .insecure = 0, \
+}
 
 struct sx_request {
 	char *body;  /* borrowed: the canonical JSON request body (sx_chat_request_body) */
@@ -114,8 +118,11 @@ void sx_engine_interrupt(struct sx_engine *e);
  */
 int sx_engine_endpoint_host(const char *base_url, struct sx_buf *out);
 /*
- * The engine's token estimate of a request body, for --tpm pacing and for
- * --dry-run: ceil(bytes / 4) prompt tokens plus its max_tokens.
+ * The engine's token estimate of a request body, for --tpm pacing and the
+ * --max-cost worst case: ceil(bytes / 4) prompt tokens plus its max_tokens
+ * (1024 when the body has none). The dry run (--dry-run) does not use it:
+ * the pipeline counts and estimates the requests itself and never creates
+ * an engine.
  */
 long sx_engine_estimate_tokens(const char *body, size_t len);
 

@@ -36,7 +36,7 @@ struct sx_err {
 	char msg[SX_ERR_MSG_MAX];
 };
 
-#define SX_ERR_INIT { 0, "" }
+#define SX_ERR_INIT { .code = 0, .msg = "" }
 
 /* Record a message in err (may be NULL) and return code, for `return sx_err_set(...)`. */
 __attribute__((format(printf, 3, 4)))

@@ -49,12 +49,15 @@ const char *sx_json_get_str(const struct sx_json *obj, const char *key);
 int sx_json_get_num(const struct sx_json *obj, const char *key, double *out);
 /* Number that is an integer within [min, max]. */
 int sx_json_get_long(const struct sx_json *obj, const char *key, long min, long max, long *out);
+/* The number under key; NaN when obj is NULL or key is missing or not a number. */
+double sx_json_num_or_nan(const struct sx_json *obj, const char *key);
+/* The string under key (borrowed); dflt when obj is NULL or key is missing or not a string. */
+const char *sx_json_str_or(const struct sx_json *obj, const char *key, const char *dflt);
 
 /* Building. */
 struct sx_json *sx_json_new_object(void);
 struct sx_json *sx_json_new_array(void);
 struct sx_json *sx_json_new_str(const char *s);
-struct sx_json *sx_json_new_strn(const char *s, size_t len);
 struct sx_json *sx_json_new_num(double v);
 struct sx_json *sx_json_new_bool(int v);
 struct sx_json *sx_json_new_null(void);
@@ -66,7 +69,7 @@ struct sx_json *sx_json_push(struct sx_json *arr, struct sx_json *item);
 void sx_json_add_str(struct sx_json *obj, const char *key, const char *s);
 void sx_json_add_num(struct sx_json *obj, const char *key, double v);
 void sx_json_add_bool(struct sx_json *obj, const char *key, int v);
-/* Replace (or add) a member. */
+/* Replace (or add) a member: obj keeps one member named key. */
 void sx_json_set(struct sx_json *obj, const char *key, struct sx_json *item);
 
 /* Serialise; the caller frees the string. pretty = indented, else compact. */

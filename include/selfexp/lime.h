@@ -4,13 +4,16 @@
  * LIME on token positions (LimeTextExplainer with bow=False), split in the
  * two halves a run needs: sx_lime_sample() draws the perturbations
  * (keep-masks) before any model query, sx_lime_fit() turns the model's
- * P(positive) for each mask into importances afterwards.
+ * P(positive) for each mask into importances afterwards. The sample count
+ * (10 x d here) and the kernel width come from the run configuration
+ * (struct sx_run_config lime_factor, lime_samples, lime_kernel_width:
+ * 10 per token and 25 by default, as in the paper).
  *
  *	struct sx_rng *rng = sx_rng_new(sx_seed_derive(run_seed, "lime", review_id));
  *	unsigned char *masks = sx_lime_sample(rng, d, 10 * d);
  *	... query the model on each mask, fill p[0..10d) ...
  *	struct sx_lime_fit fit = SX_LIME_FIT_INIT;
- *	sx_lime_fit(masks, p, 10 * d, d, SX_LIME_KERNEL_WIDTH, SX_LIME_ALPHA, &fit, &err);
+ *	sx_lime_fit(masks, p, 10 * d, d, kernel_width, SX_LIME_ALPHA, &fit, &err);
  *	... fit.coef[i] is the importance of token i (positive = toward positive) ...
  *	sx_lime_fit_release(&fit);
  */
@@ -20,10 +23,7 @@
 #include "selfexp/err.h"
 #include "selfexp/stats.h"
 
-#define SX_LIME_KERNEL_WIDTH 25.0
 #define SX_LIME_ALPHA 1.0
-/* Default samples per token (the paper's 10 x n). */
-#define SX_LIME_SAMPLES_PER_TOKEN 10
 
 /*
  * n_samples keep-masks over d tokens, row-major n_samples x d bytes, 1 = kept,
@@ -42,7 +42,7 @@ struct sx_lime_fit {
 	double local_pred; /* surrogate's prediction for the all-ones mask */
 };
 
-#define SX_LIME_FIT_INIT { 0, 0.0, NULL, 0.0, 0.0 }
+#define SX_LIME_FIT_INIT { .d = 0, .intercept = 0.0, .coef = NULL, .score = 0.0, .local_pred = 0.0 }
 
 /*
  * Fit the weighted ridge surrogate: distance_i = 100 x cosine distance between
@@ -73,7 +73,7 @@ struct sx_lime_words {
 	size_t *wlen;     /* owned, nwords: its length */
 };
 
-#define SX_LIME_WORDS_INIT { NULL, 0, 0, NULL, NULL }
+#define SX_LIME_WORDS_INIT { .text = NULL, .len = 0, .nwords = 0, .start = NULL, .wlen = NULL }
 /* lime's replacement of a removed feature when bow=False. */
 #define SX_LIME_PAPER_MASK "UNKWORDZ"
 

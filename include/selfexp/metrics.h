@@ -107,7 +107,10 @@ struct sx_faith_plan {
 	uint64_t seed;        /* SX_COMPAT_PAPER: seed of the random tie-breaks */
 };
 
-#define SX_FAITH_PLAN_INIT { 0, 0, NULL, NULL, 0, NULL, SX_COMPAT_NONE, 0 }
+#define SX_FAITH_PLAN_INIT { \
+	.n = 0, .y = 0, .imp = NULL, .rank = NULL, .n_inputs = 0, .masks = NULL, \
+	.compat = SX_COMPAT_NONE, .seed = 0, \
+}
 
 /*
  * Plan from an importance vector (ranked with sx_metrics_toward/_rank).

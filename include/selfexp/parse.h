@@ -153,8 +153,12 @@ struct sx_parse_result {
 	unsigned repairs; /* enum sx_repair bits */
 };
 
-#define SX_PARSE_RESULT_INIT { SX_COND_EP, SX_PARSE_UNPARSEABLE, 0, 0, 0.0, 0, 0, 0.0, NULL, 0, \
-			       0, NULL, NULL, NULL, 0, 0.0, NULL, 0, 0 }
+#define SX_PARSE_RESULT_INIT { \
+	.cond = SX_COND_EP, .status = SX_PARSE_UNPARSEABLE, .has_prediction = 0, .label = 0, \
+	.confidence = 0.0, .has_rejected = 0, .rejected_label = 0, .rejected_confidence = 0.0, \
+	.items = NULL, .nitems = 0, .ntokens = 0, .values = NULL, .has_value = NULL, .topk = NULL, \
+	.ntopk = 0, .coverage = 0.0, .unmatched = NULL, .nunmatched = 0, .repairs = 0, \
+}
 
 /* "ok", "ok_with_repairs", "no_prediction", "no_explanation", "unparseable", "invalid". */
 const char *sx_parse_status_name(enum sx_parse_status s);

@@ -45,7 +45,7 @@ struct sx_prompt {
 	char hash[SX_SHA256_HEX_LEN + 1];
 };
 
-#define SX_PROMPT_INIT { SX_COND_EP, NULL, NULL, "" }
+#define SX_PROMPT_INIT { .cond = SX_COND_EP, .system = NULL, .user = NULL, .hash = "" }
 
 /* Parse template text; name is used in messages only. */
 int sx_prompt_parse(struct sx_prompt *p, enum sx_cond cond, const char *name, const char *text,

@@ -39,7 +39,10 @@ struct sx_rundir {
 	struct sx_strmap index;  /* (id, condition, method), length-prefixed -> record index */
 };
 
-#define SX_RUNDIR_INIT { NULL, NULL, NULL, NULL, 0, SX_STRMAP_INIT }
+#define SX_RUNDIR_INIT { \
+	.dir = NULL, .run = NULL, .summary = NULL, .records = NULL, .nrecords = 0, \
+	.index = SX_STRMAP_INIT, \
+}
 
 /* Load dir's run.json and the parts asked for. On error rd is left released. */
 int sx_rundir_load(struct sx_rundir *rd, const char *dir, unsigned parts, struct sx_err *err);

@@ -85,7 +85,6 @@ enum sx_sim_style {
 };
 
 const char *sx_sim_explain_name(enum sx_sim_explain e);
-const char *sx_sim_style_name(enum sx_sim_style s);
 /* 0 and *out set for a known name ("noisy" without its :SIGMA), -1 otherwise. */
 int sx_sim_style_from_name(const char *name, enum sx_sim_style *out);
 int sx_sim_explain_from_name(const char *name, enum sx_sim_explain *out);
@@ -123,7 +122,10 @@ struct sx_sim_answer_opts {
 	double temperature;      /* > 0: the label is sampled */
 };
 
-#define SX_SIM_ANSWER_OPTS_INIT { SX_SIM_EXPLAIN_FAITHFUL, 0.0, SX_SIM_STYLE_CLEAN, 1, 0.0 }
+#define SX_SIM_ANSWER_OPTS_INIT { \
+	.explain = SX_SIM_EXPLAIN_FAITHFUL, .sigma = 0.0, .style = SX_SIM_STYLE_CLEAN, \
+	.confidence_decimals = 1, .temperature = 0.0, \
+}
 
 struct sx_sim_answer {
 	struct sx_buf text;        /* owned: the message content */
@@ -134,7 +136,10 @@ struct sx_sim_answer {
 	enum sx_sim_style style;   /* the style used (resolves mixed) */
 };
 
-#define SX_SIM_ANSWER_INIT { SX_BUF_INIT, 0, 0.5, (size_t)-1, 0, SX_SIM_STYLE_CLEAN }
+#define SX_SIM_ANSWER_INIT { \
+	.text = SX_BUF_INIT, .label = 0, .p_pos = 0.5, .label_off = (size_t)-1, .truncated = 0, \
+	.style = SX_SIM_STYLE_CLEAN, \
+}
 
 /* Write the answer to cond for tokens[0..n); rng is the per-request seed. */
 void sx_sim_answer_write(const struct sx_sim_model *m, const struct sx_sim_answer_opts *o,
@@ -173,7 +178,6 @@ enum sx_sim_fault {
 	SX_SIM_FAULT_COUNT
 };
 
-const char *sx_sim_fault_name(enum sx_sim_fault f);
 /* Parse a comma-separated fault list ("429,500,reset") into a bit mask (1 << fault). */
 int sx_sim_faults_parse(const char *list, unsigned *mask, struct sx_err *err);
 
@@ -202,9 +206,12 @@ struct sx_sim_config {
 	int quiet;                /* no MHD error log on stderr */
 };
 
-#define SX_SIM_CONFIG_INIT                                                                   \
-	{ "127.0.0.1", 0, 0, NULL, 1, SX_SIM_EXPLAIN_FAITHFUL, 0.0, SX_SIM_STYLE_CLEAN, 0.0, 0.0, \
-	  0, 0.0, 0, 0, 0, 0, 0 }
+#define SX_SIM_CONFIG_INIT { \
+	.host = "127.0.0.1", .port = 0, .seed = 0, .weights_path = NULL, .confidence_decimals = 1, \
+	.explain = SX_SIM_EXPLAIN_FAITHFUL, .noise_sigma = 0.0, .style = SX_SIM_STYLE_CLEAN, \
+	.latency_ms = 0.0, .jitter_ms = 0.0, .rpm = 0, .fault_rate = 0.0, .faults = 0, \
+	.max_body = 0, .threads = 0, .stall_ms = 0, .quiet = 0, \
+}
 
 struct sx_sim;
 

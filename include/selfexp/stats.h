@@ -76,7 +76,7 @@ struct sx_ridge {
 	double *coef; /* owned, d values */
 };
 
-#define SX_RIDGE_INIT { 0, 0.0, NULL }
+#define SX_RIDGE_INIT { .d = 0, .intercept = 0.0, .coef = NULL }
 
 /*
  * X is row-major n x d. w may be NULL (all weights 1); weights must be >= 0

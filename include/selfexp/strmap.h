@@ -19,7 +19,7 @@ struct sx_strmap {
 	size_t cap, n;
 };
 
-#define SX_STRMAP_INIT { NULL, 0, 0 }
+#define SX_STRMAP_INIT { .slots = NULL, .cap = 0, .n = 0 }
 
 /* Look key up; when absent, insert it with value and return 0; when present, return 1 and set *value. */
 int sx_strmap_put(struct sx_strmap *m, const char *key, size_t len, size_t *value);

@@ -35,7 +35,7 @@ struct sx_table_opts {
 	int standalone;              /* tex, html: a complete document */
 };
 
-#define SX_TABLE_OPTS_INIT { "md", SX_TABLE_PAPER, 0 }
+#define SX_TABLE_OPTS_INIT { .format = "md", .layout = SX_TABLE_PAPER, .standalone = 0 }
 
 /* The format names, comma-separated, for usage texts: "md, tex, csv, html". */
 const char *sx_table_format_names(void);
@@ -50,8 +50,5 @@ int sx_table_layout_from_name(const char *name, enum sx_table_layout *out);
  */
 int sx_table_render(const struct sx_json *run, const struct sx_json *summary,
 		    const struct sx_table_opts *opts, struct sx_buf *out, struct sx_err *err);
-
-/* HTML-escape s[0..len) into out (& < > " '), and drop bytes that are not valid UTF-8. */
-void sx_html_escape(struct sx_buf *out, const char *s, size_t len);
 
 #endif

@@ -27,8 +27,13 @@ int cmd_report(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 
 /*
- * The response cache file when --cache is not given: $SELFEXP_CACHE, else
- * $XDG_CACHE_HOME/selfexp/responses.db, else ~/.cache/selfexp/responses.db.
+ * The response cache file of `selfexp cache` when --cache is not given:
+ * $SELFEXP_CACHE when set and not empty, else .selfexp/cache.sqlite in the
+ * current directory. (run, demo and score choose their own default in
+ * sx_run_opts_finish: $SELFEXP_CACHE when set and not empty, else
+ * .selfexp/cache.sqlite in the directory that holds the run directory DIR,
+ * dirname(DIR)/.selfexp/cache.sqlite, e.g. runs/.selfexp/cache.sqlite for
+ * --out runs/x. The two are the same file only when dirname(DIR) is ".".)
  */
 const char *sx_cli_default_cache(void);
 /* Print "selfexp: <msg>" to stderr. */

@@ -26,11 +26,6 @@ const char *sx_sim_explain_name(enum sx_sim_explain e)
 	return (unsigned)e < SX_SIM_EXPLAIN_COUNT ? explain_names[e] : "?";
 }
 
-const char *sx_sim_style_name(enum sx_sim_style s)
-{
-	return (unsigned)s < SX_SIM_STYLE_COUNT ? style_names[s] : "?";
-}
-
 int sx_sim_explain_from_name(const char *name, enum sx_sim_explain *out)
 {
 	int i;

@@ -41,11 +41,6 @@ static const char *const fault_names[SX_SIM_FAULT_COUNT] = {
 	"429", "500", "503", "reset", "stall", "truncate", "garbage",
 };
 
-const char *sx_sim_fault_name(enum sx_sim_fault f)
-{
-	return (unsigned)f < SX_SIM_FAULT_COUNT ? fault_names[f] : "?";
-}
-
 int sx_sim_faults_parse(const char *list, unsigned *mask, struct sx_err *err)
 {
 	const char *p = list;
@@ -673,33 +668,247 @@ static size_t ceil4(size_t bytes)
 	return (bytes + 3) / 4;
 }
 
-static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct req *r)
+/* The seed of a request body's answers: the server seed and the body's SHA-256. */
+static uint64_t body_seed(const struct sx_sim *s, const unsigned char md[32])
 {
-	struct chat_req q = { SX_BUF_INIT, NULL, NULL, 0, SX_BUF_INIT, NULL, 0, 0.0, 0, 0, 1, 0 };
+	unsigned char seedmd[40];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		seedmd[i] = (unsigned char)(s->cfg.seed >> (8 * i));
+	memcpy(seedmd + 8, md, 32);
+	return sx_hash64(seedmd, sizeof(seedmd));
+}
+
+/* Take a token from the rpm bucket: 0 when there was one, else the seconds until there is. */
+static double rate_take(struct sx_sim *s)
+{
+	double rate = (double)s->cfg.rpm / 60.0, wait = 0;
+	uint64_t now = now_ns();
+
+	pthread_mutex_lock(&s->rmu);
+	s->bucket += rate * (double)(now - s->bucket_ns) / 1e9;
+	if (s->bucket > sim_burst(s))
+		s->bucket = sim_burst(s);
+	s->bucket_ns = now;
+	if (s->bucket >= 1.0)
+		s->bucket -= 1.0;
+	else
+		wait = (1.0 - s->bucket) / rate;
+	pthread_mutex_unlock(&s->rmu);
+	return wait;
+}
+
+/* The 429 of the rpm limit, telling the client to retry after wait seconds. */
+static enum MHD_Result respond_rate_limited(struct sx_sim *s, struct MHD_Connection *c,
+					    struct req *r, double wait)
+{
+	struct sx_buf msg = SX_BUF_INIT;
+	struct MHD_Response *resp;
+	char ra[32];
+
+	atomic_fetch_add(&s->rate_limited, 1);
+	sx_buf_addf(&msg, "rate limit reached: %ld requests per minute; retry after %.0f s",
+		    s->cfg.rpm, ceil(wait));
+	resp = error_response(msg.buf, "requests", "rate_limit_exceeded");
+	sx_buf_release(&msg);
+	if (resp) {
+		snprintf(ra, sizeof(ra), "%.0f", ceil(wait));
+		MHD_add_response_header(resp, "Retry-After", ra);
+		snprintf(ra, sizeof(ra), "%.0f", ceil(wait * 1000));
+		MHD_add_response_header(resp, "retry-after-ms", ra);
+	}
+	return respond(s, c, r, 429, resp, 0);
+}
+
+/* The fault of this attempt (enum sx_sim_fault), or -1 for none; draws from *frng. */
+static int draw_fault(struct sx_sim *s, uint64_t *frng)
+{
+	int set[SX_SIM_FAULT_COUNT], nset = 0, k, fault;
+	unsigned mask = s->cfg.faults ? s->cfg.faults : (1u << SX_SIM_FAULT_COUNT) - 1;
+
+	if (!(s->cfg.fault_rate > 0 && unit(frng) < s->cfg.fault_rate))
+		return -1;
+	for (k = 0; k < SX_SIM_FAULT_COUNT; k++)
+		if (mask & (1u << k))
+			set[nset++] = k;
+	fault = set[(size_t)(unit(frng) * nset) % (size_t)nset];
+	atomic_fetch_add(&s->by_fault[fault], 1);
+	return fault;
+}
+
+/* The added delay of this attempt in ms; draws from *frng when there is one. */
+static double draw_delay(const struct sx_sim *s, uint64_t *frng)
+{
+	double delay = 0;
+
+	if (s->cfg.latency_ms > 0 || s->cfg.jitter_ms > 0) {
+		delay = s->cfg.latency_ms + (2.0 * unit(frng) - 1.0) * s->cfg.jitter_ms;
+		if (delay < 0)
+			delay = 0;
+	}
+	return delay;
+}
+
+/*
+ * Answer with the fault instead of a completion: 1 and *ret set when it did;
+ * 0 for no fault and for SX_SIM_FAULT_TRUNCATE, whose body is the completion.
+ */
+static int respond_fault(struct sx_sim *s, struct MHD_Connection *c, struct req *r, int fault,
+			 double delay, enum MHD_Result *ret)
+{
+	struct MHD_Response *resp;
+
+	switch (fault) {
+	case SX_SIM_FAULT_429:
+		resp = error_response("simulated fault: rate limit reached, please retry", "requests",
+				      "rate_limit_exceeded");
+		if (resp) {
+			MHD_add_response_header(resp, "Retry-After", "1");
+			MHD_add_response_header(resp, "retry-after-ms", "50");
+		}
+		*ret = respond(s, c, r, 429, resp, delay);
+		return 1;
+	case SX_SIM_FAULT_500:
+		*ret = respond(s, c, r, 500, error_response("simulated fault: the server had an error "
+							    "while processing your request",
+							    "server_error", "internal_error"),
+			       delay);
+		return 1;
+	case SX_SIM_FAULT_503:
+		*ret = respond(s, c, r, 503, error_response("simulated fault: the engine is currently "
+							    "overloaded, please try again later",
+							    "server_error", "service_unavailable"),
+			       delay);
+		return 1;
+	case SX_SIM_FAULT_RESET:
+		*ret = MHD_NO;
+		return 1;
+	case SX_SIM_FAULT_STALL:
+		*ret = stall(s, c, r);
+		return 1;
+	case SX_SIM_FAULT_GARBAGE: {
+		struct sx_buf g = SX_BUF_INIT;
+		sx_buf_adds(&g, "<html>\r\n<head><title>200 OK</title></head>\r\n<body>\r\n"
+				"<center>simulated fault: this is not JSON</center>\r\n</body>\r\n</html>\r\n");
+		*ret = respond(s, c, r, 200, json_response(&g), delay);
+		return 1;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* Append choice i of an answer, cut at max_tokens; returns the bytes of content it sent. */
+static size_t add_choice(struct sx_buf *out, const struct chat_req *q, long i,
+			 const struct sx_sim_answer *a)
+{
+	const char *finish = "stop";
+	size_t len = a->text.len;
+
+	if (a->truncated)
+		finish = "length";
+	if (q->max_tokens > 0 && ceil4(len) > (size_t)q->max_tokens) {
+		len = (size_t)q->max_tokens * 4;
+		while (len > 0 && ((unsigned char)a->text.buf[len] & 0xC0) == 0x80)
+			len--;
+		finish = "length";
+	}
+	sx_buf_addf(out, "%s{\"index\":%ld,\"message\":{\"role\":\"assistant\",\"content\":",
+		    i ? "," : "", i);
+	sx_buf_add_json_str(out, a->text.buf, len);
+	sx_buf_adds(out, ",\"refusal\":null},\"logprobs\":");
+	if (q->logprobs)
+		add_logprobs(out, a->text.buf, len, a->label_off < len ? a->label_off : SIZE_MAX,
+			     a->label ? a->p_pos : 1.0 - a->p_pos, q->top_logprobs);
+	else
+		sx_buf_adds(out, "null");
+	sx_buf_addf(out, ",\"finish_reason\":\"%s\"}", finish);
+	return len;
+}
+
+/* The chat.completion body answering q: q->n choices seeded from body_rng. */
+static void write_completion(struct sx_sim *s, const struct chat_req *q, uint64_t body_rng,
+			     struct sx_buf *out)
+{
 	struct sx_sim_answer a = SX_SIM_ANSWER_INIT;
 	struct sx_sim_answer_opts o = SX_SIM_ANSWER_OPTS_INIT;
-	struct sx_buf msg = SX_BUF_INIT, out = SX_BUF_INIT, store = SX_BUF_INIT;
-	struct sx_err err = SX_ERR_INIT;
-	struct sx_json *j = NULL;
-	struct MHD_Response *resp = NULL;
+	struct sx_buf store = SX_BUF_INIT;
 	char **tokens = NULL;
 	size_t ntok, talloc = 0, completion_bytes = 0, rlen;
 	const char *review;
-	unsigned char md[32], seedmd[40];
-	uint64_t body_rng, frng, attempt;
-	double delay = 0;
 	enum sx_cond cond;
-	enum MHD_Result ret;
 	long i;
-	int fault = -1;
+
+	if (sx_sim_detect_cond(q->system.len ? q->system.buf : q->user,
+			       q->system.len ? q->system.len : q->user_len, &cond))
+		atomic_fetch_add(&s->by_cond[SX_COND_COUNT], 1);
+	else
+		atomic_fetch_add(&s->by_cond[cond], 1);
+	sx_sim_find_review(q->user, q->user_len, &review, &rlen);
+	ntok = split_tokens(review, rlen, &store, &tokens, &talloc);
+	o.explain = s->cfg.explain;
+	o.sigma = s->cfg.noise_sigma;
+	o.style = s->cfg.style;
+	o.confidence_decimals = s->cfg.confidence_decimals;
+	o.temperature = q->temperature;
+
+	sx_buf_grow(out, 1024);
+	sx_buf_addf(out, "{\"id\":\"chatcmpl-sim%016llx\",\"object\":\"chat.completion\",\"created\":%lld,"
+			 "\"model\":",
+		    (unsigned long long)body_rng, (long long)time(NULL));
+	if (q->model)
+		sx_buf_add_json_str(out, q->model, strlen(q->model));
+	else
+		sx_buf_adds(out, "\"" SIM_MODEL_NAME "\"");
+	sx_buf_adds(out, ",\"choices\":[");
+	for (i = 0; i < q->n; i++) {
+		sx_sim_answer_write(s->model, &o, cond, tokens, ntok,
+				    i ? mix64(body_rng + (uint64_t)i) : body_rng, &a);
+		completion_bytes += add_choice(out, q, i, &a);
+	}
+	sx_buf_addf(out, "],\"usage\":{\"prompt_tokens\":%zu,\"completion_tokens\":%zu,"
+			 "\"total_tokens\":%zu},\"system_fingerprint\":\"selfexp-sim\"}",
+		    ceil4(q->prompt_bytes), ceil4(completion_bytes),
+		    ceil4(q->prompt_bytes) + ceil4(completion_bytes));
+	free(tokens);
+	sx_sim_answer_release(&a);
+	sx_buf_release(&store);
+}
+
+/* A 200 with body, which stops half-way (SX_SIM_FAULT_TRUNCATE). */
+static enum MHD_Result respond_truncated(struct sx_sim *s, struct MHD_Connection *c,
+					 struct req *r, struct sx_buf *body, double delay)
+{
+	struct trunc_body *t = xmalloc(sizeof(*t));
+	struct MHD_Response *resp;
+
+	t->buf = sx_buf_detach(body, &t->len);
+	t->cut = t->len / 2;
+	resp = MHD_create_response_from_callback(t->len, 4096, trunc_read, t, trunc_free);
+	if (!resp)
+		trunc_free(t);
+	else
+		MHD_add_response_header(resp, "Content-Type", "application/json");
+	return respond(s, c, r, 200, resp, delay);
+}
+
+static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct req *r)
+{
+	struct chat_req q = { SX_BUF_INIT, NULL, NULL, 0, SX_BUF_INIT, NULL, 0, 0.0, 0, 0, 1, 0 };
+	struct sx_buf msg = SX_BUF_INIT, out = SX_BUF_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_json *j = NULL;
+	unsigned char md[32];
+	uint64_t body_rng, frng, attempt;
+	double delay, wait;
+	enum MHD_Result ret;
+	int fault;
 
 	atomic_fetch_add(&s->chat, 1);
 	sx_sha256(r->body.buf, r->body.len, md);
 	unique_add(s, md);
-	for (i = 0; i < 8; i++)
-		seedmd[i] = (unsigned char)(s->cfg.seed >> (8 * i));
-	memcpy(seedmd + 8, md, 32);
-	body_rng = sx_hash64(seedmd, sizeof(seedmd));
+	body_rng = body_seed(s, md);
 	attempt = atomic_fetch_add(&s->attempts, 1);
 	frng = mix64(s->cfg.seed ^ mix64(attempt + 0x5151));
 
@@ -710,32 +919,9 @@ static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct r
 		goto out;
 	}
 	if (s->cfg.rpm > 0) {
-		double rate = (double)s->cfg.rpm / 60.0, wait = 0;
-		uint64_t now = now_ns();
-
-		pthread_mutex_lock(&s->rmu);
-		s->bucket += rate * (double)(now - s->bucket_ns) / 1e9;
-		if (s->bucket > sim_burst(s))
-			s->bucket = sim_burst(s);
-		s->bucket_ns = now;
-		if (s->bucket >= 1.0)
-			s->bucket -= 1.0;
-		else
-			wait = (1.0 - s->bucket) / rate;
-		pthread_mutex_unlock(&s->rmu);
+		wait = rate_take(s);
 		if (wait > 0) {
-			char ra[32];
-			atomic_fetch_add(&s->rate_limited, 1);
-			sx_buf_addf(&msg, "rate limit reached: %ld requests per minute; retry after %.0f s",
-				    s->cfg.rpm, ceil(wait));
-			resp = error_response(msg.buf, "requests", "rate_limit_exceeded");
-			if (resp) {
-				snprintf(ra, sizeof(ra), "%.0f", ceil(wait));
-				MHD_add_response_header(resp, "Retry-After", ra);
-				snprintf(ra, sizeof(ra), "%.0f", ceil(wait * 1000));
-				MHD_add_response_header(resp, "retry-after-ms", ra);
-			}
-			ret = respond(s, c, r, 429, resp, 0);
+			ret = respond_rate_limited(s, c, r, wait);
 			goto out;
 		}
 	}
@@ -751,137 +937,23 @@ static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct r
 							   "invalid_request"), 0);
 		goto out;
 	}
-	/* faults, drawn per attempt */
-	if (s->cfg.fault_rate > 0 && unit(&frng) < s->cfg.fault_rate) {
-		int set[SX_SIM_FAULT_COUNT], nset = 0, k;
-		unsigned mask = s->cfg.faults ? s->cfg.faults : (1u << SX_SIM_FAULT_COUNT) - 1;
-		for (k = 0; k < SX_SIM_FAULT_COUNT; k++)
-			if (mask & (1u << k))
-				set[nset++] = k;
-		fault = set[(size_t)(unit(&frng) * nset) % (size_t)nset];
-		atomic_fetch_add(&s->by_fault[fault], 1);
-	}
-	if (s->cfg.latency_ms > 0 || s->cfg.jitter_ms > 0) {
-		delay = s->cfg.latency_ms + (2.0 * unit(&frng) - 1.0) * s->cfg.jitter_ms;
-		if (delay < 0)
-			delay = 0;
-	}
-	switch (fault) {
-	case SX_SIM_FAULT_429:
-		resp = error_response("simulated fault: rate limit reached, please retry", "requests",
-				      "rate_limit_exceeded");
-		if (resp) {
-			MHD_add_response_header(resp, "Retry-After", "1");
-			MHD_add_response_header(resp, "retry-after-ms", "50");
-		}
-		ret = respond(s, c, r, 429, resp, delay);
+	/* faults and delays, drawn per attempt */
+	fault = draw_fault(s, &frng);
+	delay = draw_delay(s, &frng);
+	if (respond_fault(s, c, r, fault, delay, &ret))
 		goto out;
-	case SX_SIM_FAULT_500:
-		ret = respond(s, c, r, 500, error_response("simulated fault: the server had an error "
-							   "while processing your request",
-							   "server_error", "internal_error"),
-			      delay);
-		goto out;
-	case SX_SIM_FAULT_503:
-		ret = respond(s, c, r, 503, error_response("simulated fault: the engine is currently "
-							   "overloaded, please try again later",
-							   "server_error", "service_unavailable"),
-			      delay);
-		goto out;
-	case SX_SIM_FAULT_RESET:
-		ret = MHD_NO;
-		goto out;
-	case SX_SIM_FAULT_STALL:
-		ret = stall(s, c, r);
-		goto out;
-	case SX_SIM_FAULT_GARBAGE: {
-		struct sx_buf g = SX_BUF_INIT;
-		sx_buf_adds(&g, "<html>\r\n<head><title>200 OK</title></head>\r\n<body>\r\n"
-				"<center>simulated fault: this is not JSON</center>\r\n</body>\r\n</html>\r\n");
-		ret = respond(s, c, r, 200, json_response(&g), delay);
-		goto out;
-	}
-	default:
-		break;
-	}
 
-	/* the answer */
-	if (sx_sim_detect_cond(q.system.len ? q.system.buf : q.user,
-			       q.system.len ? q.system.len : q.user_len, &cond))
-		atomic_fetch_add(&s->by_cond[SX_COND_COUNT], 1);
+	write_completion(s, &q, body_rng, &out);
+	if (fault == SX_SIM_FAULT_TRUNCATE)
+		ret = respond_truncated(s, c, r, &out, delay);
 	else
-		atomic_fetch_add(&s->by_cond[cond], 1);
-	sx_sim_find_review(q.user, q.user_len, &review, &rlen);
-	ntok = split_tokens(review, rlen, &store, &tokens, &talloc);
-	o.explain = s->cfg.explain;
-	o.sigma = s->cfg.noise_sigma;
-	o.style = s->cfg.style;
-	o.confidence_decimals = s->cfg.confidence_decimals;
-	o.temperature = q.temperature;
-
-	sx_buf_grow(&out, 1024);
-	sx_buf_addf(&out, "{\"id\":\"chatcmpl-sim%016llx\",\"object\":\"chat.completion\",\"created\":%lld,"
-			  "\"model\":",
-		    (unsigned long long)body_rng, (long long)time(NULL));
-	if (q.model)
-		sx_buf_add_json_str(&out, q.model, strlen(q.model));
-	else
-		sx_buf_adds(&out, "\"" SIM_MODEL_NAME "\"");
-	sx_buf_adds(&out, ",\"choices\":[");
-	for (i = 0; i < q.n; i++) {
-		const char *finish = "stop";
-		size_t len;
-
-		sx_sim_answer_write(s->model, &o, cond, tokens, ntok,
-				    i ? mix64(body_rng + (uint64_t)i) : body_rng, &a);
-		len = a.text.len;
-		if (a.truncated)
-			finish = "length";
-		if (q.max_tokens > 0 && ceil4(len) > (size_t)q.max_tokens) {
-			len = (size_t)q.max_tokens * 4;
-			while (len > 0 && ((unsigned char)a.text.buf[len] & 0xC0) == 0x80)
-				len--;
-			finish = "length";
-		}
-		completion_bytes += len;
-		sx_buf_addf(&out, "%s{\"index\":%ld,\"message\":{\"role\":\"assistant\",\"content\":",
-			    i ? "," : "", i);
-		sx_buf_add_json_str(&out, a.text.buf, len);
-		sx_buf_adds(&out, ",\"refusal\":null},\"logprobs\":");
-		if (q.logprobs)
-			add_logprobs(&out, a.text.buf, len, a.label_off < len ? a.label_off : SIZE_MAX,
-				     a.label ? a.p_pos : 1.0 - a.p_pos, q.top_logprobs);
-		else
-			sx_buf_adds(&out, "null");
-		sx_buf_addf(&out, ",\"finish_reason\":\"%s\"}", finish);
-	}
-	sx_buf_addf(&out, "],\"usage\":{\"prompt_tokens\":%zu,\"completion_tokens\":%zu,"
-			  "\"total_tokens\":%zu},\"system_fingerprint\":\"selfexp-sim\"}",
-		    ceil4(q.prompt_bytes), ceil4(completion_bytes),
-		    ceil4(q.prompt_bytes) + ceil4(completion_bytes));
-
-	if (fault == SX_SIM_FAULT_TRUNCATE) {
-		struct trunc_body *t = xmalloc(sizeof(*t));
-		t->buf = sx_buf_detach(&out, &t->len);
-		t->cut = t->len / 2;
-		resp = MHD_create_response_from_callback(t->len, 4096, trunc_read, t, trunc_free);
-		if (!resp)
-			trunc_free(t);
-		else
-			MHD_add_response_header(resp, "Content-Type", "application/json");
-		ret = respond(s, c, r, 200, resp, delay);
-		goto out;
-	}
-	ret = respond(s, c, r, 200, json_response(&out), delay);
+		ret = respond(s, c, r, 200, json_response(&out), delay);
 out:
 	free(q.user_owned);
-	free(tokens);
-	sx_sim_answer_release(&a);
 	sx_buf_release(&q.system);
 	sx_buf_release(&q.parts);
 	sx_buf_release(&msg);
 	sx_buf_release(&out);
-	sx_buf_release(&store);
 	sx_json_free(j);
 	return ret;
 }

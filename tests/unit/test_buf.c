@@ -40,6 +40,39 @@ static void test_json_str(void **state)
 	sx_buf_release(&b);
 }
 
+static void test_add_html(void **state)
+{
+	struct sx_buf b = SX_BUF_INIT;
+	static const char in[] = "<a href=\"x\">'&'</a>\x01\xff\xc3\xa9\xe2\x82";
+
+	(void)state;
+	sx_buf_add_html(&b, in, sizeof(in) - 1);
+	/* markup escaped, control and invalid bytes replaced, valid UTF-8 (é) kept */
+	assert_string_equal(b.buf, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+				   "\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd");
+	sx_buf_reset(&b);
+	sx_buf_add_html(&b, "a\0b", 3);
+	assert_string_equal(b.buf, "a\xef\xbf\xbd" "b");
+	/* tab, newline, carriage return and DEL kept; appended, not replaced */
+	sx_buf_add_html(&b, "\t\n\r\x7f\x1b", 5);
+	assert_string_equal(b.buf, "a\xef\xbf\xbd" "b\t\n\r\x7f\xef\xbf\xbd");
+	sx_buf_reset(&b);
+	/* overlong, surrogate, above U+10FFFF: one U+FFFD per byte; four-byte characters kept */
+	sx_buf_add_html(&b, "\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xf0\x9f\x98\x80", 16);
+	assert_string_equal(b.buf, "\xef\xbf\xbd\xef\xbf\xbd|"
+				   "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+				   "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+				   "\xf0\x9f\x98\x80");
+	sx_buf_reset(&b);
+	/* only len bytes are read: a character cut by len is invalid */
+	sx_buf_add_html(&b, "x<\xc3\xa9", 3);
+	assert_string_equal(b.buf, "x&lt;\xef\xbf\xbd");
+	sx_buf_reset(&b);
+	sx_buf_add_html(&b, "", 0);
+	assert_int_equal(b.len, 0);
+	sx_buf_release(&b);
+}
+
 static void test_parse_numbers(void **state)
 {
 	long l = 7;
@@ -62,6 +95,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_and_detach),
 		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_add_html),
 		cmocka_unit_test(test_parse_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

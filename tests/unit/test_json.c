@@ -79,12 +79,48 @@ static void test_nonfinite_is_null(void **state)
 	sx_json_free(n);
 }
 
+static void test_getters_with_fallback(void **state)
+{
+	static const char in[] = "{\"n\":2.5,\"zero\":0,\"s\":\"text\",\"empty\":\"\",\"null\":null,"
+				 "\"t\":true,\"a\":[1],\"o\":{\"n\":1}}";
+	struct sx_json *j = sx_json_parse(in, strlen(in), NULL);
+	const char *dflt = "dflt";
+
+	(void)state;
+	assert_non_null(j);
+	assert_true(fabs(sx_json_num_or_nan(j, "n") - 2.5) < 1e-12);
+	assert_true(fabs(sx_json_num_or_nan(j, "zero")) < 1e-12);
+	assert_true(fabs(sx_json_num_or_nan(sx_json_get(j, "o"), "n") - 1.0) < 1e-12);
+	/* missing, of another type, or asked of something that is not an object */
+	assert_true(isnan(sx_json_num_or_nan(j, "missing")));
+	assert_true(isnan(sx_json_num_or_nan(j, "s")));
+	assert_true(isnan(sx_json_num_or_nan(j, "null")));
+	assert_true(isnan(sx_json_num_or_nan(j, "t")));
+	assert_true(isnan(sx_json_num_or_nan(j, "o")));
+	assert_true(isnan(sx_json_num_or_nan(sx_json_get(j, "a"), "n")));
+	assert_true(isnan(sx_json_num_or_nan(NULL, "n")));
+
+	assert_string_equal(sx_json_str_or(j, "s", dflt), "text");
+	assert_string_equal(sx_json_str_or(j, "empty", dflt), "");
+	/* the string is borrowed from the tree, the default handed back as it is */
+	assert_ptr_equal(sx_json_str_or(j, "s", NULL), sx_json_get_str(j, "s"));
+	assert_ptr_equal(sx_json_str_or(j, "missing", dflt), dflt);
+	assert_ptr_equal(sx_json_str_or(j, "n", dflt), dflt);
+	assert_ptr_equal(sx_json_str_or(j, "null", dflt), dflt);
+	assert_ptr_equal(sx_json_str_or(j, "o", dflt), dflt);
+	assert_ptr_equal(sx_json_str_or(sx_json_get(j, "a"), "s", dflt), dflt);
+	assert_ptr_equal(sx_json_str_or(NULL, "s", dflt), dflt);
+	assert_null(sx_json_str_or(j, "missing", NULL));
+	sx_json_free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers_round_trip),
 		cmocka_unit_test(test_print_form),
 		cmocka_unit_test(test_nonfinite_is_null),
+		cmocka_unit_test(test_getters_with_fallback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

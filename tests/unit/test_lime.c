@@ -109,8 +109,9 @@ static void test_fixtures(void **state)
 	DIR *dh;
 
 	(void)state;
+	/* as the Makefile and tests/cli/lib.sh: ../shared beside the checkout (SX_HOME) */
 	if (!shared || !*shared)
-		shared = "/work/shared";
+		shared = SX_HOME "/../shared";
 	sx_buf_addf(&dir, "%s/fixtures/lime", shared);
 	dh = opendir(dir.buf);
 	if (!dh) {

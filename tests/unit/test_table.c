@@ -11,22 +11,6 @@
 #include "selfexp/json.h"
 #include "selfexp/table.h"
 
-static void test_html_escape(void **state)
-{
-	struct sx_buf b = SX_BUF_INIT;
-	static const char in[] = "<a href=\"x\">'&'</a>\x01\xff\xc3\xa9\xe2\x82";
-
-	(void)state;
-	sx_html_escape(&b, in, sizeof(in) - 1);
-	/* markup escaped, control and invalid bytes replaced, valid UTF-8 (é) kept */
-	assert_string_equal(b.buf, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-				   "\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd");
-	sx_buf_reset(&b);
-	sx_html_escape(&b, "a\0b", 3);
-	assert_string_equal(b.buf, "a\xef\xbf\xbd" "b");
-	sx_buf_release(&b);
-}
-
 static const char summary_text[] =
 	"{\"reviews\":4,\"conditions\":{\"pe\":{\"reviews\":4,"
 	"\"accuracy\":{\"n\":4,\"mean\":0.75,\"sd\":0.5,\"ci_lo\":0.25,\"ci_hi\":1},"
@@ -93,7 +77,6 @@ static void test_compare_metrics(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_html_escape),
 		cmocka_unit_test(test_paper_md),
 		cmocka_unit_test(test_compare_metrics),
 	};
