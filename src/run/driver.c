@@ -29,30 +29,6 @@ void sx_run_interrupt(void)
 		sx_engine_interrupt(running_engine);
 }
 
-struct item *run_item(const struct run *run, size_t r, enum sx_cond c)
-{
-	if (run->slot[c] < 0) {
-		fprintf(stderr, "selfexp: internal error: condition %d is not part of the run\n", (int)c);
-		abort();
-	}
-	return &run->items[r * run->nslot + (size_t)run->slot[c]];
-}
-
-int run_has_cond(const struct run *run, enum sx_cond c)
-{
-	return !!(run->cfg->conditions & (1u << c));
-}
-
-int run_has_method(const struct run *run, enum sx_method m)
-{
-	return !!(run->cfg->explainers & sx_methods[m].bit);
-}
-
-enum sx_cond run_perturb_cond(const struct run *run, enum sx_cond c)
-{
-	return run->cfg->perturb_pred ? SX_COND_PRED : c;
-}
-
 /* ---------------------------------------------------------------- load */
 
 static int check_lengths(const struct run *run, struct sx_err *err)

@@ -11,20 +11,6 @@
 #include "selfexp/alloc.h"
 #include "selfexp/stats.h"
 
-/*
- * Seed of the paper's random tie-breaks for one explanation: from the run
- * seed, the review id, the condition and the method, so it depends on
- * nothing else (order, concurrency, sharding).
- */
-uint64_t run_tiebreak_seed(const struct run *run, const struct sx_review *rv, enum sx_cond c,
-			   enum sx_method m)
-{
-	char purpose[64];
-
-	snprintf(purpose, sizeof(purpose), "paper-ties/%s/%s", sx_cond_name(c), sx_methods[m].name);
-	return sx_seed_derive(run->cfg->seed, purpose, rv->id);
-}
-
 /* A top-k list as a full ranking: the listed tokens in the listed order, then the rest by position. */
 static int plan_ranked(struct sx_faith_plan *plan, const struct expl *e, size_t n, int y,
 		       enum sx_compat compat, struct sx_err *err)

@@ -16,6 +16,7 @@
  *   records.c    records.jsonl
  *   summary.c    summary.json
  *   config.c     the configuration, its JSON form and run.json
+ *   state.c      what every stage asks of the run's state
  *   driver.c     sx_run: the stages in order (DESIGN.md section 1)
  *
  * Functions shared between these files are prefixed run_; none is public.
@@ -90,12 +91,17 @@ struct run {
 	time_t started;
 };
 
+/* ---- state.c ------------------------------------------------------------ */
+
 /* The item of review r under condition c (aborts when c is not part of the run). */
 struct item *run_item(const struct run *run, size_t r, enum sx_cond c);
 int run_has_cond(const struct run *run, enum sx_cond c);
 int run_has_method(const struct run *run, enum sx_method m);
 /* The prompt condition perturbed inputs of condition c are sent under. */
 enum sx_cond run_perturb_cond(const struct run *run, enum sx_cond c);
+/* Seed of the paper's random tie-breaks of one explanation. */
+uint64_t run_tiebreak_seed(const struct run *run, const struct sx_review *rv, enum sx_cond c,
+			   enum sx_method m);
 
 /* ---- batch.c ------------------------------------------------------------ */
 
@@ -170,9 +176,6 @@ void run_explain_inputs_release(struct explain_inputs *in);
 int run_explain(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct sx_err *err);
 /* Evaluate stage for reviews [r0, r1) of condition c. */
 int run_evaluate(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct sx_err *err);
-/* Seed of the paper's random tie-breaks of one explanation. */
-uint64_t run_tiebreak_seed(const struct run *run, const struct sx_review *rv, enum sx_cond c,
-			   enum sx_method m);
 /* Agreement between the explanations of every review of condition c (no queries). */
 void run_agreement(struct run *run, enum sx_cond c);
 void run_dry(struct run *run, struct sx_run_outcome *out);

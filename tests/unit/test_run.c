@@ -460,7 +460,11 @@ static void test_run_against_sim(void **state)
 	}
 	assert_true(sx_json_get(sx_json_get(rd.run, "config"), "generation") != NULL);
 	sx_rundir_release(&rd);
-	assert_int_equal(count_lines(tmpdir_path("run/records.jsonl")), 18);
+	{
+		char *rec_path = tmpdir_path("run/records.jsonl");
+		assert_int_equal(count_lines(rec_path), 18);
+		free(rec_path);
+	}
 	sx_sim_stop(sim);
 	sx_buf_release(&weights);
 	sx_buf_release(&prompts);

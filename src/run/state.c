@@ -1,0 +1,49 @@
+/*
+ * What every stage asks of the run's state: an item, whether a condition
+ * or a method is part of the run, the prompt of perturbed inputs, and the
+ * seeds of the paper's tie-breaks. The stages depend on this file and the
+ * driver on the stages, never the other way.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "run.h"
+#include "selfexp/stats.h"
+
+struct item *run_item(const struct run *run, size_t r, enum sx_cond c)
+{
+	if (run->slot[c] < 0) {
+		fprintf(stderr, "selfexp: internal error: condition %d is not part of the run\n", (int)c);
+		abort();
+	}
+	return &run->items[r * run->nslot + (size_t)run->slot[c]];
+}
+
+int run_has_cond(const struct run *run, enum sx_cond c)
+{
+	return !!(run->cfg->conditions & (1u << c));
+}
+
+int run_has_method(const struct run *run, enum sx_method m)
+{
+	return !!(run->cfg->explainers & sx_methods[m].bit);
+}
+
+enum sx_cond run_perturb_cond(const struct run *run, enum sx_cond c)
+{
+	return run->cfg->perturb_pred ? SX_COND_PRED : c;
+}
+
+/*
+ * Seed of the paper's random tie-breaks for one explanation: from the run
+ * seed, the review id, the condition and the method, so it depends on
+ * nothing else (order, concurrency, sharding).
+ */
+uint64_t run_tiebreak_seed(const struct run *run, const struct sx_review *rv, enum sx_cond c,
+			   enum sx_method m)
+{
+	char purpose[64];
+
+	snprintf(purpose, sizeof(purpose), "paper-ties/%s/%s", sx_cond_name(c), sx_methods[m].name);
+	return sx_seed_derive(run->cfg->seed, purpose, rv->id);
+}
