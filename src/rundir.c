@@ -7,6 +7,7 @@
 #include "selfexp/file.h"
 #include "selfexp/json.h"
 #include "selfexp/parse.h"
+#include "selfexp/registry.h"
 #include "selfexp/rundir.h"
 
 static struct sx_json *load_json(const char *dir, const char *name, struct sx_err *err)
@@ -156,12 +157,15 @@ const struct sx_json *sx_rundir_record(const struct sx_rundir *rd, const char *i
 const struct sx_json *sx_rundir_answer_record(const struct sx_rundir *rd, const char *id,
 					      const char *condition)
 {
-	static const char *const own[] = { "self", "topk", "prediction" };
-	const struct sx_json *r;
-	size_t i;
+	enum sx_cond c;
+	int i;
 
-	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
-		r = sx_rundir_record(rd, id, condition, own[i]);
+	/* a known condition's own record is named by the registry; else try every name */
+	if (!sx_cond_from_name(condition, &c))
+		return sx_rundir_record(rd, id, condition, sx_method_record_name(SX_METHOD_SELF, c));
+	for (i = 0; i < SX_COND_COUNT; i++) {
+		const struct sx_json *r = sx_rundir_record(
+			rd, id, condition, sx_method_record_name(SX_METHOD_SELF, (enum sx_cond)i));
 		if (r)
 			return r;
 	}
