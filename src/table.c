@@ -267,7 +267,7 @@ static void build_accuracy(struct tables *ts, const struct sx_json *summary)
 		{ "n (scored)", "accuracy", C_INT, "n" },
 		{ "ECE", "ece", C_NUM, "value" },
 		{ "Parse failures", "parse_failures", C_INT, "count" },
-		{ "Failed requests", "failed", C_INT, "count" },
+		{ "Failed requests", "failed_requests", C_INT, "count" },
 		{ "Coverage", "coverage", C_CI, NULL },
 		{ "Reviews (n)", "reviews", C_INT, "count" },
 	};
@@ -283,22 +283,28 @@ static void build_accuracy(struct tables *ts, const struct sx_json *summary)
 
 		cell_text(&r->cells[0], rows[i].label);
 		for (c = sx_json_child(conds), k = 1; c && k < t->ncols; c = sx_json_next(c), k++) {
-			const struct sx_json *v = sx_json_get(c, rows[i].key);
+			const char *key = rows[i].key;
+			const struct sx_json *v = sx_json_get(c, key);
 			const char *cond = sx_json_key(c);
 
+			if (!v && !strcmp(key, "failed_requests")) {
+				key = "failed"; /* written before 0.2.0: failed elicitations only */
+				v = sx_json_get(c, key);
+			}
+
 			if (rows[i].kind == C_CI) {
-				cell_agg(&r->cells[k], v, cond, "", rows[i].key);
+				cell_agg(&r->cells[k], v, cond, "", key);
 			} else if (sx_json_type_of(v) == SX_JSON_OBJECT) {
 				/* the n of an aggregate, already in the csv with its mean */
 				cell_value(&r->cells[k], C_INT, sx_json_num_or_nan(v, "n"), cond, "",
-					   rows[i].key, rows[i].stat);
+					   key, rows[i].stat);
 				r->cells[k].csv_skip = 1;
 			} else if (sx_json_type_of(v) == SX_JSON_NUMBER) {
-				cell_value(&r->cells[k], rows[i].kind, sx_json_num_or_nan(c, rows[i].key),
-					   cond, "", rows[i].key, rows[i].stat);
+				cell_value(&r->cells[k], rows[i].kind, sx_json_num_or_nan(c, key),
+					   cond, "", key, rows[i].stat);
 			} else {
 				/* null: undefined (NA in csv); absent: does not apply */
-				cell_value(&r->cells[k], C_EMPTY, NAN, cond, "", rows[i].key,
+				cell_value(&r->cells[k], C_EMPTY, NAN, cond, "", key,
 					   rows[i].stat);
 				r->cells[k].csv_skip = !v;
 			}

@@ -126,6 +126,12 @@ struct sx_run_outcome {
 	int nest;
 	long reviews;
 	long items_failed;  /* (review, condition) pairs whose elicitation failed after retries */
+	long requests_failed; /* requests of any stage that failed after retries (offline: misses) */
+	long failed_by_stage[3]; /* elicit, explain, evaluate */
+	const char *top_reason;  /* static copy: the most frequent reason of a failure, "" if none */
+	long top_reason_count;
+	int kept;           /* 1: a partial result did not replace the complete one in out_dir */
+	char written_to[4096]; /* the run directory written ("" when none) */
 	long naive_requests;
 	struct sx_engine_stats stats;
 };
@@ -134,7 +140,10 @@ struct sx_run_outcome {
  * Run the protocol. Returns 0 (all done), SX_ELIMIT (stopped at a cap or
  * interrupted; the partial run is written), SX_ENET (endpoint unreachable or
  * key refused: nothing written), or another negative code with err set.
- * outcome->items_failed > 0 means a partial run (exit 5).
+ * outcome->requests_failed > 0 (a request of any stage failed) means a
+ * partial run (exit 5, run.json "complete": false). A partial result never
+ * replaces a complete run: it goes to out_dir + ".partial" instead (for
+ * `score`, cfg->rescore, nothing is written), and outcome->kept says so.
  */
 int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, struct sx_err *err);
 /* Ask a running sx_run to stop sending (async-signal-safe). */

@@ -29,8 +29,10 @@ static const char usage[] =
 	"OPENAI_API_KEY) and the working directory play no part. Run directories\n"
 	"of selfexp 0.1.0 are read from their recorded fields and command line.\n"
 	"\n"
-	"Answers missing from the cache are not fetched: they are counted as\n"
-	"failed, reported on stderr, and the exit status is 5.\n"
+	"Answers missing from the cache are not fetched: they are counted by stage\n"
+	"and listed in DIR/misses.jsonl, and the exit status is 5. A result that\n"
+	"is partial never replaces a complete run: records.jsonl and summary.json\n"
+	"are then left byte for byte as they were.\n"
 	"\n"
 	"options:\n"
 	"  --cache FILE   the response cache (default: the one the run used, as\n"
@@ -144,12 +146,7 @@ int cmd_score(int argc, char **argv)
 		goto out;
 	finish_config(&cfg, dir, cache, &cache_buf, &prompts_buf);
 	rc = sx_run(&cfg, &outcome, &err);
-	if (!rc && outcome.stats.failed)
-		fprintf(stderr, "selfexp: score: %ld answers were missing from the cache '%s'\n",
-			outcome.stats.failed, cfg.engine.cache_path);
 	rc = sx_run_report(&cfg, rc, &outcome, &err);
-	if (rc == SX_EXIT_OK && outcome.stats.failed)
-		rc = SX_EXIT_PARTIAL;
 	sx_run_config_release(&cfg);
 out:
 	free(cache);

@@ -741,10 +741,30 @@ void sx_run_opts_release(struct sx_run_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* What failed, by stage, why, and where the result went. */
+static void report_failures(const struct sx_run_config *cfg, const struct sx_run_outcome *out)
+{
+	fprintf(stderr, "selfexp: %ld %s: elicit %ld, explain %ld, evaluate %ld; "
+		"the most frequent reason (%ld): %s\n", out->requests_failed,
+		cfg->engine.offline ? "answers were missing from the cache (offline)"
+				    : "requests failed",
+		out->failed_by_stage[0], out->failed_by_stage[1], out->failed_by_stage[2],
+		out->top_reason_count, out->top_reason);
+	if (cfg->engine.offline && out->written_to[0])
+		fprintf(stderr, "selfexp: every miss is listed in %s/misses.jsonl\n", out->written_to);
+	if (out->kept && out->written_to[0])
+		fprintf(stderr, "selfexp: the complete run in %s was kept; this partial result is in "
+			"%s\n", cfg->out_dir, out->written_to);
+	else if (out->kept)
+		fprintf(stderr, "selfexp: %s was left as it was (a partial result never replaces a "
+			"complete run)\n", cfg->out_dir);
+}
+
 int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_outcome *out,
 		  const struct sx_err *err)
 {
 	const struct sx_engine_stats *st = &out->stats;
+	int partial;
 
 	if (rc == SX_ENET) {
 		sx_cli_error("%s", err->msg);
@@ -780,14 +800,17 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		       cfg->gen.model, cfg->engine.price_in, cfg->engine.price_out);
 		return SX_EXIT_OK;
 	}
+	partial = out->items_failed || out->requests_failed;
 	fprintf(stderr,
 		"selfexp: %s: %ld reviews, %ld requests (%ld distinct, %ld from cache, %ld sent, "
 		"%ld retries, %ld failed, %ld skipped; %ld naive), %ld+%ld tokens, $%.4f -> %s\n",
-		rc == SX_ELIMIT ? "stopped early" : out->items_failed ? "partial run" : "done",
+		rc == SX_ELIMIT ? "stopped early" : partial ? "partial run" : "done",
 		out->reviews, st->requests, st->unique, st->cache_hits, st->sent, st->retries,
 		st->failed, st->skipped, out->naive_requests, st->prompt_tokens,
-		st->completion_tokens, st->cost, cfg->out_dir);
-	if (rc == SX_ELIMIT || out->items_failed)
+		st->completion_tokens, st->cost, out->written_to[0] ? out->written_to : "(nothing written)");
+	if (out->requests_failed)
+		report_failures(cfg, out);
+	if (rc == SX_ELIMIT || partial)
 		return SX_EXIT_PARTIAL;
 	return SX_EXIT_OK;
 }

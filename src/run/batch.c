@@ -3,6 +3,7 @@
 
 #include "run.h"
 #include "selfexp/alloc.h"
+#include "selfexp/hash.h"
 
 void run_text(const struct run *run, const struct sx_review *rv, const unsigned char *keep,
 	      struct sx_buf *out, size_t *ntok)
@@ -32,7 +33,8 @@ void run_batch_init(struct batch *b, enum sx_cond cond)
 	b->cond = cond;
 }
 
-size_t run_batch_add(struct batch *b, const char *text, size_t len, size_t ntok)
+size_t run_batch_add(struct batch *b, const char *text, size_t len, size_t ntok,
+		     const char *owner)
 {
 	size_t idx = b->n;
 
@@ -41,8 +43,10 @@ size_t run_batch_add(struct batch *b, const char *text, size_t len, size_t ntok)
 		return idx;
 	SX_GROW(b->texts, b->alloc, b->n + 1);
 	SX_GROW(b->ntok, b->ntok_alloc, b->n + 1);
+	SX_GROW(b->owner, b->owner_alloc, b->n + 1);
 	b->texts[b->n] = xstrndup(text, len);
 	b->ntok[b->n] = ntok;
+	b->owner[b->n] = owner;
 	return b->n++;
 }
 
@@ -52,7 +56,7 @@ size_t run_batch_add_masked(const struct run *run, struct batch *b, const struct
 	size_t ntok;
 
 	run_text(run, rv, keep, text, &ntok);
-	return run_batch_add(b, text->buf, text->len, ntok);
+	return run_batch_add(b, text->buf, text->len, ntok, rv->id);
 }
 
 void run_batch_release(struct batch *b)
@@ -66,6 +70,7 @@ void run_batch_release(struct batch *b)
 	}
 	free(b->texts);
 	free(b->ntok);
+	free(b->owner);
 	free(b->res);
 	sx_strmap_release(&b->seen);
 	memset(b, 0, sizeof(*b));
@@ -126,4 +131,73 @@ int run_batches_send(struct run *run, struct batch *bs, size_t nb, const char *s
 	free(reqs);
 	free(res);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- failures */
+
+const char *const run_stage_names[RUN_NSTAGES] = { "elicit", "explain", "evaluate" };
+
+static void tally_reason(struct run *run, enum run_stage s, const char *reason)
+{
+	size_t idx = run->nreasons[s];
+
+	if (sx_strmap_put(&run->reasons[s], reason, strlen(reason), &idx)) {
+		run->reason_count[s][idx]++;
+		return;
+	}
+	SX_GROW(run->reason_text[s], run->reasons_alloc[s], idx + 1);
+	SX_GROW(run->reason_count[s], run->counts_alloc[s], idx + 1);
+	run->reason_text[s][idx] = xstrdup(reason);
+	run->reason_count[s][idx] = 1;
+	run->nreasons[s]++;
+}
+
+/* One line of misses.jsonl: where the miss is and the SHA-256 of the text that was not found. */
+static void add_miss(struct run *run, enum run_stage s, enum sx_cond c, const struct batch *b,
+		     size_t i)
+{
+	struct sx_json *o = sx_json_new_object();
+	char hex[SX_SHA256_HEX_LEN + 1], *line;
+
+	sx_sha256_hex(b->texts[i], strlen(b->texts[i]), hex);
+	sx_json_add_str(o, "stage", run_stage_names[s]);
+	sx_json_add_str(o, "condition", sx_cond_name(c));
+	sx_json_add_str(o, "prompt", sx_cond_name(b->cond));
+	sx_json_add_str(o, "review", b->owner[i] ? b->owner[i] : "");
+	sx_json_add_num(o, "tokens", (double)b->ntok[i]);
+	sx_json_add_str(o, "text_sha256", hex);
+	line = sx_json_print(o, 0);
+	sx_buf_adds(&run->misses, line);
+	sx_buf_addch(&run->misses, '\n');
+	free(line);
+	sx_json_free(o);
+	run->nmisses[s]++;
+}
+
+void run_note_failures(struct run *run, enum run_stage stage, enum sx_cond c,
+		       const struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		const struct sx_result *res = &b->res[i];
+
+		if (res->status != SX_RESULT_FAILED)
+			continue;
+		run->failed[stage][c]++;
+		tally_reason(run, stage, res->reason ? res->reason : "unknown error");
+		if (run->cfg->engine.offline)
+			add_miss(run, stage, c, b, i);
+	}
+}
+
+long run_failed_total(const struct run *run)
+{
+	long n = 0;
+	int s, c;
+
+	for (s = 0; s < RUN_NSTAGES; s++)
+		for (c = 0; c < SX_COND_COUNT; c++)
+			n += run->failed[s][c];
+	return n;
 }

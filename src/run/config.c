@@ -572,6 +572,30 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	return j;
 }
 
+/* Failed requests by stage and condition, and their reasons by stage with counts. */
+static struct sx_json *failures_json(const struct run *run)
+{
+	struct sx_json *o = sx_json_new_object();
+	int s, c;
+	size_t i;
+
+	sx_json_add_num(o, "requests", (double)run_failed_total(run));
+	for (s = 0; s < RUN_NSTAGES; s++) {
+		struct sx_json *st = sx_json_add(o, run_stage_names[s], sx_json_new_object());
+		struct sx_json *by = sx_json_add(st, "by_condition", sx_json_new_object());
+		struct sx_json *why = sx_json_add(st, "reasons", sx_json_new_object());
+
+		for (c = 0; c < SX_COND_COUNT; c++)
+			if (run_has_cond(run, (enum sx_cond)c))
+				sx_json_add_num(by, sx_cond_name((enum sx_cond)c), (double)run->failed[s][c]);
+		for (i = 0; i < run->nreasons[s]; i++)
+			sx_json_add_num(why, run->reason_text[s][i], (double)run->reason_count[s][i]);
+		if (run->cfg->engine.offline)
+			sx_json_add_num(st, "offline_misses", (double)run->nmisses[s]);
+	}
+	return o;
+}
+
 static struct sx_json *model_json(const struct sx_run_config *cfg)
 {
 	struct sx_json *j = sx_json_new_object();
@@ -636,6 +660,7 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 	sx_json_add(o, "lime", lime_json(cfg));
 	sx_json_add_num(o, "bootstrap", (double)cfg->bootstrap);
 	sx_json_add(o, "counts", counts_json(run, st));
+	sx_json_add(o, "failures", failures_json(run));
 	sx_json_add(o, "config", sx_run_config_to_json(cfg, hashes));
 	return o;
 }

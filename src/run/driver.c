@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "run.h"
 #include "selfexp/alloc.h"
+#include "selfexp/file.h"
 #include "selfexp/rundir.h"
 
 static volatile sig_atomic_t interrupted;
@@ -118,6 +120,14 @@ static void run_release(struct run *run)
 	}
 	for (c = 0; c < SX_COND_COUNT; c++)
 		sx_prompt_release(&run->prompts[c]);
+	for (c = 0; c < RUN_NSTAGES; c++) {
+		for (i = 0; i < run->nreasons[c]; i++)
+			free(run->reason_text[c][i]);
+		free(run->reason_text[c]);
+		free(run->reason_count[c]);
+		sx_strmap_release(&run->reasons[c]);
+	}
+	sx_buf_release(&run->misses);
 	sx_dataset_release(&run->ds);
 	running_engine = NULL;
 	sx_engine_free(run->engine);
@@ -170,31 +180,107 @@ static long failed_items(const struct run *run)
 	return n;
 }
 
+/* 1 when dir holds a run.json that says the run was complete. */
+static int complete_run_in(const char *dir)
+{
+	struct sx_rundir rd = SX_RUNDIR_INIT;
+	int complete = 0;
+
+	if (!sx_rundir_load(&rd, dir, 0, NULL) &&
+	    sx_json_bool(sx_json_get(rd.run, "complete"), &complete))
+		complete = 0;
+	sx_rundir_release(&rd);
+	return complete;
+}
+
+/*
+ * Where the run directory goes: out_dir, unless this result is partial and
+ * out_dir holds a complete one, which is never replaced by a worse one (then
+ * out_dir.partial; for `score` nowhere, NULL).
+ */
+static const char *target_dir(const struct run *run, int complete, struct sx_buf *buf,
+			      struct sx_run_outcome *out)
+{
+	const char *dir = run->cfg->out_dir;
+
+	if (complete || !complete_run_in(dir))
+		return dir;
+	out->kept = 1;
+	if (run->cfg->rescore)
+		return NULL;
+	sx_buf_addf(buf, "%s.partial", dir);
+	return buf->buf;
+}
+
+/* misses.jsonl beside the other files when there were misses; a stale one is removed. */
+static void write_misses(const struct run *run, const char *dir, struct sx_err *err, int *rc)
+{
+	struct sx_buf path = SX_BUF_INIT;
+
+	sx_buf_addf(&path, "%s/misses.jsonl", dir);
+	if (!run->misses.len) {
+		unlink(path.buf);
+	} else if (!*rc) {
+		*rc = sx_file_write_atomic(path.buf, run->misses.buf, run->misses.len, 0600, err);
+	}
+	sx_buf_release(&path);
+}
+
 /*
  * The run directory. All three files are written in full before any
  * replaces the old one, so a full disk (or any failure) leaves the old run
  * directory as it was.
  */
-static int write_run_dir(const struct run *run, int complete, struct sx_err *err)
+static int write_run_dir(const struct run *run, int complete, struct sx_run_outcome *out,
+			 struct sx_err *err)
 {
 	struct sx_rundir_writer w = SX_RUNDIR_WRITER_INIT;
 	struct sx_engine_stats st;
 	struct sx_json *sum = NULL, *rj = NULL;
+	struct sx_buf buf = SX_BUF_INIT;
+	const char *dir = target_dir(run, complete, &buf, out);
 	int rc;
 
+	if (!dir)
+		return 0;
 	sx_engine_get_stats(run->engine, &st);
-	rc = sx_rundir_writer_open(&w, run->cfg->out_dir, err);
+	rc = sx_rundir_writer_open(&w, dir, err);
 	if (!rc) {
 		/* streamed: a run's records can be larger than what is worth holding in memory */
 		run_write_records(run, &w);
 		sum = run_summary(run);
 		rj = run->cfg->rescore ? NULL : run_json(run, &st, complete);
 		rc = sx_rundir_writer_commit(&w, sum, rj, err);
+		write_misses(run, dir, err, &rc);
 	}
+	if (!rc)
+		snprintf(out->written_to, sizeof(out->written_to), "%s", dir);
 	sx_rundir_writer_release(&w);
 	sx_json_free(sum);
 	sx_json_free(rj);
+	sx_buf_release(&buf);
 	return rc;
+}
+
+/* The failure counts and the most frequent reason, for the caller's summary line. */
+static void count_failures(const struct run *run, struct sx_run_outcome *out)
+{
+	static char top[256];
+	int s, c;
+	size_t i;
+
+	top[0] = '\0';
+	out->top_reason = top;
+	out->requests_failed = run_failed_total(run);
+	for (s = 0; s < RUN_NSTAGES; s++) {
+		for (c = 0; c < SX_COND_COUNT; c++)
+			out->failed_by_stage[s] += run->failed[s][c];
+		for (i = 0; i < run->nreasons[s]; i++)
+			if (run->reason_count[s][i] > out->top_reason_count) {
+				out->top_reason_count = run->reason_count[s][i];
+				snprintf(top, sizeof(top), "%s", run->reason_text[s][i]);
+			}
+	}
 }
 
 int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, struct sx_err *err)
@@ -207,6 +293,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	memset(outcome, 0, sizeof(*outcome));
 	run.cfg = cfg;
 	run.started = time(NULL);
+	sx_buf_init(&run.misses, 0);
 	rc = load_inputs(&run, err);
 	if (rc || cfg->dry_run) {
 		if (!rc)
@@ -227,10 +314,11 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	if (rc)
 		goto out;
 	outcome->items_failed = failed_items(&run);
+	count_failures(&run, outcome);
 	/* stopped early: Ctrl-C, or a cap left requests unsent */
 	sx_engine_get_stats(run.engine, &st);
 	stopped = interrupted || st.skipped > 0;
-	rc = write_run_dir(&run, !stopped, err);
+	rc = write_run_dir(&run, !stopped && !outcome->requests_failed, outcome, err);
 	if (!rc && stopped)
 		rc = SX_ELIMIT;
 out:

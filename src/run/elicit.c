@@ -48,8 +48,10 @@ int run_elicit(struct run *run, struct sx_err *err)
 	}
 	rc = run_batches_send(run, bs, nb, stage.buf, err);
 	for (k = 0; k < nb; k++) {
-		if (!rc)
+		if (!rc) {
+			run_note_failures(run, RUN_ELICIT, bs[k].cond, &bs[k]);
 			take_answers(run, &bs[k], slots[k]);
+		}
 		free(slots[k]);
 		run_batch_release(&bs[k]);
 	}

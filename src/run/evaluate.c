@@ -98,9 +98,11 @@ static void take_metrics(struct item *it, const struct review_plans *rp, const d
 			continue;
 		pp = xcalloc(plan->n_inputs + 1, sizeof(double));
 		ll = xcalloc(plan->n_inputs + 1, 1);
+		it->m[m].inputs = plan->n_inputs;
 		for (i = 0; i < plan->n_inputs; i++) {
 			pp[i] = p[rp->idx[m][i]];
 			ll[i] = label[rp->idx[m][i]];
+			it->m[m].inputs_missing += isnan(pp[i]) || ll[i] < 0;
 		}
 		if (sx_metrics_faith(plan, it->p_x, pp, ll, &it->m[m].faith, &ferr))
 			it->m[m].faith_reason = xstrdup(ferr.msg);
@@ -128,6 +130,7 @@ int run_evaluate(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct s
 	snprintf(stage, sizeof(stage), "evaluate %s", sx_cond_name(c));
 	rc = run_batches_send(run, &b, 1, stage, err);
 	if (!rc) {
+		run_note_failures(run, RUN_EVALUATE, c, &b);
 		p = run_batch_probs(run, &b, &label);
 		for (r = r0; r < r1; r++)
 			take_metrics(run_item(run, r, c), &rp[r - r0], p, label);

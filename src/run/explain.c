@@ -63,7 +63,7 @@ static void lime_add(const struct run *run, struct batch *b, const struct sx_rev
 
 		if (paper) {
 			sx_lime_words_text(&in->words, keep, mask, text);
-			in->lime[i] = run_batch_add(b, text->buf, text->len, rv->ntokens);
+			in->lime[i] = run_batch_add(b, text->buf, text->len, rv->ntokens, rv->id);
 		} else {
 			in->lime[i] = run_batch_add_masked(run, b, rv, keep, text);
 		}
@@ -140,6 +140,12 @@ static void take_lime(const struct sx_run_config *cfg, struct item *it,
 	e->samples_failed = ns - used;
 	if (!isfinite(p[in->lime[0]])) {
 		e->reason = xstrdup("the unperturbed review got no usable answer");
+	} else if ((double)e->samples_failed > RUN_LIME_MAX_FAILED * (double)ns) {
+		struct sx_buf why = SX_BUF_INIT;
+
+		sx_buf_addf(&why, "%zu of %zu LIME samples got no usable answer (more than %.0f %%): "
+			    "the fit is not used", e->samples_failed, ns, RUN_LIME_MAX_FAILED * 100);
+		e->reason = sx_buf_detach(&why, NULL);
 	} else if (sx_lime_fit(m, y, used, d, cfg->lime_kernel_width, SX_LIME_ALPHA, &fit, &ferr)) {
 		e->reason = xstrdup(ferr.msg);
 	} else {
@@ -193,6 +199,7 @@ int run_explain(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct sx
 	snprintf(stage, sizeof(stage), "explain %s", sx_cond_name(c));
 	rc = run_batches_send(run, &b, 1, stage, err);
 	if (!rc) {
+		run_note_failures(run, RUN_EXPLAIN, c, &b);
 		p = run_batch_probs(run, &b, &label);
 		for (r = r0; r < r1; r++)
 			take_explanations(run, run_item(run, r, c), &run->ds.reviews[r], &in[r - r0], p,

@@ -103,10 +103,46 @@ static struct sx_json *agree_json(const struct item *it, int q)
 	return o;
 }
 
+/* Why a metric of a scored explanation is null. */
+static const char *undefined_reason(const struct expl *e, const struct sx_metric_def *md,
+				    struct sx_buf *buf)
+{
+	sx_buf_reset(buf);
+	if (e->inputs_missing) {
+		sx_buf_addf(buf, "%zu of its %zu inputs got no usable answer", e->inputs_missing,
+			    e->inputs);
+		return buf->buf;
+	}
+	if (!strcmp(md->key, "rankdel"))
+		return e->list ? "not defined for a top-k list (a ranking without values)"
+			       : "Spearman is undefined: the importances or the single-deletion "
+				 "effects are constant";
+	return "undefined for this review";
+}
+
+/* "metrics_undefined": the reason of every metric that is null, when any is. */
+static void add_undefined(struct sx_json *o, const struct expl *e)
+{
+	struct sx_json *u = NULL;
+	struct sx_buf buf = SX_BUF_INIT;
+	const struct sx_metric_def *md;
+	size_t i;
+
+	for (i = 0; (md = sx_metric_of(SX_METRIC_FAITH, i)); i++) {
+		if (isfinite(sx_metric_value(md, &e->faith, 0)))
+			continue;
+		if (!u)
+			u = sx_json_add(o, "metrics_undefined", sx_json_new_object());
+		sx_json_add_str(u, md->key, undefined_reason(e, md, &buf));
+	}
+	sx_buf_release(&buf);
+}
+
 static void add_lime_fit(struct sx_json *o, const struct expl *e)
 {
 	struct sx_json *l = sx_json_add(o, "lime", sx_json_new_object());
 
+	sx_json_add_str(l, "status", !e->ok ? "failed" : e->samples_failed ? "partial" : "ok");
 	sx_json_add(l, "r2", run_num_or_null(e->ok ? e->r2 : NAN));
 	sx_json_add(l, "intercept", run_num_or_null(e->ok ? e->intercept : NAN));
 	sx_json_add_num(l, "samples", (double)e->samples);
@@ -127,8 +163,6 @@ static void add_explanation(struct sx_json *o, const struct expl *e, enum sx_con
 	} else if (m != SX_METHOD_SELF || sx_cond_has_importance(c) || sx_cond_is_topk(c)) {
 		sx_json_add(o, "importance", sx_json_new_null());
 	}
-	if (e->reason)
-		sx_json_add_str(o, "error", e->reason);
 	if (m == SX_METHOD_LIME && e->samples)
 		add_lime_fit(o, e);
 }
@@ -169,14 +203,17 @@ static struct sx_json *method_record(const struct run *run, size_t r, enum sx_co
 		sx_json_add(o, "metrics", e->has_faith ? faith_json(&e->faith) : sx_json_new_null());
 		if (e->faith_reason)
 			sx_json_add_str(o, "metrics_error", e->faith_reason);
+		if (e->has_faith)
+			add_undefined(o, e);
 	}
 	add_agreement(o, it, c, m);
-	if (m == SX_METHOD_SELF) {
-		if (it->answered)
-			sx_json_add_str(o, "answer", it->answer);
-		else
-			sx_json_add_str(o, "error", it->reason ? it->reason : "no answer");
-	}
+	if (m == SX_METHOD_SELF && it->answered)
+		sx_json_add_str(o, "answer", it->answer);
+	/* one "error": for an elicitation that failed, the request's own reason */
+	if (m == SX_METHOD_SELF && !it->answered)
+		sx_json_add_str(o, "error", it->reason ? it->reason : "no answer");
+	else if (e->reason)
+		sx_json_add_str(o, "error", e->reason);
 	return o;
 }
 

@@ -41,6 +41,17 @@
 /* Reviews whose explain and evaluate inputs are built and queried together. */
 #define RUN_CHUNK_REVIEWS 32
 
+/* The stages that query the model, as failures are counted. */
+enum run_stage { RUN_ELICIT, RUN_EXPLAIN, RUN_EVALUATE, RUN_NSTAGES };
+extern const char *const run_stage_names[RUN_NSTAGES];
+
+/*
+ * LIME fits with more than this fraction of their samples unanswered are not
+ * used (README, "Complete runs"); below it the fit is made on the answered
+ * samples and marked partial.
+ */
+#define RUN_LIME_MAX_FAILED 0.10
+
 /* Pairs of methods compared by the agreement metrics. */
 enum run_pair { P_SELF_OCC, P_SELF_LIME, P_OCC_LIME, P_COUNT };
 extern const enum sx_method run_pair_a[P_COUNT], run_pair_b[P_COUNT];
@@ -55,6 +66,7 @@ struct expl {
 	size_t nlist;
 	double r2, intercept;    /* LIME surrogate */
 	size_t samples, samples_failed;
+	size_t inputs, inputs_missing; /* the metrics' inputs, and those with no usable answer */
 	int has_faith;
 	struct sx_faith faith;
 	char *faith_reason;      /* owned; why no metrics */
@@ -89,6 +101,13 @@ struct run {
 	size_t nslot;
 	long naive;                    /* requests the stages asked for before any sharing */
 	time_t started;
+	long failed[RUN_NSTAGES][SX_COND_COUNT]; /* requests that failed, by stage and condition */
+	struct sx_strmap reasons[RUN_NSTAGES];   /* why, by stage: reason -> index into ... */
+	long *reason_count[RUN_NSTAGES];         /* owned: ... these counts */
+	char **reason_text[RUN_NSTAGES];         /* owned */
+	size_t nreasons[RUN_NSTAGES], reasons_alloc[RUN_NSTAGES], counts_alloc[RUN_NSTAGES];
+	struct sx_buf misses;                    /* misses.jsonl: offline misses, one line each */
+	long nmisses[RUN_NSTAGES];
 };
 
 /* ---- state.c ------------------------------------------------------------ */
@@ -111,15 +130,17 @@ struct batch {
 	struct sx_strmap seen;
 	char **texts;      /* owned, unique */
 	size_t *ntok;      /* tokens of each unique text */
-	size_t n, alloc, ntok_alloc;
+	const char **owner;/* borrowed: id of the first review that asked for each */
+	size_t n, alloc, ntok_alloc, owner_alloc;
 	size_t asked;      /* texts asked for, duplicates included */
 	struct sx_result *res;  /* owned, one per unique text after run_batches_send */
 };
 
 void run_batch_init(struct batch *b, enum sx_cond cond);
 void run_batch_release(struct batch *b);
-/* Add a text; returns its unique index. */
-size_t run_batch_add(struct batch *b, const char *text, size_t len, size_t ntok);
+/* Add a text asked for by review `owner` (an id); returns its unique index. */
+size_t run_batch_add(struct batch *b, const char *text, size_t len, size_t ntok,
+		     const char *owner);
 /* Add the review with only the tokens where keep[i] (NULL = all); returns its unique index. */
 size_t run_batch_add_masked(const struct run *run, struct batch *b, const struct sx_review *rv,
 			    const unsigned char *keep, struct sx_buf *text);
@@ -129,6 +150,14 @@ void run_text(const struct run *run, const struct sx_review *rv, const unsigned 
 /* Send every unique text of the nb batches through the engine in one call. */
 int run_batches_send(struct run *run, struct batch *bs, size_t nb, const char *stage,
 		     struct sx_err *err);
+/*
+ * Count the failed requests of a sent batch for (stage, condition c), tally
+ * their reasons and list the offline misses.
+ */
+void run_note_failures(struct run *run, enum run_stage stage, enum sx_cond c,
+		       const struct batch *b);
+/* Failed requests of the run, all stages and conditions. */
+long run_failed_total(const struct run *run);
 
 /* ---- prob.c ------------------------------------------------------------- */
 

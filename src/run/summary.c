@@ -186,6 +186,21 @@ static void answers_release(struct answers *a)
 	free(a->correct);
 }
 
+/* Requests of the condition that failed, in all and by stage (a complete run has none). */
+static void add_failed_requests(const struct run *run, struct sx_json *o, enum sx_cond c)
+{
+	struct sx_json *by = sx_json_new_object();
+	long total = 0;
+	int s;
+
+	for (s = 0; s < RUN_NSTAGES; s++) {
+		sx_json_add_num(by, run_stage_names[s], (double)run->failed[s][c]);
+		total += run->failed[s][c];
+	}
+	sx_json_add_num(o, "failed_requests", (double)total);
+	sx_json_add(o, "failed_requests_by_stage", by);
+}
+
 static void add_aggregate(const struct run *run, struct sx_json *o, enum sx_cond c,
 			  const char *key, const double *v)
 {
@@ -206,6 +221,7 @@ static struct sx_json *condition_summary(const struct run *run, enum sx_cond c)
 	sx_json_add_num(o, "reviews", (double)run->nrev);
 	add_aggregate(run, o, c, "accuracy", a.acc);
 	sx_json_add_num(o, "failed", (double)a.failed);
+	add_failed_requests(run, o, c);
 	sx_json_add_num(o, "parse_failures", (double)a.unusable);
 	sx_json_add_num(o, "parse_failure_rate",
 			run->nrev ? (double)(a.unusable + a.failed) / (double)run->nrev : 0);
