@@ -128,8 +128,8 @@ struct sx_run_outcome {
 	long items_failed;  /* (review, condition) pairs whose elicitation failed after retries */
 	long requests_failed; /* requests of any stage that failed after retries (offline: misses) */
 	long failed_by_stage[3]; /* elicit, explain, evaluate */
-	const char *top_reason;  /* static copy: the most frequent reason of a failure, "" if none */
-	long top_reason_count;
+	char top_reason[3][256]; /* the most frequent reasons of failures, all stages, "" if none */
+	long top_reason_count[3];
 	int kept;           /* 1: a partial result did not replace the complete one in out_dir */
 	char written_to[4096]; /* the run directory written ("" when none) */
 	long naive_requests;

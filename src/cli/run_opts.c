@@ -744,12 +744,15 @@ void sx_run_opts_release(struct sx_run_opts *o)
 /* What failed, by stage, why, and where the result went. */
 static void report_failures(const struct sx_run_config *cfg, const struct sx_run_outcome *out)
 {
-	fprintf(stderr, "selfexp: %ld %s: elicit %ld, explain %ld, evaluate %ld; "
-		"the most frequent reason (%ld): %s\n", out->requests_failed,
+	int i;
+
+	fprintf(stderr, "selfexp: %ld %s: elicit %ld, explain %ld, evaluate %ld; why:\n",
+		out->requests_failed,
 		cfg->engine.offline ? "answers were missing from the cache (offline)"
 				    : "requests failed",
-		out->failed_by_stage[0], out->failed_by_stage[1], out->failed_by_stage[2],
-		out->top_reason_count, out->top_reason);
+		out->failed_by_stage[0], out->failed_by_stage[1], out->failed_by_stage[2]);
+	for (i = 0; i < 3 && out->top_reason_count[i]; i++)
+		fprintf(stderr, "selfexp:   %6ld  %s\n", out->top_reason_count[i], out->top_reason[i]);
 	if (cfg->engine.offline && out->written_to[0])
 		fprintf(stderr, "selfexp: every miss is listed in %s/misses.jsonl\n", out->written_to);
 	if (out->kept && out->written_to[0])

@@ -262,25 +262,54 @@ static int write_run_dir(const struct run *run, int complete, struct sx_run_outc
 	return rc;
 }
 
-/* The failure counts and the most frequent reason, for the caller's summary line. */
+/* Put (reason, n) into the outcome's top three, by count, when it belongs there. */
+static void top_insert(struct sx_run_outcome *out, const char *reason, long n)
+{
+	int i, j;
+
+	for (i = 0; i < 3 && out->top_reason_count[i] >= n; i++)
+		;
+	if (i == 3)
+		return;
+	for (j = 2; j > i; j--) {
+		out->top_reason_count[j] = out->top_reason_count[j - 1];
+		memcpy(out->top_reason[j], out->top_reason[j - 1], sizeof(out->top_reason[j]));
+	}
+	out->top_reason_count[i] = n;
+	snprintf(out->top_reason[i], sizeof(out->top_reason[i]), "%s", reason);
+}
+
+/* The failure counts, and the most frequent reasons over all stages, for the summary line. */
 static void count_failures(const struct run *run, struct sx_run_outcome *out)
 {
-	static char top[256];
+	struct sx_strmap seen = SX_STRMAP_INIT;
+	long *sum = NULL;
+	const char **text = NULL;
+	size_t i, n = 0, alloc = 0, talloc = 0, idx;
 	int s, c;
-	size_t i;
 
-	top[0] = '\0';
-	out->top_reason = top;
 	out->requests_failed = run_failed_total(run);
 	for (s = 0; s < RUN_NSTAGES; s++) {
 		for (c = 0; c < SX_COND_COUNT; c++)
 			out->failed_by_stage[s] += run->failed[s][c];
-		for (i = 0; i < run->nreasons[s]; i++)
-			if (run->reason_count[s][i] > out->top_reason_count) {
-				out->top_reason_count = run->reason_count[s][i];
-				snprintf(top, sizeof(top), "%s", run->reason_text[s][i]);
+		for (i = 0; i < run->nreasons[s]; i++) {
+			const char *r = run->reason_text[s][i];
+
+			idx = n;
+			if (!sx_strmap_put(&seen, r, strlen(r), &idx)) {
+				SX_GROW(sum, alloc, n + 1);
+				SX_GROW(text, talloc, n + 1);
+				sum[n] = 0;
+				text[n++] = r;
 			}
+			sum[idx] += run->reason_count[s][i];
+		}
 	}
+	for (i = 0; i < n; i++)
+		top_insert(out, text[i], sum[i]);
+	free(sum);
+	free(text);
+	sx_strmap_release(&seen);
 }
 
 int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, struct sx_err *err)

@@ -18,7 +18,8 @@ cp "$T/last.err" "$T/faulty.err"
 stop_sim
 check "it says partial run" grep -q "partial run" "$T/faulty.err"
 check "it names the failures by stage and the reason" \
-	grep -Eq "requests failed: elicit [0-9]+, explain [0-9]+, evaluate [0-9]+; the most frequent reason \([0-9]+\): .*500" "$T/faulty.err"
+	grep -Eq "requests failed: elicit [0-9]+, explain [0-9]+, evaluate [0-9]+; why:" "$T/faulty.err"
+check "... with the reasons and their counts" grep -Eq "^selfexp: +[0-9]+  after 1 attempts: http 500" "$T/faulty.err"
 pyt - "$T/faulty" <<'PY'
 import json, sys
 d = sys.argv[1]
@@ -42,7 +43,8 @@ lime = [r for r in recs if r["method"] == "lime" and r.get("lime")]
 bad = [r for r in lime if r["lime"]["samples_failed"] > 0.1 * r["lime"]["samples"]]
 check("LIME fits over 10 %% failed samples are not used (%d of them)" % len(bad),
       all(r["lime"]["status"] == "failed" and r["importance"] is None and "metrics" not in r
-          and "more than 10 %" in r["error"] for r in bad))
+          and ("more than 10 %" in r["error"] or "unperturbed review" in r["error"])
+          for r in bad))
 part = [r for r in lime if 0 < r["lime"]["samples_failed"] <= 0.1 * r["lime"]["samples"]]
 check("fits with a few failed samples are marked partial",
       all(r["lime"]["status"] == "partial" for r in part))
@@ -73,6 +75,23 @@ check "the table's failed-requests row is not zero" \
 "$X" report "$T/faulty" -o "$T/faulty.html" 2> /dev/null
 check "the report says the run is partial" grep -q "This run is partial: [0-9]* requests failed" "$T/faulty.html"
 
+# ---- the server killed in the middle of a run: partial, never "done"
+start_sim --latency-ms 40
+"$X" run --data "$data" --limit 20 --model sim --no-progress --out "$T/killed" \
+	--cache "$T/killed.sqlite" --base-url "$SIM_URL" --retries 1 --timeout 2 \
+	> "$T/killed.out" 2> "$T/killed.err" &
+run_pid=$!
+wait_sending 600 || fail "the run never got going"
+kill -9 "$SIM_PID"
+wait "$run_pid"
+check_eq "a run whose server is killed exits 5" 5 $?
+check "it says partial run" grep -q "partial run" "$T/killed.err"
+check "run.json: complete false, the failures counted" python3 -c "
+import json, sys
+r = json.load(open('$T/killed/run.json'))
+sys.exit(not (r['complete'] is False and r['failures']['requests'] > 0
+              and r['failures']['requests'] == r['counts']['failed']))"
+
 # ---- a partial result does not replace a complete run
 start_sim
 check_exit "a clean run exits 0" 0 "$X" run "${common[@]}" --out "$T/good" \
@@ -102,7 +121,7 @@ check "... and reproduces summary.json" cmp -s "$T/good.orig/summary.json" "$T/g
 check_exit "an offline run on an empty cache exits 5" 5 "$X" run "${common[@]}" --out "$T/off" \
 	--cache "$T/empty.sqlite" --offline --base-url http://127.0.0.1:9/v1
 check "it counts the misses by stage on stderr (every elicitation of 6 reviews x 2 conditions)" \
-	grep -Eq "[0-9]+ answers were missing from the cache \(offline\): elicit 12, explain [0-9]+, evaluate 0" "$T/last.err"
+	grep -Eq "[0-9]+ answers were missing from the cache \(offline\): elicit 12, explain [0-9]+, evaluate 0; why:" "$T/last.err"
 n=$(sed -n 's/.* \([0-9]*\) answers were missing.*/\1/p' "$T/last.err")
 check_eq "misses.jsonl lists each of them" "$n" "$(wc -l < "$T/off/misses.jsonl")"
 check "with stage, condition, review and the text's SHA-256" \
