@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "selfexp/alloc.h"
 #include "selfexp/hash.h"
 
 void sx_sha256(const void *data, size_t len, unsigned char out[32])
@@ -38,4 +39,22 @@ uint64_t sx_hash64(const void *data, size_t len)
 	for (i = 0; i < 8; i++)
 		v = (v << 8) | md[i];
 	return v;
+}
+
+char *sx_base64(const void *data, size_t len)
+{
+	size_t n = sx_size_add(sx_size_mul(len / 3 + 1, 4), 1);
+	char *out = xmalloc(n);
+	size_t done = 0;
+
+	/* EVP_EncodeBlock takes an int length: in pieces of a multiple of 3 */
+	while (len - done > 0) {
+		size_t piece = len - done > 3u << 20 ? 3u << 20 : len - done;
+		int w = EVP_EncodeBlock((unsigned char *)out + done / 3 * 4,
+					(const unsigned char *)data + done, (int)piece);
+		(void)w;
+		done += piece;
+	}
+	out[(len + 2) / 3 * 4] = '\0';
+	return out;
 }

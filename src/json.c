@@ -6,6 +6,7 @@
 
 #include "selfexp/alloc.h"
 #include "selfexp/json.h"
+#include "selfexp/utf8.h"
 
 #define C(j) ((cJSON *)(j))
 #define J(c) ((struct sx_json *)(c))
@@ -25,6 +26,21 @@ static void json_init(void)
 	}
 }
 
+/* A \u0000 escape (the backslash itself not escaped) anywhere in text. */
+static int has_nul_escape(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	while ((p = memchr(p, '\\', (size_t)(end - p)))) {
+		if (end - p >= 6 && p[1] == 'u' && !memcmp(p + 2, "0000", 4))
+			return 1;
+		p += 2; /* the escaped character, whatever it is */
+		if (p >= end)
+			break;
+	}
+	return 0;
+}
+
 struct sx_json *sx_json_parse(const char *text, size_t len, struct sx_err *err)
 {
 	const char *end = NULL;
@@ -38,6 +54,11 @@ struct sx_json *sx_json_parse(const char *text, size_t len, struct sx_err *err)
 	}
 	if (memchr(text, '\0', len)) {
 		sx_err_set(err, SX_EINPUT, "json text contains a NUL byte");
+		return NULL;
+	}
+	if (has_nul_escape(text, len)) {
+		/* cJSON would end the string there, silently cutting what follows */
+		sx_err_set(err, SX_EINPUT, "json string holds a NUL character (\\u0000)");
 		return NULL;
 	}
 	c = cJSON_ParseWithLengthOpts(text, len, &end, 0);
@@ -208,10 +229,20 @@ struct sx_json *sx_json_new_array(void)
 	return J(cJSON_CreateArray());
 }
 
+/* Everything selfexp writes is valid UTF-8: a bad byte becomes U+FFFD. */
 struct sx_json *sx_json_new_str(const char *s)
 {
+	size_t len = strlen(s);
+	struct sx_json *j;
+	char *fixed;
+
 	json_init();
-	return J(cJSON_CreateString(s));
+	if (sx_utf8_valid(s, len))
+		return J(cJSON_CreateString(s));
+	fixed = sx_utf8_repair(s, len);
+	j = J(cJSON_CreateString(fixed));
+	free(fixed);
+	return j;
 }
 
 struct sx_json *sx_json_new_num(double v)

@@ -1,4 +1,7 @@
 #include <stddef.h>
+#include <string.h>
+
+#include "selfexp/alloc.h"
 
 #include "selfexp/utf8.h"
 
@@ -57,4 +60,26 @@ size_t sx_utf8_valid_prefix(const char *s, size_t len)
 int sx_utf8_valid(const char *s, size_t len)
 {
 	return sx_utf8_valid_prefix(s, len) == len;
+}
+
+char *sx_utf8_repair(const char *s, size_t len)
+{
+	/* each bad byte becomes 3: at most 3 len + 1 */
+	char *out = xmalloc(sx_size_add(sx_size_mul(len, 3), 1));
+	size_t i = 0, o = 0, n;
+
+	while (i < len) {
+		n = sx_utf8_char_len(s + i, len - i);
+		if (n) {
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return out;
 }

@@ -1,6 +1,6 @@
 #ifndef SELFEXP_HASH_H
 #define SELFEXP_HASH_H
-/* SHA-256 (wraps libcrypto). */
+/* SHA-256 and base64 (wraps libcrypto). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,5 +11,7 @@ void sx_sha256_hex(const void *data, size_t len, char hex[SX_SHA256_HEX_LEN + 1]
 void sx_sha256(const void *data, size_t len, unsigned char out[32]);
 /* First 8 bytes of SHA-256 as a big-endian integer: a stable 64-bit hash. */
 uint64_t sx_hash64(const void *data, size_t len);
+/* data as base64 (RFC 4648, with padding), NUL-terminated; the caller frees it. */
+char *sx_base64(const void *data, size_t len);
 
 #endif

@@ -16,5 +16,10 @@ size_t sx_utf8_char_len(const char *s, size_t len);
 size_t sx_utf8_valid_prefix(const char *s, size_t len);
 /* 1 when all of s[0..len) is well-formed UTF-8, 0 otherwise. */
 int sx_utf8_valid(const char *s, size_t len);
+/*
+ * A copy of s[0..len) with every byte that is not part of a well-formed
+ * sequence replaced by U+FFFD, NUL-terminated; the caller frees it.
+ */
+char *sx_utf8_repair(const char *s, size_t len);
 
 #endif

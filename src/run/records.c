@@ -1,9 +1,12 @@
 /* records.jsonl: one line per (review, condition, method) (DESIGN.md section 10). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "run.h"
+#include "selfexp/hash.h"
 #include "selfexp/rundir.h"
+#include "selfexp/utf8.h"
 
 struct sx_json *run_num_or_null(double v)
 {
@@ -184,6 +187,24 @@ static void add_agreement(struct sx_json *o, const struct item *it, enum sx_cond
 	}
 }
 
+/*
+ * The raw answer. Not valid UTF-8 (a server's bytes): "answer" holds it with
+ * each bad byte as U+FFFD, so that every JSON reader takes the line, and
+ * "answer_base64" the bytes as they came.
+ */
+static void add_answer(struct sx_json *o, const char *answer)
+{
+	size_t len = strlen(answer);
+	char *b64;
+
+	sx_json_add_str(o, "answer", answer);
+	if (sx_utf8_valid(answer, len))
+		return;
+	b64 = sx_base64(answer, len);
+	sx_json_add_str(o, "answer_base64", b64);
+	free(b64);
+}
+
 static struct sx_json *method_record(const struct run *run, size_t r, enum sx_cond c,
 				     enum sx_method m)
 {
@@ -208,7 +229,7 @@ static struct sx_json *method_record(const struct run *run, size_t r, enum sx_co
 	}
 	add_agreement(o, it, c, m);
 	if (m == SX_METHOD_SELF && it->answered)
-		sx_json_add_str(o, "answer", it->answer);
+		add_answer(o, it->answer);
 	/* one "error": for an elicitation that failed, the request's own reason */
 	if (m == SX_METHOD_SELF && !it->answered)
 		sx_json_add_str(o, "error", it->reason ? it->reason : "no answer");

@@ -22,6 +22,8 @@ POST /MODE/v1/chat/completions according to MODE:
   close       closes every connection without answering
   401         401 with an error body that echoes the Authorization header
   404         404 model_not_found, echoing the Authorization header too
+  badutf8     a 200 answer "(1, 0.9)" followed by bytes that are not UTF-8
+  nul         a 200 answer "(1, 0.9)\u0000 and more" (a NUL inside the string)
 
 Every request is appended to LOGFILE as one JSON line
 {"mode": ..., "path": ..., "authorization": ..., "host": ...}. Stops on SIGTERM,
@@ -186,6 +188,23 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(401, {"error": {"message": "Incorrect API key provided: " + auth,
                                        "type": "invalid_request_error",
                                        "code": "invalid_api_key"}})
+
+    def send_raw(self, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def mode_badutf8(self, auth):
+        self.send_raw(b'{"choices":[{"index":0,"message":{"role":"assistant","content":'
+                      b'"(1, 0.9) caf\xc3 \xff\xfe end"},"finish_reason":"stop"}],'
+                      b'"usage":{"prompt_tokens":5,"completion_tokens":5}}')
+
+    def mode_nul(self, auth):
+        self.send_raw(b'{"choices":[{"index":0,"message":{"role":"assistant","content":'
+                      b'"(1, 0.9)\\u0000 and more"},"finish_reason":"stop"}],'
+                      b'"usage":{"prompt_tokens":5,"completion_tokens":5}}')
 
     def mode_404(self, auth):
         self.send_json(404, {"error": {"message": "The model does not exist or you do not "

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "selfexp/hash.h"
 #include "selfexp/json.h"
 
 /* print(v) parses back to exactly v. */
@@ -114,6 +115,36 @@ static void test_getters_with_fallback(void **state)
 	sx_json_free(j);
 }
 
+/* What selfexp writes is valid UTF-8; a \u0000 is refused rather than cutting the string. */
+static void test_utf8_and_nul(void **state)
+{
+	struct sx_json *o = sx_json_new_object(), *j;
+	struct sx_err err = SX_ERR_INIT;
+	char *s;
+	char *b64;
+
+	(void)state;
+	sx_json_add_str(o, "a", "caf\xc3 \xff ok \xc3\xa9");
+	s = sx_json_print(o, 0);
+	assert_string_equal(s, "{\"a\":\"caf\xef\xbf\xbd \xef\xbf\xbd ok \xc3\xa9\"}");
+	free(s);
+	sx_json_free(o);
+	j = sx_json_parse("{\"a\":\"x\\u0000y\"}", 16, &err);
+	assert_null(j);
+	assert_non_null(strstr(err.msg, "NUL character"));
+	/* an escaped backslash before u0000 is not a NUL */
+	j = sx_json_parse("{\"a\":\"x\\\\u0000y\"}", 17, &err);
+	assert_non_null(j);
+	assert_string_equal(sx_json_get_str(j, "a"), "x\\u0000y");
+	sx_json_free(j);
+	b64 = sx_base64("caf\xc3", 4);
+	assert_string_equal(b64, "Y2Fmww==");
+	free(b64);
+	b64 = sx_base64("", 0);
+	assert_string_equal(b64, "");
+	free(b64);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -121,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_print_form),
 		cmocka_unit_test(test_nonfinite_is_null),
 		cmocka_unit_test(test_getters_with_fallback),
+		cmocka_unit_test(test_utf8_and_nul),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
