@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -235,4 +236,42 @@ int sx_mkdir_p(const char *path, mode_t mode, struct sx_err *err)
 	}
 	free(p);
 	return rc;
+}
+
+/* The PID of a "NAME.tmp.PID" file name, 0 when it is not one. */
+static long temp_pid(const char *name)
+{
+	const char *t = strstr(name, ".tmp."), *p;
+	long pid = 0;
+
+	if (!t || t == name)
+		return 0;
+	for (p = t + 5; *p; p++) {
+		if (*p < '0' || *p > '9' || pid > 4194304)
+			return 0;
+		pid = pid * 10 + (*p - '0');
+	}
+	return p == t + 5 ? 0 : pid;
+}
+
+size_t sx_file_clean_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t removed = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		long pid = temp_pid(e->d_name);
+		struct sx_buf path = SX_BUF_INIT;
+
+		if (pid <= 0 || pid == (long)getpid() || !(kill((pid_t)pid, 0) && errno == ESRCH))
+			continue;
+		sx_buf_addf(&path, "%s/%s", dir, e->d_name);
+		removed += !unlink(path.buf);
+		sx_buf_release(&path);
+	}
+	closedir(d);
+	return removed;
 }

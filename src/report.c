@@ -795,6 +795,11 @@ int sx_report_write(const char *dir, const char *path, size_t *bytes, struct sx_
 		sx_buf_addf(&def, "%s/report.html", dir);
 		path = def.buf;
 	}
+	if (sx_rundir_is_data_file(path)) {
+		rc = sx_err_set(err, SX_EINPUT, "'%s' is a data file of a run directory; write the "
+				"report elsewhere (the default is DIR/report.html)", path);
+		goto out;
+	}
 	rc = sx_file_write_atomic(path, out.buf, out.len, 0644, err);
 	if (!rc && bytes)
 		*bytes = out.len;

@@ -209,8 +209,11 @@ int sx_rundir_writer_open(struct sx_rundir_writer *w, const char *dir, struct sx
 	sx_buf_addf(&path, "%s/" SX_RUNDIR_RECORDS_JSONL, dir);
 	w->records_path = sx_buf_detach(&path, NULL);
 	rc = sx_mkdir_p(dir, 0700, err);
-	if (!rc)
+	if (!rc) {
+		/* what a killed earlier run left half-written */
+		sx_file_clean_stale(dir);
 		rc = sx_file_stage_open(w->records_path, 0600, &w->fd, err);
+	}
 	return rc;
 }
 
@@ -282,4 +285,26 @@ void sx_rundir_writer_release(struct sx_rundir_writer *w)
 	sx_buf_release(&w->pending);
 	w->dir = w->records_path = NULL;
 	w->fd = -1;
+}
+
+int sx_rundir_is_data_file(const char *path)
+{
+	static const char *const data[] = { SX_RUNDIR_RUN_JSON, SX_RUNDIR_SUMMARY_JSON,
+					    SX_RUNDIR_RECORDS_JSONL, "misses.jsonl" };
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	struct sx_buf run = SX_BUF_INIT;
+	size_t i;
+	int found = 0;
+
+	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+		found |= !strcmp(base, data[i]);
+	if (!found)
+		return 0;
+	if (slash)
+		sx_buf_addf(&run, "%.*s/" SX_RUNDIR_RUN_JSON, (int)(slash - path), path);
+	else
+		sx_buf_adds(&run, SX_RUNDIR_RUN_JSON);
+	found = !access(run.buf, F_OK);
+	sx_buf_release(&run);
+	return found;
 }

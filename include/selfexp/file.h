@@ -41,6 +41,13 @@ void sx_file_abort_staged(void);
 int sx_file_stage_open(const char *path, mode_t mode, int *fd, struct sx_err *err);
 void sx_file_stage_write(int fd, const void *data, size_t len, int *error);
 int sx_file_stage_close(int fd, int error, const char *path, struct sx_err *err);
+/*
+ * Remove the temporaries ("NAME.tmp.PID", as staged and atomic writes make
+ * them) that processes which are gone left in dir (a kill -9 in the middle
+ * of a write). A live process's temporaries are kept. Returns how many were
+ * removed.
+ */
+size_t sx_file_clean_stale(const char *dir);
 /* mkdir -p with mode for directories created. */
 int sx_mkdir_p(const char *path, mode_t mode, struct sx_err *err);
 /* Read all of fd until EOF into out, failing beyond cap bytes. */

@@ -79,6 +79,7 @@ struct sx_run_config {
 	long bootstrap;               /* bootstrap resamples, default 1000 */
 	int dry_run;                  /* count requests, send nothing */
 	int rescore;                  /* `selfexp score`: keep the run's run.json, rewrite the rest */
+	int force;                    /* replace a run of another configuration in out_dir */
 	const char *argv_line;        /* borrowed; the command line, recorded in run.json */
 	int argc;                     /* the command's options (argv[0] the command name), */
 	char **argv;                  /* borrowed; recorded in run.json for the reader */

@@ -64,6 +64,12 @@ const struct sx_json *sx_rundir_answer_record(const struct sx_rundir *rd, const 
  * other names are returned unchanged.
  */
 const char *sx_rundir_condition_label(const char *condition);
+/*
+ * 1 when path names a data file of a run directory (run.json, summary.json,
+ * records.jsonl, misses.jsonl in a directory that holds a run.json): what no
+ * command other than run and score may write over.
+ */
+int sx_rundir_is_data_file(const char *path);
 /* Parse status names that yield a usable prediction (ok, ok_with_repairs, no_explanation). */
 int sx_rundir_status_usable_prediction(const char *status);
 

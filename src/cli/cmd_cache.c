@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "selfexp/buf.h"
 #include "selfexp/cache.h"
+#include "selfexp/rundir.h"
 #include "selfexp/engine.h"
 #include "selfexp/file.h"
 
@@ -113,6 +114,14 @@ static int do_export(struct sx_cache *c, const char *out_path)
 	long rows = 0;
 	int rc = SX_EXIT_OK;
 
+	if (out_path && sx_rundir_is_data_file(out_path)) {
+		sx_cli_error("cache export: '%s' is a data file of a run directory; export elsewhere",
+			     out_path);
+		if (f)
+			fclose(f);
+		free(data);
+		return SX_EXIT_FAIL;
+	}
 	if (!f) {
 		sx_cli_error("cache export: %s", strerror(errno));
 		return SX_EXIT_FAIL;

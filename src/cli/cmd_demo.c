@@ -118,6 +118,7 @@ out:
 static void demo_defaults(struct sx_run_opts *o)
 {
 	o->cfg.out_dir = "out/demo";
+	o->cfg.force = 1; /* a demo replaces its own run directory, whatever its sim settings */
 	o->cfg.conditions = (1u << SX_COND_EP) | (1u << SX_COND_PE) | (1u << SX_COND_EP_TOPK) |
 			    (1u << SX_COND_PE_TOPK) | (1u << SX_COND_PRED);
 	o->cfg.gen.model = "sim";

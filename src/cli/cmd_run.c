@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -45,8 +46,9 @@ static const char usage_tail[] =
 	"  0 every review done; 1 failure (bad data, unreadable file); 2 usage error;\n"
 	"  3 the endpoint cannot be reached, refuses the key, or is not the API\n"
 	"    (a redirect or a 404 before any answer): nothing written;\n"
-	"  5 partial run: some reviews failed after all retries, or a cap or Ctrl-C\n"
-	"    stopped the run (the run directory records what was done)\n"
+	"  5 partial run: some requests failed after all retries, or a cap, Ctrl-C\n"
+	"    or SIGTERM stopped the run (the run directory records what was done);\n"
+	"    a second Ctrl-C, a second after the first, aborts at once (exit 130)\n"
 	"\n"
 	"examples:\n"
 	"  selfexp run --data ../shared/data/sst2/paper100.tsv --out runs/paper \\\n"
@@ -60,17 +62,43 @@ static void usage(void)
 	fputs(usage_tail, stdout);
 }
 
+/* A second Ctrl-C aborts only when it comes this long after the first was acknowledged. */
+#define ABORT_AFTER_NS 1000000000L
+
+static long long now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/*
+ * SIGINT and SIGTERM end the run as partial: nothing more is sent, the run
+ * directory is written (exit 5). Only a second SIGINT, a second after the
+ * first was acknowledged on stderr, leaves at once: `timeout` and process
+ * group kills deliver several signals together, which must not abort.
+ */
 static void on_signal(int sig)
 {
+	static const char ack[] = "\nselfexp: stopping: finishing the requests in flight and "
+				  "writing the partial run (Ctrl-C again to abort)\n";
 	static volatile sig_atomic_t seen;
+	static long long first;
+	ssize_t w;
 
-	(void)sig;
-	if (seen++) {
-		/* a second Ctrl-C: leave at once, and no temporary file behind */
+	if (seen && sig == SIGINT && now_ns() - first > ABORT_AFTER_NS) {
+		/* no temporary file behind */
 		sx_file_abort_staged();
 		_exit(130);
 	}
+	if (seen)
+		return;
+	seen = 1;
 	sx_run_interrupt();
+	w = write(STDERR_FILENO, ack, sizeof(ack) - 1);
+	(void)w;
+	first = now_ns();
 }
 
 int cmd_run(int argc, char **argv)

@@ -254,6 +254,10 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("run directory to write"),
 	  DEMO_HELP("run directory (default out/demo); the cache goes to\n"
 		    "DIR/../.selfexp/cache.sqlite, so a second demo is instant") },
+	{ "force", NULL, G_IO, RUN, FLAG(cfg.force, 1),
+	  RUN_HELP("replace the run in DIR even when its configuration differs\n"
+		   "(without it such a run is refused; the same configuration\n"
+		   "resumes)") },
 	{ "prompts", "DIR", G_IO, RUN, STR(prompts_dir),
 	  RUN_HELP("prompt templates (default: $SELFEXP_HOME/prompts)") },
 	{ "explain", "MODE", NULL, DEMO, ARG(demo.explain),
@@ -579,6 +583,24 @@ void sx_run_opts_help(FILE *f, unsigned cmd)
 }
 
 /* Read the key from a file that only its owner can read; strip the line end. */
+/*
+ * A key goes into a header: a control character (CR, LF, ...) would end the
+ * header and start another one. Refused, without printing the key.
+ */
+static int check_key(const char *key, const char *from)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)key; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			sx_cli_error("the API key from %s holds a control character (byte %zu of the "
+				     "key, 0x%02x); a key is one line of printable characters",
+				     from, (size_t)(p - (const unsigned char *)key) + 1, *p);
+			return -1;
+		}
+	return 0;
+}
+
 static int read_key_file(const char *path, char **out)
 {
 	struct sx_buf b = SX_BUF_INIT;
@@ -587,6 +609,10 @@ static int read_key_file(const char *path, char **out)
 
 	if (stat(path, &st)) {
 		sx_cli_error("cannot read API key file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		sx_cli_error("API key file '%s' is a directory; pass the file that holds the key", path);
 		return -1;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
@@ -601,8 +627,14 @@ static int read_key_file(const char *path, char **out)
 	while (b.len && strchr(" \t\r\n", b.buf[b.len - 1]))
 		b.len--;
 	b.buf[b.len] = '\0';
+	if (!b.len) {
+		sx_cli_error("API key file '%s' is empty; write the key into it, or leave out "
+			     "--api-key-file for a server that needs none", path);
+		sx_buf_release(&b);
+		return -1;
+	}
 	*out = sx_buf_detach(&b, NULL);
-	return 0;
+	return check_key(*out, path) ? -1 : 0;
 }
 
 static void lookup_prices(struct sx_run_config *cfg)
@@ -703,6 +735,8 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 			return SX_EXIT_FAIL;
 	} else {
 		env = getenv("OPENAI_API_KEY");
+		if (env && *env && check_key(env, "OPENAI_API_KEY"))
+			return SX_EXIT_FAIL;
 		if (env && *env)
 			o->api_key = xstrdup(env);
 	}

@@ -13,6 +13,7 @@
 #include "run.h"
 #include "selfexp/alloc.h"
 #include "selfexp/num.h"
+#include "selfexp/rundir.h"
 #include "selfexp/version.h"
 
 /* Version of the "config" object's layout. */
@@ -663,4 +664,118 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 	sx_json_add(o, "failures", failures_json(run));
 	sx_json_add(o, "config", sx_run_config_to_json(cfg, hashes));
 	return o;
+}
+
+/* ---------------------------------------------------------------- an existing run */
+
+/* The configuration's JSON as compared between runs: without what does not change results. */
+static struct sx_json *comparable(const struct sx_run_config *cfg, const char *const *hashes)
+{
+	struct sx_json *j = sx_run_config_to_json(cfg, hashes);
+	struct sx_json *prompts = sx_json_get(j, "prompts");
+
+	sx_json_set(j, "endpoint", sx_json_new_null());
+	if (prompts)
+		sx_json_set(prompts, "dir", sx_json_new_null());
+	return j;
+}
+
+/* "key: A there, B here" for every member whose value differs, objects compared member by member. */
+static void differences(const struct sx_json *old, const struct sx_json *now, const char *prefix,
+			struct sx_buf *out)
+{
+	const struct sx_json *m;
+
+	for (m = sx_json_child(now); m; m = sx_json_next(m)) {
+		const struct sx_json *o = sx_json_get(old, sx_json_key(m));
+		char *a, *b, name[128];
+
+		snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "." : "", sx_json_key(m));
+		if (o && sx_json_type_of(o) == SX_JSON_OBJECT && sx_json_type_of(m) == SX_JSON_OBJECT) {
+			differences(o, m, name, out);
+			continue;
+		}
+		a = o ? sx_json_print(o, 0) : NULL;
+		b = sx_json_print(m, 0);
+		if (!a || strcmp(a, b))
+			sx_buf_addf(out, "%s%s: %s there, %s here", out->len ? "; " : "", name,
+				    a ? a : "absent", b);
+		free(a);
+		free(b);
+	}
+}
+
+int run_check_existing(const struct run *run, struct sx_err *err)
+{
+	const struct sx_run_config *cfg = run->cfg;
+	struct sx_rundir rd = SX_RUNDIR_INIT;
+	struct sx_run_config old;
+	struct sx_json *a = NULL, *b = NULL;
+	struct sx_buf diff = SX_BUF_INIT, path = SX_BUF_INIT;
+	const char *hashes[SX_COND_COUNT] = { NULL };
+	int c, rc = 0;
+
+	sx_buf_addf(&path, "%s/" SX_RUNDIR_RUN_JSON, cfg->out_dir);
+	if (cfg->force || cfg->rescore || cfg->dry_run || access(path.buf, F_OK))
+		goto out;
+	if (sx_rundir_load(&rd, cfg->out_dir, 0, err) ||
+	    sx_run_config_from_json(&old, rd.run, err)) {
+		sx_err_prefix(err, "'%s' holds a run directory that cannot be read back (pass "
+			      "--force to replace it)", cfg->out_dir);
+		rc = SX_EINPUT;
+		goto out;
+	}
+	for (c = 0; c < SX_COND_COUNT; c++)
+		hashes[c] = run->have_prompt[c] ? run->prompts[c].hash : NULL;
+	a = comparable(&old, (const char *const *)old.prompt_hash);
+	b = comparable(cfg, hashes);
+	/* a 0.1.0 run.json does not record these: take them as equal */
+	if (!sx_json_get(rd.run, "config")) {
+		sx_json_set(a, "data", sx_json_dup(sx_json_get(b, "data")));
+		sx_json_set(a, "prompts", sx_json_dup(sx_json_get(b, "prompts")));
+	}
+	differences(a, b, "", &diff);
+	if (diff.len)
+		rc = sx_err_set(err, SX_EINPUT, "'%s' holds a run of another configuration (%s); "
+				"pass --force to replace it, or choose another --out", cfg->out_dir,
+				diff.buf);
+	sx_run_config_release(&old);
+out:
+	sx_json_free(a);
+	sx_json_free(b);
+	sx_rundir_release(&rd);
+	sx_buf_release(&diff);
+	sx_buf_release(&path);
+	return rc;
+}
+
+int run_check_cache_path(const struct sx_run_config *cfg, struct sx_err *err)
+{
+	static const char *const written[] = { SX_RUNDIR_RUN_JSON, SX_RUNDIR_SUMMARY_JSON,
+					       SX_RUNDIR_RECORDS_JSONL, "misses.jsonl" };
+	char *cache, *dir;
+	size_t i, n;
+	int rc = 0;
+
+	if (!cfg->engine.cache_path || !cfg->out_dir)
+		return 0;
+	cache = absolute(cfg->engine.cache_path, NULL);
+	dir = absolute(cfg->out_dir, NULL);
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	for (i = 0; i < sizeof(written) / sizeof(written[0]) && !rc; i++) {
+		size_t w = strlen(written[i]);
+
+		/* the file itself, something inside it, or its SQLite sidecars (-wal, -shm) */
+		if (!strncmp(cache, dir, n) && cache[n] == '/' && !strncmp(cache + n + 1, written[i], w) &&
+		    (!cache[n + 1 + w] || cache[n + 1 + w] == '/' || cache[n + 1 + w] == '-'))
+			rc = sx_err_set(err, SX_EINPUT, "the cache '%s' is a file the run writes "
+					"('%s/%s'); choose a cache outside those files, e.g. --cache "
+					"%s/cache.sqlite", cfg->engine.cache_path, cfg->out_dir, written[i],
+					cfg->out_dir);
+	}
+	free(cache);
+	free(dir);
+	return rc;
 }

@@ -323,7 +323,11 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	run.cfg = cfg;
 	run.started = time(NULL);
 	sx_buf_init(&run.misses, 0);
-	rc = load_inputs(&run, err);
+	rc = run_check_cache_path(cfg, err);
+	if (!rc)
+		rc = load_inputs(&run, err);
+	if (!rc)
+		rc = run_check_existing(&run, err);
 	if (rc || cfg->dry_run) {
 		if (!rc)
 			run_dry(&run, outcome);

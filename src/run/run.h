@@ -215,6 +215,15 @@ void run_dry(struct run *run, struct sx_run_outcome *out);
 void run_write_records(const struct run *run, struct sx_rundir_writer *w);
 /* summary.json (a function of the data, the configuration and the answers only). */
 struct sx_json *run_summary(const struct run *run);
+/*
+ * Refuse to replace a run in out_dir made under another configuration
+ * (unless cfg->force), naming the differences; the same configuration
+ * resumes. The endpoint and the engine's settings (concurrency, retries,
+ * caps, cache) are not compared: they do not change the results.
+ */
+int run_check_existing(const struct run *run, struct sx_err *err);
+/* Refuse a cache path that is, or lies inside, a file the run writes. */
+int run_check_cache_path(const struct sx_run_config *cfg, struct sx_err *err);
 /* run.json: the configuration, the times and the counts. */
 struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st, int complete);
 /* The value of a JSON number or NaN as JSON (null when not finite). */

@@ -25,7 +25,7 @@ bad missing 1 "cannot read '.*missing.tsv': No such file or directory" --data "$
 bad empty 1 "'.*empty.tsv': no reviews \(the file is empty or has only a header\)" --data "$T/empty.tsv"
 printf 'sentence\tlabel\n' > "$T/header.tsv"
 bad header-only 1 "no reviews" --data "$T/header.tsv"
-head -c 4096 /dev/urandom > "$T/binary.tsv"
+{ printf 'sentence\tlabel\nbad \xff\xfe '; head -c 4096 /dev/urandom; } > "$T/binary.tsv"
 bad binary 1 "'.*binary.tsv' line [0-9]+: (invalid UTF-8|contains a NUL byte)" --data "$T/binary.tsv"
 printf 'sentence\tlabel\nab\0cd\t1\n' > "$T/nul.tsv"
 bad nul 1 "line 2: contains a NUL byte" --data "$T/nul.tsv"
@@ -116,7 +116,7 @@ cp -r "$fs/run" "$T/fs-old"
 # the bigger run's answers are cached first, so that only the run directory hits the limit
 "$X" run --data "$dev" --limit 60 --out "$T/prefill" --cache "$T/fs.sqlite" "${base[@]}" --conditions ep,pe 2> /dev/null
 [ "$how" = tmpfs ] && head -c $((200 * 1024)) /dev/zero > "$fs/filler" 2> /dev/null
-check_exit "full disk: the bigger run fails with exit 1" 1 run_fs --data "$dev" --limit 60 --out "$fs/run" \
+check_exit "full disk: the bigger run fails with exit 1" 1 run_fs --data "$dev" --limit 60 --out "$fs/run" --force \
 	--cache "$T/fs.sqlite" "${base[@]}" --conditions ep,pe
 grep -Eq "cannot write '.*/run/records.jsonl': (No space left on device|File too large)" "$T/last.err" &&
 	ok "full disk: the message names the file and the cause" || { fail "full disk: message"; sed 's/^/#   /' "$T/last.err"; }
