@@ -41,7 +41,7 @@ static const char *const status_names[SX_PARSE_STATUS_COUNT] = {
 static const char *const repair_names[SX_REPAIR_NBITS] = {
 	"fence", "echo", "unquoted", "reordered", "duplicate", "merged", "split", "rewritten",
 	"truncated", "repetition", "invalid_utf8", "nul", "prose", "unbracketed", "out_of_range",
-	"overlong",
+	"overlong", "angle_brackets",
 };
 
 const char *sx_parse_status_name(enum sx_parse_status s)
@@ -102,6 +102,8 @@ const char *sx_repair_name(unsigned r)
  */
 static const char lex_src[] =
 	"(?<fence>```[A-Za-z0-9_+-]{0,20})"
+	"|(?<apair>(?=\\(\\s*(?:<|[-+]?\\d{1,9}\\s*,\\s*<))\\(\\s*(?<apo><\\s*)?(?<aplab>[-+]?\\d{1,9})"
+	"(?(<apo>)\\s*>)\\s*,\\s*(?<apco><\\s*)?(?<apconf>" NUM ")(?(<apco>)\\s*>)\\s*\\))"
 	"|(?<echo>\\(\\s*" ANGLE "\\s*,\\s*" ANGLE "\\s*\\))"
 	"|(?<aecho>\\(\\s*<\\s*(?<alab>[-+]?\\d{1,9})\\s*,\\s*(?<aconf>" NUM ")\\s*>\\s*\\))"
 	"|(?<tuple>\\(\\s*(?:'(?<sq>(?:[^'\\\\\\n]|\\\\.){0,256}+)'"
@@ -127,7 +129,7 @@ static void matcher_free(void *arg);
 
 /* Capture group numbers, looked up by name once. */
 static struct {
-	int fence, echo, aecho, alab, aconf, tuple, sq, dq, bare, val; /* PAT_LEX */
+	int fence, apair, aplab, apconf, echo, aecho, alab, aconf, tuple, sq, dq, bare, val; /* PAT_LEX */
 	int items, close;                                           /* PAT_TOPK */
 	int t_sq, t_dq, t_angle, t_bare;                            /* PAT_TITEM */
 } grp;
@@ -170,6 +172,9 @@ static void compile_patterns(void)
 		abort();
 	}
 	grp.fence = group(PAT_LEX, "fence");
+	grp.apair = group(PAT_LEX, "apair");
+	grp.aplab = group(PAT_LEX, "aplab");
+	grp.apconf = group(PAT_LEX, "apconf");
 	grp.echo = group(PAT_LEX, "echo");
 	grp.aecho = group(PAT_LEX, "aecho");
 	grp.alab = group(PAT_LEX, "alab");
@@ -434,7 +439,8 @@ static int concat_eq_any(const char *s, char *const *parts, size_t k)
 
 /* ------------------------------------------------------------------ lexing */
 
-enum lex_kind { LEX_FENCE, LEX_ECHO, LEX_AECHO, LEX_TUPLE };
+/* LEX_APAIR: (<1>, 0.8), (<1>, <0.8>), (1, <0.8>): a pair in the template's angle brackets. */
+enum lex_kind { LEX_FENCE, LEX_APAIR, LEX_ECHO, LEX_AECHO, LEX_TUPLE };
 
 enum quoting { Q_QUOTED, Q_BARE, Q_UNWRAPPED };
 
@@ -530,6 +536,11 @@ static void lex(struct matcher *m, const char *s, size_t len, struct lexeme **ou
 		l->end = en;
 		if (has_group(m, grp.fence)) {
 			l->kind = LEX_FENCE;
+		} else if (has_group(m, grp.apair)) {
+			l->kind = LEX_APAIR;
+			l->is_int = bare_int(s + m->ov[2 * grp.aplab],
+					     m->ov[2 * grp.aplab + 1] - m->ov[2 * grp.aplab], &l->ival);
+			l->value = num_at(s, m->ov[2 * grp.apconf], m->ov[2 * grp.apconf + 1]);
 		} else if (has_group(m, grp.echo)) {
 			l->kind = LEX_ECHO;
 		} else if (has_group(m, grp.aecho)) {
@@ -1238,34 +1249,52 @@ static int take_topk(struct matcher *m, struct sx_parse_result *out, const struc
 	return has_list;
 }
 
-/* The prediction: the last valid candidate, else the last candidate (to be
- * rejected); a filled-in echo (<1, 0.9>) the same way, only if no other. */
+/*
+ * Which kind of prediction candidate l is: 0 a plain (1, 0.9); 1 a filled-in
+ * template, (<1>, 0.8) or (<1, 0.9>); -1 none. Tuples and angle pairs inside
+ * an importance list are items, not candidates.
+ */
+static int pair_tier(enum sx_cond cond, const struct scan *sc, const struct lexeme *l)
+{
+	if (l->kind == LEX_AECHO)
+		return l->is_int ? 1 : -1;
+	if (l->kind == LEX_TUPLE && !(l->is_int && l->quoting == Q_BARE))
+		return -1;
+	if (l->kind != LEX_TUPLE && l->kind != LEX_APAIR)
+		return -1;
+	if (l->kind == LEX_APAIR && !l->is_int)
+		return -1;
+	if (sx_cond_has_importance(cond) && sc->runs[l->run].is_list)
+		return -1;
+	return l->kind == LEX_TUPLE ? 0 : 1;
+}
+
+/* The prediction: the last valid plain pair, else the last valid filled-in
+ * template; with none valid, the last plain pair, else the last filled-in
+ * one (to be rejected). NULL when there is no candidate. */
 static const struct lexeme *find_pair(enum sx_cond cond, const struct scan *sc)
 {
-	const struct lexeme *pair = NULL;
+	const struct lexeme *last[2] = { NULL, NULL }, *valid[2] = { NULL, NULL };
 	size_t i;
 
 	for (i = 0; i < sc->nlx; i++) {
 		const struct lexeme *l = &sc->lx[i];
+		int t = pair_tier(cond, sc, l);
 
-		if (l->kind != LEX_TUPLE || !l->is_int || l->quoting != Q_BARE)
+		if (t < 0)
 			continue;
-		if (sx_cond_has_importance(cond) && sc->runs[l->run].is_list)
-			continue;
-		if (!pair || pair_valid(l) || !pair_valid(pair))
-			pair = l;
+		last[t] = l;
+		if (pair_valid(l))
+			valid[t] = l;
 	}
-	if (!pair)
-		for (i = 0; i < sc->nlx; i++)
-			if (sc->lx[i].kind == LEX_AECHO && sc->lx[i].is_int &&
-			    (!pair || pair_valid(&sc->lx[i]) || !pair_valid(pair)))
-				pair = &sc->lx[i];
-	return pair;
+	return valid[0] ? valid[0] : valid[1] ? valid[1] : last[0] ? last[0] : last[1];
 }
 
 /* Record the pair as the prediction, or as the rejected one when it is not valid. */
 static void take_pair(struct sx_parse_result *out, const struct lexeme *pair)
 {
+	if (pair->kind == LEX_APAIR)
+		out->repairs |= SX_REPAIR_ANGLE_BRACKETS;
 	if (pair_valid(pair)) {
 		out->has_prediction = 1;
 		out->label = (int)pair->ival;

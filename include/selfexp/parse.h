@@ -30,9 +30,12 @@
  *
  * Template echoes are skipped and reported ("echo"): `(<word or punctuation>,
  * <float importance>)`, `(<int classification>, <float confidence>)`, any
- * `(<...>, <...>)`, and top-k lists whose items are `<...>`. A filled-in echo
- * `(<1, 0.9>)` is skipped too, unless the answer holds no other pair: then it
- * is read as the prediction (still reported as "echo").
+ * other `(<...>, <...>)` that is not two numbers, and top-k lists whose items
+ * are `<...>`. A filled-in echo `(<1, 0.9>)` is skipped too, unless the answer
+ * holds no valid plain pair: then it is read as the prediction (still
+ * reported as "echo"). The same holds for a pair whose numbers kept the
+ * template's angle brackets, `(<0>, 0.95)`, `(<1>, <0.8>)` or `(1, <0.8>)`
+ * ("angle_brackets" when it is taken).
  *
  * Lists (ep, pe). Tuples separated by one comma (or by blanks on one line) form
  * a run; an echo may be part of a run. A run that is opened by "[" or holds at
@@ -52,13 +55,16 @@
  *
  * The prediction. Candidates are tuples whose word is a bare integer and that
  * are not part of a candidate importance list (for pred and top-k conditions,
- * every such tuple). A candidate is valid when its label is 0 or 1 and its
- * confidence in [0, 1]. The LAST VALID candidate in the text is the prediction
- * (prose after the answer that mentions a range such as (-1, 1) does not undo
- * it). When there are candidates but none is valid, the last one is rejected,
- * not clamped: the status is SX_PARSE_INVALID and its values are kept in
- * rejected_label / rejected_confidence. No candidate, no prediction: nothing
- * is ever invented.
+ * every such tuple): the plain pairs; and, below them, the filled-in
+ * templates (`(<1, 0.9>)`, `(<1>, 0.8)`; the angle pairs only outside an
+ * importance list). A candidate is valid when its label is 0 or 1 and its
+ * confidence in [0, 1]. The LAST VALID plain pair in the text is the
+ * prediction (prose after the answer that mentions a range such as (-1, 1)
+ * does not undo it); with no valid plain pair, the last valid filled-in
+ * template. When there are candidates but none is valid, the last plain one
+ * (else the last filled-in one) is rejected, not clamped: the status is
+ * SX_PARSE_INVALID and its values are kept in rejected_label /
+ * rejected_confidence. No candidate, no prediction: nothing is ever invented.
  *
  * Alignment (ep, pe). List words are aligned to the review's tokens in order
  * by a weighted longest-common-subsequence (dynamic programming over items x
@@ -120,9 +126,10 @@ enum sx_repair {
 	SX_REPAIR_PROSE = 1u << 12,       /* "prose": text besides the pair and the list, ignored */
 	SX_REPAIR_UNBRACKETED = 1u << 13, /* "unbracketed": importance list without [ ] */
 	SX_REPAIR_OUT_OF_RANGE = 1u << 14, /* "out_of_range": items valued outside [-1, 1], dropped */
-	SX_REPAIR_OVERLONG = 1u << 15     /* "overlong": list cut at the item cap */
+	SX_REPAIR_OVERLONG = 1u << 15,    /* "overlong": list cut at the item cap */
+	SX_REPAIR_ANGLE_BRACKETS = 1u << 16 /* "angle_brackets": the pair read from (<1>, 0.8) */
 };
-#define SX_REPAIR_NBITS 16
+#define SX_REPAIR_NBITS 17
 
 struct sx_parse_item {
 	char *word;   /* owned; as returned, unescaped, quotes removed */

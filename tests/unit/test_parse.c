@@ -80,6 +80,7 @@ static void test_names_and_predicates(void **state)
 	assert_string_equal(sx_repair_name(SX_REPAIR_FENCE), "fence");
 	assert_string_equal(sx_repair_name(SX_REPAIR_INVALID_UTF8), "invalid_utf8");
 	assert_string_equal(sx_repair_name(SX_REPAIR_OVERLONG), "overlong");
+	assert_string_equal(sx_repair_name(SX_REPAIR_ANGLE_BRACKETS), "angle_brackets");
 	assert_null(sx_repair_name(SX_REPAIR_FENCE | SX_REPAIR_ECHO));
 	assert_null(sx_repair_name(0));
 	for (b = 0; b < SX_REPAIR_NBITS; b++)
@@ -298,6 +299,64 @@ static void test_pair_and_list_structure(void **state)
 	free(t.buf);
 }
 
+/* Expect a prediction (label, confidence) with the given repair bits set. */
+static void assert_pred(const struct sx_parse_result *r, int label, double conf, unsigned bits)
+{
+	assert_true(r->has_prediction);
+	assert_int_equal(r->label, label);
+	assert_true(r->confidence > conf - EPS && r->confidence < conf + EPS);
+	assert_int_equal(r->repairs & bits, bits);
+}
+
+static void test_angle_brackets(void **state)
+{
+	static const char *const ok[] = { "(<0>, 0.95)", "( < 0 > , < 0.95 > )", "(0, <0.95>)" };
+	struct sx_parse_result r = SX_PARSE_RESULT_INIT;
+	struct toks t;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		parse(SX_COND_PRED, ok[i], NULL, &r);
+		assert_int_equal(r.status, SX_PARSE_OK_WITH_REPAIRS);
+		assert_pred(&r, 0, 0.95, SX_REPAIR_ANGLE_BRACKETS);
+		assert_false(r.repairs & SX_REPAIR_ECHO);
+		sx_parse_result_release(&r);
+	}
+	/* a valid plain pair comes first, wherever it is */
+	parse(SX_COND_PRED, "(0, 0.6)\n(<1>, 0.8)", NULL, &r);
+	assert_pred(&r, 0, 0.6, 0);
+	assert_false(r.repairs & SX_REPAIR_ANGLE_BRACKETS);
+	sx_parse_result_release(&r);
+	/* ... but an invalid one (a range in prose) does not hide a valid angle pair */
+	parse(SX_COND_PRED, "(<1>, 0.8)\nvalues range over (-1, 1)", NULL, &r);
+	assert_pred(&r, 1, 0.8, SX_REPAIR_ANGLE_BRACKETS);
+	sx_parse_result_release(&r);
+	/* out of range: rejected, not clamped */
+	parse(SX_COND_PRED, "(<1>, 1.5)", NULL, &r);
+	assert_int_equal(r.status, SX_PARSE_INVALID);
+	assert_int_equal(r.rejected_label, 1);
+	sx_parse_result_release(&r);
+	/* the template itself, and a half-bracketed pair, are not predictions */
+	parse(SX_COND_PRED, "(<int classification>, <float confidence>)", NULL, &r);
+	assert_int_equal(r.status, SX_PARSE_UNPARSEABLE);
+	sx_parse_result_release(&r);
+	parse(SX_COND_PRED, "(<1, 0.8)", NULL, &r);
+	assert_false(r.has_prediction);
+	sx_parse_result_release(&r);
+	/* (<1, 0.9>) stays an echo */
+	parse(SX_COND_PRED, "(<1, 0.9>)", NULL, &r);
+	assert_pred(&r, 1, 0.9, SX_REPAIR_ECHO);
+	assert_false(r.repairs & SX_REPAIR_ANGLE_BRACKETS);
+	sx_parse_result_release(&r);
+	/* inside an importance list an angle pair is an item's place, never the prediction */
+	toks_init(&t, "a 1");
+	parse(SX_COND_EP, "[('a', 0.1), (<1>, 0.2)]", &t, &r);
+	assert_int_equal(r.status, SX_PARSE_NO_PREDICTION);
+	sx_parse_result_release(&r);
+	free(t.buf);
+}
+
 static void test_topk(void **state)
 {
 	struct sx_parse_result r = SX_PARSE_RESULT_INIT;
@@ -380,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_skipped_and_extra_words_do_not_derail),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_pair_and_list_structure),
+		cmocka_unit_test(test_angle_brackets),
 		cmocka_unit_test(test_topk),
 		cmocka_unit_test(test_json_shape),
 		cmocka_unit_test(test_repetition_and_garbage),
