@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "selfexp/alloc.h"
 #include "selfexp/buf.h"
@@ -41,7 +42,7 @@ static const char *const status_names[SX_PARSE_STATUS_COUNT] = {
 static const char *const repair_names[SX_REPAIR_NBITS] = {
 	"fence", "echo", "unquoted", "reordered", "duplicate", "merged", "split", "rewritten",
 	"truncated", "repetition", "invalid_utf8", "nul", "prose", "unbracketed", "out_of_range",
-	"overlong", "angle_brackets",
+	"overlong", "angle_brackets", "word_label",
 };
 
 const char *sx_parse_status_name(enum sx_parse_status s)
@@ -450,7 +451,8 @@ struct lexeme {
 	size_t ws, wl;       /* tuple: the word's bytes (inside the quotes) */
 	enum quoting quoting;
 	double value;        /* tuple: the number; aecho: the confidence */
-	int is_int;          /* tuple with a bare integer word, aecho */
+	int is_int;          /* tuple with a bare integer word, aecho, apair */
+	int word_label;      /* tuple whose word is positive or negative (ival 1 or 0) */
 	long ival;
 	size_t run;          /* index of its run (tuples and echoes) */
 };
@@ -483,6 +485,20 @@ static int bare_int(const char *s, size_t n, long *out)
 	}
 	*out = neg ? -v : v;
 	return 1;
+}
+
+/* The word is "positive" or "negative" (ASCII case ignored): *label 1 or 0. */
+static int word_label(const char *s, size_t n, long *label)
+{
+	static const char *const words[2] = { "negative", "positive" };
+	long i;
+
+	for (i = 0; i < 2; i++)
+		if (n == strlen(words[i]) && !strncasecmp(s, words[i], n)) {
+			*label = i;
+			return 1;
+		}
+	return 0;
 }
 
 /* A bare word wrapped in quotes that did not parse as a literal: 'it's',
@@ -562,6 +578,8 @@ static void lex(struct matcher *m, const char *s, size_t len, struct lexeme **ou
 				else
 					l->is_int = bare_int(s + l->ws, l->wl, &l->ival);
 			}
+			if (!l->is_int)
+				l->word_label = word_label(s + l->ws, l->wl, &l->ival);
 		}
 		off = en > st ? en : st + 1;
 	}
@@ -1250,15 +1268,16 @@ static int take_topk(struct matcher *m, struct sx_parse_result *out, const struc
 }
 
 /*
- * Which kind of prediction candidate l is: 0 a plain (1, 0.9); 1 a filled-in
- * template, (<1>, 0.8) or (<1, 0.9>); -1 none. Tuples and angle pairs inside
- * an importance list are items, not candidates.
+ * Which kind of prediction candidate l is: 0 a plain (1, 0.9); 1 a secondary
+ * one, a filled-in template, (<1>, 0.8) or (<1, 0.9>), or a word label,
+ * (positive, 0.9); -1 none. Tuples and angle pairs inside an importance list
+ * are items, not candidates.
  */
 static int pair_tier(enum sx_cond cond, const struct scan *sc, const struct lexeme *l)
 {
 	if (l->kind == LEX_AECHO)
 		return l->is_int ? 1 : -1;
-	if (l->kind == LEX_TUPLE && !(l->is_int && l->quoting == Q_BARE))
+	if (l->kind == LEX_TUPLE && !(l->is_int && l->quoting == Q_BARE) && !l->word_label)
 		return -1;
 	if (l->kind != LEX_TUPLE && l->kind != LEX_APAIR)
 		return -1;
@@ -1266,11 +1285,11 @@ static int pair_tier(enum sx_cond cond, const struct scan *sc, const struct lexe
 		return -1;
 	if (sx_cond_has_importance(cond) && sc->runs[l->run].is_list)
 		return -1;
-	return l->kind == LEX_TUPLE ? 0 : 1;
+	return l->kind == LEX_TUPLE && l->is_int ? 0 : 1;
 }
 
-/* The prediction: the last valid plain pair, else the last valid filled-in
- * template; with none valid, the last plain pair, else the last filled-in
+/* The prediction: the last valid plain pair, else the last valid secondary
+ * candidate; with none valid, the last plain pair, else the last secondary
  * one (to be rejected). NULL when there is no candidate. */
 static const struct lexeme *find_pair(enum sx_cond cond, const struct scan *sc)
 {
@@ -1295,6 +1314,8 @@ static void take_pair(struct sx_parse_result *out, const struct lexeme *pair)
 {
 	if (pair->kind == LEX_APAIR)
 		out->repairs |= SX_REPAIR_ANGLE_BRACKETS;
+	if (pair->word_label)
+		out->repairs |= SX_REPAIR_WORD_LABEL;
 	if (pair_valid(pair)) {
 		out->has_prediction = 1;
 		out->label = (int)pair->ival;

@@ -55,14 +55,17 @@
  *
  * The prediction. Candidates are tuples whose word is a bare integer and that
  * are not part of a candidate importance list (for pred and top-k conditions,
- * every such tuple): the plain pairs; and, below them, the filled-in
- * templates (`(<1, 0.9>)`, `(<1>, 0.8)`; the angle pairs only outside an
- * importance list). A candidate is valid when its label is 0 or 1 and its
- * confidence in [0, 1]. The LAST VALID plain pair in the text is the
- * prediction (prose after the answer that mentions a range such as (-1, 1)
- * does not undo it); with no valid plain pair, the last valid filled-in
- * template. When there are candidates but none is valid, the last plain one
- * (else the last filled-in one) is rejected, not clamped: the status is
+ * every such tuple): the plain pairs; and, below them, the secondary ones:
+ * the filled-in templates `(<1, 0.9>)` and `(<1>, 0.8)`, and tuples whose word
+ * is the label as a word, `(Positive, 0.95)` or `('negative', 0.7)`: positive
+ * is 1, negative 0, ASCII case ignored, nothing else is a label word
+ * ("word_label"); both only outside an importance list, `(<1, 0.9>)`
+ * anywhere. A candidate is valid when its label is 0 or 1 and its confidence
+ * in [0, 1]. The LAST VALID plain pair in the text is the prediction (prose
+ * after the answer that mentions a range such as (-1, 1) does not undo it);
+ * with no valid plain pair, the last valid secondary candidate. When there
+ * are candidates but none is valid, the last plain one (else the last
+ * secondary one) is rejected, not clamped: the status is
  * SX_PARSE_INVALID and its values are kept in rejected_label /
  * rejected_confidence. No candidate, no prediction: nothing is ever invented.
  *
@@ -127,9 +130,10 @@ enum sx_repair {
 	SX_REPAIR_UNBRACKETED = 1u << 13, /* "unbracketed": importance list without [ ] */
 	SX_REPAIR_OUT_OF_RANGE = 1u << 14, /* "out_of_range": items valued outside [-1, 1], dropped */
 	SX_REPAIR_OVERLONG = 1u << 15,    /* "overlong": list cut at the item cap */
-	SX_REPAIR_ANGLE_BRACKETS = 1u << 16 /* "angle_brackets": the pair read from (<1>, 0.8) */
+	SX_REPAIR_ANGLE_BRACKETS = 1u << 16, /* "angle_brackets": the pair read from (<1>, 0.8) */
+	SX_REPAIR_WORD_LABEL = 1u << 17   /* "word_label": the label given as positive / negative */
 };
-#define SX_REPAIR_NBITS 17
+#define SX_REPAIR_NBITS 18
 
 struct sx_parse_item {
 	char *word;   /* owned; as returned, unescaped, quotes removed */

@@ -81,6 +81,7 @@ static void test_names_and_predicates(void **state)
 	assert_string_equal(sx_repair_name(SX_REPAIR_INVALID_UTF8), "invalid_utf8");
 	assert_string_equal(sx_repair_name(SX_REPAIR_OVERLONG), "overlong");
 	assert_string_equal(sx_repair_name(SX_REPAIR_ANGLE_BRACKETS), "angle_brackets");
+	assert_string_equal(sx_repair_name(SX_REPAIR_WORD_LABEL), "word_label");
 	assert_null(sx_repair_name(SX_REPAIR_FENCE | SX_REPAIR_ECHO));
 	assert_null(sx_repair_name(0));
 	for (b = 0; b < SX_REPAIR_NBITS; b++)
@@ -357,6 +358,47 @@ static void test_angle_brackets(void **state)
 	free(t.buf);
 }
 
+static void test_word_labels(void **state)
+{
+	static const char *const none[] = { "(neutral, 0.6)", "(positive/negative, 0.5)",
+					    "(positives, 0.5)", "(pos, 0.9)", "('', 0.9)" };
+	struct sx_parse_result r = SX_PARSE_RESULT_INIT;
+	struct toks t;
+	size_t i;
+
+	(void)state;
+	parse(SX_COND_PRED, "(Positive, 0.95)", NULL, &r);
+	assert_int_equal(r.status, SX_PARSE_OK_WITH_REPAIRS);
+	assert_pred(&r, 1, 0.95, SX_REPAIR_WORD_LABEL);
+	sx_parse_result_release(&r);
+	parse(SX_COND_PE_TOPK, "(\"NEGATIVE\", 0.7)\n['a']", NULL, &r);
+	assert_pred(&r, 0, 0.7, SX_REPAIR_WORD_LABEL);
+	sx_parse_result_release(&r);
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		parse(SX_COND_PRED, none[i], NULL, &r);
+		assert_int_equal(r.status, SX_PARSE_UNPARSEABLE);
+		assert_false(r.has_prediction);
+		sx_parse_result_release(&r);
+	}
+	/* a plain pair comes first */
+	parse(SX_COND_PRED, "(1, 0.8)\n(negative, 0.9)", NULL, &r);
+	assert_pred(&r, 1, 0.8, 0);
+	assert_false(r.repairs & SX_REPAIR_WORD_LABEL);
+	sx_parse_result_release(&r);
+	/* out of range: rejected */
+	parse(SX_COND_PRED, "(positive, 1.2)", NULL, &r);
+	assert_int_equal(r.status, SX_PARSE_INVALID);
+	assert_int_equal(r.rejected_label, 1);
+	sx_parse_result_release(&r);
+	/* the review's word "positive" in the importance list is an item */
+	toks_init(&t, "positive vibes");
+	parse(SX_COND_EP, "[('positive', 0.5), ('vibes', 0.2)]", &t, &r);
+	assert_int_equal(r.status, SX_PARSE_NO_PREDICTION);
+	assert_value(&r, 0, 0.5);
+	sx_parse_result_release(&r);
+	free(t.buf);
+}
+
 static void test_topk(void **state)
 {
 	struct sx_parse_result r = SX_PARSE_RESULT_INIT;
@@ -440,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_pair_and_list_structure),
 		cmocka_unit_test(test_angle_brackets),
+		cmocka_unit_test(test_word_labels),
 		cmocka_unit_test(test_topk),
 		cmocka_unit_test(test_json_shape),
 		cmocka_unit_test(test_repetition_and_garbage),
