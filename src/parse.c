@@ -42,7 +42,7 @@ static const char *const status_names[SX_PARSE_STATUS_COUNT] = {
 static const char *const repair_names[SX_REPAIR_NBITS] = {
 	"fence", "echo", "unquoted", "reordered", "duplicate", "merged", "split", "rewritten",
 	"truncated", "repetition", "invalid_utf8", "nul", "prose", "unbracketed", "out_of_range",
-	"overlong", "angle_brackets", "word_label",
+	"overlong", "angle_brackets", "word_label", "prose_prediction",
 };
 
 const char *sx_parse_status_name(enum sx_parse_status s)
@@ -120,7 +120,40 @@ static const char titem_src[] =
 	"'(?<sq>(?:[^'\\\\\\n]|\\\\.){0,256}+)'|\"(?<dq>(?:[^\"\\\\\\n]|\\\\.){0,256}+)\""
 	"|(?<angle>" ANGLE ")|(?<bare>" TBARE ")";
 
-enum { PAT_LEX, PAT_TOPK, PAT_TITEM, PAT_COUNT };
+/*
+ * A prediction stated in words or fields instead of a tuple: a label
+ * statement ("classified as 0 (negative)", "Classification: Positive",
+ * "label": 1) or a confidence statement ("with a confidence of 0.8",
+ * "Confidence: 0.85", "with 0.9 confidence"). The groups after each value
+ * catch what makes a statement unusable: "0 or 1", a gloss, a percentage,
+ * a range, a confidence "for the words". ASCII case is ignored.
+ */
+#define PWORD "(?:positive|negative)"
+/* Blanks and markdown or quotes around the parts: bounded and possessive, so
+ * that a failed match costs O(1) at each start (no backtracking between them). */
+#define SP "\\s{0,8}+"
+#define SP1 "\\s{1,8}+"
+#define PDECO "[\"'*_`]{0,4}+"
+static const char stmt_src[] =
+	"(?i)(?<lab>(?:\\bclassif(?:ied|y|ies)" SP1 "(?:(?:it|this|the)" SP1 "(?:(?:movie|film)" SP1 ")?"
+	"(?:review" SP1 ")?)?as" SP1 "(?:an?" SP1 ")?"
+	"|\\b(?:(?:predicted" SP1 ")?label|classification|prediction|sentiment|class)"
+	"(?:" SP1 "of" SP1 "(?:the|this)" SP1 "(?:(?:movie|film)" SP1 ")?review)?" PDECO SP
+	"(?::|=|\\bis\\b)" SP ")"
+	PDECO SP "(?:(?<ld>[-+]?\\d{1,9}+)(?!\\d|[.,]\\d)"
+	"(?:" PDECO SP "\\(" SP "(?<lg>" PWORD ")" SP "\\))?"
+	"|(?<lw>" PWORD ")\\b(?:" PDECO SP "\\(" SP "(?<lg2>[-+]?\\d{1,9})" SP "\\))?)"
+	"(?<lalt>" PDECO SP "(?:\\bor\\b|/)" SP PDECO
+	"(?:[-+]?\\d|positive\\b|negative\\b|neutral\\b|mixed\\b))?)"
+	"|(?<conf>(?:\\bconfidence(?:" SP1 "(?:score|level|value|rating))?" PDECO SP "(?<cfld>[:=])?"
+	SP "(?:(?:of|is|at)" SP1 ")?" PDECO SP "(?<cv>" NUM ")"
+	"|\\bwith" SP1 "(?:an?" SP1 ")?(?<cv2>" NUM ")" SP1 "confidence\\b)"
+	"(?<cpct>" SP "(?:%|percent\\b))?"
+	"(?<calt>" SP "(?:\\bor\\b|\\bto\\b|-|\xe2\x80\x93|/)" SP "[-+]?\\.?\\d)?"
+	"(?<cother>" SP1 "(?:for|in|about|on|regarding)" SP1 "(?:(?:the|my|these|this|each|its|their)" SP1 ")?"
+	"(?:words?|tokens?|importance|explanations?|list|scores?|attributions?|rankings?|values?)\\b)?)";
+
+enum { PAT_LEX, PAT_TOPK, PAT_TITEM, PAT_STMT, PAT_COUNT };
 
 static pcre2_code *pats[PAT_COUNT];
 static pthread_once_t pats_once = PTHREAD_ONCE_INIT;
@@ -133,6 +166,7 @@ static struct {
 	int fence, apair, aplab, apconf, echo, aecho, alab, aconf, tuple, sq, dq, bare, val; /* PAT_LEX */
 	int items, close;                                           /* PAT_TOPK */
 	int t_sq, t_dq, t_angle, t_bare;                            /* PAT_TITEM */
+	int lab, ld, lg, lw, lg2, lalt, conf, cfld, cv, cv2, cpct, calt, cother; /* PAT_STMT */
 } grp;
 
 static int group(int pat, const char *name)
@@ -148,7 +182,7 @@ static int group(int pat, const char *name)
 
 static void compile_patterns(void)
 {
-	static const char *const srcs[PAT_COUNT] = { lex_src, topk_src, titem_src };
+	static const char *const srcs[PAT_COUNT] = { lex_src, topk_src, titem_src, stmt_src };
 	int i;
 
 	for (i = 0; i < PAT_COUNT; i++) {
@@ -191,6 +225,19 @@ static void compile_patterns(void)
 	grp.t_dq = group(PAT_TITEM, "dq");
 	grp.t_angle = group(PAT_TITEM, "angle");
 	grp.t_bare = group(PAT_TITEM, "bare");
+	grp.lab = group(PAT_STMT, "lab");
+	grp.ld = group(PAT_STMT, "ld");
+	grp.lg = group(PAT_STMT, "lg");
+	grp.lw = group(PAT_STMT, "lw");
+	grp.lg2 = group(PAT_STMT, "lg2");
+	grp.lalt = group(PAT_STMT, "lalt");
+	grp.conf = group(PAT_STMT, "conf");
+	grp.cfld = group(PAT_STMT, "cfld");
+	grp.cv = group(PAT_STMT, "cv");
+	grp.cv2 = group(PAT_STMT, "cv2");
+	grp.cpct = group(PAT_STMT, "cpct");
+	grp.calt = group(PAT_STMT, "calt");
+	grp.cother = group(PAT_STMT, "cother");
 }
 
 /*
@@ -440,8 +487,9 @@ static int concat_eq_any(const char *s, char *const *parts, size_t k)
 
 /* ------------------------------------------------------------------ lexing */
 
-/* LEX_APAIR: (<1>, 0.8), (<1>, <0.8>), (1, <0.8>): a pair in the template's angle brackets. */
-enum lex_kind { LEX_FENCE, LEX_APAIR, LEX_ECHO, LEX_AECHO, LEX_TUPLE };
+/* LEX_APAIR: (<1>, 0.8), (<1>, <0.8>), (1, <0.8>): a pair in the template's angle brackets.
+ * LEX_PROSE: not a lexeme, the prediction stated in prose (made by prose_pair). */
+enum lex_kind { LEX_FENCE, LEX_APAIR, LEX_ECHO, LEX_AECHO, LEX_TUPLE, LEX_PROSE };
 
 enum quoting { Q_QUOTED, Q_BARE, Q_UNWRAPPED };
 
@@ -1309,6 +1357,225 @@ static const struct lexeme *find_pair(enum sx_cond cond, const struct scan *sc)
 	return valid[0] ? valid[0] : valid[1] ? valid[1] : last[0] ? last[0] : last[1];
 }
 
+/* ------------------------------------------------------------------ prose */
+
+/* More statements than this in one answer: none of them is taken. */
+#define PROSE_MAX_STMTS 16u
+/* A negation this many bytes before a label statement, in its sentence, voids it. */
+#define PROSE_NEG_WINDOW 32u
+/* A confidence and a label statement farther apart than this are not one sentence. */
+#define PROSE_MAX_GAP 160u
+
+struct stmt {
+	size_t start, end;
+	int is_label;
+	int bad;     /* unusable: "0 or 1", a contradicting gloss, a percentage, ... */
+	int word;    /* the label given only as a word */
+	int field;   /* a confidence given as a field ("Confidence: 0.9" opening a line) */
+	long label;
+	double conf;
+};
+
+/* "not", "never", "cannot" or a word ending in n't shortly before s[start], in its sentence. */
+static int negated(const char *s, size_t start)
+{
+	size_t a = start > PROSE_NEG_WINDOW ? start - PROSE_NEG_WINDOW : 0, i = start, w;
+
+	while (i > a && !strchr(".!?\n", s[i - 1]))
+		i--;
+	for (a = i; a < start; a = w) {
+		size_t n;
+
+		for (w = a; w < start && ((s[w] | 32) >= 'a' && (s[w] | 32) <= 'z'); w++)
+			;
+		n = w - a;
+		if (n && w < start && s[w] == '\'' && w + 2 <= start && (s[w + 1] | 32) == 't' &&
+		    (s[a + n - 1] | 32) == 'n')
+			return 1; /* n't */
+		if ((n == 3 && !strncasecmp(s + a, "not", 3)) ||
+		    (n == 5 && !strncasecmp(s + a, "never", 5)) ||
+		    (n == 6 && !strncasecmp(s + a, "cannot", 6)))
+			return 1;
+		if (w == a)
+			w++;
+	}
+	return 0;
+}
+
+/* Only blanks, markdown, quotes, braces or a list marker between the line's start and s[i]. */
+static int opens_line(const char *s, size_t i)
+{
+	while (i > 0 && s[i - 1] != '\n') {
+		if (!strchr(" \t*_\"'`{#>|-+.)0123456789", s[i - 1]))
+			return 0;
+		i--;
+	}
+	return 1;
+}
+
+/* The bytes between two statements, s[a..b), stay within one sentence. */
+static int one_sentence(const struct scan *sc, size_t a, size_t b)
+{
+	size_t i;
+
+	if (b - a > PROSE_MAX_GAP)
+		return 0;
+	for (i = a; i < b; i++) {
+		char c = sc->s[i];
+
+		if (sc->covered[i] || c == '\n')
+			return 0;
+		if (strchr(".!?;", c) && (i + 1 >= sc->len || is_space(sc->s[i + 1])))
+			return 0;
+	}
+	return 1;
+}
+
+/* Read the statement m just matched into *st. */
+static void read_stmt(const struct matcher *m, const char *s, struct stmt *st)
+{
+	const PCRE2_SIZE *ov = m->ov;
+
+	memset(st, 0, sizeof(*st));
+	st->start = ov[0];
+	st->end = ov[1];
+	st->is_label = has_group(m, grp.lab);
+	if (st->is_label) {
+		long gloss;
+
+		if (has_group(m, grp.ld)) {
+			bare_int(s + ov[2 * grp.ld], ov[2 * grp.ld + 1] - ov[2 * grp.ld], &st->label);
+			if (has_group(m, grp.lg)) {
+				word_label(s + ov[2 * grp.lg], ov[2 * grp.lg + 1] - ov[2 * grp.lg],
+					   &gloss);
+				st->bad |= gloss != st->label;
+			}
+		} else {
+			word_label(s + ov[2 * grp.lw], ov[2 * grp.lw + 1] - ov[2 * grp.lw], &st->label);
+			st->word = !has_group(m, grp.lg2);
+			if (!st->word) {
+				bare_int(s + ov[2 * grp.lg2], ov[2 * grp.lg2 + 1] - ov[2 * grp.lg2],
+					 &gloss);
+				st->bad |= gloss != st->label;
+			}
+		}
+		st->bad |= has_group(m, grp.lalt) || negated(s, st->start);
+	} else {
+		int g = has_group(m, grp.cv) ? grp.cv : grp.cv2;
+
+		st->conf = num_at(s, ov[2 * g], ov[2 * g + 1]);
+		st->field = has_group(m, grp.cfld) && opens_line(s, st->start);
+		st->bad = has_group(m, grp.cpct) || has_group(m, grp.calt) ||
+			  has_group(m, grp.cother);
+	}
+}
+
+/* The statements outside the parts already accounted for; -1 if too many. */
+static int scan_stmts(struct matcher *m, const struct scan *sc, struct stmt *v, size_t *n)
+{
+	size_t off = 0, i;
+
+	*n = 0;
+	while (find(m, PAT_STMT, sc->s, sc->len, off)) {
+		size_t a = m->ov[0], b = m->ov[1];
+
+		off = b > a ? b : a + 1;
+		for (i = a; i < b && !sc->covered[i]; i++)
+			;
+		if (i < b)
+			continue;
+		if (*n == PROSE_MAX_STMTS)
+			return -1;
+		read_stmt(m, sc->s, &v[(*n)++]);
+	}
+	return 0;
+}
+
+/* The confidence statement c is in one sentence with a label statement, or a field. */
+static int conf_tied(const struct scan *sc, const struct stmt *v, size_t n, const struct stmt *c)
+{
+	size_t i;
+
+	if (c->field)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (!v[i].is_label)
+			continue;
+		if (v[i].end <= c->start ? one_sentence(sc, v[i].end, c->start)
+					 : one_sentence(sc, c->end, v[i].start))
+			return 1;
+	}
+	return 0;
+}
+
+/* Mark a used statement covered, with the markdown, quotes and brackets around it. */
+static void cover_stmt(const struct scan *sc, const struct stmt *st)
+{
+	static const char deco[] = " \t\r\n*_\"'`(){}:,;";
+	size_t a = st->start, b = st->end;
+
+	while (a > 0 && !sc->covered[a - 1] && strchr(deco, sc->s[a - 1]))
+		a--;
+	while (b < sc->len && !sc->covered[b] && strchr(deco, sc->s[b]))
+		b++;
+	mark(sc->covered, a, b);
+}
+
+/*
+ * The prediction stated in prose, read only when the answer holds no pair:
+ * every label statement gives the same label, every confidence statement the
+ * same confidence and sits in a label statement's sentence (or is a field of
+ * its own), none is unusable, and there is at least one of each. 1 and *out
+ * filled (kind LEX_PROSE) when so; 0, and nothing covered, otherwise.
+ */
+static int prose_pair(struct matcher *m, const struct scan *sc, struct lexeme *out)
+{
+	struct stmt v[PROSE_MAX_STMTS];
+	const struct stmt *lab = NULL, *conf = NULL;
+	size_t n, i;
+	int word = 0;
+
+	if (scan_stmts(m, sc, v, &n) < 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const struct stmt *st = &v[i];
+		const struct stmt **first = st->is_label ? &lab : &conf;
+
+		if (st->bad || (!st->is_label && !conf_tied(sc, v, n, st)))
+			return 0;
+		if (*first && (st->is_label ? st->label != (*first)->label
+					    : st->conf != (*first)->conf))
+			return 0;
+		if (!*first)
+			*first = st;
+		word |= st->word;
+	}
+	if (!lab || !conf)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->kind = LEX_PROSE;
+	out->start = lab->start < conf->start ? lab->start : conf->start;
+	out->end = lab->start < conf->start ? lab->end : conf->end;
+	out->ival = lab->label;
+	out->value = conf->conf;
+	out->is_int = 1;
+	out->word_label = word;
+	for (i = 0; i < n; i++)
+		cover_stmt(sc, &v[i]);
+	return 1;
+}
+
+/* The prediction: a pair if there is one (find_pair), else one stated in prose. */
+static const struct lexeme *choose_pair(struct matcher *m, enum sx_cond cond,
+					const struct scan *sc, struct lexeme *prose)
+{
+	const struct lexeme *pair = find_pair(cond, sc);
+
+	if (!pair && prose_pair(m, sc, prose))
+		pair = prose;
+	return pair;
+}
+
 /* Record the pair as the prediction, or as the rejected one when it is not valid. */
 static void take_pair(struct sx_parse_result *out, const struct lexeme *pair)
 {
@@ -1316,6 +1583,8 @@ static void take_pair(struct sx_parse_result *out, const struct lexeme *pair)
 		out->repairs |= SX_REPAIR_ANGLE_BRACKETS;
 	if (pair->word_label)
 		out->repairs |= SX_REPAIR_WORD_LABEL;
+	if (pair->kind == LEX_PROSE)
+		out->repairs |= SX_REPAIR_PROSE_PREDICTION;
 	if (pair_valid(pair)) {
 		out->has_prediction = 1;
 		out->label = (int)pair->ival;
@@ -1336,6 +1605,7 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 	struct scan sc = { NULL, 0, NULL, 0, NULL, 0, NULL };
 	size_t list_start = SIZE_MAX, pair_start = SIZE_MAX;
 	const struct lexeme *pair;
+	struct lexeme prose;
 	int has_list = 0;
 
 	*out = init;
@@ -1361,7 +1631,7 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 		has_list = take_importance(out, &sc, tokens, ntokens, &list_start);
 	else if (sx_cond_is_topk(cond))
 		has_list = take_topk(m, out, &sc, tokens, ntokens, &list_start);
-	pair = find_pair(cond, &sc);
+	pair = choose_pair(m, cond, &sc, &prose);
 	if (pair) {
 		pair_start = pair->start;
 		mark(sc.covered, pair->start, pair->end);

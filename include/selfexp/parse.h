@@ -67,7 +67,28 @@
  * are candidates but none is valid, the last plain one (else the last
  * secondary one) is rejected, not clamped: the status is
  * SX_PARSE_INVALID and its values are kept in rejected_label /
- * rejected_confidence. No candidate, no prediction: nothing is ever invented.
+ * rejected_confidence.
+ *
+ * The prediction in prose. With no candidate at all (an echoed template is
+ * none), the prediction may be stated in words ("prose_prediction"): label
+ * statements, "classified as 0 (negative)", "I classify this review as
+ * positive", "Classification: 1", "Sentiment: **Positive**", "label": 1; and
+ * confidence statements, "with a confidence of 0.8", "Confidence: 0.85",
+ * "confidence score: 0.9", "with 0.9 confidence" (ASCII case ignored). They are
+ * taken only when they say one thing: at least one statement of each kind;
+ * every label statement gives the same label and every confidence statement
+ * the same confidence (the same prediction restated, in a JSON object's
+ * "sentiment" and "label" say, is still one prediction; two different ones
+ * are none); each confidence statement is in the sentence of a label statement
+ * or is a field opening its own line ("Confidence: 0.9", "confidence": 0.9);
+ * and no statement is unusable: two labels ("0 or 1", "positive/negative"),
+ * a gloss that contradicts its label ("1 (negative)"), a negation shortly
+ * before it ("would not classify it as 1"), a percentage, a range or a second
+ * number ("0.8-0.9", "8/10"), a confidence "for the words". An answer with
+ * more than 16 statements says nothing for sure. Text inside the list or an
+ * echo is not read. A label given only as a word sets "word_label". The pair
+ * is then checked as any: out of range, it is rejected (SX_PARSE_INVALID).
+ * No candidate and no such statement, no prediction: nothing is ever invented.
  *
  * Alignment (ep, pe). List words are aligned to the review's tokens in order
  * by a weighted longest-common-subsequence (dynamic programming over items x
@@ -131,9 +152,10 @@ enum sx_repair {
 	SX_REPAIR_OUT_OF_RANGE = 1u << 14, /* "out_of_range": items valued outside [-1, 1], dropped */
 	SX_REPAIR_OVERLONG = 1u << 15,    /* "overlong": list cut at the item cap */
 	SX_REPAIR_ANGLE_BRACKETS = 1u << 16, /* "angle_brackets": the pair read from (<1>, 0.8) */
-	SX_REPAIR_WORD_LABEL = 1u << 17   /* "word_label": the label given as positive / negative */
+	SX_REPAIR_WORD_LABEL = 1u << 17,  /* "word_label": the label given as positive / negative */
+	SX_REPAIR_PROSE_PREDICTION = 1u << 18 /* "prose_prediction": no pair, the prediction stated in words */
 };
-#define SX_REPAIR_NBITS 18
+#define SX_REPAIR_NBITS 19
 
 struct sx_parse_item {
 	char *word;   /* owned; as returned, unescaped, quotes removed */

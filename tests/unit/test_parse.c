@@ -4,9 +4,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "selfexp/alloc.h"
+#include "selfexp/buf.h"
 #include "selfexp/json.h"
 #include "selfexp/parse.h"
 
@@ -82,6 +84,7 @@ static void test_names_and_predicates(void **state)
 	assert_string_equal(sx_repair_name(SX_REPAIR_OVERLONG), "overlong");
 	assert_string_equal(sx_repair_name(SX_REPAIR_ANGLE_BRACKETS), "angle_brackets");
 	assert_string_equal(sx_repair_name(SX_REPAIR_WORD_LABEL), "word_label");
+	assert_string_equal(sx_repair_name(SX_REPAIR_PROSE_PREDICTION), "prose_prediction");
 	assert_null(sx_repair_name(SX_REPAIR_FENCE | SX_REPAIR_ECHO));
 	assert_null(sx_repair_name(0));
 	for (b = 0; b < SX_REPAIR_NBITS; b++)
@@ -399,6 +402,136 @@ static void test_word_labels(void **state)
 	free(t.buf);
 }
 
+/* A prediction in prose is read, by pred, exactly when a careful reader reads one. */
+static void test_prose_prediction(void **state)
+{
+	static const struct {
+		const char *text;
+		int label;
+		double conf;
+		unsigned bits;
+	} ok[] = {
+		{ "The review can be classified as 0 (negative) with a confidence of 0.8.", 0, 0.8, 0 },
+		{ "I classify this review as positive (1), confidence score: 0.75", 1, 0.75, 0 },
+		{ "Sentiment: Positive\nConfidence: 0.85", 1, 0.85, SX_REPAIR_WORD_LABEL },
+		{ "**Prediction:** 0\n**Confidence:** .6", 0, 0.6, 0 },
+		{ "{\"label\": 1, \"confidence\": 0.9}", 1, 0.9, 0 },
+		{ "With 0.7 confidence, I would classify it as negative.", 0, 0.7, SX_REPAIR_WORD_LABEL },
+		{ "The review is classified as 1.\nConfidence: 1", 1, 1.0, 0 },
+		/* the same label and confidence restated are one prediction */
+		{ "Label: 1. The review is classified as 1 with a confidence of 0.9.\nConfidence: 0.9", 1,
+		  0.9, 0 },
+	};
+	static const char *const none[] = {
+		/* two different labels, two different confidences */
+		"The review is classified as 1. Label: 0, confidence: 0.9",
+		"Classified as 1 with a confidence of 0.9.\nConfidence: 0.8",
+		/* either label */
+		"It could be classified as 0 or 1 with a confidence of 0.5.",
+		"Sentiment: positive/negative, confidence: 0.5",
+		"Sentiment: Positive or Neutral (confidence: 0.5)",
+		/* a gloss that contradicts the label */
+		"Classified as 1 (negative) with a confidence of 0.9.",
+		"Classification: Positive (0), confidence: 0.9",
+		/* not a decimal confidence, or not one value */
+		"Classified as 1 with a confidence of 90%.",
+		"Classified as 1 with a confidence of 0.8-0.9.",
+		"Classified as 1 with a confidence of 0.8 or 0.9.",
+		"Classified as 1, confidence: 8/10",
+		"Sentiment: Positive. Confidence: high.",
+		/* a confidence for something else, or not tied to the label */
+		"Classified as 1, with a confidence of 0.9 for the word scores.",
+		"The review is classified as 1. The word 'good' has a confidence of 0.9.",
+		/* negated */
+		"I would not classify it as 1, with a confidence of 0.9.",
+		"The review isn't classified as 1 with a confidence of 0.9.",
+		/* half a prediction */
+		"The review is classified as 1.",
+		"Confidence: 0.9",
+		/* the prompt's own words */
+		"classify the review as either 1 (positive) or 0 (negative), as well as your "
+		"confidence in the score you chose",
+		"(<int classification>, <float confidence>)",
+	};
+	struct sx_parse_result r = SX_PARSE_RESULT_INIT;
+	struct sx_buf many = SX_BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		parse(SX_COND_PRED, ok[i].text, NULL, &r);
+		if (r.status != SX_PARSE_OK_WITH_REPAIRS)
+			fail_msg("'%s': status %s", ok[i].text, sx_parse_status_name(r.status));
+		assert_pred(&r, ok[i].label, ok[i].conf, SX_REPAIR_PROSE_PREDICTION | ok[i].bits);
+		if (!ok[i].bits)
+			assert_false(r.repairs & SX_REPAIR_WORD_LABEL);
+		sx_parse_result_release(&r);
+	}
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		parse(SX_COND_PRED, none[i], NULL, &r);
+		if (r.status != SX_PARSE_UNPARSEABLE || r.has_prediction || r.has_rejected)
+			fail_msg("'%s': status %s", none[i], sx_parse_status_name(r.status));
+		assert_false(r.repairs & SX_REPAIR_PROSE_PREDICTION);
+		sx_parse_result_release(&r);
+	}
+	/* a pair in the answer wins; the prose is only prose */
+	parse(SX_COND_PRED, "(0, 0.6)\nThe review is classified as 1 with a confidence of 0.9.", NULL,
+	      &r);
+	assert_pred(&r, 0, 0.6, SX_REPAIR_PROSE);
+	assert_false(r.repairs & SX_REPAIR_PROSE_PREDICTION);
+	sx_parse_result_release(&r);
+	/* out of range: rejected as a pair is */
+	parse(SX_COND_PRED, "The review is classified as 1 with a confidence of 1.5.", NULL, &r);
+	assert_int_equal(r.status, SX_PARSE_INVALID);
+	assert_true(r.has_rejected);
+	assert_int_equal(r.rejected_label, 1);
+	sx_parse_result_release(&r);
+	parse(SX_COND_PRED, "Label: 2, confidence: 0.9", NULL, &r);
+	assert_int_equal(r.status, SX_PARSE_INVALID);
+	assert_int_equal(r.rejected_label, 2);
+	sx_parse_result_release(&r);
+	/* words inside the list are the list's (here each would be a field of its own) */
+	parse(SX_COND_PE_TOPK, "['Label: 1',\n 'Confidence: 0.9']", NULL, &r);
+	assert_int_equal(r.status, SX_PARSE_NO_PREDICTION);
+	sx_parse_result_release(&r);
+	/* an answer made of statements says nothing for sure */
+	for (i = 0; i < 20; i++)
+		sx_buf_adds(&many, "Label: 1. ");
+	sx_buf_adds(&many, "Confidence: 0.9");
+	parse(SX_COND_PRED, many.buf, NULL, &r);
+	assert_false(r.has_prediction);
+	sx_parse_result_release(&r);
+	sx_buf_release(&many);
+}
+
+/* Long runs of blanks or markdown after a statement's key cost linear time. */
+static void test_prose_is_linear(void **state)
+{
+	static const char *const heads[] = { "classified as", "Label:", "confidence", "Label:*" };
+	static char blanks[32768];
+	struct sx_parse_result r = SX_PARSE_RESULT_INIT;
+	size_t i, k;
+
+	(void)state;
+	memset(blanks, ' ', sizeof(blanks));
+	for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		struct sx_buf b = SX_BUF_INIT;
+		clock_t t0 = clock();
+
+		for (k = 0; k < 8; k++) {
+			sx_buf_adds(&b, heads[i]);
+			sx_buf_add(&b, blanks, sizeof(blanks));
+		}
+		parse(SX_COND_PRED, b.buf, NULL, &r);
+		assert_false(r.has_prediction);
+		assert_false(r.repairs & SX_REPAIR_TRUNCATED); /* no match limit hit */
+		sx_parse_result_release(&r);
+		sx_buf_release(&b);
+		/* quadratic backtracking took seconds here; linear takes milliseconds */
+		assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 2.0);
+	}
+}
+
 static void test_topk(void **state)
 {
 	struct sx_parse_result r = SX_PARSE_RESULT_INIT;
@@ -483,6 +616,8 @@ int main(void)
 		cmocka_unit_test(test_pair_and_list_structure),
 		cmocka_unit_test(test_angle_brackets),
 		cmocka_unit_test(test_word_labels),
+		cmocka_unit_test(test_prose_prediction),
+		cmocka_unit_test(test_prose_is_linear),
 		cmocka_unit_test(test_topk),
 		cmocka_unit_test(test_json_shape),
 		cmocka_unit_test(test_repetition_and_garbage),
