@@ -99,17 +99,19 @@ const char *sx_repair_name(unsigned r)
 /*
  * The lexer: leftmost match wins, and at one position the first alternative.
  * Every alternative starts with ( or `, so PCRE2 skips other bytes quickly;
- * every repetition is bounded, so each start costs O(1) and a scan is linear.
+ * every repetition is bounded or, for blanks, possessive (nothing after a run
+ * of blanks can start with one, so giving some back never helps: without it,
+ * "(" and 200 KB of blanks took seconds), so a scan is linear.
  */
 static const char lex_src[] =
 	"(?<fence>```[A-Za-z0-9_+-]{0,20})"
-	"|(?<apair>(?=\\(\\s*(?:<|[-+]?\\d{1,9}\\s*,\\s*<))\\(\\s*(?<apo><\\s*)?(?<aplab>[-+]?\\d{1,9})"
-	"(?(<apo>)\\s*>)\\s*,\\s*(?<apco><\\s*)?(?<apconf>" NUM ")(?(<apco>)\\s*>)\\s*\\))"
-	"|(?<echo>\\(\\s*" ANGLE "\\s*,\\s*" ANGLE "\\s*\\))"
-	"|(?<aecho>\\(\\s*<\\s*(?<alab>[-+]?\\d{1,9})\\s*,\\s*(?<aconf>" NUM ")\\s*>\\s*\\))"
-	"|(?<tuple>\\(\\s*(?:'(?<sq>(?:[^'\\\\\\n]|\\\\.){0,256}+)'"
+	"|(?<apair>(?=\\(\\s*+(?:<|[-+]?\\d{1,9}\\s*+,\\s*+<))\\(\\s*+(?<apo><\\s*+)?(?<aplab>[-+]?\\d{1,9})"
+	"(?(<apo>)\\s*+>)\\s*+,\\s*+(?<apco><\\s*+)?(?<apconf>" NUM ")(?(<apco>)\\s*+>)\\s*+\\))"
+	"|(?<echo>\\(\\s*+" ANGLE "\\s*+,\\s*+" ANGLE "\\s*+\\))"
+	"|(?<aecho>\\(\\s*+<\\s*+(?<alab>[-+]?\\d{1,9})\\s*+,\\s*+(?<aconf>" NUM ")\\s*+>\\s*+\\))"
+	"|(?<tuple>\\(\\s*+(?:'(?<sq>(?:[^'\\\\\\n]|\\\\.){0,256}+)'"
 	"|\"(?<dq>(?:[^\"\\\\\\n]|\\\\.){0,256}+)\""
-	"|(?<bare>\\(|[^\\s(]{0,64}?))\\s*,\\s*(?<val>" NUM ")\\s*\\))";
+	"|(?<bare>\\(|[^\\s(]{0,64}?))\\s*+,\\s*+(?<val>" NUM ")\\s*+\\))";
 
 /* A top-k list: "[" items "]", the closing bracket optional (cut off). */
 static const char topk_src[] =
