@@ -42,7 +42,7 @@ static const char *const status_names[SX_PARSE_STATUS_COUNT] = {
 static const char *const repair_names[SX_REPAIR_NBITS] = {
 	"fence", "echo", "unquoted", "reordered", "duplicate", "merged", "split", "rewritten",
 	"truncated", "repetition", "invalid_utf8", "nul", "prose", "unbracketed", "out_of_range",
-	"overlong", "angle_brackets", "word_label", "prose_prediction",
+	"overlong", "angle_brackets", "word_label", "prose_prediction", "word_value",
 };
 
 const char *sx_parse_status_name(enum sx_parse_status s)
@@ -155,7 +155,25 @@ static const char stmt_src[] =
 	"(?<cother>" SP1 "(?:for|in|about|on|regarding)" SP1 "(?:(?:the|my|these|this|each|its|their)" SP1 ")?"
 	"(?:words?|tokens?|importance|explanations?|list|scores?|attributions?|rankings?|values?)\\b)?)";
 
-enum { PAT_LEX, PAT_TOPK, PAT_TITEM, PAT_STMT, PAT_COUNT };
+/*
+ * An importance item written word: value ("word_value", ep and pe only): on a
+ * line of its own, after an optional number or bullet, the word quoted, in
+ * **bold** (the colon inside or out) or `code`, or bare, the value maybe in
+ * bold, then maybe a comma and a note in parentheses or after a dash; or a
+ * quoted key of an inline JSON object, {"a": 0.0, "gorgeous": 0.9}.
+ */
+static const char kv_src[] =
+	"(?m)(?:(?<kline>^[ \\t]{0,16}+(?:(?:\\d{1,4}[.)]|[-*+]|\xe2\x80\xa2)[ \\t]{1,8}+)?)"
+	"|(?<=[{,])\\s{0,16}+(?=['\"]))"
+	"(?:'(?<ksq>(?:[^'\\\\\\n]|\\\\.){0,256}+)'|\"(?<kdq>(?:[^\"\\\\\\n]|\\\\.){0,256}+)\""
+	"|\\*\\*(?<kbold>[^*\\n]{1,64}?)(?<kbc>:)?\\*\\*|`(?<kcode>[^`\\n]{1,64})`"
+	"|(?<kbare>[^\\s{\\[(][^\\s]{0,63}?))"
+	"(?(<kbc>)|[ \\t]{0,8}+[:=])[ \\t]{0,8}+(?:\\*\\*)?(?<kval>" NUM ")(?:\\*\\*)?"
+	"(?(<kline>)[ \\t]{0,8}+[,;]?[ \\t]{0,8}+(?:\\([^\\n)]{0,200}+\\)"
+	"|(?:-|\xe2\x80\x93|\xe2\x80\x94)[ \\t][^\\n]{0,200}+)?[ \\t\\r]{0,8}+$"
+	"|(?=\\s{0,16}+[,}]))";
+
+enum { PAT_LEX, PAT_TOPK, PAT_TITEM, PAT_STMT, PAT_KV, PAT_COUNT };
 
 static pcre2_code *pats[PAT_COUNT];
 static pthread_once_t pats_once = PTHREAD_ONCE_INIT;
@@ -169,6 +187,7 @@ static struct {
 	int items, close;                                           /* PAT_TOPK */
 	int t_sq, t_dq, t_angle, t_bare;                            /* PAT_TITEM */
 	int lab, ld, lg, lw, lg2, lalt, conf, cfld, cv, cv2, cpct, calt, cother; /* PAT_STMT */
+	int kline, ksq, kdq, kbold, kcode, kbare, kval;             /* PAT_KV */
 } grp;
 
 static int group(int pat, const char *name)
@@ -184,7 +203,7 @@ static int group(int pat, const char *name)
 
 static void compile_patterns(void)
 {
-	static const char *const srcs[PAT_COUNT] = { lex_src, topk_src, titem_src, stmt_src };
+	static const char *const srcs[PAT_COUNT] = { lex_src, topk_src, titem_src, stmt_src, kv_src };
 	int i;
 
 	for (i = 0; i < PAT_COUNT; i++) {
@@ -240,6 +259,13 @@ static void compile_patterns(void)
 	grp.cpct = group(PAT_STMT, "cpct");
 	grp.calt = group(PAT_STMT, "calt");
 	grp.cother = group(PAT_STMT, "cother");
+	grp.kline = group(PAT_KV, "kline");
+	grp.ksq = group(PAT_KV, "ksq");
+	grp.kdq = group(PAT_KV, "kdq");
+	grp.kbold = group(PAT_KV, "kbold");
+	grp.kcode = group(PAT_KV, "kcode");
+	grp.kbare = group(PAT_KV, "kbare");
+	grp.kval = group(PAT_KV, "kval");
 }
 
 /*
@@ -490,8 +516,9 @@ static int concat_eq_any(const char *s, char *const *parts, size_t k)
 /* ------------------------------------------------------------------ lexing */
 
 /* LEX_APAIR: (<1>, 0.8), (<1>, <0.8>), (1, <0.8>): a pair in the template's angle brackets.
+ * LEX_KV: an importance item written word: value (ep, pe).
  * LEX_PROSE: not a lexeme, the prediction stated in prose (made by prose_pair). */
-enum lex_kind { LEX_FENCE, LEX_APAIR, LEX_ECHO, LEX_AECHO, LEX_TUPLE, LEX_PROSE };
+enum lex_kind { LEX_FENCE, LEX_APAIR, LEX_ECHO, LEX_AECHO, LEX_TUPLE, LEX_KV, LEX_PROSE };
 
 enum quoting { Q_QUOTED, Q_BARE, Q_UNWRAPPED };
 
@@ -509,7 +536,8 @@ struct lexeme {
 
 struct run {
 	size_t first, last;  /* lexeme indices */
-	size_t nitems;       /* word tuples */
+	size_t nitems;       /* word tuples, or word: value items */
+	int kv;              /* of word: value items */
 	int opened, closed;  /* "[" before, "]" after */
 	int cut;             /* followed by an incomplete tuple */
 	int is_list;
@@ -586,7 +614,74 @@ static double num_at(const char *s, size_t a, size_t b)
 	return strtod(tmp, NULL);
 }
 
-static void lex(struct matcher *m, const char *s, size_t len, struct lexeme **out, size_t *nout)
+/* Words that name a field, never an item: "Confidence: 0.9" is not the word Confidence. */
+static int kv_field_name(const char *s, size_t n)
+{
+	static const char *const names[] = { "confidence", "classification", "label",
+					     "prediction", "sentiment", "class" };
+	size_t k;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (n == strlen(names[k]) && !strncasecmp(s, names[k], n))
+			return 1;
+	return 0;
+}
+
+/* The word: value items of s, in order (a new array for the caller to free). */
+static void lex_kv(struct matcher *m, const char *s, size_t len, struct lexeme **out, size_t *nout)
+{
+	const int keys[] = { grp.ksq, grp.kdq, grp.kbold, grp.kcode, grp.kbare };
+	struct lexeme *v = NULL;
+	size_t n = 0, alloc = 0, off = 0, k;
+
+	while (find(m, PAT_KV, s, len, off)) {
+		struct lexeme *l;
+
+		off = m->ov[1] > m->ov[0] ? m->ov[1] : m->ov[0] + 1;
+		for (k = 0; !has_group(m, keys[k]); k++)
+			;
+		if (kv_field_name(s + m->ov[2 * keys[k]], m->ov[2 * keys[k] + 1] - m->ov[2 * keys[k]]))
+			continue;
+		SX_GROW(v, alloc, n + 1);
+		l = &v[n++];
+		memset(l, 0, sizeof(*l));
+		l->kind = LEX_KV;
+		l->start = m->ov[0];
+		l->end = m->ov[1];
+		l->ws = m->ov[2 * keys[k]];
+		l->wl = m->ov[2 * keys[k] + 1] - l->ws;
+		l->quoting = k < 2 ? Q_QUOTED : Q_BARE;
+		l->value = num_at(s, m->ov[2 * grp.kval], m->ov[2 * grp.kval + 1]);
+	}
+	*out = v;
+	*nout = n;
+}
+
+/* Merge the word: value items kv[0..nkv) into the lexemes, in text order; an
+ * item that overlaps a lexeme is not one (the lexeme wins). Frees kv. */
+static void merge_kv(struct lexeme **lx, size_t *nlx, struct lexeme *kv, size_t nkv)
+{
+	struct lexeme *v = xcalloc(*nlx + nkv + 1, sizeof(*v));
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < *nlx || j < nkv) {
+		if (j == nkv || (i < *nlx && (*lx)[i].start <= kv[j].start)) {
+			v[n++] = (*lx)[i++];
+			continue;
+		}
+		if (!(n && v[n - 1].end > kv[j].start) && !(i < *nlx && (*lx)[i].start < kv[j].end))
+			v[n++] = kv[j];
+		j++;
+	}
+	free(*lx);
+	free(kv);
+	*lx = v;
+	*nlx = n;
+}
+
+/* The lexemes of s in text order; with_kv: word: value items too. */
+static void lex(struct matcher *m, const char *s, size_t len, int with_kv, struct lexeme **out,
+		size_t *nout)
 {
 	struct lexeme *v = NULL;
 	size_t n = 0, alloc = 0, off = 0;
@@ -635,6 +730,13 @@ static void lex(struct matcher *m, const char *s, size_t len, struct lexeme **ou
 	}
 	*out = v;
 	*nout = n;
+	if (with_kv) {
+		struct lexeme *kv;
+		size_t nkv;
+
+		lex_kv(m, s, len, &kv, &nkv);
+		merge_kv(out, nout, kv, nkv);
+	}
 }
 
 static char *lexeme_word(const char *s, const struct lexeme *l)
@@ -647,9 +749,11 @@ static char *lexeme_word(const char *s, const struct lexeme *l)
 /* Can lexemes a and b (a before b) belong to one run? */
 static int joins(const char *s, const struct lexeme *a, const struct lexeme *b)
 {
-	size_t i, commas = 0;
-	int newline = 0;
+	size_t i, commas = 0, newlines = 0;
+	int kv = a->kind == LEX_KV;
 
+	if (kv != (b->kind == LEX_KV))
+		return 0;
 	for (i = a->end; i < b->start; i++) {
 		size_t r = replacement_at(s, i, b->start);
 
@@ -660,11 +764,14 @@ static int joins(const char *s, const struct lexeme *a, const struct lexeme *b)
 		if (s[i] == ',')
 			commas++;
 		else if (s[i] == '\n')
-			newline = 1;
+			newlines++;
 		else if (!is_space(s[i]))
 			return 0;
 	}
-	return commas == 1 || (commas == 0 && !newline);
+	/* word: value items: one a line, or a comma apart; a blank line ends them */
+	if (kv)
+		return commas <= 1 && newlines <= 1;
+	return commas == 1 || (commas == 0 && !newlines);
 }
 
 static int run_member(const struct lexeme *l)
@@ -692,12 +799,13 @@ static void make_runs(const char *s, size_t len, struct lexeme *lx, size_t nlx,
 			cur = &r[n++];
 			memset(cur, 0, sizeof(*cur));
 			cur->first = cur->last = i;
+			cur->kv = lx[i].kind == LEX_KV;
 			for (p = lx[i].start; p > 0 && is_space(s[p - 1]); p--)
 				;
 			cur->opened = p > 0 && s[p - 1] == '[';
 		}
 		lx[i].run = n - 1;
-		if (lx[i].kind == LEX_TUPLE)
+		if (lx[i].kind == LEX_TUPLE || lx[i].kind == LEX_KV)
 			cur->nitems++;
 	}
 	for (i = 0; i < n; i++) {
@@ -758,7 +866,7 @@ static void collect_items(struct sx_parse_result *r, const char *s, const struct
 		const struct lexeme *l = &lx[i];
 		char *w;
 
-		if (l->kind != LEX_TUPLE) {
+		if (l->kind != LEX_TUPLE && l->kind != LEX_KV) {
 			r->repairs |= SX_REPAIR_ECHO;
 			continue;
 		}
@@ -1262,12 +1370,14 @@ static int take_importance(struct sx_parse_result *out, const struct scan *sc,
 		size_t a = sc->lx[best->first].start, b = sc->lx[best->last].end;
 
 		collect_items(out, sc->s, sc->lx, best, cap);
-		if (!best->opened || !best->closed) {
+		if (best->kv)
+			out->repairs |= SX_REPAIR_WORD_VALUE;
+		else if (!best->opened || !best->closed) {
 			if (best->opened || best->cut)
 				out->repairs |= SX_REPAIR_TRUNCATED;
+			if (!best->opened && !best->closed)
+				out->repairs |= SX_REPAIR_UNBRACKETED;
 		}
-		if (!best->opened && !best->closed)
-			out->repairs |= SX_REPAIR_UNBRACKETED;
 		for (i = 0; i < out->nitems; i++)
 			has_list |= !out->items[i].dropped;
 		*list_start = a;
@@ -1626,7 +1736,7 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 	sc.covered = xcalloc(sc.len ? sc.len : 1, 1);
 	m = matcher_get();
 
-	lex(m, sc.s, sc.len, &sc.lx, &sc.nlx);
+	lex(m, sc.s, sc.len, sx_cond_has_importance(cond), &sc.lx, &sc.nlx);
 	make_runs(sc.s, sc.len, sc.lx, sc.nlx, &sc.runs, &sc.nruns);
 	mark_lexemes(out, &sc);
 	if (sx_cond_has_importance(cond))

@@ -49,6 +49,17 @@
  * closed, or followed by an incomplete tuple, is "truncated" (the complete
  * tuples are kept); a list without brackets is "unbracketed".
  *
+ * Word: value lists (ep, pe; "word_value"). Answers that do not write tuples
+ * write `1. gorgeous: 0.9`, `- **gorgeous**: 0.9`, `` `gorgeous`: 0.9 `` or
+ * `gorgeous = 0.9 (a strong word)`, one item a line, or a JSON object
+ * `{"a": 0.0, "gorgeous": 0.9}`. Items one line or one comma apart form a run
+ * (a blank line ends it, a tuple never joins it); a run of two or more is a
+ * candidate list beside the tuple runs, and the longest candidate wins. A line
+ * with more words after the value is not an item. The field names
+ * confidence, classification, label, prediction, sentiment and class are
+ * never item words, so `Confidence: 0.9` stays a field (see the prose below);
+ * a review word among them listed this way is therefore not aligned.
+ *
  * Top-k lists (ep-topk, pe-topk): "[" items "]" with items quoted or bare,
  * separated by commas; an unclosed list is accepted as "truncated". The list
  * with the most items is used; on ties a closed one, then the first.
@@ -153,9 +164,10 @@ enum sx_repair {
 	SX_REPAIR_OVERLONG = 1u << 15,    /* "overlong": list cut at the item cap */
 	SX_REPAIR_ANGLE_BRACKETS = 1u << 16, /* "angle_brackets": the pair read from (<1>, 0.8) */
 	SX_REPAIR_WORD_LABEL = 1u << 17,  /* "word_label": the label given as positive / negative */
-	SX_REPAIR_PROSE_PREDICTION = 1u << 18 /* "prose_prediction": no pair, the prediction stated in words */
+	SX_REPAIR_PROSE_PREDICTION = 1u << 18, /* "prose_prediction": no pair, the prediction in words */
+	SX_REPAIR_WORD_VALUE = 1u << 19   /* "word_value": the importance list as word: value items */
 };
-#define SX_REPAIR_NBITS 19
+#define SX_REPAIR_NBITS 20
 
 struct sx_parse_item {
 	char *word;   /* owned; as returned, unescaped, quotes removed */

@@ -85,6 +85,7 @@ static void test_names_and_predicates(void **state)
 	assert_string_equal(sx_repair_name(SX_REPAIR_ANGLE_BRACKETS), "angle_brackets");
 	assert_string_equal(sx_repair_name(SX_REPAIR_WORD_LABEL), "word_label");
 	assert_string_equal(sx_repair_name(SX_REPAIR_PROSE_PREDICTION), "prose_prediction");
+	assert_string_equal(sx_repair_name(SX_REPAIR_WORD_VALUE), "word_value");
 	assert_null(sx_repair_name(SX_REPAIR_FENCE | SX_REPAIR_ECHO));
 	assert_null(sx_repair_name(0));
 	for (b = 0; b < SX_REPAIR_NBITS; b++)
@@ -533,6 +534,80 @@ static void test_scans_are_linear(void **state)
 	}
 }
 
+/* Importance lists written word: value, one a line or as a JSON object (ep, pe). */
+static void test_word_value_lists(void **state)
+{
+	static const char *const lists[] = {
+		"1. a: 0.1\n2. b: -0.2\n",
+		"- **a:** 0.1\n- **b**: -0.2\n",
+		"* `a`: 0.1\n* b = **-0.2**\n",
+		"a: 0.1 (neutral)\nb: -0.2 - a weak word\n",
+		"{\"a\": 0.1, \"b\": -0.2}",
+		"{\n  \"a\": 0.1,\n  \"b\": -0.2\n}",
+	};
+	struct sx_parse_result r = SX_PARSE_RESULT_INIT;
+	struct toks t;
+	size_t i;
+
+	(void)state;
+	toks_init(&t, "a b");
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		parse(SX_COND_EP, lists[i], &t, &r);
+		if (r.nitems != 2)
+			fail_msg("'%s': %zu items", lists[i], r.nitems);
+		assert_int_equal(r.status, SX_PARSE_NO_PREDICTION);
+		assert_true(r.repairs & SX_REPAIR_WORD_VALUE);
+		assert_false(r.repairs & (SX_REPAIR_UNBRACKETED | SX_REPAIR_TRUNCATED));
+		assert_value(&r, 0, 0.1);
+		assert_value(&r, 1, -0.2);
+		sx_parse_result_release(&r);
+	}
+	/* field names are fields, not words; the prediction comes from them */
+	parse(SX_COND_EP, "a: 0.1\nb: 0.2\nConfidence: 0.9\nLabel: 1", &t, &r);
+	assert_int_equal(r.nitems, 2);
+	assert_pred(&r, 1, 0.9, SX_REPAIR_WORD_VALUE | SX_REPAIR_PROSE_PREDICTION);
+	sx_parse_result_release(&r);
+	/* the pair on the line after the items is the pair, not one more item */
+	parse(SX_COND_EP, "a: 0.1\nb: 0.2\n(1, 0.9)", &t, &r);
+	assert_int_equal(r.status, SX_PARSE_OK_WITH_REPAIRS);
+	assert_int_equal(r.nitems, 2);
+	assert_pred(&r, 1, 0.9, SX_REPAIR_WORD_VALUE);
+	sx_parse_result_release(&r);
+	/* not lists: a blank line between the items, words after the value, a single item */
+	parse(SX_COND_PE, "(1, 0.9)\na: 0.1\n\nb: 0.2", &t, &r);
+	assert_int_equal(r.status, SX_PARSE_NO_EXPLANATION);
+	sx_parse_result_release(&r);
+	parse(SX_COND_PE, "(1, 0.9)\na: 0.1 because it is a\nb: 0.2 as b is", &t, &r);
+	assert_int_equal(r.status, SX_PARSE_NO_EXPLANATION);
+	sx_parse_result_release(&r);
+	parse(SX_COND_PE, "(1, 0.9)\nNote: 0.5 is neutral\nb: 0.2", &t, &r);
+	assert_int_equal(r.status, SX_PARSE_NO_EXPLANATION);
+	sx_parse_result_release(&r);
+	/* a longer tuple list wins; out-of-range values are dropped as in tuples */
+	parse(SX_COND_EP, "[('a', 0.1), ('b', 0.2), ('c', 0.3)]\nx: 0.5\ny: 0.6\n(0, 0.5)", &t, &r);
+	assert_int_equal(r.nitems, 3);
+	assert_false(r.repairs & SX_REPAIR_WORD_VALUE);
+	sx_parse_result_release(&r);
+	parse(SX_COND_EP, "a: 1.5\nb: 0.2\n(0, 0.5)", &t, &r);
+	assert_true(r.items[0].dropped);
+	assert_true(r.repairs & SX_REPAIR_OUT_OF_RANGE);
+	assert_value(&r, 1, 0.2);
+	sx_parse_result_release(&r);
+	/* other conditions never read them */
+	parse(SX_COND_PRED, "a: 0.1\nb: 0.2", NULL, &r);
+	assert_int_equal(r.status, SX_PARSE_UNPARSEABLE);
+	assert_int_equal(r.nitems, 0);
+	sx_parse_result_release(&r);
+	free(t.buf);
+	/* what looks like an item inside a tuple's word belongs to the tuple */
+	toks_init(&t, "{'a':0.1} b");
+	parse(SX_COND_EP, "[(\"{'a':0.1}\", 0.5), ('b', 0.2)]\n(1, 0.9)", &t, &r);
+	assert_int_equal(r.status, SX_PARSE_OK);
+	assert_int_equal(r.nitems, 2);
+	sx_parse_result_release(&r);
+	free(t.buf);
+}
+
 static void test_topk(void **state)
 {
 	struct sx_parse_result r = SX_PARSE_RESULT_INIT;
@@ -619,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_word_labels),
 		cmocka_unit_test(test_prose_prediction),
 		cmocka_unit_test(test_scans_are_linear),
+		cmocka_unit_test(test_word_value_lists),
 		cmocka_unit_test(test_topk),
 		cmocka_unit_test(test_json_shape),
 		cmocka_unit_test(test_repetition_and_garbage),
