@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "selfexp/alloc.h"
 #include "selfexp/buf.h"
@@ -41,7 +42,7 @@ static const char *const status_names[SX_PARSE_STATUS_COUNT] = {
 static const char *const repair_names[SX_REPAIR_NBITS] = {
 	"fence", "echo", "unquoted", "reordered", "duplicate", "merged", "split", "rewritten",
 	"truncated", "repetition", "invalid_utf8", "nul", "prose", "unbracketed", "out_of_range",
-	"overlong",
+	"overlong", "angle_brackets", "word_label", "prose_prediction", "word_value",
 };
 
 const char *sx_parse_status_name(enum sx_parse_status s)
@@ -98,15 +99,19 @@ const char *sx_repair_name(unsigned r)
 /*
  * The lexer: leftmost match wins, and at one position the first alternative.
  * Every alternative starts with ( or `, so PCRE2 skips other bytes quickly;
- * every repetition is bounded, so each start costs O(1) and a scan is linear.
+ * every repetition is bounded or, for blanks, possessive (nothing after a run
+ * of blanks can start with one, so giving some back never helps: without it,
+ * "(" and 200 KB of blanks took seconds), so a scan is linear.
  */
 static const char lex_src[] =
 	"(?<fence>```[A-Za-z0-9_+-]{0,20})"
-	"|(?<echo>\\(\\s*" ANGLE "\\s*,\\s*" ANGLE "\\s*\\))"
-	"|(?<aecho>\\(\\s*<\\s*(?<alab>[-+]?\\d{1,9})\\s*,\\s*(?<aconf>" NUM ")\\s*>\\s*\\))"
-	"|(?<tuple>\\(\\s*(?:'(?<sq>(?:[^'\\\\\\n]|\\\\.){0,256}+)'"
+	"|(?<apair>(?=\\(\\s*+(?:<|[-+]?\\d{1,9}\\s*+,\\s*+<))\\(\\s*+(?<apo><\\s*+)?(?<aplab>[-+]?\\d{1,9})"
+	"(?(<apo>)\\s*+>)\\s*+,\\s*+(?<apco><\\s*+)?(?<apconf>" NUM ")(?(<apco>)\\s*+>)\\s*+\\))"
+	"|(?<echo>\\(\\s*+" ANGLE "\\s*+,\\s*+" ANGLE "\\s*+\\))"
+	"|(?<aecho>\\(\\s*+<\\s*+(?<alab>[-+]?\\d{1,9})\\s*+,\\s*+(?<aconf>" NUM ")\\s*+>\\s*+\\))"
+	"|(?<tuple>\\(\\s*+(?:'(?<sq>(?:[^'\\\\\\n]|\\\\.){0,256}+)'"
 	"|\"(?<dq>(?:[^\"\\\\\\n]|\\\\.){0,256}+)\""
-	"|(?<bare>\\(|[^\\s(]{0,64}?))\\s*,\\s*(?<val>" NUM ")\\s*\\))";
+	"|(?<bare>\\(|[^\\s(]{0,64}?))\\s*+,\\s*+(?<val>" NUM ")\\s*+\\))";
 
 /* A top-k list: "[" items "]", the closing bracket optional (cut off). */
 static const char topk_src[] =
@@ -117,7 +122,58 @@ static const char titem_src[] =
 	"'(?<sq>(?:[^'\\\\\\n]|\\\\.){0,256}+)'|\"(?<dq>(?:[^\"\\\\\\n]|\\\\.){0,256}+)\""
 	"|(?<angle>" ANGLE ")|(?<bare>" TBARE ")";
 
-enum { PAT_LEX, PAT_TOPK, PAT_TITEM, PAT_COUNT };
+/*
+ * A prediction stated in words or fields instead of a tuple: a label
+ * statement ("classified as 0 (negative)", "Classification: Positive",
+ * "label": 1) or a confidence statement ("with a confidence of 0.8",
+ * "Confidence: 0.85", "with 0.9 confidence"). The groups after each value
+ * catch what makes a statement unusable: "0 or 1", a gloss, a percentage,
+ * a range, a confidence "for the words". ASCII case is ignored.
+ */
+#define PWORD "(?:positive|negative)"
+/* Blanks and markdown or quotes around the parts: bounded and possessive, so
+ * that a failed match costs O(1) at each start (no backtracking between them). */
+#define SP "\\s{0,8}+"
+#define SP1 "\\s{1,8}+"
+#define PDECO "[\"'*_`]{0,4}+"
+static const char stmt_src[] =
+	"(?i)(?<lab>(?:\\bclassif(?:ied|y|ies)" SP1 "(?:(?:it|this|the)" SP1 "(?:(?:movie|film)" SP1 ")?"
+	"(?:review" SP1 ")?)?as" SP1 "(?:an?" SP1 ")?"
+	"|\\b(?:(?:predicted" SP1 ")?label|classification|prediction|sentiment|class)"
+	"(?:" SP1 "of" SP1 "(?:the|this)" SP1 "(?:(?:movie|film)" SP1 ")?review)?" PDECO SP
+	"(?::|=|\\bis\\b)" SP ")"
+	PDECO SP "(?:(?<ld>[-+]?\\d{1,9}+)(?!\\d|[.,]\\d)"
+	"(?:" PDECO SP "\\(" SP "(?<lg>" PWORD ")" SP "\\))?"
+	"|(?<lw>" PWORD ")\\b(?:" PDECO SP "\\(" SP "(?<lg2>[-+]?\\d{1,9})" SP "\\))?)"
+	"(?<lalt>" PDECO SP "(?:\\bor\\b|/)" SP PDECO
+	"(?:[-+]?\\d|positive\\b|negative\\b|neutral\\b|mixed\\b))?)"
+	"|(?<conf>(?:\\bconfidence(?:" SP1 "(?:score|level|value|rating))?" PDECO SP "(?<cfld>[:=])?"
+	SP "(?:(?:of|is|at)" SP1 ")?" PDECO SP "(?<cv>" NUM ")"
+	"|\\bwith" SP1 "(?:an?" SP1 ")?(?<cv2>" NUM ")" SP1 "confidence\\b)"
+	"(?<cpct>" SP "(?:%|percent\\b))?"
+	"(?<calt>" SP "(?:\\bor\\b|\\bto\\b|-|\xe2\x80\x93|/)" SP "[-+]?\\.?\\d)?"
+	"(?<cother>" SP1 "(?:for|in|about|on|regarding)" SP1 "(?:(?:the|my|these|this|each|its|their)" SP1 ")?"
+	"(?:words?|tokens?|importance|explanations?|list|scores?|attributions?|rankings?|values?)\\b)?)";
+
+/*
+ * An importance item written word: value ("word_value", ep and pe only): on a
+ * line of its own, after an optional number or bullet, the word quoted, in
+ * **bold** (the colon inside or out) or `code`, or bare, the value maybe in
+ * bold, then maybe a comma and a note in parentheses or after a dash; or a
+ * quoted key of an inline JSON object, {"a": 0.0, "gorgeous": 0.9}.
+ */
+static const char kv_src[] =
+	"(?m)(?:(?<kline>^[ \\t]{0,16}+(?:(?:\\d{1,4}[.)]|[-*+]|\xe2\x80\xa2)[ \\t]{1,8}+)?)"
+	"|(?<=[{,])\\s{0,16}+(?=['\"]))"
+	"(?:'(?<ksq>(?:[^'\\\\\\n]|\\\\.){0,256}+)'|\"(?<kdq>(?:[^\"\\\\\\n]|\\\\.){0,256}+)\""
+	"|\\*\\*(?<kbold>[^*\\n]{1,64}?)(?<kbc>:)?\\*\\*|`(?<kcode>[^`\\n]{1,64})`"
+	"|(?<kbare>[^\\s{\\[(][^\\s]{0,63}?))"
+	"(?(<kbc>)|[ \\t]{0,8}+[:=])[ \\t]{0,8}+(?:\\*\\*)?(?<kval>" NUM ")(?:\\*\\*)?"
+	"(?(<kline>)[ \\t]{0,8}+[,;]?[ \\t]{0,8}+(?:\\([^\\n)]{0,200}+\\)"
+	"|(?:-|\xe2\x80\x93|\xe2\x80\x94)[ \\t][^\\n]{0,200}+)?[ \\t\\r]{0,8}+$"
+	"|(?=\\s{0,16}+[,}]))";
+
+enum { PAT_LEX, PAT_TOPK, PAT_TITEM, PAT_STMT, PAT_KV, PAT_COUNT };
 
 static pcre2_code *pats[PAT_COUNT];
 static pthread_once_t pats_once = PTHREAD_ONCE_INIT;
@@ -127,9 +183,11 @@ static void matcher_free(void *arg);
 
 /* Capture group numbers, looked up by name once. */
 static struct {
-	int fence, echo, aecho, alab, aconf, tuple, sq, dq, bare, val; /* PAT_LEX */
+	int fence, apair, aplab, apconf, echo, aecho, alab, aconf, tuple, sq, dq, bare, val; /* PAT_LEX */
 	int items, close;                                           /* PAT_TOPK */
 	int t_sq, t_dq, t_angle, t_bare;                            /* PAT_TITEM */
+	int lab, ld, lg, lw, lg2, lalt, conf, cfld, cv, cv2, cpct, calt, cother; /* PAT_STMT */
+	int kline, ksq, kdq, kbold, kcode, kbare, kval;             /* PAT_KV */
 } grp;
 
 static int group(int pat, const char *name)
@@ -145,7 +203,7 @@ static int group(int pat, const char *name)
 
 static void compile_patterns(void)
 {
-	static const char *const srcs[PAT_COUNT] = { lex_src, topk_src, titem_src };
+	static const char *const srcs[PAT_COUNT] = { lex_src, topk_src, titem_src, stmt_src, kv_src };
 	int i;
 
 	for (i = 0; i < PAT_COUNT; i++) {
@@ -170,6 +228,9 @@ static void compile_patterns(void)
 		abort();
 	}
 	grp.fence = group(PAT_LEX, "fence");
+	grp.apair = group(PAT_LEX, "apair");
+	grp.aplab = group(PAT_LEX, "aplab");
+	grp.apconf = group(PAT_LEX, "apconf");
 	grp.echo = group(PAT_LEX, "echo");
 	grp.aecho = group(PAT_LEX, "aecho");
 	grp.alab = group(PAT_LEX, "alab");
@@ -185,6 +246,26 @@ static void compile_patterns(void)
 	grp.t_dq = group(PAT_TITEM, "dq");
 	grp.t_angle = group(PAT_TITEM, "angle");
 	grp.t_bare = group(PAT_TITEM, "bare");
+	grp.lab = group(PAT_STMT, "lab");
+	grp.ld = group(PAT_STMT, "ld");
+	grp.lg = group(PAT_STMT, "lg");
+	grp.lw = group(PAT_STMT, "lw");
+	grp.lg2 = group(PAT_STMT, "lg2");
+	grp.lalt = group(PAT_STMT, "lalt");
+	grp.conf = group(PAT_STMT, "conf");
+	grp.cfld = group(PAT_STMT, "cfld");
+	grp.cv = group(PAT_STMT, "cv");
+	grp.cv2 = group(PAT_STMT, "cv2");
+	grp.cpct = group(PAT_STMT, "cpct");
+	grp.calt = group(PAT_STMT, "calt");
+	grp.cother = group(PAT_STMT, "cother");
+	grp.kline = group(PAT_KV, "kline");
+	grp.ksq = group(PAT_KV, "ksq");
+	grp.kdq = group(PAT_KV, "kdq");
+	grp.kbold = group(PAT_KV, "kbold");
+	grp.kcode = group(PAT_KV, "kcode");
+	grp.kbare = group(PAT_KV, "kbare");
+	grp.kval = group(PAT_KV, "kval");
 }
 
 /*
@@ -434,7 +515,10 @@ static int concat_eq_any(const char *s, char *const *parts, size_t k)
 
 /* ------------------------------------------------------------------ lexing */
 
-enum lex_kind { LEX_FENCE, LEX_ECHO, LEX_AECHO, LEX_TUPLE };
+/* LEX_APAIR: (<1>, 0.8), (<1>, <0.8>), (1, <0.8>): a pair in the template's angle brackets.
+ * LEX_KV: an importance item written word: value (ep, pe).
+ * LEX_PROSE: not a lexeme, the prediction stated in prose (made by prose_pair). */
+enum lex_kind { LEX_FENCE, LEX_APAIR, LEX_ECHO, LEX_AECHO, LEX_TUPLE, LEX_KV, LEX_PROSE };
 
 enum quoting { Q_QUOTED, Q_BARE, Q_UNWRAPPED };
 
@@ -444,14 +528,16 @@ struct lexeme {
 	size_t ws, wl;       /* tuple: the word's bytes (inside the quotes) */
 	enum quoting quoting;
 	double value;        /* tuple: the number; aecho: the confidence */
-	int is_int;          /* tuple with a bare integer word, aecho */
+	int is_int;          /* tuple with a bare integer word, aecho, apair */
+	int word_label;      /* tuple whose word is positive or negative (ival 1 or 0) */
 	long ival;
 	size_t run;          /* index of its run (tuples and echoes) */
 };
 
 struct run {
 	size_t first, last;  /* lexeme indices */
-	size_t nitems;       /* word tuples */
+	size_t nitems;       /* word tuples, or word: value items */
+	int kv;              /* of word: value items */
 	int opened, closed;  /* "[" before, "]" after */
 	int cut;             /* followed by an incomplete tuple */
 	int is_list;
@@ -477,6 +563,20 @@ static int bare_int(const char *s, size_t n, long *out)
 	}
 	*out = neg ? -v : v;
 	return 1;
+}
+
+/* The word is "positive" or "negative" (ASCII case ignored): *label 1 or 0. */
+static int word_label(const char *s, size_t n, long *label)
+{
+	static const char *const words[2] = { "negative", "positive" };
+	long i;
+
+	for (i = 0; i < 2; i++)
+		if (n == strlen(words[i]) && !strncasecmp(s, words[i], n)) {
+			*label = i;
+			return 1;
+		}
+	return 0;
 }
 
 /* A bare word wrapped in quotes that did not parse as a literal: 'it's',
@@ -514,7 +614,74 @@ static double num_at(const char *s, size_t a, size_t b)
 	return strtod(tmp, NULL);
 }
 
-static void lex(struct matcher *m, const char *s, size_t len, struct lexeme **out, size_t *nout)
+/* Words that name a field, never an item: "Confidence: 0.9" is not the word Confidence. */
+static int kv_field_name(const char *s, size_t n)
+{
+	static const char *const names[] = { "confidence", "classification", "label",
+					     "prediction", "sentiment", "class" };
+	size_t k;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (n == strlen(names[k]) && !strncasecmp(s, names[k], n))
+			return 1;
+	return 0;
+}
+
+/* The word: value items of s, in order (a new array for the caller to free). */
+static void lex_kv(struct matcher *m, const char *s, size_t len, struct lexeme **out, size_t *nout)
+{
+	const int keys[] = { grp.ksq, grp.kdq, grp.kbold, grp.kcode, grp.kbare };
+	struct lexeme *v = NULL;
+	size_t n = 0, alloc = 0, off = 0, k;
+
+	while (find(m, PAT_KV, s, len, off)) {
+		struct lexeme *l;
+
+		off = m->ov[1] > m->ov[0] ? m->ov[1] : m->ov[0] + 1;
+		for (k = 0; !has_group(m, keys[k]); k++)
+			;
+		if (kv_field_name(s + m->ov[2 * keys[k]], m->ov[2 * keys[k] + 1] - m->ov[2 * keys[k]]))
+			continue;
+		SX_GROW(v, alloc, n + 1);
+		l = &v[n++];
+		memset(l, 0, sizeof(*l));
+		l->kind = LEX_KV;
+		l->start = m->ov[0];
+		l->end = m->ov[1];
+		l->ws = m->ov[2 * keys[k]];
+		l->wl = m->ov[2 * keys[k] + 1] - l->ws;
+		l->quoting = k < 2 ? Q_QUOTED : Q_BARE;
+		l->value = num_at(s, m->ov[2 * grp.kval], m->ov[2 * grp.kval + 1]);
+	}
+	*out = v;
+	*nout = n;
+}
+
+/* Merge the word: value items kv[0..nkv) into the lexemes, in text order; an
+ * item that overlaps a lexeme is not one (the lexeme wins). Frees kv. */
+static void merge_kv(struct lexeme **lx, size_t *nlx, struct lexeme *kv, size_t nkv)
+{
+	struct lexeme *v = xcalloc(*nlx + nkv + 1, sizeof(*v));
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < *nlx || j < nkv) {
+		if (j == nkv || (i < *nlx && (*lx)[i].start <= kv[j].start)) {
+			v[n++] = (*lx)[i++];
+			continue;
+		}
+		if (!(n && v[n - 1].end > kv[j].start) && !(i < *nlx && (*lx)[i].start < kv[j].end))
+			v[n++] = kv[j];
+		j++;
+	}
+	free(*lx);
+	free(kv);
+	*lx = v;
+	*nlx = n;
+}
+
+/* The lexemes of s in text order; with_kv: word: value items too. */
+static void lex(struct matcher *m, const char *s, size_t len, int with_kv, struct lexeme **out,
+		size_t *nout)
 {
 	struct lexeme *v = NULL;
 	size_t n = 0, alloc = 0, off = 0;
@@ -530,6 +697,11 @@ static void lex(struct matcher *m, const char *s, size_t len, struct lexeme **ou
 		l->end = en;
 		if (has_group(m, grp.fence)) {
 			l->kind = LEX_FENCE;
+		} else if (has_group(m, grp.apair)) {
+			l->kind = LEX_APAIR;
+			l->is_int = bare_int(s + m->ov[2 * grp.aplab],
+					     m->ov[2 * grp.aplab + 1] - m->ov[2 * grp.aplab], &l->ival);
+			l->value = num_at(s, m->ov[2 * grp.apconf], m->ov[2 * grp.apconf + 1]);
 		} else if (has_group(m, grp.echo)) {
 			l->kind = LEX_ECHO;
 		} else if (has_group(m, grp.aecho)) {
@@ -551,11 +723,20 @@ static void lex(struct matcher *m, const char *s, size_t len, struct lexeme **ou
 				else
 					l->is_int = bare_int(s + l->ws, l->wl, &l->ival);
 			}
+			if (!l->is_int)
+				l->word_label = word_label(s + l->ws, l->wl, &l->ival);
 		}
 		off = en > st ? en : st + 1;
 	}
 	*out = v;
 	*nout = n;
+	if (with_kv) {
+		struct lexeme *kv;
+		size_t nkv;
+
+		lex_kv(m, s, len, &kv, &nkv);
+		merge_kv(out, nout, kv, nkv);
+	}
 }
 
 static char *lexeme_word(const char *s, const struct lexeme *l)
@@ -568,9 +749,11 @@ static char *lexeme_word(const char *s, const struct lexeme *l)
 /* Can lexemes a and b (a before b) belong to one run? */
 static int joins(const char *s, const struct lexeme *a, const struct lexeme *b)
 {
-	size_t i, commas = 0;
-	int newline = 0;
+	size_t i, commas = 0, newlines = 0;
+	int kv = a->kind == LEX_KV;
 
+	if (kv != (b->kind == LEX_KV))
+		return 0;
 	for (i = a->end; i < b->start; i++) {
 		size_t r = replacement_at(s, i, b->start);
 
@@ -581,11 +764,14 @@ static int joins(const char *s, const struct lexeme *a, const struct lexeme *b)
 		if (s[i] == ',')
 			commas++;
 		else if (s[i] == '\n')
-			newline = 1;
+			newlines++;
 		else if (!is_space(s[i]))
 			return 0;
 	}
-	return commas == 1 || (commas == 0 && !newline);
+	/* word: value items: one a line, or a comma apart; a blank line ends them */
+	if (kv)
+		return commas <= 1 && newlines <= 1;
+	return commas == 1 || (commas == 0 && !newlines);
 }
 
 static int run_member(const struct lexeme *l)
@@ -613,12 +799,13 @@ static void make_runs(const char *s, size_t len, struct lexeme *lx, size_t nlx,
 			cur = &r[n++];
 			memset(cur, 0, sizeof(*cur));
 			cur->first = cur->last = i;
+			cur->kv = lx[i].kind == LEX_KV;
 			for (p = lx[i].start; p > 0 && is_space(s[p - 1]); p--)
 				;
 			cur->opened = p > 0 && s[p - 1] == '[';
 		}
 		lx[i].run = n - 1;
-		if (lx[i].kind == LEX_TUPLE)
+		if (lx[i].kind == LEX_TUPLE || lx[i].kind == LEX_KV)
 			cur->nitems++;
 	}
 	for (i = 0; i < n; i++) {
@@ -679,7 +866,7 @@ static void collect_items(struct sx_parse_result *r, const char *s, const struct
 		const struct lexeme *l = &lx[i];
 		char *w;
 
-		if (l->kind != LEX_TUPLE) {
+		if (l->kind != LEX_TUPLE && l->kind != LEX_KV) {
 			r->repairs |= SX_REPAIR_ECHO;
 			continue;
 		}
@@ -1183,12 +1370,14 @@ static int take_importance(struct sx_parse_result *out, const struct scan *sc,
 		size_t a = sc->lx[best->first].start, b = sc->lx[best->last].end;
 
 		collect_items(out, sc->s, sc->lx, best, cap);
-		if (!best->opened || !best->closed) {
+		if (best->kv)
+			out->repairs |= SX_REPAIR_WORD_VALUE;
+		else if (!best->opened || !best->closed) {
 			if (best->opened || best->cut)
 				out->repairs |= SX_REPAIR_TRUNCATED;
+			if (!best->opened && !best->closed)
+				out->repairs |= SX_REPAIR_UNBRACKETED;
 		}
-		if (!best->opened && !best->closed)
-			out->repairs |= SX_REPAIR_UNBRACKETED;
 		for (i = 0; i < out->nitems; i++)
 			has_list |= !out->items[i].dropped;
 		*list_start = a;
@@ -1238,34 +1427,276 @@ static int take_topk(struct matcher *m, struct sx_parse_result *out, const struc
 	return has_list;
 }
 
-/* The prediction: the last valid candidate, else the last candidate (to be
- * rejected); a filled-in echo (<1, 0.9>) the same way, only if no other. */
+/*
+ * Which kind of prediction candidate l is: 0 a plain (1, 0.9); 1 a secondary
+ * one, a filled-in template, (<1>, 0.8) or (<1, 0.9>), or a word label,
+ * (positive, 0.9); -1 none. Tuples and angle pairs inside an importance list
+ * are items, not candidates.
+ */
+static int pair_tier(enum sx_cond cond, const struct scan *sc, const struct lexeme *l)
+{
+	if (l->kind == LEX_AECHO)
+		return l->is_int ? 1 : -1;
+	if (l->kind == LEX_TUPLE && !(l->is_int && l->quoting == Q_BARE) && !l->word_label)
+		return -1;
+	if (l->kind != LEX_TUPLE && l->kind != LEX_APAIR)
+		return -1;
+	if (l->kind == LEX_APAIR && !l->is_int)
+		return -1;
+	if (sx_cond_has_importance(cond) && sc->runs[l->run].is_list)
+		return -1;
+	return l->kind == LEX_TUPLE && l->is_int ? 0 : 1;
+}
+
+/* The prediction: the last valid plain pair, else the last valid secondary
+ * candidate; with none valid, the last plain pair, else the last secondary
+ * one (to be rejected). NULL when there is no candidate. */
 static const struct lexeme *find_pair(enum sx_cond cond, const struct scan *sc)
 {
-	const struct lexeme *pair = NULL;
+	const struct lexeme *last[2] = { NULL, NULL }, *valid[2] = { NULL, NULL };
 	size_t i;
 
 	for (i = 0; i < sc->nlx; i++) {
 		const struct lexeme *l = &sc->lx[i];
+		int t = pair_tier(cond, sc, l);
 
-		if (l->kind != LEX_TUPLE || !l->is_int || l->quoting != Q_BARE)
+		if (t < 0)
 			continue;
-		if (sx_cond_has_importance(cond) && sc->runs[l->run].is_list)
-			continue;
-		if (!pair || pair_valid(l) || !pair_valid(pair))
-			pair = l;
+		last[t] = l;
+		if (pair_valid(l))
+			valid[t] = l;
 	}
-	if (!pair)
-		for (i = 0; i < sc->nlx; i++)
-			if (sc->lx[i].kind == LEX_AECHO && sc->lx[i].is_int &&
-			    (!pair || pair_valid(&sc->lx[i]) || !pair_valid(pair)))
-				pair = &sc->lx[i];
+	return valid[0] ? valid[0] : valid[1] ? valid[1] : last[0] ? last[0] : last[1];
+}
+
+/* ------------------------------------------------------------------ prose */
+
+/* More statements than this in one answer: none of them is taken. */
+#define PROSE_MAX_STMTS 16u
+/* A negation this many bytes before a label statement, in its sentence, voids it. */
+#define PROSE_NEG_WINDOW 32u
+/* A confidence and a label statement farther apart than this are not one sentence. */
+#define PROSE_MAX_GAP 160u
+
+struct stmt {
+	size_t start, end;
+	int is_label;
+	int bad;     /* unusable: "0 or 1", a contradicting gloss, a percentage, ... */
+	int word;    /* the label given only as a word */
+	int field;   /* a confidence given as a field ("Confidence: 0.9" opening a line) */
+	long label;
+	double conf;
+};
+
+/* "not", "never", "cannot" or a word ending in n't shortly before s[start], in its sentence. */
+static int negated(const char *s, size_t start)
+{
+	size_t a = start > PROSE_NEG_WINDOW ? start - PROSE_NEG_WINDOW : 0, i = start, w;
+
+	while (i > a && !strchr(".!?\n", s[i - 1]))
+		i--;
+	for (a = i; a < start; a = w) {
+		size_t n;
+
+		for (w = a; w < start && ((s[w] | 32) >= 'a' && (s[w] | 32) <= 'z'); w++)
+			;
+		n = w - a;
+		if (n && w < start && s[w] == '\'' && w + 2 <= start && (s[w + 1] | 32) == 't' &&
+		    (s[a + n - 1] | 32) == 'n')
+			return 1; /* n't */
+		if ((n == 3 && !strncasecmp(s + a, "not", 3)) ||
+		    (n == 5 && !strncasecmp(s + a, "never", 5)) ||
+		    (n == 6 && !strncasecmp(s + a, "cannot", 6)))
+			return 1;
+		if (w == a)
+			w++;
+	}
+	return 0;
+}
+
+/* Only blanks, markdown, quotes, braces or a list marker between the line's start and s[i]. */
+static int opens_line(const char *s, size_t i)
+{
+	while (i > 0 && s[i - 1] != '\n') {
+		if (!strchr(" \t*_\"'`{#>|-+.)0123456789", s[i - 1]))
+			return 0;
+		i--;
+	}
+	return 1;
+}
+
+/* The bytes between two statements, s[a..b), stay within one sentence. */
+static int one_sentence(const struct scan *sc, size_t a, size_t b)
+{
+	size_t i;
+
+	if (b - a > PROSE_MAX_GAP)
+		return 0;
+	for (i = a; i < b; i++) {
+		char c = sc->s[i];
+
+		if (sc->covered[i] || c == '\n')
+			return 0;
+		if (strchr(".!?;", c) && (i + 1 >= sc->len || is_space(sc->s[i + 1])))
+			return 0;
+	}
+	return 1;
+}
+
+/* Read the statement m just matched into *st. */
+static void read_stmt(const struct matcher *m, const char *s, struct stmt *st)
+{
+	const PCRE2_SIZE *ov = m->ov;
+
+	memset(st, 0, sizeof(*st));
+	st->start = ov[0];
+	st->end = ov[1];
+	st->is_label = has_group(m, grp.lab);
+	if (st->is_label) {
+		long gloss;
+
+		if (has_group(m, grp.ld)) {
+			bare_int(s + ov[2 * grp.ld], ov[2 * grp.ld + 1] - ov[2 * grp.ld], &st->label);
+			if (has_group(m, grp.lg)) {
+				word_label(s + ov[2 * grp.lg], ov[2 * grp.lg + 1] - ov[2 * grp.lg],
+					   &gloss);
+				st->bad |= gloss != st->label;
+			}
+		} else {
+			word_label(s + ov[2 * grp.lw], ov[2 * grp.lw + 1] - ov[2 * grp.lw], &st->label);
+			st->word = !has_group(m, grp.lg2);
+			if (!st->word) {
+				bare_int(s + ov[2 * grp.lg2], ov[2 * grp.lg2 + 1] - ov[2 * grp.lg2],
+					 &gloss);
+				st->bad |= gloss != st->label;
+			}
+		}
+		st->bad |= has_group(m, grp.lalt) || negated(s, st->start);
+	} else {
+		int g = has_group(m, grp.cv) ? grp.cv : grp.cv2;
+
+		st->conf = num_at(s, ov[2 * g], ov[2 * g + 1]);
+		st->field = has_group(m, grp.cfld) && opens_line(s, st->start);
+		st->bad = has_group(m, grp.cpct) || has_group(m, grp.calt) ||
+			  has_group(m, grp.cother);
+	}
+}
+
+/* The statements outside the parts already accounted for; -1 if too many. */
+static int scan_stmts(struct matcher *m, const struct scan *sc, struct stmt *v, size_t *n)
+{
+	size_t off = 0, i;
+
+	*n = 0;
+	while (find(m, PAT_STMT, sc->s, sc->len, off)) {
+		size_t a = m->ov[0], b = m->ov[1];
+
+		off = b > a ? b : a + 1;
+		for (i = a; i < b && !sc->covered[i]; i++)
+			;
+		if (i < b)
+			continue;
+		if (*n == PROSE_MAX_STMTS)
+			return -1;
+		read_stmt(m, sc->s, &v[(*n)++]);
+	}
+	return 0;
+}
+
+/* The confidence statement c is in one sentence with a label statement, or a field. */
+static int conf_tied(const struct scan *sc, const struct stmt *v, size_t n, const struct stmt *c)
+{
+	size_t i;
+
+	if (c->field)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (!v[i].is_label)
+			continue;
+		if (v[i].end <= c->start ? one_sentence(sc, v[i].end, c->start)
+					 : one_sentence(sc, c->end, v[i].start))
+			return 1;
+	}
+	return 0;
+}
+
+/* Mark a used statement covered, with the markdown, quotes and brackets around it. */
+static void cover_stmt(const struct scan *sc, const struct stmt *st)
+{
+	static const char deco[] = " \t\r\n*_\"'`(){}:,;";
+	size_t a = st->start, b = st->end;
+
+	while (a > 0 && !sc->covered[a - 1] && strchr(deco, sc->s[a - 1]))
+		a--;
+	while (b < sc->len && !sc->covered[b] && strchr(deco, sc->s[b]))
+		b++;
+	mark(sc->covered, a, b);
+}
+
+/*
+ * The prediction stated in prose, read only when the answer holds no pair:
+ * every label statement gives the same label, every confidence statement the
+ * same confidence and sits in a label statement's sentence (or is a field of
+ * its own), none is unusable, and there is at least one of each. 1 and *out
+ * filled (kind LEX_PROSE) when so; 0, and nothing covered, otherwise.
+ */
+static int prose_pair(struct matcher *m, const struct scan *sc, struct lexeme *out)
+{
+	struct stmt v[PROSE_MAX_STMTS];
+	const struct stmt *lab = NULL, *conf = NULL;
+	size_t n, i;
+	int word = 0;
+
+	if (scan_stmts(m, sc, v, &n) < 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const struct stmt *st = &v[i];
+		const struct stmt **first = st->is_label ? &lab : &conf;
+
+		if (st->bad || (!st->is_label && !conf_tied(sc, v, n, st)))
+			return 0;
+		if (*first && (st->is_label ? st->label != (*first)->label
+					    : st->conf != (*first)->conf))
+			return 0;
+		if (!*first)
+			*first = st;
+		word |= st->word;
+	}
+	if (!lab || !conf)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->kind = LEX_PROSE;
+	out->start = lab->start < conf->start ? lab->start : conf->start;
+	out->end = lab->start < conf->start ? lab->end : conf->end;
+	out->ival = lab->label;
+	out->value = conf->conf;
+	out->is_int = 1;
+	out->word_label = word;
+	for (i = 0; i < n; i++)
+		cover_stmt(sc, &v[i]);
+	return 1;
+}
+
+/* The prediction: a pair if there is one (find_pair), else one stated in prose. */
+static const struct lexeme *choose_pair(struct matcher *m, enum sx_cond cond,
+					const struct scan *sc, struct lexeme *prose)
+{
+	const struct lexeme *pair = find_pair(cond, sc);
+
+	if (!pair && prose_pair(m, sc, prose))
+		pair = prose;
 	return pair;
 }
 
 /* Record the pair as the prediction, or as the rejected one when it is not valid. */
 static void take_pair(struct sx_parse_result *out, const struct lexeme *pair)
 {
+	if (pair->kind == LEX_APAIR)
+		out->repairs |= SX_REPAIR_ANGLE_BRACKETS;
+	if (pair->word_label)
+		out->repairs |= SX_REPAIR_WORD_LABEL;
+	if (pair->kind == LEX_PROSE)
+		out->repairs |= SX_REPAIR_PROSE_PREDICTION;
 	if (pair_valid(pair)) {
 		out->has_prediction = 1;
 		out->label = (int)pair->ival;
@@ -1286,6 +1717,7 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 	struct scan sc = { NULL, 0, NULL, 0, NULL, 0, NULL };
 	size_t list_start = SIZE_MAX, pair_start = SIZE_MAX;
 	const struct lexeme *pair;
+	struct lexeme prose;
 	int has_list = 0;
 
 	*out = init;
@@ -1304,14 +1736,14 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 	sc.covered = xcalloc(sc.len ? sc.len : 1, 1);
 	m = matcher_get();
 
-	lex(m, sc.s, sc.len, &sc.lx, &sc.nlx);
+	lex(m, sc.s, sc.len, sx_cond_has_importance(cond), &sc.lx, &sc.nlx);
 	make_runs(sc.s, sc.len, sc.lx, sc.nlx, &sc.runs, &sc.nruns);
 	mark_lexemes(out, &sc);
 	if (sx_cond_has_importance(cond))
 		has_list = take_importance(out, &sc, tokens, ntokens, &list_start);
 	else if (sx_cond_is_topk(cond))
 		has_list = take_topk(m, out, &sc, tokens, ntokens, &list_start);
-	pair = find_pair(cond, &sc);
+	pair = choose_pair(m, cond, &sc, &prose);
 	if (pair) {
 		pair_start = pair->start;
 		mark(sc.covered, pair->start, pair->end);

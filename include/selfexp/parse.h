@@ -30,9 +30,12 @@
  *
  * Template echoes are skipped and reported ("echo"): `(<word or punctuation>,
  * <float importance>)`, `(<int classification>, <float confidence>)`, any
- * `(<...>, <...>)`, and top-k lists whose items are `<...>`. A filled-in echo
- * `(<1, 0.9>)` is skipped too, unless the answer holds no other pair: then it
- * is read as the prediction (still reported as "echo").
+ * other `(<...>, <...>)` that is not two numbers, and top-k lists whose items
+ * are `<...>`. A filled-in echo `(<1, 0.9>)` is skipped too, unless the answer
+ * holds no valid plain pair: then it is read as the prediction (still
+ * reported as "echo"). The same holds for a pair whose numbers kept the
+ * template's angle brackets, `(<0>, 0.95)`, `(<1>, <0.8>)` or `(1, <0.8>)`
+ * ("angle_brackets" when it is taken).
  *
  * Lists (ep, pe). Tuples separated by one comma (or by blanks on one line) form
  * a run; an echo may be part of a run. A run that is opened by "[" or holds at
@@ -46,19 +49,57 @@
  * closed, or followed by an incomplete tuple, is "truncated" (the complete
  * tuples are kept); a list without brackets is "unbracketed".
  *
+ * Word: value lists (ep, pe; "word_value"). Answers that do not write tuples
+ * write `1. gorgeous: 0.9`, `- **gorgeous**: 0.9`, `` `gorgeous`: 0.9 `` or
+ * `gorgeous = 0.9 (a strong word)`, one item a line, or a JSON object
+ * `{"a": 0.0, "gorgeous": 0.9}`. Items one line or one comma apart form a run
+ * (a blank line ends it, a tuple never joins it); a run of two or more is a
+ * candidate list beside the tuple runs, and the longest candidate wins. A line
+ * with more words after the value is not an item. The field names
+ * confidence, classification, label, prediction, sentiment and class are
+ * never item words, so `Confidence: 0.9` stays a field (see the prose below);
+ * a review word among them listed this way is therefore not aligned.
+ *
  * Top-k lists (ep-topk, pe-topk): "[" items "]" with items quoted or bare,
  * separated by commas; an unclosed list is accepted as "truncated". The list
  * with the most items is used; on ties a closed one, then the first.
  *
  * The prediction. Candidates are tuples whose word is a bare integer and that
  * are not part of a candidate importance list (for pred and top-k conditions,
- * every such tuple). A candidate is valid when its label is 0 or 1 and its
- * confidence in [0, 1]. The LAST VALID candidate in the text is the prediction
- * (prose after the answer that mentions a range such as (-1, 1) does not undo
- * it). When there are candidates but none is valid, the last one is rejected,
- * not clamped: the status is SX_PARSE_INVALID and its values are kept in
- * rejected_label / rejected_confidence. No candidate, no prediction: nothing
- * is ever invented.
+ * every such tuple): the plain pairs; and, below them, the secondary ones:
+ * the filled-in templates `(<1, 0.9>)` and `(<1>, 0.8)`, and tuples whose word
+ * is the label as a word, `(Positive, 0.95)` or `('negative', 0.7)`: positive
+ * is 1, negative 0, ASCII case ignored, nothing else is a label word
+ * ("word_label"); both only outside an importance list, `(<1, 0.9>)`
+ * anywhere. A candidate is valid when its label is 0 or 1 and its confidence
+ * in [0, 1]. The LAST VALID plain pair in the text is the prediction (prose
+ * after the answer that mentions a range such as (-1, 1) does not undo it);
+ * with no valid plain pair, the last valid secondary candidate. When there
+ * are candidates but none is valid, the last plain one (else the last
+ * secondary one) is rejected, not clamped: the status is
+ * SX_PARSE_INVALID and its values are kept in rejected_label /
+ * rejected_confidence.
+ *
+ * The prediction in prose. With no candidate at all (an echoed template is
+ * none), the prediction may be stated in words ("prose_prediction"): label
+ * statements, "classified as 0 (negative)", "I classify this review as
+ * positive", "Classification: 1", "Sentiment: **Positive**", "label": 1; and
+ * confidence statements, "with a confidence of 0.8", "Confidence: 0.85",
+ * "confidence score: 0.9", "with 0.9 confidence" (ASCII case ignored). They are
+ * taken only when they say one thing: at least one statement of each kind;
+ * every label statement gives the same label and every confidence statement
+ * the same confidence (the same prediction restated, in a JSON object's
+ * "sentiment" and "label" say, is still one prediction; two different ones
+ * are none); each confidence statement is in the sentence of a label statement
+ * or is a field opening its own line ("Confidence: 0.9", "confidence": 0.9);
+ * and no statement is unusable: two labels ("0 or 1", "positive/negative"),
+ * a gloss that contradicts its label ("1 (negative)"), a negation shortly
+ * before it ("would not classify it as 1"), a percentage, a range or a second
+ * number ("0.8-0.9", "8/10"), a confidence "for the words". An answer with
+ * more than 16 statements says nothing for sure. Text inside the list or an
+ * echo is not read. A label given only as a word sets "word_label". The pair
+ * is then checked as any: out of range, it is rejected (SX_PARSE_INVALID).
+ * No candidate and no such statement, no prediction: nothing is ever invented.
  *
  * Alignment (ep, pe). List words are aligned to the review's tokens in order
  * by a weighted longest-common-subsequence (dynamic programming over items x
@@ -120,9 +161,13 @@ enum sx_repair {
 	SX_REPAIR_PROSE = 1u << 12,       /* "prose": text besides the pair and the list, ignored */
 	SX_REPAIR_UNBRACKETED = 1u << 13, /* "unbracketed": importance list without [ ] */
 	SX_REPAIR_OUT_OF_RANGE = 1u << 14, /* "out_of_range": items valued outside [-1, 1], dropped */
-	SX_REPAIR_OVERLONG = 1u << 15     /* "overlong": list cut at the item cap */
+	SX_REPAIR_OVERLONG = 1u << 15,    /* "overlong": list cut at the item cap */
+	SX_REPAIR_ANGLE_BRACKETS = 1u << 16, /* "angle_brackets": the pair read from (<1>, 0.8) */
+	SX_REPAIR_WORD_LABEL = 1u << 17,  /* "word_label": the label given as positive / negative */
+	SX_REPAIR_PROSE_PREDICTION = 1u << 18, /* "prose_prediction": no pair, the prediction in words */
+	SX_REPAIR_WORD_VALUE = 1u << 19   /* "word_value": the importance list as word: value items */
 };
-#define SX_REPAIR_NBITS 16
+#define SX_REPAIR_NBITS 20
 
 struct sx_parse_item {
 	char *word;   /* owned; as returned, unescaped, quotes removed */
