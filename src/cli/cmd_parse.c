@@ -57,6 +57,10 @@ static const char usage[] =
 	"  A run uses the prediction of ok, ok_with_repairs and no_explanation answers\n"
 	"  and counts every other status as a parse failure.\n"
 	"\n"
+	;
+
+/* The repairs, apart: one string literal would be longer than C guarantees. */
+static const char usage_repairs[] =
 	"repairs:\n"
 	"  fence         markdown code fences around the lists\n"
 	"  echo          the prompt's template echoed back, e.g. (<int classification>,\n"
@@ -76,6 +80,13 @@ static const char usage[] =
 	"  unbracketed   the importance list has no [ ]\n"
 	"  out_of_range  items valued outside [-1, 1], dropped (listed in \"dropped\")\n"
 	"  overlong      the list was cut at max(256, 4 x tokens) items\n"
+	"  angle_brackets  the pair written in the template's brackets: (<1>, 0.8)\n"
+	"  word_label    the label as a word: (positive, 0.9), \"sentiment\": \"negative\"\n"
+	"  prose_prediction\n"
+	"                the prediction stated in prose or fields (\"classified as 0 with a\n"
+	"                confidence of 0.8\", Confidence: 0.85), read only when it states\n"
+	"                one label and one confidence (docs/parsing-open-models.md)\n"
+	"  word_value    importance items written word: value (numbered, bulleted, JSON)\n"
 	"\n"
 	"exit status:\n"
 	"  0  a result was printed, whatever its status\n"
@@ -132,7 +143,7 @@ int cmd_parse(int argc, char **argv)
 		case 't': free(tokbuf); tokbuf = xstrdup(optarg); break;
 		case 'i': input = optarg; break;
 		case 'C': compact = 1; break;
-		case 'h': fputs(usage, stdout); rc = SX_EXIT_OK; goto out;
+		case 'h': fputs(usage, stdout); fputs(usage_repairs, stdout); rc = SX_EXIT_OK; goto out;
 		default: rc = sx_cli_usage_hint("parse"); goto out;
 		}
 	}
