@@ -10,6 +10,8 @@
 #define CHAT_ERRMSG_MAX 512
 /* How far above log 1 a sum of rounded label logprobs may land (see label_logprob). */
 #define CHAT_LOGPROB_SLACK 1e-6
+/* Label tokens of one answer whose places are kept (beyond it, an answer is a list, not a pair). */
+#define CHAT_MAX_LABEL_TOKENS 4096
 
 /* ---------------------------------------------------------------- request */
 
@@ -260,32 +262,83 @@ static double label_logprob(double lp)
 	return lp > 0.0 ? 0.0 : lp;
 }
 
+/* log P of "0" and "1" among a token's top_logprobs (and its own logprob), NAN where not given. */
+static void token_label_logprobs(const struct sx_json *t, int own, double lp[2])
+{
+	const struct sx_json *alt;
+	double v;
+	int label;
+
+	lp[0] = lp[1] = NAN;
+	for (alt = sx_json_child(sx_json_get(t, "top_logprobs")); alt; alt = sx_json_next(alt)) {
+		if (is_label(sx_json_get_str(alt, "token"), &label) &&
+		    !sx_json_get_num(alt, "logprob", &v) && v <= 0.0)
+			lp[label] = logaddexp(lp[label], v);
+	}
+	if (isnan(lp[own]) && !sx_json_get_num(t, "logprob", &v) && v <= 0.0)
+		lp[own] = v;
+	lp[0] = label_logprob(lp[0]);
+	lp[1] = label_logprob(lp[1]);
+}
+
+/* The byte length of a token: its "bytes" array when given (exact), else its text. */
+static size_t token_len(const struct sx_json *t)
+{
+	const struct sx_json *bytes = sx_json_get(t, "bytes");
+	const char *tok = sx_json_get_str(t, "token");
+
+	if (sx_json_type_of(bytes) == SX_JSON_ARRAY)
+		return sx_json_len(bytes);
+	return tok ? strlen(tok) : 0;
+}
+
 /*
- * The label logprobs from choices[0].logprobs.content[*]; leaves NAN when
- * absent. A "logprob" above 0 (or NaN) is not a log probability: ignored.
+ * The label logprobs from choices[0].logprobs.content[*]: of the first
+ * label token, and of every label token with its place in the content;
+ * leaves NAN when absent. A "logprob" above 0 (or NaN) is not a log
+ * probability: ignored.
  */
 static void decode_logprobs(const struct sx_json *choice, struct sx_chat_answer *out)
 {
 	const struct sx_json *content = sx_json_get(sx_json_get(choice, "logprobs"), "content");
-	const struct sx_json *t, *alt;
-	double lp[2] = { NAN, NAN }, v;
-	int label, own;
+	const struct sx_json *t;
+	size_t at = 0, alloc = 0, len;
+	double lp[2];
+	int own;
 
-	for (t = sx_json_child(content); t; t = sx_json_next(t)) {
+	for (t = sx_json_child(content); t; t = sx_json_next(t), at += len) {
+		struct sx_chat_label_token *lt;
+
+		len = token_len(t);
 		if (!is_label(sx_json_get_str(t, "token"), &own))
 			continue;
-		for (alt = sx_json_child(sx_json_get(t, "top_logprobs")); alt;
-		     alt = sx_json_next(alt)) {
-			if (is_label(sx_json_get_str(alt, "token"), &label) &&
-			    !sx_json_get_num(alt, "logprob", &v) && v <= 0.0)
-				lp[label] = logaddexp(lp[label], v);
+		token_label_logprobs(t, own, lp);
+		if (!out->nlabel_tokens) {
+			out->logprob_0 = lp[0];
+			out->logprob_1 = lp[1];
 		}
-		if (isnan(lp[own]) && !sx_json_get_num(t, "logprob", &v) && v <= 0.0)
-			lp[own] = v;
-		break;
+		if (out->nlabel_tokens >= CHAT_MAX_LABEL_TOKENS)
+			continue;
+		SX_GROW(out->label_tokens, alloc, out->nlabel_tokens + 1);
+		lt = &out->label_tokens[out->nlabel_tokens++];
+		lt->at = at;
+		lt->len = len;
+		lt->logprob_0 = lp[0];
+		lt->logprob_1 = lp[1];
 	}
-	out->logprob_0 = label_logprob(lp[0]);
-	out->logprob_1 = label_logprob(lp[1]);
+}
+
+int sx_chat_label_logprobs(const struct sx_chat_answer *a, size_t at, double *l0, double *l1)
+{
+	size_t i;
+
+	for (i = 0; i < a->nlabel_tokens; i++)
+		if (a->label_tokens[i].at <= at && at < a->label_tokens[i].at + a->label_tokens[i].len) {
+			*l0 = a->label_tokens[i].logprob_0;
+			*l1 = a->label_tokens[i].logprob_1;
+			return 0;
+		}
+	return -1;
 }
 
 int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, struct sx_err *err)
@@ -368,6 +421,7 @@ void sx_chat_answer_release(struct sx_chat_answer *a)
 		return;
 	free(a->content);
 	free(a->finish_reason);
+	free(a->label_tokens);
 	while (a->nchoices)
 		free(a->choices[--a->nchoices]);
 	free(a->choices);
@@ -379,6 +433,12 @@ void sx_chat_answer_copy(struct sx_chat_answer *dst, const struct sx_chat_answer
 	*dst = *src;
 	dst->content = src->content ? xstrdup(src->content) : NULL;
 	dst->finish_reason = src->finish_reason ? xstrdup(src->finish_reason) : NULL;
+	dst->label_tokens = NULL;
+	if (src->nlabel_tokens) {
+		dst->label_tokens = xcalloc(src->nlabel_tokens, sizeof(*dst->label_tokens));
+		memcpy(dst->label_tokens, src->label_tokens,
+		       src->nlabel_tokens * sizeof(*dst->label_tokens));
+	}
 	dst->choices = src->nchoices ? xcalloc(src->nchoices, sizeof(char *)) : NULL;
 	for (size_t i = 0; i < src->nchoices; i++)
 		dst->choices[i] = xstrdup(src->choices[i]);

@@ -12,6 +12,7 @@
  *   5. decide the status from what was found and what the condition needs.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
 #include <pcre2.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -1688,6 +1689,21 @@ static const struct lexeme *choose_pair(struct matcher *m, enum sx_cond cond,
 	return pair;
 }
 
+/* Offset of the first lone 0 or 1 in s[start, end) (not part of a number), SIZE_MAX if none. */
+static size_t label_digit(const char *s, size_t len, size_t start, size_t end)
+{
+	size_t i;
+
+	for (i = start; i < end && i < len; i++) {
+		int before = i > start && (isdigit((unsigned char)s[i - 1]) || s[i - 1] == '.');
+		int after = i + 1 < len && (isdigit((unsigned char)s[i + 1]) || s[i + 1] == '.');
+
+		if ((s[i] == '0' || s[i] == '1') && !before && !after)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
 /* Record the pair as the prediction, or as the rejected one when it is not valid. */
 static void take_pair(struct sx_parse_result *out, const struct lexeme *pair)
 {
@@ -1748,6 +1764,10 @@ int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const
 		pair_start = pair->start;
 		mark(sc.covered, pair->start, pair->end);
 		take_pair(out, pair);
+		/* offsets in the answer itself only when sanitising changed no byte */
+		if (out->has_prediction && !pair->word_label && clean.len == len &&
+		    (!len || !memcmp(clean.buf, text, len)))
+			out->label_at = label_digit(sc.s, sc.len, pair->start, pair->end);
 	}
 	if (list_start != SIZE_MAX && pair_start != SIZE_MAX &&
 	    (sx_cond_explains_first(cond) ? pair_start < list_start : list_start < pair_start))

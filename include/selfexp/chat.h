@@ -48,6 +48,11 @@ void sx_chat_request_body(const struct sx_gen_params *gp, const char *system, co
 int sx_chat_request_canonical(const char *json, size_t len, struct sx_buf *out,
 			      struct sx_err *err);
 
+struct sx_chat_label_token {
+	size_t at, len;                /* bytes of content */
+	double logprob_0, logprob_1;   /* NAN when not given */
+};
+
 struct sx_chat_answer {
 	char *content;       /* owned; choices[0].message.content, may contain any bytes but NUL */
 	char *finish_reason; /* owned; may be NULL */
@@ -62,6 +67,15 @@ struct sx_chat_answer {
 	 * hair (1e-6) over log 1 is 0, a sum clearly over it NAN.
 	 */
 	double logprob_0, logprob_1;
+	/*
+	 * Every output token of choices[0] that is a label ("0" or "1", blanks
+	 * and brackets around it allowed): where it starts in content (the byte
+	 * lengths of the tokens before it summed), how long it is, and log P of
+	 * "0" and "1" at that place, as above. The label of the prediction the
+	 * parser took is found by its offset (sx_chat_label_logprobs).
+	 */
+	struct sx_chat_label_token *label_tokens; /* owned */
+	size_t nlabel_tokens;
 	/* The message contents of every choice, in order (choices[0] is content). */
 	char **choices;      /* owned, nchoices strings */
 	size_t nchoices;
@@ -69,7 +83,8 @@ struct sx_chat_answer {
 
 #define SX_CHAT_ANSWER_INIT { \
 	.content = NULL, .finish_reason = NULL, .prompt_tokens = -1, .completion_tokens = -1, \
-	.logprob_0 = NAN, .logprob_1 = NAN, .choices = NULL, .nchoices = 0, \
+	.logprob_0 = NAN, .logprob_1 = NAN, .label_tokens = NULL, .nlabel_tokens = 0, \
+	.choices = NULL, .nchoices = 0, \
 }
 /* At most this many choices are decoded from one answer. */
 #define SX_CHAT_MAX_CHOICES 128
@@ -81,6 +96,12 @@ struct sx_chat_answer {
  */
 int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, struct sx_err *err);
 void sx_chat_answer_release(struct sx_chat_answer *a);
+/*
+ * log P("0") and log P("1") at the label token that holds byte `at` of the
+ * content: 0, or -1 when no label token holds it (the label was not a token
+ * of its own, or the API gave no logprobs).
+ */
+int sx_chat_label_logprobs(const struct sx_chat_answer *a, size_t at, double *l0, double *l1);
 /* Deep copy of src into dst (dst's old contents are not released). */
 void sx_chat_answer_copy(struct sx_chat_answer *dst, const struct sx_chat_answer *src);
 /*

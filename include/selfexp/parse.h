@@ -122,6 +122,7 @@
  * listed (non-empty) words; pred, 0 (printed as null).
  */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "selfexp/json.h"
 #include "selfexp/prompt.h"
@@ -196,6 +197,9 @@ struct sx_parse_result {
 	char **unmatched; /* owned; list words that matched no token */
 	size_t nunmatched;
 	unsigned repairs; /* enum sx_repair bits */
+	size_t label_at;  /* byte offset in the answer of the label digit of the prediction
+			   * taken (for --prob logprob), SIZE_MAX when not known (a word
+			   * label, or bytes the parser had to repair) */
 };
 
 #define SX_PARSE_RESULT_INIT { \
@@ -203,6 +207,7 @@ struct sx_parse_result {
 	.confidence = 0.0, .has_rejected = 0, .rejected_label = 0, .rejected_confidence = 0.0, \
 	.items = NULL, .nitems = 0, .ntokens = 0, .values = NULL, .has_value = NULL, .topk = NULL, \
 	.ntopk = 0, .coverage = 0.0, .unmatched = NULL, .nunmatched = 0, .repairs = 0, \
+	.label_at = SIZE_MAX, \
 }
 
 /* "ok", "ok_with_repairs", "no_prediction", "no_explanation", "unparseable", "invalid". */

@@ -133,6 +133,7 @@ struct sx_run_outcome {
 	long top_reason_count[3];
 	int kept;           /* 1: a partial result did not replace the complete one in out_dir */
 	char written_to[4096]; /* the run directory written ("" when none) */
+	long logprob_assumed; /* --prob logprob: answers whose other label was not in top_logprobs */
 	long naive_requests;
 	struct sx_engine_stats stats;
 };

@@ -204,13 +204,14 @@ struct sx_sim_config {
 	int threads;              /* worker threads, 0 = number of CPUs */
 	long stall_ms;            /* 0 = SX_SIM_STALL_MS */
 	int quiet;                /* no MHD error log on stderr */
+	int digit_tokens;         /* logprobs: every digit a token of its own (real tokenizers) */
 };
 
 #define SX_SIM_CONFIG_INIT { \
 	.host = "127.0.0.1", .port = 0, .seed = 0, .weights_path = NULL, .confidence_decimals = 1, \
 	.explain = SX_SIM_EXPLAIN_FAITHFUL, .noise_sigma = 0.0, .style = SX_SIM_STYLE_CLEAN, \
 	.latency_ms = 0.0, .jitter_ms = 0.0, .rpm = 0, .fault_rate = 0.0, .faults = 0, \
-	.max_body = 0, .threads = 0, .stall_ms = 0, .quiet = 0, \
+	.max_body = 0, .threads = 0, .stall_ms = 0, .quiet = 0, .digit_tokens = 0, \
 }
 
 struct sx_sim;

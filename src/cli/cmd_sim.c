@@ -73,6 +73,10 @@ static const char usage_options[] =
 	"  --stall-ms MS               how long a stall lasts (default 300000)\n"
 	"  --max-body BYTES            larger request bodies get a 400 (default 1048576)\n"
 	"  --threads N                 worker threads (default: the number of CPUs)\n"
+	"  --tokenize chunks|digits    logprobs' tokens: whitespace-separated chunks (default),\n"
+	"                              or every digit a token of its own, as real tokenizers\n"
+	"                              split numbers (digits 0 and 1 that are not the label\n"
+	"                              then carry both as alternatives)\n"
 	"  --quiet                     no server diagnostics on stderr\n"
 	"  -h, --help                  show this help\n"
 	"\n"
@@ -83,7 +87,8 @@ static const char usage_options[] =
 	"  selfexp sim --fault-rate 0.1 --faults 429,reset --latency-ms 200,50\n";
 
 enum { OPT_HOST = 256, OPT_PORT, OPT_SEED, OPT_WEIGHTS, OPT_DEC, OPT_EXPLAIN, OPT_STYLE, OPT_LAT,
-       OPT_RPM, OPT_RATE, OPT_FAULTS, OPT_STALL, OPT_MAXBODY, OPT_THREADS, OPT_QUIET };
+       OPT_RPM, OPT_RATE, OPT_FAULTS, OPT_STALL, OPT_MAXBODY, OPT_THREADS, OPT_QUIET,
+       OPT_TOKENIZE };
 
 static const struct option options[] = {
 	{ "host", required_argument, NULL, OPT_HOST },
@@ -101,6 +106,7 @@ static const struct option options[] = {
 	{ "max-body", required_argument, NULL, OPT_MAXBODY },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "tokenize", required_argument, NULL, OPT_TOKENIZE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -199,6 +205,11 @@ int cmd_sim(int argc, char **argv)
 				sx_cli_error("sim: %s", err.msg);
 				return SX_EXIT_USAGE;
 			}
+			break;
+		case OPT_TOKENIZE:
+			if (strcmp(optarg, "chunks") && strcmp(optarg, "digits"))
+				return sx_cli_bad_value("sim", "--tokenize", optarg, "chunks or digits");
+			cfg.digit_tokens = !strcmp(optarg, "digits");
 			break;
 		case OPT_STALL:
 			if (sx_parse_long(optarg, 1, 86400000, &cfg.stall_ms))

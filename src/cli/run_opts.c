@@ -847,6 +847,11 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		st->completion_tokens, st->cost, out->written_to[0] ? out->written_to : "(nothing written)");
 	if (out->requests_failed)
 		report_failures(cfg, out);
+	if (out->logprob_assumed)
+		fprintf(stderr, "selfexp: warning: in %ld answers the other label was not among the "
+			"label token's top_logprobs; its probability was taken as 1 - P(stated label) "
+			"(ask for more with a server that allows a larger top_logprobs)\n",
+			out->logprob_assumed);
 	if (rc == SX_ELIMIT || partial)
 		return SX_EXIT_PARTIAL;
 	return SX_EXIT_OK;

@@ -570,6 +570,8 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	sx_json_add_num(j, "prompt_tokens", (double)st->prompt_tokens);
 	sx_json_add_num(j, "completion_tokens", (double)st->completion_tokens);
 	sx_json_add_num(j, "cost_usd", st->cost);
+	if (run->cfg->prob == SX_PROB_LOGPROB)
+		sx_json_add_num(j, "logprob_other_label_assumed", (double)run->logprob_assumed);
 	return j;
 }
 

@@ -356,6 +356,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 		rc = SX_ELIMIT;
 out:
 	outcome->reviews = (long)run.nrev;
+	outcome->logprob_assumed = run.logprob_assumed;
 	outcome->naive_requests = run.naive;
 	if (run.engine)
 		sx_engine_get_stats(run.engine, &outcome->stats);

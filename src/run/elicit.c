@@ -22,7 +22,13 @@ static void take_answers(struct run *run, const struct batch *b, const size_t *s
 		it->answered = 1;
 		it->answer = xstrdup(res->answer.content);
 		sx_parse_answer(c, it->answer, strlen(it->answer), rv->tokens, rv->ntokens, &it->parse);
-		it->has_p = !run_answer_p_pos(run->cfg, &res->answer, &it->parse, &it->p_pos);
+		{
+			int assumed = 0;
+
+			it->has_p = !run_answer_p_pos(run->cfg, &res->answer, &it->parse, &it->p_pos,
+						      &assumed);
+			run->logprob_assumed += assumed;
+		}
 	}
 }
 

@@ -38,12 +38,32 @@ static int sample_p_pos(const struct sx_chat_answer *a, enum sx_cond cond, doubl
 	return 0;
 }
 
-/* softmax over the label tokens' logprobs */
-static int logprob_p_pos(const struct sx_chat_answer *a, double *p)
+/*
+ * P(pos) from the logprobs of the label token of the pair the parser took
+ * (found by its offset in the answer, never the first "0" or "1" of the
+ * answer, which in an E-P answer is a digit of an importance value). When
+ * the other label is not among the token's top_logprobs, the mass it does
+ * not give the stated label goes to the other one (*assumed is set).
+ */
+static int logprob_p_pos(const struct sx_chat_answer *a, const struct sx_parse_result *pr,
+			 double *p, int *assumed)
 {
-	double l0 = a->logprob_0, l1 = a->logprob_1, m;
+	double l0, l1, m;
 
-	if (!isfinite(l0) || !isfinite(l1) || (l0 == 0.0 && l1 == 0.0))
+	if (pr->label_at == SIZE_MAX || sx_chat_label_logprobs(a, pr->label_at, &l0, &l1))
+		return -1;
+	if (isfinite(l0) != isfinite(l1)) {
+		double own = isfinite(l0) ? l0 : l1;
+		double rest = own < 0 ? log(-expm1(own)) : -INFINITY;
+
+		if (isfinite(l0))
+			l1 = rest;
+		else
+			l0 = rest;
+		if (assumed)
+			*assumed = 1;
+	}
+	if (isnan(l0) || isnan(l1) || (l0 == -INFINITY && l1 == -INFINITY))
 		return -1;
 	m = l0 > l1 ? l0 : l1;
 	*p = exp(l1 - m) / (exp(l0 - m) + exp(l1 - m));
@@ -51,12 +71,12 @@ static int logprob_p_pos(const struct sx_chat_answer *a, double *p)
 }
 
 int run_answer_p_pos(const struct sx_run_config *cfg, const struct sx_chat_answer *a,
-		     const struct sx_parse_result *pr, double *p)
+		     const struct sx_parse_result *pr, double *p, int *assumed)
 {
 	if (cfg->prob == SX_PROB_SAMPLE)
 		return sample_p_pos(a, pr->cond, p);
 	if (cfg->prob == SX_PROB_LOGPROB)
-		return logprob_p_pos(a, p);
+		return logprob_p_pos(a, pr, p, assumed);
 	if (!pr->has_prediction || !sx_parse_status_usable_prediction(pr->status))
 		return -1;
 	*p = pr->label == 1 ? pr->confidence : 1.0 - pr->confidence;
@@ -77,7 +97,7 @@ int run_answer_label(const struct sx_run_config *cfg, const struct sx_parse_resu
 	return stated;
 }
 
-double *run_batch_probs(const struct run *run, const struct batch *b, signed char **label)
+double *run_batch_probs(struct run *run, const struct batch *b, signed char **label)
 {
 	double *p = xcalloc(b->n ? b->n : 1, sizeof(double));
 	signed char *l = xcalloc(b->n ? b->n : 1, 1);
@@ -94,8 +114,13 @@ double *run_batch_probs(const struct run *run, const struct batch *b, signed cha
 		memset(&pr, 0, sizeof(pr));
 		sx_parse_answer(b->cond, res->answer.content, strlen(res->answer.content), NULL, 0,
 				&pr);
-		if (run_answer_p_pos(run->cfg, &res->answer, &pr, &p[i]))
-			p[i] = NAN;
+		{
+			int assumed = 0;
+
+			if (run_answer_p_pos(run->cfg, &res->answer, &pr, &p[i], &assumed))
+				p[i] = NAN;
+			run->logprob_assumed += assumed;
+		}
 		l[i] = (signed char)run_answer_label(run->cfg, &pr, p[i]);
 		sx_parse_result_release(&pr);
 	}

@@ -107,6 +107,7 @@ struct run {
 	char **reason_text[RUN_NSTAGES];         /* owned */
 	size_t nreasons[RUN_NSTAGES], reasons_alloc[RUN_NSTAGES], counts_alloc[RUN_NSTAGES];
 	struct sx_buf misses;                    /* misses.jsonl: offline misses, one line each */
+	long logprob_assumed;                    /* answers whose other label was not in top_logprobs */
 	long nmisses[RUN_NSTAGES];
 };
 
@@ -163,9 +164,13 @@ long run_failed_total(const struct run *run);
 
 /* "verbal", "logprob" or "sample:N" (a static buffer). */
 const char *run_prob_name(const struct sx_run_config *cfg);
-/* P(positive) of an answer under the configured source; -1 when unknown. */
+/*
+ * P(positive) of an answer under the configured source; -1 when unknown.
+ * *assumed (may be NULL) is set when logprob had to assume the other
+ * label's mass (it was not among the top_logprobs).
+ */
 int run_answer_p_pos(const struct sx_run_config *cfg, const struct sx_chat_answer *a,
-		     const struct sx_parse_result *pr, double *p);
+		     const struct sx_parse_result *pr, double *p, int *assumed);
 /*
  * The label the model gave in an answer whose P(positive) is p (NaN when
  * unknown): under --prob verbal the stated label; under logprob and sample
@@ -177,7 +182,7 @@ int run_answer_label(const struct sx_run_config *cfg, const struct sx_parse_resu
  * P(positive) of every unique text of a sent batch, NaN where unknown, and
  * in *label (when not NULL) its label, -1 where unknown (the caller frees both).
  */
-double *run_batch_probs(const struct run *run, const struct batch *b, signed char **label);
+double *run_batch_probs(struct run *run, const struct batch *b, signed char **label);
 
 /* ---- the stages ------------------------------------------------------------ */
 

@@ -9,6 +9,7 @@
  * then the answer after the drawn latency.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <microhttpd.h>
@@ -439,6 +440,7 @@ struct chat_req {
 	long top_logprobs;
 	long n;
 	size_t prompt_bytes;
+	int digit_tokens;     /* the sim's --tokenize digits */
 };
 
 /* A message's text: a string, or an array of {"type":"text","text":...} parts. */
@@ -585,8 +587,30 @@ static int is_ws(char c)
  * carries log P(label), its alternative log P(other); every other piece has
  * probability 1.
  */
+/*
+ * A digit token "0" or "1" that is not the label (--tokenize digits): it
+ * carries both as alternatives, "0" much the likelier, as a digit of an
+ * importance value does on a real server; a reader that takes the first "0"
+ * or "1" of an answer for the label reads these.
+ */
+static void add_decoy_digit(struct sx_buf *b, const char *t, long top)
+{
+	add_lp_token(b, t, 1, t[0] == '0' ? log(0.95) : log(0.05));
+	sx_buf_adds(b, ",\"top_logprobs\":[");
+	if (top >= 1) {
+		add_lp_token(b, "0", 1, log(0.95));
+		sx_buf_addch(b, '}');
+	}
+	if (top >= 2) {
+		sx_buf_addch(b, ',');
+		add_lp_token(b, "1", 1, log(0.05));
+		sx_buf_addch(b, '}');
+	}
+	sx_buf_adds(b, "]}");
+}
+
 static void add_logprobs(struct sx_buf *b, const char *t, size_t len, size_t lab, double p_label,
-			 long top)
+			 long top, int digits)
 {
 	size_t i = 0;
 	const char *sep = "";
@@ -621,10 +645,21 @@ static void add_logprobs(struct sx_buf *b, const char *t, size_t len, size_t lab
 			i++;
 			continue;
 		}
+		if (digits && (t[i] == '0' || t[i] == '1')) {
+			/* --tokenize digits: every digit a token of its own, as real tokenizers do */
+			sx_buf_adds(b, sep);
+			add_decoy_digit(b, t + i, top);
+			sep = ",";
+			i++;
+			continue;
+		}
 		while (i < len && is_ws(t[i]) && i != lab)
 			i++;
-		while (i < len && !is_ws(t[i]) && i != lab)
+		while (i < len && !is_ws(t[i]) && i != lab &&
+		       !(digits && isdigit((unsigned char)t[i])))
 			i++;
+		if (digits && i == st)
+			i++; /* a digit other than 0 and 1: a token of its own */
 		sx_buf_adds(b, sep);
 		add_lp_token(b, t + st, i - st, 0.0);
 		sx_buf_adds(b, ",\"top_logprobs\":[");
@@ -820,7 +855,7 @@ static size_t add_choice(struct sx_buf *out, const struct chat_req *q, long i,
 	sx_buf_adds(out, ",\"refusal\":null},\"logprobs\":");
 	if (q->logprobs)
 		add_logprobs(out, a->text.buf, len, a->label_off < len ? a->label_off : SIZE_MAX,
-			     a->label ? a->p_pos : 1.0 - a->p_pos, q->top_logprobs);
+			     a->label ? a->p_pos : 1.0 - a->p_pos, q->top_logprobs, q->digit_tokens);
 	else
 		sx_buf_adds(out, "null");
 	sx_buf_addf(out, ",\"finish_reason\":\"%s\"}", finish);
@@ -895,7 +930,7 @@ static enum MHD_Result respond_truncated(struct sx_sim *s, struct MHD_Connection
 
 static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct req *r)
 {
-	struct chat_req q = { SX_BUF_INIT, NULL, NULL, 0, SX_BUF_INIT, NULL, 0, 0.0, 0, 0, 1, 0 };
+	struct chat_req q = { SX_BUF_INIT, NULL, NULL, 0, SX_BUF_INIT, NULL, 0, 0.0, 0, 0, 1, 0, 0 };
 	struct sx_buf msg = SX_BUF_INIT, out = SX_BUF_INIT;
 	struct sx_err err = SX_ERR_INIT;
 	struct sx_json *j = NULL;
@@ -932,6 +967,7 @@ static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct r
 							   "invalid_json"), 0);
 		goto out;
 	}
+	q.digit_tokens = s->cfg.digit_tokens;
 	if (check_request(j, &q, &msg)) {
 		ret = respond(s, c, r, 400, error_response(msg.buf, "invalid_request_error",
 							   "invalid_request"), 0);

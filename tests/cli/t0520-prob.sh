@@ -25,6 +25,22 @@ check "verbal P is the confidence rounded to 1 decimal (max error $vmax <= 0.05)
 check "logprob P is exact (max error $lmax <= 1e-9)" python3 -c "import sys; sys.exit(0 if $lmax <= 1e-9 else 1)"
 check "sample:16 P is a frequency close to P (mean error $smean <= 0.15)" python3 -c "import sys; sys.exit(0 if $smean <= 0.15 else 1)"
 check_eq "run.json records the source" "sample:16" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["prob"])' "$T/sample:16/run.json")"
+# real tokenizers split numbers into digits: the label is read from the label token of the
+# pair, not from the first "0" or "1" of the answer (in E-P, a digit of an importance value)
+stop_sim
+start_sim --confidence-decimals 1 --tokenize digits
+for c in ep pe pred; do
+	check_exit "--prob logprob against digit tokens, $c, exits 0" 0 "$X" run --data "$dev" --limit 20 \
+		--out "$T/digits-$c" --base-url "$SIM_URL" --model sim --conditions $c --explainers self \
+		--no-metrics --no-progress --prob logprob
+	err=$(PYTHONPATH=$TESTS_DIR/cli python3 -c "
+import sys, truth
+b, w = truth.load_weights()
+print('%.3g' % max(abs(r['prediction']['p_pos'] - truth.p_pos(b, w, r['tokens']))
+                   for r in truth.records('$T/digits-$c/records.jsonl')))")
+	check "... $c: P from the label token is exact (max error $err <= 1e-9)" \
+		python3 -c "import sys; sys.exit(0 if $err <= 1e-9 else 1)"
+done
 check_exit "--prob sample:1 is a usage error" 2 "$X" run --data "$dev" --out "$T/x" --prob sample:1
 stop_sim
 done_testing

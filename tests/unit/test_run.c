@@ -163,22 +163,39 @@ static void test_prob_sources(void **state)
 	sx_run_config_init(&cfg);
 	memset(&a, 0, sizeof(a));
 	sx_parse_answer(SX_COND_PRED, c1, strlen(c1), NULL, 0, &pr);
-	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p), 0);
+	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p, NULL), 0);
 	assert_true(fabs(p - 0.2) < 1e-12); /* label 0 at 0.8: P(pos) = 0.2 */
 	cfg.prob = SX_PROB_LOGPROB;
-	a.logprob_0 = log(0.25);
-	a.logprob_1 = log(0.5);
-	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p), 0);
-	assert_true(fabs(p - 2.0 / 3.0) < 1e-12);
-	a.logprob_1 = NAN;
-	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p), -1);
+	/* the label token of "(0, 0.8)" is byte 1; a decoy "0" token at byte 4 */
+	{
+		struct sx_chat_label_token lt[2] = { { 1, 1, log(0.25), log(0.5) },
+						     { 4, 1, log(0.9), log(0.1) } };
+		int assumed = 0;
+
+		a.label_tokens = lt;
+		a.nlabel_tokens = 2;
+		a.logprob_0 = log(0.9); /* the first label token's: not the one used */
+		a.logprob_1 = log(0.1);
+		assert_int_equal(pr.label_at, 1);
+		assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p, NULL), 0);
+		assert_true(fabs(p - 2.0 / 3.0) < 1e-12);
+		/* the other label absent: the rest of the mass */
+		lt[0].logprob_1 = NAN;
+		assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p, &assumed), 0);
+		assert_true(fabs(p - 0.75) < 1e-12 && assumed == 1);
+		lt[0].logprob_0 = NAN;
+		assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p, NULL), -1);
+		a.label_tokens = NULL;
+		a.nlabel_tokens = 0;
+		assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p, NULL), -1);
+	}
 	cfg.prob = SX_PROB_SAMPLE;
 	a.choices = choices;
 	a.nchoices = 4;
-	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p), 0);
+	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p, NULL), 0);
 	assert_true(fabs(p - 2.0 / 3.0) < 1e-12); /* 2 of the 3 usable choices say 1 */
 	a.nchoices = 0;
-	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p), -1);
+	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p, NULL), -1);
 	sx_parse_result_release(&pr);
 	/* the label: stated (verbal); the more probable one, a tie broken by the stated one */
 	sx_parse_answer(SX_COND_PRED, c2, strlen(c2), NULL, 0, &pr); /* (1, 0.6) */
