@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
 #include <signal.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,39 +100,126 @@ static double rnd(struct sx_engine *e)
 	return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-int sx_engine_endpoint_host(const char *base_url, struct sx_buf *out)
-{
-	const char *p, *end, *at, *h;
-	size_t i, start;
+/* The parts of an http(s) base URL, pointers into it. */
+struct url_parts {
+	int https;
+	const char *host, *host_end; /* an IPv6 literal with its brackets */
+	const char *port, *port_end; /* after the ':'; equal when there is no port */
+	const char *path, *path_end; /* up to the query or fragment */
+};
 
-	if (!base_url)
+static int split_url(const char *url, struct url_parts *u)
+{
+	const char *p, *auth_end, *c;
+
+	if (!url)
 		return SX_EINPUT;
-	if (!strncasecmp(base_url, "http://", 7))
-		p = base_url + 7;
-	else if (!strncasecmp(base_url, "https://", 8))
-		p = base_url + 8;
-	else
-		return SX_EINPUT;
-	end = p + strcspn(p, "/?#");
-	at = memchr(p, '@', (size_t)(end - p));
-	if (at)
-		p = at + 1;
-	if (*p == '[') {
-		h = memchr(p, ']', (size_t)(end - p));
-		if (!h)
-			return SX_EINPUT;
-		end = h + 1;
+	if (!strncasecmp(url, "http://", 7)) {
+		u->https = 0;
+		p = url + 7;
+	} else if (!strncasecmp(url, "https://", 8)) {
+		u->https = 1;
+		p = url + 8;
 	} else {
-		h = memchr(p, ':', (size_t)(end - p));
-		if (h)
-			end = h;
-	}
-	if (end == p)
 		return SX_EINPUT;
-	start = out->len;
-	sx_buf_add(out, p, (size_t)(end - p));
+	}
+	auth_end = p + strcspn(p, "/?#");
+	/* after the last '@': a password may hold one, and no part of it may reach the host */
+	for (u->host = auth_end; u->host > p && u->host[-1] != '@'; u->host--)
+		;
+	if (*u->host == '[') {
+		c = memchr(u->host, ']', (size_t)(auth_end - u->host));
+		if (!c || c == u->host + 1)
+			return SX_EINPUT;
+		u->host_end = c + 1;
+		if (u->host_end < auth_end && *u->host_end != ':')
+			return SX_EINPUT;
+	} else {
+		c = memchr(u->host, ':', (size_t)(auth_end - u->host));
+		u->host_end = c ? c : auth_end;
+	}
+	if (u->host_end == u->host)
+		return SX_EINPUT;
+	for (c = u->host; c < u->host_end; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '\\')
+			return SX_EINPUT;
+	u->port = u->port_end = auth_end;
+	if (u->host_end < auth_end)
+		u->port = u->host_end + 1;
+	u->path = auth_end;
+	u->path_end = auth_end + strcspn(auth_end, "?#");
+	return 0;
+}
+
+static void add_lower(struct sx_buf *out, const char *s, size_t n)
+{
+	size_t i, start = out->len;
+
+	sx_buf_add(out, s, n);
 	for (i = start; i < out->len; i++)
 		out->buf[i] = (char)tolower((unsigned char)out->buf[i]);
+}
+
+int sx_engine_endpoint_host(const char *base_url, struct sx_buf *out)
+{
+	struct url_parts u;
+
+	if (split_url(base_url, &u))
+		return SX_EINPUT;
+	add_lower(out, u.host, (size_t)(u.host_end - u.host));
+	return 0;
+}
+
+/* An IPv6 literal "[...]" in its canonical form (RFC 5952; a zone id only lower-cased). */
+static int add_ipv6(struct sx_buf *out, const char *lit, size_t n)
+{
+	char in[INET6_ADDRSTRLEN + 1], text[INET6_ADDRSTRLEN];
+	unsigned char addr[16];
+
+	if (memchr(lit, '%', n)) {
+		add_lower(out, lit, n);
+		return 0;
+	}
+	if (n - 2 >= sizeof(in))
+		return SX_EINPUT;
+	memcpy(in, lit + 1, n - 2);
+	in[n - 2] = '\0';
+	if (inet_pton(AF_INET6, in, addr) != 1 || !inet_ntop(AF_INET6, addr, text, sizeof(text)))
+		return SX_EINPUT;
+	sx_buf_addf(out, "[%s]", text);
+	return 0;
+}
+
+int sx_engine_endpoint_url(const char *base_url, struct sx_buf *out)
+{
+	struct url_parts u;
+	const char *d, *path_end;
+	long port = 0;
+	size_t start = out->len;
+
+	if (split_url(base_url, &u))
+		return SX_EINPUT;
+	for (d = u.port; d < u.port_end; d++) {
+		if (!isdigit((unsigned char)*d))
+			return SX_EINPUT;
+		port = port * 10 + (*d - '0');
+		if (port > 65535)
+			return SX_EINPUT;
+	}
+	if (u.port < u.port_end && !port)
+		return SX_EINPUT;
+	sx_buf_adds(out, u.https ? "https://" : "http://");
+	if (*u.host == '[' && add_ipv6(out, u.host, (size_t)(u.host_end - u.host))) {
+		sx_buf_setlen(out, start);
+		return SX_EINPUT;
+	}
+	if (*u.host != '[')
+		add_lower(out, u.host, (size_t)(u.host_end - u.host));
+	if (port && port != (u.https ? 443 : 80))
+		sx_buf_addf(out, ":%ld", port);
+	for (path_end = u.path_end; path_end > u.path && path_end[-1] == '/'; path_end--)
+		;
+	sx_buf_add(out, u.path, (size_t)(path_end - u.path));
 	return 0;
 }
 

@@ -111,12 +111,23 @@ void sx_engine_get_stats(const struct sx_engine *e, struct sx_engine_stats *out)
 void sx_engine_interrupt(struct sx_engine *e);
 
 /*
- * The endpoint host of a base URL, as it goes into cache keys and run.json:
- * the host name in lower case, without scheme, user info, port or path
- * (so a simulated server on a new port still hits the cache).
- * SX_EINPUT when base_url is not an http:// or https:// URL.
+ * The endpoint host of a base URL, as it goes into run.json (endpoint_host),
+ * the cache's host column and the host-only keys of older caches
+ * (SX_ENGINE_KEYS_HOST): the host name in lower case, without scheme, user
+ * info, port or path. SX_EINPUT when base_url is not an http:// or https:// URL.
  */
 int sx_engine_endpoint_host(const char *base_url, struct sx_buf *out);
+/*
+ * The endpoint a base URL names, as cache keys take it: scheme and host in
+ * lower case, an IPv6 literal in its canonical form ("[::1]"), the port only
+ * when it is not the scheme's default (http 80, https 443), the path without
+ * its trailing slashes; no user info, no query (Azure's ?api-version=), no
+ * fragment. "HTTPS://u:k@API.Example:443/v1/?api-version=2" and
+ * "https://api.example/v1" are both "https://api.example/v1". Appended to
+ * out; SX_EINPUT (out unchanged) when base_url is not an http(s) URL or its
+ * port is not a number in 1..65535.
+ */
+int sx_engine_endpoint_url(const char *base_url, struct sx_buf *out);
 /*
  * The engine's token estimate of a request body, for --tpm pacing and the
  * --max-cost worst case: ceil(bytes / 4) prompt tokens plus its max_tokens

@@ -177,6 +177,79 @@ static size_t count_status(const struct sx_result *res, size_t n, enum sx_result
 
 /* ------------------------------------------------------------------ tests */
 
+/* The endpoint cache keys name: every form of one endpoint alike, two endpoints apart. */
+static void test_endpoint_url(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "http://127.0.0.1:18080/v1", "http://127.0.0.1:18080/v1" },
+		{ "http://127.0.0.1:18081/v1", "http://127.0.0.1:18081/v1" },
+		{ "HTTP://LocalHost:8080/v1/", "http://localhost:8080/v1" },
+		{ "http://h:80/v1", "http://h/v1" },
+		{ "http://h/v1", "http://h/v1" },
+		{ "http://h:/v1", "http://h/v1" },
+		{ "http://h:443/v1", "http://h:443/v1" },
+		{ "https://h:443/v1", "https://h/v1" },
+		{ "https://h:80/v1", "https://h:80/v1" },
+		{ "https://h:8443", "https://h:8443" },
+		{ "http://h:08080/v1", "http://h:8080/v1" },
+		{ "http://h", "http://h" },
+		{ "http://h/", "http://h" },
+		{ "http://h//v1//", "http://h//v1" },
+		{ "http://h/V1/Chat", "http://h/V1/Chat" },
+		{ "http://h/v1#frag", "http://h/v1" },
+		{ "http://h?x=1/v1", "http://h" },
+		{ "https://user:secret@GW.example/openai/deployments/gpt?api-version=2024-02-01",
+		  "https://gw.example/openai/deployments/gpt" },
+		{ "https://user:p@ss@api.example/v1", "https://api.example/v1" },
+		{ "https://:key@api.example/v1", "https://api.example/v1" },
+		{ "http://[::1]:8080/v1", "http://[::1]:8080/v1" },
+		{ "http://[::1]/v1", "http://[::1]/v1" },
+		{ "http://[0:0:0:0:0:0:0:1]:8080/v1/", "http://[::1]:8080/v1" },
+		{ "http://[2001:DB8::1]:80", "http://[2001:db8::1]" },
+		{ "https://[2001:db8:0:0:1:0:0:1]:443/v1", "https://[2001:db8::1:0:0:1]/v1" },
+		{ "http://[::FFFF:127.0.0.1]:9/v1", "http://[::ffff:127.0.0.1]:9/v1" },
+		{ "http://[FE80::1%25eth0]:8080/v1", "http://[fe80::1%25eth0]:8080/v1" },
+		{ "http://u:pw@[::1]:8080/v1", "http://[::1]:8080/v1" },
+		{ "http://10.0.0.7:65535/a/b/c?k=v#f", "http://10.0.0.7:65535/a/b/c" },
+	};
+	static const char *const bad[] = {
+		"ftp://x", "localhost:8080", "http://", "http:///v1", "", "http://h:0/v1",
+		"http://h:65536/v1", "http://h:8o80/v1", "http://h:-1/v1", "http://[::1/v1",
+		"http://[]/v1", "http://[::1]x/v1", "http://[zz::1]/v1", "http://u@/v1",
+		"http://a b/v1", "http://a\\b/v1", "http://:8080/v1", "//h/v1",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sx_buf b = SX_BUF_INIT;
+
+		if (sx_engine_endpoint_url(cases[i][0], &b))
+			fail_msg("'%s' refused", cases[i][0]);
+		if (strcmp(b.buf, cases[i][1]))
+			fail_msg("'%s' gave '%s', expected '%s'", cases[i][0], b.buf, cases[i][1]);
+		sx_buf_release(&b);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sx_buf b = SX_BUF_INIT;
+
+		sx_buf_adds(&b, "kept");
+		if (sx_engine_endpoint_url(bad[i], &b) != SX_EINPUT)
+			fail_msg("'%s' taken as '%s'", bad[i], b.buf);
+		assert_string_equal(b.buf, "kept"); /* appended to, or left alone */
+		sx_buf_release(&b);
+	}
+	{
+		struct sx_buf b = SX_BUF_INIT;
+
+		assert_int_equal(sx_engine_endpoint_url(NULL, &b), SX_EINPUT);
+		/* the host (run.json, host-only keys) takes the last '@' too: no part of a password */
+		assert_int_equal(sx_engine_endpoint_host("https://u:p@ss@Api.example:8443/v1", &b), 0);
+		assert_string_equal(b.buf, "api.example");
+		sx_buf_release(&b);
+	}
+}
+
 static void test_order_dedupe_cache(void **state)
 {
 	struct sx_sim_config sc = SX_SIM_CONFIG_INIT;
@@ -588,6 +661,7 @@ static void test_interrupt(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_endpoint_url),
 		cmocka_unit_test(test_order_dedupe_cache),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_stall),
