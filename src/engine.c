@@ -40,6 +40,7 @@ struct job {
 	struct sx_chat_answer answer;
 	char *reason; /* owned; final or of the last failed attempt */
 	int from_cache;
+	int unverified;      /* a cached answer was found and refused: fetched without TLS verification */
 	int attempts;
 	double latency_ms;
 	double due;          /* JOB_WAITING: when to try again (monotonic s) */
@@ -62,6 +63,12 @@ struct bucket {
 
 struct sx_engine {
 	char *base_url, *url, *host;
+	char *endpoint;     /* sx_engine_endpoint_url of base_url */
+	const char *key_endpoint; /* what the primary keys name: endpoint, or host (KEYS_HOST) */
+	int keys;           /* enum sx_engine_keys */
+	int verifies;       /* https with certificate verification: takes only verified rows */
+	int accept_insecure; /* ... unless this is set */
+	int fetch_insecure; /* answers fetched now are unverified (https with --insecure) */
 	double timeout_s;
 	int concurrency, retries, offline, progress, color;
 	long max_requests;
@@ -253,6 +260,30 @@ long sx_engine_estimate_tokens(const char *body, size_t len)
 	return (long)((len + 3) / 4) + max_tokens;
 }
 
+static const char *const keys_names[] = {
+	[SX_ENGINE_KEYS_ENDPOINT] = "endpoint",
+	[SX_ENGINE_KEYS_FALLBACK] = "endpoint+host",
+	[SX_ENGINE_KEYS_HOST] = "host",
+};
+
+const char *sx_engine_keys_name(int keys)
+{
+	return keys >= 0 && (size_t)keys < sizeof(keys_names) / sizeof(keys_names[0]) ? keys_names[keys]
+										       : "?";
+}
+
+int sx_engine_keys_from_name(const char *name, int *keys)
+{
+	size_t i;
+
+	for (i = 0; name && i < sizeof(keys_names) / sizeof(keys_names[0]); i++)
+		if (!strcmp(name, keys_names[i])) {
+			*keys = (int)i;
+			return 0;
+		}
+	return SX_EINPUT;
+}
+
 /* ---------------------------------------------------------------- buckets */
 
 static void bucket_init(struct bucket *b, double per_minute, double cap, double start, double now)
@@ -304,7 +335,7 @@ static void bucket_refund(struct bucket *b, double n)
 int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, struct sx_err *err)
 {
 	struct sx_engine *e;
-	struct sx_buf host = SX_BUF_INIT, url = SX_BUF_INIT;
+	struct sx_buf host = SX_BUF_INIT, url = SX_BUF_INIT, endpoint = SX_BUF_INIT;
 	struct sx_http_config hc;
 	const char *nc;
 	size_t blen;
@@ -312,13 +343,22 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 	double now = now_s();
 
 	*out = NULL;
-	if (!cfg->base_url || sx_engine_endpoint_host(cfg->base_url, &host))
+	if (!cfg->base_url || sx_engine_endpoint_host(cfg->base_url, &host) ||
+	    sx_engine_endpoint_url(cfg->base_url, &endpoint)) {
+		sx_buf_release(&host);
 		return sx_err_set(err, SX_ENET,
-				  "base URL '%s' is not an http:// or https:// URL; set "
-				  "OPENAI_BASE_URL or pass --base-url",
+				  "base URL '%s' is not an http:// or https:// URL (with a port in "
+				  "1..65535); set OPENAI_BASE_URL or pass --base-url",
 				  cfg->base_url ? cfg->base_url : "");
+	}
 	e = xcalloc(1, sizeof(*e));
 	e->host = sx_buf_detach(&host, NULL);
+	e->endpoint = sx_buf_detach(&endpoint, NULL);
+	e->keys = cfg->cache_keys;
+	e->key_endpoint = e->keys == SX_ENGINE_KEYS_HOST ? e->host : e->endpoint;
+	e->verifies = !strncmp(e->endpoint, "https:", 6) && !cfg->insecure;
+	e->fetch_insecure = !strncmp(e->endpoint, "https:", 6) && cfg->insecure;
+	e->accept_insecure = cfg->accept_insecure_cache;
 	e->base_url = xstrdup(cfg->base_url);
 	blen = strlen(cfg->base_url);
 	while (blen && cfg->base_url[blen - 1] == '/')
@@ -376,6 +416,7 @@ void sx_engine_free(struct sx_engine *e)
 	free(e->base_url);
 	free(e->url);
 	free(e->host);
+	free(e->endpoint);
 	free(e);
 }
 
@@ -518,30 +559,56 @@ static void job_finish(struct run *r, struct job *j, enum sx_result_status st)
 	}
 }
 
-static void lookup_cache(struct run *r, struct job *j)
+/*
+ * Look key up for j: 1 when it answered j (or failed the run), 0 on a miss.
+ * A run that verifies TLS takes only answers known to have been fetched with
+ * verification (rows older than that record are not known so).
+ */
+static int lookup_key(struct run *r, struct job *j, const char *key, int host_only)
 {
 	struct sx_engine *e = r->e;
 	struct sx_cache_entry ce = SX_CACHE_ENTRY_INIT;
 	struct sx_err err = SX_ERR_INIT;
 	int rc;
 
-	if (!e->cache)
-		return;
-	rc = sx_cache_get(e->cache, j->key, &ce, &err);
+	rc = sx_cache_get(e->cache, key, &ce, &err);
 	if (rc == SX_ENOTFOUND)
-		return;
+		return 0;
 	if (rc) {
 		r->fatal = sx_err_set(r->err, rc, "%s", err.msg);
-		return;
+		return 1;
 	}
-	/* a row that does not decode (it cannot have been stored so) is a miss, and will be replaced */
-	if (!sx_chat_decode(ce.response, ce.response_len, &j->answer, NULL)) {
+	rc = 0;
+	if (e->verifies && !e->accept_insecure && ce.insecure != 0) {
+		j->unverified = 1;
+	} else if (!sx_chat_decode(ce.response, ce.response_len, &j->answer, NULL)) {
+		/* a row that does not decode (it cannot have been stored so) is a miss, and will be replaced */
 		j->from_cache = 1;
 		j->latency_ms = ce.latency_ms;
 		e->stats.cache_hits++;
+		if (host_only)
+			e->stats.legacy_hits++;
 		job_finish(r, j, SX_RESULT_OK);
+		rc = 1;
 	}
 	sx_cache_entry_release(&ce);
+	return rc;
+}
+
+static void lookup_cache(struct run *r, struct job *j)
+{
+	struct sx_engine *e = r->e;
+	char old[SX_SHA256_HEX_LEN + 1];
+
+	if (!e->cache || lookup_key(r, j, j->key, e->keys == SX_ENGINE_KEYS_HOST))
+		return;
+	if (e->keys == SX_ENGINE_KEYS_FALLBACK) {
+		sx_cache_key(e->host, j->body, j->len, old);
+		if (lookup_key(r, j, old, 1))
+			return;
+	}
+	if (j->unverified)
+		e->stats.unverified++;
 }
 
 static double job_cost(const struct sx_engine *e, long ptok, long ctok)
@@ -700,6 +767,8 @@ static void on_done(struct run *r, struct sx_http_done *d)
 			ce.prompt_tokens = j->answer.prompt_tokens;
 			ce.completion_tokens = j->answer.completion_tokens;
 			ce.latency_ms = d->elapsed_ms;
+			ce.endpoint = e->keys == SX_ENGINE_KEYS_HOST ? NULL : e->endpoint;
+			ce.insecure = e->fetch_insecure;
 			if (sx_cache_put(e->cache, j->key, e->host, &ce, &cerr))
 				r->fatal = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
 		}
@@ -899,7 +968,7 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 		char key[SX_SHA256_HEX_LEN + 1];
 		size_t v = r.njobs;
 
-		sx_cache_key(e->host, reqs[i].body, reqs[i].len, key);
+		sx_cache_key(e->key_endpoint, reqs[i].body, reqs[i].len, key);
 		if (!sx_strmap_put(&map, key, SX_SHA256_HEX_LEN, &v)) {
 			struct job *j;
 
@@ -927,7 +996,11 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 		if (j->state == JOB_DONE)
 			continue;
 		if (e->offline) {
-			job_reason(j, "offline miss");
+			if (j->unverified)
+				job_reason(j, "offline miss: the cached answer was fetched without TLS "
+					      "verification (--accept-insecure-cache takes it)");
+			else
+				job_reason(j, "offline miss");
 			job_finish(&r, j, SX_RESULT_FAILED);
 			continue;
 		}

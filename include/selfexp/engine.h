@@ -16,6 +16,19 @@
 #include "selfexp/chat.h"
 #include "selfexp/err.h"
 
+/*
+ * The cache key a request is looked up (and stored) under. A key is the
+ * SHA-256 of an endpoint, a newline and the canonical body (sx_cache_key);
+ * the endpoint is the base URL's sx_engine_endpoint_url, except in the rows
+ * written before the keys named it (cache schema version 1), which name the
+ * host alone (sx_engine_endpoint_host) and so any port, path or scheme of it.
+ */
+enum sx_engine_keys {
+	SX_ENGINE_KEYS_ENDPOINT = 0, /* the endpoint URL's key only (the default) */
+	SX_ENGINE_KEYS_FALLBACK,     /* a miss looks up the host-only key too (--cache-legacy-keys) */
+	SX_ENGINE_KEYS_HOST          /* the host-only key alone (score of a run recorded before) */
+};
+
 struct sx_engine_config {
 	const char *base_url;   /* borrowed; e.g. http://127.0.0.1:8080/v1 */
 	const char *api_key;    /* borrowed; may be NULL; never logged or stored */
@@ -34,12 +47,18 @@ struct sx_engine_config {
 	double price_in, price_out; /* USD per 1M prompt / completion tokens, for accounting */
 	int progress;           /* draw a progress line on stderr (caller decides: only on a terminal) */
 	int insecure;           /* disable TLS verification (recorded by the caller in run.json) */
+	int cache_keys;         /* enum sx_engine_keys */
+	int accept_insecure_cache; /* a run that verifies TLS certificates (https without
+				    * insecure) takes only cached answers that were fetched
+				    * with verification, unless this is set; rows of older
+				    * caches, which did not record it, count as unverified */
 };
 
 #define SX_ENGINE_CONFIG_INIT { \
 	.base_url = NULL, .api_key = NULL, .cache_path = NULL, .concurrency = 16, .rpm = 0, \
 	.tpm = 0, .retries = 6, .timeout_s = 120.0, .offline = 0, .max_requests = 0, \
 	.max_cost = 0, .price_in = 0, .price_out = 0, .progress = 0, .insecure = 0, \
+	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .accept_insecure_cache = 0, \
 }
 
 struct sx_request {
@@ -66,6 +85,9 @@ struct sx_engine_stats {
 	long requests;       /* results asked for */
 	long unique;         /* distinct request bodies */
 	long cache_hits;     /* distinct requests answered from the cache */
+	long legacy_hits;    /* of those, answered by a host-only key (SX_ENGINE_KEYS_FALLBACK, _HOST) */
+	long unverified;     /* distinct requests whose cached answer was not taken because it
+			      * was fetched without TLS verification (accept_insecure_cache) */
 	long sent;           /* distinct requests that went to the network */
 	long attempts;       /* HTTP attempts including retries */
 	long retries;
@@ -109,6 +131,10 @@ void sx_engine_get_stats(const struct sx_engine *e, struct sx_engine_stats *out)
  * "not sent: interrupted". Sticky: later runs of this engine send nothing.
  */
 void sx_engine_interrupt(struct sx_engine *e);
+
+/* The name of an enum sx_engine_keys in run.json ("endpoint", "endpoint+host", "host"), and back. */
+const char *sx_engine_keys_name(int keys);
+int sx_engine_keys_from_name(const char *name, int *keys);
 
 /*
  * The endpoint host of a base URL, as it goes into run.json (endpoint_host),
