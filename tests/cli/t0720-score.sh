@@ -52,6 +52,7 @@ rm -f "$C" "$C-wal" "$C-shm"
 (cd / && env -i PATH=/usr/bin:/bin "$X" score "$R" > "$T/score.out" 2> "$T/score.err")
 check_eq "score of a 0.1.0 run.json exits 0" 0 $?
 check "... and reproduces summary.json byte for byte" cmp -s "$T/summary.orig" "$R/summary.json"
+check "... saying its answers came from host-keyed rows" grep -q "keyed by the host '127.0.0.1' alone" "$T/score.err"
 
 # the template changed since the run: refused, nothing rewritten
 cp "$T/summary.orig" "$R/summary.json"
