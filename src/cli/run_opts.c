@@ -344,8 +344,9 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("take cached answers fetched without TLS verification\n"
 		   "(--insecure, or not recorded) in a run that verifies") },
 	{ "offline", NULL, G_ENGINE, RUN, FLAG(cfg.engine.offline, 1),
-	  RUN_HELP("answer from the cache only; misses are listed and failed;\n"
-		   "without --base-url, the endpoint DIR/run.json recorded") },
+	  RUN_HELP("answer from the cache only; misses are listed and\n"
+		   "failed; without --base-url: the endpoint DIR/run.json\n"
+		   "recorded, else $OPENAI_BASE_URL") },
 	{ "max-requests", "N", G_ENGINE, RUN,
 	  LONG(cfg.engine.max_requests, 1, 1000000000L, "a positive integer"),
 	  RUN_HELP("stop cleanly before sending more than N requests") },

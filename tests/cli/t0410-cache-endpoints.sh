@@ -108,6 +108,20 @@ print(n)
 PY
 )
 check "a version 1 cache of the first run's $nrows answers" test "$nrows" -gt 0
+# a run recorded before the keys named the endpoint (no endpoint.cache_keys) read host-keyed rows
+cp -r "$T/a" "$T/pre"
+python3 - "$T/pre/run.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+for k in ("cache_keys", "accept_insecure_cache"):
+    del j["config"]["endpoint"][k]
+json.dump(j, open(sys.argv[1], "w"))
+PY
+check_exit "score of a run recorded before, over endpoint-keyed rows: all missing (exit 5)" 5 \
+	"$X" score "$T/pre" --cache "$C"
+check_exit "... over its version 1 cache" 0 "$X" score "$T/pre" --cache "$T/v1.sqlite"
+check "... reproduces its summary" cmp -s "$T/a/summary.json" "$T/pre/summary.json"
+check "... from the host-keyed rows, and says so" grep -qF "keyed by the host '127.0.0.1' alone" "$T/last.err"
 n1=$(asked "$B1")
 check_exit "a run on a version 1 cache, without --cache-legacy-keys: all missing (exit 5)" 5 "$X" run "${opts[@]}" \
 	--out "$T/l1" --cache "$T/v1.sqlite" --base-url "$U1" --offline
