@@ -338,7 +338,7 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 	struct sx_buf host = SX_BUF_INIT, url = SX_BUF_INIT, endpoint = SX_BUF_INIT;
 	struct sx_http_config hc;
 	const char *nc;
-	size_t blen;
+	size_t blen, qpos;
 	int rc;
 	double now = now_s();
 
@@ -360,11 +360,14 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 	e->fetch_insecure = !strncmp(e->endpoint, "https:", 6) && cfg->insecure;
 	e->accept_insecure = cfg->accept_insecure_cache;
 	e->base_url = xstrdup(cfg->base_url);
-	blen = strlen(cfg->base_url);
-	while (blen && cfg->base_url[blen - 1] == '/')
-		blen--;
+	/* {base}/chat/completions, the query (Azure's ?api-version=) after the path; no fragment */
+	qpos = strcspn(cfg->base_url, "?#");
+	for (blen = qpos; blen && cfg->base_url[blen - 1] == '/'; blen--)
+		;
 	sx_buf_add(&url, cfg->base_url, blen);
 	sx_buf_adds(&url, "/chat/completions");
+	if (cfg->base_url[qpos] == '?')
+		sx_buf_add(&url, cfg->base_url + qpos, strcspn(cfg->base_url + qpos, "#"));
 	e->url = sx_buf_detach(&url, NULL);
 	e->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 120.0;
 	e->concurrency = cfg->concurrency > 0 ? cfg->concurrency : 16;

@@ -463,6 +463,21 @@ static void test_endpoint_keys(void **state)
 	release_results(r2, n);
 	assert_int_equal(sim_stat(s1, "chat_requests", NULL), n);
 
+	/* a query (Azure's ?api-version=) is sent after the path, and is no part of the key */
+	snprintf(url, sizeof(url), "%s?api-version=2024-02-01#x", sx_sim_address(s1));
+	e = engine(&cfg, url, NULL);
+	assert_int_equal(sx_engine_run(e, reqs, 1, r2, "query", &err), 0);
+	sx_engine_free(e);
+	assert_int_equal(r2[0].status, SX_RESULT_OK);
+	assert_int_equal(sim_stat(s1, "chat_requests", NULL), n + 1);
+	release_results(r2, 1);
+	e = engine(&cfg, url, cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, r2, "query", &err), 0);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, n);
+	release_results(r2, n);
+
 	/* the rows say where they came from, fetched over plain http */
 	{
 		struct sx_cache *c = NULL;
