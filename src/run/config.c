@@ -531,8 +531,10 @@ static int from_old(struct sx_run_config *cfg, const struct sx_json *run, struct
 	 */
 	cfg->engine.cache_keys = SX_ENGINE_KEYS_HOST;
 	cfg->engine.accept_insecure_cache = 1;
-	sx_buf_addf(&url, "http://%s/v1", cfg->endpoint_host ? cfg->endpoint_host : "offline.invalid");
-	cfg->engine.base_url = keep(cfg, sx_buf_detach(&url, NULL));
+	if (cfg->endpoint_host && *cfg->endpoint_host) {
+		sx_buf_addf(&url, "http://%s/v1", cfg->endpoint_host);
+		cfg->engine.base_url = keep(cfg, sx_buf_detach(&url, NULL));
+	}
 	t = sx_json_get(run, "templates");
 	for (c = 0; c < SX_COND_COUNT; c++)
 		if (sx_json_get_str(t, sx_cond_name((enum sx_cond)c)))
