@@ -64,6 +64,7 @@ struct bucket {
 struct sx_engine {
 	char *base_url, *url, *host;
 	char *endpoint;     /* sx_engine_endpoint_url of base_url */
+	char *endpoint_host; /* the host of endpoint (the rows' host column): "[::1]" for "[0::1]" */
 	const char *key_endpoint; /* what the primary keys name: endpoint, or host (KEYS_HOST) */
 	int keys;           /* enum sx_engine_keys */
 	int verifies;       /* https with certificate verification: takes only verified rows */
@@ -346,6 +347,7 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 	if (!cfg->base_url || sx_engine_endpoint_host(cfg->base_url, &host) ||
 	    sx_engine_endpoint_url(cfg->base_url, &endpoint)) {
 		sx_buf_release(&host);
+		sx_buf_release(&endpoint);
 		return sx_err_set(err, SX_ENET,
 				  "base URL '%s' is not an http:// or https:// URL (with a port in "
 				  "1..65535); set OPENAI_BASE_URL or pass --base-url",
@@ -354,6 +356,8 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 	e = xcalloc(1, sizeof(*e));
 	e->host = sx_buf_detach(&host, NULL);
 	e->endpoint = sx_buf_detach(&endpoint, NULL);
+	sx_engine_endpoint_host(e->endpoint, &host);
+	e->endpoint_host = sx_buf_detach(&host, NULL);
 	e->keys = cfg->cache_keys;
 	e->key_endpoint = e->keys == SX_ENGINE_KEYS_HOST ? e->host : e->endpoint;
 	e->verifies = !strncmp(e->endpoint, "https:", 6) && !cfg->insecure;
@@ -420,6 +424,7 @@ void sx_engine_free(struct sx_engine *e)
 	free(e->url);
 	free(e->host);
 	free(e->endpoint);
+	free(e->endpoint_host);
 	free(e);
 }
 
@@ -772,7 +777,8 @@ static void on_done(struct run *r, struct sx_http_done *d)
 			ce.latency_ms = d->elapsed_ms;
 			ce.endpoint = e->keys == SX_ENGINE_KEYS_HOST ? NULL : e->endpoint;
 			ce.insecure = e->fetch_insecure;
-			if (sx_cache_put(e->cache, j->key, e->host, &ce, &cerr))
+			if (sx_cache_put(e->cache, j->key,
+					 ce.endpoint ? e->endpoint_host : e->host, &ce, &cerr))
 				r->fatal = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
 		}
 		redact(e, j->answer.content);

@@ -137,10 +137,11 @@ const char *sx_engine_keys_name(int keys);
 int sx_engine_keys_from_name(const char *name, int *keys);
 
 /*
- * The endpoint host of a base URL, as it goes into run.json (endpoint_host),
- * the cache's host column and the host-only keys of older caches
- * (SX_ENGINE_KEYS_HOST): the host name in lower case, without scheme, user
- * info, port or path. SX_EINPUT when base_url is not an http:// or https:// URL.
+ * The endpoint host of a base URL, as it goes into run.json (endpoint_host)
+ * and the host-only keys of older caches (SX_ENGINE_KEYS_HOST): the host
+ * name in lower case, without scheme, user info, port or path (an IPv6
+ * literal as written; the cache's host column takes the host of the
+ * normalised endpoint). SX_EINPUT when base_url is not an http(s) URL.
  */
 int sx_engine_endpoint_host(const char *base_url, struct sx_buf *out);
 /*

@@ -155,7 +155,11 @@ static int do_export(struct sx_cache *c, const char *out_path)
 /* sx_cache_import_opts.normalise: a base URL's endpoint and host. */
 static int normalise(const char *base_url, struct sx_buf *endpoint, struct sx_buf *host)
 {
-	return sx_engine_endpoint_url(base_url, endpoint) || sx_engine_endpoint_host(base_url, host)
+	size_t start = endpoint->len;
+
+	/* the host of the normalised URL, so that the two agree ("[::1]" for "[0::1]") */
+	return sx_engine_endpoint_url(base_url, endpoint) ||
+		       sx_engine_endpoint_host(endpoint->buf + start, host)
 		       ? SX_EINPUT
 		       : 0;
 }
