@@ -16,7 +16,13 @@
 #include "selfexp/hash.h"
 #include "selfexp/json.h"
 
-#define SCHEMA_VERSION 1
+/*
+ * 1: rows keyed by host; 2: keyed by the endpoint URL, with the endpoint and
+ * insecure columns (NULL in the rows a version 1 file had).
+ */
+#define SCHEMA_VERSION 2
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 /*
  * Checkpoint the write-ahead log every this many pages (SQLite's default is
  * 1000): each checkpoint costs two fsyncs that stall the engine's loop, and
@@ -89,12 +95,12 @@ static long long cache_file_bytes(const struct sx_cache *c)
 	return n;
 }
 
-void sx_cache_key(const char *host, const char *body, size_t len, char key[65])
+void sx_cache_key(const char *endpoint, const char *body, size_t len, char key[65])
 {
 	struct sx_buf b = SX_BUF_INIT;
 
-	sx_buf_grow(&b, strlen(host) + 1 + len);
-	sx_buf_adds(&b, host);
+	sx_buf_grow(&b, strlen(endpoint) + 1 + len);
+	sx_buf_adds(&b, endpoint);
 	sx_buf_addch(&b, '\n');
 	sx_buf_add(&b, body, len);
 	sx_sha256_hex(b.buf, b.len, key);
@@ -126,6 +132,8 @@ static int set_wal(struct sx_cache *c, struct sx_err *err)
  * No index on created: only export sorts by it and stats reads its range,
  * both rare, while an index costs a B-tree write on every answer stored.
  * Caches made before this (schema version 1 too) keep theirs; it is harmless.
+ * The last two columns are those version 2 added (and ALTER TABLE adds to a
+ * version 1 file, in the same order).
  */
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS responses ("
@@ -136,8 +144,16 @@ static const char schema[] =
 	" prompt_tokens INTEGER,"
 	" completion_tokens INTEGER,"
 	" latency_ms REAL,"
-	" created REAL NOT NULL"
+	" created REAL NOT NULL,"
+	" endpoint TEXT,"
+	" insecure INTEGER"
 	");";
+
+/* The columns a version 1 table lacks. */
+static const char *const added_columns[][2] = {
+	{ "endpoint", "ALTER TABLE responses ADD COLUMN endpoint TEXT" },
+	{ "insecure", "ALTER TABLE responses ADD COLUMN insecure INTEGER" },
+};
 
 static int create_file(const char *path, struct sx_err *err)
 {
@@ -156,10 +172,84 @@ static int create_file(const char *path, struct sx_err *err)
 	return rc;
 }
 
+static int read_version(struct sx_cache *c, int *version, struct sx_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		rc = db_err(c, err, "reading the schema version");
+	else
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int check_version(struct sx_cache *c, int version, struct sx_err *err)
+{
+	if (version > SCHEMA_VERSION)
+		return sx_err_set(err, SX_EIO,
+				  "cache '%s' has schema version %d, newer than this selfexp's %d; "
+				  "upgrade selfexp or pass another --cache",
+				  c->path, version, SCHEMA_VERSION);
+	return 0;
+}
+
+static int has_column(struct sx_cache *c, const char *name, int *yes, struct sx_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int step, rc = 0;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('responses') WHERE name = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(c, err, "reading the table's columns");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW || step == SQLITE_DONE)
+		*yes = step == SQLITE_ROW;
+	else
+		rc = db_err(c, err, "reading the table's columns");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Bring a file below SCHEMA_VERSION up to it, inside one write transaction:
+ * another process opening the file at the same moment waits for the lock
+ * (the busy timeout), then reads the version again and finds nothing to do.
+ * A new file gets the table; a version 1 table (or one a crash left without
+ * its version number) gets the columns it lacks.
+ */
+static int migrate(struct sx_cache *c, struct sx_err *err)
+{
+	size_t i;
+	int rc, version = 0, yes = 0;
+
+	if ((rc = exec(c, "BEGIN IMMEDIATE", err)))
+		return rc;
+	if ((rc = read_version(c, &version, err)) || (rc = check_version(c, version, err)))
+		goto fail;
+	if (version == SCHEMA_VERSION)
+		return exec(c, "COMMIT", err);
+	if ((rc = exec(c, schema, err)))
+		goto fail;
+	for (i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++)
+		if ((rc = has_column(c, added_columns[i][0], &yes, err)) ||
+		    (!yes && (rc = exec(c, added_columns[i][1], err))))
+			goto fail;
+	if ((rc = exec(c, "PRAGMA user_version=" STRINGIFY(SCHEMA_VERSION), err)) ||
+	    (rc = exec(c, "COMMIT", err)))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_err *err)
 {
 	struct sx_cache *c;
-	sqlite3_stmt *st = NULL;
 	int rc, version = 0;
 
 	*out = NULL;
@@ -182,33 +272,18 @@ int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_
 	if ((rc = set_wal(c, err)) || (rc = exec(c, "PRAGMA synchronous=NORMAL", err)) ||
 	    (rc = exec(c, "PRAGMA wal_autocheckpoint=" WAL_CHECKPOINT_PAGES, err)))
 		goto fail;
-	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		rc = db_err(c, err, "reading the schema version");
+	if ((rc = read_version(c, &version, err)) || (rc = check_version(c, version, err)))
 		goto fail;
-	}
-	version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (version > SCHEMA_VERSION) {
-		rc = sx_err_set(err, SX_EIO,
-				"cache '%s' has schema version %d, newer than this selfexp's %d; "
-				"upgrade selfexp or pass another --cache",
-				path, version, SCHEMA_VERSION);
+	if (version < SCHEMA_VERSION && (rc = migrate(c, err)))
 		goto fail;
-	}
-	if (version < SCHEMA_VERSION) {
-		if ((rc = exec(c, schema, err)) || (rc = exec(c, "PRAGMA user_version=1", err)))
-			goto fail;
-	}
 	if (sqlite3_prepare_v2(c->db,
 			       "SELECT request, response, prompt_tokens, completion_tokens, "
-			       "latency_ms, created FROM responses WHERE key = ?1",
+			       "latency_ms, created, endpoint, insecure FROM responses WHERE key = ?1",
 			       -1, &c->get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db,
 			       "INSERT OR REPLACE INTO responses (key, host, request, response, "
-			       "prompt_tokens, completion_tokens, latency_ms, created) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			       "prompt_tokens, completion_tokens, latency_ms, created, endpoint, "
+			       "insecure) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 			       -1, &c->put, NULL) != SQLITE_OK) {
 		rc = db_err(c, err, "preparing statements");
 		goto fail;
@@ -216,7 +291,6 @@ int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_
 	*out = c;
 	return 0;
 fail:
-	sqlite3_finalize(st);
 	sx_cache_close(c);
 	return rc;
 }
@@ -269,6 +343,9 @@ int sx_cache_get(struct sx_cache *c, const char *key, struct sx_cache_entry *out
 		out->completion_tokens = column_long(c->get, 3);
 		out->latency_ms = sqlite3_column_double(c->get, 4);
 		out->created = sqlite3_column_double(c->get, 5);
+		if (sqlite3_column_type(c->get, 6) != SQLITE_NULL)
+			out->endpoint = column_dup(c->get, 6, NULL);
+		out->insecure = (int)column_long(c->get, 7);
 		rc = 0;
 	} else if (step == SQLITE_DONE) {
 		rc = SX_ENOTFOUND;
@@ -327,6 +404,10 @@ int sx_cache_put(struct sx_cache *c, const char *key, const char *host,
 		sqlite3_bind_int64(c->put, 6, e->completion_tokens);
 	sqlite3_bind_double(c->put, 7, e->latency_ms);
 	sqlite3_bind_double(c->put, 8, e->created > 0 ? e->created : wall_now());
+	if (e->endpoint)
+		sqlite3_bind_text(c->put, 9, e->endpoint, -1, SQLITE_STATIC);
+	if (e->insecure >= 0)
+		sqlite3_bind_int(c->put, 10, e->insecure ? 1 : 0);
 	if (sqlite3_step(c->put) != SQLITE_DONE)
 		rc = db_err(c, err, "writing");
 	sqlite3_reset(c->put);
@@ -347,6 +428,7 @@ void sx_cache_entry_release(struct sx_cache_entry *e)
 		return;
 	free(e->request);
 	free(e->response);
+	free(e->endpoint);
 	*e = (struct sx_cache_entry)SX_CACHE_ENTRY_INIT;
 }
 
@@ -364,7 +446,8 @@ int sx_cache_stats(struct sx_cache *c, struct sx_cache_stats *out, struct sx_err
 			       "SELECT count(*), coalesce(sum(length(CAST(request AS BLOB)) + "
 			       "length(CAST(response AS BLOB))), 0), coalesce(sum(prompt_tokens), 0), "
 			       "coalesce(sum(completion_tokens), 0), coalesce(min(created), 0), "
-			       "coalesce(max(created), 0) FROM responses",
+			       "coalesce(max(created), 0), count(*) - count(endpoint), "
+			       "coalesce(sum(insecure = 1), 0) FROM responses",
 			       -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		rc = db_err(c, err, "computing statistics");
@@ -376,6 +459,8 @@ int sx_cache_stats(struct sx_cache *c, struct sx_cache_stats *out, struct sx_err
 	out->completion_tokens = sqlite3_column_int64(st, 3);
 	out->oldest = sqlite3_column_double(st, 4);
 	out->newest = sqlite3_column_double(st, 5);
+	out->host_keyed = (long)sqlite3_column_int64(st, 6);
+	out->insecure = (long)sqlite3_column_int64(st, 7);
 	out->file_bytes = cache_file_bytes(c);
 out:
 	sqlite3_finalize(st);
@@ -397,7 +482,8 @@ int sx_cache_export(struct sx_cache *c, FILE *out, long *rows, struct sx_err *er
 		return rc;
 	if (sqlite3_prepare_v2(c->db,
 			       "SELECT key, host, request, response, prompt_tokens, completion_tokens, "
-			       "latency_ms, created FROM responses ORDER BY created, key",
+			       "latency_ms, created, endpoint, insecure FROM responses "
+			       "ORDER BY created, key",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_err(c, err, "reading");
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -422,6 +508,15 @@ int sx_cache_export(struct sx_cache *c, FILE *out, long *rows, struct sx_err *er
 		sx_buf_add_json_str(&line, key, strlen(key));
 		sx_buf_adds(&line, ",\"host\":");
 		sx_buf_add_json_str(&line, host ? host : "", host ? strlen(host) : 0);
+		if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+			const char *ep = (const char *)sqlite3_column_text(st, 8);
+
+			sx_buf_adds(&line, ",\"endpoint\":");
+			sx_buf_add_json_str(&line, ep, strlen(ep));
+		}
+		if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+			sx_buf_addf(&line, ",\"insecure\":%s",
+				    sqlite3_column_int(st, 9) ? "true" : "false");
 		sx_buf_adds(&line, ",\"request\":");
 		if (memchr(rq, '\n', rqlen)) {
 			s = sx_json_print(req, 0);
@@ -463,17 +558,53 @@ out:
 	return rc;
 }
 
-static int import_line(struct sx_cache *c, const char *text, size_t len, const char *host,
-		       const char *fallback, struct sx_err *err)
+/*
+ * The endpoint and host a line is keyed on (opts' rule, sx_cache_import_opts);
+ * *endpoint NULL for a host-only key. The strings point into opts, the line
+ * or bufs.
+ */
+static int import_endpoint(const struct sx_json *root, const struct sx_cache_import_opts *opts,
+			   const char **endpoint, const char **host, struct sx_buf *epbuf,
+			   struct sx_buf *hostbuf, struct sx_err *err)
+{
+	const char *line_ep = sx_json_get_str(root, "endpoint");
+	const char *line_host = sx_json_get_str(root, "host");
+
+	*endpoint = *host = NULL;
+	if (opts->endpoint) {
+		*endpoint = opts->endpoint;
+		*host = opts->endpoint_host;
+	} else if (opts->host) {
+		*host = opts->host;
+	} else if (line_ep && *line_ep) {
+		if (!opts->normalise || opts->normalise(line_ep, epbuf, hostbuf))
+			return sx_err_set(err, SX_EINPUT, "\"endpoint\" '%s' is not an http(s) URL",
+					  line_ep);
+		*endpoint = epbuf->buf;
+		*host = hostbuf->buf;
+	} else if (line_host && *line_host) {
+		*host = line_host;
+	} else if (opts->fallback_endpoint) {
+		*endpoint = opts->fallback_endpoint;
+		*host = opts->fallback_host;
+	}
+	if (!*host || !**host)
+		return sx_err_set(err, SX_EINPUT, "no endpoint (pass --base-url)");
+	return 0;
+}
+
+static int import_line(struct sx_cache *c, const char *text, size_t len,
+		       const struct sx_cache_import_opts *opts, struct sx_err *err)
 {
 	struct sx_json *root = sx_json_parse(text, len, err);
-	struct sx_buf canon = SX_BUF_INIT;
+	struct sx_buf canon = SX_BUF_INIT, epbuf = SX_BUF_INIT, hostbuf = SX_BUF_INIT;
 	struct sx_chat_answer ans = SX_CHAT_ANSWER_INIT;
 	struct sx_cache_entry e = SX_CACHE_ENTRY_INIT;
-	const struct sx_json *req, *resp;
+	const struct sx_json *req, *resp, *insecure;
+	const char *endpoint, *host;
 	char *reqtext = NULL, *resptext = NULL, key[65];
 	double d;
-	int rc = SX_EINPUT;
+	int rc = SX_EINPUT, flag = 0;
 
 	if (!root)
 		return SX_EINPUT;
@@ -483,12 +614,11 @@ static int import_line(struct sx_cache *c, const char *text, size_t len, const c
 		sx_err_set(err, SX_EINPUT, "expected an object with \"request\" and \"response\" objects");
 		goto out;
 	}
-	if (!host)
-		host = sx_json_get_str(root, "host");
-	if (!host || !*host)
-		host = fallback;
-	if (!host || !*host) {
-		sx_err_set(err, SX_EINPUT, "no endpoint host (pass --host)");
+	if ((rc = import_endpoint(root, opts, &endpoint, &host, &epbuf, &hostbuf, err)))
+		goto out;
+	insecure = sx_json_get(root, "insecure");
+	if (insecure && sx_json_bool(insecure, &flag)) {
+		rc = sx_err_set(err, SX_EINPUT, "\"insecure\" is not true or false");
 		goto out;
 	}
 	reqtext = sx_json_print(req, 0);
@@ -497,11 +627,13 @@ static int import_line(struct sx_cache *c, const char *text, size_t len, const c
 	resptext = sx_json_print(resp, 0);
 	if ((rc = sx_chat_decode(resptext, strlen(resptext), &ans, err)))
 		goto out;
-	sx_cache_key(host, canon.buf, canon.len, key);
+	sx_cache_key(endpoint ? endpoint : host, canon.buf, canon.len, key);
 	e.request = canon.buf;
 	e.request_len = canon.len;
 	e.response = resptext;
 	e.response_len = strlen(resptext);
+	e.endpoint = (char *)endpoint;
+	e.insecure = insecure ? flag : endpoint ? 0 : -1;
 	e.prompt_tokens = ans.prompt_tokens;
 	e.completion_tokens = ans.completion_tokens;
 	if (!sx_json_get_num(root, "latency_ms", &d) && d >= 0)
@@ -512,14 +644,16 @@ static int import_line(struct sx_cache *c, const char *text, size_t len, const c
 out:
 	sx_chat_answer_release(&ans);
 	sx_buf_release(&canon);
+	sx_buf_release(&epbuf);
+	sx_buf_release(&hostbuf);
 	free(reqtext);
 	free(resptext);
 	sx_json_free(root);
 	return rc;
 }
 
-int sx_cache_import(struct sx_cache *c, const char *path, const char *host,
-		    const char *fallback_host, long *rows, struct sx_err *err)
+int sx_cache_import(struct sx_cache *c, const char *path, const struct sx_cache_import_opts *opts,
+		    long *rows, struct sx_err *err)
 {
 	FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	char *line = NULL;
@@ -543,7 +677,7 @@ int sx_cache_import(struct sx_cache *c, const char *path, const char *host,
 			len--;
 		if (!len)
 			continue;
-		if ((rc = import_line(c, line, len, host, fallback_host, err))) {
+		if ((rc = import_line(c, line, len, opts, err))) {
 			if (rc == SX_EINPUT)
 				sx_err_prefix(err, "'%s' line %ld", path, lineno);
 			break;

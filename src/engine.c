@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
 #include <signal.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +40,7 @@ struct job {
 	struct sx_chat_answer answer;
 	char *reason; /* owned; final or of the last failed attempt */
 	int from_cache;
+	int unverified;      /* a cached answer was found and refused: fetched without TLS verification */
 	int attempts;
 	double latency_ms;
 	double due;          /* JOB_WAITING: when to try again (monotonic s) */
@@ -60,6 +63,13 @@ struct bucket {
 
 struct sx_engine {
 	char *base_url, *url, *host;
+	char *endpoint;     /* sx_engine_endpoint_url of base_url */
+	char *endpoint_host; /* the host of endpoint (the rows' host column): "[::1]" for "[0::1]" */
+	const char *key_endpoint; /* what the primary keys name: endpoint, or host (KEYS_HOST) */
+	int keys;           /* enum sx_engine_keys */
+	int verifies;       /* https with certificate verification: takes only verified rows */
+	int accept_insecure; /* ... unless this is set */
+	int fetch_insecure; /* answers fetched now are unverified (https with --insecure) */
 	double timeout_s;
 	int concurrency, retries, offline, progress, color;
 	long max_requests;
@@ -98,39 +108,126 @@ static double rnd(struct sx_engine *e)
 	return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-int sx_engine_endpoint_host(const char *base_url, struct sx_buf *out)
-{
-	const char *p, *end, *at, *h;
-	size_t i, start;
+/* The parts of an http(s) base URL, pointers into it. */
+struct url_parts {
+	int https;
+	const char *host, *host_end; /* an IPv6 literal with its brackets */
+	const char *port, *port_end; /* after the ':'; equal when there is no port */
+	const char *path, *path_end; /* up to the query or fragment */
+};
 
-	if (!base_url)
+static int split_url(const char *url, struct url_parts *u)
+{
+	const char *p, *auth_end, *c;
+
+	if (!url)
 		return SX_EINPUT;
-	if (!strncasecmp(base_url, "http://", 7))
-		p = base_url + 7;
-	else if (!strncasecmp(base_url, "https://", 8))
-		p = base_url + 8;
-	else
-		return SX_EINPUT;
-	end = p + strcspn(p, "/?#");
-	at = memchr(p, '@', (size_t)(end - p));
-	if (at)
-		p = at + 1;
-	if (*p == '[') {
-		h = memchr(p, ']', (size_t)(end - p));
-		if (!h)
-			return SX_EINPUT;
-		end = h + 1;
+	if (!strncasecmp(url, "http://", 7)) {
+		u->https = 0;
+		p = url + 7;
+	} else if (!strncasecmp(url, "https://", 8)) {
+		u->https = 1;
+		p = url + 8;
 	} else {
-		h = memchr(p, ':', (size_t)(end - p));
-		if (h)
-			end = h;
-	}
-	if (end == p)
 		return SX_EINPUT;
-	start = out->len;
-	sx_buf_add(out, p, (size_t)(end - p));
+	}
+	auth_end = p + strcspn(p, "/?#");
+	/* after the last '@': a password may hold one, and no part of it may reach the host */
+	for (u->host = auth_end; u->host > p && u->host[-1] != '@'; u->host--)
+		;
+	if (*u->host == '[') {
+		c = memchr(u->host, ']', (size_t)(auth_end - u->host));
+		if (!c || c == u->host + 1)
+			return SX_EINPUT;
+		u->host_end = c + 1;
+		if (u->host_end < auth_end && *u->host_end != ':')
+			return SX_EINPUT;
+	} else {
+		c = memchr(u->host, ':', (size_t)(auth_end - u->host));
+		u->host_end = c ? c : auth_end;
+	}
+	if (u->host_end == u->host)
+		return SX_EINPUT;
+	for (c = u->host; c < u->host_end; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '\\')
+			return SX_EINPUT;
+	u->port = u->port_end = auth_end;
+	if (u->host_end < auth_end)
+		u->port = u->host_end + 1;
+	u->path = auth_end;
+	u->path_end = auth_end + strcspn(auth_end, "?#");
+	return 0;
+}
+
+static void add_lower(struct sx_buf *out, const char *s, size_t n)
+{
+	size_t i, start = out->len;
+
+	sx_buf_add(out, s, n);
 	for (i = start; i < out->len; i++)
 		out->buf[i] = (char)tolower((unsigned char)out->buf[i]);
+}
+
+int sx_engine_endpoint_host(const char *base_url, struct sx_buf *out)
+{
+	struct url_parts u;
+
+	if (split_url(base_url, &u))
+		return SX_EINPUT;
+	add_lower(out, u.host, (size_t)(u.host_end - u.host));
+	return 0;
+}
+
+/* An IPv6 literal "[...]" in its canonical form (RFC 5952; a zone id only lower-cased). */
+static int add_ipv6(struct sx_buf *out, const char *lit, size_t n)
+{
+	char in[INET6_ADDRSTRLEN + 1], text[INET6_ADDRSTRLEN];
+	unsigned char addr[16];
+
+	if (memchr(lit, '%', n)) {
+		add_lower(out, lit, n);
+		return 0;
+	}
+	if (n - 2 >= sizeof(in))
+		return SX_EINPUT;
+	memcpy(in, lit + 1, n - 2);
+	in[n - 2] = '\0';
+	if (inet_pton(AF_INET6, in, addr) != 1 || !inet_ntop(AF_INET6, addr, text, sizeof(text)))
+		return SX_EINPUT;
+	sx_buf_addf(out, "[%s]", text);
+	return 0;
+}
+
+int sx_engine_endpoint_url(const char *base_url, struct sx_buf *out)
+{
+	struct url_parts u;
+	const char *d, *path_end;
+	long port = 0;
+	size_t start = out->len;
+
+	if (split_url(base_url, &u))
+		return SX_EINPUT;
+	for (d = u.port; d < u.port_end; d++) {
+		if (!isdigit((unsigned char)*d))
+			return SX_EINPUT;
+		port = port * 10 + (*d - '0');
+		if (port > 65535)
+			return SX_EINPUT;
+	}
+	if (u.port < u.port_end && !port)
+		return SX_EINPUT;
+	sx_buf_adds(out, u.https ? "https://" : "http://");
+	if (*u.host == '[' && add_ipv6(out, u.host, (size_t)(u.host_end - u.host))) {
+		sx_buf_setlen(out, start);
+		return SX_EINPUT;
+	}
+	if (*u.host != '[')
+		add_lower(out, u.host, (size_t)(u.host_end - u.host));
+	if (port && port != (u.https ? 443 : 80))
+		sx_buf_addf(out, ":%ld", port);
+	for (path_end = u.path_end; path_end > u.path && path_end[-1] == '/'; path_end--)
+		;
+	sx_buf_add(out, u.path, (size_t)(path_end - u.path));
 	return 0;
 }
 
@@ -162,6 +259,30 @@ long sx_engine_estimate_tokens(const char *body, size_t len)
 			max_tokens = v;
 	}
 	return (long)((len + 3) / 4) + max_tokens;
+}
+
+static const char *const keys_names[] = {
+	[SX_ENGINE_KEYS_ENDPOINT] = "endpoint",
+	[SX_ENGINE_KEYS_FALLBACK] = "endpoint+host",
+	[SX_ENGINE_KEYS_HOST] = "host",
+};
+
+const char *sx_engine_keys_name(int keys)
+{
+	return keys >= 0 && (size_t)keys < sizeof(keys_names) / sizeof(keys_names[0]) ? keys_names[keys]
+										       : "?";
+}
+
+int sx_engine_keys_from_name(const char *name, int *keys)
+{
+	size_t i;
+
+	for (i = 0; name && i < sizeof(keys_names) / sizeof(keys_names[0]); i++)
+		if (!strcmp(name, keys_names[i])) {
+			*keys = (int)i;
+			return 0;
+		}
+	return SX_EINPUT;
 }
 
 /* ---------------------------------------------------------------- buckets */
@@ -215,27 +336,42 @@ static void bucket_refund(struct bucket *b, double n)
 int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, struct sx_err *err)
 {
 	struct sx_engine *e;
-	struct sx_buf host = SX_BUF_INIT, url = SX_BUF_INIT;
+	struct sx_buf host = SX_BUF_INIT, url = SX_BUF_INIT, endpoint = SX_BUF_INIT;
 	struct sx_http_config hc;
 	const char *nc;
-	size_t blen;
+	size_t blen, qpos;
 	int rc;
 	double now = now_s();
 
 	*out = NULL;
-	if (!cfg->base_url || sx_engine_endpoint_host(cfg->base_url, &host))
+	if (!cfg->base_url || sx_engine_endpoint_host(cfg->base_url, &host) ||
+	    sx_engine_endpoint_url(cfg->base_url, &endpoint)) {
+		sx_buf_release(&host);
+		sx_buf_release(&endpoint);
 		return sx_err_set(err, SX_ENET,
-				  "base URL '%s' is not an http:// or https:// URL; set "
-				  "OPENAI_BASE_URL or pass --base-url",
+				  "base URL '%s' is not an http:// or https:// URL (with a port in "
+				  "1..65535); set OPENAI_BASE_URL or pass --base-url",
 				  cfg->base_url ? cfg->base_url : "");
+	}
 	e = xcalloc(1, sizeof(*e));
 	e->host = sx_buf_detach(&host, NULL);
+	e->endpoint = sx_buf_detach(&endpoint, NULL);
+	sx_engine_endpoint_host(e->endpoint, &host);
+	e->endpoint_host = sx_buf_detach(&host, NULL);
+	e->keys = cfg->cache_keys;
+	e->key_endpoint = e->keys == SX_ENGINE_KEYS_HOST ? e->host : e->endpoint;
+	e->verifies = !strncmp(e->endpoint, "https:", 6) && !cfg->insecure;
+	e->fetch_insecure = !strncmp(e->endpoint, "https:", 6) && cfg->insecure;
+	e->accept_insecure = cfg->accept_insecure_cache;
 	e->base_url = xstrdup(cfg->base_url);
-	blen = strlen(cfg->base_url);
-	while (blen && cfg->base_url[blen - 1] == '/')
-		blen--;
+	/* {base}/chat/completions, the query (Azure's ?api-version=) after the path; no fragment */
+	qpos = strcspn(cfg->base_url, "?#");
+	for (blen = qpos; blen && cfg->base_url[blen - 1] == '/'; blen--)
+		;
 	sx_buf_add(&url, cfg->base_url, blen);
 	sx_buf_adds(&url, "/chat/completions");
+	if (cfg->base_url[qpos] == '?')
+		sx_buf_add(&url, cfg->base_url + qpos, strcspn(cfg->base_url + qpos, "#"));
 	e->url = sx_buf_detach(&url, NULL);
 	e->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 120.0;
 	e->concurrency = cfg->concurrency > 0 ? cfg->concurrency : 16;
@@ -287,6 +423,8 @@ void sx_engine_free(struct sx_engine *e)
 	free(e->base_url);
 	free(e->url);
 	free(e->host);
+	free(e->endpoint);
+	free(e->endpoint_host);
 	free(e);
 }
 
@@ -429,30 +567,56 @@ static void job_finish(struct run *r, struct job *j, enum sx_result_status st)
 	}
 }
 
-static void lookup_cache(struct run *r, struct job *j)
+/*
+ * Look key up for j: 1 when it answered j (or failed the run), 0 on a miss.
+ * A run that verifies TLS takes only answers known to have been fetched with
+ * verification (rows older than that record are not known so).
+ */
+static int lookup_key(struct run *r, struct job *j, const char *key, int host_only)
 {
 	struct sx_engine *e = r->e;
 	struct sx_cache_entry ce = SX_CACHE_ENTRY_INIT;
 	struct sx_err err = SX_ERR_INIT;
 	int rc;
 
-	if (!e->cache)
-		return;
-	rc = sx_cache_get(e->cache, j->key, &ce, &err);
+	rc = sx_cache_get(e->cache, key, &ce, &err);
 	if (rc == SX_ENOTFOUND)
-		return;
+		return 0;
 	if (rc) {
 		r->fatal = sx_err_set(r->err, rc, "%s", err.msg);
-		return;
+		return 1;
 	}
-	/* a row that does not decode (it cannot have been stored so) is a miss, and will be replaced */
-	if (!sx_chat_decode(ce.response, ce.response_len, &j->answer, NULL)) {
+	rc = 0;
+	if (e->verifies && !e->accept_insecure && ce.insecure != 0) {
+		j->unverified = 1;
+	} else if (!sx_chat_decode(ce.response, ce.response_len, &j->answer, NULL)) {
+		/* a row that does not decode (it cannot have been stored so) is a miss, and will be replaced */
 		j->from_cache = 1;
 		j->latency_ms = ce.latency_ms;
 		e->stats.cache_hits++;
+		if (host_only)
+			e->stats.legacy_hits++;
 		job_finish(r, j, SX_RESULT_OK);
+		rc = 1;
 	}
 	sx_cache_entry_release(&ce);
+	return rc;
+}
+
+static void lookup_cache(struct run *r, struct job *j)
+{
+	struct sx_engine *e = r->e;
+	char old[SX_SHA256_HEX_LEN + 1];
+
+	if (!e->cache || lookup_key(r, j, j->key, e->keys == SX_ENGINE_KEYS_HOST))
+		return;
+	if (e->keys == SX_ENGINE_KEYS_FALLBACK) {
+		sx_cache_key(e->host, j->body, j->len, old);
+		if (lookup_key(r, j, old, 1))
+			return;
+	}
+	if (j->unverified)
+		e->stats.unverified++;
 }
 
 static double job_cost(const struct sx_engine *e, long ptok, long ctok)
@@ -611,7 +775,10 @@ static void on_done(struct run *r, struct sx_http_done *d)
 			ce.prompt_tokens = j->answer.prompt_tokens;
 			ce.completion_tokens = j->answer.completion_tokens;
 			ce.latency_ms = d->elapsed_ms;
-			if (sx_cache_put(e->cache, j->key, e->host, &ce, &cerr))
+			ce.endpoint = e->keys == SX_ENGINE_KEYS_HOST ? NULL : e->endpoint;
+			ce.insecure = e->fetch_insecure;
+			if (sx_cache_put(e->cache, j->key,
+					 ce.endpoint ? e->endpoint_host : e->host, &ce, &cerr))
 				r->fatal = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
 		}
 		redact(e, j->answer.content);
@@ -810,7 +977,7 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 		char key[SX_SHA256_HEX_LEN + 1];
 		size_t v = r.njobs;
 
-		sx_cache_key(e->host, reqs[i].body, reqs[i].len, key);
+		sx_cache_key(e->key_endpoint, reqs[i].body, reqs[i].len, key);
 		if (!sx_strmap_put(&map, key, SX_SHA256_HEX_LEN, &v)) {
 			struct job *j;
 
@@ -838,7 +1005,11 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 		if (j->state == JOB_DONE)
 			continue;
 		if (e->offline) {
-			job_reason(j, "offline miss");
+			if (j->unverified)
+				job_reason(j, "offline miss: the cached answer was fetched without TLS "
+					      "verification (--accept-insecure-cache takes it)");
+			else
+				job_reason(j, "offline miss");
 			job_finish(&r, j, SX_RESULT_FAILED);
 			continue;
 		}

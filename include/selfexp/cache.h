@@ -4,8 +4,20 @@
  * The response cache (wraps SQLite; its types never leave cache.c).
  *
  * One table of complete, well-formed HTTP 200 answers, keyed by
- * sx_cache_key(): the SHA-256 hex of the endpoint host, a newline and the
- * canonical request body. The API key is never part of anything stored.
+ * sx_cache_key(): the SHA-256 hex of an endpoint, a newline and the canonical
+ * request body. The endpoint is the normalised base URL
+ * (sx_engine_endpoint_url: "http://127.0.0.1:18080/v1"); rows written before
+ * (schema version 1) were keyed by the host alone ("127.0.0.1"), which no
+ * URL form can spell, so the two kinds of key never collide. Each row
+ * records its endpoint (NULL for the host-keyed rows) and whether the answer
+ * was fetched without TLS verification. The API key is never part of
+ * anything stored.
+ *
+ * Opening a file of schema version 1 migrates it to version 2 in one
+ * transaction (BEGIN IMMEDIATE, so concurrent openers wait for it and find
+ * it done): the endpoint and insecure columns are added, NULL in the old
+ * rows; their keys stay as they are (the port and path they came from were
+ * never recorded). A selfexp that knows only version 1 refuses the file.
  *
  * The file is opened in WAL mode, created with mode 0600 (missing parent
  * directories 0700), with a busy timeout so that a second process using the
@@ -20,6 +32,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "selfexp/buf.h"
 #include "selfexp/err.h"
 
 #define SX_CACHE_FLUSH_MS 200
@@ -40,6 +53,9 @@ struct sx_cache_entry {
 	size_t request_len;
 	char *response; /* owned; the response body as received */
 	size_t response_len;
+	char *endpoint; /* owned; the endpoint of the key, NULL: a row keyed by the host alone */
+	int insecure;   /* 1: fetched over https without certificate verification; 0: verified
+			 * (or plain http); -1: not recorded (rows from before schema version 2) */
 	long prompt_tokens;     /* -1 when unknown */
 	long completion_tokens; /* -1 when unknown */
 	double latency_ms;
@@ -48,19 +64,25 @@ struct sx_cache_entry {
 
 #define SX_CACHE_ENTRY_INIT { \
 	.request = NULL, .request_len = 0, .response = NULL, .response_len = 0, \
-	.prompt_tokens = -1, .completion_tokens = -1, .latency_ms = 0.0, .created = 0.0, \
+	.endpoint = NULL, .insecure = -1, .prompt_tokens = -1, .completion_tokens = -1, .latency_ms = 0.0, .created = 0.0, \
 }
 
 struct sx_cache_stats {
 	long rows;
+	long host_keyed;      /* rows keyed by the host alone (from before schema version 2) */
+	long insecure;        /* rows fetched without TLS verification */
 	long long bytes;      /* request + response bytes stored */
 	long long file_bytes; /* database file plus its WAL */
 	long long prompt_tokens, completion_tokens;
 	double oldest, newest; /* Unix times; 0 when empty */
 };
 
-/* key receives 64 hex digits and a NUL. host is the endpoint host (sx_engine_endpoint_host). */
-void sx_cache_key(const char *host, const char *body, size_t len, char key[65]);
+/*
+ * key receives 64 hex digits and a NUL: SHA-256 of endpoint, "\n" and the
+ * body. endpoint is the normalised base URL (sx_engine_endpoint_url), or the
+ * host (sx_engine_endpoint_host) for the key a version 1 cache used.
+ */
+void sx_cache_key(const char *endpoint, const char *body, size_t len, char key[65]);
 
 /*
  * Open (flags SX_CACHE_CREATE: or create) the cache at path. SX_ENOTFOUND
@@ -74,7 +96,11 @@ void sx_cache_close(struct sx_cache *c);
 /* 0 and *out filled (release with sx_cache_entry_release), SX_ENOTFOUND, or SX_EIO. */
 int sx_cache_get(struct sx_cache *c, const char *key, struct sx_cache_entry *out,
 		 struct sx_err *err);
-/* Store (or replace) a row; e->created 0 means now. SX_EIO on failure. */
+/*
+ * Store (or replace) a row, with host (the host column) and e's endpoint
+ * (borrowed here; NULL for a host-keyed row) and insecure (-1 stores NULL);
+ * e->created 0 means now. SX_EIO on failure.
+ */
 int sx_cache_put(struct sx_cache *c, const char *key, const char *host,
 		 const struct sx_cache_entry *e, struct sx_err *err);
 /* Commit pending rows when the oldest is SX_CACHE_FLUSH_MS old (cheap when nothing is due). */
@@ -92,22 +118,40 @@ int sx_cache_stats(struct sx_cache *c, struct sx_cache_stats *out, struct sx_err
 
 /*
  * Write every row, oldest first, as one JSON line
- * {"key":..,"host":..,"request":{..},"response":{..},"prompt_tokens":..,
- *  "completion_tokens":..,"latency_ms":..,"created":..}. *rows gets the count.
+ * {"key":..,"host":..,"endpoint":..,"insecure":..,"request":{..},
+ *  "response":{..},"prompt_tokens":..,"completion_tokens":..,"latency_ms":..,
+ *  "created":..}; "endpoint" and "insecure" only when the row records them.
+ * *rows gets the count.
  */
 int sx_cache_export(struct sx_cache *c, FILE *out, long *rows, struct sx_err *err);
+
+/*
+ * Where sx_cache_import keys the lines. Each line is keyed on the first of:
+ * endpoint; host (a host-only key, as version 1 caches had); the line's
+ * "endpoint" (through normalise); the line's "host" (a host-only key: the
+ * export of a version 1 cache); fallback_endpoint. A line none of them
+ * names fails the import.
+ */
+struct sx_cache_import_opts {
+	const char *endpoint, *endpoint_host; /* a normalised base URL and its host, or NULL */
+	const char *host;                     /* NULL, or key every line on this host alone */
+	const char *fallback_endpoint, *fallback_host;
+	/* a line's "endpoint" into its normalised URL and its host (appended): 0 or SX_EINPUT */
+	int (*normalise)(const char *base_url, struct sx_buf *endpoint, struct sx_buf *host);
+};
 
 /*
  * Read JSON lines of {"request": {..}, "response": {..}} (other members, such
  * as those sx_cache_export writes, are optional) from path ("-" = stdin). The
  * request is re-canonicalised (sx_chat_request_canonical) and the key
- * recomputed with the endpoint host: host when not NULL, else the line's
- * "host", else fallback_host (a line with none of them fails). Responses
- * that do not decode as a chat completion are refused. A malformed line fails
- * the import with its line number; what was imported before stays.
+ * recomputed with the endpoint opts chooses. A line's "insecure" (true or
+ * false) is kept; without it a row keyed on an endpoint counts as verified
+ * (whoever imports it vouches for it) and a host-keyed row as not recorded.
+ * Responses that do not decode as a chat completion are refused. A malformed
+ * line fails the import with its line number; what was imported before stays.
  */
-int sx_cache_import(struct sx_cache *c, const char *path, const char *host,
-		    const char *fallback_host, long *rows, struct sx_err *err);
+int sx_cache_import(struct sx_cache *c, const char *path, const struct sx_cache_import_opts *opts,
+		    long *rows, struct sx_err *err);
 
 /* Checkpoint the WAL and rebuild the file; *before / *after get the file sizes. */
 int sx_cache_vacuum(struct sx_cache *c, long long *before, long long *after,

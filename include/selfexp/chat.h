@@ -32,7 +32,7 @@ struct sx_gen_params {
 /*
  * Append the canonical JSON request body: keys in a fixed order, numbers
  * printed the same way every time, so equal requests are equal bytes (the
- * cache key is the SHA-256 of the body plus the endpoint host).
+ * cache key is the SHA-256 of the endpoint and the body, sx_cache_key).
  */
 void sx_chat_request_body(const struct sx_gen_params *gp, const char *system, const char *user,
 			  struct sx_buf *out);

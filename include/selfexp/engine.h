@@ -16,6 +16,19 @@
 #include "selfexp/chat.h"
 #include "selfexp/err.h"
 
+/*
+ * The cache key a request is looked up (and stored) under. A key is the
+ * SHA-256 of an endpoint, a newline and the canonical body (sx_cache_key);
+ * the endpoint is the base URL's sx_engine_endpoint_url, except in the rows
+ * written before the keys named it (cache schema version 1), which name the
+ * host alone (sx_engine_endpoint_host) and so any port, path or scheme of it.
+ */
+enum sx_engine_keys {
+	SX_ENGINE_KEYS_ENDPOINT = 0, /* the endpoint URL's key only (the default) */
+	SX_ENGINE_KEYS_FALLBACK,     /* a miss looks up the host-only key too (--cache-legacy-keys) */
+	SX_ENGINE_KEYS_HOST          /* the host-only key alone (score of a run recorded before) */
+};
+
 struct sx_engine_config {
 	const char *base_url;   /* borrowed; e.g. http://127.0.0.1:8080/v1 */
 	const char *api_key;    /* borrowed; may be NULL; never logged or stored */
@@ -34,12 +47,18 @@ struct sx_engine_config {
 	double price_in, price_out; /* USD per 1M prompt / completion tokens, for accounting */
 	int progress;           /* draw a progress line on stderr (caller decides: only on a terminal) */
 	int insecure;           /* disable TLS verification (recorded by the caller in run.json) */
+	int cache_keys;         /* enum sx_engine_keys */
+	int accept_insecure_cache; /* a run that verifies TLS certificates (https without
+				    * insecure) takes only cached answers that were fetched
+				    * with verification, unless this is set; rows of older
+				    * caches, which did not record it, count as unverified */
 };
 
 #define SX_ENGINE_CONFIG_INIT { \
 	.base_url = NULL, .api_key = NULL, .cache_path = NULL, .concurrency = 16, .rpm = 0, \
 	.tpm = 0, .retries = 6, .timeout_s = 120.0, .offline = 0, .max_requests = 0, \
 	.max_cost = 0, .price_in = 0, .price_out = 0, .progress = 0, .insecure = 0, \
+	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .accept_insecure_cache = 0, \
 }
 
 struct sx_request {
@@ -66,6 +85,9 @@ struct sx_engine_stats {
 	long requests;       /* results asked for */
 	long unique;         /* distinct request bodies */
 	long cache_hits;     /* distinct requests answered from the cache */
+	long legacy_hits;    /* of those, answered by a host-only key (SX_ENGINE_KEYS_FALLBACK, _HOST) */
+	long unverified;     /* distinct requests whose cached answer was not taken because it
+			      * was fetched without TLS verification (accept_insecure_cache) */
 	long sent;           /* distinct requests that went to the network */
 	long attempts;       /* HTTP attempts including retries */
 	long retries;
@@ -110,13 +132,29 @@ void sx_engine_get_stats(const struct sx_engine *e, struct sx_engine_stats *out)
  */
 void sx_engine_interrupt(struct sx_engine *e);
 
+/* The name of an enum sx_engine_keys in run.json ("endpoint", "endpoint+host", "host"), and back. */
+const char *sx_engine_keys_name(int keys);
+int sx_engine_keys_from_name(const char *name, int *keys);
+
 /*
- * The endpoint host of a base URL, as it goes into cache keys and run.json:
- * the host name in lower case, without scheme, user info, port or path
- * (so a simulated server on a new port still hits the cache).
- * SX_EINPUT when base_url is not an http:// or https:// URL.
+ * The endpoint host of a base URL, as it goes into run.json (endpoint_host)
+ * and the host-only keys of older caches (SX_ENGINE_KEYS_HOST): the host
+ * name in lower case, without scheme, user info, port or path (an IPv6
+ * literal as written; the cache's host column takes the host of the
+ * normalised endpoint). SX_EINPUT when base_url is not an http(s) URL.
  */
 int sx_engine_endpoint_host(const char *base_url, struct sx_buf *out);
+/*
+ * The endpoint a base URL names, as cache keys take it: scheme and host in
+ * lower case, an IPv6 literal in its canonical form ("[::1]"), the port only
+ * when it is not the scheme's default (http 80, https 443), the path without
+ * its trailing slashes; no user info, no query (Azure's ?api-version=), no
+ * fragment. "HTTPS://u:k@API.Example:443/v1/?api-version=2" and
+ * "https://api.example/v1" are both "https://api.example/v1". Appended to
+ * out; SX_EINPUT (out unchanged) when base_url is not an http(s) URL or its
+ * port is not a number in 1..65535.
+ */
+int sx_engine_endpoint_url(const char *base_url, struct sx_buf *out);
 /*
  * The engine's token estimate of a request body, for --tpm pacing and the
  * --max-cost worst case: ceil(bytes / 4) prompt tokens plus its max_tokens

@@ -15,22 +15,28 @@
 static const char usage[] =
 	"usage: selfexp cache stats  [--cache FILE] [--json]\n"
 	"       selfexp cache export [--cache FILE] [-o FILE]\n"
-	"       selfexp cache import [--cache FILE] [--host HOST] FILE|-\n"
+	"       selfexp cache import [--cache FILE] [--base-url URL | --host HOST] FILE|-\n"
 	"       selfexp cache vacuum [--cache FILE]\n"
 	"\n"
 	"Inspect and maintain the response cache: a SQLite file of every complete,\n"
 	"well-formed HTTP 200 answer the API gave, keyed by the SHA-256 of the\n"
-	"endpoint host and the canonical request body (model, messages, every\n"
-	"generation parameter). The API key is never stored.\n"
+	"endpoint (the base URL's scheme, host, port and path, in lower case,\n"
+	"without user info or query) and the canonical request body (model,\n"
+	"messages, every generation parameter). Rows of caches written before\n"
+	"(schema version 1) are keyed by the host alone; runs read them only with\n"
+	"--cache-legacy-keys. Each row records whether its answer was fetched\n"
+	"without TLS verification (--insecure). The API key is never stored.\n"
 	"\n"
-	"  stats    rows, stored bytes, file size, tokens, oldest and newest answer\n"
+	"  stats    rows (host-keyed ones and unverified ones among them), stored\n"
+	"           bytes, file size, tokens, oldest and newest answer\n"
 	"  export   one JSON line per answer, oldest first, on stdout (or -o FILE):\n"
-	"           {\"key\",\"host\",\"request\":{..},\"response\":{..},\"prompt_tokens\",\n"
-	"            \"completion_tokens\",\"latency_ms\",\"created\"}\n"
+	"           {\"key\",\"host\",\"endpoint\",\"insecure\",\"request\":{..},\n"
+	"            \"response\":{..},\"prompt_tokens\",\"completion_tokens\",\"latency_ms\",\n"
+	"            \"created\"} (no \"endpoint\" for a host-keyed row)\n"
 	"  import   read such lines (only \"request\" and \"response\" are required, so\n"
 	"           answers recorded elsewhere can be replayed) from FILE or stdin; the\n"
-	"           request is re-canonicalised and its key recomputed with the endpoint\n"
-	"           host; the cache file is created when missing\n"
+	"           request is re-canonicalised and its key recomputed; the cache file\n"
+	"           is created when missing\n"
 	"  vacuum   checkpoint the write-ahead log and rebuild the file\n"
 	"\n"
 	"options:\n"
@@ -38,8 +44,13 @@ static const char usage[] =
 	"                 .selfexp/cache.sqlite, the default of runs written here)\n"
 	"  --json         stats as one JSON object\n"
 	"  -o FILE        export to FILE (written atomically) instead of stdout\n"
-	"  --host HOST    import: the endpoint host for the keys; default: the line's\n"
-	"                 \"host\", else the host of $OPENAI_BASE_URL\n"
+	"  --base-url URL import: key every line on the endpoint of URL; default: the\n"
+	"                 line's \"endpoint\", else its \"host\" (a host-only key, as in\n"
+	"                 the export of an older cache), else $OPENAI_BASE_URL\n"
+	"  --host HOST    import: key every line on HOST alone, as older caches did\n"
+	"                 (runs read such rows only with --cache-legacy-keys)\n"
+	"                 A line's \"insecure\" is kept; without it a line keyed on an\n"
+	"                 endpoint counts as fetched with TLS verification\n"
 	"  -h, --help     show this help\n"
 	"\n"
 	"exit status: 0 ok, 1 failure (unreadable, corrupt or missing cache, bad\n"
@@ -83,9 +94,11 @@ static int do_stats(struct sx_cache *c, const char *path, int json)
 
 		sx_buf_adds(&b, "{\"file\":");
 		sx_buf_add_json_str(&b, path, strlen(path));
-		sx_buf_addf(&b, ",\"rows\":%ld,\"bytes\":%lld,\"file_bytes\":%lld,"
+		sx_buf_addf(&b, ",\"rows\":%ld,\"host_keyed_rows\":%ld,\"insecure_rows\":%ld,"
+			    "\"bytes\":%lld,\"file_bytes\":%lld,"
 			    "\"prompt_tokens\":%lld,\"completion_tokens\":%lld,",
-			    st.rows, st.bytes, st.file_bytes, st.prompt_tokens, st.completion_tokens);
+			    st.rows, st.host_keyed, st.insecure, st.bytes, st.file_bytes,
+			    st.prompt_tokens, st.completion_tokens);
 		if (st.rows)
 			sx_buf_addf(&b, "\"oldest\":\"%s\",\"newest\":\"%s\"}\n", oldest, newest);
 		else
@@ -95,6 +108,8 @@ static int do_stats(struct sx_cache *c, const char *path, int json)
 	} else {
 		printf("file               %s\n", path);
 		printf("rows               %ld\n", st.rows);
+		printf("host_keyed_rows    %ld\n", st.host_keyed);
+		printf("insecure_rows      %ld\n", st.insecure);
 		printf("bytes              %lld\n", st.bytes);
 		printf("file_bytes         %lld\n", st.file_bytes);
 		printf("prompt_tokens      %lld\n", st.prompt_tokens);
@@ -146,23 +161,46 @@ static int do_export(struct sx_cache *c, const char *out_path)
 	return rc;
 }
 
-static int do_import(struct sx_cache *c, const char *file, const char *host)
+/* sx_cache_import_opts.normalise: a base URL's endpoint and host. */
+static int normalise(const char *base_url, struct sx_buf *endpoint, struct sx_buf *host)
+{
+	size_t start = endpoint->len;
+
+	/* the host of the normalised URL, so that the two agree ("[::1]" for "[0::1]") */
+	return sx_engine_endpoint_url(base_url, endpoint) ||
+		       sx_engine_endpoint_host(endpoint->buf + start, host)
+		       ? SX_EINPUT
+		       : 0;
+}
+
+static int do_import(struct sx_cache *c, const char *file, const char *base_url, const char *host)
 {
 	struct sx_err err = SX_ERR_INIT;
-	struct sx_buf env_host = SX_BUF_INIT;
-	const char *base = getenv("OPENAI_BASE_URL");
+	struct sx_buf ep = SX_BUF_INIT, ep_host = SX_BUF_INIT;
+	struct sx_buf env_ep = SX_BUF_INIT, env_host = SX_BUF_INIT;
+	struct sx_cache_import_opts opts = { .host = host, .normalise = normalise };
+	const char *env = getenv("OPENAI_BASE_URL");
 	long rows = 0;
 	int rc = SX_EXIT_OK;
 
-	if (base && *base)
-		sx_engine_endpoint_host(base, &env_host);
-	if (sx_cache_import(c, file, host, env_host.len ? env_host.buf : NULL, &rows, &err)) {
+	if (base_url && !normalise(base_url, &ep, &ep_host)) { /* checked by cmd_cache */
+		opts.endpoint = ep.buf;
+		opts.endpoint_host = ep_host.buf;
+	}
+	if (env && *env && !normalise(env, &env_ep, &env_host)) {
+		opts.fallback_endpoint = env_ep.buf;
+		opts.fallback_host = env_host.buf;
+	}
+	if (sx_cache_import(c, file, &opts, &rows, &err)) {
 		sx_cli_error("%s", err.msg);
 		fprintf(stderr, "selfexp: imported %ld rows before the error\n", rows);
 		rc = SX_EXIT_FAIL;
 	} else {
 		fprintf(stderr, "selfexp: imported %ld rows\n", rows);
 	}
+	sx_buf_release(&ep);
+	sx_buf_release(&ep_host);
+	sx_buf_release(&env_ep);
 	sx_buf_release(&env_host);
 	return rc;
 }
@@ -181,7 +219,7 @@ static int do_vacuum(struct sx_cache *c, const char *path)
 }
 
 struct cache_args {
-	const char *path, *host, *out_path;
+	const char *path, *host, *base_url, *out_path;
 	int json;
 };
 
@@ -192,6 +230,7 @@ static int cache_options(int argc, char **argv, const char *optstring, struct ca
 		{ "cache", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "base-url", required_argument, NULL, 'B' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -203,6 +242,7 @@ static int cache_options(int argc, char **argv, const char *optstring, struct ca
 		case 'c': a->path = optarg; break;
 		case 'j': a->json = 1; break;
 		case 'H': a->host = optarg; break;
+		case 'B': a->base_url = optarg; break;
 		case 'o': a->out_path = optarg; break;
 		case 'h': fputs(usage, stdout); return SX_EXIT_OK;
 		default: return sx_cli_usage_hint("cache");
@@ -213,7 +253,7 @@ static int cache_options(int argc, char **argv, const char *optstring, struct ca
 
 int cmd_cache(int argc, char **argv)
 {
-	struct cache_args a = { NULL, NULL, NULL, 0 };
+	struct cache_args a = { NULL, NULL, NULL, NULL, 0 };
 	const char *verb;
 	struct sx_cache *c = NULL;
 	struct sx_err err = SX_ERR_INIT;
@@ -247,6 +287,18 @@ int cmd_cache(int argc, char **argv)
 	}
 	if (a.host && !*a.host)
 		return sx_cli_bad_value("cache", "--host", a.host, "a host name");
+	if (a.host && a.base_url) {
+		sx_cli_error("cache import: --base-url and --host exclude each other");
+		return sx_cli_usage_hint("cache");
+	}
+	if (a.base_url) {
+		struct sx_buf ep = SX_BUF_INIT;
+
+		rc = sx_engine_endpoint_url(a.base_url, &ep);
+		sx_buf_release(&ep);
+		if (rc)
+			return sx_cli_bad_value("cache", "--base-url", a.base_url, "an http(s) URL");
+	}
 	if (!a.path)
 		a.path = sx_cli_default_cache();
 	if ((rc = sx_cache_open(a.path, creating ? SX_CACHE_CREATE : 0, &c, &err))) {
@@ -258,7 +310,7 @@ int cmd_cache(int argc, char **argv)
 	else if (!strcmp(verb, "export"))
 		rc = do_export(c, a.out_path);
 	else if (!strcmp(verb, "import"))
-		rc = do_import(c, argv[optind], a.host);
+		rc = do_import(c, argv[optind], a.base_url, a.host);
 	else
 		rc = do_vacuum(c, a.path);
 	sx_cache_close(c);

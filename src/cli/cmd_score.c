@@ -28,6 +28,9 @@ static const char usage[] =
 	"every generation parameter and seed. The environment (OPENAI_BASE_URL,\n"
 	"OPENAI_API_KEY) and the working directory play no part. Run directories\n"
 	"of selfexp 0.1.0 are read from their recorded fields and command line.\n"
+	"A run recorded before the cache keys named the whole endpoint (its run.json\n"
+	"has no endpoint.cache_keys) is scored from the rows it read: those keyed\n"
+	"by its host alone.\n"
 	"\n"
 	"Answers missing from the cache are not fetched: they are counted by stage\n"
 	"and listed in DIR/misses.jsonl, and the exit status is 5. A result that\n"
@@ -73,8 +76,8 @@ static int load_config(const char *dir, struct sx_run_config *cfg)
  * run left at their defaults get the defaults a run in DIR would have had.
  * Nothing here reads OPENAI_* or depends on the working directory.
  */
-static void finish_config(struct sx_run_config *cfg, const char *dir, const char *cache,
-			  struct sx_buf *cache_buf, struct sx_buf *prompts_buf)
+static int finish_config(struct sx_run_config *cfg, const char *dir, const char *cache,
+			 struct sx_buf *cache_buf, struct sx_buf *prompts_buf)
 {
 	const char *env = getenv("SELFEXP_CACHE");
 
@@ -102,8 +105,12 @@ static void finish_config(struct sx_run_config *cfg, const char *dir, const char
 		sx_buf_addf(prompts_buf, "%s/prompts", sx_cli_home());
 		cfg->prompts_dir = prompts_buf->buf;
 	}
-	if (!cfg->engine.base_url)
-		cfg->engine.base_url = "http://offline.invalid/v1";
+	if (!cfg->engine.base_url) {
+		sx_cli_error("score: '%s/run.json' records no endpoint (config.endpoint.base_url), "
+			     "so no cache key can be made", dir);
+		return -1;
+	}
+	return 0;
 }
 
 int cmd_score(int argc, char **argv)
@@ -144,7 +151,10 @@ int cmd_score(int argc, char **argv)
 	}
 	if (load_config(dir, &cfg))
 		goto out;
-	finish_config(&cfg, dir, cache, &cache_buf, &prompts_buf);
+	if (finish_config(&cfg, dir, cache, &cache_buf, &prompts_buf)) {
+		sx_run_config_release(&cfg);
+		goto out;
+	}
 	rc = sx_run(&cfg, &outcome, &err);
 	rc = sx_run_report(&cfg, rc, &outcome, &err);
 	sx_run_config_release(&cfg);

@@ -16,8 +16,10 @@
 #include "selfexp/engine.h"
 #include "selfexp/buf.h"
 #include "selfexp/file.h"
+#include "selfexp/json.h"
 #include "selfexp/num.h"
 #include "selfexp/prompt.h"
+#include "selfexp/rundir.h"
 #include "selfexp/sim.h"
 
 #define KEY_FILE_MAX 4096
@@ -253,7 +255,7 @@ static const struct opt_row rows[] = {
 	{ "out", "DIR", G_IO, RUN | DEMO, ARG(cfg.out_dir),
 	  RUN_HELP("run directory to write"),
 	  DEMO_HELP("run directory (default out/demo); the cache goes to\n"
-		    "DIR/../.selfexp/cache.sqlite, so a second demo is instant") },
+		    "DIR/../.selfexp/cache.sqlite") },
 	{ "force", NULL, G_IO, RUN, FLAG(cfg.force, 1),
 	  RUN_HELP("replace the run in DIR even when its configuration differs\n"
 		   "(without it such a run is refused; the same configuration\n"
@@ -337,8 +339,18 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("per attempt (default 120)") },
 	{ "cache", "FILE", G_ENGINE, RUN, STR(cache_path),
 	  RUN_HELP("response cache (default DIR/../.selfexp/cache.sqlite)") },
+	{ "cache-legacy-keys", NULL, G_ENGINE, RUN,
+	  FLAG(cfg.engine.cache_keys, SX_ENGINE_KEYS_FALLBACK),
+	  RUN_HELP("on a miss, also take the rows an older cache keyed by\n"
+		   "the host alone (any port or path of it: two servers on\n"
+		   "one host share them; see docs/reliability.md)") },
+	{ "accept-insecure-cache", NULL, G_ENGINE, RUN, FLAG(cfg.engine.accept_insecure_cache, 1),
+	  RUN_HELP("take cached answers fetched without TLS verification\n"
+		   "(--insecure, or not recorded) in a run that verifies") },
 	{ "offline", NULL, G_ENGINE, RUN, FLAG(cfg.engine.offline, 1),
-	  RUN_HELP("answer from the cache only; misses are listed and failed") },
+	  RUN_HELP("answer from the cache only; misses are listed and\n"
+		   "failed; without --base-url: the endpoint DIR/run.json\n"
+		   "recorded, else $OPENAI_BASE_URL") },
 	{ "max-requests", "N", G_ENGINE, RUN,
 	  LONG(cfg.engine.max_requests, 1, 1000000000L, "a positive integer"),
 	  RUN_HELP("stop cleanly before sending more than N requests") },
@@ -669,32 +681,98 @@ static void lookup_prices(struct sx_run_config *cfg)
 	sx_buf_release(&text);
 }
 
-/* The base URL (--base-url, else $OPENAI_BASE_URL) and its host. */
+/*
+ * The endpoint DIR/run.json recorded, for --offline without --base-url:
+ * *url gets its config.endpoint.base_url (written without user info or
+ * query), *host its model.endpoint_host (all that selfexp 0.1.0 recorded);
+ * each stays NULL when DIR has no readable run.json or it records none.
+ */
+static void recorded_endpoint(const char *dir, char **url, char **host)
+{
+	struct sx_buf path = SX_BUF_INIT, text = SX_BUF_INIT;
+	struct sx_json *run = NULL;
+	const char *s;
+
+	sx_buf_addf(&path, "%s/" SX_RUNDIR_RUN_JSON, dir);
+	if (!sx_file_read(path.buf, SX_RUNDIR_JSON_MAX, &text, NULL) &&
+	    (run = sx_json_parse(text.buf, text.len, NULL))) {
+		s = sx_json_get_str(sx_json_get(sx_json_get(run, "config"), "endpoint"), "base_url");
+		if (s && *s)
+			*url = xstrdup(s);
+		s = sx_json_get_str(sx_json_get(run, "model"), "endpoint_host");
+		if (s && *s)
+			*host = xstrdup(s);
+	}
+	sx_json_free(run);
+	sx_buf_release(&path);
+	sx_buf_release(&text);
+}
+
+/* --offline and no endpoint: say which --base-url to pass (never invent one). */
+static int offline_without_endpoint(const char *cmd, const char *dir, const char *host)
+{
+	if (host)
+		sx_cli_error("%s: --offline: '%s/" SX_RUNDIR_RUN_JSON "' records only the endpoint "
+			     "host '%s', not its URL (selfexp 0.1.0); pass --base-url "
+			     "http://%s:PORT/PATH, the URL the answers came from (and "
+			     "--cache-legacy-keys to read those an older cache keyed by the host "
+			     "alone)", cmd, dir, host, host);
+	else
+		sx_cli_error("%s: --offline: no endpoint to look the answers up for (no '%s/"
+			     SX_RUNDIR_RUN_JSON "' that records one); pass --base-url URL, the "
+			     "URL the answers came from, or set OPENAI_BASE_URL", cmd, dir);
+	return SX_EXIT_USAGE;
+}
+
+/*
+ * The base URL (--base-url; with --offline the one DIR/run.json recorded;
+ * else $OPENAI_BASE_URL) and its host. Only a dry run, which sends nothing
+ * and writes nothing, may go without one.
+ */
 static int resolve_endpoint(struct sx_run_opts *o, const char *cmd)
 {
 	const struct sx_run_config *cfg = &o->cfg;
-	struct sx_buf h = SX_BUF_INIT;
+	struct sx_buf h = SX_BUF_INIT, url = SX_BUF_INIT;
+	char *recorded_host = NULL;
 	const char *env;
+	int from_run = 0, rc = 0;
 
+	if (!o->base_url && cfg->engine.offline && cfg->out_dir) {
+		recorded_endpoint(cfg->out_dir, &o->base_url, &recorded_host);
+		from_run = o->base_url != NULL;
+	}
 	if (!o->base_url) {
 		env = getenv("OPENAI_BASE_URL");
 		if (env && *env)
 			o->base_url = xstrdup(env);
 	}
-	if (!o->base_url && !cfg->dry_run && !cfg->engine.offline) {
+	if (!o->base_url && cfg->engine.offline && !cfg->dry_run) {
+		rc = offline_without_endpoint(cmd, cfg->out_dir ? cfg->out_dir : ".", recorded_host);
+		goto out;
+	}
+	if (!o->base_url && !cfg->dry_run) {
 		sx_cli_error("%s: no endpoint: set OPENAI_BASE_URL or pass --base-url URL "
 			     "(e.g. http://127.0.0.1:8080/v1 for 'selfexp sim')", cmd);
-		return SX_EXIT_USAGE;
+		rc = SX_EXIT_USAGE;
+		goto out;
 	}
 	if (!o->base_url)
-		o->base_url = xstrdup("http://offline.invalid/v1");
-	if (sx_engine_endpoint_host(o->base_url, &h)) {
-		sx_buf_release(&h);
-		sx_cli_error("%s: base URL '%s' is not an http(s) URL", cmd, o->base_url);
-		return SX_EXIT_USAGE;
+		goto out; /* a dry run */
+	if (sx_engine_endpoint_host(o->base_url, &h) || sx_engine_endpoint_url(o->base_url, &url)) {
+		sx_cli_error("%s: base URL '%s'%s is not an http(s) URL (with a port in 1..65535)",
+			     cmd, o->base_url, from_run ? " (recorded in run.json)" : "");
+		rc = SX_EXIT_USAGE;
+		goto out;
 	}
+	if (from_run)
+		fprintf(stderr, "selfexp: %s: --offline: answers of '%s', the endpoint of '%s/"
+			SX_RUNDIR_RUN_JSON "'\n", cmd, url.buf, cfg->out_dir);
 	o->host = sx_buf_detach(&h, NULL);
-	return 0;
+out:
+	free(recorded_host);
+	sx_buf_release(&h);
+	sx_buf_release(&url);
+	return rc;
 }
 
 /* The prompts directory and the cache file when the options name none. */
@@ -852,6 +930,14 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 			"label token's top_logprobs; its probability was taken as 1 - P(stated label) "
 			"(ask for more with a server that allows a larger top_logprobs)\n",
 			out->logprob_assumed);
+	if (st->legacy_hits)
+		fprintf(stderr, "selfexp: %ld answers came from rows an older cache keyed by the host "
+			"'%s' alone, which any port or path of it shares\n", st->legacy_hits,
+			cfg->endpoint_host ? cfg->endpoint_host : "?");
+	if (st->unverified)
+		fprintf(stderr, "selfexp: %ld cached answers were not used: they were fetched without "
+			"TLS verification, or an older cache did not record it "
+			"(--accept-insecure-cache takes them)\n", st->unverified);
 	if (rc == SX_ELIMIT || partial)
 		return SX_EXIT_PARTIAL;
 	return SX_EXIT_OK;

@@ -79,10 +79,11 @@ static char *public_url(const char *url)
 
 	host = scheme ? scheme + 3 : url;
 	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(end - host));
+	/* the last '@': a password may hold one (as in sx_engine_endpoint_host) */
+	for (at = end; at > host && at[-1] != '@'; at--)
+		;
 	sx_buf_add(&b, url, (size_t)(host - url));
-	if (at)
-		host = at + 1;
+	host = at;
 	sx_buf_add(&b, host, strcspn(host, "?#"));
 	return sx_buf_detach(&b, NULL);
 }
@@ -142,6 +143,8 @@ static struct sx_json *engine_json(const struct sx_run_config *cfg)
 	free(url);
 	add_str_or_null(o, "host", cfg->endpoint_host);
 	sx_json_add_bool(o, "insecure", e->insecure);
+	sx_json_add_str(o, "cache_keys", sx_engine_keys_name(e->cache_keys));
+	sx_json_add_bool(o, "accept_insecure_cache", e->accept_insecure_cache);
 	add_abs_path(o, "cache", e->cache_path);
 	sx_json_add_num(o, "concurrency", e->concurrency);
 	sx_json_add_num(o, "rpm", e->rpm);
@@ -361,11 +364,30 @@ static int get_generation(struct sx_run_config *cfg, const struct sx_json *g, st
 	       get_long(g, "seed", &p->seed, err) || get_long(g, "n", &p->n, err) ? -1 : 0;
 }
 
+/*
+ * A run.json from before the cache keys named the endpoint has no
+ * "cache_keys": that run looked its answers up by the host alone and took
+ * them whatever their TLS verification, and score reads them the same way.
+ */
+static int get_cache_keys(const struct sx_json *e, struct sx_engine_config *g, struct sx_err *err)
+{
+	const struct sx_json *j = sx_json_get(e, "cache_keys");
+
+	if (!j) {
+		g->cache_keys = SX_ENGINE_KEYS_HOST;
+		g->accept_insecure_cache = 1;
+		return 0;
+	}
+	if (sx_engine_keys_from_name(sx_json_str(j), &g->cache_keys))
+		return bad(err, "endpoint.cache_keys", "endpoint, endpoint+host or host");
+	return get_bool(e, "accept_insecure_cache", &g->accept_insecure_cache, err);
+}
+
 static int get_endpoint(struct sx_run_config *cfg, const struct sx_json *e, struct sx_err *err)
 {
 	struct sx_engine_config *g = &cfg->engine;
 
-	return get_str(cfg, e, "base_url", &g->base_url, err) ||
+	return get_cache_keys(e, g, err) || get_str(cfg, e, "base_url", &g->base_url, err) ||
 	       get_str(cfg, e, "host", &cfg->endpoint_host, err) ||
 	       get_bool(e, "insecure", &g->insecure, err) ||
 	       get_str(cfg, e, "cache", &g->cache_path, err) ||
@@ -503,9 +525,17 @@ static int from_old(struct sx_run_config *cfg, const struct sx_json *run, struct
 		cfg->gen.logprobs = 1;
 		cfg->gen.top_logprobs = 5;
 	}
-	/* the cache key holds the host only, so any URL of that host finds the answers */
-	sx_buf_addf(&url, "http://%s/v1", cfg->endpoint_host ? cfg->endpoint_host : "offline.invalid");
-	cfg->engine.base_url = keep(cfg, sx_buf_detach(&url, NULL));
+	/*
+	 * The cache keys of 0.1.0 hold the host only (SX_ENGINE_KEYS_HOST), so
+	 * any URL of that host finds the answers; and it took them whatever
+	 * their TLS verification.
+	 */
+	cfg->engine.cache_keys = SX_ENGINE_KEYS_HOST;
+	cfg->engine.accept_insecure_cache = 1;
+	if (cfg->endpoint_host && *cfg->endpoint_host) {
+		sx_buf_addf(&url, "http://%s/v1", cfg->endpoint_host);
+		cfg->engine.base_url = keep(cfg, sx_buf_detach(&url, NULL));
+	}
 	t = sx_json_get(run, "templates");
 	for (c = 0; c < SX_COND_COUNT; c++)
 		if (sx_json_get_str(t, sx_cond_name((enum sx_cond)c)))

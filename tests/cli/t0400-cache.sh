@@ -56,6 +56,32 @@ check_exit "import without any host fails" 1 env -u OPENAI_BASE_URL "$X" cache i
 check_exit "import takes the host of OPENAI_BASE_URL" 0 env OPENAI_BASE_URL=http://Sim.Local:9/v1 "$X" cache import --cache "$db" "$T/nohost.jsonl"
 "$X" cache export --cache "$db" | grep -q '"host":"sim.local"' && ok "host lowercased without port" || fail "host from OPENAI_BASE_URL"
 
+# --base-url: keys on the endpoint (normalised), sha256(endpoint "\n" canonical body)
+check_exit "import --base-url" 0 "$X" cache import --cache "$T/ep.db" \
+	--base-url 'HTTP://u:secret@Sim.Local:80/v1/?api-version=2' "$T/in.jsonl"
+"$X" cache export --cache "$T/ep.db" > "$T/ep.jsonl"
+check "export keys are sha256 of the endpoint and canonical request" python3 - "$T/ep.jsonl" <<'PY'
+import hashlib, json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    assert d["endpoint"] == "http://sim.local/v1" and d["host"] == "sim.local", d
+    assert d["insecure"] is False, d
+    raw = line.split('"request":', 1)[1].split(',"response":', 1)[0]
+    assert hashlib.sha256(("http://sim.local/v1\n" + raw).encode()).hexdigest() == d["key"]
+PY
+check "no credential or query reached the cache" bash -c "! grep -q -e secret -e api-version '$T/ep.db' '$T/ep.jsonl'"
+"$X" cache import --cache "$T/ep2.db" - < "$T/ep.jsonl" 2> /dev/null
+"$X" cache export --cache "$T/ep2.db" > "$T/ep2.jsonl"
+check "an export with endpoints imports to the same rows" cmp -s <(sort "$T/ep.jsonl") <(sort "$T/ep2.jsonl")
+"$X" cache stats --cache "$T/ep.db" > "$T/ep.stats"
+check_eq "stats: no host-keyed rows" "host_keyed_rows    0" "$(grep '^host_keyed' "$T/ep.stats")"
+check_eq "stats: host-keyed rows of --host" "host_keyed_rows    2" "$(grep '^host_keyed' "$T/stats")"
+check_exit "import --base-url with --host is a usage error" 2 "$X" cache import --cache "$T/ep.db" \
+	--base-url http://h/v1 --host h "$T/in.jsonl"
+check_exit "import --base-url that is not a URL is a usage error" 2 "$X" cache import --cache "$T/none.db" \
+	--base-url h:8080 "$T/in.jsonl"
+check "... and creates no cache" test ! -e "$T/none.db"
+
 head -c 5000 /dev/urandom > "$T/junk.db"
 check_exit "a corrupt cache fails" 1 "$X" cache stats --cache "$T/junk.db"
 grep -q "junk.db" "$T/last.err" && grep -q corrupt "$T/last.err" && ok "naming the file" || fail "corrupt message: $(cat "$T/last.err")"

@@ -41,9 +41,18 @@ j["selfexp_version"] = "0.1.0"
 json.dump(j, open(p, "w"), indent=2)
 PY
 rm "$R/summary.json"
+# such a run read rows keyed by the host alone, and so does its score: not this cache's
+C=$T/work/runs/.selfexp/cache.sqlite
+(cd / && env -i PATH=/usr/bin:/bin "$X" score "$R" > "$T/score.out" 2> "$T/score.err")
+check_eq "score of a 0.1.0 run.json over endpoint-keyed rows: all missing, exit 5" 5 $?
+# the cache as 0.1.0 wrote it: the same rows, keyed by the host
+"$X" cache export --cache "$C" -o "$T/rows.jsonl" 2> /dev/null
+rm -f "$C" "$C-wal" "$C-shm"
+"$X" cache import --cache "$C" --host 127.0.0.1 "$T/rows.jsonl" 2> /dev/null
 (cd / && env -i PATH=/usr/bin:/bin "$X" score "$R" > "$T/score.out" 2> "$T/score.err")
 check_eq "score of a 0.1.0 run.json exits 0" 0 $?
 check "... and reproduces summary.json byte for byte" cmp -s "$T/summary.orig" "$R/summary.json"
+check "... saying its answers came from host-keyed rows" grep -q "keyed by the host '127.0.0.1' alone" "$T/score.err"
 
 # the template changed since the run: refused, nothing rewritten
 cp "$T/summary.orig" "$R/summary.json"

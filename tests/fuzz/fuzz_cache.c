@@ -2,9 +2,11 @@
  * The cache's import path on arbitrary bytes: the input is written to a file
  * and imported (sx_cache_import) into a fresh cache, whose every line must
  * be a JSON object with a "request" (canonicalised) and a "response" (a chat
- * completion that decodes). Byte 0 picks the hosts: bit 0 set = host
- * "fuzz.test" for every line, else each line's own "host"; bit 1 set = the
- * fallback "fallback.test" for lines without one.
+ * completion that decodes). Byte 0 picks the keys: bit 2 set = every line on
+ * the endpoint "https://fuzz.test:8443/v1", else bit 0 set = every line on
+ * the host "fuzz.test" alone, else each line's own "endpoint" (normalised)
+ * or "host"; bit 1 set = the fallback endpoint "http://fallback.test/v1" for
+ * lines with neither.
  *
  * Invariants: the import succeeds or fails with SX_EINPUT and a message; what
  * was imported can be exported, and each exported row read back with
@@ -22,6 +24,7 @@
 #include "fuzz.h"
 #include "selfexp/cache.h"
 #include "selfexp/chat.h"
+#include "selfexp/engine.h"
 #include "selfexp/json.h"
 
 /* On /dev/shm when there is one: SQLite's fsyncs on a disk make a run take a second. */
@@ -122,6 +125,17 @@ static void check_rows(struct sx_cache *c, const char *exp, size_t len)
 	}
 }
 
+static int normalise(const char *url, struct sx_buf *endpoint, struct sx_buf *host)
+{
+	size_t start = endpoint->len;
+
+	/* the host of the normalised URL, so that the two agree ("[::1]" for "[0::1]") */
+	return sx_engine_endpoint_url(url, endpoint) ||
+		       sx_engine_endpoint_host(endpoint->buf + start, host)
+		       ? SX_EINPUT
+		       : 0;
+}
+
 /* Remove the scratch directory when the fuzzer exits (not after a crash). */
 static void cleanup(void)
 {
@@ -155,18 +169,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *e1 = NULL, *e2 = NULL;
 	size_t l1 = 0, l2 = 0;
 	long rows = -1, n1, n2;
-	const char *host, *fallback;
+	struct sx_cache_import_opts opts = { .normalise = normalise };
+	struct sx_cache_import_opts again = { .normalise = normalise };
 	int rc;
 
 	if (size < 1)
 		return 0;
-	host = data[0] & 1 ? "fuzz.test" : NULL;
-	fallback = data[0] & 2 ? "fallback.test" : NULL;
+	if (data[0] & 4) {
+		opts.endpoint = "https://fuzz.test:8443/v1";
+		opts.endpoint_host = "fuzz.test";
+	}
+	opts.host = data[0] & 1 ? "fuzz.test" : NULL;
+	if (data[0] & 2) {
+		opts.fallback_endpoint = "http://fallback.test/v1";
+		opts.fallback_host = "fallback.test";
+	}
 	write_file(path_in, data + 1, size - 1);
 	remove_db(path_a);
 	remove_db(path_b);
 	FUZZ_CHECK(sx_cache_open(path_a, SX_CACHE_CREATE, &a, &err) == 0);
-	rc = sx_cache_import(a, path_in, host, fallback, &rows, &err);
+	rc = sx_cache_import(a, path_in, &opts, &rows, &err);
 	if (rc < 0) {
 		if (rc != SX_EINPUT)
 			fprintf(stderr, "import failed: %d %s\n", rc, err.msg);
@@ -180,7 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n1 > 0) {
 		write_file(path_export, e1, l1);
 		FUZZ_CHECK(sx_cache_open(path_b, SX_CACHE_CREATE, &b, &err) == 0);
-		if (sx_cache_import(b, path_export, NULL, NULL, &rows, &err) != 0)
+		if (sx_cache_import(b, path_export, &again, &rows, &err) != 0)
 			fprintf(stderr, "re-import of the export failed: %s\n", err.msg);
 		FUZZ_CHECK(rows == n1);
 		n2 = export_all(b, &e2, &l2);

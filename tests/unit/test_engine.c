@@ -177,6 +177,79 @@ static size_t count_status(const struct sx_result *res, size_t n, enum sx_result
 
 /* ------------------------------------------------------------------ tests */
 
+/* The endpoint cache keys name: every form of one endpoint alike, two endpoints apart. */
+static void test_endpoint_url(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "http://127.0.0.1:18080/v1", "http://127.0.0.1:18080/v1" },
+		{ "http://127.0.0.1:18081/v1", "http://127.0.0.1:18081/v1" },
+		{ "HTTP://LocalHost:8080/v1/", "http://localhost:8080/v1" },
+		{ "http://h:80/v1", "http://h/v1" },
+		{ "http://h/v1", "http://h/v1" },
+		{ "http://h:/v1", "http://h/v1" },
+		{ "http://h:443/v1", "http://h:443/v1" },
+		{ "https://h:443/v1", "https://h/v1" },
+		{ "https://h:80/v1", "https://h:80/v1" },
+		{ "https://h:8443", "https://h:8443" },
+		{ "http://h:08080/v1", "http://h:8080/v1" },
+		{ "http://h", "http://h" },
+		{ "http://h/", "http://h" },
+		{ "http://h//v1//", "http://h//v1" },
+		{ "http://h/V1/Chat", "http://h/V1/Chat" },
+		{ "http://h/v1#frag", "http://h/v1" },
+		{ "http://h?x=1/v1", "http://h" },
+		{ "https://user:secret@GW.example/openai/deployments/gpt?api-version=2024-02-01",
+		  "https://gw.example/openai/deployments/gpt" },
+		{ "https://user:p@ss@api.example/v1", "https://api.example/v1" },
+		{ "https://:key@api.example/v1", "https://api.example/v1" },
+		{ "http://[::1]:8080/v1", "http://[::1]:8080/v1" },
+		{ "http://[::1]/v1", "http://[::1]/v1" },
+		{ "http://[0:0:0:0:0:0:0:1]:8080/v1/", "http://[::1]:8080/v1" },
+		{ "http://[2001:DB8::1]:80", "http://[2001:db8::1]" },
+		{ "https://[2001:db8:0:0:1:0:0:1]:443/v1", "https://[2001:db8::1:0:0:1]/v1" },
+		{ "http://[::FFFF:127.0.0.1]:9/v1", "http://[::ffff:127.0.0.1]:9/v1" },
+		{ "http://[FE80::1%25eth0]:8080/v1", "http://[fe80::1%25eth0]:8080/v1" },
+		{ "http://u:pw@[::1]:8080/v1", "http://[::1]:8080/v1" },
+		{ "http://10.0.0.7:65535/a/b/c?k=v#f", "http://10.0.0.7:65535/a/b/c" },
+	};
+	static const char *const bad[] = {
+		"ftp://x", "localhost:8080", "http://", "http:///v1", "", "http://h:0/v1",
+		"http://h:65536/v1", "http://h:8o80/v1", "http://h:-1/v1", "http://[::1/v1",
+		"http://[]/v1", "http://[::1]x/v1", "http://[zz::1]/v1", "http://u@/v1",
+		"http://a b/v1", "http://a\\b/v1", "http://:8080/v1", "//h/v1",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sx_buf b = SX_BUF_INIT;
+
+		if (sx_engine_endpoint_url(cases[i][0], &b))
+			fail_msg("'%s' refused", cases[i][0]);
+		if (strcmp(b.buf, cases[i][1]))
+			fail_msg("'%s' gave '%s', expected '%s'", cases[i][0], b.buf, cases[i][1]);
+		sx_buf_release(&b);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sx_buf b = SX_BUF_INIT;
+
+		sx_buf_adds(&b, "kept");
+		if (sx_engine_endpoint_url(bad[i], &b) != SX_EINPUT)
+			fail_msg("'%s' taken as '%s'", bad[i], b.buf);
+		assert_string_equal(b.buf, "kept"); /* appended to, or left alone */
+		sx_buf_release(&b);
+	}
+	{
+		struct sx_buf b = SX_BUF_INIT;
+
+		assert_int_equal(sx_engine_endpoint_url(NULL, &b), SX_EINPUT);
+		/* the host (run.json, host-only keys) takes the last '@' too: no part of a password */
+		assert_int_equal(sx_engine_endpoint_host("https://u:p@ss@Api.example:8443/v1", &b), 0);
+		assert_string_equal(b.buf, "api.example");
+		sx_buf_release(&b);
+	}
+}
+
 static void test_order_dedupe_cache(void **state)
 {
 	struct sx_sim_config sc = SX_SIM_CONFIG_INIT;
@@ -290,6 +363,303 @@ static void test_order_dedupe_cache(void **state)
 	free(cache);
 	free_requests(reqs, n);
 	sx_sim_stop(s);
+}
+
+/* A URL on a loopback port where nothing listens. */
+static void dead_url(char *url, size_t n)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(url, n, "http://127.0.0.1:%d/v1", ntohs(a.sin_port));
+	close(fd);
+}
+
+/* Store reqs[0..n) under the key of endpoint (a URL or a host), as a row with insecure. */
+static void plant_rows(const char *cache, const struct sx_request *reqs, size_t n,
+		       const char *endpoint, int insecure, const char *content)
+{
+	struct sx_cache *c = NULL;
+	struct sx_buf resp = SX_BUF_INIT;
+	size_t i;
+
+	sx_buf_addf(&resp, "{\"choices\":[{\"message\":{\"content\":\"%s\"},"
+		    "\"finish_reason\":\"stop\"}]}", content);
+	assert_int_equal(sx_cache_open(cache, SX_CACHE_CREATE, &c, NULL), 0);
+	for (i = 0; i < n; i++) {
+		struct sx_cache_entry ce = SX_CACHE_ENTRY_INIT;
+		char key[65];
+
+		sx_cache_key(endpoint, reqs[i].body, reqs[i].len, key);
+		ce.request = reqs[i].body;
+		ce.request_len = reqs[i].len;
+		ce.response = resp.buf;
+		ce.response_len = resp.len;
+		ce.endpoint = strstr(endpoint, "://") ? (char *)endpoint : NULL;
+		ce.insecure = insecure;
+		assert_int_equal(sx_cache_put(c, key, "127.0.0.1", &ce, NULL), 0);
+	}
+	sx_cache_close(c);
+	sx_buf_release(&resp);
+}
+
+/*
+ * Two servers on one host, on two ports, share a cache file: each gets its own
+ * answers (the key names the port), every spelling of one base URL finds the
+ * same rows, and a port where nothing listens is not answered from the others'.
+ */
+static void test_endpoint_keys(void **state)
+{
+	struct sx_sim_config c1 = SX_SIM_CONFIG_INIT, c2 = SX_SIM_CONFIG_INIT;
+	struct sx_sim *s1, *s2;
+	struct sx_engine_config cfg = SX_ENGINE_CONFIG_INIT;
+	struct sx_engine *e;
+	struct sx_engine_stats st;
+	struct sx_err err = SX_ERR_INIT;
+	const size_t n = 20;
+	struct sx_request *reqs = make_requests(n, n, NULL);
+	struct sx_result *r1 = calloc(n, sizeof(*r1)), *r2 = calloc(n, sizeof(*r2));
+	char *cache = new_cache_path(), url[96];
+	size_t i, differ = 0;
+
+	(void)state;
+	c1.confidence_decimals = 1;
+	c2.confidence_decimals = 4; /* the same predictions, other confidences */
+	s1 = start_sim(&c1);
+	s2 = start_sim(&c2);
+	e = engine(&cfg, sx_sim_address(s1), cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, r1, "one", NULL), 0);
+	sx_engine_free(e);
+	e = engine(&cfg, sx_sim_address(s2), cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, r2, "two", NULL), 0);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, 0);
+	assert_int_equal(st.sent, n);
+	assert_int_equal(sim_stat(s2, "chat_requests", NULL), n);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(r2[i].status, SX_RESULT_OK);
+		assert_false(r2[i].from_cache);
+		differ += strcmp(r1[i].answer.content, r2[i].answer.content) != 0;
+	}
+	assert_true(differ > 0);
+	release_results(r2, n);
+
+	/* another spelling of the first URL: its answers, from the cache */
+	snprintf(url, sizeof(url), "HTTP://user:pw@127.0.0.1:%d/v1//", sx_sim_port(s1));
+	e = engine(&cfg, url, cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, r2, "again", NULL), 0);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(r2[i].answer.content, r1[i].answer.content);
+	release_results(r2, n);
+	assert_int_equal(sim_stat(s1, "chat_requests", NULL), n);
+
+	/* a query (Azure's ?api-version=) is sent after the path, and is no part of the key */
+	snprintf(url, sizeof(url), "%s?api-version=2024-02-01#x", sx_sim_address(s1));
+	e = engine(&cfg, url, NULL);
+	assert_int_equal(sx_engine_run(e, reqs, 1, r2, "query", &err), 0);
+	sx_engine_free(e);
+	assert_int_equal(r2[0].status, SX_RESULT_OK);
+	assert_int_equal(sim_stat(s1, "chat_requests", NULL), n + 1);
+	release_results(r2, 1);
+	e = engine(&cfg, url, cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, r2, "query", &err), 0);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, n);
+	release_results(r2, n);
+
+	/* the rows say where they came from, fetched over plain http */
+	{
+		struct sx_cache *c = NULL;
+		struct sx_cache_entry ce = SX_CACHE_ENTRY_INIT;
+		struct sx_buf ep = SX_BUF_INIT;
+		char key[65];
+
+		assert_int_equal(sx_engine_endpoint_url(sx_sim_address(s2), &ep), 0);
+		sx_cache_key(ep.buf, reqs[0].body, reqs[0].len, key);
+		assert_int_equal(sx_cache_open(cache, 0, &c, NULL), 0);
+		assert_int_equal(sx_cache_get(c, key, &ce, NULL), 0);
+		assert_string_equal(ce.endpoint, ep.buf);
+		assert_int_equal(ce.insecure, 0);
+		sx_cache_entry_release(&ce);
+		sx_cache_close(c);
+		sx_buf_release(&ep);
+	}
+
+	/* nothing listens there: not one answer from the cache of the others */
+	dead_url(url, sizeof(url));
+	e = engine(&cfg, url, cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, r2, "down", &err), SX_ENET);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, 0);
+	assert_int_equal(count_status(r2, n, SX_RESULT_OK), 0);
+	release_results(r2, n);
+	cfg.offline = 1;
+	e = engine(&cfg, url, cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, r2, "down offline", NULL), 0);
+	sx_engine_free(e);
+	assert_int_equal(count_status(r2, n, SX_RESULT_FAILED), n);
+	assert_string_equal(r2[0].reason, "offline miss");
+	release_results(r2, n);
+
+	release_results(r1, n);
+	free(r1);
+	free(r2);
+	free(cache);
+	free_requests(reqs, n);
+	sx_sim_stop(s1);
+	sx_sim_stop(s2);
+}
+
+/*
+ * Rows of a version 1 cache are keyed by the host alone: taken only when asked
+ * (--cache-legacy-keys: on a miss of the endpoint's key; or the host key
+ * alone, as score of an old run does), and counted apart.
+ */
+static void test_legacy_keys(void **state)
+{
+	struct sx_engine_config cfg = SX_ENGINE_CONFIG_INIT;
+	struct sx_engine *e;
+	struct sx_engine_stats st;
+	const size_t n = 12;
+	struct sx_request *reqs = make_requests(n, n, NULL);
+	struct sx_result *res = calloc(n, sizeof(*res));
+	char *cache = new_cache_path(), url[96];
+	size_t i;
+
+	(void)state;
+	dead_url(url, sizeof(url));
+	plant_rows(cache, reqs, n / 2, "127.0.0.1", -1, "(1, 0.5)"); /* old rows of that host */
+	plant_rows(cache, reqs + n / 2, n / 2, url, 0, "(0, 0.5)");  /* new rows of that URL */
+	cfg.offline = 1;
+
+	/* by default the old rows are not this endpoint's */
+	e = engine(&cfg, url, cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, res, "default", NULL), 0);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, n / 2);
+	assert_int_equal(st.legacy_hits, 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(res[i].status, i < n / 2 ? SX_RESULT_FAILED : SX_RESULT_OK);
+	release_results(res, n);
+
+	/* asked for: the endpoint's rows first, the host's on a miss, counted apart */
+	cfg.cache_keys = SX_ENGINE_KEYS_FALLBACK;
+	e = engine(&cfg, url, cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, res, "fallback", NULL), 0);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, n);
+	assert_int_equal(st.legacy_hits, n / 2);
+	for (i = 0; i < n; i++)
+		assert_string_equal(res[i].answer.content, i < n / 2 ? "(1, 0.5)" : "(0, 0.5)");
+	release_results(res, n);
+
+	/* the host key alone: what a run before endpoint keys read */
+	cfg.cache_keys = SX_ENGINE_KEYS_HOST;
+	e = engine(&cfg, url, cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, res, "host", NULL), 0);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, n / 2);
+	assert_int_equal(st.legacy_hits, n / 2);
+	release_results(res, n);
+
+	/* the names run.json records */
+	{
+		int k = -1;
+
+		assert_string_equal(sx_engine_keys_name(SX_ENGINE_KEYS_FALLBACK), "endpoint+host");
+		assert_int_equal(sx_engine_keys_from_name("host", &k), 0);
+		assert_int_equal(k, SX_ENGINE_KEYS_HOST);
+		assert_int_equal(sx_engine_keys_from_name("port", &k), SX_EINPUT);
+	}
+	free(res);
+	free(cache);
+	free_requests(reqs, n);
+}
+
+/*
+ * A run that verifies TLS does not take answers fetched without verification
+ * (nor old rows, which did not record it) unless told to; a run with
+ * --insecure, or over plain http, takes them.
+ */
+static void test_unverified_rows(void **state)
+{
+	struct sx_engine_config cfg = SX_ENGINE_CONFIG_INIT;
+	struct sx_engine *e;
+	struct sx_engine_stats st;
+	const size_t n = 9, k = 3;
+	struct sx_request *reqs = make_requests(n, n, NULL);
+	struct sx_result *res = calloc(n, sizeof(*res));
+	char *cache = new_cache_path();
+	const char *tls = "https://127.0.0.1:1/v1";
+	size_t i;
+
+	(void)state;
+	plant_rows(cache, reqs, k, tls, 1, "(1, 0.1)");          /* fetched with --insecure */
+	plant_rows(cache, reqs + k, k, tls, 0, "(1, 0.2)");      /* verified */
+	plant_rows(cache, reqs + 2 * k, k, "127.0.0.1", -1, "(1, 0.3)"); /* old, not recorded */
+	cfg.offline = 1;
+	cfg.cache_keys = SX_ENGINE_KEYS_FALLBACK;
+
+	e = engine(&cfg, tls, cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, res, "verifying", NULL), 0);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, k);
+	assert_int_equal(st.unverified, 2 * k);
+	for (i = 0; i < n; i++) {
+		if (i >= k && i < 2 * k) {
+			assert_int_equal(res[i].status, SX_RESULT_OK);
+			continue;
+		}
+		assert_int_equal(res[i].status, SX_RESULT_FAILED);
+		assert_non_null(strstr(res[i].reason, "--accept-insecure-cache"));
+	}
+	release_results(res, n);
+
+	cfg.accept_insecure_cache = 1;
+	e = engine(&cfg, tls, cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, res, "accepting", NULL), 0);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, n);
+	assert_int_equal(st.unverified, 0);
+	release_results(res, n);
+
+	cfg.accept_insecure_cache = 0;
+	cfg.insecure = 1;
+	e = engine(&cfg, tls, cache);
+	assert_int_equal(sx_engine_run(e, reqs, n, res, "insecure", NULL), 0);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, n);
+	release_results(res, n);
+
+	/* plain http verifies nothing: the old rows of that host are as good as any */
+	cfg.insecure = 0;
+	e = engine(&cfg, "http://127.0.0.1:1/v1", cache);
+	assert_int_equal(sx_engine_run(e, reqs + 2 * k, k, res, "http", NULL), 0);
+	sx_engine_get_stats(e, &st);
+	sx_engine_free(e);
+	assert_int_equal(st.cache_hits, k);
+	release_results(res, k);
+	free(res);
+	free(cache);
+	free_requests(reqs, n);
 }
 
 static void run_faults(const char *faults, double rate, long stall_ms, double timeout_s)
@@ -460,25 +830,15 @@ static void test_unreachable(void **state)
 	struct sx_engine_config cfg = SX_ENGINE_CONFIG_INIT;
 	struct sx_engine *e;
 	struct sx_err err = SX_ERR_INIT;
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
 	const size_t n = 20;
 	struct sx_request *reqs = make_requests(n, n, NULL);
 	struct sx_result *res = calloc(n, sizeof(*res));
 	char url[64];
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	double t0;
 	size_t i;
 
 	(void)state;
-	/* a port nobody listens on */
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", ntohs(a.sin_port));
-	close(fd);
+	dead_url(url, sizeof(url));
 
 	e = engine(&cfg, url, NULL);
 	t0 = now_s();
@@ -588,7 +948,11 @@ static void test_interrupt(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_endpoint_url),
 		cmocka_unit_test(test_order_dedupe_cache),
+		cmocka_unit_test(test_endpoint_keys),
+		cmocka_unit_test(test_legacy_keys),
+		cmocka_unit_test(test_unverified_rows),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_400_fails_at_once),
