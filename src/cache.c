@@ -713,3 +713,77 @@ int sx_cache_vacuum(struct sx_cache *c, long long *before, long long *after, str
 		*after = cache_file_bytes(c);
 	return 0;
 }
+
+/* ---------------------------------------------------------------- merge */
+
+/* One row of src into c: copied, the same, or a conflict. */
+static int merge_row(struct sx_cache *c, sqlite3_stmt *st, struct sx_cache_merge_stats *ms,
+		     struct sx_err *err)
+{
+	struct sx_cache_entry have = SX_CACHE_ENTRY_INIT, e = SX_CACHE_ENTRY_INIT;
+	const char *key = (const char *)sqlite3_column_text(st, 0);
+	const char *host = (const char *)sqlite3_column_text(st, 1);
+	int rc;
+
+	if (!key)
+		return 0;
+	rc = sx_cache_get(c, key, &have, err);
+	if (rc && rc != SX_ENOTFOUND)
+		return rc;
+	e.response = (char *)sqlite3_column_text(st, 3);
+	e.response_len = (size_t)sqlite3_column_bytes(st, 3);
+	if (rc == 0) {
+		if (have.response_len == e.response_len &&
+		    !memcmp(have.response, e.response ? e.response : "", e.response_len)) {
+			ms->same++;
+		} else if (!ms->conflicts++) {
+			snprintf(ms->first_conflict, sizeof(ms->first_conflict), "%s", key);
+		}
+		sx_cache_entry_release(&have);
+		return 0;
+	}
+	e.request = (char *)sqlite3_column_text(st, 2);
+	e.request_len = (size_t)sqlite3_column_bytes(st, 2);
+	e.prompt_tokens = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+	e.completion_tokens = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1
+									 : sqlite3_column_int64(st, 5);
+	e.latency_ms = sqlite3_column_double(st, 6);
+	e.created = sqlite3_column_double(st, 7);
+	e.endpoint = (char *)sqlite3_column_text(st, 8);
+	e.insecure = sqlite3_column_type(st, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 9);
+	rc = sx_cache_put(c, key, host ? host : "", &e, err);
+	if (!rc)
+		ms->added++;
+	return rc;
+}
+
+int sx_cache_merge_from(struct sx_cache *c, const char *src, struct sx_cache_merge_stats *ms,
+			struct sx_err *err)
+{
+	struct sx_cache *in = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	memset(ms, 0, sizeof(*ms));
+	rc = sx_cache_open(src, 0, &in, err);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(in->db,
+			       "SELECT key, host, request, response, prompt_tokens, completion_tokens, "
+			       "latency_ms, created, endpoint, insecure FROM responses ORDER BY created, key",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(in, err, "reading");
+		goto out;
+	}
+	sx_cache_hold(c);
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW)
+		rc = merge_row(c, st, ms, err);
+	if (!rc && step != SQLITE_DONE)
+		rc = db_err(in, err, "reading");
+	if (!rc)
+		rc = sx_cache_flush(c, err);
+out:
+	sqlite3_finalize(st);
+	sx_cache_close(in);
+	return rc;
+}

@@ -125,6 +125,23 @@ int sx_cache_stats(struct sx_cache *c, struct sx_cache_stats *out, struct sx_err
  */
 int sx_cache_export(struct sx_cache *c, FILE *out, long *rows, struct sx_err *err);
 
+/* What sx_cache_merge_from did. */
+struct sx_cache_merge_stats {
+	long added;     /* rows copied */
+	long same;      /* rows the destination already held, with the same response */
+	long conflicts; /* keys the destination holds with another response: kept, not copied */
+	char first_conflict[65]; /* the first such key, "" when none */
+};
+
+/*
+ * Copy every row of the cache file src into c. A key c already holds is
+ * not copied: counted as the same answer, or as a conflict when the
+ * responses differ (the destination's row stays; nothing is resolved
+ * silently, the caller reports it).
+ */
+int sx_cache_merge_from(struct sx_cache *c, const char *src, struct sx_cache_merge_stats *st,
+			struct sx_err *err);
+
 /*
  * Where sx_cache_import keys the lines. Each line is keyed on the first of:
  * endpoint; host (a host-only key, as version 1 caches had); the line's

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "selfexp/buf.h"
 #include "selfexp/chat.h"
 #include "selfexp/data.h"
 #include "selfexp/engine.h"
@@ -64,6 +65,7 @@ struct sx_run_config {
 	unsigned conditions;          /* bit (1 << enum sx_cond) per condition */
 	unsigned explainers;          /* enum sx_explainer bits */
 	long limit;                   /* first N reviews, 0 = all */
+	long shard_index, shard_count;/* --shard i/N: the reviews whose id hashes to i of N; N 0 = all */
 	uint64_t seed;
 	enum sx_prob_source prob;
 	struct sx_gen_params gen;
@@ -148,6 +150,21 @@ struct sx_run_outcome {
  * `score`, cfg->rescore, nothing is written), and outcome->kept says so.
  */
 int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, struct sx_err *err);
+/*
+ * The differences of two configurations in what changes results ("key: A
+ * there, B here; ..." into out, empty when none): the endpoint, the
+ * engine's settings and the prompt directory are not compared (the prompts'
+ * hashes are), nor the shard when ignore_shard.
+ */
+void sx_run_config_diff(const struct sx_run_config *a, const struct sx_run_config *b,
+			int ignore_shard, struct sx_buf *out);
+
+/*
+ * The shard (0-based, of count) a review id belongs to: the first 8 bytes of
+ * SHA-256(id) as an integer, modulo count. Depends on the id and count only.
+ */
+long sx_run_shard_of(const char *id, long count);
+
 /* Ask a running sx_run to stop sending (async-signal-safe). */
 void sx_run_interrupt(void);
 

@@ -18,6 +18,7 @@ int cmd_prompt(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_sim(int argc, char **argv);

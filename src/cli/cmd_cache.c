@@ -17,6 +17,7 @@ static const char usage[] =
 	"       selfexp cache export [--cache FILE] [-o FILE]\n"
 	"       selfexp cache import [--cache FILE] [--base-url URL | --host HOST] FILE|-\n"
 	"       selfexp cache vacuum [--cache FILE]\n"
+	"       selfexp cache merge OUT.sqlite IN.sqlite...\n"
 	"\n"
 	"Inspect and maintain the response cache: a SQLite file of every complete,\n"
 	"well-formed HTTP 200 answer the API gave, keyed by the SHA-256 of the\n"
@@ -38,6 +39,9 @@ static const char usage[] =
 	"           request is re-canonicalised and its key recomputed; the cache file\n"
 	"           is created when missing\n"
 	"  vacuum   checkpoint the write-ahead log and rebuild the file\n"
+	"  merge    copy every row of the IN caches into OUT (created when missing);\n"
+	"           a key OUT already holds with another response is a conflict: kept\n"
+	"           as it is, reported, and the exit status is 1\n"
 	"\n"
 	"options:\n"
 	"  --cache FILE   the cache file (default: $SELFEXP_CACHE, else\n"
@@ -218,6 +222,42 @@ static int do_vacuum(struct sx_cache *c, const char *path)
 	return SX_EXIT_OK;
 }
 
+/* `cache merge OUT IN...`: rows copied, the same ones skipped, conflicts reported. */
+static int do_merge(int n, char **paths)
+{
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_cache *out = NULL;
+	long conflicts = 0;
+	int i, rc = SX_EXIT_OK;
+
+	if (n < 2) {
+		sx_cli_error("cache merge: expected OUT.sqlite and at least one IN.sqlite");
+		return sx_cli_usage_hint("cache");
+	}
+	if (sx_cache_open(paths[0], SX_CACHE_CREATE, &out, &err)) {
+		sx_cli_error("%s", err.msg);
+		return SX_EXIT_FAIL;
+	}
+	for (i = 1; i < n && rc == SX_EXIT_OK; i++) {
+		struct sx_cache_merge_stats ms;
+
+		if (sx_cache_merge_from(out, paths[i], &ms, &err)) {
+			sx_cli_error("cache merge: %s", err.msg);
+			rc = SX_EXIT_FAIL;
+			break;
+		}
+		fprintf(stderr, "selfexp: %s: %ld rows added, %ld already there, %ld conflicts\n",
+			paths[i], ms.added, ms.same, ms.conflicts);
+		if (ms.conflicts)
+			sx_cli_error("cache merge: '%s' answers %ld keys differently from '%s' (the "
+				     "first: %s); the rows of '%s' were kept", paths[i], ms.conflicts,
+				     paths[0], ms.first_conflict, paths[0]);
+		conflicts += ms.conflicts;
+	}
+	sx_cache_close(out);
+	return rc == SX_EXIT_OK && conflicts ? SX_EXIT_FAIL : rc;
+}
+
 struct cache_args {
 	const char *path, *host, *base_url, *out_path;
 	int json;
@@ -263,17 +303,19 @@ int cmd_cache(int argc, char **argv)
 	if ((rc = cache_options(argc, argv, "+ho:", &a)) >= 0)
 		return rc;
 	if (optind >= argc) {
-		sx_cli_error("cache: missing subcommand (stats, export, import or vacuum)");
+		sx_cli_error("cache: missing subcommand (stats, export, import, vacuum or merge)");
 		return sx_cli_usage_hint("cache");
 	}
 	verb = argv[optind++];
 	/* options may follow the subcommand too */
 	if ((rc = cache_options(argc, argv, "ho:", &a)) >= 0)
 		return rc;
+	if (!strcmp(verb, "merge"))
+		return do_merge(argc - optind, argv + optind);
 	if (strcmp(verb, "stats") && strcmp(verb, "export") && strcmp(verb, "import") &&
 	    strcmp(verb, "vacuum")) {
-		sx_cli_error("cache: unknown subcommand '%s' (expected stats, export, import or vacuum)",
-			     verb);
+		sx_cli_error("cache: unknown subcommand '%s' (expected stats, export, import, vacuum "
+			     "or merge)", verb);
 		return sx_cli_usage_hint("cache");
 	}
 	creating = !strcmp(verb, "import");

@@ -46,29 +46,6 @@ static const char usage[] =
 	"exit status: 0 ok, 1 unreadable run directory, 2 usage error,\n"
 	"  5 some answers were missing from the cache\n";
 
-#define RUN_JSON_MAX (16u * 1024u * 1024u)
-
-/* The run's configuration from DIR/run.json; -1 (message printed) when it cannot be read. */
-static int load_config(const char *dir, struct sx_run_config *cfg)
-{
-	struct sx_buf path = SX_BUF_INIT, text = SX_BUF_INIT;
-	struct sx_err err = SX_ERR_INIT;
-	struct sx_json *run = NULL;
-	int rc = -1;
-
-	sx_buf_addf(&path, "%s/run.json", dir);
-	if (sx_file_read(path.buf, RUN_JSON_MAX, &text, &err) ||
-	    !(run = sx_json_parse(text.buf, text.len, &err)))
-		sx_cli_error("score: %s (is '%s' a run directory?)", err.msg, dir);
-	else if (sx_run_config_from_json(cfg, run, &err))
-		sx_cli_error("score: '%s': %s", path.buf, err.msg);
-	else
-		rc = 0;
-	sx_json_free(run);
-	sx_buf_release(&path);
-	sx_buf_release(&text);
-	return rc;
-}
 
 /*
  * What the recorded configuration leaves open: the output is DIR itself,
@@ -149,7 +126,7 @@ int cmd_score(int argc, char **argv)
 		free(cache);
 		return SX_EXIT_FAIL;
 	}
-	if (load_config(dir, &cfg))
+	if (sx_run_opts_load_config("score", dir, &cfg, NULL))
 		goto out;
 	if (finish_config(&cfg, dir, cache, &cache_buf, &prompts_buf)) {
 		sx_run_config_release(&cfg);

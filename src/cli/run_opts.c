@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@
 #include "selfexp/sim.h"
 
 #define KEY_FILE_MAX 4096
+/* run.json is read back by score and merge up to this size. */
+#define RUN_JSON_MAX (16u * 1024u * 1024u)
 
 /* ---------------------------------------------------------------- option values */
 
@@ -102,6 +105,59 @@ static int set_seed(struct sx_run_opts *o, const char *arg)
 	errno = 0;
 	o->cfg.seed = strtoull(arg, &end, 10);
 	return errno || *end || end == arg || *arg == '-' ? -1 : 0;
+}
+
+/* An environment variable as a long in [lo, hi]; -1 when absent or not one. */
+static int env_long(const char *name, long lo, long hi, long *out)
+{
+	const char *v = getenv(name);
+
+	return v && *v && !sx_parse_long(v, lo, hi, out) ? 0 : -1;
+}
+
+/*
+ * --shard i/N, or auto: Slurm's array task (SLURM_ARRAY_TASK_ID minus
+ * SLURM_ARRAY_TASK_MIN, of SLURM_ARRAY_TASK_COUNT), or auto/N with N given
+ * and the index from JOB_COMPLETION_INDEX (Kubernetes) or Slurm's task.
+ */
+static int set_shard(struct sx_run_opts *o, const char *arg)
+{
+	long i = -1, n = 0, min = 0;
+	char *slash = strchr(arg, '/');
+
+	if (slash && !strncmp(arg, "auto/", 5)) {
+		if (sx_parse_long(slash + 1, 1, 1000000, &n))
+			return -1;
+	} else if (slash) {
+		char *num = xstrndup(arg, (size_t)(slash - arg));
+		int bad = sx_parse_long(num, 0, 999999, &i) || sx_parse_long(slash + 1, 1, 1000000, &n);
+
+		free(num);
+		if (bad)
+			return -1;
+	} else if (strcmp(arg, "auto")) {
+		return -1;
+	}
+	if (i < 0) {
+		env_long("SLURM_ARRAY_TASK_MIN", 0, LONG_MAX, &min);
+		if (env_long("JOB_COMPLETION_INDEX", 0, 999999, &i) &&
+		    !env_long("SLURM_ARRAY_TASK_ID", 0, LONG_MAX, &i))
+			i -= min;
+		if (!n)
+			env_long("SLURM_ARRAY_TASK_COUNT", 1, 1000000, &n);
+		if (i < 0 || !n) {
+			sx_cli_error("--shard %s: no shard in the environment: set "
+				     "SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job "
+				     "array), or JOB_COMPLETION_INDEX with --shard auto/N, or "
+				     "pass --shard i/N", arg);
+			return -1;
+		}
+	}
+	if (i >= n)
+		return -1;
+	o->cfg.shard_index = i;
+	o->cfg.shard_count = n;
+	return 0;
 }
 
 static int set_lime_samples(struct sx_run_opts *o, const char *arg)
@@ -256,6 +312,12 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("run directory to write"),
 	  DEMO_HELP("run directory (default out/demo); the cache goes to\n"
 		    "DIR/../.selfexp/cache.sqlite") },
+	{ "shard", "i/N|auto", G_IO, RUN,
+	  FUNC(set_shard, "i/N with 0 <= i < N, auto (a Slurm job array) or auto/N"),
+	  RUN_HELP("only the reviews whose id hashes to shard i (0-based) of N,\n"
+		   "stable across machines and orders; auto takes i and N from a\n"
+		   "Slurm job array (SLURM_ARRAY_TASK_ID, _COUNT), auto/N the index\n"
+		   "from JOB_COMPLETION_INDEX; 'selfexp merge' joins the shards") },
 	{ "force", NULL, G_IO, RUN, FLAG(cfg.force, 1),
 	  RUN_HELP("replace the run in DIR even when its configuration differs\n"
 		   "(without it such a run is refused; the same configuration\n"
@@ -941,4 +1003,29 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 	if (rc == SX_ELIMIT || partial)
 		return SX_EXIT_PARTIAL;
 	return SX_EXIT_OK;
+}
+
+int sx_run_opts_load_config(const char *cmd, const char *dir, struct sx_run_config *cfg,
+			    int *complete)
+{
+	struct sx_buf path = SX_BUF_INIT, text = SX_BUF_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_json *run = NULL;
+	int rc = -1;
+
+	sx_buf_addf(&path, "%s/run.json", dir);
+	if (sx_file_read(path.buf, RUN_JSON_MAX, &text, &err) ||
+	    !(run = sx_json_parse(text.buf, text.len, &err))) {
+		sx_cli_error("%s: %s (is '%s' a run directory?)", cmd, err.msg, dir);
+	} else if (sx_run_config_from_json(cfg, run, &err)) {
+		sx_cli_error("%s: '%s': %s", cmd, path.buf, err.msg);
+	} else {
+		rc = 0;
+		if (complete && sx_json_bool(sx_json_get(run, "complete"), complete))
+			*complete = 0;
+	}
+	sx_json_free(run);
+	sx_buf_release(&path);
+	sx_buf_release(&text);
+	return rc;
 }

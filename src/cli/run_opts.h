@@ -65,4 +65,12 @@ void sx_run_opts_release(struct sx_run_opts *o);
 int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_outcome *out,
 		  const struct sx_err *err);
 
+/*
+ * The configuration of the run in dir, from its run.json (messages name
+ * cmd); *complete (may be NULL) gets its "complete". -1 when unreadable
+ * (printed), cfg then released.
+ */
+int sx_run_opts_load_config(const char *cmd, const char *dir, struct sx_run_config *cfg,
+			    int *complete);
+
 #endif

@@ -184,6 +184,9 @@ struct sx_json *sx_run_config_to_json(const struct sx_run_config *cfg,
 	sx_json_add_str(j, "format", sx_data_format_name(cfg->data_opts.format));
 	sx_json_add_bool(j, "skip_bad_rows", cfg->data_opts.skip_bad_rows);
 	sx_json_add_num(j, "limit", (double)cfg->limit);
+	j = sx_json_add(o, "shard", sx_json_new_object());
+	sx_json_add_num(j, "index", (double)cfg->shard_index);
+	sx_json_add_num(j, "count", (double)cfg->shard_count);
 	sx_json_add(o, "conditions", names_json(cfg->conditions, 1));
 	sx_json_add(o, "explainers", names_json(cfg->explainers, 0));
 	sx_json_add(o, "prompts", prompts_json(cfg, hashes));
@@ -441,6 +444,12 @@ static int from_config(struct sx_run_config *cfg, const struct sx_json *c, struc
 	if (format && strcmp(format, "auto") &&
 	    sx_data_format_from_name(format, &cfg->data_opts.format))
 		return bad(err, "data.format", "auto, tsv, jsonl or csv");
+	if (get_long(sx_json_get(c, "shard"), "index", &cfg->shard_index, err) ||
+	    get_long(sx_json_get(c, "shard"), "count", &cfg->shard_count, err))
+		return -1;
+	if (cfg->shard_count < 0 || cfg->shard_index < 0 ||
+	    (cfg->shard_count && cfg->shard_index >= cfg->shard_count))
+		return bad(err, "shard", "an index below a count");
 	if (get_protocol(c, cfg, err) || get_prompts(cfg, sx_json_get(c, "prompts"), err) ||
 	    get_generation(cfg, sx_json_get(c, "generation"), err) ||
 	    get_endpoint(cfg, sx_json_get(c, "endpoint"), err) ||
@@ -735,6 +744,21 @@ static void differences(const struct sx_json *old, const struct sx_json *now, co
 		free(a);
 		free(b);
 	}
+}
+
+void sx_run_config_diff(const struct sx_run_config *a, const struct sx_run_config *b,
+			int ignore_shard, struct sx_buf *out)
+{
+	struct sx_json *ja = comparable(a, (const char *const *)a->prompt_hash);
+	struct sx_json *jb = comparable(b, (const char *const *)b->prompt_hash);
+
+	if (ignore_shard) {
+		sx_json_set(ja, "shard", sx_json_new_null());
+		sx_json_set(jb, "shard", sx_json_new_null());
+	}
+	differences(ja, jb, "", out);
+	sx_json_free(ja);
+	sx_json_free(jb);
 }
 
 int run_check_existing(const struct run *run, struct sx_err *err)

@@ -19,6 +19,7 @@
 #include "run.h"
 #include "selfexp/alloc.h"
 #include "selfexp/file.h"
+#include "selfexp/hash.h"
 #include "selfexp/rundir.h"
 
 static volatile sig_atomic_t interrupted;
@@ -75,6 +76,32 @@ static int load_prompts(struct run *run, struct sx_err *err)
 	return 0;
 }
 
+long sx_run_shard_of(const char *id, long count)
+{
+	return count > 0 ? (long)(sx_hash64(id, strlen(id)) % (uint64_t)count) : 0;
+}
+
+/*
+ * Keep the reviews of the run's shard, in their order, at the front of the
+ * data set (the others move behind nrev and are freed with it).
+ */
+static void keep_shard(struct run *run)
+{
+	size_t r, kept = 0;
+
+	for (r = 0; r < run->nrev; r++) {
+		struct sx_review tmp;
+
+		if (sx_run_shard_of(run->ds.reviews[r].id, run->cfg->shard_count) !=
+		    run->cfg->shard_index)
+			continue;
+		tmp = run->ds.reviews[kept];
+		run->ds.reviews[kept++] = run->ds.reviews[r];
+		run->ds.reviews[r] = tmp;
+	}
+	run->nrev = kept;
+}
+
 static int load_inputs(struct run *run, struct sx_err *err)
 {
 	const struct sx_run_config *cfg = run->cfg;
@@ -86,6 +113,8 @@ static int load_inputs(struct run *run, struct sx_err *err)
 	run->nrev = run->ds.n;
 	if (cfg->limit > 0 && (size_t)cfg->limit < run->nrev)
 		run->nrev = (size_t)cfg->limit;
+	if (cfg->shard_count > 0)
+		keep_shard(run);
 	rc = check_lengths(run, err);
 	if (!rc)
 		rc = load_prompts(run, err);

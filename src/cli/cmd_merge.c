@@ -1,0 +1,189 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "run_opts.h"
+#include "selfexp/alloc.h"
+#include "selfexp/buf.h"
+#include "selfexp/cache.h"
+
+static const char usage[] =
+	"usage: selfexp merge OUT SHARD_DIR... [--partial] [--cache FILE] [--force]\n"
+	"\n"
+	"Join the run directories of the shards of one run (`selfexp run --shard i/N`)\n"
+	"into OUT, as if one run had done all the reviews: records.jsonl in the same\n"
+	"order and summary.json (bootstrap and every statistic over all reviews) are\n"
+	"byte for byte those of an unsharded run with the same seed.\n"
+	"\n"
+	"The shards must belong together: the same configuration (but the shard),\n"
+	"the same N, every shard 0..N-1 exactly once, and each complete. Their caches\n"
+	"(as their run.json records them) are joined into OUT's cache, a key answered\n"
+	"differently by two shards is an error, and OUT is then computed from that\n"
+	"cache alone, without the network.\n"
+	"\n"
+	"options:\n"
+	"  --partial      accept partial shards (OUT is then partial too: exit 5)\n"
+	"  --cache FILE   the joined cache (default OUT/cache.sqlite)\n"
+	"  --force        replace a run of another configuration in OUT\n"
+	"  -h, --help     show this help\n"
+	"\n"
+	"exit status: 0 ok, 1 the shards do not belong together or a cache conflict,\n"
+	"  2 usage error, 5 an answer is missing (a partial shard)\n";
+
+struct shard {
+	const char *dir;
+	struct sx_run_config cfg;
+	int complete;
+};
+
+/* Every shard of one N exactly once, the same configuration, complete unless partial. */
+static int check_shards(struct shard *sh, size_t n, int partial)
+{
+	long count = sh[0].cfg.shard_count;
+	unsigned char *seen;
+	size_t i;
+	int rc = 0;
+
+	if (count < 1) {
+		sx_cli_error("merge: '%s' is not a shard (it was run without --shard)", sh[0].dir);
+		return -1;
+	}
+	seen = xcalloc((size_t)count, 1);
+	for (i = 0; i < n && !rc; i++) {
+		struct sx_buf diff = SX_BUF_INIT;
+
+		sx_run_config_diff(&sh[0].cfg, &sh[i].cfg, 1, &diff);
+		if (sh[i].cfg.shard_count != count) {
+			sx_cli_error("merge: '%s' is shard %ld of %ld, '%s' of %ld", sh[i].dir,
+				     sh[i].cfg.shard_index, sh[i].cfg.shard_count, sh[0].dir, count);
+			rc = -1;
+		} else if (diff.len) {
+			sx_cli_error("merge: '%s' and '%s' are not shards of one run (%s)", sh[0].dir,
+				     sh[i].dir, diff.buf);
+			rc = -1;
+		} else if (seen[sh[i].cfg.shard_index]++) {
+			sx_cli_error("merge: shard %ld is given twice ('%s')", sh[i].cfg.shard_index,
+				     sh[i].dir);
+			rc = -1;
+		} else if (!sh[i].complete && !partial) {
+			sx_cli_error("merge: '%s' is partial; complete it (run it again) or pass "
+				     "--partial", sh[i].dir);
+			rc = -1;
+		}
+		sx_buf_release(&diff);
+	}
+	for (i = 0; !rc && i < (size_t)count; i++)
+		if (!seen[i]) {
+			sx_cli_error("merge: shard %zu of %ld is missing", i, count);
+			rc = -1;
+		}
+	free(seen);
+	return rc;
+}
+
+/* The shards' caches into path; a key two of them answer differently is an error. */
+static int join_caches(struct shard *sh, size_t n, const char *path)
+{
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_cache *out = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (sx_cache_open(path, SX_CACHE_CREATE, &out, &err)) {
+		sx_cli_error("merge: %s", err.msg);
+		return -1;
+	}
+	for (i = 0; i < n && !rc; i++) {
+		struct sx_cache_merge_stats ms;
+		const char *in = sh[i].cfg.engine.cache_path;
+
+		if (!in || !strcmp(in, path))
+			continue;
+		if (sx_cache_merge_from(out, in, &ms, &err)) {
+			sx_cli_error("merge: the cache of '%s': %s", sh[i].dir, err.msg);
+			rc = -1;
+		} else if (ms.conflicts) {
+			sx_cli_error("merge: the cache '%s' of '%s' answers %ld requests differently from "
+				     "another shard's (the first key: %s)", in, sh[i].dir, ms.conflicts,
+				     ms.first_conflict);
+			rc = -1;
+		}
+	}
+	sx_cache_close(out);
+	return rc;
+}
+
+/* OUT from the joined cache: the unsharded configuration, offline. */
+static int merge_run(const struct sx_run_config *first, const char *out, const char *cache,
+		     int force)
+{
+	struct sx_run_config cfg = *first;
+	struct sx_run_outcome outcome;
+	struct sx_err err = SX_ERR_INIT;
+	int rc;
+
+	cfg.owned = NULL;
+	cfg.nowned = 0;
+	cfg.shard_index = cfg.shard_count = 0;
+	cfg.out_dir = out;
+	cfg.force = force;
+	cfg.engine.cache_path = cache;
+	cfg.engine.offline = 1;
+	cfg.engine.progress = 0;
+	cfg.engine.api_key = NULL;
+	cfg.argv_line = "selfexp merge";
+	cfg.argc = 0;
+	cfg.argv = NULL;
+	rc = sx_run(&cfg, &outcome, &err);
+	return sx_run_report(&cfg, rc, &outcome, &err);
+}
+
+int cmd_merge(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "partial", no_argument, NULL, 'p' },
+		{ "cache", required_argument, NULL, 'c' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sx_buf cache = SX_BUF_INIT;
+	struct shard *sh = NULL;
+	size_t n = 0, i;
+	int c, partial = 0, force = 0, rc = SX_EXIT_FAIL;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': partial = 1; break;
+		case 'f': force = 1; break;
+		case 'c': sx_buf_reset(&cache); sx_buf_adds(&cache, optarg); break;
+		case 'h': fputs(usage, stdout); sx_buf_release(&cache); return SX_EXIT_OK;
+		default: sx_buf_release(&cache); return sx_cli_usage_hint("merge");
+		}
+	}
+	if (argc - optind < 2) {
+		sx_cli_error("merge: expected OUT and at least one SHARD_DIR");
+		sx_buf_release(&cache);
+		return sx_cli_usage_hint("merge");
+	}
+	if (!cache.len)
+		sx_buf_addf(&cache, "%s/cache.sqlite", argv[optind]);
+	sh = xcalloc((size_t)(argc - optind), sizeof(*sh));
+	for (i = (size_t)optind + 1; i < (size_t)argc; i++, n++) {
+		sh[n].dir = argv[i];
+		if (sx_run_opts_load_config("merge", argv[i], &sh[n].cfg, &sh[n].complete))
+			goto out;
+	}
+	if (check_shards(sh, n, partial) || join_caches(sh, n, cache.buf))
+		goto out;
+	rc = merge_run(&sh[0].cfg, argv[optind], cache.buf, force);
+out:
+	for (i = 0; i < n; i++)
+		sx_run_config_release(&sh[i].cfg);
+	free(sh);
+	sx_buf_release(&cache);
+	return rc;
+}
