@@ -62,8 +62,77 @@ static void add_message(struct sx_buf *b, const char *role, const char *content)
 	sx_buf_addch(b, '}');
 }
 
+static const char *const omit_names[] = { "temperature", "top_p", "max_tokens", "seed" };
+
+const char *sx_gen_omit_name(unsigned bit)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(omit_names) / sizeof(omit_names[0]); i++)
+		if (bit == 1u << i)
+			return omit_names[i];
+	return NULL;
+}
+
+unsigned sx_gen_omit_bit(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(omit_names) / sizeof(omit_names[0]); i++)
+		if (!strcmp(name, omit_names[i]))
+			return 1u << i;
+	return 0;
+}
+
+static void base_body(const struct sx_gen_params *gp, const char *system, const char *user,
+		      struct sx_buf *out);
+static void add_object(struct sx_buf *b, const struct sx_json *obj, const char *const *order);
+static const char *const request_order[] = { "model", "messages", "temperature", "top_p",
+					     "max_tokens", "logprobs", "top_logprobs", "n", "seed",
+					     NULL };
+
+/*
+ * The body with --param, --unset and the max-tokens field applied: the
+ * fields changed on the usual body, then written canonically (known fields
+ * in their order, the others sorted), as sx_chat_request_canonical would.
+ */
+static void adjusted_body(const struct sx_gen_params *gp, const char *base, size_t len,
+			  struct sx_buf *out)
+{
+	struct sx_json *o = sx_json_parse(base, len, NULL), *m;
+	size_t i;
+
+	for (i = 0; i < sizeof(omit_names) / sizeof(omit_names[0]); i++)
+		if (gp->omit & (1u << i))
+			sx_json_remove(o, omit_names[i]);
+	if (gp->max_tokens_field && strcmp(gp->max_tokens_field, "max_tokens") &&
+	    !(gp->omit & SX_GEN_OMIT_MAX_TOKENS)) {
+		sx_json_remove(o, "max_tokens");
+		sx_json_add_num(o, gp->max_tokens_field, (double)gp->max_tokens);
+	}
+	for (m = sx_json_child(gp->extra); m; m = sx_json_next(m))
+		sx_json_set(o, sx_json_key(m), sx_json_dup(m));
+	add_object(out, o, request_order);
+	sx_json_free(o);
+}
+
 void sx_chat_request_body(const struct sx_gen_params *gp, const char *system, const char *user,
 			  struct sx_buf *out)
+{
+	struct sx_buf base = SX_BUF_INIT;
+
+	if (!gp->omit && !gp->extra &&
+	    (!gp->max_tokens_field || !strcmp(gp->max_tokens_field, "max_tokens"))) {
+		base_body(gp, system, user, out);
+		return;
+	}
+	base_body(gp, system, user, &base);
+	adjusted_body(gp, base.buf, base.len, out);
+	sx_buf_release(&base);
+}
+
+static void base_body(const struct sx_gen_params *gp, const char *system, const char *user,
+		      struct sx_buf *out)
 {
 	int first = 1;
 
@@ -119,9 +188,6 @@ static int in_list(const char *k, const char *const *order)
 	return 0;
 }
 
-static const char *const request_order[] = { "model", "messages", "temperature", "top_p",
-					     "max_tokens", "logprobs", "top_logprobs", "n", "seed",
-					     NULL };
 static const char *const message_order[] = { "role", "content", NULL };
 
 static void add_object(struct sx_buf *b, const struct sx_json *obj, const char *const *order)

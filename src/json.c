@@ -298,6 +298,11 @@ void sx_json_add_bool(struct sx_json *obj, const char *key, int v)
 	sx_json_add(obj, key, sx_json_new_bool(v));
 }
 
+void sx_json_remove(struct sx_json *obj, const char *key)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(C(obj), key);
+}
+
 void sx_json_set(struct sx_json *obj, const char *key, struct sx_json *item)
 {
 	if (cJSON_GetObjectItemCaseSensitive(C(obj), key))

@@ -22,11 +22,24 @@ struct sx_gen_params {
 	int top_logprobs;   /* with logprobs: alternatives per token (0..20) */
 	long seed;          /* sent as "seed" when >= 0 (sampling runs) */
 	long n;             /* choices per request, sent as "n" when > 1 (--prob sample:N) */
+	const char *max_tokens_field; /* NULL: "max_tokens"; or "max_completion_tokens" */
+	unsigned omit;      /* SX_GEN_OMIT_* bits: fields selfexp would send that are left out */
+	const struct sx_json *extra; /* borrowed object: top-level fields set (--param), or NULL */
 };
+
+/* Fields of the request body that --unset leaves out. */
+#define SX_GEN_OMIT_TEMPERATURE 1u
+#define SX_GEN_OMIT_TOP_P 2u
+#define SX_GEN_OMIT_MAX_TOKENS 4u
+#define SX_GEN_OMIT_SEED 8u
+/* The name of an omit bit ("temperature", ...), and the bit of a name (0 when none). */
+const char *sx_gen_omit_name(unsigned bit);
+unsigned sx_gen_omit_bit(const char *name);
 
 #define SX_GEN_PARAMS_INIT { \
 	.model = "gpt-3.5-turbo", .temperature = 0.0, .top_p = 1.0, .max_tokens = 1024, \
-	.logprobs = 0, .top_logprobs = 0, .seed = -1, .n = 1, \
+	.logprobs = 0, .top_logprobs = 0, .seed = -1, .n = 1, .max_tokens_field = NULL, \
+	.omit = 0, .extra = NULL, \
 }
 
 /*

@@ -71,6 +71,8 @@ void sx_json_add_num(struct sx_json *obj, const char *key, double v);
 void sx_json_add_bool(struct sx_json *obj, const char *key, int v);
 /* Replace (or add) a member: obj keeps one member named key. */
 void sx_json_set(struct sx_json *obj, const char *key, struct sx_json *item);
+/* Remove (and free) the member key, when there is one. */
+void sx_json_remove(struct sx_json *obj, const char *key);
 
 /* Serialise; the caller frees the string. pretty = indented, else compact. */
 char *sx_json_print(const struct sx_json *j, int pretty);

@@ -87,6 +87,7 @@ struct sx_run_config {
 	char **argv;                  /* borrowed; recorded in run.json for the reader */
 	char **owned;                 /* owned strings the fields above point into */
 	size_t nowned;
+	struct sx_json *owned_json;   /* owned: gen.extra when read from JSON */
 };
 
 void sx_run_config_init(struct sx_run_config *cfg);

@@ -126,6 +126,7 @@ static int merge_run(const struct sx_run_config *first, const char *out, const c
 
 	cfg.owned = NULL;
 	cfg.nowned = 0;
+	cfg.owned_json = NULL;
 	cfg.shard_index = cfg.shard_count = 0;
 	cfg.out_dir = out;
 	cfg.force = force;

@@ -107,6 +107,54 @@ static int set_seed(struct sx_run_opts *o, const char *arg)
 	return errno || *end || end == arg || *arg == '-' ? -1 : 0;
 }
 
+/* --param KEY=JSON: a top-level request field; model and messages are selfexp's. */
+static int set_param(struct sx_run_opts *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct sx_json *v;
+	char *key;
+
+	if (!eq || eq == arg)
+		return -1;
+	key = xstrndup(arg, (size_t)(eq - arg));
+	if (!strcmp(key, "model") || !strcmp(key, "messages")) {
+		sx_cli_error("--param %s: selfexp sets '%s' itself (use --model, or the prompt "
+			     "templates for the messages)", key, key);
+		free(key);
+		return -1;
+	}
+	v = sx_json_parse(eq + 1, strlen(eq + 1), NULL);
+	if (!v) {
+		free(key);
+		return -1;
+	}
+	if (!o->params)
+		o->params = sx_json_new_object();
+	sx_json_set(o->params, key, v);
+	free(key);
+	o->cfg.gen.extra = o->params;
+	return 0;
+}
+
+/* --unset KEY: a field selfexp would send, left out. */
+static int set_unset(struct sx_run_opts *o, const char *arg)
+{
+	unsigned bit = sx_gen_omit_bit(arg);
+
+	if (!bit)
+		return -1;
+	o->cfg.gen.omit |= bit;
+	return 0;
+}
+
+static int set_max_tokens_field(struct sx_run_opts *o, const char *arg)
+{
+	if (strcmp(arg, "auto") && strcmp(arg, "max_tokens") && strcmp(arg, "max_completion_tokens"))
+		return -1;
+	o->max_tokens_field = strcmp(arg, "auto") ? arg : NULL;
+	return 0;
+}
+
 /* An environment variable as a long in [lo, hi]; -1 when absent or not one. */
 static int env_long(const char *name, long lo, long hi, long *out)
 {
@@ -386,6 +434,20 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("sampling temperature (default 0, as the paper)") },
 	{ "max-tokens", "N", G_MODEL, RUN, LONG(cfg.gen.max_tokens, 1, 1000000, "a positive integer"),
 	  RUN_HELP("completion cap (default 1024)") },
+	{ "max-tokens-field", "auto|max_tokens|max_completion_tokens", G_MODEL, RUN,
+	  FUNC(set_max_tokens_field, "auto, max_tokens or max_completion_tokens"),
+	  RUN_HELP("the field the cap is sent in; auto (default): max_completion_tokens\n"
+		   "for OpenAI's reasoning models (names o1, o3, o4, gpt-5...), which\n"
+		   "also get no temperature and top_p while those are at the\n"
+		   "defaults (they take only the API's own), max_tokens otherwise") },
+	{ "param", "KEY=JSON", G_MODEL, RUN, FUNC(set_param, "KEY=JSON, e.g. seed=7 or "
+						    "response_format={\"type\":\"json_object\"}"),
+	  RUN_HELP("set a top-level request field to a JSON value (repeatable):\n"
+		   "llama.cpp's grammar, vLLM's guided_*, response_format,\n"
+		   "reasoning_effort, stop...; part of the cache key and run.json") },
+	{ "unset", "KEY", G_MODEL, RUN, FUNC(set_unset, "temperature, top_p, max_tokens or seed"),
+	  RUN_HELP("leave out a field selfexp sends: temperature, top_p,\n"
+		   "max_tokens or seed (repeatable)") },
 	{ "insecure", NULL, G_MODEL, RUN, FLAG(cfg.engine.insecure, 1),
 	  RUN_HELP("do not verify TLS certificates (recorded in run.json)") },
 	{ "concurrency", "N", G_ENGINE, RUN,
@@ -856,6 +918,42 @@ static void default_paths(struct sx_run_opts *o)
 	}
 }
 
+/* OpenAI's reasoning model families, by the start of the model name. */
+static int reasoning_model(const char *model)
+{
+	static const char *const families[] = { "o1", "o3", "o4", "gpt-5" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		n = strlen(families[i]);
+		if (!strncmp(model, families[i], n) && (!model[n] || model[n] == '-'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * --max-tokens-field auto: reasoning models take max_completion_tokens and
+ * only the API's own temperature and top_p, so those are not sent while they
+ * are at selfexp's defaults.
+ */
+static void reasoning_model_fields(struct sx_run_opts *o)
+{
+	struct sx_gen_params *g = &o->cfg.gen;
+
+	if (o->max_tokens_field) {
+		g->max_tokens_field = o->max_tokens_field;
+		return;
+	}
+	if (!reasoning_model(g->model))
+		return;
+	g->max_tokens_field = "max_completion_tokens";
+	if (g->temperature == 0.0)
+		g->omit |= SX_GEN_OMIT_TEMPERATURE;
+	if (g->top_p == 1.0)
+		g->omit |= SX_GEN_OMIT_TOP_P;
+}
+
 int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 {
 	struct sx_run_config *cfg = &o->cfg;
@@ -888,6 +986,7 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 		cfg->gen.logprobs = 1;
 		cfg->gen.top_logprobs = 5;
 	}
+	reasoning_model_fields(o);
 	if (cfg->prob == SX_PROB_SAMPLE && cfg->gen.temperature == 0)
 		cfg->gen.temperature = 1.0;
 	cfg->prompts_dir = o->prompts_dir;
@@ -912,6 +1011,7 @@ void sx_run_opts_release(struct sx_run_opts *o)
 	free(o->cache_path);
 	free(o->prompts_dir);
 	free(o->argv_line);
+	sx_json_free(o->params);
 	memset(o, 0, sizeof(*o));
 }
 

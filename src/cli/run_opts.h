@@ -32,6 +32,8 @@ struct sx_run_opts {
 	char *prompts_dir;  /* owned */
 	char *argv_line;    /* owned */
 	int progress;       /* -1 auto (a terminal), 0 off, 1 on */
+	struct sx_json *params; /* owned; --param KEY=JSON fields, NULL when none */
+	const char *max_tokens_field; /* borrowed; --max-tokens-field, NULL = auto */
 	struct sx_demo_opts demo; /* `selfexp demo` only */
 };
 

@@ -44,8 +44,10 @@ void sx_run_config_release(struct sx_run_config *cfg)
 	for (i = 0; i < cfg->nowned; i++)
 		free(cfg->owned[i]);
 	free(cfg->owned);
+	sx_json_free(cfg->owned_json);
 	cfg->owned = NULL;
 	cfg->nowned = 0;
+	cfg->owned_json = NULL;
 }
 
 /* Keep s (owned) with the configuration; returns it. */
@@ -130,6 +132,16 @@ static struct sx_json *generation_json(const struct sx_gen_params *g)
 	sx_json_add_num(o, "top_logprobs", g->top_logprobs);
 	sx_json_add_num(o, "seed", (double)g->seed);
 	sx_json_add_num(o, "n", (double)g->n);
+	add_str_or_null(o, "max_tokens_field", g->max_tokens_field);
+	{
+		struct sx_json *a = sx_json_add(o, "unset", sx_json_new_array());
+		unsigned bit;
+
+		for (bit = 1; bit && sx_gen_omit_name(bit); bit <<= 1)
+			if (g->omit & bit)
+				sx_json_push(a, sx_json_new_str(sx_gen_omit_name(bit)));
+	}
+	sx_json_add(o, "params", g->extra ? sx_json_dup(g->extra) : sx_json_new_null());
 	return o;
 }
 
@@ -355,9 +367,34 @@ static int get_protocol(const struct sx_json *o, struct sx_run_config *cfg, stru
 	return 0;
 }
 
+/* --unset and --param as recorded: the fields left out, the fields set (kept with cfg). */
+static int get_request_fields(struct sx_run_config *cfg, const struct sx_json *g,
+			      struct sx_err *err)
+{
+	const struct sx_json *u = sx_json_get(g, "unset"), *e, *params = sx_json_get(g, "params");
+
+	for (e = sx_json_child(u); e; e = sx_json_next(e)) {
+		unsigned bit = sx_json_str(e) ? sx_gen_omit_bit(sx_json_str(e)) : 0;
+
+		if (!bit)
+			return bad(err, "generation.unset", "a list of temperature, top_p, max_tokens, seed");
+		cfg->gen.omit |= bit;
+	}
+	if (params && sx_json_type_of(params) != SX_JSON_NULL) {
+		if (sx_json_type_of(params) != SX_JSON_OBJECT)
+			return bad(err, "generation.params", "an object");
+		cfg->owned_json = sx_json_dup(params);
+		cfg->gen.extra = cfg->owned_json;
+	}
+	return get_str(cfg, g, "max_tokens_field", &cfg->gen.max_tokens_field, err);
+}
+
 static int get_generation(struct sx_run_config *cfg, const struct sx_json *g, struct sx_err *err)
 {
 	struct sx_gen_params *p = &cfg->gen;
+
+	if (get_request_fields(cfg, g, err))
+		return -1;
 
 	return get_str(cfg, g, "model", &p->model, err) ||
 	       get_num(g, "temperature", &p->temperature, err) ||

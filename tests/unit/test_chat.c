@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "selfexp/chat.h"
+#include "selfexp/json.h"
 
 static void test_request_body(void **state)
 {
@@ -224,6 +225,40 @@ static void test_error_message(void **state)
 	assert_null(emsg("{\"error\":{}}"));
 }
 
+/* --param, --unset and max_completion_tokens: the body changed, and still canonical. */
+static void test_request_fields(void **state)
+{
+	struct sx_gen_params g = SX_GEN_PARAMS_INIT;
+	struct sx_buf b = SX_BUF_INIT, canon = SX_BUF_INIT;
+	struct sx_json *extra = sx_json_parse("{\"seed\":7,\"response_format\":{\"type\":\"json_object\"},"
+					      "\"grammar\":\"root ::= x\"}", 74, NULL);
+
+	(void)state;
+	assert_non_null(extra);
+	g.model = "o3-mini";
+	g.omit = SX_GEN_OMIT_TEMPERATURE | SX_GEN_OMIT_TOP_P;
+	g.max_tokens_field = "max_completion_tokens";
+	g.extra = extra;
+	sx_chat_request_body(&g, "sys", "usr", &b);
+	assert_string_equal(b.buf,
+			    "{\"model\":\"o3-mini\",\"messages\":[{\"role\":\"system\",\"content\":\"sys\"},"
+			    "{\"role\":\"user\",\"content\":\"usr\"}],\"seed\":7,"
+			    "\"grammar\":\"root ::= x\",\"max_completion_tokens\":1024,"
+			    "\"response_format\":{\"type\":\"json_object\"}}");
+	assert_int_equal(sx_chat_request_canonical(b.buf, b.len, &canon, NULL), 0);
+	assert_string_equal(canon.buf, b.buf);
+	/* without any of them the body is the usual one */
+	sx_buf_reset(&b);
+	g = (struct sx_gen_params)SX_GEN_PARAMS_INIT;
+	sx_chat_request_body(&g, NULL, "u", &b);
+	assert_non_null(strstr(b.buf, "\"temperature\":0,\"top_p\":1,\"max_tokens\":1024"));
+	assert_int_equal(sx_gen_omit_bit("top_p"), SX_GEN_OMIT_TOP_P);
+	assert_int_equal(sx_gen_omit_bit("model"), 0);
+	sx_json_free(extra);
+	sx_buf_release(&b);
+	sx_buf_release(&canon);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_decode_logprobs_bounded),
 		cmocka_unit_test(test_decode_refuses),
 		cmocka_unit_test(test_error_message),
+		cmocka_unit_test(test_request_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
