@@ -399,24 +399,56 @@ void sx_stats_summary(const double *x, size_t n, size_t B, uint64_t seed, struct
 
 /* ==== Wilcoxon signed-rank ============================================== */
 
-/* P(W <= t) under H0 for the signed-rank statistic of m untied ranks. */
-static double wilcoxon_exact_cdf(size_t m, double t)
+/*
+ * P(W+ <= t) under H0 for the ranks r[0..m) (average ranks, so multiples of
+ * 1/2): every one of the 2^m sign patterns is equally likely. Counted over
+ * doubled ranks, which are integers: c[s] = the patterns whose doubled W+ is s.
+ * With m <= SX_WILCOXON_EXACT_MAX (< 53) every count is below 2^53 and so exact
+ * in a double.
+ */
+static double wilcoxon_exact_cdf(const double *r, size_t m, double t)
 {
-	size_t max = m * (m + 1) / 2, s, r;
+	size_t max = m * (m + 1), s, i, lim = 0, rr;
 	double *c = xcalloc(max + 1, sizeof(*c));
-	double total = 0, below = 0;
+	double below = 0, t2 = floor(2.0 * t + 0.5);
 
 	c[0] = 1;
-	for (r = 1; r <= m; r++)
-		for (s = max; s >= r; s--)
-			c[s] += c[s - r];
-	for (s = 0; s <= max; s++) {
-		total += c[s];
-		if ((double)s <= t + 1e-9)
-			below += c[s];
+	for (i = 0; i < m; i++) {
+		rr = (size_t)(2.0 * r[i] + 0.5);
+		lim += rr;
+		for (s = lim; s >= rr; s--)
+			c[s] += c[s - rr];
 	}
+	for (s = 0; s <= max && (double)s <= t2; s++)
+		below += c[s];
 	free(c);
-	return below / total;
+	return ldexp(below, -(int)m);
+}
+
+/* The normal approximation: tie-corrected variance, continuity correction 0.5. */
+static double wilcoxon_normal_p(const double *ad, size_t m, double wp)
+{
+	double var = (double)m * (double)(m + 1) * (double)(2 * m + 1) / 24.0;
+	double z = wp - (double)m * (double)(m + 1) / 4.0, *s = xmalloc(sx_size_mul(m, sizeof(*s)));
+	size_t i, j;
+
+	/* Tie correction: sum over tie groups of (t^3 - t) / 48. */
+	memcpy(s, ad, m * sizeof(*s));
+	gsl_sort(s, 1, m);
+	for (i = 0; i < m; i = j) {
+		double g;
+
+		for (j = i + 1; j < m && s[j] == s[i]; j++)
+			;
+		g = (double)(j - i);
+		var -= (g * g * g - g) / 48.0;
+	}
+	free(s);
+	/* Continuity correction toward the mean, never past it. */
+	z = fabs(z) - 0.5;
+	if (z < 0)
+		z = 0;
+	return var > 0 ? 2.0 * gsl_cdf_ugaussian_Q(z / sqrt(var)) : NAN;
 }
 
 int sx_stats_wilcoxon(const double *a, const double *b, size_t n, double *p, double *w_plus,
@@ -427,7 +459,7 @@ int sx_stats_wilcoxon(const double *a, const double *b, size_t n, double *p, dou
 	double *rk = xmalloc(sx_size_mul(n ? n : 1, sizeof(*rk)));
 	double wp = 0, pv = NAN;
 	size_t i, m = 0;
-	int ties = 0, is_exact = 0, ret = SX_STATS_UNDEFINED;
+	int is_exact = 0, ret = SX_STATS_UNDEFINED;
 
 	for (i = 0; i < n; i++) {
 		double di;
@@ -436,60 +468,24 @@ int sx_stats_wilcoxon(const double *a, const double *b, size_t n, double *p, dou
 			continue;
 		di = a[i] - b[i];
 		if (di == 0)
-			continue;
+			continue; /* zeros dropped before ranking (Wilcoxon's own rule) */
 		d[m] = di;
 		ad[m] = fabs(di);
 		m++;
 	}
 	if (m > 0) {
-		double mean = (double)m * (double)(m + 1) / 4.0, t;
-
 		sx_stats_rank_avg(ad, m, rk);
-		for (i = 0; i < m; i++) {
+		for (i = 0; i < m; i++)
 			if (d[i] > 0)
 				wp += rk[i];
-			if (rk[i] != floor(rk[i]))
-				ties = 1;
-		}
-		/* Integer ranks can still tie (three equal values share rank k+1). */
-		if (!ties) {
-			double *s = xmalloc(sx_size_mul(m, sizeof(*s)));
-
-			memcpy(s, ad, m * sizeof(*s));
-			gsl_sort(s, 1, m);
-			for (i = 1; i < m; i++)
-				if (s[i] == s[i - 1])
-					ties = 1;
-			free(s);
-		}
-		if (m <= SX_WILCOXON_EXACT_MAX && !ties) {
+		if (m <= SX_WILCOXON_EXACT_MAX) {
+			/* The null distribution is symmetric about m(m+1)/4: double the smaller tail. */
 			double wm = (double)m * (double)(m + 1) / 2.0 - wp;
 
-			t = wp < wm ? wp : wm;
-			pv = 2.0 * wilcoxon_exact_cdf(m, t);
+			pv = 2.0 * wilcoxon_exact_cdf(rk, m, wp < wm ? wp : wm);
 			is_exact = 1;
 		} else {
-			double var = (double)m * (double)(m + 1) * (double)(2 * m + 1) / 24.0;
-			double z = wp - mean, *s = xmalloc(sx_size_mul(m, sizeof(*s)));
-			size_t j;
-
-			/* Tie correction: sum over tie groups of (t^3 - t) / 48. */
-			memcpy(s, ad, m * sizeof(*s));
-			gsl_sort(s, 1, m);
-			for (i = 0; i < m; i = j) {
-				double g;
-
-				for (j = i + 1; j < m && s[j] == s[i]; j++)
-					;
-				g = (double)(j - i);
-				var -= (g * g * g - g) / 48.0;
-			}
-			free(s);
-			/* Continuity correction toward the mean, never past it. */
-			z = fabs(z) - 0.5;
-			if (z < 0)
-				z = 0;
-			pv = var > 0 ? 2.0 * gsl_cdf_ugaussian_Q(z / sqrt(var)) : NAN;
+			pv = wilcoxon_normal_p(ad, m, wp);
 		}
 		if (pv > 1)
 			pv = 1;

@@ -211,10 +211,13 @@ static void test_summary(void **state)
 
 /*
  * Reference p-values: tests/unit/wilcoxon_ref.py ("wref.py" below), pure
- * python3 without scipy (not installed here), written apart from stats.c. Exact case: brute-force enumeration
- * of all 2^m sign assignments of the ranks, p = min(1, 2 #{W <= min(W+, W-)}
- * / 2^m). Normal case: var = m(m+1)(2m+1)/24 - sum(t^3 - t)/48,
- * z = max(|W+ - m(m+1)/4| - 0.5, 0) / sqrt(var), p = erfc(z / sqrt 2).
+ * python3 without scipy (not installed here), written apart from stats.c.
+ * Exact case: brute-force enumeration of all 2^m sign assignments of the
+ * (average, possibly tied) ranks, p = min(1, 2 #{W+ <= min(W+, W-)} / 2^m),
+ * or for m too large to enumerate the same distribution multiplied out as a
+ * polynomial in Python integers. Normal case: var = m(m+1)(2m+1)/24 -
+ * sum(t^3 - t)/48, z = max(|W+ - m(m+1)/4| - 0.5, 0) / sqrt(var),
+ * p = erfc(z / sqrt 2). Zeros are dropped before ranking.
  */
 static void test_wilcoxon_exact(void **state)
 {
@@ -263,32 +266,98 @@ static void test_wilcoxon_exact(void **state)
 	}
 }
 
-static void test_wilcoxon_normal(void **state)
+static void test_wilcoxon_ties_exact(void **state)
 {
+	const double five[5] = { 1, 1, 1, 1, 1 }, zero[16] = { 0 };
 	const double d[10] = { 1, 1, -2, 3, 3, 3, -1, 4, 5, 0 };
-	double zero[30] = { 0 }, d30[30], p, wp;
-	size_t m, i;
+	const double dz[16] = { 0, 2, -2, 2, 0, 1, -1, 3, 0.5, 2, 0, 3, -0.5, 2, 0, 4 };
+	const double flips[8] = { 1, 1, 1, 1, 1, 1, 1, -1 };
+	double p, wp;
+	size_t m;
 	int exact;
 
 	(void)state;
 	/*
-	 * Ties -> normal approximation. m = 9; |d| ranks: 1,1,1 -> 2; 2 -> 4;
-	 * 3,3,3 -> 6; 4 -> 8; 5 -> 9. W+ = 2+2+6+6+6+8+9 = 39 (negatives: 4, 2).
-	 * mean 22.5, var = 9*10*19/24 - 2*(27-3)/48 = 71.25 - 1 = 70.25,
-	 * z = (16.5 - 0.5)/sqrt(70.25), p = 0.05626725758772275 (wref.py "ties").
+	 * Five tied positive differences: every rank is 3, W+ = 15, and of the
+	 * 2^5 sign patterns only "all positive" reaches 15 and only "all
+	 * negative" 0: p = 2/32 = 0.0625 by hand (wref.py five_tied). The normal
+	 * approximation would say 0.0369 (five_tied_norm): anti-conservative.
+	 */
+	assert_int_equal(sx_stats_wilcoxon(five, zero, 5, &p, &wp, &m, &exact), 0);
+	assert_int_equal(m, 5);
+	assert_int_equal(exact, 1);
+	assert_near(wp, 15, 0);
+	assert_near(p, 0.0625, 1e-15);
+	/*
+	 * Ties and a zero, m = 9; |d| ranks: 1,1,1 -> 2; 2 -> 4; 3,3,3 -> 6; 4 -> 8;
+	 * 5 -> 9. W+ = 2+2+6+6+6+8+9 = 39 (negatives: 4, 2). Exact over those
+	 * ranks: wref.py ties, p = 15/256 (the normal approximation: 0.05627).
 	 */
 	assert_int_equal(sx_stats_wilcoxon(d, zero, 10, &p, &wp, &m, &exact), 0);
 	assert_int_equal(m, 9);
-	assert_int_equal(exact, 0);
+	assert_int_equal(exact, 1);
 	assert_near(wp, 39, 0);
-	assert_near(p, 0.05626725758772275, 1e-12);
-	/* m = 30 > 25 without ties: normal approximation; wref.py "n30": W+ 345. */
+	assert_near(p, 15.0 / 256, 1e-15);
+	/* Four zeros dropped, ties in four groups: wref.py zeros_ties, W+ 66, p = 73/2048. */
+	assert_int_equal(sx_stats_wilcoxon(dz, zero, 16, &p, &wp, &m, &exact), 0);
+	assert_int_equal(m, 12);
+	assert_int_equal(exact, 1);
+	assert_near(wp, 66, 0);
+	assert_near(p, 73.0 / 2048, 1e-15);
+	/*
+	 * 0/1 data, seven flips one way and one the other: all ranks 4.5, W+ =
+	 * 31.5, W- = 4.5; P(at most one positive sign) = 9/256, p = 9/128 (a sign
+	 * test, as it should be; wref.py flips).
+	 */
+	assert_int_equal(sx_stats_wilcoxon(flips, zero, 8, &p, &wp, &m, &exact), 0);
+	assert_int_equal(exact, 1);
+	assert_near(wp, 31.5, 0);
+	assert_near(p, 9.0 / 128, 1e-15);
+}
+
+/* wref.py dbound(m): signs and magnitudes with ties, then two zeros. */
+static size_t dbound(size_t m, double *d)
+{
+	size_t i;
+
+	for (i = 0; i < m; i++)
+		d[i] = (double)((i % 7) + 1) * (i % 3 == 0 ? -1 : 1);
+	d[m] = d[m + 1] = 0;
+	return m + 2;
+}
+
+static void test_wilcoxon_normal(void **state)
+{
+	double zero[60] = { 0 }, d30[30], d[60], p, wp;
+	size_t m, i, n;
+	int exact;
+
+	(void)state;
+	/* m = 30 without ties: exact now; wref.py "n30": W+ 345, p = 1319415/2^26. */
 	for (i = 0; i < 30; i++)
 		d30[i] = (double)(i + 1) * (i % 4 == 0 ? -1 : 1) + 0.01 * (double)i;
 	assert_int_equal(sx_stats_wilcoxon(d30, zero, 30, &p, &wp, &m, &exact), 0);
-	assert_int_equal(exact, 0);
+	assert_int_equal(exact, 1);
 	assert_near(wp, 345, 0);
-	assert_near(p, 0.02124207353570627, 1e-12);
+	assert_near(p, 1319415.0 / 67108864.0, 1e-15);
+	/*
+	 * The branch boundary, with ties and two zeros: m = SX_WILCOXON_EXACT_MAX
+	 * = 50 is exact (wref.py m50_exact = 31749915877763 / 2^49; m50_norm would
+	 * be 0.0572331), m = 51 is the normal approximation (m51_norm; m51_exact
+	 * would be 0.0486883).
+	 */
+	n = dbound(50, d);
+	assert_int_equal(sx_stats_wilcoxon(d, zero, n, &p, &wp, &m, &exact), 0);
+	assert_int_equal(m, 50);
+	assert_int_equal(exact, 1);
+	assert_near(wp, 834.5, 0);
+	assert_near(p, 31749915877763.0 / 562949953421312.0, 1e-15);
+	n = dbound(51, d);
+	assert_int_equal(sx_stats_wilcoxon(d, zero, n, &p, &wp, &m, &exact), 0);
+	assert_int_equal(m, 51);
+	assert_int_equal(exact, 0);
+	assert_near(wp, 872.5, 0);
+	assert_near(p, 0.049542621533808569, 1e-12);
 }
 
 static void test_paired(void **state)
@@ -372,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_ridge),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_wilcoxon_exact),
+		cmocka_unit_test(test_wilcoxon_ties_exact),
 		cmocka_unit_test(test_wilcoxon_normal),
 		cmocka_unit_test(test_paired),
 		cmocka_unit_test(test_holm),
