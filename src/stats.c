@@ -346,23 +346,31 @@ double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n,
 	return 1.0 - ss_res / ss_tot;
 }
 
-/* ==== Bootstrap summaries =============================================== */
+/* ==== Summaries with intervals ========================================= */
 
-/* 2.5 % and 97.5 % quantiles (type 7) of the means of B resamples of v[0..m). */
-static void bootstrap_ci(const double *v, size_t m, size_t B, uint64_t seed, double *lo, double *hi)
+static const char *const interval_names[SX_INTERVAL_COUNT] = {
+	[SX_INTERVAL_BCA_EXPANDED] = "bca_expanded",
+	[SX_INTERVAL_BCA] = "bca",
+	[SX_INTERVAL_WILSON] = "wilson",
+	[SX_INTERVAL_PERCENTILE] = "percentile",
+	[SX_INTERVAL_BASIC] = "basic",
+};
+
+const char *sx_interval_name(enum sx_interval how)
 {
-	struct sx_rng *rng;
-	double *means;
+	return (unsigned)how < SX_INTERVAL_COUNT ? interval_names[how] : "?";
+}
+
+/* The two-sided 95 % level of every interval. */
+#define CI_ALPHA 0.05
+
+/* Means of B resamples of v[0..m) with replacement, sorted ascending; the caller frees. */
+static double *bootstrap_means(const double *v, size_t m, size_t B, uint64_t seed)
+{
+	struct sx_rng *rng = sx_rng_new(seed);
+	double *means = xmalloc(sx_size_mul(B, sizeof(*means)));
 	size_t b, i;
 
-	if (m == 0) {
-		*lo = *hi = NAN;
-		return;
-	}
-	if (B == 0)
-		B = SX_STATS_BOOTSTRAP_B;
-	rng = sx_rng_new(seed);
-	means = xmalloc(sx_size_mul(B, sizeof(*means)));
 	for (b = 0; b < B; b++) {
 		double s = 0;
 
@@ -371,10 +379,148 @@ static void bootstrap_ci(const double *v, size_t m, size_t B, uint64_t seed, dou
 		means[b] = s / (double)m;
 	}
 	gsl_sort(means, 1, B);
-	*lo = gsl_stats_quantile_from_sorted_data(means, 1, B, 0.025);
-	*hi = gsl_stats_quantile_from_sorted_data(means, 1, B, 0.975);
-	free(means);
 	sx_rng_free(rng);
+	return means;
+}
+
+/*
+ * z0 of BCa from the sorted bootstrap replicates t[0..B) of an estimate
+ * est: replicates within tol of est count half. Clamped so that z0 stays
+ * finite when every replicate lies on one side.
+ */
+static double bca_z0(const double *t, size_t B, double est, double tol)
+{
+	size_t b, below = 0, equal = 0;
+	double q;
+
+	for (b = 0; b < B; b++) {
+		if (t[b] < est - tol)
+			below++;
+		else if (t[b] <= est + tol)
+			equal++;
+	}
+	q = ((double)below + 0.5 * (double)equal) / (double)B;
+	if (q < 0.5 / (double)B)
+		q = 0.5 / (double)B;
+	if (q > 1 - 0.5 / (double)B)
+		q = 1 - 0.5 / (double)B;
+	return gsl_cdf_ugaussian_Pinv(q);
+}
+
+/* BCa's adjusted probability for the normal quantile z. */
+static double bca_level(double z0, double a, double z)
+{
+	double den = 1 - a * (z0 + z);
+
+	/* Past the pole the formula turns over: take its limit, the end of the distribution. */
+	if (!(den > 0))
+		return z0 + z > 0 ? 1.0 : 0.0;
+	return gsl_cdf_ugaussian_P(z0 + (z0 + z) / den);
+}
+
+/*
+ * The BCa interval from the sorted replicates t[0..B), the estimate, its
+ * acceleration a and the normal quantile c of the two-sided level.
+ */
+static void bca_interval(const double *t, size_t B, double est, double tol, double a, double c,
+			 double *lo, double *hi)
+{
+	double z0 = bca_z0(t, B, est, tol);
+
+	*lo = gsl_stats_quantile_from_sorted_data(t, 1, B, bca_level(z0, a, -c));
+	*hi = gsl_stats_quantile_from_sorted_data(t, 1, B, bca_level(z0, a, c));
+}
+
+/* c of SX_INTERVAL_BCA_EXPANDED for n values: sqrt(n / (n - 1)) t_{n-1}(1 - alpha/2). */
+static double expanded_quantile(size_t n)
+{
+	return sqrt((double)n / (double)(n - 1)) * gsl_cdf_tdist_Pinv(1 - CI_ALPHA / 2, (double)(n - 1));
+}
+
+/*
+ * The interval how (not Wilson) from the sorted replicates t[0..B) of an
+ * estimate from n values; a is BCa's acceleration, tol the distance within
+ * which a replicate equals the estimate.
+ */
+static void replicate_interval(const double *t, size_t B, double est, double tol,
+			       enum sx_interval how, size_t n, double a, double *lo, double *hi)
+{
+	double qlo = gsl_stats_quantile_from_sorted_data(t, 1, B, CI_ALPHA / 2);
+	double qhi = gsl_stats_quantile_from_sorted_data(t, 1, B, 1 - CI_ALPHA / 2);
+
+	switch (how) {
+	case SX_INTERVAL_PERCENTILE:
+		*lo = qlo;
+		*hi = qhi;
+		break;
+	case SX_INTERVAL_BASIC:
+		*lo = 2 * est - qhi;
+		*hi = 2 * est - qlo;
+		break;
+	case SX_INTERVAL_BCA:
+		bca_interval(t, B, est, tol, a, gsl_cdf_ugaussian_Pinv(1 - CI_ALPHA / 2), lo, hi);
+		break;
+	default:
+		bca_interval(t, B, est, tol, a, expanded_quantile(n), lo, hi);
+		break;
+	}
+}
+
+/* Acceleration of the mean from its jackknife: skewness of v[0..m) / (6 sqrt(m)). */
+static double mean_acceleration(const double *v, size_t m, double mean)
+{
+	double s2 = 0, s3 = 0;
+	size_t i;
+
+	for (i = 0; i < m; i++) {
+		double d = v[i] - mean;
+
+		s2 += d * d;
+		s3 += d * d * d;
+	}
+	return s2 > 0 ? s3 / (6.0 * pow(s2, 1.5)) : 0.0;
+}
+
+/* Largest |v_i|: the scale of rounding in sums of the values. */
+static double max_abs(const double *v, size_t m)
+{
+	double x = 0;
+	size_t i;
+
+	for (i = 0; i < m; i++)
+		if (fabs(v[i]) > x)
+			x = fabs(v[i]);
+	return x;
+}
+
+/* A bootstrap interval of the mean of v[0..m) (m >= 1). */
+static void bootstrap_ci(const double *v, size_t m, double mean, enum sx_interval how, size_t B,
+			 uint64_t seed, double *lo, double *hi)
+{
+	double *t;
+
+	if (B == 0)
+		B = SX_STATS_BOOTSTRAP_B;
+	if (m == 1 || is_constant(v, m)) {
+		*lo = *hi = v[0];
+		return;
+	}
+	t = bootstrap_means(v, m, B, seed);
+	replicate_interval(t, B, mean, 1e-12 * max_abs(v, m), how, m,
+			   mean_acceleration(v, m, mean), lo, hi);
+	free(t);
+}
+
+/* The Wilson score interval of k ones in m; 0 or 1 exactly at the ends. */
+static void wilson_ci(size_t k, size_t m, double *lo, double *hi)
+{
+	double z = gsl_cdf_ugaussian_Pinv(1 - CI_ALPHA / 2), z2 = z * z;
+	double n = (double)m, kk = (double)k;
+	double centre = (kk + z2 / 2) / (n + z2);
+	double half = z * sqrt(kk * (n - kk) / n + z2 / 4) / (n + z2);
+
+	*lo = k == 0 ? 0.0 : fmax(0.0, centre - half);
+	*hi = k == m ? 1.0 : fmin(1.0, centre + half);
 }
 
 static void mean_sd(const double *v, size_t m, double *mean, double *sd)
@@ -383,7 +529,32 @@ static void mean_sd(const double *v, size_t m, double *mean, double *sd)
 	*sd = m >= 2 ? gsl_stats_sd_m(v, 1, m, *mean) : NAN;
 }
 
-void sx_stats_summary(const double *x, size_t n, size_t B, uint64_t seed, struct sx_summary *out)
+/* The interval of the mean of v[0..m) (NaN already removed) into out. */
+static void interval_of(const double *v, size_t m, enum sx_interval how, size_t B, uint64_t seed,
+			struct sx_summary *out)
+{
+	size_t i, ones = 0;
+
+	out->ci_lo = out->ci_hi = NAN;
+	if ((unsigned)how >= SX_INTERVAL_COUNT)
+		how = SX_INTERVAL_BCA_EXPANDED;
+	if (how == SX_INTERVAL_WILSON) {
+		for (i = 0; i < m && (v[i] == 0 || v[i] == 1); i++)
+			ones += v[i] == 1;
+		if (i < m)
+			how = SX_INTERVAL_BCA_EXPANDED; /* not a proportion */
+	}
+	out->interval = how;
+	if (m == 0)
+		return;
+	if (how == SX_INTERVAL_WILSON)
+		wilson_ci(ones, m, &out->ci_lo, &out->ci_hi);
+	else
+		bootstrap_ci(v, m, out->mean, how, B, seed, &out->ci_lo, &out->ci_hi);
+}
+
+void sx_stats_summary_as(const double *x, size_t n, enum sx_interval how, size_t B,
+			 uint64_t seed, struct sx_summary *out)
 {
 	double *v = xmalloc(sx_size_mul(n ? n : 1, sizeof(*v)));
 	size_t i, m = 0;
@@ -393,8 +564,13 @@ void sx_stats_summary(const double *x, size_t n, size_t B, uint64_t seed, struct
 			v[m++] = x[i];
 	out->n = m;
 	mean_sd(v, m, &out->mean, &out->sd);
-	bootstrap_ci(v, m, B, seed, &out->ci_lo, &out->ci_hi);
+	interval_of(v, m, how, B, seed, out);
 	free(v);
+}
+
+void sx_stats_summary(const double *x, size_t n, size_t B, uint64_t seed, struct sx_summary *out)
+{
+	sx_stats_summary_as(x, n, SX_INTERVAL_BCA_EXPANDED, B, seed, out);
 }
 
 /* ==== Wilcoxon signed-rank ============================================== */
@@ -527,7 +703,10 @@ void sx_stats_paired(const double *a, const double *b, size_t n, size_t B, uint6
 	mean_sd(vb, m, &out->mean_b, &sd);
 	mean_sd(vd, m, &out->mean_diff, &sd);
 	/* Resampling pairs is resampling their differences. */
-	bootstrap_ci(vd, m, B, seed, &out->ci_lo, &out->ci_hi);
+	out->ci_lo = out->ci_hi = NAN;
+	if (m)
+		bootstrap_ci(vd, m, out->mean_diff, SX_INTERVAL_BCA_EXPANDED, B, seed, &out->ci_lo,
+			     &out->ci_hi);
 	sx_stats_wilcoxon(va, vb, m, &out->p_value, &out->w_plus, &out->n_nonzero, &out->exact);
 	free(va);
 	free(vb);
@@ -574,6 +753,17 @@ void sx_stats_holm(const double *p, size_t n, double *adj)
 
 /* ==== Calibration ======================================================= */
 
+/* The bin of a usable confidence, or -1 when it is NaN or outside [0, 1]. */
+static int ece_bin(double c)
+{
+	int b;
+
+	if (isnan(c) || c < 0 || c > 1)
+		return -1;
+	b = (int)(c * SX_ECE_BINS);
+	return b >= SX_ECE_BINS ? SX_ECE_BINS - 1 : b;
+}
+
 int sx_stats_ece(const double *confidence, const unsigned char *correct, size_t n, double *ece)
 {
 	double conf[SX_ECE_BINS] = { 0 }, acc[SX_ECE_BINS] = { 0 };
@@ -583,11 +773,9 @@ int sx_stats_ece(const double *confidence, const unsigned char *correct, size_t 
 	for (i = 0; i < n; i++) {
 		double c = confidence[i];
 
-		if (isnan(c) || c < 0 || c > 1)
+		b = ece_bin(c);
+		if (b < 0)
 			continue;
-		b = (int)(c * SX_ECE_BINS);
-		if (b >= SX_ECE_BINS)
-			b = SX_ECE_BINS - 1;
 		conf[b] += c;
 		acc[b] += correct[i] ? 1.0 : 0.0;
 		cnt[b]++;
@@ -603,4 +791,108 @@ int sx_stats_ece(const double *confidence, const unsigned char *correct, size_t 
 			*ece += ((double)cnt[b] / (double)total) *
 				fabs(acc[b] / (double)cnt[b] - conf[b] / (double)cnt[b]);
 	return 0;
+}
+
+/*
+ * ECE of the m usable pairs through idx (NULL: in order), as
+ * (1/m) sum_b |sum of correct - sum of confidence| over bin b, which is the
+ * same sum as sx_stats_ece's.
+ */
+static double ece_of(const double *c, const double *k, const int *bin, size_t m,
+		     struct sx_rng *rng)
+{
+	double a[SX_ECE_BINS] = { 0 }, s = 0;
+	size_t i;
+	int b;
+
+	for (i = 0; i < m; i++) {
+		size_t j = rng ? sx_rng_below(rng, m) : i;
+
+		a[bin[j]] += k[j] - c[j];
+	}
+	for (b = 0; b < SX_ECE_BINS; b++)
+		s += fabs(a[b]);
+	return s / (double)m;
+}
+
+/* BCa's acceleration for the ECE from its leave-one-out values (m >= 2). */
+static double ece_acceleration(const double *c, const double *k, const int *bin, size_t m)
+{
+	double a[SX_ECE_BINS] = { 0 }, s = 0, mean = 0, s2 = 0, s3 = 0, *loo;
+	size_t i;
+	int b;
+
+	for (i = 0; i < m; i++)
+		a[bin[i]] += k[i] - c[i];
+	for (b = 0; b < SX_ECE_BINS; b++)
+		s += fabs(a[b]);
+	loo = xmalloc(sx_size_mul(m, sizeof(*loo)));
+	for (i = 0; i < m; i++) {
+		double ab = a[bin[i]];
+
+		loo[i] = (s - fabs(ab) + fabs(ab - (k[i] - c[i]))) / (double)(m - 1);
+		mean += loo[i];
+	}
+	mean /= (double)m;
+	for (i = 0; i < m; i++) {
+		double d = mean - loo[i];
+
+		s2 += d * d;
+		s3 += d * d * d;
+	}
+	free(loo);
+	return s2 > 0 ? s3 / (6.0 * pow(s2, 1.5)) : 0.0;
+}
+
+int sx_stats_ece_interval(const double *confidence, const unsigned char *correct, size_t n,
+			  enum sx_interval how, size_t B, uint64_t seed, struct sx_ece *out)
+{
+	double *c = xmalloc(sx_size_mul(n ? n : 1, sizeof(*c)));
+	double *k = xmalloc(sx_size_mul(n ? n : 1, sizeof(*k)));
+	int *bin = xmalloc(sx_size_mul(n ? n : 1, sizeof(*bin)));
+	double *t = NULL;
+	struct sx_rng *rng = NULL;
+	size_t i, m = 0, b;
+
+	if (how != SX_INTERVAL_PERCENTILE && how != SX_INTERVAL_BCA && how != SX_INTERVAL_BCA_EXPANDED)
+		how = SX_INTERVAL_BASIC;
+	if (B == 0)
+		B = SX_STATS_BOOTSTRAP_B;
+	out->interval = how;
+	for (i = 0; i < n; i++) {
+		int bi = ece_bin(confidence[i]);
+
+		if (bi < 0)
+			continue;
+		c[m] = confidence[i];
+		k[m] = correct[i] ? 1.0 : 0.0;
+		bin[m++] = bi;
+	}
+	out->n = m;
+	out->ece = out->ci_lo = out->ci_hi = NAN;
+	if (m == 0)
+		goto out;
+	out->ece = ece_of(c, k, bin, m, NULL);
+	if (m == 1) {
+		out->ci_lo = out->ci_hi = out->ece;
+		goto out;
+	}
+	rng = sx_rng_new(seed);
+	t = xmalloc(sx_size_mul(B, sizeof(*t)));
+	for (b = 0; b < B; b++)
+		t[b] = ece_of(c, k, bin, m, rng);
+	gsl_sort(t, 1, B);
+	replicate_interval(t, B, out->ece, 1e-12, how, m,
+			   how == SX_INTERVAL_BCA || how == SX_INTERVAL_BCA_EXPANDED
+				   ? ece_acceleration(c, k, bin, m) : 0.0,
+			   &out->ci_lo, &out->ci_hi);
+	out->ci_lo = fmin(fmax(out->ci_lo, 0.0), 1.0);
+	out->ci_hi = fmin(fmax(out->ci_hi, 0.0), 1.0);
+out:
+	sx_rng_free(rng);
+	free(t);
+	free(c);
+	free(k);
+	free(bin);
+	return m ? 0 : SX_STATS_UNDEFINED;
 }

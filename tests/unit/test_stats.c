@@ -171,7 +171,7 @@ static void test_ridge(void **state)
 
 static void test_summary(void **state)
 {
-	const double x[5] = { 1, 2, NAN, 3, 4 };
+	const double x[5] = { 1, 2, NAN, 3, 4 }, same[4] = { 0.3, 0.3, 0.3, 0.3 };
 	double big[200];
 	struct sx_summary s1, s2, s3;
 	size_t i;
@@ -182,19 +182,15 @@ static void test_summary(void **state)
 	assert_int_equal(s1.n, 4);
 	assert_near(s1.mean, 2.5, 1e-12);
 	assert_near(s1.sd, 1.2909944487358056, 1e-12);
+	assert_int_equal(s1.interval, SX_INTERVAL_BCA_EXPANDED);
 	assert_true(s1.ci_lo <= s1.mean && s1.mean <= s1.ci_hi);
 	assert_true(s1.ci_lo >= 1 && s1.ci_hi <= 4 && s1.ci_lo < s1.ci_hi);
-	/* Deterministic per seed, different across seeds. */
-	sx_stats_summary(x, 5, 1000, 11, &s2);
-	assert_true(s1.ci_lo == s2.ci_lo && s1.ci_hi == s2.ci_hi);
 	for (i = 0; i < 200; i++)
 		big[i] = sin((double)i) * 3 + (double)(i % 7);
 	sx_stats_summary(big, 200, 0, 1, &s2);
-	sx_stats_summary(big, 200, 0, 2, &s3);
-	assert_true(s2.ci_lo != s3.ci_lo || s2.ci_hi != s3.ci_hi);
 	assert_true(s2.ci_lo < s2.mean && s2.mean < s2.ci_hi);
-	/* Normal-theory half width 1.96 sd / sqrt(n): the bootstrap is close to it. */
-	assert_near((s2.ci_hi - s2.ci_lo) / 2, 1.96 * s2.sd / sqrt(200.0), 0.15 * s2.sd / sqrt(200.0) * 1.96);
+	/* Normal-theory half width, expanded at n = 200 (1.977 sd / sqrt(n)): the bootstrap is close to it. */
+	assert_near((s2.ci_hi - s2.ci_lo) / 2, 1.97 * s2.sd / sqrt(200.0), 0.15 * s2.sd / sqrt(200.0) * 1.97);
 	/* n = 1: sd undefined, interval collapses on the value; n = 0: all NaN. */
 	sx_stats_summary(x + 1, 2, 100, 3, &s1);
 	assert_int_equal(s1.n, 1);
@@ -205,6 +201,126 @@ static void test_summary(void **state)
 	sx_stats_summary(x + 2, 1, 100, 3, &s1);
 	assert_int_equal(s1.n, 0);
 	assert_true(isnan(s1.mean) && isnan(s1.sd) && isnan(s1.ci_lo) && isnan(s1.ci_hi));
+	/* All values equal: the interval is the value exactly (no rounding of resampled sums). */
+	sx_stats_summary(same, 4, 100, 3, &s3);
+	assert_true(s3.ci_lo == 0.3 && s3.ci_hi == 0.3);
+	assert_string_equal(sx_interval_name(SX_INTERVAL_BCA_EXPANDED), "bca_expanded");
+	assert_string_equal(sx_interval_name(SX_INTERVAL_WILSON), "wilson");
+	assert_string_equal(sx_interval_name(SX_INTERVAL_BCA), "bca");
+	assert_string_equal(sx_interval_name(SX_INTERVAL_PERCENTILE), "percentile");
+}
+
+/*
+ * tests/unit/interval_ref.py ("iref.py" below) re-draws stats.c's resamples
+ * (GSL's MT19937 and its uniform_int, rebuilt on Python's MT19937) and
+ * computes every interval apart from stats.c with the standard library.
+ */
+static const double skew12[13] = { 0.05, 0.12, 0.2, 0.31, 0.33, 0.4, NAN,
+				   0.52, 0.7, 0.95, 1.4, 2.2, 4.1 };
+
+static void test_summary_intervals(void **state)
+{
+	struct sx_summary s, s2;
+
+	(void)state;
+	/* iref.py skew12 percentile s7, bca s7, bca_expanded s7 (the NaN skipped: n = 12) */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_PERCENTILE, 2000, 7, &s);
+	assert_int_equal(s.n, 12);
+	assert_int_equal(s.interval, SX_INTERVAL_PERCENTILE);
+	assert_near(s.ci_lo, 0.41333333333333339, 1e-12);
+	assert_near(s.ci_hi, 1.6351249999999991, 1e-12);
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA, 2000, 7, &s);
+	assert_near(s.ci_lo, 0.48598096048696532, 1e-9);
+	assert_near(s.ci_hi, 1.8568616198169854, 1e-9);
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA_EXPANDED, 2000, 7, &s);
+	assert_int_equal(s.interval, SX_INTERVAL_BCA_EXPANDED);
+	assert_near(s.ci_lo, 0.44607903425128742, 1e-9);
+	assert_near(s.ci_hi, 2.0705063946003293, 1e-9);
+	/* sx_stats_summary is the expanded BCa */
+	sx_stats_summary(skew12, 13, 2000, 7, &s2);
+	assert_true(s2.ci_lo == s.ci_lo && s2.ci_hi == s.ci_hi);
+	/* The same seed gives the same interval, bit for bit. */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA_EXPANDED, 2000, 7, &s2);
+	assert_true(s2.ci_lo == s.ci_lo && s2.ci_hi == s.ci_hi);
+	/* The seed matters: seed 8 draws other resamples, iref.py skew12 bca_expanded s8. */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA_EXPANDED, 2000, 8, &s2);
+	assert_true(s2.ci_lo != s.ci_lo && s2.ci_hi != s.ci_hi);
+	assert_near(s2.ci_lo, 0.44161325072916474, 1e-9);
+	assert_near(s2.ci_hi, 2.0902541950700351, 1e-9);
+	/* ... and so does B. */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA_EXPANDED, 1999, 7, &s2);
+	assert_true(s2.ci_lo != s.ci_lo || s2.ci_hi != s.ci_hi);
+	/*
+	 * The 64-bit seed is folded to MT19937's 32 bits (stats.h): 7 << 32 folds
+	 * to the low word of (7 << 32) ^ 7, that is 7 (iref.py s(7<<32)).
+	 */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA_EXPANDED, 2000, 7ULL << 32, &s2);
+	assert_true(s2.ci_lo == s.ci_lo && s2.ci_hi == s.ci_hi);
+	/*
+	 * What BCa is for: on right-skewed data both ends move right of the
+	 * percentile interval's, the upper one most.
+	 */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_PERCENTILE, 2000, 7, &s2);
+	assert_true(s.ci_lo > s2.ci_lo && s.ci_hi - s2.ci_hi > s.ci_lo - s2.ci_lo);
+}
+
+static void test_summary_wilson(void **state)
+{
+	double d[30];
+	struct sx_summary s;
+	size_t i;
+
+	(void)state;
+	/*
+	 * DF_MIT with p = 0.1 at n = 10 and no flip observed: the percentile
+	 * bootstrap said [0, 0]; Wilson's upper end is z^2 / (n + z^2) =
+	 * 3.8415 / 13.8415 = 0.27753 (iref.py wilson 0/10).
+	 */
+	for (i = 0; i < 10; i++)
+		d[i] = 0;
+	sx_stats_summary_as(d, 10, SX_INTERVAL_WILSON, 0, 1, &s);
+	assert_int_equal(s.interval, SX_INTERVAL_WILSON);
+	assert_true(s.ci_lo == 0);
+	assert_near(s.ci_hi, 0.27753279986288915, 1e-12);
+	sx_stats_summary_as(d, 10, SX_INTERVAL_PERCENTILE, 0, 1, &s);
+	assert_true(s.ci_lo == 0 && s.ci_hi == 0);
+	/* 1 of 10: (1 + 1.9208 -+ 1.96 sqrt(0.9 + 0.9604)) / 13.8415 (iref.py wilson 1/10) */
+	d[3] = 1;
+	sx_stats_summary_as(d, 10, SX_INTERVAL_WILSON, 0, 1, &s);
+	assert_near(s.mean, 0.1, 1e-15);
+	assert_near(s.ci_lo, 0.017876213095072924, 1e-12);
+	assert_near(s.ci_hi, 0.40415002679523837, 1e-12);
+	/* 5 of 10, symmetric about 1/2 */
+	for (i = 0; i < 5; i++)
+		d[i] = 1;
+	sx_stats_summary_as(d, 10, SX_INTERVAL_WILSON, 0, 1, &s);
+	assert_near(s.ci_lo, 0.23659309051256405, 1e-12);
+	assert_near(s.ci_hi, 0.76340690948743595, 1e-12);
+	/* 27 of 30, with a NaN that is skipped */
+	for (i = 0; i < 30; i++)
+		d[i] = i < 27 ? 1 : 0;
+	d[29] = NAN;
+	sx_stats_summary_as(d, 30, SX_INTERVAL_WILSON, 0, 1, &s);
+	assert_int_equal(s.n, 29);
+	d[29] = 0;
+	sx_stats_summary_as(d, 30, SX_INTERVAL_WILSON, 0, 1, &s);
+	assert_near(s.ci_lo, 0.74378917420815926, 1e-12);
+	assert_near(s.ci_hi, 0.96540011125266578, 1e-12);
+	/* all ones: [.., 1] exactly; Wilson ignores the seed */
+	for (i = 0; i < 10; i++)
+		d[i] = 1;
+	sx_stats_summary_as(d, 10, SX_INTERVAL_WILSON, 0, 99, &s);
+	assert_near(s.ci_lo, 0.72246720013711074, 1e-12);
+	assert_true(s.ci_hi == 1);
+	/* n = 1 has an interval too, n = 0 none */
+	sx_stats_summary_as(d, 1, SX_INTERVAL_WILSON, 0, 1, &s);
+	assert_true(s.ci_lo > 0.2 && s.ci_lo < 0.21 && s.ci_hi == 1);
+	sx_stats_summary_as(d, 0, SX_INTERVAL_WILSON, 0, 1, &s);
+	assert_true(isnan(s.ci_lo) && isnan(s.ci_hi));
+	/* Not a proportion: falls back to the expanded BCa, and says so. */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_WILSON, 2000, 7, &s);
+	assert_int_equal(s.interval, SX_INTERVAL_BCA_EXPANDED);
+	assert_near(s.ci_lo, 0.44607903425128742, 1e-9);
 }
 
 /* ---- Wilcoxon --------------------------------------------------------- */
@@ -376,8 +492,17 @@ static void test_paired(void **state)
 	assert_true(r.ci_lo < r.mean_diff && r.mean_diff < r.ci_hi);
 	assert_int_equal(r.n_nonzero, 7);
 	assert_near(r.p_value, 0.109375, 1e-12);
+	/* the expanded BCa of the 8 differences: iref.py paired s5 */
+	assert_near(r.ci_lo, -0.24906620427690992, 1e-9);
+	assert_near(r.ci_hi, 2.1958014606135348, 1e-9);
 	sx_stats_paired(a, b, 9, 2000, 5, &r2);
 	assert_true(r.ci_lo == r2.ci_lo && r.ci_hi == r2.ci_hi);
+	sx_stats_paired(a, b, 9, 2000, 6, &r2);
+	assert_true(r.ci_lo != r2.ci_lo || r.ci_hi != r2.ci_hi);
+	/* no pair: everything undefined */
+	sx_stats_paired(a + 8, b + 8, 1, 100, 5, &r2);
+	assert_int_equal(r2.n, 0);
+	assert_true(isnan(r2.ci_lo) && isnan(r2.ci_hi) && isnan(r2.p_value));
 }
 
 /* ---- Holm and ECE ----------------------------------------------------- */
@@ -431,6 +556,50 @@ static void test_ece(void **state)
 	assert_true(isnan(e));
 }
 
+/* iref.py "ece ...": 14 answers, two of them unusable (NaN, 1.2 out of range). */
+static void test_ece_interval(void **state)
+{
+	const double conf[14] = { 0.95, 0.85, 0.75, 0.72, 0.55, NAN, 0.91,
+				  0.66, 0.99, 1.2, 0.58, 0.81, 0.62, 0.97 };
+	const unsigned char ok[14] = { 1, 1, 0, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1 };
+	struct sx_ece e, e2;
+	double plain;
+
+	(void)state;
+	assert_int_equal(sx_stats_ece_interval(conf, ok, 14, SX_INTERVAL_BASIC, 1000, 3, &e), 0);
+	assert_int_equal(e.n, 12);
+	assert_int_equal(e.interval, SX_INTERVAL_BASIC);
+	assert_int_equal(sx_stats_ece(conf, ok, 14, &plain), 0);
+	assert_near(e.ece, plain, 1e-15);
+	assert_near(e.ece, 0.14333333333333334, 1e-15);
+	/* 2 ece - q(97.5 %) is below 0 here: clipped to 0 */
+	assert_true(e.ci_lo == 0);
+	assert_near(e.ci_hi, 0.20418750000000002, 1e-12);
+	/* Wilson makes no sense for an ECE: the default (basic) */
+	assert_int_equal(sx_stats_ece_interval(conf, ok, 14, SX_INTERVAL_WILSON, 1000, 3, &e2), 0);
+	assert_int_equal(e2.interval, SX_INTERVAL_BASIC);
+	assert_true(e2.ci_lo == e.ci_lo && e2.ci_hi == e.ci_hi);
+	/* seed 4: other resamples, another interval (iref.py s4) */
+	sx_stats_ece_interval(conf, ok, 14, SX_INTERVAL_BASIC, 1000, 4, &e2);
+	assert_true(e2.ci_hi != e.ci_hi);
+	assert_near(e2.ci_hi, 0.20168750000000002, 1e-12);
+	/* the other methods from the same replicates */
+	sx_stats_ece_interval(conf, ok, 14, SX_INTERVAL_PERCENTILE, 1000, 3, &e2);
+	assert_near(e2.ci_lo, 0.082479166666666673, 1e-12);
+	assert_near(e2.ci_hi, 0.42006249999999995, 1e-12);
+	sx_stats_ece_interval(conf, ok, 14, SX_INTERVAL_BCA_EXPANDED, 1000, 3, &e2);
+	assert_near(e2.ci_lo, 0.040010825039375537, 1e-9);
+	assert_near(e2.ci_hi, 0.22666666666666668, 1e-9);
+	/* one usable pair: [ece, ece]; none: undefined */
+	assert_int_equal(sx_stats_ece_interval(conf, ok, 1, SX_INTERVAL_BASIC, 100, 3, &e2), 0);
+	assert_near(e2.ece, 0.05, 1e-15);
+	assert_true(e2.ci_lo == e2.ece && e2.ci_hi == e2.ece);
+	assert_int_equal(sx_stats_ece_interval(conf + 5, ok, 1, SX_INTERVAL_BASIC, 100, 3, &e2),
+			 SX_STATS_UNDEFINED);
+	assert_int_equal(e2.n, 0);
+	assert_true(isnan(e2.ece) && isnan(e2.ci_lo) && isnan(e2.ci_hi));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,12 +609,15 @@ int main(void)
 		cmocka_unit_test(test_spearman),
 		cmocka_unit_test(test_ridge),
 		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_summary_intervals),
+		cmocka_unit_test(test_summary_wilson),
 		cmocka_unit_test(test_wilcoxon_exact),
 		cmocka_unit_test(test_wilcoxon_ties_exact),
 		cmocka_unit_test(test_wilcoxon_normal),
 		cmocka_unit_test(test_paired),
 		cmocka_unit_test(test_holm),
 		cmocka_unit_test(test_ece),
+		cmocka_unit_test(test_ece_interval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
