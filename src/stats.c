@@ -704,6 +704,7 @@ void sx_stats_paired(const double *a, const double *b, size_t n, size_t B, uint6
 	mean_sd(vd, m, &out->mean_diff, &sd);
 	/* Resampling pairs is resampling their differences. */
 	out->ci_lo = out->ci_hi = NAN;
+	out->interval = SX_INTERVAL_BCA_EXPANDED;
 	if (m)
 		bootstrap_ci(vd, m, out->mean_diff, SX_INTERVAL_BCA_EXPANDED, B, seed, &out->ci_lo,
 			     &out->ci_hi);

@@ -173,6 +173,7 @@ struct sx_paired {
 	double mean_diff; /* mean of a_i - b_i */
 	double ci_lo;     /* 95 % interval of mean_diff: pairs resampled, */
 	double ci_hi;     /* SX_INTERVAL_BCA_EXPANDED over the differences */
+	enum sx_interval interval; /* that method */
 	size_t n_nonzero; /* pairs with a_i != b_i, the Wilcoxon sample size */
 	double w_plus;    /* Wilcoxon statistic: sum of the ranks of the positive differences */
 	double p_value;   /* Wilcoxon signed-rank two-sided p; NaN when n_nonzero == 0 */

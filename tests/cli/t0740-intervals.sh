@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# summary.json's intervals (stats.h enum sx_interval): Wilson for the 0/1
+# metrics (accuracy, DF_MIT, the parse-failure rate), the expanded BCa for the
+# continuous ones, the basic bootstrap for the ECE, each naming itself in
+# "interval". Wilson's ends are recomputed here from n and the mean; the
+# bootstrap intervals must move with --seed and stay put without it.
+. "$(dirname "$0")/lib.sh"
+need_shared
+
+dev=$SELFEXP_SHARED/data/sst2/dev.tsv
+run() { # run NAME SEED [args...]
+	local name=$1 seed=$2; shift 2
+	"$X" run --data "$dev" --limit 30 --out "$T/$name" --cache "$T/cache.sqlite" \
+		--base-url "$SIM_URL" --model sim --conditions ep,pe --explainers self,occlusion \
+		--seed "$seed" --no-progress --concurrency 32 "$@" > "$T/$name.log" 2>&1
+}
+start_sim --confidence-decimals 6 --explain noisy:0.3 --style mixed
+check "a run, seed 1" run s1 1
+check "the same run again (cache), seed 1" run s1b 1
+check "the same run, seed 2" run s2 2
+stop_sim
+
+pyt - "$T" <<'PY'
+import json, math, statistics, sys
+T = sys.argv[1]
+load = lambda n: json.load(open("%s/%s/summary.json" % (T, n)))
+s1, s1b, s2 = load("s1"), load("s1b"), load("s2")
+z = statistics.NormalDist().inv_cdf(0.975)
+
+def wilson(k, n):
+    c = (k + z * z / 2) / (n + z * z); h = z * math.sqrt(k * (n - k) / n + z * z / 4) / (n + z * z)
+    return (0.0 if k == 0 else max(0.0, c - h)), (1.0 if k == n else min(1.0, c + h))
+
+def check(desc, cond):
+    print(("ok " if cond else "not ok ") + desc)
+
+bad = []
+for cond, c in s1["conditions"].items():
+    wil = [("accuracy", c["accuracy"]), ("parse_failure_rate_ci", c["parse_failure_rate_ci"])]
+    wil += [("%s df_mit" % m, v["df_mit"]) for m, v in c["methods"].items() if "df_mit" in v]
+    for name, a in wil:
+        k = round(a["mean"] * a["n"])
+        lo, hi = wilson(k, a["n"])
+        if a["interval"] != "wilson" or abs(a["ci_lo"] - lo) > 1e-12 or abs(a["ci_hi"] - hi) > 1e-12:
+            bad.append("%s %s: %s, expected wilson [%r, %r]" % (cond, name, a, lo, hi))
+    for m, v in c["methods"].items():
+        for key in ("comprehensiveness", "sufficiency", "rankdel", "df_frac"):
+            if key in v and v[key]["n"] and v[key]["interval"] != "bca_expanded":
+                bad.append("%s %s %s: %s" % (cond, m, key, v[key]["interval"]))
+    for key in ("coverage", "distinct_values"):
+        if c[key]["interval"] != "bca_expanded":
+            bad.append("%s %s: %s" % (cond, key, c[key]["interval"]))
+    if c["ece_ci"]["interval"] != "basic" or not (0 <= c["ece_ci"]["ci_lo"] <= c["ece_ci"]["ci_hi"] <= 1):
+        bad.append("%s ece_ci: %s" % (cond, c["ece_ci"]))
+    if abs(c["parse_failure_rate_ci"]["mean"] - c["parse_failure_rate"]) > 1e-12:
+        bad.append("%s: parse_failure_rate %r, its interval's mean %r" % (cond, c["parse_failure_rate"], c["parse_failure_rate_ci"]["mean"]))
+for b in bad:
+    print("# " + b)
+check("every aggregate names its interval; Wilson's ends are the formula's", not bad)
+pe1, pe2 = s1["conditions"]["pe"], s2["conditions"]["pe"]
+rates = dict((k, v["parse_failure_rate"]) for k, v in s1["conditions"].items())
+check("the style mixed run has parse failures to count (%r)" % rates, max(rates.values()) > 0)
+check("the same seed: the same summary, byte for byte",
+      open(T + "/s1/summary.json").read() == open(T + "/s1b/summary.json").read())
+c1, c2 = pe1["methods"]["self"]["comprehensiveness"], pe2["methods"]["self"]["comprehensiveness"]
+check("another seed: the same self comprehensiveness (%r)" % c1["mean"], c1["mean"] == c2["mean"])
+check("another seed: another BCa interval (%r, %r) vs (%r, %r)" % (c1["ci_lo"], c1["ci_hi"], c2["ci_lo"], c2["ci_hi"]),
+      (c1["ci_lo"], c1["ci_hi"]) != (c2["ci_lo"], c2["ci_hi"]))
+check("another seed: the same Wilson interval of accuracy", pe1["accuracy"] == pe2["accuracy"])
+check("another seed: another ECE interval (%r, %r)" % (pe1["ece_ci"], pe2["ece_ci"]),
+      pe1["ece_ci"]["ci_hi"] != pe2["ece_ci"]["ci_hi"])
+PY
+done_testing
