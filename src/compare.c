@@ -328,7 +328,7 @@ static void judge_rows(struct sx_compare_result *res, const struct sx_compare_op
 
 	for (i = 0; i < res->n; i++)
 		p[i] = res->rows[i].p.p_value;
-	sx_stats_holm(p, res->n, adj);
+	res->holm_m = sx_stats_holm(p, res->n, adj);
 	for (i = 0; i < res->n; i++) {
 		struct sx_compare_row *row = &res->rows[i];
 		double worse = row->higher_better ? -row->p.mean_diff : row->p.mean_diff;
@@ -482,9 +482,10 @@ void sx_compare_text(const struct sx_compare_result *res, struct sx_buf *out)
 		sx_buf_addf(out, "%7s  %s\n", cell.buf, verdict(r));
 	}
 	sx_buf_addf(out, "%zu review ids in common (base %zu, new %zu); tolerance %g, alpha %g "
-			 "(Holm across %zu comparisons): %zu regressed\n",
+			 "(Holm across the %zu of %zu comparisons with a p-value; '-': every "
+			 "difference zero): %zu regressed\n",
 		    res->common, res->base_reviews, res->new_reviews, res->tolerance, res->alpha,
-		    res->n, res->regressions);
+		    res->holm_m, res->n, res->regressions);
 	sx_buf_release(&cell);
 }
 
@@ -524,8 +525,9 @@ void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out
 										 : " | ok |\n");
 	}
 	sx_buf_addf(out, "\n%zu reviews paired by id; a metric regresses when it got worse by more "
-			 "than %g and Holm-adjusted p < %g (Wilcoxon signed-rank, %zu comparisons).\n",
-		    res->common, res->tolerance, res->alpha, res->n);
+			 "than %g and Holm-adjusted p < %g (Wilcoxon signed-rank; Holm across the %zu "
+			 "of %zu comparisons with a p-value, '-' where every difference is zero).\n",
+		    res->common, res->tolerance, res->alpha, res->holm_m, res->n);
 }
 
 void sx_compare_junit(const struct sx_compare_result *res, struct sx_buf *out)

@@ -716,7 +716,7 @@ void sx_stats_paired(const double *a, const double *b, size_t n, size_t B, uint6
 
 /* ==== Holm ============================================================== */
 
-void sx_stats_holm(const double *p, size_t n, double *adj)
+size_t sx_stats_holm(const double *p, size_t n, double *adj)
 {
 	double *v = xmalloc(sx_size_mul(n ? n : 1, sizeof(*v)));
 	size_t *pos = xmalloc(sx_size_mul(n ? n : 1, sizeof(*pos)));
@@ -750,6 +750,7 @@ void sx_stats_holm(const double *p, size_t n, double *adj)
 	free(v);
 	free(pos);
 	free(idx);
+	return m;
 }
 
 /* ==== Calibration ======================================================= */

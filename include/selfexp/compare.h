@@ -4,10 +4,14 @@
  * `selfexp compare`: the CI gate. Two runs are paired by review id and
  * condition (and method); for each (condition, metric) compared, the change
  * new - base gets a paired bootstrap interval and a Wilcoxon signed-rank
- * p-value (stats.h sx_stats_paired), Holm-adjusted across every
- * (condition, metric) of the comparison. A metric regressed when it got
- * worse, in its direction, by more than the tolerance and the change is
- * significant (Holm-adjusted p < alpha).
+ * p-value (stats.h sx_stats_paired), Holm-adjusted across the (condition,
+ * metric) rows of the comparison that have a p-value. A row whose paired
+ * differences are all zero has none (no test is made; it cannot regress on
+ * its p), is left out of the Holm family and reports no adjusted p; the
+ * footers say how many of how many rows the family holds. summary.json's
+ * comparisons follow the same rule (src/run/summary.c). A metric regressed
+ * when it got worse, in its direction, by more than the tolerance and the
+ * change is significant (Holm-adjusted p < alpha).
  *
  * Metrics, per review: accuracy (1 if the usable prediction equals the gold
  * label), parse_failures (1 if the answer gave no usable prediction), and the
@@ -59,11 +63,12 @@ struct sx_compare_result {
 	size_t base_reviews, new_reviews;
 	double tolerance, alpha;
 	size_t regressions;
+	size_t holm_m;          /* rows with a p-value: the Holm family */
 };
 
 #define SX_COMPARE_RESULT_INIT { \
 	.rows = NULL, .n = 0, .common = 0, .base_reviews = 0, .new_reviews = 0, .tolerance = 0, \
-	.alpha = 0, .regressions = 0, \
+	.alpha = 0, .regressions = 0, .holm_m = 0, \
 }
 
 /* Check a metric list; SX_EINPUT naming the unknown metric. */

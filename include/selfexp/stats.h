@@ -210,9 +210,10 @@ int sx_stats_wilcoxon(const double *a, const double *b, size_t n, double *p, dou
 /*
  * Holm step-down adjustment of p[0..n) into adj (may be p itself):
  * sorted ascending p_(1) <= ... <= p_(m), adj_(i) = max_{j <= i} min(1, (m - j + 1) p_(j)).
- * NaN p-values stay NaN and are not counted in m.
+ * The family is the defined p-values: a NaN p (a test that was not made,
+ * e.g. every difference zero) stays NaN and is not counted in m. Returns m.
  */
-void sx_stats_holm(const double *p, size_t n, double *adj);
+size_t sx_stats_holm(const double *p, size_t n, double *adj);
 
 /*
  * Expected calibration error with 10 equal-width bins of confidence:

@@ -265,7 +265,7 @@ static struct sx_json *condition_summary(const struct run *run, enum sx_cond c)
 }
 
 static void add_paired(struct sx_json *o, const char *key, const struct sx_paired *pr,
-		       double adj)
+		       double adj, size_t family)
 {
 	struct sx_json *m = sx_json_add(o, key, sx_json_new_object());
 
@@ -278,17 +278,20 @@ static void add_paired(struct sx_json *o, const char *key, const struct sx_paire
 	sx_json_add_str(m, "interval", sx_interval_name(pr->interval));
 	sx_json_add(m, "p_value", run_num_or_null(pr->p_value));
 	sx_json_add(m, "p_holm", isfinite(pr->p_value) ? sx_json_new_num(adj) : sx_json_new_null());
+	sx_json_add_num(m, "holm_family", (double)family);
 }
 
 /*
  * Paired comparisons of two (condition, method) columns over the reviews
  * where both are defined, for every faithfulness metric, Holm-adjusted
- * across the metrics of the comparison.
+ * across the metrics of the comparison that have a p-value: as in compare.h,
+ * a metric whose differences are all zero has no p-value, no p_holm and is
+ * not counted in the family ("holm_family" = the family's size).
  */
 static struct sx_json *compare_json(const struct run *run, enum sx_cond ca, enum sx_method ma,
 				    enum sx_cond cb, enum sx_method mb)
 {
-	size_t nf = sx_metric_count(SX_METRIC_FAITH), r, f;
+	size_t nf = sx_metric_count(SX_METRIC_FAITH), r, f, family;
 	struct sx_json *o = sx_json_new_object();
 	double *a = xcalloc(run->nrev + 1, sizeof(double)), *b = xcalloc(run->nrev + 1, sizeof(double));
 	double *p = xcalloc(nf, sizeof(double)), *adj = xcalloc(nf, sizeof(double));
@@ -307,11 +310,11 @@ static struct sx_json *compare_json(const struct run *run, enum sx_cond ca, enum
 			 md->key);
 		sx_stats_paired(a, b, run->nrev, (size_t)run->cfg->bootstrap, summary_seed(run, what),
 				&pr[f]);
-		p[f] = isfinite(pr[f].p_value) ? pr[f].p_value : 1.0;
+		p[f] = isfinite(pr[f].p_value) ? pr[f].p_value : NAN;
 	}
-	sx_stats_holm(p, nf, adj);
+	family = sx_stats_holm(p, nf, adj);
 	for (f = 0; f < nf; f++)
-		add_paired(o, sx_metric_of(SX_METRIC_FAITH, f)->key, &pr[f], adj[f]);
+		add_paired(o, sx_metric_of(SX_METRIC_FAITH, f)->key, &pr[f], adj[f], family);
 	free(a);
 	free(b);
 	free(p);

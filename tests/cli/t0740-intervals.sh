@@ -3,7 +3,8 @@
 # metrics (accuracy, DF_MIT, the parse-failure rate), the expanded BCa for the
 # continuous ones, the basic bootstrap for the ECE, each naming itself in
 # "interval". Wilson's ends are recomputed here from n and the mean; the
-# bootstrap intervals must move with --seed and stay put without it.
+# bootstrap intervals must move with --seed and stay put without it. The
+# comparisons' Holm family is the metrics with a p-value, recomputed here.
 . "$(dirname "$0")/lib.sh"
 need_shared
 
@@ -69,5 +70,27 @@ check("another seed: another BCa interval (%r, %r) vs (%r, %r)" % (c1["ci_lo"], 
 check("another seed: the same Wilson interval of accuracy", pe1["accuracy"] == pe2["accuracy"])
 check("another seed: another ECE interval (%r, %r)" % (pe1["ece_ci"], pe2["ece_ci"]),
       pe1["ece_ci"]["ci_hi"] != pe2["ece_ci"]["ci_hi"])
+
+# The Holm family of a comparison: its metrics with a p-value (compare.h).
+def holm(ps):
+    idx = sorted((i for i, p in enumerate(ps) if p is not None), key=lambda i: ps[i])
+    adj, run = [None] * len(ps), 0
+    for k, i in enumerate(idx):
+        run = max(run, min(1, (len(idx) - k) * ps[i])); adj[i] = run
+    return adj, len(idx)
+bad, mixed = [], 0
+for name, cmp in s1["comparisons"].items():
+    keys = list(cmp)
+    ps = [cmp[k]["p_value"] for k in keys]
+    adj, m = holm(ps)
+    mixed += 0 < m < len(ps)
+    for k, a in zip(keys, adj):
+        e = cmp[k]
+        if e["holm_family"] != m or (a is None) != (e["p_holm"] is None) or (a is not None and abs(a - e["p_holm"]) > 1e-12):
+            bad.append("%s %s: p %r p_holm %r family %r, expected %r of %d" % (name, k, e["p_value"], e["p_holm"], e["holm_family"], a, m))
+for b in bad:
+    print("# " + b)
+check("summary.json: Holm over the metrics with a p-value, holm_family their number", not bad)
+check("some comparison has metrics with and without a p-value (%d)" % mixed, mixed > 0)
 PY
 done_testing

@@ -412,6 +412,7 @@ static void test_hand_verdicts(void **state)
 	assert_int_equal(compare_dirs(base, cur, &o, &res, &err), 0);
 	check_rows(&res, expected_all, sizeof(expected_all) / sizeof(expected_all[0]));
 	assert_int_equal(res.regressions, 3);
+	assert_int_equal(res.holm_m, 6); /* compare_ref.py: "Holm over 6 p-values" */
 	assert_int_equal(res.common, 8);
 	assert_int_equal(res.base_reviews, 8);
 	assert_int_equal(res.new_reviews, 8);
@@ -492,6 +493,7 @@ static void test_conditions_filter(void **state)
 	assert_int_equal(compare_dirs(base, cur, &o, &res, &err), 0);
 	check_rows(&res, e, 7);
 	assert_int_equal(res.regressions, 1);
+	assert_int_equal(res.holm_m, 1);
 	sx_compare_result_release(&res);
 	/* a listed condition that is not in the runs is not compared */
 	o.conditions = "pe-topk,ep";
@@ -766,9 +768,12 @@ static void test_renderings(void **state)
 	assert_int_equal(count_of(b.buf, " improved\n"), 1);
 	assert_non_null(strstr(b.buf, "comprehensiveness (up)"));
 	assert_non_null(strstr(b.buf, "sufficiency (down)"));
-	assert_non_null(strstr(b.buf, "(Holm across 14 comparisons): 3 regressed\n"));
+	/* the family is the 6 rows with a p-value (compare_ref.py), not all 14 */
+	assert_non_null(strstr(b.buf, "(Holm across the 6 of 14 comparisons with a p-value; '-': "
+				      "every difference zero): 3 regressed\n"));
 	sx_buf_reset(&b);
 	sx_compare_markdown(&res, &b);
+	assert_non_null(strstr(b.buf, "Holm across the 6 of 14 comparisons with a p-value"));
 	assert_non_null(strstr(b.buf, "### selfexp compare: 3 metrics regressed"));
 	assert_int_equal(count_of(b.buf, "**regressed**"), 3);
 	assert_non_null(strstr(b.buf, "| P-E | occlusion comprehensiveness"));
