@@ -107,9 +107,21 @@ int sx_compare_check_metrics(const char *list, struct sx_err *err)
 
 /* ---------------------------------------------------------------- pairing */
 
+/* The status records.jsonl gives an elicitation whose request failed (src/run/records.c). */
+#define STATUS_FAILED "failed"
+
+/*
+ * A metric's value for one review's record, NaN when it has none:
+ * accuracy over the usable predictions; parse_failures 1 when the answer came
+ * but gave no usable prediction, 0 when it did, NaN when the request failed
+ * (there was nothing to parse); failed_requests 1 when it failed, else 0. A
+ * review thus counts in one of the two failure rates, never in both, and
+ * every review of both runs is paired for failed_requests.
+ */
 static double value_of(const struct spec *sp, const struct sx_json *rec)
 {
 	const char *status = sx_json_get_str(rec, "status");
+	int failed = status && !strcmp(status, STATUS_FAILED);
 	double gold, label;
 
 	if (sp->def->kind == SX_METRIC_FAITH)
@@ -123,7 +135,11 @@ static double value_of(const struct spec *sp, const struct sx_json *rec)
 			return NAN;
 		return gold == label ? 1.0 : 0.0;
 	}
+	if (!strcmp(sp->def->key, "failed_requests"))
+		return failed ? 1.0 : 0.0;
 	/* parse_failures */
+	if (failed)
+		return NAN;
 	return sx_rundir_status_usable_prediction(status) ? 0.0 : 1.0;
 }
 

@@ -68,6 +68,8 @@ const struct sx_metric_def sx_metrics[] = {
 	  ANSWER },
 	{ "parse_failures", "Parse fail.", "parse failure rate", SX_METRIC_ANSWER, SX_DIR_DOWN,
 	  BOTH, SX_METRIC_PROPORTION, ANSWER },
+	{ "failed_requests", "Failed", "failed request rate", SX_METRIC_ANSWER, SX_DIR_DOWN, BOTH,
+	  SX_METRIC_PROPORTION, ANSWER },
 
 	{ "comprehensiveness", "Comp", "comprehensiveness", SX_METRIC_FAITH, SX_DIR_UP, BOTH,
 	  SX_METRIC_PAPER | SX_METRIC_DEMO, FAITH(comp) },

@@ -14,12 +14,20 @@
  * change is significant (Holm-adjusted p < alpha).
  *
  * Metrics, per review: accuracy (1 if the usable prediction equals the gold
- * label), parse_failures (1 if the answer gave no usable prediction), and the
- * faithfulness metrics of records.jsonl (comprehensiveness, sufficiency,
- * df_mit, df_frac, rankdel, aopc_comprehensiveness, aopc_sufficiency), of
- * the self-explanation unless written METHOD:METRIC (occlusion:rankdel).
- * Higher is better for accuracy, comprehensiveness, df_mit, rankdel and
- * aopc_comprehensiveness; lower for the others.
+ * label; undefined without one), parse_failures (1 if the answer came but
+ * gave no usable prediction, 0 if it gave one; undefined when the request
+ * failed), failed_requests (1 if the request failed: records.jsonl status
+ * "failed"; else 0), and the faithfulness metrics of records.jsonl
+ * (comprehensiveness, sufficiency, df_mit, df_frac, rankdel,
+ * aopc_comprehensiveness, aopc_sufficiency), of the self-explanation unless
+ * written METHOD:METRIC (occlusion:rankdel). Higher is better for accuracy,
+ * comprehensiveness, df_mit, rankdel and aopc_comprehensiveness; lower for
+ * the others.
+ *
+ * The default gate includes both failure rates: accuracy is paired only over
+ * the reviews with a usable prediction in both runs, so a prompt that breaks
+ * the answer format on a quarter of the reviews leaves accuracy unchanged;
+ * the paired parse-failure rate is what catches it.
  */
 #include <stddef.h>
 
@@ -29,7 +37,8 @@
 
 struct sx_rundir;
 
-#define SX_COMPARE_DEFAULT_METRICS "accuracy,comprehensiveness,sufficiency,rankdel"
+#define SX_COMPARE_DEFAULT_METRICS \
+	"accuracy,parse_failures,failed_requests,comprehensiveness,sufficiency,rankdel"
 #define SX_COMPARE_MAX_METRICS 32
 
 struct sx_compare_opts {

@@ -43,7 +43,7 @@ const char *sx_method_table_label(const char *record_name);
 /* --------------------------------------------------------------- metrics */
 
 enum sx_metric_kind {
-	SX_METRIC_ANSWER, /* of the elicited answer: accuracy, parse failures */
+	SX_METRIC_ANSWER, /* of the elicited answer: accuracy, parse failures, failed requests */
 	SX_METRIC_FAITH,  /* faithfulness of one explanation (struct sx_faith) */
 	SX_METRIC_AGREE   /* agreement of two explanations (struct sx_agree) */
 };

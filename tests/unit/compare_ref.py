@@ -93,3 +93,13 @@ for title, conds in (("all conditions", ["pe", "ep"]), ("conditions ep", ["ep"])
 for k in (3, 8):
     p, h = wilcoxon([F(1)] * k + [F(0)] * (N - k))
     print("parse_failures, %d of 8 unparseable: mean_diff %+.4f  p %.8f  (%s)" % (k, k / N, p, h))
+
+# The gate (test_gate_parse_failures): 40 reviews; in new, 10 answers no longer
+# parse and 6 requests failed. parse_failures is paired over the 34 reviews
+# answered in both (10 of +1), failed_requests over all 40 (6 of +1); the
+# other default metrics have no p-value.
+pf, h1 = wilcoxon([F(1)] * 10 + [F(0)] * 24)
+fr, h2 = wilcoxon([F(1)] * 6 + [F(0)] * 34)
+adj = holm([pf, fr])
+print("gate: parse_failures mean_diff %+.6f p %.10f p_holm %.10f (%s)" % (10 / 34, pf, adj[0], h1))
+print("gate: failed_requests mean_diff %+.6f p %.10f p_holm %.10f (%s)" % (6 / 40, fr, adj[1], h2))
