@@ -194,6 +194,25 @@ int sx_stats_spearman(const double *x, const double *y, size_t n, double *rho)
 
 /* ==== Weighted ridge regression ========================================= */
 
+/* 1 with *value when every y_i of positive weight (w NULL: all) is the same value. */
+static int constant_target(const double *y, const double *w, size_t n, double *value)
+{
+	size_t i;
+	int seen = 0;
+
+	for (i = 0; i < n; i++) {
+		if (w && !(w[i] > 0))
+			continue;
+		if (!seen) {
+			*value = y[i];
+			seen = 1;
+		} else if (y[i] != *value) {
+			return 0;
+		}
+	}
+	return seen;
+}
+
 void sx_stats_ridge_release(struct sx_ridge *m)
 {
 	free(m->coef);
@@ -208,7 +227,7 @@ int sx_stats_ridge_fit(const double *X, size_t n, size_t d, const double *y, con
 	gsl_matrix *A = NULL;
 	gsl_vector *rhs = NULL, *beta = NULL;
 	double *xm = NULL, *xc = NULL;
-	double sw = 0, ym = 0;
+	double sw = 0, ym = 0, ym0;
 	size_t i, j, k;
 	int ret = SX_EINPUT, st;
 
@@ -251,6 +270,9 @@ int sx_stats_ridge_fit(const double *X, size_t n, size_t d, const double *y, con
 	ym /= sw;
 	for (j = 0; j < d; j++)
 		xm[j] /= sw;
+	/* A constant target is its own mean: no rounding residue to fit (see ridge_score). */
+	if (constant_target(y, w, n, &ym0))
+		ym = ym0;
 
 	/* A = Xc' W Xc + alpha I (upper triangle, mirrored), rhs = Xc' W yc. */
 	A = gsl_matrix_calloc(d, d);
@@ -322,8 +344,9 @@ double sx_stats_ridge_predict(const struct sx_ridge *m, const double *x)
 double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n, const double *y,
 			    const double *w)
 {
-	double sw = 0, ym = 0, ss_res = 0, ss_tot = 0;
+	double sw = 0, ym = 0, ss_res = 0, ss_tot = 0, y0;
 	size_t i;
+	int constant = constant_target(y, w, n, &y0);
 
 	for (i = 0; i < n; i++) {
 		double wi = w ? w[i] : 1.0;
@@ -339,10 +362,12 @@ double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n,
 		double r = y[i] - sx_stats_ridge_predict(m, X + i * m->d);
 
 		ss_res += wi * r * r;
-		ss_tot += wi * (y[i] - ym) * (y[i] - ym);
+		if (!constant)
+			ss_tot += wi * (y[i] - ym) * (y[i] - ym);
 	}
+	/* sklearn's r2_score on a zero denominator: 1 for exact predictions, else 0. */
 	if (!(ss_tot > 0))
-		return NAN;
+		return ss_res == 0 ? 1.0 : 0.0;
 	return 1.0 - ss_res / ss_tot;
 }
 

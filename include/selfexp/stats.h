@@ -68,7 +68,9 @@ int sx_stats_spearman(const double *x, const double *y, size_t n, double *rho);
  * y ~ intercept + X beta, weights w, penalty alpha on beta only (sklearn
  * Ridge with sample_weight, as lime uses it): X and y are centred by their
  * weighted means, (Xc' W Xc + alpha I) beta = Xc' W yc is solved by Cholesky,
- * intercept = mean_w(y) - mean_w(X) . beta.
+ * intercept = mean_w(y) - mean_w(X) . beta. A target constant over the
+ * positive weights is taken as its own mean exactly, so its fit is exactly
+ * flat (every coefficient 0) instead of rounding noise of mixed sign.
  */
 struct sx_ridge {
 	size_t d;
@@ -90,8 +92,13 @@ void sx_stats_ridge_release(struct sx_ridge *m);
 double sx_stats_ridge_predict(const struct sx_ridge *m, const double *x);
 /*
  * Weighted coefficient of determination of m on (X, y, w):
- * 1 - sum w (y - yhat)^2 / sum w (y - mean_w y)^2. NaN when y is constant
- * (sklearn would report 1.0 or 0.0 there; we do not invent a value).
+ * 1 - sum w (y - yhat)^2 / sum w (y - mean_w y)^2. When the denominator is
+ * zero, sklearn's r2_score convention (which lime reports through
+ * Ridge.score): 1.0 when every prediction is exact, else 0.0. A target that
+ * is constant over the positive weights has a zero denominator exactly, not
+ * whatever the rounding of its weighted mean leaves; and sx_stats_ridge_fit
+ * fits it exactly (coefficients 0, intercept the constant), so its score is
+ * 1.0. NaN only when the weights sum to zero.
  */
 double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n, const double *y,
 			    const double *w);

@@ -159,10 +159,31 @@ static void test_ridge(void **state)
 		assert_true(sx_stats_ridge_fit(X, 3, 1, y, zw, 1, &m, &err) < 0);
 		assert_true(sx_stats_ridge_fit(same, 3, 1, y, NULL, 0, &m, &err) < 0);
 		assert_non_null(strstr(err.msg, "positive definite"));
-		/* Constant y: R^2 undefined. */
-		assert_int_equal(sx_stats_ridge_fit(X, 3, 1, same, NULL, 1, &m, &err), 0);
-		assert_true(isnan(sx_stats_ridge_score(&m, X, 3, same, NULL)));
+		/*
+		 * Constant y: fitted exactly flat (coefficient 0, intercept the
+		 * constant), and R^2 by sklearn's convention for a zero
+		 * denominator: 1 for exact predictions ...
+		 */
+		const double third[3] = { 1.0 / 3, 1.0 / 3, 1.0 / 3 };
+		const double ww[3] = { 0.3, 0.7, 0.1 };
+
+		assert_int_equal(sx_stats_ridge_fit(X, 3, 1, third, ww, 1, &m, &err), 0);
+		assert_true(m.coef[0] == 0);
+		assert_true(m.intercept == 1.0 / 3);
+		assert_true(sx_stats_ridge_score(&m, X, 3, third, ww) == 1.0);
+		/* ... 0 for inexact ones */
+		m.coef[0] = 1e-10;
+		assert_true(sx_stats_ridge_score(&m, X, 3, third, ww) == 0.0);
 		sx_stats_ridge_release(&m);
+		/* constant over the positive weights only: still constant */
+		{
+			const double yz[3] = { 1.0 / 3, 5, 1.0 / 3 }, wz[3] = { 0.3, 0, 0.1 };
+
+			assert_int_equal(sx_stats_ridge_fit(X, 3, 1, yz, wz, 1, &m, &err), 0);
+			assert_true(m.coef[0] == 0);
+			assert_true(sx_stats_ridge_score(&m, X, 3, yz, wz) == 1.0);
+			sx_stats_ridge_release(&m);
+		}
 	}
 	assert_null(m.coef);
 }
