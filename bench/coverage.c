@@ -4,8 +4,9 @@
  * from the library (sx_stats_summary_as, sx_stats_ece_interval, with B
  * resamples), and the share of intervals that contain the true value is
  * printed, with its Monte Carlo standard error and the mean width.
- * Bernoulli rows also give Wilson's exact coverage (a binomial sum, no
- * simulation). Built and run by bench/coverage.sh, which appends the table to
+ * Bernoulli rows also give the exact coverage of Wilson's and
+ * Clopper-Pearson's intervals (a binomial sum, no simulation), and their
+ * lowest exact coverage over p. Built and run by bench/coverage.sh, which appends the table to
  * BENCHMARKS.md; never part of `make check`.
  *
  * usage: coverage [R [B [SEED]]]   (defaults 2000, 1000, 1)
@@ -26,7 +27,7 @@ enum dist { D_NORMAL, D_EXPONENTIAL, D_LOGNORMAL, D_BERN10, D_BERN30, D_BERN50, 
 static const struct {
 	const char *name;
 	double truth;      /* the population mean */
-	int proportion;    /* 0/1 data: Wilson is the interval selfexp uses */
+	int proportion;    /* 0/1 data: Clopper-Pearson is the interval selfexp uses */
 	double p;          /* Bernoulli p */
 } dists[D_COUNT] = {
 	[D_NORMAL] = { "normal(0, 1)", 0.0, 0, 0 },
@@ -77,8 +78,8 @@ static void cell(const struct tally *t)
 	printf(" %.3f (%.2f) |", c, t->width / (double)t->n);
 }
 
-/* Wilson's exact coverage at p: the binomial probability of the k whose interval holds p. */
-static double wilson_exact(size_t n, double p)
+/* Exact coverage of a proportion's interval at p: the binomial probability of the k whose interval holds p. */
+static double exact_coverage(enum sx_interval how, size_t n, double p)
 {
 	double *x = xcalloc(n, sizeof(*x)), cov = 0;
 	size_t k, i;
@@ -89,7 +90,7 @@ static double wilson_exact(size_t n, double p)
 
 		for (i = 0; i < n; i++)
 			x[i] = i < k ? 1.0 : 0.0;
-		sx_stats_summary_as(x, n, SX_INTERVAL_WILSON, 0, 0, &s);
+		sx_stats_summary_as(x, n, how, 0, 0, &s);
 		if (!(s.ci_lo <= p && p <= s.ci_hi))
 			continue;
 		logpk = lgamma((double)n + 1) - lgamma((double)k + 1) - lgamma((double)(n - k) + 1) +
@@ -100,21 +101,24 @@ static double wilson_exact(size_t n, double p)
 	return cov;
 }
 
+#define NHOW 5
+
 static void means_table(size_t R, size_t B, uint64_t seed)
 {
 	static const size_t ns[] = { 10, 30, 100 };
-	static const enum sx_interval how[] = { SX_INTERVAL_PERCENTILE, SX_INTERVAL_BCA,
-						SX_INTERVAL_BCA_EXPANDED, SX_INTERVAL_WILSON };
+	static const enum sx_interval how[NHOW] = { SX_INTERVAL_PERCENTILE, SX_INTERVAL_BCA,
+						    SX_INTERVAL_BCA_EXPANDED, SX_INTERVAL_WILSON,
+						    SX_INTERVAL_CLOPPER_PEARSON };
 	double *x = xmalloc(100 * sizeof(*x));
 	size_t in, r, h, i;
 	int d;
 
 	printf("| distribution | n | percentile (before) | BCa | BCa expanded | Wilson | "
-	       "selfexp's interval | Wilson, exact |\n");
-	printf("|---|---|---|---|---|---|---|---|\n");
+	       "Clopper-Pearson | selfexp's interval | exact: Wilson | exact: Clopper-Pearson |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|\n");
 	for (d = 0; d < D_COUNT; d++) {
 		for (in = 0; in < sizeof(ns) / sizeof(ns[0]); in++) {
-			struct tally t[4];
+			struct tally t[NHOW];
 			size_t n = ns[in];
 			char id[64];
 
@@ -127,10 +131,10 @@ static void means_table(size_t R, size_t B, uint64_t seed)
 				for (i = 0; i < n; i++)
 					x[i] = draw((enum dist)d, g);
 				sx_rng_free(g);
-				for (h = 0; h < 4; h++) {
+				for (h = 0; h < NHOW; h++) {
 					struct sx_summary s;
 
-					if (how[h] == SX_INTERVAL_WILSON && !dists[d].proportion)
+					if (h >= 3 && !dists[d].proportion)
 						continue;
 					sx_stats_summary_as(x, n, how[h], B,
 							    sx_seed_derive(seed, "coverage-boot", id), &s);
@@ -138,21 +142,54 @@ static void means_table(size_t R, size_t B, uint64_t seed)
 				}
 			}
 			printf("| %s | %zu |", dists[d].name, n);
-			for (h = 0; h < 4; h++) {
+			for (h = 0; h < NHOW; h++) {
 				if (t[h].n)
 					cell(&t[h]);
 				else
 					printf(" |");
 			}
-			printf(" %s |", dists[d].proportion ? "Wilson" : "BCa expanded");
+			printf(" %s |", dists[d].proportion ? "Clopper-Pearson" : "BCa expanded");
 			if (dists[d].proportion)
-				printf(" %.3f |\n", wilson_exact(n, dists[d].p));
+				printf(" %.4f | %.4f |\n",
+				       exact_coverage(SX_INTERVAL_WILSON, n, dists[d].p),
+				       exact_coverage(SX_INTERVAL_CLOPPER_PEARSON, n, dists[d].p));
 			else
-				printf(" |\n");
+				printf(" | |\n");
 			fflush(stdout);
 		}
 	}
 	free(x);
+}
+
+/* The lowest exact coverage of a proportion's interval over p = 0.001, 0.002, ..., 0.999. */
+static void proportion_minima(void)
+{
+	static const size_t ns[] = { 10, 30, 100 };
+	static const enum sx_interval how[2] = { SX_INTERVAL_WILSON, SX_INTERVAL_CLOPPER_PEARSON };
+	size_t in, h;
+	int k;
+
+	printf("\nExact coverage of the proportions' intervals, lowest over p = 0.001 .. 0.999 "
+	       "(step 0.001), and where:\n\n| n | Wilson | Clopper-Pearson (selfexp's) |\n"
+	       "|---|---|---|\n");
+	for (in = 0; in < sizeof(ns) / sizeof(ns[0]); in++) {
+		printf("| %zu |", ns[in]);
+		for (h = 0; h < 2; h++) {
+			double lo = 2, at = 0;
+
+			for (k = 1; k < 1000; k++) {
+				double c = exact_coverage(how[h], ns[in], k / 1000.0);
+
+				if (c < lo) {
+					lo = c;
+					at = k / 1000.0;
+				}
+			}
+			printf(" %.4f at p = %.3f |", lo, at);
+		}
+		printf("\n");
+		fflush(stdout);
+	}
 }
 
 /*
@@ -239,6 +276,7 @@ int main(int argc, char **argv)
 	       "about %.3f at 0.95.\n\n", R, B, (unsigned long long)seed,
 	       sqrt(0.95 * 0.05 / (double)R));
 	means_table(R, B, seed);
+	proportion_minima();
 	ece_table(R, B, seed);
 	return 0;
 }

@@ -376,6 +376,7 @@ double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n,
 static const char *const interval_names[SX_INTERVAL_COUNT] = {
 	[SX_INTERVAL_BCA_EXPANDED] = "bca_expanded",
 	[SX_INTERVAL_BCA] = "bca",
+	[SX_INTERVAL_CLOPPER_PEARSON] = "clopper_pearson",
 	[SX_INTERVAL_WILSON] = "wilson",
 	[SX_INTERVAL_PERCENTILE] = "percentile",
 	[SX_INTERVAL_BASIC] = "basic",
@@ -463,7 +464,7 @@ static double expanded_quantile(size_t n)
 }
 
 /*
- * The interval how (not Wilson) from the sorted replicates t[0..B) of an
+ * The interval how (a bootstrap one) from the sorted replicates t[0..B) of an
  * estimate from n values; a is BCa's acceleration, tol the distance within
  * which a replicate equals the estimate.
  */
@@ -548,6 +549,20 @@ static void wilson_ci(size_t k, size_t m, double *lo, double *hi)
 	*hi = k == m ? 1.0 : fmin(1.0, centre + half);
 }
 
+/* The Clopper-Pearson interval of k ones in m: Beta quantiles, 0 or 1 exactly at the ends. */
+static void clopper_pearson_ci(size_t k, size_t m, double *lo, double *hi)
+{
+	double kk = (double)k, n = (double)m;
+
+	*lo = k == 0 ? 0.0 : gsl_cdf_beta_Pinv(CI_ALPHA / 2, kk, n - kk + 1);
+	*hi = k == m ? 1.0 : gsl_cdf_beta_Pinv(1 - CI_ALPHA / 2, kk + 1, n - kk);
+}
+
+static int is_proportion_interval(enum sx_interval how)
+{
+	return how == SX_INTERVAL_WILSON || how == SX_INTERVAL_CLOPPER_PEARSON;
+}
+
 static void mean_sd(const double *v, size_t m, double *mean, double *sd)
 {
 	*mean = m ? gsl_stats_mean(v, 1, m) : NAN;
@@ -563,7 +578,7 @@ static void interval_of(const double *v, size_t m, enum sx_interval how, size_t 
 	out->ci_lo = out->ci_hi = NAN;
 	if ((unsigned)how >= SX_INTERVAL_COUNT)
 		how = SX_INTERVAL_BCA_EXPANDED;
-	if (how == SX_INTERVAL_WILSON) {
+	if (is_proportion_interval(how)) {
 		for (i = 0; i < m && (v[i] == 0 || v[i] == 1); i++)
 			ones += v[i] == 1;
 		if (i < m)
@@ -574,6 +589,8 @@ static void interval_of(const double *v, size_t m, enum sx_interval how, size_t 
 		return;
 	if (how == SX_INTERVAL_WILSON)
 		wilson_ci(ones, m, &out->ci_lo, &out->ci_hi);
+	else if (how == SX_INTERVAL_CLOPPER_PEARSON)
+		clopper_pearson_ci(ones, m, &out->ci_lo, &out->ci_hi);
 	else
 		bootstrap_ci(v, m, out->mean, how, B, seed, &out->ci_lo, &out->ci_hi);
 }

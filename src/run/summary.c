@@ -41,8 +41,8 @@ static uint64_t summary_seed(const struct run *run, const char *what)
 
 /*
  * n, mean, sd and the 95 % interval of the finite values of metric key:
- * Wilson's for the registry's 0/1 metrics (SX_METRIC_PROPORTION: accuracy,
- * parse failures, DF_MIT), the expanded BCa for the others (coverage,
+ * Clopper-Pearson's for the registry's 0/1 metrics (SX_METRIC_PROPORTION:
+ * accuracy, parse failures, DF_MIT), the expanded BCa for the others (coverage,
  * distinct values, the continuous faithfulness and agreement metrics);
  * "interval" names the one used (stats.h enum sx_interval).
  */
@@ -50,11 +50,11 @@ static struct sx_json *aggregate_json(const struct run *run, const char *what, c
 				      const double *v, size_t n)
 {
 	const struct sx_metric_def *md = sx_metric_find(key);
+	int proportion = md && (md->flags & SX_METRIC_PROPORTION);
 	struct sx_json *o = sx_json_new_object();
 	struct sx_summary s;
 
-	sx_stats_summary_as(v, n, md && (md->flags & SX_METRIC_PROPORTION) ? SX_INTERVAL_WILSON
-									  : SX_INTERVAL_BCA_EXPANDED,
+	sx_stats_summary_as(v, n, proportion ? SX_INTERVAL_CLOPPER_PEARSON : SX_INTERVAL_BCA_EXPANDED,
 			    (size_t)run->cfg->bootstrap, summary_seed(run, what), &s);
 	sx_json_add_num(o, "n", (double)s.n);
 	sx_json_add(o, "mean", run_num_or_null(s.mean));
@@ -243,7 +243,7 @@ static struct sx_json *condition_summary(const struct run *run, enum sx_cond c)
 	sx_json_add_num(o, "parse_failures", (double)a.unusable);
 	sx_json_add_num(o, "parse_failure_rate",
 			run->nrev ? (double)(a.unusable + a.failed) / (double)run->nrev : 0);
-	/* its Wilson interval: mean = parse_failure_rate, failed requests included */
+	/* its exact interval: mean = parse_failure_rate, failed requests included */
 	add_aggregate(run, o, c, "parse_failure_rate_ci", "parse_failures", a.fail);
 	st = sx_json_add(o, "parse_status", sx_json_new_object());
 	for (s = 0; s < 16; s++)

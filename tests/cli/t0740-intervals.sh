@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# summary.json's intervals (stats.h enum sx_interval): Wilson for the 0/1
-# metrics (accuracy, DF_MIT, the parse-failure rate), the expanded BCa for the
-# continuous ones, the basic bootstrap for the ECE, each naming itself in
-# "interval". Wilson's ends are recomputed here from n and the mean; the
+# summary.json's intervals (stats.h enum sx_interval): Clopper-Pearson for
+# the 0/1 metrics (accuracy, DF_MIT, the parse-failure rate), the expanded BCa
+# for the continuous ones, the basic bootstrap for the ECE, each naming itself
+# in "interval". The exact intervals' ends are recomputed here from n and the
+# mean (by bisection on the binomial distribution); the
 # bootstrap intervals must move with --seed and stay put without it. The
 # comparisons' Holm family is the metrics with a p-value, recomputed here.
 . "$(dirname "$0")/lib.sh"
@@ -22,28 +23,37 @@ check "the same run, seed 2" run s2 2
 stop_sim
 
 pyt - "$T" <<'PY'
-import json, math, statistics, sys
+import json, math, sys
 T = sys.argv[1]
 load = lambda n: json.load(open("%s/%s/summary.json" % (T, n)))
 s1, s1b, s2 = load("s1"), load("s1b"), load("s2")
-z = statistics.NormalDist().inv_cdf(0.975)
 
-def wilson(k, n):
-    c = (k + z * z / 2) / (n + z * z); h = z * math.sqrt(k * (n - k) / n + z * z / 4) / (n + z * z)
-    return (0.0 if k == 0 else max(0.0, c - h)), (1.0 if k == n else min(1.0, c + h))
+def binom_cdf(k, n, p):
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k + 1))
+def bisect(f):
+    lo, hi = 0.0, 1.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if f(mid) < 0: lo = mid
+        else: hi = mid
+    return (lo + hi) / 2
+def clopper_pearson(k, n):
+    lo = 0.0 if k == 0 else bisect(lambda p: (1 - binom_cdf(k - 1, n, p)) - 0.025)
+    hi = 1.0 if k == n else bisect(lambda p: 0.025 - binom_cdf(k, n, p))
+    return lo, hi
 
 def check(desc, cond):
     print(("ok " if cond else "not ok ") + desc)
 
 bad = []
 for cond, c in s1["conditions"].items():
-    wil = [("accuracy", c["accuracy"]), ("parse_failure_rate_ci", c["parse_failure_rate_ci"])]
-    wil += [("%s df_mit" % m, v["df_mit"]) for m, v in c["methods"].items() if "df_mit" in v]
-    for name, a in wil:
+    props = [("accuracy", c["accuracy"]), ("parse_failure_rate_ci", c["parse_failure_rate_ci"])]
+    props += [("%s df_mit" % m, v["df_mit"]) for m, v in c["methods"].items() if "df_mit" in v]
+    for name, a in props:
         k = round(a["mean"] * a["n"])
-        lo, hi = wilson(k, a["n"])
-        if a["interval"] != "wilson" or abs(a["ci_lo"] - lo) > 1e-12 or abs(a["ci_hi"] - hi) > 1e-12:
-            bad.append("%s %s: %s, expected wilson [%r, %r]" % (cond, name, a, lo, hi))
+        lo, hi = clopper_pearson(k, a["n"])
+        if a["interval"] != "clopper_pearson" or abs(a["ci_lo"] - lo) > 1e-10 or abs(a["ci_hi"] - hi) > 1e-10:
+            bad.append("%s %s: %s, expected clopper_pearson [%r, %r]" % (cond, name, a, lo, hi))
     for m, v in c["methods"].items():
         for key in ("comprehensiveness", "sufficiency", "rankdel", "df_frac"):
             if key in v and v[key]["n"] and v[key]["interval"] != "bca_expanded":
@@ -57,7 +67,7 @@ for cond, c in s1["conditions"].items():
         bad.append("%s: parse_failure_rate %r, its interval's mean %r" % (cond, c["parse_failure_rate"], c["parse_failure_rate_ci"]["mean"]))
 for b in bad:
     print("# " + b)
-check("every aggregate names its interval; Wilson's ends are the formula's", not bad)
+check("every aggregate names its interval; Clopper-Pearson's ends are the binomial's", not bad)
 pe1, pe2 = s1["conditions"]["pe"], s2["conditions"]["pe"]
 rates = dict((k, v["parse_failure_rate"]) for k, v in s1["conditions"].items())
 check("the style mixed run has parse failures to count (%r)" % rates, max(rates.values()) > 0)
@@ -67,7 +77,7 @@ c1, c2 = pe1["methods"]["self"]["comprehensiveness"], pe2["methods"]["self"]["co
 check("another seed: the same self comprehensiveness (%r)" % c1["mean"], c1["mean"] == c2["mean"])
 check("another seed: another BCa interval (%r, %r) vs (%r, %r)" % (c1["ci_lo"], c1["ci_hi"], c2["ci_lo"], c2["ci_hi"]),
       (c1["ci_lo"], c1["ci_hi"]) != (c2["ci_lo"], c2["ci_hi"]))
-check("another seed: the same Wilson interval of accuracy", pe1["accuracy"] == pe2["accuracy"])
+check("another seed: the same (exact) interval of accuracy", pe1["accuracy"] == pe2["accuracy"])
 check("another seed: another ECE interval (%r, %r)" % (pe1["ece_ci"], pe2["ece_ci"]),
       pe1["ece_ci"]["ci_hi"] != pe2["ece_ci"]["ci_hi"])
 

@@ -12,7 +12,9 @@
 # // n), redrawn while k >= n). Everything after the draws is written out
 # here: the means, R type 7 quantiles, z0, the jackknife acceleration, the
 # expanded level sqrt(n/(n-1)) t_{n-1}(0.975) (the t quantile by bisection on
-# a numerically integrated t density), the Wilson score interval.
+# a numerically integrated t density), the Wilson score interval, and
+# Clopper-Pearson's by bisection on the binomial distribution function (not
+# through Beta quantiles, as stats.c computes it).
 import math, random, statistics
 
 ND = statistics.NormalDist()
@@ -104,6 +106,23 @@ def wilson(k, n):
     c = (k + z2 / 2) / (n + z2); h = z * math.sqrt(k * (n - k) / n + z2 / 4) / (n + z2)
     return (0.0 if k == 0 else max(0.0, c - h)), (1.0 if k == n else min(1.0, c + h))
 
+def binom_cdf(k, n, p):
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k + 1))
+
+def bisect(f, lo=0.0, hi=1.0):
+    # f increasing in p from negative to positive
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if f(mid) < 0: lo = mid
+        else: hi = mid
+    return (lo + hi) / 2
+
+def clopper_pearson(k, n):
+    # lo: P(X >= k | p) = 0.025; hi: P(X <= k | p) = 0.025 (both monotone in p)
+    lo = 0.0 if k == 0 else bisect(lambda p: (1 - binom_cdf(k - 1, n, p)) - 0.025)
+    hi = 1.0 if k == n else bisect(lambda p: 0.025 - binom_cdf(k, n, p))
+    return lo, hi
+
 def show(name, lohi):
     print("%-22s [%.17g, %.17g]" % (name, lohi[0], lohi[1]))
 
@@ -119,6 +138,7 @@ print("expanded c n=12 %.17g, n=10 %.17g, n=30 %.17g, n=100 %.17g" % tuple(
 # Wilson: DF_MIT-like 0/1 data.
 for k, n in ((0, 10), (1, 10), (5, 10), (10, 10), (27, 30)):
     show("wilson %d/%d" % (k, n), wilson(k, n))
+    show("clopper_pearson %d/%d" % (k, n), clopper_pearson(k, n))
 # test_paired: the differences of test_wilcoxon_exact (pair 8 skipped), B 2000, seed 5.
 show("paired s5", mean_interval([1.5, -0.5, 2.0, 3.1, 0.7, -1.2, 2.6, 0.0], "bca_expanded", 2000, 5))
 

@@ -227,6 +227,8 @@ static void test_summary(void **state)
 	assert_true(s3.ci_lo == 0.3 && s3.ci_hi == 0.3);
 	assert_string_equal(sx_interval_name(SX_INTERVAL_BCA_EXPANDED), "bca_expanded");
 	assert_string_equal(sx_interval_name(SX_INTERVAL_WILSON), "wilson");
+	assert_string_equal(sx_interval_name(SX_INTERVAL_CLOPPER_PEARSON), "clopper_pearson");
+	assert_string_equal(sx_interval_name(SX_INTERVAL_BASIC), "basic");
 	assert_string_equal(sx_interval_name(SX_INTERVAL_BCA), "bca");
 	assert_string_equal(sx_interval_name(SX_INTERVAL_PERCENTILE), "percentile");
 }
@@ -285,7 +287,24 @@ static void test_summary_intervals(void **state)
 	assert_true(s.ci_lo > s2.ci_lo && s.ci_hi - s2.ci_hi > s.ci_lo - s2.ci_lo);
 }
 
-static void test_summary_wilson(void **state)
+/* One proportion's interval of x[0..n) against iref.py's [lo, hi]; checks the method too. */
+static void check_prop(const double *x, size_t n, enum sx_interval how, double lo, double hi)
+{
+	struct sx_summary s;
+
+	sx_stats_summary_as(x, n, how, 0, 1, &s);
+	assert_int_equal(s.interval, how);
+	if (lo == 0)
+		assert_true(s.ci_lo == 0);
+	else
+		assert_near(s.ci_lo, lo, 1e-10);
+	if (hi == 1)
+		assert_true(s.ci_hi == 1);
+	else
+		assert_near(s.ci_hi, hi, 1e-10);
+}
+
+static void test_summary_proportions(void **state)
 {
 	double d[30];
 	struct sx_summary s;
@@ -294,54 +313,53 @@ static void test_summary_wilson(void **state)
 	(void)state;
 	/*
 	 * DF_MIT with p = 0.1 at n = 10 and no flip observed: the percentile
-	 * bootstrap said [0, 0]; Wilson's upper end is z^2 / (n + z^2) =
-	 * 3.8415 / 13.8415 = 0.27753 (iref.py wilson 0/10).
+	 * bootstrap said [0, 0]. Clopper-Pearson's upper end is
+	 * 1 - 0.025^(1/10) = 0.30850 by hand, Wilson's z^2 / (n + z^2) =
+	 * 3.8415 / 13.8415 = 0.27753 (iref.py clopper_pearson 0/10, wilson 0/10).
 	 */
 	for (i = 0; i < 10; i++)
 		d[i] = 0;
-	sx_stats_summary_as(d, 10, SX_INTERVAL_WILSON, 0, 1, &s);
-	assert_int_equal(s.interval, SX_INTERVAL_WILSON);
-	assert_true(s.ci_lo == 0);
-	assert_near(s.ci_hi, 0.27753279986288915, 1e-12);
+	check_prop(d, 10, SX_INTERVAL_CLOPPER_PEARSON, 0, 0.30849710781876072);
+	check_prop(d, 10, SX_INTERVAL_WILSON, 0, 0.27753279986288915);
 	sx_stats_summary_as(d, 10, SX_INTERVAL_PERCENTILE, 0, 1, &s);
 	assert_true(s.ci_lo == 0 && s.ci_hi == 0);
-	/* 1 of 10: (1 + 1.9208 -+ 1.96 sqrt(0.9 + 0.9604)) / 13.8415 (iref.py wilson 1/10) */
+	/* 1 of 10 */
 	d[3] = 1;
-	sx_stats_summary_as(d, 10, SX_INTERVAL_WILSON, 0, 1, &s);
+	sx_stats_summary_as(d, 10, SX_INTERVAL_CLOPPER_PEARSON, 0, 1, &s);
 	assert_near(s.mean, 0.1, 1e-15);
-	assert_near(s.ci_lo, 0.017876213095072924, 1e-12);
-	assert_near(s.ci_hi, 0.40415002679523837, 1e-12);
+	check_prop(d, 10, SX_INTERVAL_CLOPPER_PEARSON, 0.0025285785444618125, 0.44501611702819532);
+	check_prop(d, 10, SX_INTERVAL_WILSON, 0.017876213095072924, 0.40415002679523837);
 	/* 5 of 10, symmetric about 1/2 */
 	for (i = 0; i < 5; i++)
 		d[i] = 1;
-	sx_stats_summary_as(d, 10, SX_INTERVAL_WILSON, 0, 1, &s);
-	assert_near(s.ci_lo, 0.23659309051256405, 1e-12);
-	assert_near(s.ci_hi, 0.76340690948743595, 1e-12);
+	check_prop(d, 10, SX_INTERVAL_CLOPPER_PEARSON, 0.18708602844739858, 0.81291397155260148);
+	check_prop(d, 10, SX_INTERVAL_WILSON, 0.23659309051256405, 0.76340690948743595);
 	/* 27 of 30, with a NaN that is skipped */
 	for (i = 0; i < 30; i++)
 		d[i] = i < 27 ? 1 : 0;
 	d[29] = NAN;
-	sx_stats_summary_as(d, 30, SX_INTERVAL_WILSON, 0, 1, &s);
+	sx_stats_summary_as(d, 30, SX_INTERVAL_CLOPPER_PEARSON, 0, 1, &s);
 	assert_int_equal(s.n, 29);
 	d[29] = 0;
-	sx_stats_summary_as(d, 30, SX_INTERVAL_WILSON, 0, 1, &s);
-	assert_near(s.ci_lo, 0.74378917420815926, 1e-12);
-	assert_near(s.ci_hi, 0.96540011125266578, 1e-12);
-	/* all ones: [.., 1] exactly; Wilson ignores the seed */
+	check_prop(d, 30, SX_INTERVAL_CLOPPER_PEARSON, 0.73471154952579187, 0.97888286297027749);
+	check_prop(d, 30, SX_INTERVAL_WILSON, 0.74378917420815926, 0.96540011125266578);
+	/* all ones: [0.025^(1/10), 1] exactly at the top; no seed is used */
 	for (i = 0; i < 10; i++)
 		d[i] = 1;
-	sx_stats_summary_as(d, 10, SX_INTERVAL_WILSON, 0, 99, &s);
-	assert_near(s.ci_lo, 0.72246720013711074, 1e-12);
-	assert_true(s.ci_hi == 1);
-	/* n = 1 has an interval too, n = 0 none */
+	check_prop(d, 10, SX_INTERVAL_CLOPPER_PEARSON, 0.69150289218123917, 1);
+	check_prop(d, 10, SX_INTERVAL_WILSON, 0.72246720013711074, 1);
+	/* n = 1 has an interval too (one success: [0.025, 1]), n = 0 none */
+	check_prop(d, 1, SX_INTERVAL_CLOPPER_PEARSON, 0.025, 1);
 	sx_stats_summary_as(d, 1, SX_INTERVAL_WILSON, 0, 1, &s);
 	assert_true(s.ci_lo > 0.2 && s.ci_lo < 0.21 && s.ci_hi == 1);
-	sx_stats_summary_as(d, 0, SX_INTERVAL_WILSON, 0, 1, &s);
+	sx_stats_summary_as(d, 0, SX_INTERVAL_CLOPPER_PEARSON, 0, 1, &s);
 	assert_true(isnan(s.ci_lo) && isnan(s.ci_hi));
 	/* Not a proportion: falls back to the expanded BCa, and says so. */
-	sx_stats_summary_as(skew12, 13, SX_INTERVAL_WILSON, 2000, 7, &s);
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_CLOPPER_PEARSON, 2000, 7, &s);
 	assert_int_equal(s.interval, SX_INTERVAL_BCA_EXPANDED);
 	assert_near(s.ci_lo, 0.44607903425128742, 1e-9);
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_WILSON, 2000, 7, &s);
+	assert_int_equal(s.interval, SX_INTERVAL_BCA_EXPANDED);
 }
 
 /* ---- Wilcoxon --------------------------------------------------------- */
@@ -631,7 +649,7 @@ int main(void)
 		cmocka_unit_test(test_ridge),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_summary_intervals),
-		cmocka_unit_test(test_summary_wilson),
+		cmocka_unit_test(test_summary_proportions),
 		cmocka_unit_test(test_wilcoxon_exact),
 		cmocka_unit_test(test_wilcoxon_ties_exact),
 		cmocka_unit_test(test_wilcoxon_normal),
