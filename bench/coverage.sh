@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Simulated coverage of selfexp's 95 % intervals (bench/coverage.c): the
 # percentile bootstrap selfexp used before, plain and expanded BCa, Wilson and
-# Clopper-Pearson for
-# proportions (with their exact coverage), and the ECE's intervals, for
-# n = 10, 30, 100 (ECE: 30, 100, 300).
+# Clopper-Pearson for proportions (with their exact coverage), and the ECE's
+# intervals, for n = 10, 30, 100 (ECE: 30, 100, 300).
 # Builds bench/coverage.c against the library of `make` (build/default), runs
 # it and appends the tables to BENCHMARKS.md with the command and the machine.
 # Never part of `make check`.
