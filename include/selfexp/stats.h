@@ -251,8 +251,9 @@ int sx_stats_ece(const double *confidence, const unsigned char *correct, size_t 
  * (|accuracy - confidence| of a bin never averages its noise away) and a
  * resample's ECE sits above the sample's by about as much, so the percentile
  * and BCa intervals lie above the true ECE of a well calibrated model
- * (simulated coverage near 0 at a true ECE of 0.02), while the basic interval
- * stays between 0.75 (true ECE 0) and 0.93: BENCHMARKS.md. Returns 0, or
+ * (simulated coverage 0 to 0.73 at a true ECE of 0.02), while the basic
+ * interval covers 0.81 to 0.91 from a true ECE of 0.02 to 0.10, and 0.68 to
+ * 0.79 at 0 (n = 30 to 300): BENCHMARKS.md. Returns 0, or
  * SX_STATS_UNDEFINED with everything NaN when no pair is usable; one usable
  * pair gives [ece, ece].
  */
