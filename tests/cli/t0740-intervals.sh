@@ -10,23 +10,27 @@
 need_shared
 
 dev=$SELFEXP_SHARED/data/sst2/dev.tsv
-run() { # run NAME SEED [args...]
-	local name=$1 seed=$2; shift 2
-	"$X" run --data "$dev" --limit 30 --out "$T/$name" --cache "$T/cache.sqlite" \
+run() { # run NAME SEED CACHE [args...]
+	local name=$1 seed=$2 cache=$3; shift 3
+	"$X" run --data "$dev" --limit 30 --out "$T/$name" --cache "$T/$cache.sqlite" \
 		--base-url "$SIM_URL" --model sim --conditions ep,pe --explainers self,occlusion \
 		--seed "$seed" --no-progress --concurrency 32 "$@" > "$T/$name.log" 2>&1
 }
 start_sim --confidence-decimals 6 --explain noisy:0.3 --style mixed
-check "a run, seed 1" run s1 1
-check "the same run again (cache), seed 1" run s1b 1
-check "the same run, seed 2" run s2 2
+check "a run, seed 1" run s1 1 cache
+check "the same run again (cache), seed 1" run s1b 1 cache
+check "the same run, seed 2" run s2 2 cache
+stop_sim
+start_sim --confidence-decimals 6 --explain noisy:0.3 --fault-rate 0.2 --faults 500
+check_exit "a run whose requests fail 20 % of the time, no retries: exit 5" 5 \
+	run faulty 1 faulty --retries 0
 stop_sim
 
 pyt - "$T" <<'PY'
 import json, math, sys
 T = sys.argv[1]
 load = lambda n: json.load(open("%s/%s/summary.json" % (T, n)))
-s1, s1b, s2 = load("s1"), load("s1b"), load("s2")
+s1, s1b, s2, sf = load("s1"), load("s1b"), load("s2"), load("faulty")
 
 def binom_cdf(k, n, p):
     return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k + 1))
@@ -46,7 +50,7 @@ def check(desc, cond):
     print(("ok " if cond else "not ok ") + desc)
 
 bad = []
-for cond, c in s1["conditions"].items():
+for cond, c in list(s1["conditions"].items()) + list(sf["conditions"].items()):
     props = [("accuracy", c["accuracy"]), ("parse_failure_rate_ci", c["parse_failure_rate_ci"])]
     props += [("%s df_mit" % m, v["df_mit"]) for m, v in c["methods"].items() if "df_mit" in v]
     for name, a in props:
@@ -71,6 +75,9 @@ check("every aggregate names its interval; Clopper-Pearson's ends are the binomi
 pe1, pe2 = s1["conditions"]["pe"], s2["conditions"]["pe"]
 rates = dict((k, v["parse_failure_rate"]) for k, v in s1["conditions"].items())
 check("the style mixed run has parse failures to count (%r)" % rates, max(rates.values()) > 0)
+failed = dict((k, v["failed"]) for k, v in sf["conditions"].items())
+check("the faulty run has failed requests, in the parse-failure rate's interval (%r)" % failed,
+      sum(failed.values()) > 0)
 check("the same seed: the same summary, byte for byte",
       open(T + "/s1/summary.json").read() == open(T + "/s1b/summary.json").read())
 c1, c2 = pe1["methods"]["self"]["comprehensiveness"], pe2["methods"]["self"]["comprehensiveness"]

@@ -556,18 +556,18 @@ static void test_holm(void **state)
 	 * m = 4, ascending 0.005, 0.01, 0.03, 0.04:
 	 * 4*0.005 = 0.02; 3*0.01 = 0.03; 2*0.03 = 0.06; 1*0.04 = 0.04 -> max 0.06.
 	 */
-	sx_stats_holm(p, 4, adj);
+	assert_int_equal(sx_stats_holm(p, 4, adj), 4);
 	assert_near(adj[0], 0.03, 1e-12);
 	assert_near(adj[1], 0.06, 1e-12);
 	assert_near(adj[2], 0.06, 1e-12);
 	assert_near(adj[3], 0.02, 1e-12);
 	/* NaN is kept and not counted: m = 2, 2*0.4 = 0.8, max(0.8, 0.5) = 0.8. */
-	sx_stats_holm(q, 3, q);
+	assert_int_equal(sx_stats_holm(q, 3, q), 2); /* the family: the defined p-values */
 	assert_near(q[0], 0.8, 1e-12);
 	assert_true(isnan(q[1]));
 	assert_near(q[2], 0.8, 1e-12);
 	/* Capped at 1: 2*0.6 = 1.2 -> 1, then max(1, 0.9) = 1. */
-	sx_stats_holm(r, 2, r);
+	assert_int_equal(sx_stats_holm(r, 2, r), 2);
 	assert_near(r[0], 1, 0);
 	assert_near(r[1], 1, 0);
 }
