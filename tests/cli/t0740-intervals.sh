@@ -54,6 +54,10 @@ for cond, c in list(s1["conditions"].items()) + list(sf["conditions"].items()):
     props = [("accuracy", c["accuracy"]), ("parse_failure_rate_ci", c["parse_failure_rate_ci"])]
     props += [("%s df_mit" % m, v["df_mit"]) for m, v in c["methods"].items() if "df_mit" in v]
     for name, a in props:
+        if a["n"] == 0:  # nothing to estimate (every request of a method failed)
+            if a["ci_lo"] is not None or a["ci_hi"] is not None:
+                bad.append("%s %s: %s, expected no interval" % (cond, name, a))
+            continue
         k = round(a["mean"] * a["n"])
         lo, hi = clopper_pearson(k, a["n"])
         if a["interval"] != "clopper_pearson" or abs(a["ci_lo"] - lo) > 1e-10 or abs(a["ci_hi"] - hi) > 1e-10:
