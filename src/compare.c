@@ -107,9 +107,21 @@ int sx_compare_check_metrics(const char *list, struct sx_err *err)
 
 /* ---------------------------------------------------------------- pairing */
 
+/* The status records.jsonl gives an elicitation whose request failed (src/run/records.c). */
+#define STATUS_FAILED "failed"
+
+/*
+ * A metric's value for one review's record, NaN when it has none:
+ * accuracy over the usable predictions; parse_failures 1 when the answer came
+ * but gave no usable prediction, 0 when it did, NaN when the request failed
+ * (there was nothing to parse); failed_requests 1 when it failed, else 0. A
+ * review thus counts in one of the two failure rates, never in both, and
+ * every review of both runs is paired for failed_requests.
+ */
 static double value_of(const struct spec *sp, const struct sx_json *rec)
 {
 	const char *status = sx_json_get_str(rec, "status");
+	int failed = status && !strcmp(status, STATUS_FAILED);
 	double gold, label;
 
 	if (sp->def->kind == SX_METRIC_FAITH)
@@ -123,7 +135,11 @@ static double value_of(const struct spec *sp, const struct sx_json *rec)
 			return NAN;
 		return gold == label ? 1.0 : 0.0;
 	}
+	if (!strcmp(sp->def->key, "failed_requests"))
+		return failed ? 1.0 : 0.0;
 	/* parse_failures */
+	if (failed)
+		return NAN;
 	return sx_rundir_status_usable_prediction(status) ? 0.0 : 1.0;
 }
 
@@ -328,7 +344,7 @@ static void judge_rows(struct sx_compare_result *res, const struct sx_compare_op
 
 	for (i = 0; i < res->n; i++)
 		p[i] = res->rows[i].p.p_value;
-	sx_stats_holm(p, res->n, adj);
+	res->holm_m = sx_stats_holm(p, res->n, adj);
 	for (i = 0; i < res->n; i++) {
 		struct sx_compare_row *row = &res->rows[i];
 		double worse = row->higher_better ? -row->p.mean_diff : row->p.mean_diff;
@@ -482,9 +498,10 @@ void sx_compare_text(const struct sx_compare_result *res, struct sx_buf *out)
 		sx_buf_addf(out, "%7s  %s\n", cell.buf, verdict(r));
 	}
 	sx_buf_addf(out, "%zu review ids in common (base %zu, new %zu); tolerance %g, alpha %g "
-			 "(Holm across %zu comparisons): %zu regressed\n",
+			 "(Holm across the %zu of %zu comparisons with a p-value; '-': every "
+			 "difference zero): %zu regressed\n",
 		    res->common, res->base_reviews, res->new_reviews, res->tolerance, res->alpha,
-		    res->n, res->regressions);
+		    res->holm_m, res->n, res->regressions);
 	sx_buf_release(&cell);
 }
 
@@ -524,8 +541,9 @@ void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out
 										 : " | ok |\n");
 	}
 	sx_buf_addf(out, "\n%zu reviews paired by id; a metric regresses when it got worse by more "
-			 "than %g and Holm-adjusted p < %g (Wilcoxon signed-rank, %zu comparisons).\n",
-		    res->common, res->tolerance, res->alpha, res->n);
+			 "than %g and Holm-adjusted p < %g (Wilcoxon signed-rank; Holm across the %zu "
+			 "of %zu comparisons with a p-value, '-' where every difference is zero).\n",
+		    res->common, res->tolerance, res->alpha, res->holm_m, res->n);
 }
 
 void sx_compare_junit(const struct sx_compare_result *res, struct sx_buf *out)

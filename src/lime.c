@@ -88,6 +88,10 @@ int sx_lime_fit(const unsigned char *masks, const double *p, size_t n_samples, s
 		sx_err_prefix(err, "lime");
 		goto out;
 	}
+	/* Rounding noise is no importance: it would become a ranking (lime.h). */
+	for (j = 0; j < d; j++)
+		if (fabs(ridge.coef[j]) < SX_LIME_EPS)
+			ridge.coef[j] = 0.0;
 	ones = xmalloc(sx_size_mul(d, sizeof(*ones)));
 	for (j = 0; j < d; j++)
 		ones[j] = 1.0;

@@ -64,16 +64,19 @@ const char *sx_method_table_label(const char *record_name)
  * summary.json and every table.
  */
 const struct sx_metric_def sx_metrics[] = {
-	{ "accuracy", "Acc", "accuracy", SX_METRIC_ANSWER, SX_DIR_UP, BOTH, 0, ANSWER },
+	{ "accuracy", "Acc", "accuracy", SX_METRIC_ANSWER, SX_DIR_UP, BOTH, SX_METRIC_PROPORTION,
+	  ANSWER },
 	{ "parse_failures", "Parse fail.", "parse failure rate", SX_METRIC_ANSWER, SX_DIR_DOWN,
-	  BOTH, 0, ANSWER },
+	  BOTH, SX_METRIC_PROPORTION, ANSWER },
+	{ "failed_requests", "Failed", "failed request rate", SX_METRIC_ANSWER, SX_DIR_DOWN, BOTH,
+	  SX_METRIC_PROPORTION, ANSWER },
 
 	{ "comprehensiveness", "Comp", "comprehensiveness", SX_METRIC_FAITH, SX_DIR_UP, BOTH,
 	  SX_METRIC_PAPER | SX_METRIC_DEMO, FAITH(comp) },
 	{ "sufficiency", "Suff", "sufficiency", SX_METRIC_FAITH, SX_DIR_DOWN, BOTH,
 	  SX_METRIC_PAPER | SX_METRIC_DEMO, FAITH(suff) },
 	{ "df_mit", "DF_MIT", "decision flip (most important token)", SX_METRIC_FAITH, SX_DIR_UP,
-	  BOTH, SX_METRIC_PAPER | SX_METRIC_DEMO, FAITH(df_mit) },
+	  BOTH, SX_METRIC_PAPER | SX_METRIC_DEMO | SX_METRIC_PROPORTION, FAITH(df_mit) },
 	{ "df_frac", "DF_Frac", "decision flip (fraction of tokens)", SX_METRIC_FAITH,
 	  SX_DIR_DOWN, BOTH, SX_METRIC_PAPER, FAITH(df_frac) },
 	{ "rankdel", "RankDel", "rank correlation with single deletions", SX_METRIC_FAITH,

@@ -194,6 +194,25 @@ int sx_stats_spearman(const double *x, const double *y, size_t n, double *rho)
 
 /* ==== Weighted ridge regression ========================================= */
 
+/* 1 with *value when every y_i of positive weight (w NULL: all) is the same value. */
+static int constant_target(const double *y, const double *w, size_t n, double *value)
+{
+	size_t i;
+	int seen = 0;
+
+	for (i = 0; i < n; i++) {
+		if (w && !(w[i] > 0))
+			continue;
+		if (!seen) {
+			*value = y[i];
+			seen = 1;
+		} else if (y[i] != *value) {
+			return 0;
+		}
+	}
+	return seen;
+}
+
 void sx_stats_ridge_release(struct sx_ridge *m)
 {
 	free(m->coef);
@@ -208,7 +227,7 @@ int sx_stats_ridge_fit(const double *X, size_t n, size_t d, const double *y, con
 	gsl_matrix *A = NULL;
 	gsl_vector *rhs = NULL, *beta = NULL;
 	double *xm = NULL, *xc = NULL;
-	double sw = 0, ym = 0;
+	double sw = 0, ym = 0, ym0;
 	size_t i, j, k;
 	int ret = SX_EINPUT, st;
 
@@ -251,6 +270,9 @@ int sx_stats_ridge_fit(const double *X, size_t n, size_t d, const double *y, con
 	ym /= sw;
 	for (j = 0; j < d; j++)
 		xm[j] /= sw;
+	/* A constant target is its own mean: no rounding residue to fit (see ridge_score). */
+	if (constant_target(y, w, n, &ym0))
+		ym = ym0;
 
 	/* A = Xc' W Xc + alpha I (upper triangle, mirrored), rhs = Xc' W yc. */
 	A = gsl_matrix_calloc(d, d);
@@ -322,8 +344,9 @@ double sx_stats_ridge_predict(const struct sx_ridge *m, const double *x)
 double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n, const double *y,
 			    const double *w)
 {
-	double sw = 0, ym = 0, ss_res = 0, ss_tot = 0;
+	double sw = 0, ym = 0, ss_res = 0, ss_tot = 0, y0;
 	size_t i;
+	int constant = constant_target(y, w, n, &y0);
 
 	for (i = 0; i < n; i++) {
 		double wi = w ? w[i] : 1.0;
@@ -339,30 +362,41 @@ double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n,
 		double r = y[i] - sx_stats_ridge_predict(m, X + i * m->d);
 
 		ss_res += wi * r * r;
-		ss_tot += wi * (y[i] - ym) * (y[i] - ym);
+		if (!constant)
+			ss_tot += wi * (y[i] - ym) * (y[i] - ym);
 	}
+	/* sklearn's r2_score on a zero denominator: 1 for exact predictions, else 0. */
 	if (!(ss_tot > 0))
-		return NAN;
+		return ss_res == 0 ? 1.0 : 0.0;
 	return 1.0 - ss_res / ss_tot;
 }
 
-/* ==== Bootstrap summaries =============================================== */
+/* ==== Summaries with intervals ========================================= */
 
-/* 2.5 % and 97.5 % quantiles (type 7) of the means of B resamples of v[0..m). */
-static void bootstrap_ci(const double *v, size_t m, size_t B, uint64_t seed, double *lo, double *hi)
+static const char *const interval_names[SX_INTERVAL_COUNT] = {
+	[SX_INTERVAL_BCA_EXPANDED] = "bca_expanded",
+	[SX_INTERVAL_BCA] = "bca",
+	[SX_INTERVAL_CLOPPER_PEARSON] = "clopper_pearson",
+	[SX_INTERVAL_WILSON] = "wilson",
+	[SX_INTERVAL_PERCENTILE] = "percentile",
+	[SX_INTERVAL_BASIC] = "basic",
+};
+
+const char *sx_interval_name(enum sx_interval how)
 {
-	struct sx_rng *rng;
-	double *means;
+	return (unsigned)how < SX_INTERVAL_COUNT ? interval_names[how] : "?";
+}
+
+/* The two-sided 95 % level of every interval. */
+#define CI_ALPHA 0.05
+
+/* Means of B resamples of v[0..m) with replacement, sorted ascending; the caller frees. */
+static double *bootstrap_means(const double *v, size_t m, size_t B, uint64_t seed)
+{
+	struct sx_rng *rng = sx_rng_new(seed);
+	double *means = xmalloc(sx_size_mul(B, sizeof(*means)));
 	size_t b, i;
 
-	if (m == 0) {
-		*lo = *hi = NAN;
-		return;
-	}
-	if (B == 0)
-		B = SX_STATS_BOOTSTRAP_B;
-	rng = sx_rng_new(seed);
-	means = xmalloc(sx_size_mul(B, sizeof(*means)));
 	for (b = 0; b < B; b++) {
 		double s = 0;
 
@@ -371,10 +405,162 @@ static void bootstrap_ci(const double *v, size_t m, size_t B, uint64_t seed, dou
 		means[b] = s / (double)m;
 	}
 	gsl_sort(means, 1, B);
-	*lo = gsl_stats_quantile_from_sorted_data(means, 1, B, 0.025);
-	*hi = gsl_stats_quantile_from_sorted_data(means, 1, B, 0.975);
-	free(means);
 	sx_rng_free(rng);
+	return means;
+}
+
+/*
+ * z0 of BCa from the sorted bootstrap replicates t[0..B) of an estimate
+ * est: replicates within tol of est count half. Clamped so that z0 stays
+ * finite when every replicate lies on one side.
+ */
+static double bca_z0(const double *t, size_t B, double est, double tol)
+{
+	size_t b, below = 0, equal = 0;
+	double q;
+
+	for (b = 0; b < B; b++) {
+		if (t[b] < est - tol)
+			below++;
+		else if (t[b] <= est + tol)
+			equal++;
+	}
+	q = ((double)below + 0.5 * (double)equal) / (double)B;
+	if (q < 0.5 / (double)B)
+		q = 0.5 / (double)B;
+	if (q > 1 - 0.5 / (double)B)
+		q = 1 - 0.5 / (double)B;
+	return gsl_cdf_ugaussian_Pinv(q);
+}
+
+/* BCa's adjusted probability for the normal quantile z. */
+static double bca_level(double z0, double a, double z)
+{
+	double den = 1 - a * (z0 + z);
+
+	/* Past the pole the formula turns over: take its limit, the end of the distribution. */
+	if (!(den > 0))
+		return z0 + z > 0 ? 1.0 : 0.0;
+	return gsl_cdf_ugaussian_P(z0 + (z0 + z) / den);
+}
+
+/*
+ * The BCa interval from the sorted replicates t[0..B), the estimate, its
+ * acceleration a and the normal quantile c of the two-sided level.
+ */
+static void bca_interval(const double *t, size_t B, double est, double tol, double a, double c,
+			 double *lo, double *hi)
+{
+	double z0 = bca_z0(t, B, est, tol);
+
+	*lo = gsl_stats_quantile_from_sorted_data(t, 1, B, bca_level(z0, a, -c));
+	*hi = gsl_stats_quantile_from_sorted_data(t, 1, B, bca_level(z0, a, c));
+}
+
+/* c of SX_INTERVAL_BCA_EXPANDED for n values: sqrt(n / (n - 1)) t_{n-1}(1 - alpha/2). */
+static double expanded_quantile(size_t n)
+{
+	return sqrt((double)n / (double)(n - 1)) * gsl_cdf_tdist_Pinv(1 - CI_ALPHA / 2, (double)(n - 1));
+}
+
+/*
+ * The interval how (a bootstrap one) from the sorted replicates t[0..B) of an
+ * estimate from n values; a is BCa's acceleration, tol the distance within
+ * which a replicate equals the estimate.
+ */
+static void replicate_interval(const double *t, size_t B, double est, double tol,
+			       enum sx_interval how, size_t n, double a, double *lo, double *hi)
+{
+	double qlo = gsl_stats_quantile_from_sorted_data(t, 1, B, CI_ALPHA / 2);
+	double qhi = gsl_stats_quantile_from_sorted_data(t, 1, B, 1 - CI_ALPHA / 2);
+
+	switch (how) {
+	case SX_INTERVAL_PERCENTILE:
+		*lo = qlo;
+		*hi = qhi;
+		break;
+	case SX_INTERVAL_BASIC:
+		*lo = 2 * est - qhi;
+		*hi = 2 * est - qlo;
+		break;
+	case SX_INTERVAL_BCA:
+		bca_interval(t, B, est, tol, a, gsl_cdf_ugaussian_Pinv(1 - CI_ALPHA / 2), lo, hi);
+		break;
+	default:
+		bca_interval(t, B, est, tol, a, expanded_quantile(n), lo, hi);
+		break;
+	}
+}
+
+/* Acceleration of the mean from its jackknife: skewness of v[0..m) / (6 sqrt(m)). */
+static double mean_acceleration(const double *v, size_t m, double mean)
+{
+	double s2 = 0, s3 = 0;
+	size_t i;
+
+	for (i = 0; i < m; i++) {
+		double d = v[i] - mean;
+
+		s2 += d * d;
+		s3 += d * d * d;
+	}
+	return s2 > 0 ? s3 / (6.0 * pow(s2, 1.5)) : 0.0;
+}
+
+/* Largest |v_i|: the scale of rounding in sums of the values. */
+static double max_abs(const double *v, size_t m)
+{
+	double x = 0;
+	size_t i;
+
+	for (i = 0; i < m; i++)
+		if (fabs(v[i]) > x)
+			x = fabs(v[i]);
+	return x;
+}
+
+/* A bootstrap interval of the mean of v[0..m) (m >= 1). */
+static void bootstrap_ci(const double *v, size_t m, double mean, enum sx_interval how, size_t B,
+			 uint64_t seed, double *lo, double *hi)
+{
+	double *t;
+
+	if (B == 0)
+		B = SX_STATS_BOOTSTRAP_B;
+	if (m == 1 || is_constant(v, m)) {
+		*lo = *hi = v[0];
+		return;
+	}
+	t = bootstrap_means(v, m, B, seed);
+	replicate_interval(t, B, mean, 1e-12 * max_abs(v, m), how, m,
+			   mean_acceleration(v, m, mean), lo, hi);
+	free(t);
+}
+
+/* The Wilson score interval of k ones in m; 0 or 1 exactly at the ends. */
+static void wilson_ci(size_t k, size_t m, double *lo, double *hi)
+{
+	double z = gsl_cdf_ugaussian_Pinv(1 - CI_ALPHA / 2), z2 = z * z;
+	double n = (double)m, kk = (double)k;
+	double centre = (kk + z2 / 2) / (n + z2);
+	double half = z * sqrt(kk * (n - kk) / n + z2 / 4) / (n + z2);
+
+	*lo = k == 0 ? 0.0 : fmax(0.0, centre - half);
+	*hi = k == m ? 1.0 : fmin(1.0, centre + half);
+}
+
+/* The Clopper-Pearson interval of k ones in m: Beta quantiles, 0 or 1 exactly at the ends. */
+static void clopper_pearson_ci(size_t k, size_t m, double *lo, double *hi)
+{
+	double kk = (double)k, n = (double)m;
+
+	*lo = k == 0 ? 0.0 : gsl_cdf_beta_Pinv(CI_ALPHA / 2, kk, n - kk + 1);
+	*hi = k == m ? 1.0 : gsl_cdf_beta_Pinv(1 - CI_ALPHA / 2, kk + 1, n - kk);
+}
+
+static int is_proportion_interval(enum sx_interval how)
+{
+	return how == SX_INTERVAL_WILSON || how == SX_INTERVAL_CLOPPER_PEARSON;
 }
 
 static void mean_sd(const double *v, size_t m, double *mean, double *sd)
@@ -383,7 +569,34 @@ static void mean_sd(const double *v, size_t m, double *mean, double *sd)
 	*sd = m >= 2 ? gsl_stats_sd_m(v, 1, m, *mean) : NAN;
 }
 
-void sx_stats_summary(const double *x, size_t n, size_t B, uint64_t seed, struct sx_summary *out)
+/* The interval of the mean of v[0..m) (NaN already removed) into out. */
+static void interval_of(const double *v, size_t m, enum sx_interval how, size_t B, uint64_t seed,
+			struct sx_summary *out)
+{
+	size_t i, ones = 0;
+
+	out->ci_lo = out->ci_hi = NAN;
+	if ((unsigned)how >= SX_INTERVAL_COUNT)
+		how = SX_INTERVAL_BCA_EXPANDED;
+	if (is_proportion_interval(how)) {
+		for (i = 0; i < m && (v[i] == 0 || v[i] == 1); i++)
+			ones += v[i] == 1;
+		if (i < m)
+			how = SX_INTERVAL_BCA_EXPANDED; /* not a proportion */
+	}
+	out->interval = how;
+	if (m == 0)
+		return;
+	if (how == SX_INTERVAL_WILSON)
+		wilson_ci(ones, m, &out->ci_lo, &out->ci_hi);
+	else if (how == SX_INTERVAL_CLOPPER_PEARSON)
+		clopper_pearson_ci(ones, m, &out->ci_lo, &out->ci_hi);
+	else
+		bootstrap_ci(v, m, out->mean, how, B, seed, &out->ci_lo, &out->ci_hi);
+}
+
+void sx_stats_summary_as(const double *x, size_t n, enum sx_interval how, size_t B,
+			 uint64_t seed, struct sx_summary *out)
 {
 	double *v = xmalloc(sx_size_mul(n ? n : 1, sizeof(*v)));
 	size_t i, m = 0;
@@ -393,30 +606,67 @@ void sx_stats_summary(const double *x, size_t n, size_t B, uint64_t seed, struct
 			v[m++] = x[i];
 	out->n = m;
 	mean_sd(v, m, &out->mean, &out->sd);
-	bootstrap_ci(v, m, B, seed, &out->ci_lo, &out->ci_hi);
+	interval_of(v, m, how, B, seed, out);
 	free(v);
+}
+
+void sx_stats_summary(const double *x, size_t n, size_t B, uint64_t seed, struct sx_summary *out)
+{
+	sx_stats_summary_as(x, n, SX_INTERVAL_BCA_EXPANDED, B, seed, out);
 }
 
 /* ==== Wilcoxon signed-rank ============================================== */
 
-/* P(W <= t) under H0 for the signed-rank statistic of m untied ranks. */
-static double wilcoxon_exact_cdf(size_t m, double t)
+/*
+ * P(W+ <= t) under H0 for the ranks r[0..m) (average ranks, so multiples of
+ * 1/2): every one of the 2^m sign patterns is equally likely. Counted over
+ * doubled ranks, which are integers: c[s] = the patterns whose doubled W+ is s.
+ * With m <= SX_WILCOXON_EXACT_MAX (< 53) every count is below 2^53 and so exact
+ * in a double.
+ */
+static double wilcoxon_exact_cdf(const double *r, size_t m, double t)
 {
-	size_t max = m * (m + 1) / 2, s, r;
+	size_t max = m * (m + 1), s, i, lim = 0, rr;
 	double *c = xcalloc(max + 1, sizeof(*c));
-	double total = 0, below = 0;
+	double below = 0, t2 = floor(2.0 * t + 0.5);
 
 	c[0] = 1;
-	for (r = 1; r <= m; r++)
-		for (s = max; s >= r; s--)
-			c[s] += c[s - r];
-	for (s = 0; s <= max; s++) {
-		total += c[s];
-		if ((double)s <= t + 1e-9)
-			below += c[s];
+	for (i = 0; i < m; i++) {
+		rr = (size_t)(2.0 * r[i] + 0.5);
+		lim += rr;
+		for (s = lim; s >= rr; s--)
+			c[s] += c[s - rr];
 	}
+	for (s = 0; s <= max && (double)s <= t2; s++)
+		below += c[s];
 	free(c);
-	return below / total;
+	return ldexp(below, -(int)m);
+}
+
+/* The normal approximation: tie-corrected variance, continuity correction 0.5. */
+static double wilcoxon_normal_p(const double *ad, size_t m, double wp)
+{
+	double var = (double)m * (double)(m + 1) * (double)(2 * m + 1) / 24.0;
+	double z = wp - (double)m * (double)(m + 1) / 4.0, *s = xmalloc(sx_size_mul(m, sizeof(*s)));
+	size_t i, j;
+
+	/* Tie correction: sum over tie groups of (t^3 - t) / 48. */
+	memcpy(s, ad, m * sizeof(*s));
+	gsl_sort(s, 1, m);
+	for (i = 0; i < m; i = j) {
+		double g;
+
+		for (j = i + 1; j < m && s[j] == s[i]; j++)
+			;
+		g = (double)(j - i);
+		var -= (g * g * g - g) / 48.0;
+	}
+	free(s);
+	/* Continuity correction toward the mean, never past it. */
+	z = fabs(z) - 0.5;
+	if (z < 0)
+		z = 0;
+	return var > 0 ? 2.0 * gsl_cdf_ugaussian_Q(z / sqrt(var)) : NAN;
 }
 
 int sx_stats_wilcoxon(const double *a, const double *b, size_t n, double *p, double *w_plus,
@@ -427,7 +677,7 @@ int sx_stats_wilcoxon(const double *a, const double *b, size_t n, double *p, dou
 	double *rk = xmalloc(sx_size_mul(n ? n : 1, sizeof(*rk)));
 	double wp = 0, pv = NAN;
 	size_t i, m = 0;
-	int ties = 0, is_exact = 0, ret = SX_STATS_UNDEFINED;
+	int is_exact = 0, ret = SX_STATS_UNDEFINED;
 
 	for (i = 0; i < n; i++) {
 		double di;
@@ -436,60 +686,24 @@ int sx_stats_wilcoxon(const double *a, const double *b, size_t n, double *p, dou
 			continue;
 		di = a[i] - b[i];
 		if (di == 0)
-			continue;
+			continue; /* zeros dropped before ranking (Wilcoxon's own rule) */
 		d[m] = di;
 		ad[m] = fabs(di);
 		m++;
 	}
 	if (m > 0) {
-		double mean = (double)m * (double)(m + 1) / 4.0, t;
-
 		sx_stats_rank_avg(ad, m, rk);
-		for (i = 0; i < m; i++) {
+		for (i = 0; i < m; i++)
 			if (d[i] > 0)
 				wp += rk[i];
-			if (rk[i] != floor(rk[i]))
-				ties = 1;
-		}
-		/* Integer ranks can still tie (three equal values share rank k+1). */
-		if (!ties) {
-			double *s = xmalloc(sx_size_mul(m, sizeof(*s)));
-
-			memcpy(s, ad, m * sizeof(*s));
-			gsl_sort(s, 1, m);
-			for (i = 1; i < m; i++)
-				if (s[i] == s[i - 1])
-					ties = 1;
-			free(s);
-		}
-		if (m <= SX_WILCOXON_EXACT_MAX && !ties) {
+		if (m <= SX_WILCOXON_EXACT_MAX) {
+			/* The null distribution is symmetric about m(m+1)/4: double the smaller tail. */
 			double wm = (double)m * (double)(m + 1) / 2.0 - wp;
 
-			t = wp < wm ? wp : wm;
-			pv = 2.0 * wilcoxon_exact_cdf(m, t);
+			pv = 2.0 * wilcoxon_exact_cdf(rk, m, wp < wm ? wp : wm);
 			is_exact = 1;
 		} else {
-			double var = (double)m * (double)(m + 1) * (double)(2 * m + 1) / 24.0;
-			double z = wp - mean, *s = xmalloc(sx_size_mul(m, sizeof(*s)));
-			size_t j;
-
-			/* Tie correction: sum over tie groups of (t^3 - t) / 48. */
-			memcpy(s, ad, m * sizeof(*s));
-			gsl_sort(s, 1, m);
-			for (i = 0; i < m; i = j) {
-				double g;
-
-				for (j = i + 1; j < m && s[j] == s[i]; j++)
-					;
-				g = (double)(j - i);
-				var -= (g * g * g - g) / 48.0;
-			}
-			free(s);
-			/* Continuity correction toward the mean, never past it. */
-			z = fabs(z) - 0.5;
-			if (z < 0)
-				z = 0;
-			pv = var > 0 ? 2.0 * gsl_cdf_ugaussian_Q(z / sqrt(var)) : NAN;
+			pv = wilcoxon_normal_p(ad, m, wp);
 		}
 		if (pv > 1)
 			pv = 1;
@@ -531,7 +745,11 @@ void sx_stats_paired(const double *a, const double *b, size_t n, size_t B, uint6
 	mean_sd(vb, m, &out->mean_b, &sd);
 	mean_sd(vd, m, &out->mean_diff, &sd);
 	/* Resampling pairs is resampling their differences. */
-	bootstrap_ci(vd, m, B, seed, &out->ci_lo, &out->ci_hi);
+	out->ci_lo = out->ci_hi = NAN;
+	out->interval = SX_INTERVAL_BCA_EXPANDED;
+	if (m)
+		bootstrap_ci(vd, m, out->mean_diff, SX_INTERVAL_BCA_EXPANDED, B, seed, &out->ci_lo,
+			     &out->ci_hi);
 	sx_stats_wilcoxon(va, vb, m, &out->p_value, &out->w_plus, &out->n_nonzero, &out->exact);
 	free(va);
 	free(vb);
@@ -540,7 +758,7 @@ void sx_stats_paired(const double *a, const double *b, size_t n, size_t B, uint6
 
 /* ==== Holm ============================================================== */
 
-void sx_stats_holm(const double *p, size_t n, double *adj)
+size_t sx_stats_holm(const double *p, size_t n, double *adj)
 {
 	double *v = xmalloc(sx_size_mul(n ? n : 1, sizeof(*v)));
 	size_t *pos = xmalloc(sx_size_mul(n ? n : 1, sizeof(*pos)));
@@ -574,9 +792,21 @@ void sx_stats_holm(const double *p, size_t n, double *adj)
 	free(v);
 	free(pos);
 	free(idx);
+	return m;
 }
 
 /* ==== Calibration ======================================================= */
+
+/* The bin of a usable confidence, or -1 when it is NaN or outside [0, 1]. */
+static int ece_bin(double c)
+{
+	int b;
+
+	if (isnan(c) || c < 0 || c > 1)
+		return -1;
+	b = (int)(c * SX_ECE_BINS);
+	return b >= SX_ECE_BINS ? SX_ECE_BINS - 1 : b;
+}
 
 int sx_stats_ece(const double *confidence, const unsigned char *correct, size_t n, double *ece)
 {
@@ -587,11 +817,9 @@ int sx_stats_ece(const double *confidence, const unsigned char *correct, size_t 
 	for (i = 0; i < n; i++) {
 		double c = confidence[i];
 
-		if (isnan(c) || c < 0 || c > 1)
+		b = ece_bin(c);
+		if (b < 0)
 			continue;
-		b = (int)(c * SX_ECE_BINS);
-		if (b >= SX_ECE_BINS)
-			b = SX_ECE_BINS - 1;
 		conf[b] += c;
 		acc[b] += correct[i] ? 1.0 : 0.0;
 		cnt[b]++;
@@ -607,4 +835,108 @@ int sx_stats_ece(const double *confidence, const unsigned char *correct, size_t 
 			*ece += ((double)cnt[b] / (double)total) *
 				fabs(acc[b] / (double)cnt[b] - conf[b] / (double)cnt[b]);
 	return 0;
+}
+
+/*
+ * ECE of the m usable pairs through idx (NULL: in order), as
+ * (1/m) sum_b |sum of correct - sum of confidence| over bin b, which is the
+ * same sum as sx_stats_ece's.
+ */
+static double ece_of(const double *c, const double *k, const int *bin, size_t m,
+		     struct sx_rng *rng)
+{
+	double a[SX_ECE_BINS] = { 0 }, s = 0;
+	size_t i;
+	int b;
+
+	for (i = 0; i < m; i++) {
+		size_t j = rng ? sx_rng_below(rng, m) : i;
+
+		a[bin[j]] += k[j] - c[j];
+	}
+	for (b = 0; b < SX_ECE_BINS; b++)
+		s += fabs(a[b]);
+	return s / (double)m;
+}
+
+/* BCa's acceleration for the ECE from its leave-one-out values (m >= 2). */
+static double ece_acceleration(const double *c, const double *k, const int *bin, size_t m)
+{
+	double a[SX_ECE_BINS] = { 0 }, s = 0, mean = 0, s2 = 0, s3 = 0, *loo;
+	size_t i;
+	int b;
+
+	for (i = 0; i < m; i++)
+		a[bin[i]] += k[i] - c[i];
+	for (b = 0; b < SX_ECE_BINS; b++)
+		s += fabs(a[b]);
+	loo = xmalloc(sx_size_mul(m, sizeof(*loo)));
+	for (i = 0; i < m; i++) {
+		double ab = a[bin[i]];
+
+		loo[i] = (s - fabs(ab) + fabs(ab - (k[i] - c[i]))) / (double)(m - 1);
+		mean += loo[i];
+	}
+	mean /= (double)m;
+	for (i = 0; i < m; i++) {
+		double d = mean - loo[i];
+
+		s2 += d * d;
+		s3 += d * d * d;
+	}
+	free(loo);
+	return s2 > 0 ? s3 / (6.0 * pow(s2, 1.5)) : 0.0;
+}
+
+int sx_stats_ece_interval(const double *confidence, const unsigned char *correct, size_t n,
+			  enum sx_interval how, size_t B, uint64_t seed, struct sx_ece *out)
+{
+	double *c = xmalloc(sx_size_mul(n ? n : 1, sizeof(*c)));
+	double *k = xmalloc(sx_size_mul(n ? n : 1, sizeof(*k)));
+	int *bin = xmalloc(sx_size_mul(n ? n : 1, sizeof(*bin)));
+	double *t = NULL;
+	struct sx_rng *rng = NULL;
+	size_t i, m = 0, b;
+
+	if (how != SX_INTERVAL_PERCENTILE && how != SX_INTERVAL_BCA && how != SX_INTERVAL_BCA_EXPANDED)
+		how = SX_INTERVAL_BASIC;
+	if (B == 0)
+		B = SX_STATS_BOOTSTRAP_B;
+	out->interval = how;
+	for (i = 0; i < n; i++) {
+		int bi = ece_bin(confidence[i]);
+
+		if (bi < 0)
+			continue;
+		c[m] = confidence[i];
+		k[m] = correct[i] ? 1.0 : 0.0;
+		bin[m++] = bi;
+	}
+	out->n = m;
+	out->ece = out->ci_lo = out->ci_hi = NAN;
+	if (m == 0)
+		goto out;
+	out->ece = ece_of(c, k, bin, m, NULL);
+	if (m == 1) {
+		out->ci_lo = out->ci_hi = out->ece;
+		goto out;
+	}
+	rng = sx_rng_new(seed);
+	t = xmalloc(sx_size_mul(B, sizeof(*t)));
+	for (b = 0; b < B; b++)
+		t[b] = ece_of(c, k, bin, m, rng);
+	gsl_sort(t, 1, B);
+	replicate_interval(t, B, out->ece, 1e-12, how, m,
+			   how == SX_INTERVAL_BCA || how == SX_INTERVAL_BCA_EXPANDED
+				   ? ece_acceleration(c, k, bin, m) : 0.0,
+			   &out->ci_lo, &out->ci_hi);
+	out->ci_lo = fmin(fmax(out->ci_lo, 0.0), 1.0);
+	out->ci_hi = fmin(fmax(out->ci_hi, 0.0), 1.0);
+out:
+	sx_rng_free(rng);
+	free(t);
+	free(c);
+	free(k);
+	free(bin);
+	return m ? 0 : SX_STATS_UNDEFINED;
 }

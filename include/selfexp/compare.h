@@ -4,18 +4,30 @@
  * `selfexp compare`: the CI gate. Two runs are paired by review id and
  * condition (and method); for each (condition, metric) compared, the change
  * new - base gets a paired bootstrap interval and a Wilcoxon signed-rank
- * p-value (stats.h sx_stats_paired), Holm-adjusted across every
- * (condition, metric) of the comparison. A metric regressed when it got
- * worse, in its direction, by more than the tolerance and the change is
- * significant (Holm-adjusted p < alpha).
+ * p-value (stats.h sx_stats_paired), Holm-adjusted across the (condition,
+ * metric) rows of the comparison that have a p-value. A row whose paired
+ * differences are all zero has none (no test is made; it cannot regress on
+ * its p), is left out of the Holm family and reports no adjusted p; the
+ * footers say how many of how many rows the family holds. summary.json's
+ * comparisons follow the same rule (src/run/summary.c). A metric regressed
+ * when it got worse, in its direction, by more than the tolerance and the
+ * change is significant (Holm-adjusted p < alpha).
  *
  * Metrics, per review: accuracy (1 if the usable prediction equals the gold
- * label), parse_failures (1 if the answer gave no usable prediction), and the
- * faithfulness metrics of records.jsonl (comprehensiveness, sufficiency,
- * df_mit, df_frac, rankdel, aopc_comprehensiveness, aopc_sufficiency), of
- * the self-explanation unless written METHOD:METRIC (occlusion:rankdel).
- * Higher is better for accuracy, comprehensiveness, df_mit, rankdel and
- * aopc_comprehensiveness; lower for the others.
+ * label; undefined without one), parse_failures (1 if the answer came but
+ * gave no usable prediction, 0 if it gave one; undefined when the request
+ * failed), failed_requests (1 if the request failed: records.jsonl status
+ * "failed"; else 0), and the faithfulness metrics of records.jsonl
+ * (comprehensiveness, sufficiency, df_mit, df_frac, rankdel,
+ * aopc_comprehensiveness, aopc_sufficiency), of the self-explanation unless
+ * written METHOD:METRIC (occlusion:rankdel). Higher is better for accuracy,
+ * comprehensiveness, df_mit, rankdel and aopc_comprehensiveness; lower for
+ * the others.
+ *
+ * The default gate includes both failure rates: accuracy is paired only over
+ * the reviews with a usable prediction in both runs, so a prompt that breaks
+ * the answer format on a quarter of the reviews leaves accuracy unchanged;
+ * the paired parse-failure rate is what catches it.
  */
 #include <stddef.h>
 
@@ -25,7 +37,8 @@
 
 struct sx_rundir;
 
-#define SX_COMPARE_DEFAULT_METRICS "accuracy,comprehensiveness,sufficiency,rankdel"
+#define SX_COMPARE_DEFAULT_METRICS \
+	"accuracy,parse_failures,failed_requests,comprehensiveness,sufficiency,rankdel"
 #define SX_COMPARE_MAX_METRICS 32
 
 struct sx_compare_opts {
@@ -59,11 +72,12 @@ struct sx_compare_result {
 	size_t base_reviews, new_reviews;
 	double tolerance, alpha;
 	size_t regressions;
+	size_t holm_m;          /* rows with a p-value: the Holm family */
 };
 
 #define SX_COMPARE_RESULT_INIT { \
 	.rows = NULL, .n = 0, .common = 0, .base_reviews = 0, .new_reviews = 0, .tolerance = 0, \
-	.alpha = 0, .regressions = 0, \
+	.alpha = 0, .regressions = 0, .holm_m = 0, \
 }
 
 /* Check a metric list; SX_EINPUT naming the unknown metric. */

@@ -24,6 +24,16 @@
 #include "selfexp/stats.h"
 
 #define SX_LIME_ALPHA 1.0
+/*
+ * A coefficient with |value| below this is 0, and so ties with the others at
+ * 0 in every ranking (broken by position, DESIGN.md section 7) instead of
+ * ordering tokens by rounding noise of mixed sign. P(positive) is a
+ * probability, so no real effect is that small, while the noise of a fit on
+ * outputs that differ only in their last bits is ~1e-16 and below (exactly
+ * constant outputs fit exactly flat: stats.h sx_stats_ridge_fit). lime's own
+ * fixtures are matched to 1e-9 either way.
+ */
+#define SX_LIME_EPS 1e-12
 
 /*
  * n_samples keep-masks over d tokens, row-major n_samples x d bytes, 1 = kept,
@@ -38,7 +48,8 @@ struct sx_lime_fit {
 	size_t d;
 	double intercept;
 	double *coef;      /* owned, d values: importance of each token position */
-	double score;      /* weighted R^2 of the surrogate on the samples (NaN if p is constant) */
+	double score;      /* weighted R^2 of the surrogate on the samples; constant p: 1 (sklearn's
+			    * convention, as lime: stats.h sx_stats_ridge_score) */
 	double local_pred; /* surrogate's prediction for the all-ones mask */
 };
 
@@ -48,8 +59,10 @@ struct sx_lime_fit {
  * Fit the weighted ridge surrogate: distance_i = 100 x cosine distance between
  * mask i and all-ones (100 for an all-zero mask), weight_i =
  * sqrt(exp(-distance_i^2 / kernel_width^2)), ridge (alpha, intercept) of p on
- * the masks. p[i] is the model's P(positive) for mask i. Returns 0 or a
- * negative SX_E* with a message in err; out is left released on error.
+ * the masks. p[i] is the model's P(positive) for mask i. Coefficients with
+ * |value| < SX_LIME_EPS are set to 0 before the score and local_pred are
+ * computed from them. Returns 0 or a negative SX_E* with a message in err;
+ * out is left released on error.
  */
 int sx_lime_fit(const unsigned char *masks, const double *p, size_t n_samples, size_t d,
 		double kernel_width, double alpha, struct sx_lime_fit *out, struct sx_err *err);

@@ -43,7 +43,7 @@ const char *sx_method_table_label(const char *record_name);
 /* --------------------------------------------------------------- metrics */
 
 enum sx_metric_kind {
-	SX_METRIC_ANSWER, /* of the elicited answer: accuracy, parse failures */
+	SX_METRIC_ANSWER, /* of the elicited answer: accuracy, parse failures, failed requests */
 	SX_METRIC_FAITH,  /* faithfulness of one explanation (struct sx_faith) */
 	SX_METRIC_AGREE   /* agreement of two explanations (struct sx_agree) */
 };
@@ -58,6 +58,12 @@ enum sx_metric_dir { SX_DIR_NONE, SX_DIR_UP, SX_DIR_DOWN };
 /* Flags of a metric row. */
 #define SX_METRIC_PAPER 1u /* a column of the paper's faithfulness table */
 #define SX_METRIC_DEMO 2u  /* a column of `selfexp demo`'s summary */
+/*
+ * 0 or 1 per review (accuracy, parse failures, failed requests, DF_MIT):
+ * the aggregate's interval is Clopper-Pearson's; the others get the expanded
+ * BCa (stats.h enum sx_interval).
+ */
+#define SX_METRIC_PROPORTION 4u
 
 #define SX_NO_OFFSET ((size_t)-1)
 

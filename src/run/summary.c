@@ -39,19 +39,29 @@ static uint64_t summary_seed(const struct run *run, const char *what)
 	return sx_seed_derive(run->cfg->seed, "bootstrap", what);
 }
 
-/* n, mean, sd and the 95 % bootstrap interval of the finite values. */
-static struct sx_json *aggregate_json(const struct run *run, const char *what, const double *v,
-				      size_t n)
+/*
+ * n, mean, sd and the 95 % interval of the finite values of metric key:
+ * Clopper-Pearson's for the registry's 0/1 metrics (SX_METRIC_PROPORTION:
+ * accuracy, parse failures, DF_MIT), the expanded BCa for the others (coverage,
+ * distinct values, the continuous faithfulness and agreement metrics);
+ * "interval" names the one used (stats.h enum sx_interval).
+ */
+static struct sx_json *aggregate_json(const struct run *run, const char *what, const char *key,
+				      const double *v, size_t n)
 {
+	const struct sx_metric_def *md = sx_metric_find(key);
+	int proportion = md && (md->flags & SX_METRIC_PROPORTION);
 	struct sx_json *o = sx_json_new_object();
 	struct sx_summary s;
 
-	sx_stats_summary(v, n, (size_t)run->cfg->bootstrap, summary_seed(run, what), &s);
+	sx_stats_summary_as(v, n, proportion ? SX_INTERVAL_CLOPPER_PEARSON : SX_INTERVAL_BCA_EXPANDED,
+			    (size_t)run->cfg->bootstrap, summary_seed(run, what), &s);
 	sx_json_add_num(o, "n", (double)s.n);
 	sx_json_add(o, "mean", run_num_or_null(s.mean));
 	sx_json_add(o, "sd", run_num_or_null(s.sd));
 	sx_json_add(o, "ci_lo", run_num_or_null(s.ci_lo));
 	sx_json_add(o, "ci_hi", run_num_or_null(s.ci_hi));
+	sx_json_add_str(o, "interval", sx_interval_name(s.interval));
 	return o;
 }
 
@@ -77,7 +87,7 @@ static void method_summary(const struct run *run, enum sx_cond c, enum sx_method
 		for (r = 0; r < run->nrev; r++)
 			v[r] = faith_value(&run_item(run, r, c)->m[m], md);
 		snprintf(what, sizeof(what), "%s/%s/%s", sx_cond_name(c), name, md->key);
-		sx_json_add(mo, md->key, aggregate_json(run, what, v, run->nrev));
+		sx_json_add(mo, md->key, aggregate_json(run, what, md->key, v, run->nrev));
 	}
 }
 
@@ -117,7 +127,7 @@ static void pair_summary(const struct run *run, enum sx_cond c, int q, struct sx
 		if (!po)
 			po = sx_json_add(o, name, sx_json_new_object());
 		snprintf(what, sizeof(what), "%s/%s/%s", sx_cond_name(c), name, md->key);
-		sx_json_add(po, md->key, aggregate_json(run, what, v, run->nrev));
+		sx_json_add(po, md->key, aggregate_json(run, what, md->key, v, run->nrev));
 	}
 }
 
@@ -134,6 +144,7 @@ static struct sx_json *agreement_summary(const struct run *run, enum sx_cond c, 
 /* Per-review answer quality of one condition, gathered for the aggregates. */
 struct answers {
 	double *acc, *cov, *dist, *conf;  /* owned, nrev each (conf: nconf used) */
+	double *fail;                     /* owned, nrev: 1 failed or unusable, else 0 */
 	unsigned char *correct;           /* owned, nconf */
 	size_t nconf;
 	long counts[16];                  /* by parse status */
@@ -149,12 +160,14 @@ static void gather_answers(const struct run *run, enum sx_cond c, struct answers
 	a->cov = xcalloc(run->nrev + 1, sizeof(double));
 	a->dist = xcalloc(run->nrev + 1, sizeof(double));
 	a->conf = xcalloc(run->nrev + 1, sizeof(double));
+	a->fail = xcalloc(run->nrev + 1, sizeof(double));
 	a->correct = xcalloc(run->nrev + 1, 1);
 	for (r = 0; r < run->nrev; r++) {
 		const struct item *it = run_item(run, r, c);
 		int gold = run->ds.reviews[r].gold;
 
 		a->acc[r] = a->cov[r] = a->dist[r] = NAN;
+		a->fail[r] = 1;
 		if (!it->answered) {
 			a->failed++;
 			continue;
@@ -166,6 +179,7 @@ static void gather_answers(const struct run *run, enum sx_cond c, struct answers
 				a->conf[a->nconf] = it->parse.confidence;
 				a->correct[a->nconf++] = it->parse.label == gold;
 			}
+			a->fail[r] = 0;
 		} else {
 			a->unusable++;
 		}
@@ -183,6 +197,7 @@ static void answers_release(struct answers *a)
 	free(a->cov);
 	free(a->dist);
 	free(a->conf);
+	free(a->fail);
 	free(a->correct);
 }
 
@@ -201,13 +216,32 @@ static void add_failed_requests(const struct run *run, struct sx_json *o, enum s
 	sx_json_add(o, "failed_requests_by_stage", by);
 }
 
+/* The aggregate of metric key (its interval from the registry) under the name name. */
 static void add_aggregate(const struct run *run, struct sx_json *o, enum sx_cond c,
-			  const char *key, const double *v)
+			  const char *name, const char *key, const double *v)
 {
 	char what[64];
 
-	snprintf(what, sizeof(what), "%s/%s", sx_cond_name(c), key);
-	sx_json_add(o, key, aggregate_json(run, what, v, run->nrev));
+	snprintf(what, sizeof(what), "%s/%s", sx_cond_name(c), name);
+	sx_json_add(o, name, aggregate_json(run, what, key, v, run->nrev));
+}
+
+/* The ECE's bootstrap interval (stats.h sx_stats_ece_interval: basic, reviews resampled). */
+static struct sx_json *ece_interval_json(const struct run *run, enum sx_cond c,
+					 const struct answers *a)
+{
+	struct sx_json *o = sx_json_new_object();
+	struct sx_ece e;
+	char what[64];
+
+	snprintf(what, sizeof(what), "%s/ece", sx_cond_name(c));
+	sx_stats_ece_interval(a->conf, a->correct, a->nconf, SX_INTERVAL_BASIC,
+			      (size_t)run->cfg->bootstrap, summary_seed(run, what), &e);
+	sx_json_add_num(o, "n", (double)e.n);
+	sx_json_add(o, "ci_lo", run_num_or_null(e.ci_lo));
+	sx_json_add(o, "ci_hi", run_num_or_null(e.ci_hi));
+	sx_json_add_str(o, "interval", sx_interval_name(e.interval));
+	return o;
 }
 
 static struct sx_json *condition_summary(const struct run *run, enum sx_cond c)
@@ -219,12 +253,14 @@ static struct sx_json *condition_summary(const struct run *run, enum sx_cond c)
 
 	gather_answers(run, c, &a);
 	sx_json_add_num(o, "reviews", (double)run->nrev);
-	add_aggregate(run, o, c, "accuracy", a.acc);
+	add_aggregate(run, o, c, "accuracy", "accuracy", a.acc);
 	sx_json_add_num(o, "failed", (double)a.failed);
 	add_failed_requests(run, o, c);
 	sx_json_add_num(o, "parse_failures", (double)a.unusable);
 	sx_json_add_num(o, "parse_failure_rate",
 			run->nrev ? (double)(a.unusable + a.failed) / (double)run->nrev : 0);
+	/* its exact interval: mean = parse_failure_rate, failed requests included */
+	add_aggregate(run, o, c, "parse_failure_rate_ci", "parse_failures", a.fail);
 	st = sx_json_add(o, "parse_status", sx_json_new_object());
 	for (s = 0; s < 16; s++)
 		if (a.counts[s])
@@ -232,10 +268,11 @@ static struct sx_json *condition_summary(const struct run *run, enum sx_cond c)
 					(double)a.counts[s]);
 	sx_json_add(o, "ece", a.nconf && !sx_stats_ece(a.conf, a.correct, a.nconf, &ece)
 				      ? run_num_or_null(ece) : sx_json_new_null());
+	sx_json_add(o, "ece_ci", ece_interval_json(run, c, &a));
 	if (sx_cond_has_importance(c) || sx_cond_is_topk(c))
-		add_aggregate(run, o, c, "coverage", a.cov);
+		add_aggregate(run, o, c, "coverage", "coverage", a.cov);
 	if (sx_cond_has_importance(c))
-		add_aggregate(run, o, c, "distinct_values", a.dist);
+		add_aggregate(run, o, c, "distinct_values", "distinct_values", a.dist);
 	/* a.acc is scratch space from here on */
 	sx_json_add(o, "methods", methods_summary(run, c, a.acc));
 	sx_json_add(o, "agreement", agreement_summary(run, c, a.acc));
@@ -244,7 +281,7 @@ static struct sx_json *condition_summary(const struct run *run, enum sx_cond c)
 }
 
 static void add_paired(struct sx_json *o, const char *key, const struct sx_paired *pr,
-		       double adj)
+		       double adj, size_t family)
 {
 	struct sx_json *m = sx_json_add(o, key, sx_json_new_object());
 
@@ -254,19 +291,23 @@ static void add_paired(struct sx_json *o, const char *key, const struct sx_paire
 	sx_json_add(m, "mean_diff", run_num_or_null(pr->mean_diff));
 	sx_json_add(m, "ci_lo", run_num_or_null(pr->ci_lo));
 	sx_json_add(m, "ci_hi", run_num_or_null(pr->ci_hi));
+	sx_json_add_str(m, "interval", sx_interval_name(pr->interval));
 	sx_json_add(m, "p_value", run_num_or_null(pr->p_value));
 	sx_json_add(m, "p_holm", isfinite(pr->p_value) ? sx_json_new_num(adj) : sx_json_new_null());
+	sx_json_add_num(m, "holm_family", (double)family);
 }
 
 /*
  * Paired comparisons of two (condition, method) columns over the reviews
  * where both are defined, for every faithfulness metric, Holm-adjusted
- * across the metrics of the comparison.
+ * across the metrics of the comparison that have a p-value: as in compare.h,
+ * a metric whose differences are all zero has no p-value, no p_holm and is
+ * not counted in the family ("holm_family" = the family's size).
  */
 static struct sx_json *compare_json(const struct run *run, enum sx_cond ca, enum sx_method ma,
 				    enum sx_cond cb, enum sx_method mb)
 {
-	size_t nf = sx_metric_count(SX_METRIC_FAITH), r, f;
+	size_t nf = sx_metric_count(SX_METRIC_FAITH), r, f, family;
 	struct sx_json *o = sx_json_new_object();
 	double *a = xcalloc(run->nrev + 1, sizeof(double)), *b = xcalloc(run->nrev + 1, sizeof(double));
 	double *p = xcalloc(nf, sizeof(double)), *adj = xcalloc(nf, sizeof(double));
@@ -285,11 +326,11 @@ static struct sx_json *compare_json(const struct run *run, enum sx_cond ca, enum
 			 md->key);
 		sx_stats_paired(a, b, run->nrev, (size_t)run->cfg->bootstrap, summary_seed(run, what),
 				&pr[f]);
-		p[f] = isfinite(pr[f].p_value) ? pr[f].p_value : 1.0;
+		p[f] = isfinite(pr[f].p_value) ? pr[f].p_value : NAN;
 	}
-	sx_stats_holm(p, nf, adj);
+	family = sx_stats_holm(p, nf, adj);
 	for (f = 0; f < nf; f++)
-		add_paired(o, sx_metric_of(SX_METRIC_FAITH, f)->key, &pr[f], adj[f]);
+		add_paired(o, sx_metric_of(SX_METRIC_FAITH, f)->key, &pr[f], adj[f], family);
 	free(a);
 	free(b);
 	free(p);

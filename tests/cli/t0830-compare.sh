@@ -3,8 +3,9 @@
 # (condition pe): the same configuration twice passes; random self-explanations
 # against a faithful baseline fail on comprehensiveness (exit 4); runs that
 # differ only in LIME's seed pass; different data, models or no common ids are
-# unusable input (exit 2). The cache key does not know the sim's mode, so each
-# mode has its own cache.
+# unusable input (exit 2). The gate catches answers that stop parsing (sim
+# --style mixed) and requests that fail, which accuracy alone misses. The
+# cache key does not know the sim's mode, so each mode has its own cache.
 . "$(dirname "$0")/lib.sh"
 need_shared
 
@@ -26,6 +27,22 @@ stop_sim
 start_sim --confidence-decimals 6 --explain random
 check "a run against sim --explain random" run random random --data "$dev" --model sim --seed 1
 stop_sim
+run_ep() { # run_ep NAME CACHE [args...]: 80 reviews under E-P, self-explanations only
+	local name=$1 cache=$2; shift 2
+	"$X" run --limit 80 --data "$dev" --model sim --seed 1 --out "$T/$name" --cache "$T/$cache.sqlite" \
+		--base-url "$SIM_URL" --conditions ep --explainers self --no-progress --concurrency 64 "$@" \
+		> "$T/$name.log" 2>&1
+}
+start_sim --confidence-decimals 6 --explain faithful
+check "an E-P baseline" run_ep gate-base gate-clean
+stop_sim
+start_sim --confidence-decimals 6 --explain faithful --style mixed
+check "the same against sim --style mixed: some answers no longer parse" run_ep gate-mixed gate-mixed
+stop_sim
+start_sim --confidence-decimals 6 --explain faithful --fault-rate 0.2 --faults 500
+check_exit "the same against a sim failing 20 % of requests, no retries: exit 5" 5 \
+	run_ep gate-faulty gate-faulty --retries 0
+stop_sim
 
 check_exit "same configuration twice: exit 0" 0 "$X" compare "$T/base" "$T/again" \
 	--markdown "$T/same.md" --junit "$T/same.xml"
@@ -44,7 +61,7 @@ import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 cases = root.findall(".//testcase")
 failed = [c.get("name") for c in cases if c.find("failure") is not None]
-print(("ok" if len(cases) == 4 else "not ok"), "JUnit: one testcase per metric (%d)" % len(cases))
+print(("ok" if len(cases) == 6 else "not ok"), "JUnit: one testcase per default metric (%d)" % len(cases))
 print(("ok" if "comprehensiveness" in failed else "not ok"), "JUnit: comprehensiveness has a failure element (%s)" % failed)
 print(("ok" if root.find("testsuite").get("failures") == str(len(failed)) else "not ok"), "JUnit: failures count matches")
 PY
@@ -55,6 +72,19 @@ check_exit "occlusion:rankdel is the same in both: exit 0" 0 "$X" compare "$T/ba
 check_exit "runs that differ only in LIME's seed: exit 0" 0 "$X" compare "$T/base" "$T/seed"
 check_exit "lime metrics across LIME seeds do not regress: exit 0" 0 "$X" compare "$T/base" "$T/seed" \
 	--metrics lime:comprehensiveness,lime:sufficiency,lime:rankdel
+
+check_exit "answers that stop parsing fail the default gate: exit 4" 4 "$X" compare "$T/gate-base" "$T/gate-mixed"
+cp "$T/last.out" "$T/mixed.out"
+sed 's/^/# /' "$T/mixed.out"
+check "parse_failures regressed" grep -qE '^ep +answer +parse_failures \(down\) .*REGRESSED$' "$T/mixed.out"
+check "accuracy, over the answers usable in both, did not" grep -qE '^ep +answer +accuracy \(up\) .* ok$' "$T/mixed.out"
+check_exit "the gate without the failure rates misses it: exit 0" 0 "$X" compare "$T/gate-base" "$T/gate-mixed" \
+	--metrics accuracy,comprehensiveness,sufficiency,rankdel
+check_exit "failed requests fail the default gate: exit 4" 4 "$X" compare "$T/gate-base" "$T/gate-faulty"
+cp "$T/last.out" "$T/faulty.out"
+sed 's/^/# /' "$T/faulty.out"
+check "failed_requests regressed" grep -qE '^ep +answer +failed_requests \(down\) .*REGRESSED$' "$T/faulty.out"
+check "parse_failures, over the answered reviews, did not" grep -qE '^ep +answer +parse_failures \(down\) .* ok$' "$T/faulty.out"
 
 check_exit "different data: exit 2" 2 "$X" compare "$T/base" "$T/other"
 check "it says the data differ, and where" grep -q "different data: review '1' has different text" "$T/last.err"

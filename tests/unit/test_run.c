@@ -47,7 +47,7 @@ static void test_registry_offsets(void **state)
 	t.feature = 21; t.iou = 25;
 	assert_int_equal(sx_metric_count(SX_METRIC_FAITH), 7);
 	assert_int_equal(sx_metric_count(SX_METRIC_AGREE), 7);
-	assert_int_equal(sx_metric_count(SX_METRIC_ANSWER), 2);
+	assert_int_equal(sx_metric_count(SX_METRIC_ANSWER), 3);
 	assert_true(sx_metric_value(sx_metric_find("comprehensiveness"), &f, 0) == 1);
 	assert_true(sx_metric_value(sx_metric_find("sufficiency"), &f, 0) == 2);
 	assert_true(sx_metric_value(sx_metric_find("df_mit"), &f, 0) == 3);

@@ -159,10 +159,31 @@ static void test_ridge(void **state)
 		assert_true(sx_stats_ridge_fit(X, 3, 1, y, zw, 1, &m, &err) < 0);
 		assert_true(sx_stats_ridge_fit(same, 3, 1, y, NULL, 0, &m, &err) < 0);
 		assert_non_null(strstr(err.msg, "positive definite"));
-		/* Constant y: R^2 undefined. */
-		assert_int_equal(sx_stats_ridge_fit(X, 3, 1, same, NULL, 1, &m, &err), 0);
-		assert_true(isnan(sx_stats_ridge_score(&m, X, 3, same, NULL)));
+		/*
+		 * Constant y: fitted exactly flat (coefficient 0, intercept the
+		 * constant), and R^2 by sklearn's convention for a zero
+		 * denominator: 1 for exact predictions ...
+		 */
+		const double third[3] = { 1.0 / 3, 1.0 / 3, 1.0 / 3 };
+		const double ww[3] = { 0.3, 0.7, 0.1 };
+
+		assert_int_equal(sx_stats_ridge_fit(X, 3, 1, third, ww, 1, &m, &err), 0);
+		assert_true(m.coef[0] == 0);
+		assert_true(m.intercept == 1.0 / 3);
+		assert_true(sx_stats_ridge_score(&m, X, 3, third, ww) == 1.0);
+		/* ... 0 for inexact ones */
+		m.coef[0] = 1e-10;
+		assert_true(sx_stats_ridge_score(&m, X, 3, third, ww) == 0.0);
 		sx_stats_ridge_release(&m);
+		/* constant over the positive weights only: still constant */
+		{
+			const double yz[3] = { 1.0 / 3, 5, 1.0 / 3 }, wz[3] = { 0.3, 0, 0.1 };
+
+			assert_int_equal(sx_stats_ridge_fit(X, 3, 1, yz, wz, 1, &m, &err), 0);
+			assert_true(m.coef[0] == 0);
+			assert_true(sx_stats_ridge_score(&m, X, 3, yz, wz) == 1.0);
+			sx_stats_ridge_release(&m);
+		}
 	}
 	assert_null(m.coef);
 }
@@ -171,7 +192,7 @@ static void test_ridge(void **state)
 
 static void test_summary(void **state)
 {
-	const double x[5] = { 1, 2, NAN, 3, 4 };
+	const double x[5] = { 1, 2, NAN, 3, 4 }, same[4] = { 0.3, 0.3, 0.3, 0.3 };
 	double big[200];
 	struct sx_summary s1, s2, s3;
 	size_t i;
@@ -182,19 +203,15 @@ static void test_summary(void **state)
 	assert_int_equal(s1.n, 4);
 	assert_near(s1.mean, 2.5, 1e-12);
 	assert_near(s1.sd, 1.2909944487358056, 1e-12);
+	assert_int_equal(s1.interval, SX_INTERVAL_BCA_EXPANDED);
 	assert_true(s1.ci_lo <= s1.mean && s1.mean <= s1.ci_hi);
 	assert_true(s1.ci_lo >= 1 && s1.ci_hi <= 4 && s1.ci_lo < s1.ci_hi);
-	/* Deterministic per seed, different across seeds. */
-	sx_stats_summary(x, 5, 1000, 11, &s2);
-	assert_true(s1.ci_lo == s2.ci_lo && s1.ci_hi == s2.ci_hi);
 	for (i = 0; i < 200; i++)
 		big[i] = sin((double)i) * 3 + (double)(i % 7);
 	sx_stats_summary(big, 200, 0, 1, &s2);
-	sx_stats_summary(big, 200, 0, 2, &s3);
-	assert_true(s2.ci_lo != s3.ci_lo || s2.ci_hi != s3.ci_hi);
 	assert_true(s2.ci_lo < s2.mean && s2.mean < s2.ci_hi);
-	/* Normal-theory half width 1.96 sd / sqrt(n): the bootstrap is close to it. */
-	assert_near((s2.ci_hi - s2.ci_lo) / 2, 1.96 * s2.sd / sqrt(200.0), 0.15 * s2.sd / sqrt(200.0) * 1.96);
+	/* Normal-theory half width, expanded at n = 200 (1.977 sd / sqrt(n)): the bootstrap is close to it. */
+	assert_near((s2.ci_hi - s2.ci_lo) / 2, 1.97 * s2.sd / sqrt(200.0), 0.15 * s2.sd / sqrt(200.0) * 1.97);
 	/* n = 1: sd undefined, interval collapses on the value; n = 0: all NaN. */
 	sx_stats_summary(x + 1, 2, 100, 3, &s1);
 	assert_int_equal(s1.n, 1);
@@ -205,16 +222,157 @@ static void test_summary(void **state)
 	sx_stats_summary(x + 2, 1, 100, 3, &s1);
 	assert_int_equal(s1.n, 0);
 	assert_true(isnan(s1.mean) && isnan(s1.sd) && isnan(s1.ci_lo) && isnan(s1.ci_hi));
+	/* All values equal: the interval is the value exactly (no rounding of resampled sums). */
+	sx_stats_summary(same, 4, 100, 3, &s3);
+	assert_true(s3.ci_lo == 0.3 && s3.ci_hi == 0.3);
+	assert_string_equal(sx_interval_name(SX_INTERVAL_BCA_EXPANDED), "bca_expanded");
+	assert_string_equal(sx_interval_name(SX_INTERVAL_WILSON), "wilson");
+	assert_string_equal(sx_interval_name(SX_INTERVAL_CLOPPER_PEARSON), "clopper_pearson");
+	assert_string_equal(sx_interval_name(SX_INTERVAL_BASIC), "basic");
+	assert_string_equal(sx_interval_name(SX_INTERVAL_BCA), "bca");
+	assert_string_equal(sx_interval_name(SX_INTERVAL_PERCENTILE), "percentile");
+}
+
+/*
+ * tests/unit/interval_ref.py ("iref.py" below) re-draws stats.c's resamples
+ * (GSL's MT19937 and its uniform_int, rebuilt on Python's MT19937) and
+ * computes every interval apart from stats.c with the standard library.
+ */
+static const double skew12[13] = { 0.05, 0.12, 0.2, 0.31, 0.33, 0.4, NAN,
+				   0.52, 0.7, 0.95, 1.4, 2.2, 4.1 };
+
+static void test_summary_intervals(void **state)
+{
+	struct sx_summary s, s2;
+
+	(void)state;
+	/* iref.py skew12 percentile s7, bca s7, bca_expanded s7 (the NaN skipped: n = 12) */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_PERCENTILE, 2000, 7, &s);
+	assert_int_equal(s.n, 12);
+	assert_int_equal(s.interval, SX_INTERVAL_PERCENTILE);
+	assert_near(s.ci_lo, 0.41333333333333339, 1e-12);
+	assert_near(s.ci_hi, 1.6351249999999991, 1e-12);
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA, 2000, 7, &s);
+	assert_near(s.ci_lo, 0.48598096048696532, 1e-9);
+	assert_near(s.ci_hi, 1.8568616198169854, 1e-9);
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA_EXPANDED, 2000, 7, &s);
+	assert_int_equal(s.interval, SX_INTERVAL_BCA_EXPANDED);
+	assert_near(s.ci_lo, 0.44607903425128742, 1e-9);
+	assert_near(s.ci_hi, 2.0705063946003293, 1e-9);
+	/* sx_stats_summary is the expanded BCa */
+	sx_stats_summary(skew12, 13, 2000, 7, &s2);
+	assert_true(s2.ci_lo == s.ci_lo && s2.ci_hi == s.ci_hi);
+	/* The same seed gives the same interval, bit for bit. */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA_EXPANDED, 2000, 7, &s2);
+	assert_true(s2.ci_lo == s.ci_lo && s2.ci_hi == s.ci_hi);
+	/* The seed matters: seed 8 draws other resamples, iref.py skew12 bca_expanded s8. */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA_EXPANDED, 2000, 8, &s2);
+	assert_true(s2.ci_lo != s.ci_lo && s2.ci_hi != s.ci_hi);
+	assert_near(s2.ci_lo, 0.44161325072916474, 1e-9);
+	assert_near(s2.ci_hi, 2.0902541950700351, 1e-9);
+	/* ... and so does B. */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA_EXPANDED, 1999, 7, &s2);
+	assert_true(s2.ci_lo != s.ci_lo || s2.ci_hi != s.ci_hi);
+	/*
+	 * The 64-bit seed is folded to MT19937's 32 bits (stats.h): 7 << 32 folds
+	 * to the low word of (7 << 32) ^ 7, that is 7 (iref.py s(7<<32)).
+	 */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA_EXPANDED, 2000, 7ULL << 32, &s2);
+	assert_true(s2.ci_lo == s.ci_lo && s2.ci_hi == s.ci_hi);
+	/*
+	 * What BCa is for: on right-skewed data both ends move right of the
+	 * percentile interval's, the upper one most.
+	 */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_PERCENTILE, 2000, 7, &s2);
+	assert_true(s.ci_lo > s2.ci_lo && s.ci_hi - s2.ci_hi > s.ci_lo - s2.ci_lo);
+}
+
+/* One proportion's interval of x[0..n) against iref.py's [lo, hi]; checks the method too. */
+static void check_prop(const double *x, size_t n, enum sx_interval how, double lo, double hi)
+{
+	struct sx_summary s;
+
+	sx_stats_summary_as(x, n, how, 0, 1, &s);
+	assert_int_equal(s.interval, how);
+	if (lo == 0)
+		assert_true(s.ci_lo == 0);
+	else
+		assert_near(s.ci_lo, lo, 1e-10);
+	if (hi == 1)
+		assert_true(s.ci_hi == 1);
+	else
+		assert_near(s.ci_hi, hi, 1e-10);
+}
+
+static void test_summary_proportions(void **state)
+{
+	double d[30];
+	struct sx_summary s;
+	size_t i;
+
+	(void)state;
+	/*
+	 * DF_MIT with p = 0.1 at n = 10 and no flip observed: the percentile
+	 * bootstrap said [0, 0]. Clopper-Pearson's upper end is
+	 * 1 - 0.025^(1/10) = 0.30850 by hand, Wilson's z^2 / (n + z^2) =
+	 * 3.8415 / 13.8415 = 0.27753 (iref.py clopper_pearson 0/10, wilson 0/10).
+	 */
+	for (i = 0; i < 10; i++)
+		d[i] = 0;
+	check_prop(d, 10, SX_INTERVAL_CLOPPER_PEARSON, 0, 0.30849710781876072);
+	check_prop(d, 10, SX_INTERVAL_WILSON, 0, 0.27753279986288915);
+	sx_stats_summary_as(d, 10, SX_INTERVAL_PERCENTILE, 0, 1, &s);
+	assert_true(s.ci_lo == 0 && s.ci_hi == 0);
+	/* 1 of 10 */
+	d[3] = 1;
+	sx_stats_summary_as(d, 10, SX_INTERVAL_CLOPPER_PEARSON, 0, 1, &s);
+	assert_near(s.mean, 0.1, 1e-15);
+	check_prop(d, 10, SX_INTERVAL_CLOPPER_PEARSON, 0.0025285785444618125, 0.44501611702819532);
+	check_prop(d, 10, SX_INTERVAL_WILSON, 0.017876213095072924, 0.40415002679523837);
+	/* 5 of 10, symmetric about 1/2 */
+	for (i = 0; i < 5; i++)
+		d[i] = 1;
+	check_prop(d, 10, SX_INTERVAL_CLOPPER_PEARSON, 0.18708602844739858, 0.81291397155260148);
+	check_prop(d, 10, SX_INTERVAL_WILSON, 0.23659309051256405, 0.76340690948743595);
+	/* 27 of 30, with a NaN that is skipped */
+	for (i = 0; i < 30; i++)
+		d[i] = i < 27 ? 1 : 0;
+	d[29] = NAN;
+	sx_stats_summary_as(d, 30, SX_INTERVAL_CLOPPER_PEARSON, 0, 1, &s);
+	assert_int_equal(s.n, 29);
+	d[29] = 0;
+	check_prop(d, 30, SX_INTERVAL_CLOPPER_PEARSON, 0.73471154952579187, 0.97888286297027749);
+	check_prop(d, 30, SX_INTERVAL_WILSON, 0.74378917420815926, 0.96540011125266578);
+	/* all ones: [0.025^(1/10), 1] exactly at the top; no seed is used */
+	for (i = 0; i < 10; i++)
+		d[i] = 1;
+	check_prop(d, 10, SX_INTERVAL_CLOPPER_PEARSON, 0.69150289218123917, 1);
+	check_prop(d, 10, SX_INTERVAL_WILSON, 0.72246720013711074, 1);
+	/* n = 1 has an interval too (one success: [0.025, 1]), n = 0 none */
+	check_prop(d, 1, SX_INTERVAL_CLOPPER_PEARSON, 0.025, 1);
+	sx_stats_summary_as(d, 1, SX_INTERVAL_WILSON, 0, 1, &s);
+	assert_true(s.ci_lo > 0.2 && s.ci_lo < 0.21 && s.ci_hi == 1);
+	sx_stats_summary_as(d, 0, SX_INTERVAL_CLOPPER_PEARSON, 0, 1, &s);
+	assert_true(isnan(s.ci_lo) && isnan(s.ci_hi));
+	/* Not a proportion: falls back to the expanded BCa, and says so. */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_CLOPPER_PEARSON, 2000, 7, &s);
+	assert_int_equal(s.interval, SX_INTERVAL_BCA_EXPANDED);
+	assert_near(s.ci_lo, 0.44607903425128742, 1e-9);
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_WILSON, 2000, 7, &s);
+	assert_int_equal(s.interval, SX_INTERVAL_BCA_EXPANDED);
 }
 
 /* ---- Wilcoxon --------------------------------------------------------- */
 
 /*
  * Reference p-values: tests/unit/wilcoxon_ref.py ("wref.py" below), pure
- * python3 without scipy (not installed here), written apart from stats.c. Exact case: brute-force enumeration
- * of all 2^m sign assignments of the ranks, p = min(1, 2 #{W <= min(W+, W-)}
- * / 2^m). Normal case: var = m(m+1)(2m+1)/24 - sum(t^3 - t)/48,
- * z = max(|W+ - m(m+1)/4| - 0.5, 0) / sqrt(var), p = erfc(z / sqrt 2).
+ * python3 without scipy (not installed here), written apart from stats.c.
+ * Exact case: brute-force enumeration of all 2^m sign assignments of the
+ * (average, possibly tied) ranks, p = min(1, 2 #{W+ <= min(W+, W-)} / 2^m),
+ * or for m too large to enumerate the same distribution multiplied out as a
+ * polynomial in Python integers. Normal case: var = m(m+1)(2m+1)/24 -
+ * sum(t^3 - t)/48, z = max(|W+ - m(m+1)/4| - 0.5, 0) / sqrt(var),
+ * p = erfc(z / sqrt 2). Zeros are dropped before ranking.
  */
 static void test_wilcoxon_exact(void **state)
 {
@@ -263,32 +421,98 @@ static void test_wilcoxon_exact(void **state)
 	}
 }
 
-static void test_wilcoxon_normal(void **state)
+static void test_wilcoxon_ties_exact(void **state)
 {
+	const double five[5] = { 1, 1, 1, 1, 1 }, zero[16] = { 0 };
 	const double d[10] = { 1, 1, -2, 3, 3, 3, -1, 4, 5, 0 };
-	double zero[30] = { 0 }, d30[30], p, wp;
-	size_t m, i;
+	const double dz[16] = { 0, 2, -2, 2, 0, 1, -1, 3, 0.5, 2, 0, 3, -0.5, 2, 0, 4 };
+	const double flips[8] = { 1, 1, 1, 1, 1, 1, 1, -1 };
+	double p, wp;
+	size_t m;
 	int exact;
 
 	(void)state;
 	/*
-	 * Ties -> normal approximation. m = 9; |d| ranks: 1,1,1 -> 2; 2 -> 4;
-	 * 3,3,3 -> 6; 4 -> 8; 5 -> 9. W+ = 2+2+6+6+6+8+9 = 39 (negatives: 4, 2).
-	 * mean 22.5, var = 9*10*19/24 - 2*(27-3)/48 = 71.25 - 1 = 70.25,
-	 * z = (16.5 - 0.5)/sqrt(70.25), p = 0.05626725758772275 (wref.py "ties").
+	 * Five tied positive differences: every rank is 3, W+ = 15, and of the
+	 * 2^5 sign patterns only "all positive" reaches 15 and only "all
+	 * negative" 0: p = 2/32 = 0.0625 by hand (wref.py five_tied). The normal
+	 * approximation would say 0.0369 (five_tied_norm): anti-conservative.
+	 */
+	assert_int_equal(sx_stats_wilcoxon(five, zero, 5, &p, &wp, &m, &exact), 0);
+	assert_int_equal(m, 5);
+	assert_int_equal(exact, 1);
+	assert_near(wp, 15, 0);
+	assert_near(p, 0.0625, 1e-15);
+	/*
+	 * Ties and a zero, m = 9; |d| ranks: 1,1,1 -> 2; 2 -> 4; 3,3,3 -> 6; 4 -> 8;
+	 * 5 -> 9. W+ = 2+2+6+6+6+8+9 = 39 (negatives: 4, 2). Exact over those
+	 * ranks: wref.py ties, p = 15/256 (the normal approximation: 0.05627).
 	 */
 	assert_int_equal(sx_stats_wilcoxon(d, zero, 10, &p, &wp, &m, &exact), 0);
 	assert_int_equal(m, 9);
-	assert_int_equal(exact, 0);
+	assert_int_equal(exact, 1);
 	assert_near(wp, 39, 0);
-	assert_near(p, 0.05626725758772275, 1e-12);
-	/* m = 30 > 25 without ties: normal approximation; wref.py "n30": W+ 345. */
+	assert_near(p, 15.0 / 256, 1e-15);
+	/* Four zeros dropped, ties in four groups: wref.py zeros_ties, W+ 66, p = 73/2048. */
+	assert_int_equal(sx_stats_wilcoxon(dz, zero, 16, &p, &wp, &m, &exact), 0);
+	assert_int_equal(m, 12);
+	assert_int_equal(exact, 1);
+	assert_near(wp, 66, 0);
+	assert_near(p, 73.0 / 2048, 1e-15);
+	/*
+	 * 0/1 data, seven flips one way and one the other: all ranks 4.5, W+ =
+	 * 31.5, W- = 4.5; P(at most one positive sign) = 9/256, p = 9/128 (a sign
+	 * test, as it should be; wref.py flips).
+	 */
+	assert_int_equal(sx_stats_wilcoxon(flips, zero, 8, &p, &wp, &m, &exact), 0);
+	assert_int_equal(exact, 1);
+	assert_near(wp, 31.5, 0);
+	assert_near(p, 9.0 / 128, 1e-15);
+}
+
+/* wref.py dbound(m): signs and magnitudes with ties, then two zeros. */
+static size_t dbound(size_t m, double *d)
+{
+	size_t i;
+
+	for (i = 0; i < m; i++)
+		d[i] = (double)((i % 7) + 1) * (i % 3 == 0 ? -1 : 1);
+	d[m] = d[m + 1] = 0;
+	return m + 2;
+}
+
+static void test_wilcoxon_normal(void **state)
+{
+	double zero[60] = { 0 }, d30[30], d[60], p, wp;
+	size_t m, i, n;
+	int exact;
+
+	(void)state;
+	/* m = 30 without ties: exact now; wref.py "n30": W+ 345, p = 1319415/2^26. */
 	for (i = 0; i < 30; i++)
 		d30[i] = (double)(i + 1) * (i % 4 == 0 ? -1 : 1) + 0.01 * (double)i;
 	assert_int_equal(sx_stats_wilcoxon(d30, zero, 30, &p, &wp, &m, &exact), 0);
-	assert_int_equal(exact, 0);
+	assert_int_equal(exact, 1);
 	assert_near(wp, 345, 0);
-	assert_near(p, 0.02124207353570627, 1e-12);
+	assert_near(p, 1319415.0 / 67108864.0, 1e-15);
+	/*
+	 * The branch boundary, with ties and two zeros: m = SX_WILCOXON_EXACT_MAX
+	 * = 50 is exact (wref.py m50_exact = 31749915877763 / 2^49; m50_norm would
+	 * be 0.0572331), m = 51 is the normal approximation (m51_norm; m51_exact
+	 * would be 0.0486883).
+	 */
+	n = dbound(50, d);
+	assert_int_equal(sx_stats_wilcoxon(d, zero, n, &p, &wp, &m, &exact), 0);
+	assert_int_equal(m, 50);
+	assert_int_equal(exact, 1);
+	assert_near(wp, 834.5, 0);
+	assert_near(p, 31749915877763.0 / 562949953421312.0, 1e-15);
+	n = dbound(51, d);
+	assert_int_equal(sx_stats_wilcoxon(d, zero, n, &p, &wp, &m, &exact), 0);
+	assert_int_equal(m, 51);
+	assert_int_equal(exact, 0);
+	assert_near(wp, 872.5, 0);
+	assert_near(p, 0.049542621533808569, 1e-12);
 }
 
 static void test_paired(void **state)
@@ -307,8 +531,17 @@ static void test_paired(void **state)
 	assert_true(r.ci_lo < r.mean_diff && r.mean_diff < r.ci_hi);
 	assert_int_equal(r.n_nonzero, 7);
 	assert_near(r.p_value, 0.109375, 1e-12);
+	/* the expanded BCa of the 8 differences: iref.py paired s5 */
+	assert_near(r.ci_lo, -0.24906620427690992, 1e-9);
+	assert_near(r.ci_hi, 2.1958014606135348, 1e-9);
 	sx_stats_paired(a, b, 9, 2000, 5, &r2);
 	assert_true(r.ci_lo == r2.ci_lo && r.ci_hi == r2.ci_hi);
+	sx_stats_paired(a, b, 9, 2000, 6, &r2);
+	assert_true(r.ci_lo != r2.ci_lo || r.ci_hi != r2.ci_hi);
+	/* no pair: everything undefined */
+	sx_stats_paired(a + 8, b + 8, 1, 100, 5, &r2);
+	assert_int_equal(r2.n, 0);
+	assert_true(isnan(r2.ci_lo) && isnan(r2.ci_hi) && isnan(r2.p_value));
 }
 
 /* ---- Holm and ECE ----------------------------------------------------- */
@@ -323,18 +556,18 @@ static void test_holm(void **state)
 	 * m = 4, ascending 0.005, 0.01, 0.03, 0.04:
 	 * 4*0.005 = 0.02; 3*0.01 = 0.03; 2*0.03 = 0.06; 1*0.04 = 0.04 -> max 0.06.
 	 */
-	sx_stats_holm(p, 4, adj);
+	assert_int_equal(sx_stats_holm(p, 4, adj), 4);
 	assert_near(adj[0], 0.03, 1e-12);
 	assert_near(adj[1], 0.06, 1e-12);
 	assert_near(adj[2], 0.06, 1e-12);
 	assert_near(adj[3], 0.02, 1e-12);
 	/* NaN is kept and not counted: m = 2, 2*0.4 = 0.8, max(0.8, 0.5) = 0.8. */
-	sx_stats_holm(q, 3, q);
+	assert_int_equal(sx_stats_holm(q, 3, q), 2); /* the family: the defined p-values */
 	assert_near(q[0], 0.8, 1e-12);
 	assert_true(isnan(q[1]));
 	assert_near(q[2], 0.8, 1e-12);
 	/* Capped at 1: 2*0.6 = 1.2 -> 1, then max(1, 0.9) = 1. */
-	sx_stats_holm(r, 2, r);
+	assert_int_equal(sx_stats_holm(r, 2, r), 2);
 	assert_near(r[0], 1, 0);
 	assert_near(r[1], 1, 0);
 }
@@ -362,6 +595,50 @@ static void test_ece(void **state)
 	assert_true(isnan(e));
 }
 
+/* iref.py "ece ...": 14 answers, two of them unusable (NaN, 1.2 out of range). */
+static void test_ece_interval(void **state)
+{
+	const double conf[14] = { 0.95, 0.85, 0.75, 0.72, 0.55, NAN, 0.91,
+				  0.66, 0.99, 1.2, 0.58, 0.81, 0.62, 0.97 };
+	const unsigned char ok[14] = { 1, 1, 0, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1 };
+	struct sx_ece e, e2;
+	double plain;
+
+	(void)state;
+	assert_int_equal(sx_stats_ece_interval(conf, ok, 14, SX_INTERVAL_BASIC, 1000, 3, &e), 0);
+	assert_int_equal(e.n, 12);
+	assert_int_equal(e.interval, SX_INTERVAL_BASIC);
+	assert_int_equal(sx_stats_ece(conf, ok, 14, &plain), 0);
+	assert_near(e.ece, plain, 1e-15);
+	assert_near(e.ece, 0.14333333333333334, 1e-15);
+	/* 2 ece - q(97.5 %) is below 0 here: clipped to 0 */
+	assert_true(e.ci_lo == 0);
+	assert_near(e.ci_hi, 0.20418750000000002, 1e-12);
+	/* Wilson makes no sense for an ECE: the default (basic) */
+	assert_int_equal(sx_stats_ece_interval(conf, ok, 14, SX_INTERVAL_WILSON, 1000, 3, &e2), 0);
+	assert_int_equal(e2.interval, SX_INTERVAL_BASIC);
+	assert_true(e2.ci_lo == e.ci_lo && e2.ci_hi == e.ci_hi);
+	/* seed 4: other resamples, another interval (iref.py s4) */
+	sx_stats_ece_interval(conf, ok, 14, SX_INTERVAL_BASIC, 1000, 4, &e2);
+	assert_true(e2.ci_hi != e.ci_hi);
+	assert_near(e2.ci_hi, 0.20168750000000002, 1e-12);
+	/* the other methods from the same replicates */
+	sx_stats_ece_interval(conf, ok, 14, SX_INTERVAL_PERCENTILE, 1000, 3, &e2);
+	assert_near(e2.ci_lo, 0.082479166666666673, 1e-12);
+	assert_near(e2.ci_hi, 0.42006249999999995, 1e-12);
+	sx_stats_ece_interval(conf, ok, 14, SX_INTERVAL_BCA_EXPANDED, 1000, 3, &e2);
+	assert_near(e2.ci_lo, 0.040010825039375537, 1e-9);
+	assert_near(e2.ci_hi, 0.22666666666666668, 1e-9);
+	/* one usable pair: [ece, ece]; none: undefined */
+	assert_int_equal(sx_stats_ece_interval(conf, ok, 1, SX_INTERVAL_BASIC, 100, 3, &e2), 0);
+	assert_near(e2.ece, 0.05, 1e-15);
+	assert_true(e2.ci_lo == e2.ece && e2.ci_hi == e2.ece);
+	assert_int_equal(sx_stats_ece_interval(conf + 5, ok, 1, SX_INTERVAL_BASIC, 100, 3, &e2),
+			 SX_STATS_UNDEFINED);
+	assert_int_equal(e2.n, 0);
+	assert_true(isnan(e2.ece) && isnan(e2.ci_lo) && isnan(e2.ci_hi));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,11 +648,15 @@ int main(void)
 		cmocka_unit_test(test_spearman),
 		cmocka_unit_test(test_ridge),
 		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_summary_intervals),
+		cmocka_unit_test(test_summary_proportions),
 		cmocka_unit_test(test_wilcoxon_exact),
+		cmocka_unit_test(test_wilcoxon_ties_exact),
 		cmocka_unit_test(test_wilcoxon_normal),
 		cmocka_unit_test(test_paired),
 		cmocka_unit_test(test_holm),
 		cmocka_unit_test(test_ece),
+		cmocka_unit_test(test_ece_interval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
