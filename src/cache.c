@@ -11,6 +11,7 @@
 #include "selfexp/alloc.h"
 #include "selfexp/buf.h"
 #include "selfexp/cache.h"
+#include "selfexp/utf8.h"
 #include "selfexp/chat.h"
 #include "selfexp/file.h"
 #include "selfexp/hash.h"
@@ -469,6 +470,28 @@ out:
 
 /* ---------------------------------------------------------- export/import */
 
+/*
+ * The response of an export line. Bytes a server sent that are not UTF-8
+ * would make the line unreadable to JSON readers: then "response" has them
+ * as U+FFFD and "response_base64" the response exactly, which import takes.
+ */
+static void add_response(struct sx_buf *line, const char *s)
+{
+	size_t len = strlen(s);
+	char *fixed, *b64;
+
+	if (sx_utf8_valid(s, len)) {
+		sx_buf_adds(line, s);
+		return;
+	}
+	fixed = sx_utf8_repair(s, len);
+	b64 = sx_base64(s, len);
+	sx_buf_adds(line, fixed);
+	sx_buf_addf(line, ",\"response_base64\":\"%s\"", b64);
+	free(fixed);
+	free(b64);
+}
+
 int sx_cache_export(struct sx_cache *c, FILE *out, long *rows, struct sx_err *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -527,7 +550,7 @@ int sx_cache_export(struct sx_cache *c, FILE *out, long *rows, struct sx_err *er
 		}
 		sx_buf_adds(&line, ",\"response\":");
 		s = sx_json_print(resp, 0);
-		sx_buf_adds(&line, s);
+		add_response(&line, s);
 		free(s);
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
 			sx_buf_addf(&line, ",\"prompt_tokens\":%lld",
@@ -624,7 +647,18 @@ static int import_line(struct sx_cache *c, const char *text, size_t len,
 	reqtext = sx_json_print(req, 0);
 	if ((rc = sx_chat_request_canonical(reqtext, strlen(reqtext), &canon, err)))
 		goto out;
-	resptext = sx_json_print(resp, 0);
+	if (sx_json_get_str(root, "response_base64")) {
+		size_t rlen;
+
+		/* the exact bytes of a response that is not UTF-8 (see add_response) */
+		resptext = sx_base64_decode(sx_json_get_str(root, "response_base64"), &rlen);
+		if (!resptext || strlen(resptext) != rlen) {
+			rc = sx_err_set(err, SX_EINPUT, "\"response_base64\" is not base64 of a response");
+			goto out;
+		}
+	} else {
+		resptext = sx_json_print(resp, 0);
+	}
 	if ((rc = sx_chat_decode(resptext, strlen(resptext), &ans, err)))
 		goto out;
 	sx_cache_key(endpoint ? endpoint : host, canon.buf, canon.len, key);

@@ -1,4 +1,6 @@
 #include <openssl/evp.h>
+#include <limits.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -56,5 +58,27 @@ char *sx_base64(const void *data, size_t len)
 		done += piece;
 	}
 	out[(len + 2) / 3 * 4] = '\0';
+	return out;
+}
+
+char *sx_base64_decode(const char *text, size_t *len)
+{
+	size_t n = strlen(text), pad = 0;
+	char *out;
+	int w;
+
+	if (n % 4 || n > (size_t)INT_MAX)
+		return NULL;
+	out = xmalloc(n / 4 * 3 + 1);
+	w = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)text, (int)n);
+	if (w < 0) {
+		free(out);
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts the padding as data */
+	while (pad < 2 && n > pad && text[n - 1 - pad] == '=')
+		pad++;
+	*len = (size_t)w - pad;
+	out[*len] = '\0';
 	return out;
 }

@@ -13,5 +13,10 @@ void sx_sha256(const void *data, size_t len, unsigned char out[32]);
 uint64_t sx_hash64(const void *data, size_t len);
 /* data as base64 (RFC 4648, with padding), NUL-terminated; the caller frees it. */
 char *sx_base64(const void *data, size_t len);
+/*
+ * Decode base64 text (with padding) into a new NUL-terminated buffer, its
+ * length in *len; NULL when text is not base64. The caller frees it.
+ */
+char *sx_base64_decode(const char *text, size_t *len);
 
 #endif

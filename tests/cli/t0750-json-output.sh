@@ -58,4 +58,15 @@ raw = base64.b64decode(rec.get("answer_base64", ""))
 check("answer_base64 holds the bytes as they came", raw == b"(1, 0.9) caf\xc3 \xff\xfe end")
 check("the prediction still parses", rec["prediction"]["label"] == 1)
 PY
+# the cache's export too is UTF-8, and import takes the exact bytes back
+"$X" cache export --cache "$T/bad.sqlite" -o "$T/bad.export.jsonl" 2> /dev/null
+check "cache export of non-UTF-8 answers is valid UTF-8 JSON with response_base64" python3 -c "
+import json, sys
+rows = [json.loads(l) for l in open('$T/bad.export.jsonl', 'rb').read().decode('utf-8').splitlines()]
+sys.exit(not (len(rows) == 1 and 'response_base64' in rows[0]))"
+check_exit "... which import reads back" 0 "$X" cache import --cache "$T/re.sqlite" "$T/bad.export.jsonl"
+check_exit "an offline run from the imported cache exits 0" 0 "$X" run --data "$T/one.tsv" \
+	--out "$T/re" --cache "$T/re.sqlite" --base-url "$H/badutf8/v1" --model m \
+	--conditions pred --explainers self --no-metrics --no-progress --offline
+check "... with the same records, raw bytes included" cmp -s "$T/bad/records.jsonl" "$T/re/records.jsonl"
 done_testing
