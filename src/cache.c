@@ -1,3 +1,4 @@
+#include <math.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -750,6 +751,37 @@ int sx_cache_vacuum(struct sx_cache *c, long long *before, long long *after, str
 
 /* ---------------------------------------------------------------- merge */
 
+/* Two logprobs equal, NaN included. */
+static int same_lp(double a, double b)
+{
+	return (isnan(a) && isnan(b)) || a == b;
+}
+
+/*
+ * Two responses give the same answer: the same text of every choice, the
+ * same finish reason and label logprobs. The envelope (id, created, usage
+ * timings) may differ between two fetches of one request.
+ */
+static int same_answer(const char *a, size_t alen, const char *b, size_t blen)
+{
+	struct sx_chat_answer x = SX_CHAT_ANSWER_INIT, y = SX_CHAT_ANSWER_INIT;
+	int same = 0;
+	size_t i;
+
+	if (alen == blen && !memcmp(a ? a : "", b ? b : "", alen))
+		return 1;
+	if (!sx_chat_decode(a, alen, &x, NULL) && !sx_chat_decode(b, blen, &y, NULL)) {
+		same = !strcmp(x.content, y.content) && x.nchoices == y.nchoices &&
+		       !strcmp(x.finish_reason ? x.finish_reason : "", y.finish_reason ? y.finish_reason : "") &&
+		       same_lp(x.logprob_0, y.logprob_0) && same_lp(x.logprob_1, y.logprob_1);
+		for (i = 0; same && i < x.nchoices; i++)
+			same = !strcmp(x.choices[i], y.choices[i]);
+	}
+	sx_chat_answer_release(&x);
+	sx_chat_answer_release(&y);
+	return same;
+}
+
 /* One row of src into c: copied, the same, or a conflict. */
 static int merge_row(struct sx_cache *c, sqlite3_stmt *st, struct sx_cache_merge_stats *ms,
 		     struct sx_err *err)
@@ -767,8 +799,7 @@ static int merge_row(struct sx_cache *c, sqlite3_stmt *st, struct sx_cache_merge
 	e.response = (char *)sqlite3_column_text(st, 3);
 	e.response_len = (size_t)sqlite3_column_bytes(st, 3);
 	if (rc == 0) {
-		if (have.response_len == e.response_len &&
-		    !memcmp(have.response, e.response ? e.response : "", e.response_len)) {
+		if (same_answer(have.response, have.response_len, e.response, e.response_len)) {
 			ms->same++;
 		} else if (!ms->conflicts++) {
 			snprintf(ms->first_conflict, sizeof(ms->first_conflict), "%s", key);
