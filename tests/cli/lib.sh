@@ -10,6 +10,9 @@ export SELFEXP_HOME
 X=$SELFEXP_BIN
 # Debian's python3 directly: a version manager's shim on PATH (pyenv) costs
 # a second per start, and the tests start python often.
+# PY3: the interpreter itself, for servers a test starts in the background, so
+# that $! is the server's PID and the cleanup stops it.
+PY3=$(command -v /usr/bin/python3 || command -v python3)
 if [ -x /usr/bin/python3 ]; then
 	python3() { /usr/bin/python3 "$@"; }
 	export -f python3

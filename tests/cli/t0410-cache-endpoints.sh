@@ -144,8 +144,7 @@ check_eq "nothing was sent to the first sim meanwhile" "$n1" "$(asked "$B1")"
 if command -v openssl > /dev/null; then
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 1 \
 		-subj /CN=127.0.0.1 > /dev/null 2>&1
-	# the interpreter itself, not the python3 function of lib.sh: $! must be its PID to stop it
-	"$(command -v /usr/bin/python3 || command -v python3)" - "$T/tls.crt" "$T/tls.key" "$U1" "$T/tls.log" \
+	"$PY3" - "$T/tls.crt" "$T/tls.key" "$U1" "$T/tls.log" \
 		> "$T/tls.url" 2> /dev/null <<'PY' &
 # a TLS front of the faithful sim, with a self-signed certificate; one log line per request
 import http.server, ssl, sys, urllib.request

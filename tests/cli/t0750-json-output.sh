@@ -6,7 +6,7 @@
 # (--style mixed, faults).
 . "$(dirname "$0")/lib.sh"
 
-python3 "$TESTS_DIR/cli/hostile.py" "$T/hostile.log" > "$T/hostile.url" 2> "$T/hostile.err" &
+"$PY3" "$TESTS_DIR/cli/hostile.py" "$T/hostile.log" > "$T/hostile.url" 2> "$T/hostile.err" &
 hpid=$!
 _hostile_stop() { kill -TERM "$hpid" 2> /dev/null; wait "$hpid" 2> /dev/null; }
 _cleanup_fns+=(_hostile_stop)

@@ -5,7 +5,7 @@
 # when the server echoes it back.
 . "$(dirname "$0")/lib.sh"
 
-python3 "$TESTS_DIR/cli/hostile.py" "$T/hostile.log" > "$T/hostile.url" 2> "$T/hostile.err" &
+"$PY3" "$TESTS_DIR/cli/hostile.py" "$T/hostile.log" > "$T/hostile.url" 2> "$T/hostile.err" &
 HPID=$!
 _stop_hostile() { kill -TERM "$HPID" 2> /dev/null; wait "$HPID" 2> /dev/null; }
 _cleanup_fns+=(_stop_hostile)

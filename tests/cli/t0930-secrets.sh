@@ -10,7 +10,7 @@ dev=$SELFEXP_SHARED/data/sst2/dev.tsv
 opts=(--conditions pe --explainers self --no-metrics --model sim --no-progress)
 key="sk-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-python3 "$TESTS_DIR/cli/hostile.py" "$T/hostile.log" > "$T/hostile.url" 2> "$T/hostile.err" &
+"$PY3" "$TESTS_DIR/cli/hostile.py" "$T/hostile.log" > "$T/hostile.url" 2> "$T/hostile.err" &
 HPID=$!
 _stop_hostile() { kill -TERM "$HPID" 2> /dev/null; wait "$HPID" 2> /dev/null; }
 _cleanup_fns+=(_stop_hostile)
@@ -108,7 +108,7 @@ check_eq "run.json records --insecure" True "$(insecure_of "$T/tls2")"
 if command -v openssl > /dev/null; then
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 1 \
 		-subj /CN=127.0.0.1 > /dev/null 2>&1
-	python3 - "$T/tls.crt" "$T/tls.key" > "$T/tls.url" 2> /dev/null <<'PY' &
+	"$PY3" - "$T/tls.crt" "$T/tls.key" > "$T/tls.url" 2> /dev/null <<'PY' &
 import http.server, json, ssl, sys
 class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
