@@ -1,12 +1,23 @@
 /*
  * Review data sets: TSV, CSV and JSONL readers (contract in selfexp/data.h).
  *
- * The whole file is read into memory and walked once; rows are checked in
- * a fixed order (length cap, NUL byte, UTF-8, fields, label, review, id) so
- * that a file with several problems always reports the same one first.
- * Duplicate ids are found through an open-addressing hash set, so loading
- * is linear in the size of the file.
+ * The file is read CHUNK bytes at a time and walked once, so memory is that
+ * of the reviews kept (none for the statistics), the current line or record
+ * (capped at max_line) and the id set; a load with max_reviews stops
+ * reading at its last review. Rows are checked in a fixed order (length
+ * cap, NUL byte, UTF-8, fields, label, review, id) so that a file with
+ * several problems always reports the same one first. Duplicate ids are
+ * found through an open-addressing hash set over the ids (kept in an arena
+ * of their own), so loading is linear in the size of the file.
+ *
+ * Blank lines may end a file but are bad rows anywhere else, and which a
+ * blank line is only shows at the next line: a run of blank lines is held
+ * back (its problems recorded, but provisionally) until a line with text
+ * confirms them or the end of the file drops them: the result is that of
+ * cutting the blank lines off the end of the whole file first.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -14,11 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "selfexp/alloc.h"
 #include "selfexp/buf.h"
 #include "selfexp/data.h"
-#include "selfexp/file.h"
 #include "selfexp/json.h"
 #include "selfexp/utf8.h"
 
@@ -26,29 +37,101 @@
 #define SHOW_MAX 40
 #define SHOW_BUF (SHOW_MAX * 4 + 8)
 
+/* Bytes read from a file (or taken from memory) at a time; a build may make
+ * it tiny to move every chunk boundary through the parsers. */
+#ifndef SX_DATA_CHUNK
+#define SX_DATA_CHUNK (64u * 1024u)
+#endif
+#define CHUNK ((size_t)SX_DATA_CHUNK)
+
+/* The id arena grows by blocks of this many bytes (an id longer gets its own). */
+#define ID_BLOCK (1024u * 1024u)
+
 struct field {
 	size_t off, len; /* within record.base */
 };
 
 struct record {
-	const char *base; /* borrowed: the file (TSV) or the parser's scratch buffer (CSV) */
+	const char *base; /* borrowed: the line (TSV) or the parser's scratch buffer (CSV) */
 	struct field *f;  /* owned */
 	size_t n, alloc;
 };
 
+/* Where the bytes come from: a file descriptor, or memory handed out in chunks. */
+struct src {
+	int fd;           /* -1: reading mem */
+	int close_fd;     /* fd is ours to close */
+	const char *mem;  /* borrowed */
+	size_t memlen, memoff;
+	char *buf;        /* owned: CHUNK bytes (fd only) */
+	const char *p;    /* borrowed: the current chunk; p[pos..len) not taken yet */
+	size_t pos, len;
+	size_t total;     /* bytes read from fd so far, for SX_DATA_MAX_FILE */
+	int eof;
+	int rc;           /* a read error (SX_EIO, or SX_EINPUT over the file cap), message in err */
+};
+
+/* A TSV or JSONL line, without its '\n'. */
+struct line {
+	const char *s; /* borrowed: into the chunk or the parser's linebuf; the first
+			* min(len, line_keep) bytes */
+	size_t len;    /* the whole line, also when longer than what s holds */
+	int ink;       /* has a byte that is not white space */
+	int cr;        /* ends in '\r' */
+};
+
+/* A CSV record, raw bytes in the parser's raw buffer and fields in scratch. */
+struct csv_rec {
+	size_t rawlen; /* without the line end; raw holds min(rawlen, line_keep) bytes */
+	size_t nlines; /* line breaks taken: those in quoted fields and the end's */
+	const char *bad;
+	int ink;
+};
+
+/* Ids taken so far and the line each was on: slots hold 1 + (block << 32 | offset)
+ * of an entry (the line as a varint, the id, a NUL) in blocks that never move. */
+struct idset {
+	uint64_t *slots; /* owned; 0 = empty */
+	size_t nslots, n;
+	char **blocks;   /* owned, and each block owned */
+	size_t nblocks, blocks_alloc;
+	size_t used, size; /* of the last block */
+};
+
+/* What the statistics need of each review: counts and a histogram of lengths. */
+struct acc {
+	size_t n;
+	size_t label_count[3];
+	size_t tokens_total;
+	size_t *hist;    /* owned; hist[k]: reviews of k tokens, k < nhist */
+	size_t nhist;
+};
+
 struct parser {
 	const char *name; /* borrowed */
-	const char *p;    /* borrowed: the file's bytes, after any BOM */
-	size_t end;       /* end of the content, trailing blank lines cut off */
 	size_t max_line;
+	size_t line_keep; /* bytes of a line or record kept: max_line + 1 */
+	size_t max_reviews;
 	int skip;
 	char sep;         /* '\t' or ',' */
 	struct sx_dataset *ds;
+	struct acc *acc;  /* borrowed; NULL: reviews go into ds->reviews */
 	struct sx_err *err;
+	struct src src;
 
-	size_t *slots;    /* owned; id hash set: review index + 1, 0 = empty */
-	size_t nslots;
+	struct idset ids;
+	int check_ids;    /* 0 when ids are row numbers, which cannot repeat */
+	size_t taken;     /* reviews accepted */
+	int stop;         /* max_reviews reached */
 
+	/* Blank lines held back: ds->skipped and ds->nskip_msgs before the
+	 * first, and the first fatal problem among them (owned). */
+	int holding;
+	size_t hold_skipped, hold_nmsgs;
+	char *held_fatal;
+
+	struct sx_buf linebuf; /* TSV/JSONL: a line that spans chunks */
+	struct sx_buf raw;     /* CSV: the record's raw bytes */
 	struct sx_buf scratch; /* CSV: unquoted field bytes of the current record */
 	struct record rec;
 
@@ -185,6 +268,8 @@ static const char *show(char *out, const char *s, size_t len)
  * Report a problem at line. A fatal one, or any one when bad rows are not
  * skipped, goes into err and returns SX_EINPUT; otherwise the row is counted
  * as skipped, its message kept, and 1 returned (go on with the next row).
+ * While blank lines are held back (hold_blank) a fatal problem is kept for
+ * later, the first one only, and 1 returned.
  */
 __attribute__((format(printf, 4, 5)))
 static int problem(struct parser *ps, int fatal, size_t line, const char *fmt, ...)
@@ -201,6 +286,12 @@ static int problem(struct parser *ps, int fatal, size_t line, const char *fmt, .
 	sx_buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
 	if (fatal || !ps->skip) {
+		if (ps->holding) {
+			if (!ps->held_fatal)
+				ps->held_fatal = sx_buf_detach(&msg, NULL);
+			sx_buf_release(&msg);
+			return 1;
+		}
 		sx_err_set(ps->err, SX_EINPUT, "%s", msg.buf);
 		sx_buf_release(&msg);
 		return SX_EINPUT;
@@ -215,9 +306,54 @@ static int problem(struct parser *ps, int fatal, size_t line, const char *fmt, .
 }
 
 /*
+ * Called with each line (CSV: record) before it is looked at; ink says
+ * whether it has anything but white space. A blank line starts or extends
+ * the run held back: 0 (check it as usual, its problems are provisional),
+ * or 1 when a held fatal problem makes the rest of the run irrelevant (do
+ * not look at it). A line with ink confirms the run: its fatal problem
+ * stops the load (SX_EINPUT), its skipped rows stay; 0.
+ */
+static int hold_blank(struct parser *ps, int ink)
+{
+	if (!ink) {
+		if (!ps->holding) {
+			ps->holding = 1;
+			ps->hold_skipped = ps->ds->skipped;
+			ps->hold_nmsgs = ps->ds->nskip_msgs;
+		}
+		return ps->held_fatal ? 1 : 0;
+	}
+	if (!ps->holding)
+		return 0;
+	ps->holding = 0;
+	if (!ps->held_fatal)
+		return 0;
+	sx_err_set(ps->err, SX_EINPUT, "%s", ps->held_fatal);
+	free(ps->held_fatal);
+	ps->held_fatal = NULL;
+	return SX_EINPUT;
+}
+
+/* At the end of the file: the blank lines held back were its end, which is allowed. */
+static void drop_blank(struct parser *ps)
+{
+	struct sx_dataset *ds = ps->ds;
+
+	if (!ps->holding)
+		return;
+	while (ds->nskip_msgs > ps->hold_nmsgs)
+		free(ds->skip_msgs[--ds->nskip_msgs]);
+	ds->skipped = ps->hold_skipped;
+	free(ps->held_fatal);
+	ps->held_fatal = NULL;
+	ps->holding = 0;
+}
+
+/*
  * The checks every line or record gets before its fields are looked at:
  * the length cap, NUL bytes and UTF-8. s[0..len) starts on line `line`; a
- * problem is reported on the line where the offending byte is.
+ * problem is reported on the line where the offending byte is. s is only
+ * read when len is within the cap.
  */
 static int check_bytes(struct parser *ps, int fatal, size_t line, const char *s, size_t len,
 		       const char *what)
@@ -258,48 +394,354 @@ static int check_bytes(struct parser *ps, int fatal, size_t line, const char *s,
 }
 
 /* ------------------------------------------------------------------------ */
-/* Reviews and the id set */
+/* Reading: chunks, lines, records */
 
-static uint64_t hash_bytes(const char *s)
+/* Up to max bytes from the file into to: their number, 0 at its end, or 0 with
+ * src.rc (and err) set on a read error or past SX_DATA_MAX_FILE. */
+static size_t src_read(struct parser *ps, char *to, size_t max)
+{
+	struct src *s = &ps->src;
+	ssize_t n;
+
+	do
+		n = read(s->fd, to, max);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		s->rc = sx_err_set(ps->err, SX_EIO, "cannot read '%s': %s", ps->name, strerror(errno));
+		return 0;
+	}
+	if (n == 0)
+		s->eof = 1;
+	s->total += (size_t)n;
+	if (s->total > SX_DATA_MAX_FILE) {
+		s->rc = sx_err_set(ps->err, SX_EINPUT, "'%s' is larger than the %zu byte cap", ps->name,
+				   (size_t)SX_DATA_MAX_FILE);
+		return 0;
+	}
+	return (size_t)n;
+}
+
+/* The next chunk into ps->src: 1, or 0 at the end of the input or on a read
+ * error (src.rc). */
+static int src_fill(struct parser *ps)
+{
+	struct src *s = &ps->src;
+
+	if (s->eof || s->rc)
+		return 0;
+	s->pos = 0;
+	if (s->fd < 0) {
+		s->p = s->mem + s->memoff;
+		s->len = s->memlen - s->memoff < CHUNK ? s->memlen - s->memoff : CHUNK;
+		s->memoff += s->len;
+		s->eof = !s->len;
+	} else {
+		s->p = s->buf;
+		s->len = src_read(ps, s->buf, CHUNK);
+	}
+	return s->len > 0;
+}
+
+/* The first chunk, holding at least the 3 bytes of a byte order mark when
+ * the input is that long (a pipe may give fewer at a time). */
+static void src_start(struct parser *ps)
+{
+	struct src *s = &ps->src;
+
+	if (!src_fill(ps) || s->fd < 0)
+		return;
+	while (s->len < 3 && !s->eof && !s->rc)
+		s->len += src_read(ps, s->buf + s->len, CHUNK - s->len);
+}
+
+/* The next byte without taking it, or -1 at the end (or on a read error). */
+static int src_peek(struct parser *ps)
+{
+	if (ps->src.pos == ps->src.len && !src_fill(ps))
+		return -1;
+	return (unsigned char)ps->src.p[ps->src.pos];
+}
+
+/*
+ * The next line into *ln: 1, or 0 at the end of the input (or on a read
+ * error: src.rc). A line that ends in the chunk is not copied; one that
+ * spans chunks is gathered in ps->linebuf, at most line_keep bytes of it.
+ */
+static int read_line(struct parser *ps, struct line *ln)
+{
+	struct src *s = &ps->src;
+	size_t taken = 0;
+
+	sx_buf_reset(&ps->linebuf);
+	ln->s = NULL;
+	ln->len = 0;
+	ln->ink = 0;
+	ln->cr = 0;
+	for (;;) {
+		const char *q, *nl;
+		size_t n;
+
+		if (s->pos == s->len && !src_fill(ps))
+			break;
+		q = s->p + s->pos;
+		nl = memchr(q, '\n', s->len - s->pos);
+		n = nl ? (size_t)(nl - q) : s->len - s->pos;
+		if (!ln->ink && !all_space(q, n))
+			ln->ink = 1;
+		if (n)
+			ln->cr = q[n - 1] == '\r';
+		s->pos += n + (nl != NULL);
+		taken += n + (nl != NULL);
+		if (nl && !ln->len) {
+			ln->s = q;
+			ln->len = n;
+			return 1;
+		}
+		if (ps->linebuf.len < ps->line_keep)
+			sx_buf_add(&ps->linebuf, q,
+				   n < ps->line_keep - ps->linebuf.len ? n : ps->line_keep - ps->linebuf.len);
+		ln->len += n;
+		if (nl)
+			break;
+	}
+	if (!taken)
+		return 0;
+	if (!ln->s)
+		ln->s = ps->linebuf.buf;
+	return 1;
+}
+
+enum csv_state { CSV_START, CSV_PLAIN, CSV_QUOTED, CSV_CLOSED };
+
+/* A byte of the record's raw text, kept within line_keep; ink as it comes. */
+static void csv_raw(struct parser *ps, struct csv_rec *r, int *line_ink, int c)
+{
+	if (!is_space(c)) {
+		r->ink = 1;
+		*line_ink = 1;
+	}
+	if (ps->raw.len < ps->line_keep)
+		sx_buf_addch(&ps->raw, c);
+	r->rawlen++;
+}
+
+/* A byte of the current field; none once the record is over the cap (it is refused). */
+static void csv_field(struct parser *ps, const struct csv_rec *r, int c)
+{
+	if (r->rawlen <= ps->line_keep)
+		sx_buf_addch(&ps->scratch, c);
+}
+
+static void csv_end_field(struct parser *ps, const struct csv_rec *r, size_t *fstart)
+{
+	if (r->rawlen > ps->line_keep)
+		return;
+	SX_GROW(ps->rec.f, ps->rec.alloc, ps->rec.n + 1);
+	ps->rec.f[ps->rec.n].off = *fstart;
+	ps->rec.f[ps->rec.n].len = ps->scratch.len - *fstart;
+	ps->rec.n++;
+	*fstart = ps->scratch.len;
+}
+
+/*
+ * Read one CSV record into *r: its raw bytes into ps->raw, its fields into
+ * ps->rec (bytes in ps->scratch), the line end taken. A quoted field may
+ * hold line breaks, so a record may span lines and chunks. One left open at
+ * the end of the input ends at its last line that is not blank (blank lines
+ * may end a file). A read error ends the record too (src.rc).
+ */
+static void csv_record(struct parser *ps, struct csv_rec *r)
+{
+	enum csv_state st = CSV_START;
+	size_t fstart = 0, ink_len = 0, ink_lines = 0;
+	int line_ink = 0, c;
+
+	sx_buf_reset(&ps->raw);
+	sx_buf_reset(&ps->scratch);
+	ps->rec.n = 0;
+	memset(r, 0, sizeof(*r));
+	for (;;) {
+		c = src_peek(ps);
+		if (c < 0)
+			break;
+		ps->src.pos++;
+		if (st == CSV_QUOTED) {
+			if (c == '\n') {
+				if (line_ink) {
+					ink_len = r->rawlen;
+					ink_lines = r->nlines;
+				}
+				line_ink = 0;
+				r->nlines++;
+			}
+			csv_raw(ps, r, &line_ink, c);
+			if (c != '"') {
+				csv_field(ps, r, c);
+			} else if (src_peek(ps) == '"') {
+				ps->src.pos++;
+				csv_raw(ps, r, &line_ink, c);
+				csv_field(ps, r, c);
+			} else {
+				st = CSV_CLOSED;
+			}
+			continue;
+		}
+		if (c == '\n') {
+			r->nlines++;
+			break;
+		}
+		if (c == '\r' && src_peek(ps) < 0)
+			break;
+		if (c == '\r' && src_peek(ps) == '\n') {
+			ps->src.pos++;
+			r->nlines++;
+			break;
+		}
+		csv_raw(ps, r, &line_ink, c);
+		if (c == ',') {
+			csv_end_field(ps, r, &fstart);
+			st = CSV_START;
+		} else if (c == '"' && st == CSV_START) {
+			st = CSV_QUOTED;
+		} else {
+			if (st == CSV_CLOSED && !r->bad)
+				r->bad = "unexpected character after a closing quote";
+			csv_field(ps, r, c);
+			st = CSV_PLAIN;
+		}
+	}
+	if (st == CSV_QUOTED) {
+		r->bad = "unterminated quoted field";
+		if (line_ink) {
+			ink_len = r->rawlen;
+			ink_lines = r->nlines;
+		}
+		r->rawlen = ink_len;
+		r->nlines = ink_lines;
+		if (ps->raw.len > ink_len)
+			sx_buf_setlen(&ps->raw, ink_len);
+	}
+	csv_end_field(ps, r, &fstart);
+	ps->rec.base = ps->scratch.buf;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The id set */
+
+static uint64_t hash_bytes(const char *s, size_t len)
 {
 	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	size_t i;
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
 		h *= 1099511628211ULL;
 	}
 	return h;
 }
 
-/* Index + 1 of the review with this id, or 0; *slot gets where it would go. */
-static size_t id_find(const struct parser *ps, const char *id, size_t *slot)
+/* The entry a slot names: *line gets its line; returns its id (NUL-terminated). */
+static const char *id_entry(const struct idset *set, uint64_t slot, size_t *line)
 {
-	size_t mask = ps->nslots - 1;
-	size_t i = (size_t)hash_bytes(id) & mask;
+	const unsigned char *e;
+	unsigned shift = 0;
+	int more;
 
-	while (ps->slots[i]) {
-		if (!strcmp(ps->ds->reviews[ps->slots[i] - 1].id, id))
+	slot--;
+	e = (const unsigned char *)set->blocks[slot >> 32] + (slot & 0xFFFFFFFFu);
+	*line = 0;
+	do {
+		more = *e & 0x80;
+		*line |= (size_t)(*e & 0x7F) << shift;
+		shift += 7;
+		e++;
+	} while (more);
+	return (const char *)e;
+}
+
+/* The slot where id is, or the empty one where it would go. */
+static size_t id_slot(const struct idset *set, const char *id, size_t len, uint64_t h)
+{
+	size_t mask = set->nslots - 1, i = (size_t)h & mask, line;
+
+	while (set->slots[i]) {
+		const char *e = id_entry(set, set->slots[i], &line);
+
+		if (!strncmp(e, id, len) && e[len] == '\0')
 			break;
 		i = (i + 1) & mask;
 	}
-	*slot = i;
-	return ps->slots[i];
+	return i;
 }
 
-static void id_grow(struct parser *ps)
+static void id_grow(struct idset *set)
 {
-	size_t *old = ps->slots, nold = ps->nslots, i, slot;
+	uint64_t *old = set->slots;
+	size_t nold = set->nslots, i, line;
 
-	ps->nslots = nold ? sx_size_mul(nold, 2) : 64;
-	ps->slots = xcalloc(ps->nslots, sizeof(*ps->slots));
+	set->nslots = nold ? sx_size_mul(nold, 2) : 1024;
+	set->slots = xcalloc(set->nslots, sizeof(*set->slots));
 	for (i = 0; i < nold; i++) {
 		if (old[i]) {
-			id_find(ps, ps->ds->reviews[old[i] - 1].id, &slot);
-			ps->slots[slot] = old[i];
+			const char *e = id_entry(set, old[i], &line);
+			size_t len = strlen(e);
+
+			set->slots[id_slot(set, e, len, hash_bytes(e, len))] = old[i];
 		}
 	}
 	free(old);
 }
+
+/*
+ * Add id[0..len) (no NUL inside), first seen on line: 0, or 1 when it is
+ * there already (*first gets the line it was first on).
+ */
+static int id_add(struct idset *set, const char *id, size_t len, size_t line, size_t *first)
+{
+	uint64_t h = hash_bytes(id, len);
+	size_t slot, need = sx_size_add(len, 11), n;
+	unsigned char *e;
+
+	if (!set->nslots || sx_size_mul(set->n + 1, 10) > sx_size_mul(set->nslots, 7))
+		id_grow(set);
+	slot = id_slot(set, id, len, h);
+	if (set->slots[slot]) {
+		id_entry(set, set->slots[slot], first);
+		return 1;
+	}
+	if (!set->nblocks || set->size - set->used < need || set->used > UINT32_MAX) {
+		SX_GROW(set->blocks, set->blocks_alloc, set->nblocks + 1);
+		set->size = need > ID_BLOCK ? need : ID_BLOCK;
+		set->blocks[set->nblocks++] = xmalloc(set->size);
+		set->used = 0;
+	}
+	set->slots[slot] = 1 + ((uint64_t)(set->nblocks - 1) << 32 | (uint64_t)set->used);
+	e = (unsigned char *)set->blocks[set->nblocks - 1] + set->used;
+	n = 0;
+	do {
+		e[n++] = (unsigned char)((line & 0x7F) | (line > 0x7F ? 0x80 : 0));
+		line >>= 7;
+	} while (line);
+	memcpy(e + n, id, len);
+	e[n + len] = '\0';
+	set->used += n + len + 1;
+	set->n++;
+	return 0;
+}
+
+static void id_release(struct idset *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->nblocks; i++)
+		free(set->blocks[i]);
+	free(set->blocks);
+	free(set->slots);
+	memset(set, 0, sizeof(*set));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reviews and statistics */
 
 static void tokenize(struct sx_review *r)
 {
@@ -331,9 +773,101 @@ static void tokenize(struct sx_review *r)
 	}
 }
 
+/* The tokens tokenize would make of s[0..len) (no NUL inside), without making them. */
+static size_t count_tokens(const char *s, size_t len)
+{
+	size_t i = 0, n = 0;
+
+	while (i < len) {
+		while (i < len && is_space((unsigned char)s[i]))
+			i++;
+		if (i == len)
+			break;
+		n++;
+		while (i < len && !is_space((unsigned char)s[i]))
+			i++;
+	}
+	return n;
+}
+
+static void acc_add(struct acc *a, size_t ntokens, int gold)
+{
+	a->n++;
+	a->label_count[gold == 0 ? 0 : gold == 1 ? 1 : 2]++;
+	a->tokens_total += ntokens;
+	if (ntokens >= a->nhist) {
+		size_t n = a->nhist ? a->nhist : 64;
+
+		while (n <= ntokens)
+			n = sx_size_mul(n, 2);
+		a->hist = xrealloc(a->hist, sx_size_mul(n, sizeof(*a->hist)));
+		memset(a->hist + a->nhist, 0, (n - a->nhist) * sizeof(*a->hist));
+		a->nhist = n;
+	}
+	a->hist[ntokens]++;
+}
+
+/* The k-th smallest length (0-based), k < a->n. */
+static size_t acc_order(const struct acc *a, size_t k)
+{
+	size_t v, below = 0;
+
+	for (v = 0; v < a->nhist; v++) {
+		below += a->hist[v];
+		if (below > k)
+			break;
+	}
+	return v;
+}
+
+/* Percentile q in [0, 1] of the lengths, n > 0 (R type 7). */
+static double acc_percentile(const struct acc *a, double q)
+{
+	double h = (double)(a->n - 1) * q, x;
+	size_t lo = (size_t)floor(h);
+
+	if (lo + 1 >= a->n)
+		return (double)acc_order(a, a->n - 1);
+	x = (double)acc_order(a, lo);
+	return x + (h - (double)lo) * ((double)acc_order(a, lo + 1) - x);
+}
+
+static void acc_stats(const struct acc *a, size_t skipped, struct sx_data_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->n = a->n;
+	st->skipped = skipped;
+	if (!a->n)
+		return;
+	memcpy(st->label_count, a->label_count, sizeof(st->label_count));
+	st->tokens_total = a->tokens_total;
+	st->len_min = acc_order(a, 0);
+	st->len_max = acc_order(a, a->n - 1);
+	st->len_mean = (double)st->tokens_total / (double)a->n;
+	st->p10 = acc_percentile(a, 0.10);
+	st->p25 = acc_percentile(a, 0.25);
+	st->p50 = acc_percentile(a, 0.50);
+	st->p75 = acc_percentile(a, 0.75);
+	st->p90 = acc_percentile(a, 0.90);
+	st->p99 = acc_percentile(a, 0.99);
+}
+
+void sx_data_stats(const struct sx_dataset *ds, struct sx_data_stats *st)
+{
+	struct acc a;
+	size_t i;
+
+	memset(&a, 0, sizeof(a));
+	for (i = 0; i < ds->n; i++)
+		acc_add(&a, ds->reviews[i].ntokens, ds->reviews[i].gold);
+	acc_stats(&a, ds->skipped, st);
+	free(a.hist);
+}
+
 /*
- * Add a review after the checks that hold for every format. id is NULL when
- * the row has none (the row number is used); rowno counts data rows.
+ * Take a review after the checks that hold for every format: into
+ * ds->reviews, or into the statistics. id is NULL when the row has none
+ * (the row number is used); rowno counts data rows.
  */
 static int add_review(struct parser *ps, size_t line, size_t rowno, const char *id, size_t idlen,
 		      const char *text, size_t textlen, int gold)
@@ -341,8 +875,7 @@ static int add_review(struct parser *ps, size_t line, size_t rowno, const char *
 	struct sx_dataset *ds = ps->ds;
 	struct sx_review *r;
 	char num[32], buf[SHOW_BUF];
-	char *idcopy;
-	size_t slot, found;
+	size_t first;
 
 	if (all_space(text, textlen))
 		return problem(ps, 0, line, "empty review");
@@ -350,30 +883,30 @@ static int add_review(struct parser *ps, size_t line, size_t rowno, const char *
 		id = trim(id, &idlen);
 		if (!idlen)
 			return problem(ps, 0, line, "empty id");
-		idcopy = xstrndup(id, idlen);
 	} else {
 		snprintf(num, sizeof(num), "%zu", rowno);
-		idcopy = xstrdup(num);
+		id = num;
+		idlen = strlen(num);
 	}
-	if (ds->n * 2 >= ps->nslots)
-		id_grow(ps);
-	found = id_find(ps, idcopy, &slot);
-	if (found) {
-		int rc = problem(ps, 0, line, "duplicate id '%s' (first on line %zu)",
-				 show(buf, idcopy, strlen(idcopy)), ds->reviews[found - 1].line);
-		free(idcopy);
-		return rc;
+	if (ps->check_ids && id_add(&ps->ids, id, idlen, line, &first))
+		return problem(ps, 0, line, "duplicate id '%s' (first on line %zu)",
+			       show(buf, id, idlen), first);
+	ps->taken++;
+	if (ps->max_reviews && ps->taken >= ps->max_reviews)
+		ps->stop = 1;
+	if (ps->acc) {
+		acc_add(ps->acc, count_tokens(text, textlen), gold);
+		return 0;
 	}
 	SX_GROW(ds->reviews, ds->alloc, ds->n + 1);
 	r = &ds->reviews[ds->n];
 	memset(r, 0, sizeof(*r));
-	r->id = idcopy;
+	r->id = xstrndup(id, idlen);
 	r->text = xstrndup(text, textlen);
 	r->gold = gold;
 	r->line = line;
 	tokenize(r);
 	ds->n++;
-	ps->slots[slot] = ds->n;
 	return 0;
 }
 
@@ -428,10 +961,10 @@ static void rec_push(struct record *rec, size_t off, size_t len)
 	rec->n++;
 }
 
-/* Split a TSV line into fields pointing into the file. */
-static void tsv_split(struct parser *ps, size_t start, size_t len)
+/* Split a TSV line into fields pointing into it. */
+static void tsv_split(struct parser *ps, const char *s, size_t len)
 {
-	const char *s = ps->p + start, *tab;
+	const char *tab;
 	size_t off = 0;
 
 	ps->rec.base = s;
@@ -441,74 +974,6 @@ static void tsv_split(struct parser *ps, size_t start, size_t len)
 		off = (size_t)(tab - s) + 1;
 	}
 	rec_push(&ps->rec, off, len - off);
-}
-
-enum csv_state { CSV_START, CSV_PLAIN, CSV_QUOTED, CSV_CLOSED };
-
-/*
- * Read one CSV record starting at pos into ps->rec (field bytes in
- * ps->scratch). Returns the offset just after the record's line end; *rawlen
- * gets the record's length without the line end, *nlines the line breaks it
- * consumed, *bad a description of a quoting problem or NULL.
- */
-static size_t csv_record(struct parser *ps, size_t pos, size_t *rawlen, size_t *nlines,
-			 const char **bad)
-{
-	const char *p = ps->p;
-	enum csv_state st = CSV_START;
-	size_t i = pos, fstart = 0;
-
-	sx_buf_reset(&ps->scratch);
-	ps->rec.n = 0;
-	*nlines = 0;
-	*bad = NULL;
-	while (i < ps->end) {
-		char c = p[i];
-
-		if (st == CSV_QUOTED) {
-			if (c == '"') {
-				if (i + 1 < ps->end && p[i + 1] == '"') {
-					sx_buf_addch(&ps->scratch, '"');
-					i += 2;
-					continue;
-				}
-				st = CSV_CLOSED;
-			} else {
-				if (c == '\n')
-					(*nlines)++;
-				sx_buf_addch(&ps->scratch, c);
-			}
-			i++;
-			continue;
-		}
-		if (c == ',') {
-			rec_push(&ps->rec, fstart, ps->scratch.len - fstart);
-			fstart = ps->scratch.len;
-			st = CSV_START;
-		} else if (c == '\n' || (c == '\r' && (i + 1 == ps->end || p[i + 1] == '\n'))) {
-			break;
-		} else if (c == '"' && st == CSV_START) {
-			st = CSV_QUOTED;
-		} else {
-			if (st == CSV_CLOSED && !*bad)
-				*bad = "unexpected character after a closing quote";
-			sx_buf_addch(&ps->scratch, c);
-			st = CSV_PLAIN;
-		}
-		i++;
-	}
-	if (st == CSV_QUOTED)
-		*bad = "unterminated quoted field";
-	rec_push(&ps->rec, fstart, ps->scratch.len - fstart);
-	ps->rec.base = ps->scratch.buf;
-	*rawlen = i - pos;
-	if (i < ps->end && p[i] == '\r')
-		i++;
-	if (i < ps->end && p[i] == '\n') {
-		(*nlines)++;
-		i++;
-	}
-	return i;
 }
 
 static int header_is(const char *s, size_t len, const char *name)
@@ -550,6 +1015,7 @@ static int take_header(struct parser *ps, const char *raw, size_t rawlen)
 	ps->col_label = cols[3];
 	ps->ncols = ps->rec.n;
 	ps->ds->labelled = ps->col_label >= 0;
+	ps->check_ids = ps->col_id >= 0;
 	return 0;
 }
 
@@ -607,76 +1073,59 @@ static int take_row(struct parser *ps, size_t line, size_t rowno)
 			  rec->base + text->off, text->len, gold);
 }
 
-/* The next line from *pos, without its \n or \r\n: [*start, *start + *len); 0 at the end. */
-static int next_line(const struct parser *ps, size_t *pos, size_t *start, size_t *len)
-{
-	const char *nl;
-	size_t lend;
-
-	if (*pos >= ps->end)
-		return 0;
-	nl = memchr(ps->p + *pos, '\n', ps->end - *pos);
-	lend = nl ? (size_t)(nl - ps->p) : ps->end;
-	*start = *pos;
-	*len = lend - *pos;
-	if (*len && ps->p[lend - 1] == '\r')
-		(*len)--;
-	*pos = lend + 1;
-	return 1;
-}
-
 static int parse_tsv(struct parser *ps)
 {
-	size_t pos = 0, line = 0, start, len;
+	struct line ln;
+	size_t line = 0, len;
 	int rc;
 
-	while (next_line(ps, &pos, &start, &len)) {
+	while (!ps->stop && read_line(ps, &ln)) {
+		if (ps->src.rc)
+			break;
 		line++;
-		rc = check_bytes(ps, line == 1, line, ps->p + start, len, "line");
-		if (!rc && line > 1 && all_space(ps->p + start, len))
+		len = ln.len - (size_t)ln.cr;
+		rc = hold_blank(ps, ln.ink);
+		if (!rc)
+			rc = check_bytes(ps, line == 1, line, ln.s, len, "line");
+		if (!rc && line > 1 && !ln.ink)
 			rc = problem(ps, 0, line, "blank line");
 		if (!rc) {
-			tsv_split(ps, start, len);
-			rc = line == 1 ? take_header(ps, ps->p + start, len) : take_row(ps, line, line - 1);
+			tsv_split(ps, ln.s, len);
+			rc = line == 1 ? take_header(ps, ln.s, len) : take_row(ps, line, line - 1);
 		}
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	return ps->src.rc;
 }
 
 static int parse_csv(struct parser *ps)
 {
-	size_t pos = 0, line = 1, rowno = 0;
+	struct csv_rec r;
+	size_t line = 1, rowno = 0;
 	int rc;
 
-	while (pos < ps->end) {
-		size_t rawlen, nlines, next;
-		const char *bad;
-		const char *raw = ps->p + pos;
-
-		next = csv_record(ps, pos, &rawlen, &nlines, &bad);
-		rc = check_bytes(ps, line == 1, line, raw, rawlen, "record");
-		if (rc)
-			goto next;
-		if (line > 1 && all_space(raw, rawlen)) {
+	while (!ps->stop && src_peek(ps) >= 0) {
+		csv_record(ps, &r);
+		if (ps->src.rc)
+			break;
+		rc = hold_blank(ps, r.ink);
+		if (!rc)
+			rc = check_bytes(ps, line == 1, line, ps->raw.buf, r.rawlen, "record");
+		if (!rc && line > 1 && !r.ink)
 			rc = problem(ps, 0, line, "blank line");
-			goto next;
-		}
-		if (bad) {
-			rc = problem(ps, line == 1, line, "%s", bad);
-			goto next;
-		}
-		rc = line == 1 ? take_header(ps, raw, rawlen) : take_row(ps, line, rowno + 1);
-	next:
+		if (!rc && r.bad)
+			rc = problem(ps, line == 1, line, "%s", r.bad);
+		if (!rc)
+			rc = line == 1 ? take_header(ps, ps->raw.buf, r.rawlen)
+				       : take_row(ps, line, rowno + 1);
 		if (rc < 0)
 			return rc;
 		if (line > 1)
 			rowno++;
-		line += nlines;
-		pos = next;
+		line += r.nlines;
 	}
-	return 0;
+	return ps->src.rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -777,47 +1226,83 @@ out:
 	return rc;
 }
 
+
 static int parse_jsonl(struct parser *ps)
 {
-	size_t pos = 0, line = 0, start, len;
+	struct line ln;
+	size_t line = 0, len;
 	int rc;
 
-	while (next_line(ps, &pos, &start, &len)) {
+	while (!ps->stop && read_line(ps, &ln)) {
+		if (ps->src.rc)
+			break;
 		line++;
-		rc = check_bytes(ps, 0, line, ps->p + start, len, "line");
-		if (!rc && all_space(ps->p + start, len))
+		len = ln.len - (size_t)ln.cr;
+		rc = hold_blank(ps, ln.ink);
+		if (!rc)
+			rc = check_bytes(ps, 0, line, ln.s, len, "line");
+		if (!rc && !ln.ink)
 			rc = problem(ps, 0, line, "blank line");
 		if (!rc)
-			rc = jsonl_row(ps, line, ps->p + start, len);
+			rc = jsonl_row(ps, line, ln.s, len);
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	return ps->src.rc;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Entry points */
 
-/* End of the content of p[0..len) without the blank lines at its end. */
-static size_t content_end(const char *p, size_t len)
+static int parse_input(struct parser *ps, const struct sx_data_opts *opts)
 {
-	size_t e = len;
+	struct sx_dataset *ds = ps->ds;
+	struct src *s = &ps->src;
+	int rc;
 
-	while (e > 0) {
-		const char *nl = memrchr(p, '\n', e);
-		size_t s = nl ? (size_t)(nl - p) + 1 : 0;
-
-		if (!all_space(p + s, e - s))
-			return e;
-		if (!s)
-			return 0;
-		e = s - 1;
+	/* the first chunk first: a file that cannot be read says so before anything else */
+	src_start(ps);
+	if (s->rc)
+		return s->rc;
+	ds->format = opts->format != SX_DATA_AUTO ? opts->format : sx_data_format_from_path(ps->name);
+	if (ds->format == SX_DATA_AUTO)
+		return sx_err_set(ps->err, SX_EINPUT,
+				  "'%s': cannot tell the data format from the file name "
+				  "(expected .tsv, .jsonl, .ndjson or .csv); name the format",
+				  ps->name);
+	if (s->len - s->pos >= 3 && !memcmp(s->p + s->pos, "\xEF\xBB\xBF", 3))
+		s->pos += 3;
+	if (ds->format == SX_DATA_TSV) {
+		ps->sep = '\t';
+		rc = parse_tsv(ps);
+	} else if (ds->format == SX_DATA_CSV) {
+		ps->sep = ',';
+		rc = parse_csv(ps);
+	} else {
+		ps->check_ids = 1;
+		rc = parse_jsonl(ps);
 	}
-	return 0;
+	if (rc < 0)
+		return rc;
+	drop_blank(ps);
+	if (ps->taken)
+		return 0;
+	if (ds->skipped)
+		return problem(ps, 1, 0, "no reviews (%s%zu bad row%s skipped; the first: %s)",
+			       ds->skipped == 1 ? "the " : "all ", ds->skipped,
+			       ds->skipped == 1 ? "" : "s", ds->nskip_msgs ? ds->skip_msgs[0] : "?");
+	return problem(ps, 1, 0, "no reviews (the file is empty%s)",
+		       ds->format == SX_DATA_JSONL ? "" : " or has only a header");
 }
 
-int sx_data_parse(const char *name, const char *bytes, size_t len, const struct sx_data_opts *opts,
-		  struct sx_dataset *ds, struct sx_err *err)
+/*
+ * Read name's bytes (from fd when it is >= 0, else mem[0..len)) into ds, or
+ * into *acc when acc is not NULL (ds then gets everything but the reviews).
+ * Takes fd over when close_fd is set.
+ */
+static int load(const char *name, int fd, int close_fd, const char *mem, size_t len,
+		const struct sx_data_opts *opts, struct sx_dataset *ds, struct acc *acc,
+		struct sx_err *err)
 {
 	static const struct sx_data_opts defaults = SX_DATA_OPTS_INIT;
 	struct sx_dataset empty = SX_DATASET_INIT;
@@ -830,48 +1315,36 @@ int sx_data_parse(const char *name, const char *bytes, size_t len, const struct 
 	memset(&ps, 0, sizeof(ps));
 	ps.name = name ? name : "-";
 	ps.max_line = opts->max_line ? opts->max_line : SX_DATA_MAX_LINE;
+	ps.line_keep = ps.max_line < SIZE_MAX ? ps.max_line + 1 : ps.max_line;
+	ps.max_reviews = opts->max_reviews;
 	ps.skip = opts->skip_bad_rows;
 	ps.ds = ds;
+	ps.acc = acc;
 	ps.err = err;
 	ps.col_id = ps.col_text = ps.col_label = -1;
+	ps.src.fd = fd;
+	ps.src.close_fd = close_fd;
+	ps.src.mem = mem;
+	ps.src.memlen = len;
+	if (fd >= 0)
+		ps.src.buf = xmalloc(CHUNK);
+	sx_buf_init(&ps.linebuf, 0);
+	sx_buf_init(&ps.raw, 0);
 	sx_buf_init(&ps.scratch, 0);
 
-	ds->format = opts->format != SX_DATA_AUTO ? opts->format : sx_data_format_from_path(name);
-	if (ds->format == SX_DATA_AUTO)
-		return sx_err_set(err, SX_EINPUT,
-				  "'%s': cannot tell the data format from the file name "
-				  "(expected .tsv, .jsonl, .ndjson or .csv); name the format",
-				  ps.name);
-	if (len >= 3 && !memcmp(bytes, "\xEF\xBB\xBF", 3)) {
-		bytes += 3;
-		len -= 3;
-	}
-	ps.p = bytes;
-	ps.end = content_end(bytes, len);
-	if (ds->format == SX_DATA_TSV) {
-		ps.sep = '\t';
-		rc = parse_tsv(&ps);
-	} else if (ds->format == SX_DATA_CSV) {
-		ps.sep = ',';
-		rc = parse_csv(&ps);
-	} else {
-		rc = parse_jsonl(&ps);
-	}
-	if (!rc && !ds->n) {
-		if (ds->skipped)
-			rc = problem(&ps, 1, 0, "no reviews (%s%zu bad row%s skipped; the first: %s)",
-				     ds->skipped == 1 ? "the " : "all ", ds->skipped,
-				     ds->skipped == 1 ? "" : "s",
-				     ds->nskip_msgs ? ds->skip_msgs[0] : "?");
-		else
-			rc = problem(&ps, 1, 0, "no reviews (the file is empty%s)",
-				     ds->format == SX_DATA_JSONL ? "" : " or has only a header");
-	}
-	free(ps.slots);
+	rc = parse_input(&ps, opts);
+
+	if (ps.src.close_fd)
+		close(ps.src.fd);
+	free(ps.src.buf);
+	free(ps.held_fatal);
+	id_release(&ps.ids);
 	free(ps.rec.f);
+	sx_buf_release(&ps.linebuf);
+	sx_buf_release(&ps.raw);
 	sx_buf_release(&ps.scratch);
 	if (rc < 0) {
-		enum sx_data_format f = ds->format;
+		enum sx_data_format f = ps.src.rc ? SX_DATA_AUTO : ds->format;
 
 		sx_dataset_release(ds);
 		ds->format = f;
@@ -879,68 +1352,69 @@ int sx_data_parse(const char *name, const char *bytes, size_t len, const struct 
 	return rc < 0 ? rc : 0;
 }
 
+/* path opened for reading ("-" = stdin): 0, or SX_EIO with a message. */
+static int open_input(const char *path, int *fd, struct sx_err *err)
+{
+	*fd = 0;
+	if (!strcmp(path, "-"))
+		return 0;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return sx_err_set(err, SX_EIO, "cannot read '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+int sx_data_parse(const char *name, const char *bytes, size_t len, const struct sx_data_opts *opts,
+		  struct sx_dataset *ds, struct sx_err *err)
+{
+	return load(name, -1, 0, bytes, len, opts, ds, NULL, err);
+}
+
 int sx_data_load(const char *path, const struct sx_data_opts *opts, struct sx_dataset *ds,
 		 struct sx_err *err)
 {
 	struct sx_dataset empty = SX_DATASET_INIT;
-	struct sx_buf b = SX_BUF_INIT;
-	int rc;
+	int fd, rc;
 
 	*ds = empty;
-	rc = sx_file_read(path, SX_DATA_MAX_FILE, &b, err);
-	if (!rc)
-		rc = sx_data_parse(path, b.buf, b.len, opts, ds, err);
-	sx_buf_release(&b);
+	rc = open_input(path, &fd, err);
+	if (rc)
+		return rc;
+	return load(path, fd, fd != 0, NULL, 0, opts, ds, NULL, err);
+}
+
+/* The statistics of a load that returned rc (all 0 on failure); frees a's histogram. */
+static int stats_done(int rc, struct acc *a, const struct sx_dataset *info,
+		      struct sx_data_stats *st)
+{
+	acc_stats(a, info->skipped, st);
+	if (rc)
+		memset(st, 0, sizeof(*st));
+	free(a->hist);
 	return rc;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Statistics */
-
-static int cmp_size(const void *a, const void *b)
+int sx_data_stats_parse(const char *name, const char *bytes, size_t len,
+			const struct sx_data_opts *opts, struct sx_data_stats *st,
+			struct sx_dataset *info, struct sx_err *err)
 {
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	struct acc a;
 
-	return (x > y) - (x < y);
+	memset(&a, 0, sizeof(a));
+	return stats_done(load(name, -1, 0, bytes, len, opts, info, &a, err), &a, info, st);
 }
 
-/* Percentile q in [0, 1] of sorted x[0..n), n > 0 (R type 7). */
-static double percentile(const size_t *x, size_t n, double q)
+int sx_data_stats_file(const char *path, const struct sx_data_opts *opts,
+		       struct sx_data_stats *st, struct sx_dataset *info, struct sx_err *err)
 {
-	double h = (double)(n - 1) * q;
-	size_t lo = (size_t)floor(h);
+	struct sx_dataset empty = SX_DATASET_INIT;
+	struct acc a;
+	int fd, rc;
 
-	if (lo + 1 >= n)
-		return (double)x[n - 1];
-	return (double)x[lo] + (h - (double)lo) * ((double)x[lo + 1] - (double)x[lo]);
-}
-
-void sx_data_stats(const struct sx_dataset *ds, struct sx_data_stats *st)
-{
-	size_t *len, i;
-
-	memset(st, 0, sizeof(*st));
-	st->n = ds->n;
-	st->skipped = ds->skipped;
-	if (!ds->n)
-		return;
-	len = xmalloc(sx_size_mul(ds->n, sizeof(*len)));
-	for (i = 0; i < ds->n; i++) {
-		int g = ds->reviews[i].gold;
-
-		st->label_count[g == 0 ? 0 : g == 1 ? 1 : 2]++;
-		len[i] = ds->reviews[i].ntokens;
-		st->tokens_total += len[i];
-	}
-	qsort(len, ds->n, sizeof(*len), cmp_size);
-	st->len_min = len[0];
-	st->len_max = len[ds->n - 1];
-	st->len_mean = (double)st->tokens_total / (double)ds->n;
-	st->p10 = percentile(len, ds->n, 0.10);
-	st->p25 = percentile(len, ds->n, 0.25);
-	st->p50 = percentile(len, ds->n, 0.50);
-	st->p75 = percentile(len, ds->n, 0.75);
-	st->p90 = percentile(len, ds->n, 0.90);
-	st->p99 = percentile(len, ds->n, 0.99);
-	free(len);
+	memset(&a, 0, sizeof(a));
+	*info = empty;
+	rc = open_input(path, &fd, err);
+	if (!rc)
+		rc = load(path, fd, fd != 0, NULL, 0, opts, info, &a, err);
+	return stats_done(rc, &a, info, st);
 }

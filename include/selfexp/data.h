@@ -39,6 +39,14 @@
  * opts->skip_bad_rows such rows are skipped, counted in ds->skipped, and
  * their messages kept in ds->skip_msgs. Problems with the file as a whole
  * (unreadable, unknown format, a bad header, no reviews at all) always fail.
+ *
+ * Files are read in chunks, never whole: memory is that of the reviews
+ * kept plus one line (at most opts->max_line bytes) and the ids seen.
+ * With opts->max_reviews the load stops reading right after that many
+ * reviews: what lies beyond is not looked at, so a bad row, a duplicate id
+ * or an unreadable byte there goes unnoticed (duplicates are found among
+ * the rows read only), and ds->skipped counts the rows skipped before the
+ * last review kept. Without it (0) every row is read and checked.
  */
 #include <stddef.h>
 
@@ -46,7 +54,7 @@
 
 /* Longest line (CSV: record) accepted when opts->max_line is 0. */
 #define SX_DATA_MAX_LINE (1024u * 1024u)
-/* Largest data file sx_data_load reads. */
+/* Bytes of a data file read at most: a load that would read more fails. */
 #define SX_DATA_MAX_FILE (1024u * 1024u * 1024u)
 /* At most this many skipped-row messages are kept; ds->skipped counts them all. */
 #define SX_DATA_MAX_SKIP_MSGS 1000u
@@ -82,9 +90,12 @@ struct sx_data_opts {
 	enum sx_data_format format; /* SX_DATA_AUTO: from the file name's extension */
 	int skip_bad_rows;
 	size_t max_line;            /* 0 = SX_DATA_MAX_LINE */
+	size_t max_reviews;         /* stop reading after this many reviews; 0 = all */
 };
 
-#define SX_DATA_OPTS_INIT { .format = SX_DATA_AUTO, .skip_bad_rows = 0, .max_line = 0 }
+#define SX_DATA_OPTS_INIT { \
+	.format = SX_DATA_AUTO, .skip_bad_rows = 0, .max_line = 0, .max_reviews = 0, \
+}
 
 /*
  * Load path ("-" = stdin, which needs an explicit format) into ds. ds need
@@ -127,5 +138,20 @@ struct sx_data_stats {
 };
 
 void sx_data_stats(const struct sx_dataset *ds, struct sx_data_stats *st);
+/*
+ * The statistics of the data set sx_data_load would load, without loading
+ * it: the file is read once and each review dropped once counted, so memory
+ * is a histogram of review lengths (percentiles are exact) and the ids (for
+ * the duplicate check; none for a TSV or CSV file without an id column).
+ * Same return codes and messages as sx_data_load. info gets the format,
+ * labels, skipped rows and their messages, but no reviews (info->n is 0);
+ * release it with sx_dataset_release. st is all 0 on failure.
+ */
+int sx_data_stats_file(const char *path, const struct sx_data_opts *opts,
+		       struct sx_data_stats *st, struct sx_dataset *info, struct sx_err *err);
+/* The same from bytes[0..len) in memory, as sx_data_parse. */
+int sx_data_stats_parse(const char *name, const char *bytes, size_t len,
+			const struct sx_data_opts *opts, struct sx_data_stats *st,
+			struct sx_dataset *info, struct sx_err *err);
 
 #endif
