@@ -105,9 +105,13 @@ static void keep_shard(struct run *run)
 static int load_inputs(struct run *run, struct sx_err *err)
 {
 	const struct sx_run_config *cfg = run->cfg;
+	struct sx_data_opts dopts = cfg->data_opts;
 	int c, rc;
 
-	rc = sx_data_load(cfg->data_path, &cfg->data_opts, &run->ds, err);
+	/* --limit N reads only the first N reviews of the file */
+	if (cfg->limit > 0)
+		dopts.max_reviews = (size_t)cfg->limit;
+	rc = sx_data_load(cfg->data_path, &dopts, &run->ds, err);
 	if (rc)
 		return rc;
 	run->nrev = run->ds.n;
