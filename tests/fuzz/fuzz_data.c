@@ -8,8 +8,12 @@
  * message, or succeeds with n >= 1 reviews, each with a non-empty id and
  * text, at least one token, tokens without ASCII whitespace, gold in
  * {-1, 0, 1} agreeing with ds.labelled, ids unique, and skipped counts
- * consistent with the kept messages (and 0 unless skip_bad_rows).
+ * consistent with the kept messages (and 0 unless skip_bad_rows). The
+ * streamed statistics (sx_data_stats_parse) give the same code, message and
+ * numbers as sx_data_stats on the loaded set, and a load with max_reviews
+ * gives the first reviews of the full one.
  */
+#include <math.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -47,6 +51,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bytes = fuzz_dup(data + 1, len);
 
 	rc = sx_data_parse(names[ctl & 3], bytes, len, &opts, &ds, &err);
+	{
+		struct sx_dataset info;
+		struct sx_data_stats st, whole;
+		struct sx_err serr = SX_ERR_INIT;
+
+		FUZZ_CHECK(sx_data_stats_parse(names[ctl & 3], bytes, len, &opts, &st, &info, &serr) ==
+			   rc);
+		FUZZ_CHECK(!strcmp(serr.msg, err.msg));
+		FUZZ_CHECK(info.n == 0 && info.reviews == NULL);
+		if (rc == 0) {
+			sx_data_stats(&ds, &whole);
+			FUZZ_CHECK(st.n == whole.n && st.tokens_total == whole.tokens_total);
+			FUZZ_CHECK(st.len_min == whole.len_min && st.len_max == whole.len_max);
+			FUZZ_CHECK(fabs(st.p10 - whole.p10) < 1e-9 && fabs(st.p99 - whole.p99) < 1e-9);
+			FUZZ_CHECK(info.skipped == ds.skipped && info.nskip_msgs == ds.nskip_msgs);
+		}
+		sx_dataset_release(&info);
+	}
+	if (rc == 0 && ds.n > 1) {
+		struct sx_dataset part;
+		struct sx_err perr = SX_ERR_INIT;
+
+		opts.max_reviews = 1 + (size_t)data[0] % ds.n;
+		FUZZ_CHECK(sx_data_parse(names[ctl & 3], bytes, len, &opts, &part, &perr) == 0);
+		FUZZ_CHECK(part.n == opts.max_reviews && part.skipped <= ds.skipped);
+		for (i = 0; i < part.n; i++)
+			FUZZ_CHECK(!strcmp(part.reviews[i].id, ds.reviews[i].id) &&
+				   !strcmp(part.reviews[i].text, ds.reviews[i].text) &&
+				   part.reviews[i].line == ds.reviews[i].line);
+		sx_dataset_release(&part);
+		opts.max_reviews = 0;
+	}
 	if (rc < 0) {
 		FUZZ_CHECK(rc == SX_EINPUT);
 		FUZZ_CHECK(err.msg[0] != '\0');

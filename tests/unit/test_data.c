@@ -26,6 +26,12 @@ static int parse_skip(const char *name, const char *text, struct sx_dataset *ds,
 	return sx_data_parse(name, text, strlen(text), &opts, ds, err);
 }
 
+static int parse_opts(const char *name, const char *text, const struct sx_data_opts *opts,
+		      struct sx_dataset *ds, struct sx_err *err)
+{
+	return sx_data_parse(name, text, strlen(text), opts, ds, err);
+}
+
 /* Assert that text fails to load with a message containing each of the
  * NULL-terminated substrings. */
 static void expect_bad_n(const char *name, const char *text, size_t len, ...)
@@ -478,6 +484,334 @@ static void test_stats(void **state)
 	assert_float_equal(st.p50, 0.0, 1e-12);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Streaming: limits, files larger than the read buffer, statistics */
+
+/* Bytes read at a time by src/data.c (its CHUNK); the tests below cross it. */
+#define CHUNK (64 * 1024)
+
+/* Write bytes[0..len) to a new temporary file with the given suffix; path gets its name. */
+static void write_temp(char *path, const char *suffix, const char *bytes, size_t len)
+{
+	int fd;
+
+	snprintf(path, 64, "/tmp/selfexp-test-data-XXXXXX%s", suffix);
+	fd = mkstemps(path, (int)strlen(suffix));
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+	close(fd);
+}
+
+static void test_limit_stops_early(void **state)
+{
+	struct sx_dataset ds = SX_DATASET_INIT;
+	struct sx_data_opts opts = SX_DATA_OPTS_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_buf b = SX_BUF_INIT;
+	char path[64];
+	size_t i;
+
+	(void)state;
+	/* line 1000 is bad (and line 1001 repeats an id): only a full read sees them */
+	sx_buf_adds(&b, "id\tsentence\tlabel\n");
+	for (i = 2; i < 1000; i++)
+		sx_buf_addf(&b, "r%zu\treview number %zu\t%zu\n", i, i, i % 2);
+	sx_buf_adds(&b, "r1000\tbroken\tpos\nr2\tagain\t1\n");
+	write_temp(path, ".tsv", b.buf, b.len);
+	assert_int_equal(sx_data_load(path, NULL, &ds, &err), SX_EINPUT);
+	assert_non_null(strstr(err.msg, "line 1000: label 'pos' is not 0 or 1"));
+	opts.max_reviews = 10;
+	assert_int_equal(sx_data_load(path, &opts, &ds, &err), 0);
+	assert_int_equal(ds.n, 10);
+	assert_string_equal(ds.reviews[0].id, "r2");
+	assert_string_equal(ds.reviews[9].id, "r11");
+	assert_string_equal(ds.reviews[9].text, "review number 11");
+	assert_int_equal(ds.reviews[9].line, 11);
+	sx_dataset_release(&ds);
+	/* the last good row is as far as a limit can go */
+	opts.max_reviews = 998;
+	assert_int_equal(sx_data_load(path, &opts, &ds, &err), 0);
+	assert_int_equal(ds.n, 998);
+	sx_dataset_release(&ds);
+	opts.max_reviews = 999;
+	assert_int_equal(sx_data_load(path, &opts, &ds, &err), SX_EINPUT);
+	assert_non_null(strstr(err.msg, "line 1000:"));
+	/* with bad rows skipped: 999 reviews, then the duplicate id stops at 1000 */
+	opts.skip_bad_rows = 1;
+	opts.max_reviews = 0;
+	assert_int_equal(sx_data_load(path, &opts, &ds, &err), 0);
+	assert_int_equal(ds.n, 998);
+	assert_int_equal(ds.skipped, 2);
+	assert_non_null(strstr(ds.skip_msgs[1], "line 1001: duplicate id 'r2' (first on line 2)"));
+	sx_dataset_release(&ds);
+	unlink(path);
+	sx_buf_release(&b);
+
+	/* the same in memory and in the other formats; a limit over the count is no limit */
+	opts.skip_bad_rows = 0;
+	opts.max_reviews = 2;
+	assert_int_equal(parse_opts("l.csv", "text\na\n\"b\nc\"\nd\n\"open\n", &opts, &ds, &err), 0);
+	assert_int_equal(ds.n, 2);
+	assert_string_equal(ds.reviews[1].text, "b\nc");
+	sx_dataset_release(&ds);
+	assert_int_equal(parse_opts("l.jsonl", "{\"text\":\"a\"}\n{\"text\":\"b\"}\nnot json\n", &opts, &ds,
+				    &err), 0);
+	assert_int_equal(ds.n, 2);
+	sx_dataset_release(&ds);
+	opts.max_reviews = 5;
+	assert_int_equal(parse_opts("l.tsv", "sentence\na\nb\n", &opts, &ds, &err), 0);
+	assert_int_equal(ds.n, 2);
+	sx_dataset_release(&ds);
+}
+
+static void test_stream_big_file(void **state)
+{
+	struct sx_dataset ds = SX_DATASET_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_buf b = SX_BUF_INIT, longtext = SX_BUF_INIT;
+	char path[64];
+	size_t i, n = 0;
+
+	(void)state;
+	/* about 5 MB, 80 chunks, with one review of 200 KB (3 chunks) in the middle
+	 * and CRLF line ends: every kind of line split lands on some boundary */
+	while (longtext.len < 200 * 1024)
+		sx_buf_addf(&longtext, "w%zu ", longtext.len);
+	sx_buf_adds(&b, "sentence\tlabel\r\n");
+	while (b.len < 5 * 1024 * 1024) {
+		if (n == 30000)
+			sx_buf_addf(&b, "%s\t1\r\n", longtext.buf);
+		else
+			sx_buf_addf(&b, "review %zu with a few more words %zu\t%zu\r\n", n, n, n % 2);
+		n++;
+	}
+	write_temp(path, ".tsv", b.buf, b.len);
+	assert_int_equal(sx_data_load(path, NULL, &ds, &err), 0);
+	assert_int_equal(ds.n, n);
+	for (i = 0; i < n; i++) {
+		char want[96];
+
+		if (i == 30000)
+			continue;
+		snprintf(want, sizeof(want), "review %zu with a few more words %zu", i, i);
+		if (strcmp(ds.reviews[i].text, want))
+			fail_msg("review %zu is '%s', not '%s'", i, ds.reviews[i].text, want);
+		assert_int_equal(ds.reviews[i].line, i + 2);
+		assert_int_equal(ds.reviews[i].gold, (int)(i % 2));
+	}
+	assert_string_equal(ds.reviews[30000].text, longtext.buf);
+	assert_int_equal(ds.reviews[30000].gold, 1);
+	sx_dataset_release(&ds);
+	unlink(path);
+	sx_buf_release(&b);
+	sx_buf_release(&longtext);
+}
+
+/* A CSV file whose quoted field (with a line break, a doubled quote and a
+ * CRLF) starts at each offset around the first chunk boundary. */
+static void test_csv_across_chunks(void **state)
+{
+	struct sx_dataset ds = SX_DATASET_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_buf b = SX_BUF_INIT;
+	const char *field = "\"one\r\ntwo \"\"q\"\" three\nfour\"";
+	size_t shift, pad, k;
+
+	(void)state;
+	for (shift = 0; shift < 40; shift++) {
+		char path[64];
+		int fromfile = shift % 2;
+
+		sx_buf_reset(&b);
+		sx_buf_adds(&b, "id,text,label\r\n");
+		/* filler rows, then one of the right length to put the field at CHUNK - 20 + shift */
+		for (k = 0; b.len + 200 < CHUNK - 20; k++)
+			sx_buf_addf(&b, "f%zu,filler row of some length,0\r\n", k);
+		pad = CHUNK - 20 + shift - b.len - strlen("p,,1\r\nx,");
+		sx_buf_adds(&b, "p,");
+		while (pad--)
+			sx_buf_addch(&b, 'a');
+		sx_buf_adds(&b, ",1\r\nx,");
+		assert_int_equal(b.len, CHUNK - 20 + shift);
+		sx_buf_adds(&b, field);
+		sx_buf_adds(&b, ",1\r\nlast,\"end\"\"\",0\r\n");
+		if (fromfile) {
+			write_temp(path, ".csv", b.buf, b.len);
+			assert_int_equal(sx_data_load(path, NULL, &ds, &err), 0);
+			unlink(path);
+		} else {
+			assert_int_equal(sx_data_parse("x.csv", b.buf, b.len, NULL, &ds, &err), 0);
+		}
+		assert_true(ds.n >= 3);
+		assert_string_equal(ds.reviews[ds.n - 2].id, "x");
+		assert_string_equal(ds.reviews[ds.n - 2].text, "one\r\ntwo \"q\" three\nfour");
+		assert_int_equal(ds.reviews[ds.n - 2].ntokens, 5);
+		assert_string_equal(ds.reviews[ds.n - 1].text, "end\"");
+		/* the row after the field starts 3 lines further down */
+		assert_int_equal(ds.reviews[ds.n - 1].line, ds.reviews[ds.n - 2].line + 3);
+		sx_dataset_release(&ds);
+	}
+	/* left open across the boundary: the line where the record started */
+	sx_buf_reset(&b);
+	sx_buf_adds(&b, "text\n");
+	while (b.len < CHUNK - 3)
+		sx_buf_adds(&b, "x\n");
+	sx_buf_adds(&b, "\"open\nstill open\n\n   \n");
+	expect_bad_n("o.csv", b.buf, b.len, "unterminated quoted field", (char *)NULL);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "line %zu: unterminated", (b.len - 22 - 5) / 2 + 2);
+		expect_bad_n("o.csv", b.buf, b.len, want, (char *)NULL);
+	}
+	sx_buf_release(&b);
+}
+
+/* Blank lines at the end are allowed wherever the buffer ends; in the middle they are bad rows. */
+static void test_blank_lines_held_back(void **state)
+{
+	struct sx_dataset ds = SX_DATASET_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_buf b = SX_BUF_INIT;
+	size_t i;
+
+	(void)state;
+	sx_buf_adds(&b, "sentence\tlabel\nok\t1\n");
+	for (i = 0; i < CHUNK; i++)
+		sx_buf_adds(&b, i % 2 ? " \n" : "\r\n");
+	assert_int_equal(sx_data_parse("b.tsv", b.buf, b.len, NULL, &ds, &err), 0);
+	assert_int_equal(ds.n, 1);
+	sx_dataset_release(&ds);
+	/* a row after them makes the first of them a bad row */
+	sx_buf_adds(&b, "more\t0\n");
+	expect_bad_n("b.tsv", b.buf, b.len, "'b.tsv' line 3: blank line", (char *)NULL);
+	assert_int_equal(parse_skip("b.tsv", b.buf, &ds, &err), 0);
+	assert_int_equal(ds.n, 2);
+	assert_int_equal(ds.skipped, CHUNK);
+	assert_int_equal(ds.nskip_msgs, SX_DATA_MAX_SKIP_MSGS);
+	assert_non_null(strstr(ds.skip_msgs[0], "line 3: blank line"));
+	sx_dataset_release(&ds);
+	/* skipped rows before blank lines that end the file stay counted; the blank ones do not */
+	assert_int_equal(parse_skip("b.jsonl", "{\"text\":\"a\"}\nbad\n\n \n\t\n", &ds, &err), 0);
+	assert_int_equal(ds.skipped, 1);
+	assert_int_equal(ds.nskip_msgs, 1);
+	sx_dataset_release(&ds);
+	/* a blank header is only an error when something follows it */
+	expect_bad("b.tsv", "  \n\n", "no reviews (the file is empty");
+	expect_bad("b.csv", "\nsentence\nx\n", "'b.csv' line 1: header '' has no 'sentence'");
+	sx_buf_release(&b);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Percentile q of sorted x[0..n) by R's type 7, computed the textbook way. */
+static double type7(const size_t *x, size_t n, double q)
+{
+	double h = (double)(n - 1) * q;
+	size_t lo = (size_t)h;
+
+	return lo + 1 >= n ? (double)x[n - 1] : (double)x[lo] + (h - (double)lo) * (double)(x[lo + 1] - x[lo]);
+}
+
+static void test_stats_file(void **state)
+{
+	struct sx_dataset ds = SX_DATASET_INIT, info = SX_DATASET_INIT;
+	struct sx_data_opts opts = SX_DATA_OPTS_INIT;
+	struct sx_err err = SX_ERR_INIT, err2 = SX_ERR_INIT;
+	struct sx_data_stats st, whole;
+	struct sx_buf b = SX_BUF_INIT;
+	size_t *len, n = 0, i, k, total = 0, count[2] = { 0, 0 };
+	unsigned seed = 7;
+	const char *text;
+	char path[64];
+
+	(void)state;
+	len = calloc(40000, sizeof(*len));
+	assert_non_null(len);
+	sx_buf_adds(&b, "id\tsentence\tlabel\n");
+	for (i = 0; i < 40000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		len[n] = 1 + (seed >> 16) % 60;
+		sx_buf_addf(&b, "%zu\t", i);
+		for (k = 0; k < len[n]; k++)
+			sx_buf_adds(&b, k ? "  w" : "w");
+		sx_buf_addf(&b, "\t%u\n", (seed >> 8) & 1);
+		total += len[n];
+		count[(seed >> 8) & 1]++;
+		n++;
+		if (i % 1000 == 999)
+			sx_buf_adds(&b, "bad row\n");
+	}
+	write_temp(path, ".tsv", b.buf, b.len);
+	/* a bad row fails both in the same way */
+	assert_int_equal(sx_data_stats_file(path, &opts, &st, &info, &err), SX_EINPUT);
+	assert_int_equal(sx_data_load(path, &opts, &ds, &err2), SX_EINPUT);
+	assert_string_equal(err.msg, err2.msg);
+	assert_int_equal(st.n, 0);
+	assert_int_equal(info.n, 0);
+	opts.skip_bad_rows = 1;
+	assert_int_equal(sx_data_stats_file(path, &opts, &st, &info, &err), 0);
+	assert_int_equal(sx_data_load(path, &opts, &ds, &err), 0);
+	sx_data_stats(&ds, &whole);
+	assert_int_equal(info.n, 0);
+	assert_null(info.reviews);
+	assert_int_equal(info.format, SX_DATA_TSV);
+	assert_true(info.labelled);
+	assert_int_equal(info.skipped, 40);
+	assert_int_equal(info.nskip_msgs, 40);
+	assert_string_equal(info.skip_msgs[39], ds.skip_msgs[39]);
+	/* against the rows as generated, and against the loaded data set */
+	qsort(len, n, sizeof(*len), cmp_size);
+	assert_int_equal(st.n, n);
+	assert_int_equal(st.skipped, 40);
+	assert_int_equal(st.label_count[0], count[0]);
+	assert_int_equal(st.label_count[1], count[1]);
+	assert_int_equal(st.label_count[2], 0);
+	assert_int_equal(st.tokens_total, total);
+	assert_int_equal(st.len_min, len[0]);
+	assert_int_equal(st.len_max, len[n - 1]);
+	assert_float_equal(st.len_mean, (double)total / (double)n, 1e-9);
+	assert_float_equal(st.p10, type7(len, n, 0.10), 1e-9);
+	assert_float_equal(st.p25, type7(len, n, 0.25), 1e-9);
+	assert_float_equal(st.p50, type7(len, n, 0.50), 1e-9);
+	assert_float_equal(st.p75, type7(len, n, 0.75), 1e-9);
+	assert_float_equal(st.p90, type7(len, n, 0.90), 1e-9);
+	assert_float_equal(st.p99, type7(len, n, 0.99), 1e-9);
+	assert_int_equal(whole.n, st.n);
+	assert_int_equal(whole.tokens_total, st.tokens_total);
+	assert_float_equal(whole.p99, st.p99, 1e-9);
+	assert_float_equal(whole.p10, st.p10, 1e-9);
+	sx_dataset_release(&info);
+	sx_dataset_release(&ds);
+	/* a limit counts the first reviews only */
+	opts.max_reviews = 3;
+	assert_int_equal(sx_data_stats_file(path, &opts, &st, &info, &err), 0);
+	assert_int_equal(st.n, 3);
+	sx_dataset_release(&info);
+	unlink(path);
+	assert_int_equal(sx_data_stats_file(path, &opts, &st, &info, &err), SX_EIO);
+	assert_non_null(strstr(err.msg, "cannot read"));
+	/* in memory, unlabelled */
+	text = "{\"text\":\"a b\"}\n{\"text\":\"c\",\"id\":9}\n";
+	assert_int_equal(sx_data_stats_parse("m.jsonl", text, strlen(text), NULL, &st, &info, &err), 0);
+	assert_int_equal(st.n, 2);
+	assert_int_equal(st.label_count[2], 2);
+	assert_float_equal(st.p50, 1.5, 1e-9);
+	assert_false(info.labelled);
+	sx_dataset_release(&info);
+	text = "{\"text\":\"a\",\"id\":1}\n{\"text\":\"b\",\"id\":\"1\"}\n";
+	assert_int_equal(sx_data_stats_parse("m.jsonl", text, strlen(text), NULL, &st, &info, &err),
+			 SX_EINPUT);
+	assert_non_null(strstr(err.msg, "line 2: duplicate id '1' (first on line 1)"));
+	free(len);
+	sx_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +830,11 @@ int main(void)
 		cmocka_unit_test(test_many_rows),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_limit_stops_early),
+		cmocka_unit_test(test_stream_big_file),
+		cmocka_unit_test(test_csv_across_chunks),
+		cmocka_unit_test(test_blank_lines_held_back),
+		cmocka_unit_test(test_stats_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
