@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every unit test binary given as arguments and every CLI test in
 # tests/cli/t*.sh, all of which speak TAP, and ends with "N passed, N failed".
-# A test program that dies without reporting a failure counts as one failure.
+# A test program that dies without reporting a failure counts as one failure;
+# so does one whose plan ("1..N") is missing, repeated, or disagrees with the
+# number of results it printed.
 # Environment: SELFEXP_BIN, SELFEXP_SHARED, SELFEXP_HOME (set by make check);
 # TESTS=pattern runs only the programs whose name contains pattern; JOBS=N
 # sets how many run at once.
@@ -36,6 +38,19 @@ report_one() {
 	# cmocka 1.1's TAP output reports skip() as "not ok N # SKIP": a skip, not a failure.
 	f=$((f - $(grep -ciE '^not ok .*# skip' "$log" || true)))
 	p=$((p - $(grep -ciE '^ok .*# skip' "$log" || true)))
+	# the plan: exactly one "1..N", and N results; a program that stops
+	# early, prints a check twice or never says how many it meant to run fails
+	local plans planned results
+	results=$(grep -cE '^(not )?ok ' "$log")
+	plans=$(grep -cE '^1\.\.[0-9]+' "$log")
+	planned=$(grep -oE '^1\.\.[0-9]+' "$log" | head -n 1 | cut -c4-)
+	if [ "$plans" -ne 1 ]; then
+		f=$((f + 1))
+		echo "not ok - $name printed $plans plans (TAP \"1..N\" lines), expected one" >> "$log"
+	elif [ "$planned" -ne "$results" ]; then
+		f=$((f + 1))
+		echo "not ok - $name planned $planned results but printed $results" >> "$log"
+	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "not ok - $name exited with status $rc without reporting a failure" >> "$log"

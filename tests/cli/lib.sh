@@ -52,6 +52,14 @@ check_exit() {
 # (the sim too) runs tens of times slower; checks of wall-clock timing skip
 # themselves there: ok "# SKIP timing under valgrind".
 under_valgrind() { [ -n "${SELFEXP_VALGRIND:-}" ]; }
+# kill9 PID: SIGKILL a selfexp process on purpose. Under `make check-valgrind`
+# it leaves vg.PID.killed beside the process's log, so that
+# tests/valgrind/summary.sh takes the missing ERROR SUMMARY as expected
+# (any other log without one fails).
+kill9() {
+	[ -n "${SELFEXP_VALGRIND_LOGS:-}" ] && : > "$SELFEXP_VALGRIND_LOGS/vg.$1.killed"
+	kill -9 "$1"
+}
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 need_shared() {
 	[ -d "$SELFEXP_SHARED/data" ] || skip_all "shared data not found at '$SELFEXP_SHARED' (set SELFEXP_SHARED)"

@@ -41,7 +41,7 @@ start_sim --latency-ms 50
 pid=$!
 wait_sending 0  # then half a second into the sending (2,616 requests take 2 s or more)
 sleep 0.5
-kill -9 $pid 2>/dev/null
+kill9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 before=$(sim_asked)
 check "the run was killed part-way ($before of 2616 requests sent)" test "$before" -gt 0 -a "$before" -lt 2616

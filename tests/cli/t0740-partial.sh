@@ -82,7 +82,7 @@ start_sim --latency-ms 40
 	> "$T/killed.out" 2> "$T/killed.err" &
 run_pid=$!
 wait_sending 600 || fail "the run never got going"
-kill -9 "$SIM_PID"
+kill9 "$SIM_PID"
 wait "$run_pid"
 check_eq "a run whose server is killed exits 5" 5 $?
 check "it says partial run" grep -q "partial run" "$T/killed.err"
