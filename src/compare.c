@@ -444,6 +444,8 @@ static void add_num(struct sx_buf *b, double v, int sign)
 {
 	if (!isfinite(v))
 		sx_buf_adds(b, "-");
+	else if (fabs(v) >= 1e6) /* a damaged file's 1e308 in 10 characters, not 300 */
+		sx_buf_addf(b, sign ? "%+.3g" : "%.3g", v);
 	else
 		sx_buf_addf(b, sign ? "%+.3f" : "%.3f", fabs(v) < 5e-4 ? 0.0 : v);
 }

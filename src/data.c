@@ -69,6 +69,9 @@ struct src {
 	size_t total;     /* bytes read from fd so far, for SX_DATA_MAX_FILE */
 	int eof;
 	int rc;           /* a read error (SX_EIO, or SX_EINPUT over the file cap), message in err */
+	size_t seen;      /* bytes handed to the parser */
+	size_t lone_cr;   /* '\r' followed by a byte other than '\n' (within a chunk) */
+	int ink;          /* a byte that is not white space was seen */
 };
 
 /* A TSV or JSONL line, without its '\n'. */
@@ -423,6 +426,20 @@ static size_t src_read(struct parser *ps, char *to, size_t max)
 
 /* The next chunk into ps->src: 1, or 0 at the end of the input or on a read
  * error (src.rc). */
+/* What the "no reviews" message says of a file: its size, lone CRs, ink. */
+static void src_census(struct src *s, const char *p, size_t n)
+{
+	size_t i;
+
+	s->seen += n;
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\r' && i + 1 < n && p[i + 1] != '\n')
+			s->lone_cr++;
+		if (!s->ink && !is_space((unsigned char)p[i]))
+			s->ink = 1;
+	}
+}
+
 static int src_fill(struct parser *ps)
 {
 	struct src *s = &ps->src;
@@ -439,6 +456,7 @@ static int src_fill(struct parser *ps)
 		s->p = s->buf;
 		s->len = src_read(ps, s->buf, CHUNK);
 	}
+	src_census(s, s->p, s->len);
 	return s->len > 0;
 }
 
@@ -450,8 +468,12 @@ static void src_start(struct parser *ps)
 
 	if (!src_fill(ps) || s->fd < 0)
 		return;
-	while (s->len < 3 && !s->eof && !s->rc)
-		s->len += src_read(ps, s->buf + s->len, CHUNK - s->len);
+	while (s->len < 3 && !s->eof && !s->rc) {
+		size_t got = src_read(ps, s->buf + s->len, CHUNK - s->len);
+
+		src_census(s, s->buf + s->len, got);
+		s->len += got;
+	}
 }
 
 /* The next byte without taking it, or -1 at the end (or on a read error). */
@@ -1252,6 +1274,25 @@ static int parse_jsonl(struct parser *ps)
 }
 
 /* ------------------------------------------------------------------------ */
+/* The fatal problem of a file that held no review and no bad row. */
+static int no_reviews(struct parser *ps)
+{
+	const struct src *s = &ps->src;
+
+	if (!s->seen)
+		return problem(ps, 1, 0, "no reviews (the file is empty)");
+	if (s->lone_cr)
+		return problem(ps, 1, 0,
+			       "no reviews: its lines end in a lone CR (old Mac line ends), "
+			       "which is not a line break here; convert it with "
+			       "tr '\\r' '\\n' < %s > NEW", ps->name);
+	if (!s->ink)
+		return problem(ps, 1, 0, "no reviews (the file holds only white space)");
+	return problem(ps, 1, 0, "no reviews (the file %s)",
+		       ps->ds->format == SX_DATA_JSONL ? "has only blank lines"
+						       : "has only a header");
+}
+
 /* Entry points */
 
 static int parse_input(struct parser *ps, const struct sx_data_opts *opts)
@@ -1268,7 +1309,8 @@ static int parse_input(struct parser *ps, const struct sx_data_opts *opts)
 	if (ds->format == SX_DATA_AUTO)
 		return sx_err_set(ps->err, SX_EINPUT,
 				  "'%s': cannot tell the data format from the file name "
-				  "(expected .tsv, .jsonl, .ndjson or .csv); name the format",
+				  "(expected .tsv, .jsonl, .ndjson or .csv); "
+				  "name the format with --format tsv, jsonl or csv",
 				  ps->name);
 	if (s->len - s->pos >= 3 && !memcmp(s->p + s->pos, "\xEF\xBB\xBF", 3))
 		s->pos += 3;
@@ -1291,8 +1333,7 @@ static int parse_input(struct parser *ps, const struct sx_data_opts *opts)
 		return problem(ps, 1, 0, "no reviews (%s%zu bad row%s skipped; the first: %s)",
 			       ds->skipped == 1 ? "the " : "all ", ds->skipped,
 			       ds->skipped == 1 ? "" : "s", ds->nskip_msgs ? ds->skip_msgs[0] : "?");
-	return problem(ps, 1, 0, "no reviews (the file is empty%s)",
-		       ds->format == SX_DATA_JSONL ? "" : " or has only a header");
+	return no_reviews(ps);
 }
 
 /*

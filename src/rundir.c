@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "selfexp/parse.h"
 #include "selfexp/registry.h"
 #include "selfexp/rundir.h"
+#include "selfexp/version.h"
 
 static struct sx_json *load_json(const char *dir, const char *name, struct sx_err *err)
 {
@@ -96,6 +98,35 @@ out:
 	return rc;
 }
 
+/* major * 1e6 + minor * 1e3 + patch of "X.Y.Z", -1 when it is not one */
+static long version_number(const char *v)
+{
+	unsigned long x, y, z;
+	int n = 0;
+
+	if (!v || sscanf(v, "%lu.%lu.%lu%n", &x, &y, &z, &n) != 3 || n <= 0 || x > 999 || y > 999 ||
+	    z > 999)
+		return -1;
+	return (long)(x * 1000000 + y * 1000 + z);
+}
+
+/*
+ * A run written by a newer major or minor version may hold what this one
+ * cannot read correctly: refused, naming both versions.
+ */
+static int check_version(const struct sx_rundir *rd, struct sx_err *err)
+{
+	const char *v = sx_json_get_str(rd->run, "selfexp_version");
+	long theirs = version_number(v), ours = version_number(SX_VERSION);
+
+	if (theirs < 0 || theirs / 1000 <= ours / 1000)
+		return 0;
+	return sx_err_set(err, SX_EINPUT,
+			  "'%s' was written by selfexp %s, newer than this selfexp " SX_VERSION
+			  "; read it with selfexp %s or later",
+			  rd->dir, v, v);
+}
+
 int sx_rundir_load(struct sx_rundir *rd, const char *dir, unsigned parts, struct sx_err *err)
 {
 	struct sx_rundir z = SX_RUNDIR_INIT;
@@ -108,6 +139,8 @@ int sx_rundir_load(struct sx_rundir *rd, const char *dir, unsigned parts, struct
 		sx_err_prefix(err, "'%s' is not a run directory", dir);
 		goto fail;
 	}
+	if (parts && check_version(rd, err))
+		goto fail;
 	if (parts & SX_RUNDIR_SUMMARY) {
 		rd->summary = load_json(dir, SX_RUNDIR_SUMMARY_JSON, err);
 		if (!rd->summary)
@@ -117,6 +150,12 @@ int sx_rundir_load(struct sx_rundir *rd, const char *dir, unsigned parts, struct
 		rc = load_records(rd, err);
 		if (rc)
 			goto fail;
+		if (!rd->nrecords) {
+			rc = sx_err_set(err, SX_EINPUT,
+					"'%s/" SX_RUNDIR_RECORDS_JSONL "' holds no records; rebuild it "
+					"with 'selfexp score %s'", dir, dir);
+			goto fail;
+		}
 	}
 	return 0;
 fail:

@@ -3,7 +3,8 @@
 # tests/cli/t*.sh, all of which speak TAP, and ends with "N passed, N failed".
 # A test program that dies without reporting a failure counts as one failure;
 # so does one whose plan ("1..N") is missing, repeated, or disagrees with the
-# number of results it printed.
+# number of results it printed. A process that a test started and left running
+# when all have ended is killed and counts as one failure.
 # Environment: SELFEXP_BIN, SELFEXP_SHARED, SELFEXP_HOME (set by make check);
 # TESTS=pattern runs only the programs whose name contains pattern; JOBS=N
 # sets how many run at once.
@@ -16,6 +17,23 @@ export CMOCKA_MESSAGE_OUTPUT=TAP
 export SELFEXP_BIN SELFEXP_SHARED SELFEXP_HOME
 export TEST_TMP_ROOT=${TEST_TMP_ROOT:-$(mktemp -d)}
 trap 'rm -rf "$TEST_TMP_ROOT"' EXIT
+# Every process a test starts inherits this mark (or names TEST_TMP_ROOT on
+# its command line, for those started under env -i): what still carries it
+# when every test has ended was left running, and fails the check.
+export SELFEXP_TEST_MARK="selfexp-test-$$-$RANDOM$RANDOM"
+
+# leftovers: PID and command of each process still marked, one a line
+leftovers() {
+	local d pid
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		[ "$pid" = $$ ] && continue
+		if grep -qsF "SELFEXP_TEST_MARK=$SELFEXP_TEST_MARK" "$d/environ" ||
+			tr '\0' ' ' < "$d/cmdline" 2>/dev/null | grep -qF "$TEST_TMP_ROOT"; then
+			echo "$pid $(tr '\0' ' ' < "$d/cmdline" 2>/dev/null | cut -c1-120)"
+		fi
+	done
+}
 
 # exec_one NAME CMD...: run one test program into its log; its exit status and
 # duration go to NAME's .rc file. Safe to run several at once.
@@ -87,6 +105,13 @@ wait
 for name in "${names[@]}"; do
 	report_one "$name"
 done
+left=$(leftovers)
+if [ -n "$left" ]; then
+	failed=$((failed + 1))
+	echo "processes left running by the tests (now killed):"
+	echo "$left" | sed 's/^/    /'
+	echo "$left" | while read -r pid _; do kill -9 "$pid" 2> /dev/null; done
+fi
 [ "$skipped" -gt 0 ] && echo "$skipped skipped (see the reasons above)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

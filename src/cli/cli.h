@@ -9,7 +9,7 @@
 
 struct sx_command {
 	const char *name;
-	int (*run)(int argc, char **argv); /* argv[0] is the command name; returns an exit code */
+	int (*run)(int argc, char **argv); /* argv[0] is "selfexp: NAME" (getopt prefixes its messages with it); returns an exit code */
 	const char *summary;
 };
 

@@ -79,6 +79,28 @@ static long long now_ns(void)
  * first was acknowledged on stderr, leaves at once: `timeout` and process
  * group kills deliver several signals together, which must not abort.
  */
+static char abort_msg[2048]; /* written by the handler as it aborts */
+static size_t abort_len;
+
+/* What an abort leaves, said before it happens (a handler cannot format). */
+static void prepare_abort_msg(const struct sx_run_config *cfg)
+{
+	const char *cache = cfg->engine.cache_path;
+	int n;
+
+	if (cache)
+		n = snprintf(abort_msg, sizeof abort_msg,
+			     "\nselfexp: aborted: '%s' was not written (what was there is left as "
+			     "it was); the answers received so far are in the cache '%s', and the "
+			     "same command resumes from them\n", cfg->out_dir, cache);
+	else
+		n = snprintf(abort_msg, sizeof abort_msg,
+			     "\nselfexp: aborted: '%s' was not written (what was there is left as "
+			     "it was); without a cache the answers received are lost\n",
+			     cfg->out_dir);
+	abort_len = n < 0 ? 0 : (size_t)n < sizeof abort_msg ? (size_t)n : sizeof abort_msg - 1;
+}
+
 static void on_signal(int sig)
 {
 	static const char ack[] = "\nselfexp: stopping: finishing the requests in flight and "
@@ -90,6 +112,8 @@ static void on_signal(int sig)
 	if (seen && sig == SIGINT && now_ns() - first > ABORT_AFTER_NS) {
 		/* no temporary file behind */
 		sx_file_abort_staged();
+		w = write(STDERR_FILENO, abort_msg, abort_len);
+		(void)w;
 		_exit(130);
 	}
 	if (seen)
@@ -135,6 +159,7 @@ int cmd_run(int argc, char **argv)
 		setrlimit(RLIMIT_CORE, &nocore);
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	}
+	prepare_abort_msg(&o.cfg);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

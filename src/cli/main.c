@@ -68,6 +68,19 @@ static const struct sx_command *find_command(const char *name)
 	return NULL;
 }
 
+/*
+ * Run c with argv[0] = "selfexp: NAME", the name getopt's own messages
+ * ("unrecognized option", "requires an argument") begin with.
+ */
+static int run_command(const struct sx_command *c, int argc, char **argv)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "selfexp: %s", c->name);
+	argv[0] = name;
+	return c->run(argc, argv);
+}
+
 static int cmd_help(int argc, char **argv)
 {
 	const struct sx_command *c;
@@ -85,7 +98,7 @@ static int cmd_help(int argc, char **argv)
 	hargv[0] = argv[1];
 	hargv[1] = (char *)"--help";
 	hargv[2] = NULL;
-	return c->run(2, hargv);
+	return run_command(c, 2, hargv);
 }
 
 static int cmd_version(int argc, char **argv)
@@ -156,5 +169,5 @@ int main(int argc, char **argv)
 		sx_cli_error("'%s' is not a selfexp command; see 'selfexp --help'", argv[1]);
 		return SX_EXIT_USAGE;
 	}
-	return c->run(argc - 1, argv + 1);
+	return run_command(c, argc - 1, argv + 1);
 }

@@ -624,8 +624,14 @@ static void add_command(struct sx_json *o, const struct sx_run_config *cfg)
 
 	sx_json_add_str(o, "command", cfg->argv_line ? cfg->argv_line : "");
 	a = sx_json_add(o, "argv", sx_json_new_array());
-	for (i = 0; i < cfg->argc; i++)
-		sx_json_push(a, sx_json_new_str(cfg->argv[i]));
+	for (i = 0; i < cfg->argc; i++) {
+		const char *arg = cfg->argv[i];
+
+		/* argv[0] is "selfexp: run" for getopt's messages; recorded as "run" */
+		if (!i && !strncmp(arg, "selfexp: ", 9))
+			arg += 9;
+		sx_json_push(a, sx_json_new_str(arg));
+	}
 	sx_json_add_str(o, "cwd", cwd ? cwd : ".");
 	free(cwd);
 }

@@ -1088,6 +1088,25 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/*
+ * libmicrohttpd's messages, prefixed like every other; a failed bind is
+ * left out, since sx_sim_start says it with the way out.
+ */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (!strncmp(msg, "Failed to bind", 14))
+		return;
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = 0;
+	fprintf(stderr, "selfexp: sim: %s\n", msg);
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 static int ncpus(void)
@@ -1175,13 +1194,15 @@ int sx_sim_start(const struct sx_sim_config *cfg, struct sx_sim **out, struct sx
 	}
 	s->timer_started = 1;
 	if (s->cfg.threads > 1)
-		s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &ss,
+		s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s,
+					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
 					MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
 					MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 					MHD_OPTION_CONNECTION_LIMIT, 16384u,
 					MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
 	else
-		s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &ss,
+		s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s,
+					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
 					MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 					MHD_OPTION_CONNECTION_LIMIT, 16384u,
 					MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);

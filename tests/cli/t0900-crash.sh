@@ -82,7 +82,7 @@ stop_sim
 # once can arrive as one, so the gaps above accept 5 too.)
 start_sim --latency-ms 3000
 before=$(sim_asked)
-"$X" run "${opts[@]}" --out "$T/slow/run" --no-progress --base-url "$SIM_URL" > /dev/null 2>&1 &
+"$X" run "${opts[@]}" --out "$T/slow/run" --no-progress --base-url "$SIM_URL" > /dev/null 2> "$T/slow.err" &
 pid=$!
 wait_sending "$before"
 kill -INT $pid; sleep 1.2; t0=$(date +%s%N); kill -INT $pid
@@ -91,5 +91,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 check_eq "a second Ctrl-C while the first waits for answers in flight: exit 130" 130 "$rc"
 check "... at once (${ms} ms, the answers were 3 s away)" test "$ms" -lt 2500
 check "... and no temporary file left" test -z "$(find "$T/slow" -name '*.tmp.*')"
+check "... and it says what it left: the run directory not written, the answers in the cache" \
+	grep -q "aborted: '$T/slow/run' was not written .*answers received so far are in the cache" "$T/slow.err"
 stop_sim
 done_testing

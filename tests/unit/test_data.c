@@ -697,7 +697,7 @@ static void test_blank_lines_held_back(void **state)
 	assert_int_equal(ds.nskip_msgs, 1);
 	sx_dataset_release(&ds);
 	/* a blank header is only an error when something follows it */
-	expect_bad("b.tsv", "  \n\n", "no reviews (the file is empty");
+	expect_bad("b.tsv", "  \n\n", "no reviews (the file holds only white space)");
 	expect_bad("b.csv", "\nsentence\nx\n", "'b.csv' line 1: header '' has no 'sentence'");
 	sx_buf_release(&b);
 }
