@@ -55,7 +55,7 @@ FUZZ_SECONDS ?= 20
 LIB := $(BUILD)/libselfexp.a
 BIN := $(BUILD)/selfexp
 
-.PHONY: all deps check demo clean bench fuzz fuzz-bins fuzz-smoke check-valgrind
+.PHONY: all deps check demo clean bench fuzz fuzz-bins fuzz-smoke check-valgrind install
 all: $(BIN) $(if $(SANITIZE),,selfexp)
 
 $(BUILD)/pkg.stamp: scripts/deps.sh
@@ -124,6 +124,20 @@ demo: all
 bench: all
 	@scripts/deps.sh python3-aiohttp
 	SELFEXP_SHARED=$(SELFEXP_SHARED) bench/run.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the prompts, the
+# data it needs and the manual page selfexp(1), made from the --help texts.
+# The installed binary finds PREFIX/share/selfexp beside PREFIX/bin by itself.
+PREFIX ?= /usr/local
+SHARE_DIR = $(DESTDIR)$(PREFIX)/share/selfexp
+INSTALL_DATA := data/demo.tsv data/paper100.tsv data/prices.tsv data/sim-weights.txt
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE_DIR)/data $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/selfexp
+	install -m 644 $(INSTALL_DATA) $(SHARE_DIR)/data/
+	cd prompts && find . -type d -exec install -d $(abspath $(SHARE_DIR))/prompts/{} \; && \
+		find . -type f -exec install -m 644 {} $(abspath $(SHARE_DIR))/prompts/{} \;
+	SELFEXP_HOME=$(CURDIR) scripts/make-man $(BIN) > $(DESTDIR)$(PREFIX)/share/man/man1/selfexp.1
 
 clean:
 	rm -rf build selfexp

@@ -10,7 +10,7 @@
 #                               [-- extra selfexp compare options]
 #   --base REV         git revision of the baseline prompts (default origin/main,
 #                      else main)
-#   --data FILE        reviews (default $SELFEXP_SHARED/data/sst2/paper100.tsv)
+#   --data FILE        reviews (default data/paper100.tsv)
 #   --limit N          first N reviews (default 100)
 #   --conditions LIST  prompt conditions (default ep,pe)
 #   --model NAME       model (default $SELFEXP_MODEL or gpt-3.5-turbo)
@@ -22,9 +22,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 X=${SELFEXP:-./selfexp}
-SHARED=${SELFEXP_SHARED:-../shared}
 base_rev=
-data=$SHARED/data/sst2/paper100.tsv
+data=data/paper100.tsv
 limit=100
 conditions=ep,pe
 model=${SELFEXP_MODEL:-gpt-3.5-turbo}
@@ -49,7 +48,7 @@ if [ -z "$base_rev" ]; then
 fi
 git rev-parse -q --verify "$base_rev^{commit}" > /dev/null ||
 	{ echo "prompt-gate.sh: unknown git revision '$base_rev' (use --base)" >&2; exit 2; }
-[ -r "$data" ] || { echo "prompt-gate.sh: cannot read '$data' (set SELFEXP_SHARED or --data)" >&2; exit 2; }
+[ -r "$data" ] || { echo "prompt-gate.sh: cannot read '$data' (give one with --data)" >&2; exit 2; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The protocol of Huang et al. 2023 on the seeded sample of 100 SST test
-# reviews (../shared/data/sst2/paper100.tsv): conditions E-P, P-E, their top-k
+# reviews (data/paper100.tsv): conditions E-P, P-E, their top-k
 # variants and prediction only, self-explanations, occlusion and LIME
 # (10 x tokens samples), every faithfulness and agreement metric; then the
 # tables (Markdown, LaTeX, CSV) and the HTML report.
@@ -9,18 +9,17 @@
 #                             [-- extra selfexp run options]
 #   --out DIR     run directory (default out/paper-MODEL)
 #   --model NAME  model name (default $SELFEXP_MODEL or gpt-3.5-turbo)
-#   --data FILE   reviews (default $SELFEXP_SHARED/data/sst2/paper100.tsv)
+#   --data FILE   reviews (default data/paper100.tsv)
 #   --dry-run     print the number of requests and the estimated cost, send nothing
 #   -- --compat paper   score as the paper's own code did (docs/paper-compat.md)
 # environment: OPENAI_BASE_URL and OPENAI_API_KEY (see selfexp run --help),
-#   SELFEXP (the binary, default ./selfexp), SELFEXP_SHARED (default ../shared)
+#   SELFEXP (the binary, default ./selfexp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 X=${SELFEXP:-./selfexp}
-SHARED=${SELFEXP_SHARED:-../shared}
 model=${SELFEXP_MODEL:-gpt-3.5-turbo}
-data=$SHARED/data/sst2/paper100.tsv
+data=data/paper100.tsv
 out=
 dry=()
 extra=()
@@ -38,7 +37,7 @@ while [ $# -gt 0 ]; do
 done
 out=${out:-out/paper-${model//\//_}}
 [ -n "${OPENAI_BASE_URL:-}" ] || { echo "run-paper.sh: set OPENAI_BASE_URL (and OPENAI_API_KEY)" >&2; exit 2; }
-[ -r "$data" ] || { echo "run-paper.sh: cannot read '$data' (set SELFEXP_SHARED or --data)" >&2; exit 2; }
+[ -r "$data" ] || { echo "run-paper.sh: cannot read '$data' (give one with --data)" >&2; exit 2; }
 
 rc=0
 "$X" run --data "$data" --out "$out" --model "$model" \

@@ -29,8 +29,8 @@ leftovers() {
 		pid=${d#/proc/}
 		[ "$pid" = $$ ] && continue
 		if grep -qsF "SELFEXP_TEST_MARK=$SELFEXP_TEST_MARK" "$d/environ" ||
-			tr '\0' ' ' < "$d/cmdline" 2>/dev/null | grep -qF "$TEST_TMP_ROOT"; then
-			echo "$pid $(tr '\0' ' ' < "$d/cmdline" 2>/dev/null | cut -c1-120)"
+			tr '\0' ' ' 2> /dev/null < "$d/cmdline" | grep -qF "$TEST_TMP_ROOT"; then
+			echo "$pid $(tr '\0' ' ' 2> /dev/null < "$d/cmdline" | cut -c1-120)"
 		fi
 	done
 }

@@ -1,3 +1,4 @@
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,11 +133,46 @@ int sx_cli_usage_hint(const char *cmd)
 	return SX_EXIT_USAGE;
 }
 
+/*
+ * An installed binary's files: PREFIX/share/selfexp beside PREFIX/bin/selfexp,
+ * wherever PREFIX was moved (DESTDIR, a copied tree); NULL when the binary is
+ * not in such a tree (the build directory's).
+ */
+static const char *installed_home(void)
+{
+	static char home[PATH_MAX];
+	char exe[4096], probe[4300];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = 0; /* PREFIX/bin */
+	snprintf(probe, sizeof probe, "%s/../share/selfexp/prompts/ep", exe);
+	if (access(probe, R_OK))
+		return NULL;
+	snprintf(probe, sizeof probe, "%s/../share/selfexp", exe);
+	return realpath(probe, home) ? home : NULL;
+}
+
+/* SELFEXP_HOME, else the install's share/selfexp, else the build tree. */
 const char *sx_cli_home(void)
 {
+	static const char *found;
 	const char *home = getenv("SELFEXP_HOME");
 
-	return home && *home ? home : SX_HOME;
+	if (home && *home)
+		return home;
+	if (!found) {
+		found = installed_home();
+		if (!found)
+			found = SX_HOME;
+	}
+	return found;
 }
 
 char *sx_path_absolute(const char *path)
