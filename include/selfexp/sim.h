@@ -88,6 +88,11 @@ const char *sx_sim_explain_name(enum sx_sim_explain e);
 /* 0 and *out set for a known name ("noisy" without its :SIGMA), -1 otherwise. */
 int sx_sim_style_from_name(const char *name, enum sx_sim_style *out);
 int sx_sim_explain_from_name(const char *name, enum sx_sim_explain *out);
+/*
+ * A --explain value: faithful, noisy:SIGMA (SIGMA >= 0), coarse, random or
+ * inverted into *mode and *sigma (0 unless noisy); -1 for anything else.
+ */
+int sx_sim_explain_parse(const char *text, enum sx_sim_explain *mode, double *sigma);
 
 /*
  * The condition asked for by a system prompt, recognised from its format
@@ -117,14 +122,15 @@ void sx_sim_explain_values(const struct sx_sim_model *m, enum sx_sim_explain mod
 struct sx_sim_answer_opts {
 	enum sx_sim_explain explain;
 	double sigma;            /* noisy mode */
+	double overconfidence;   /* 0..1: the verbal confidence is c + (1 - c) * this */
 	enum sx_sim_style style;
 	int confidence_decimals; /* 0..9 */
 	double temperature;      /* > 0: the label is sampled */
 };
 
 #define SX_SIM_ANSWER_OPTS_INIT { \
-	.explain = SX_SIM_EXPLAIN_FAITHFUL, .sigma = 0.0, .style = SX_SIM_STYLE_CLEAN, \
-	.confidence_decimals = 1, .temperature = 0.0, \
+	.explain = SX_SIM_EXPLAIN_FAITHFUL, .sigma = 0.0, .overconfidence = 0.0, \
+	.style = SX_SIM_STYLE_CLEAN, .confidence_decimals = 1, .temperature = 0.0, \
 }
 
 struct sx_sim_answer {
@@ -194,6 +200,11 @@ struct sx_sim_config {
 	int confidence_decimals;  /* 0..9, default 1 */
 	enum sx_sim_explain explain;
 	double noise_sigma;       /* explain noisy */
+	/* the predict-first conditions (pe, pe-topk) explain this way when pe_set */
+	int pe_set;
+	enum sx_sim_explain pe_explain;
+	double pe_noise_sigma;
+	double overconfidence;    /* 0..1, see struct sx_sim_answer_opts */
 	enum sx_sim_style style;
 	double latency_ms;        /* mean added delay per answer */
 	double jitter_ms;         /* delay uniform in mean +- jitter (clamped at 0) */
@@ -207,9 +218,21 @@ struct sx_sim_config {
 	int digit_tokens;         /* logprobs: every digit a token of its own (real tokenizers) */
 };
 
+/*
+ * Named settings of how the sim explains itself, applied over *cfg:
+ *   literature  E-P explanations faithful, P-E ones post-hoc (noisy:0.5),
+ *               as studies of self-explanations report (docs/design.md);
+ *   plain       every condition faithful.
+ * Both leave the predictions and confidence as they are (overconfidence 0).
+ * Returns -1 for an unknown name.
+ */
+int sx_sim_preset(const char *name, struct sx_sim_config *cfg);
+
 #define SX_SIM_CONFIG_INIT { \
 	.host = "127.0.0.1", .port = 0, .seed = 0, .weights_path = NULL, .confidence_decimals = 1, \
-	.explain = SX_SIM_EXPLAIN_FAITHFUL, .noise_sigma = 0.0, .style = SX_SIM_STYLE_CLEAN, \
+	.explain = SX_SIM_EXPLAIN_FAITHFUL, .noise_sigma = 0.0, .pe_set = 0, \
+	.pe_explain = SX_SIM_EXPLAIN_FAITHFUL, .pe_noise_sigma = 0.0, .overconfidence = 0.0, \
+	.style = SX_SIM_STYLE_CLEAN, \
 	.latency_ms = 0.0, .jitter_ms = 0.0, .rpm = 0, .fault_rate = 0.0, .faults = 0, \
 	.max_body = 0, .threads = 0, .stall_ms = 0, .quiet = 0, .digit_tokens = 0, \
 }

@@ -13,7 +13,8 @@
 
 static const char usage[] =
 	"usage: selfexp sim [--host ADDR] [--port N] [--seed S] [--weights FILE]\n"
-	"                   [--confidence-decimals D] [--explain MODE] [--style STYLE]\n"
+	"                   [--confidence-decimals D] [--explain MODE] [--explain-pe MODE]\n"
+	"                   [--overconfidence F] [--preset NAME] [--style STYLE]\n"
 	"                   [--latency-ms MEAN[,JITTER]] [--rpm N] [--fault-rate R]\n"
 	"                   [--faults LIST] [--stall-ms MS] [--max-body BYTES] [--threads N]\n"
 	"\n"
@@ -57,6 +58,17 @@ static const char usage_options[] =
 	"      inverted                minus faithful\n"
 	"                              top-k answers list the k = max(floor(0.2 n), 1) tokens\n"
 	"                              with the largest values toward the label\n"
+	"  --explain-pe MODE           the same for the predict-first conditions (pe, pe-topk)\n"
+	"                              (default: as --explain)\n"
+	"  --overconfidence F          over-state the verbal confidence c as c + (1 - c) F,\n"
+	"                              F in 0..1 (default 0: calibrated); logprobs keep P\n"
+	"  --preset NAME               settings of the three above, applied where it stands\n"
+	"                              (later options override it):\n"
+	"      literature              E-P faithful, P-E post-hoc (--explain-pe noisy:0.5),\n"
+	"                              as studies of self-explanations report; the demo's\n"
+	"                              default\n"
+	"      plain                   every condition faithful\n"
+	"                              (both: --overconfidence 0)\n"
 	"  --style STYLE               answer layout (default clean): clean (the paper's two\n"
 	"                              lines), fenced (code fences), prose, echo (the format\n"
 	"                              template echoed first), unquoted (bare words), truncated\n"
@@ -88,7 +100,7 @@ static const char usage_options[] =
 
 enum { OPT_HOST = 256, OPT_PORT, OPT_SEED, OPT_WEIGHTS, OPT_DEC, OPT_EXPLAIN, OPT_STYLE, OPT_LAT,
        OPT_RPM, OPT_RATE, OPT_FAULTS, OPT_STALL, OPT_MAXBODY, OPT_THREADS, OPT_QUIET,
-       OPT_TOKENIZE };
+       OPT_TOKENIZE, OPT_EXPLAIN_PE, OPT_OVERCONF, OPT_PRESET };
 
 static const struct option options[] = {
 	{ "host", required_argument, NULL, OPT_HOST },
@@ -107,20 +119,12 @@ static const struct option options[] = {
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "tokenize", required_argument, NULL, OPT_TOKENIZE },
+	{ "explain-pe", required_argument, NULL, OPT_EXPLAIN_PE },
+	{ "overconfidence", required_argument, NULL, OPT_OVERCONF },
+	{ "preset", required_argument, NULL, OPT_PRESET },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static int parse_explain(const char *v, struct sx_sim_config *cfg)
-{
-	if (!strncmp(v, "noisy:", 6)) {
-		cfg->explain = SX_SIM_EXPLAIN_NOISY;
-		return sx_parse_double(v + 6, &cfg->noise_sigma) || !(cfg->noise_sigma >= 0) ? -1 : 0;
-	}
-	if (!strcmp(v, "noisy"))
-		return -1;
-	return sx_sim_explain_from_name(v, &cfg->explain);
-}
 
 static int parse_latency(const char *v, struct sx_sim_config *cfg)
 {
@@ -176,8 +180,23 @@ int cmd_sim(int argc, char **argv)
 				return sx_cli_bad_value("sim", "--confidence-decimals", optarg, "0..9");
 			cfg.confidence_decimals = (int)l;
 			break;
+		case OPT_PRESET:
+			if (sx_sim_preset(optarg, &cfg))
+				return sx_cli_bad_value("sim", "--preset", optarg, "literature or plain");
+			break;
+		case OPT_EXPLAIN_PE:
+			if (sx_sim_explain_parse(optarg, &cfg.pe_explain, &cfg.pe_noise_sigma))
+				return sx_cli_bad_value("sim", "--explain-pe", optarg,
+							"faithful, noisy:SIGMA, coarse, random or inverted");
+			cfg.pe_set = 1;
+			break;
+		case OPT_OVERCONF:
+			if (sx_parse_double(optarg, &cfg.overconfidence) || !(cfg.overconfidence >= 0) ||
+			    cfg.overconfidence > 1)
+				return sx_cli_bad_value("sim", "--overconfidence", optarg, "a number in 0..1");
+			break;
 		case OPT_EXPLAIN:
-			if (parse_explain(optarg, &cfg))
+			if (sx_sim_explain_parse(optarg, &cfg.explain, &cfg.noise_sigma))
 				return sx_cli_bad_value("sim", "--explain", optarg,
 							"faithful, noisy:SIGMA, coarse, random or inverted");
 			break;

@@ -372,8 +372,13 @@ static const struct opt_row rows[] = {
 		   "resumes)") },
 	{ "prompts", "DIR", G_IO, RUN, STR(prompts_dir),
 	  RUN_HELP("prompt templates (default: $SELFEXP_HOME/prompts)") },
+	{ "preset", "NAME", NULL, DEMO, ARG(demo.preset),
+	  DEMO_HELP("how the sim explains itself (see 'selfexp sim --help'):\n"
+		    "literature (default: E-P faithful, P-E post-hoc and\n"
+		    "noisier) or plain (all faithful)") },
 	{ "explain", "MODE", NULL, DEMO, ARG(demo.explain),
-	  DEMO_HELP("faithful (default), noisy:SIGMA, coarse, random, inverted") },
+	  DEMO_HELP("every condition's explanations: faithful, noisy:SIGMA,\n"
+		    "coarse, random or inverted (replaces the preset's modes)") },
 	{ "style", "STYLE", NULL, DEMO,
 	  FUNC(set_style, "clean, fenced, prose, echo, unquoted, truncated or mixed"),
 	  DEMO_HELP("answer style: clean, fenced, prose, echo, unquoted,\n"

@@ -18,7 +18,8 @@
 
 /* What only `selfexp demo` takes: how its simulated model answers. */
 struct sx_demo_opts {
-	const char *explain;      /* borrowed; --explain as given, checked by the demo */
+	const char *preset;       /* borrowed; --preset as given (default "literature") */
+	const char *explain;      /* borrowed; --explain as given, NULL: the preset's */
 	struct sx_sim_config sim; /* --style, --confidence-decimals, --seed */
 };
 

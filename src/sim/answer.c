@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "selfexp/alloc.h"
+#include "selfexp/num.h"
 #include "selfexp/sim.h"
 
 /* ---- names -------------------------------------------------------------- */
@@ -35,6 +36,45 @@ int sx_sim_explain_from_name(const char *name, enum sx_sim_explain *out)
 			*out = (enum sx_sim_explain)i;
 			return 0;
 		}
+	return -1;
+}
+
+int sx_sim_explain_parse(const char *text, enum sx_sim_explain *mode, double *sigma)
+{
+	const char *colon = strchr(text, ':');
+	char name[16];
+	size_t len = colon ? (size_t)(colon - text) : strlen(text);
+
+	if (len >= sizeof name)
+		return -1;
+	memcpy(name, text, len);
+	name[len] = 0;
+	if (sx_sim_explain_from_name(name, mode))
+		return -1;
+	*sigma = 0.0;
+	if (*mode != SX_SIM_EXPLAIN_NOISY)
+		return colon ? -1 : 0;
+	return colon && !sx_parse_double(colon + 1, sigma) && *sigma >= 0 ? 0 : -1;
+}
+
+int sx_sim_preset(const char *name, struct sx_sim_config *cfg)
+{
+	if (!strcmp(name, "plain")) {
+		cfg->explain = SX_SIM_EXPLAIN_FAITHFUL;
+		cfg->noise_sigma = 0.0;
+		cfg->pe_set = 0;
+		cfg->overconfidence = 0.0;
+		return 0;
+	}
+	if (!strcmp(name, "literature")) {
+		cfg->explain = SX_SIM_EXPLAIN_FAITHFUL;
+		cfg->noise_sigma = 0.0;
+		cfg->pe_set = 1;
+		cfg->pe_explain = SX_SIM_EXPLAIN_NOISY;
+		cfg->pe_noise_sigma = 0.5;
+		cfg->overconfidence = 0.0;
+		return 0;
+	}
 	return -1;
 }
 
@@ -425,6 +465,7 @@ void sx_sim_answer_write(const struct sx_sim_model *m, const struct sx_sim_answe
 		a->label = a->p_pos > 0.5;
 	}
 	conf = a->label ? a->p_pos : 1.0 - a->p_pos;
+	conf += (1.0 - conf) * o->overconfidence;
 	sx_buf_addf(&p.pair, "(%d, %.*f)", a->label, o->confidence_decimals, conf);
 
 	p.label = a->label;

@@ -884,6 +884,11 @@ static void write_completion(struct sx_sim *s, const struct chat_req *q, uint64_
 	ntok = split_tokens(review, rlen, &store, &tokens, &talloc);
 	o.explain = s->cfg.explain;
 	o.sigma = s->cfg.noise_sigma;
+	if (s->cfg.pe_set && cond < SX_COND_COUNT && !sx_cond_explains_first(cond)) {
+		o.explain = s->cfg.pe_explain;
+		o.sigma = s->cfg.pe_noise_sigma;
+	}
+	o.overconfidence = s->cfg.overconfidence;
 	o.style = s->cfg.style;
 	o.confidence_decimals = s->cfg.confidence_decimals;
 	o.temperature = q->temperature;

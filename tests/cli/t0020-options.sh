@@ -57,7 +57,7 @@ for cmd in run demo; do
 done
 
 check_eq "demo --help lists the demo's options" \
-	"--compat --conditions --confidence-decimals --explain --help --no-progress --out --seed --style" \
+	"--compat --conditions --confidence-decimals --explain --help --no-progress --out --preset --seed --style" \
 	"$(tr '\n' ' ' < "$T/demo.doc" | sed 's/ $//')"
 check "run's own options are not the demo's" grep -q "unrecognized option '--data=1'" <(probe demo data)
 
