@@ -659,6 +659,7 @@ static int agree_paper(const double *a, const unsigned char *a_has, uint64_t a_s
 	/* the top k are the first k of the signed rankings */
 	topk_agreement(oa, ob, sx_metrics_topk_size(n), n, a, a_has, b, b_has, product_positive,
 		       out);
+	out->undefined = NULL; /* the paper's random tie-break ranks even a constant */
 	ranks_of_order(oa, n, ra);
 	ranks_of_order(ob, n, rb);
 	sx_stats_spearman(ra, rb, n, &out->spearman);
@@ -687,27 +688,224 @@ int sx_metrics_agree_compat(const double *a, const unsigned char *a_has, uint64_
 	return agree_paper(a, a_has, a_seed, b, b_has, b_seed, n, out);
 }
 
+/*
+ * Ties in a ranking (DESIGN.md's agreement, docs/design.md): the tokens of
+ * equal magnitude form a group that holds ranks [start, start + len); a
+ * ranking is any order of each group, all equally likely. The top-k
+ * agreements are their expected values over the tie orders of the two
+ * explanations, drawn independently, so no token gains from its position.
+ */
+struct ties {
+	size_t *start, *len; /* per position */
+	size_t k;
+	size_t gstart, glen; /* the group across rank k (glen 0: none) */
+};
+
+static void ties_init(struct ties *t, const double *value, const unsigned char *has, size_t n,
+		      size_t k)
+{
+	double *mag = xmalloc(sx_size_mul(n, sizeof(*mag)));
+	size_t *order = xmalloc(sx_size_mul(n, sizeof(*order)));
+	size_t i = 0, j, u;
+
+	t->start = xmalloc(sx_size_mul(n, sizeof(*t->start)));
+	t->len = xmalloc(sx_size_mul(n, sizeof(*t->len)));
+	t->k = k;
+	t->gstart = t->glen = 0;
+	abs_values(value, has, n, mag);
+	order_by(mag, n, order);
+	while (i < n) {
+		for (j = i; j + 1 < n && mag[order[j + 1]] == mag[order[i]]; j++)
+			;
+		for (u = i; u <= j; u++) {
+			t->start[order[u]] = i;
+			t->len[order[u]] = j - i + 1;
+		}
+		if (i < k && j + 1 > k) {
+			t->gstart = i;
+			t->glen = j - i + 1;
+		}
+		i = j + 1;
+	}
+	free(mag);
+	free(order);
+}
+
+static void ties_release(struct ties *t)
+{
+	free(t->start);
+	free(t->len);
+}
+
+/* ranks of position i's group that fall in the top k */
+static size_t in_top(const struct ties *t, size_t i)
+{
+	size_t end = t->start[i] + t->len[i];
+
+	return t->start[i] >= t->k ? 0 : (end < t->k ? end : t->k) - t->start[i];
+}
+
+/* P(i is in the top k) */
+static double p_top(const struct ties *t, size_t i)
+{
+	return (double)in_top(t, i) / (double)t->len[i];
+}
+
+/* 0: out of the top k for every tie order, 1: in it for every one, 2: the group across k */
+static int top_kind(const struct ties *t, size_t i)
+{
+	if (t->start[i] >= t->k)
+		return 0;
+	return t->start[i] + t->len[i] <= t->k ? 1 : 2;
+}
+
+/* P(position i holds the same rank j < k in both) summed over j */
+static double p_same_rank(const struct ties *a, const struct ties *b, size_t i)
+{
+	size_t lo = a->start[i] > b->start[i] ? a->start[i] : b->start[i];
+	size_t hi = a->start[i] + a->len[i];
+
+	if (b->start[i] + b->len[i] < hi)
+		hi = b->start[i] + b->len[i];
+	if (a->k < hi)
+		hi = a->k;
+	return hi > lo ? (double)(hi - lo) / ((double)a->len[i] * (double)b->len[i]) : 0.0;
+}
+
+/* C(n, r) as a double, exactly for the sizes of a review */
+static double choose(size_t n, size_t r)
+{
+	double c = 1.0;
+	size_t i;
+
+	if (r > n)
+		return 0.0;
+	if (r > n - r)
+		r = n - r;
+	for (i = 1; i <= r; i++)
+		c = c * (double)(n - r + i) / (double)i;
+	return c;
+}
+
+/* P(z successes) drawing m of a population of pop holding succ successes */
+static double hypergeom(size_t z, size_t succ, size_t pop, size_t m)
+{
+	if (z > m || z > succ || succ > pop || m - z > pop - succ)
+		return 0.0;
+	return choose(succ, z) * choose(pop - succ, m - z) / choose(pop, m);
+}
+
+/*
+ * E[|A ∩ B| / |A ∪ B|] over the tie orders, |A| = |B| = k: A is its fixed top
+ * tokens plus m_a drawn from its group across k; the draw's overlap with B's
+ * fixed tokens (x) and with B's group (y) is multivariate hypergeometric,
+ * and B's draw then meets A in a hypergeometric number z.
+ */
+static double expected_iou(const struct ties *a, const struct ties *b, size_t n)
+{
+	size_t i, both = 0, c1 = 0, c2 = 0, d1 = 0, x, y, z;
+	size_t ma = a->glen ? a->k - a->gstart : 0, mb = b->glen ? b->k - b->gstart : 0;
+	double e = 0.0;
+
+	for (i = 0; i < n; i++) {
+		int ka = top_kind(a, i), kb = top_kind(b, i);
+
+		both += ka == 1 && kb == 1;
+		c1 += ka == 2 && kb == 1;
+		c2 += ka == 2 && kb == 2;
+		d1 += ka == 1 && kb == 2;
+	}
+	for (x = 0; x <= c1 && x <= ma; x++)
+		for (y = 0; y <= c2 && x + y <= ma; y++) {
+			double pxy = choose(c1, x) * choose(c2, y) *
+				     choose(a->glen - c1 - c2, ma - x - y) / choose(a->glen, ma);
+
+			if (pxy == 0.0)
+				continue;
+			for (z = 0; z <= mb; z++) {
+				double pz = hypergeom(z, d1 + y, b->glen, mb);
+				double inter = (double)(both + x + z);
+
+				if (pz > 0.0)
+					e += pxy * pz * inter / (2.0 * (double)a->k - inter);
+			}
+		}
+	return e;
+}
+
+/* Every value the same (all zero, say): the explanation ranks nothing. */
+static int constant_values(const double *v, const unsigned char *has, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (value_or_zero(v, has, i) != value_or_zero(v, has, 0))
+			return 0;
+	return n > 1;
+}
+
+static const char CONSTANT_REASON[] =
+	"an explanation gives every token the same importance: it ranks nothing";
+
+static void agree_undefined(struct sx_agree *out, size_t k)
+{
+	out->k = k;
+	out->undefined = CONSTANT_REASON;
+	out->feature = out->rank = out->sign = out->signed_rank = out->iou = NAN;
+	out->spearman = out->pairwise = NAN;
+}
+
+/* feature, rank, sign, signed rank and IoU of a and b, expected over tie orders */
+static void topk_expected(const double *a, const unsigned char *a_has, const double *b,
+			  const unsigned char *b_has, size_t n, size_t k, struct sx_agree *out)
+{
+	struct ties ta, tb;
+	double inter = 0, rank = 0, sign = 0, srank = 0;
+	size_t i;
+
+	ties_init(&ta, a, a_has, n, k);
+	ties_init(&tb, b, b_has, n, k);
+	for (i = 0; i < n; i++) {
+		double pin = p_top(&ta, i) * p_top(&tb, i), prank = p_same_rank(&ta, &tb, i);
+		int agree = same_sign(value_or_zero(a, a_has, i), value_or_zero(b, b_has, i));
+
+		inter += pin;
+		rank += prank;
+		sign += agree ? pin : 0.0;
+		srank += agree ? prank : 0.0;
+	}
+	out->k = k;
+	out->undefined = NULL;
+	out->feature = inter / (double)k;
+	out->rank = rank / (double)k;
+	out->sign = sign / (double)k;
+	out->signed_rank = srank / (double)k;
+	out->iou = expected_iou(&ta, &tb, n);
+	ties_release(&ta);
+	ties_release(&tb);
+}
+
 int sx_metrics_agree(const double *a, const unsigned char *a_has, const double *b,
 		     const unsigned char *b_has, size_t n, struct sx_agree *out, struct sx_err *err)
 {
 	size_t k, s, i, j;
-	size_t *ta = NULL, *tb = NULL;
 	double *ma = NULL, *mb = NULL;
 
 	if (n == 0)
 		return sx_err_set(err, SX_EINPUT, "agreement: empty review");
 	k = sx_metrics_topk_size(n);
-	ta = xmalloc(sx_size_mul(k, sizeof(*ta)));
-	tb = xmalloc(sx_size_mul(k, sizeof(*tb)));
-	sx_metrics_topk(a, a_has, n, k, ta);
-	sx_metrics_topk(b, b_has, n, k, tb);
-	topk_agreement(ta, tb, k, n, a, a_has, b, b_has, same_sign, out);
+	if (constant_values(a, a_has, n) || constant_values(b, b_has, n)) {
+		agree_undefined(out, k);
+		return 0;
+	}
+	topk_expected(a, a_has, b, b_has, n, k, out);
 
 	ma = xmalloc(sx_size_mul(n, sizeof(*ma)));
 	mb = xmalloc(sx_size_mul(n, sizeof(*mb)));
 	abs_values(a, a_has, n, ma);
 	abs_values(b, b_has, n, mb);
 	sx_stats_spearman(ma, mb, n, &out->spearman);
+	/* a pair agrees when both order it alike, a tie in both included */
 	out->pairwise = NAN;
 	if (n >= 2) {
 		s = 0;
@@ -716,8 +914,6 @@ int sx_metrics_agree(const double *a, const unsigned char *a_has, const double *
 				s += cmp3(ma[i], ma[j]) == cmp3(mb[i], mb[j]);
 		out->pairwise = (double)s / ((double)n * (double)(n - 1) / 2.0);
 	}
-	free(ta);
-	free(tb);
 	free(ma);
 	free(mb);
 	return 0;
@@ -728,7 +924,9 @@ int sx_metrics_agree_topk(const size_t *list, size_t m, const double *full,
 			  struct sx_err *err)
 {
 	unsigned char *in_s = NULL;
-	size_t *top = NULL, k, ms, i, inter = 0;
+	struct ties t;
+	size_t k, ms, i, fixed = 0, in_group = 0, z;
+	double inter = 0.0;
 	int ret = 0;
 
 	if (n == 0)
@@ -744,20 +942,38 @@ int sx_metrics_agree_topk(const size_t *list, size_t m, const double *full,
 		}
 		in_s[list[i]] = 1;
 	}
-	/* S is only the first min(m, k) listed positions. */
-	ms = m < k ? m : k;
-	memset(in_s, 0, n);
-	for (i = 0; i < ms; i++)
-		in_s[list[i]] = 1;
-	top = xmalloc(sx_size_mul(k, sizeof(*top)));
-	sx_metrics_topk(full, full_has, n, k, top);
-	for (i = 0; i < k; i++)
-		inter += in_s[top[i]];
 	out->k = k;
-	out->feature = (double)inter / (double)k;
-	out->iou = (double)inter / (double)(ms + k - inter);
+	out->undefined = NULL;
+	if (constant_values(full, full_has, n)) {
+		out->undefined = CONSTANT_REASON;
+		out->feature = out->iou = NAN;
+		goto out;
+	}
+	/* S is only the first min(m, k) listed positions; T's ties as in sx_metrics_agree */
+	ms = m < k ? m : k;
+	ties_init(&t, full, full_has, n, k);
+	for (i = 0; i < ms; i++) {
+		int kind = top_kind(&t, list[i]);
+
+		inter += p_top(&t, list[i]);
+		fixed += kind == 1;
+		in_group += kind == 2;
+	}
+	out->feature = inter / (double)k;
+	out->iou = 0.0;
+	{
+		size_t mt = t.glen ? k - t.gstart : 0;
+
+		for (z = 0; z <= mt; z++) {
+			double pz = hypergeom(z, in_group, t.glen, mt);
+			double iz = (double)(fixed + z);
+
+			if (pz > 0.0)
+				out->iou += pz * iz / ((double)(ms + k) - iz);
+		}
+	}
+	ties_release(&t);
 out:
 	free(in_s);
-	free(top);
 	return ret;
 }

@@ -207,10 +207,19 @@ void sx_metrics_topk(const double *value, const unsigned char *has_value, size_t
  *                agreeing only with a tie; NaN if n < 2
  * Magnitudes throughout, as Krishna et al. rank features by |importance|;
  * sign is taken as -1, 0 or +1.
+ *
+ * Ties: tokens of equal |value| may come in any order, every order equally
+ * likely and the two explanations' orders independent; feature, rank, sign,
+ * signed_rank and iou are their expected values over those orders (exact,
+ * not sampled), so no token gains from its position and a tie across rank k
+ * shares the remaining places. An explanation whose values are all equal
+ * (all zero, say) with n > 1 ranks nothing: every metric is NaN and
+ * `undefined` says why (it is NULL otherwise; a static string).
  */
 struct sx_agree {
 	size_t k;
 	double feature, rank, sign, signed_rank, iou, spearman, pairwise;
+	const char *undefined;
 };
 
 int sx_metrics_agree(const double *a, const unsigned char *a_has, const double *b,
@@ -232,12 +241,15 @@ int sx_metrics_agree_compat(const double *a, const unsigned char *a_has, uint64_
  * A top-k self-explanation (list[0..m): distinct positions in the order the
  * model listed them) against a full explanation of the same n tokens:
  * S = the first min(m, k) listed positions, T = top-k of full,
- * feature = |S ∩ T| / k, iou = |S ∩ T| / |S ∪ T| (k = sx_metrics_topk_size(n)).
- * Fails on a position >= n or a repeated position.
+ * feature = |S ∩ T| / k, iou = |S ∩ T| / |S ∪ T| (k = sx_metrics_topk_size(n)),
+ * expected over the tie orders of full as in sx_metrics_agree; NaN with
+ * `undefined` set when full is constant. Fails on a position >= n or a
+ * repeated position.
  */
 struct sx_agree_topk {
 	size_t k;
 	double feature, iou;
+	const char *undefined;
 };
 
 int sx_metrics_agree_topk(const size_t *list, size_t m, const double *full,

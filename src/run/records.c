@@ -98,11 +98,15 @@ static struct sx_json *agree_json(const struct item *it, int q)
 	int topk = it->m[run_pair_a[q]].list != NULL;
 	const void *obj = topk ? (const void *)&it->agree_topk[q] : (const void *)&it->agree[q];
 	const struct sx_metric_def *md;
+	const char *reason;
 	size_t i;
 
 	for (i = 0; (md = sx_metric_of(SX_METRIC_AGREE, i)); i++)
 		if (md->applies & (topk ? SX_APPLIES_TOPK : SX_APPLIES_FULL))
 			sx_json_add(o, md->key, run_num_or_null(sx_metric_value(md, obj, topk)));
+	reason = topk ? it->agree_topk[q].undefined : it->agree[q].undefined;
+	if (reason)
+		sx_json_add_str(o, "undefined", reason);
 	return o;
 }
 

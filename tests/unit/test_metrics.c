@@ -440,6 +440,7 @@ static void test_agree_degenerate(void **state)
 {
 	const double a[1] = { 0.5 }, b[1] = { -0.1 };
 	const double c[4] = { 0.2, 0.2, 0.2, 0.2 }, d[4] = { 0.1, 0.4, 0.3, 0.2 };
+	const double zero[4] = { 0 };
 	struct sx_err err = SX_ERR_INIT;
 	struct sx_agree g;
 
@@ -453,13 +454,69 @@ static void test_agree_degenerate(void **state)
 	assert_near(g.iou, 1);
 	assert_true(isnan(g.spearman));
 	assert_true(isnan(g.pairwise));
-	/* constant explanation: Spearman undefined; pairwise: every pair of c is a tie, none of d */
+	/* a constant explanation ranks nothing: every agreement undefined, not perfect */
 	assert_int_equal(sx_metrics_agree(c, NULL, d, NULL, 4, &g, &err), 0);
-	assert_true(isnan(g.spearman));
-	assert_near(g.pairwise, 0);
-	/* top(c) = {0} (ties left first), top(d) = {1} */
-	assert_near(g.feature, 0);
+	assert_true(isnan(g.feature) && isnan(g.rank) && isnan(g.sign));
+	assert_true(isnan(g.signed_rank) && isnan(g.iou));
+	assert_true(isnan(g.spearman) && isnan(g.pairwise));
+	assert_non_null(g.undefined);
+	assert_non_null(strstr(g.undefined, "same importance"));
+	assert_int_equal(sx_metrics_agree(zero, NULL, zero, NULL, 4, &g, &err), 0);
+	assert_true(isnan(g.feature) && isnan(g.iou) && isnan(g.pairwise));
 	assert_true(sx_metrics_agree(a, NULL, b, NULL, 0, &g, &err) < 0);
+}
+
+/*
+ * Ties: the expected value over every tie order of both explanations,
+ * brute-forced by tests/unit/agree_ref.py (independent of the closed forms).
+ */
+static void expect_agree(const double *a, const double *b, size_t n, const double want[5])
+{
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_agree g;
+
+	assert_int_equal(sx_metrics_agree(a, NULL, b, NULL, n, &g, &err), 0);
+	assert_null(g.undefined);
+	assert_true(fabs(g.feature - want[0]) < 1e-12);
+	assert_true(fabs(g.rank - want[1]) < 1e-12);
+	assert_true(fabs(g.sign - want[2]) < 1e-12);
+	assert_true(fabs(g.signed_rank - want[3]) < 1e-12);
+	assert_true(fabs(g.iou - want[4]) < 1e-12);
+}
+
+static void test_agree_ties(void **state)
+{
+	const double a10[10] = { 0.5, 0.5, 0.5, 0.1, 0, 0, 0.2, -0.5, 0.3, 0.05 };
+	const double b10[10] = { 0.4, 0.1, 0.4, -0.4, 0, 0.2, 0.4, 0, 0, 0.1 };
+	const double a15[15] = { 0.9,  0.3,  0.3,  -0.3, 0.1,  0.02, 0.03, 0.04,
+				 0.06, 0.2,  0.07, 0.08, 0.05, 0.09, 0.01 };
+	const double b15[15] = { 0.3,  0.9,  -0.3, 0.3,  0.1,  0.3,  0.01, 0.02,
+				 0.03, 0.2,  0.04, 0.06, 0.07, 0.08, 0.09 };
+	const double z10[10] = { 0, 0, 0, 0.3, 0, 0, 0, 0, 0, 0 };
+	const double d10[10] = { 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, -0.05 };
+	const double w1[5] = { 0.25, 0.125, 0.25, 0.125, 0.17592592592592593 };
+	const double w2[5] = { 0.6111111111111112, 0.1111111111111111, 0.3888888888888889, 0,
+			       0.4722222222222222 };
+	const double w3[5] = { 0.5, 0.25, 0.5, 0.25, 0.3888888888888889 };
+	const double w4[5] = { 0.1111111111111111, 0.05555555555555555, 0, 0,
+			       0.07407407407407407 };
+	const size_t l1[2] = { 2, 5 }, l2[3] = { 3, 1, 7 };
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_agree_topk t;
+
+	(void)state;
+	expect_agree(a10, b10, 10, w1);
+	expect_agree(a15, b15, 15, w2);
+	/* four tokens tied at the top, k = 2: not even a tie agrees with itself for sure */
+	expect_agree(a10, a10, 10, w3);
+	/* one non-zero value: the second top token is any of the nine zeros */
+	expect_agree(z10, d10, 10, w4);
+	assert_int_equal(sx_metrics_agree_topk(l1, 2, a10, NULL, 10, &t, &err), 0);
+	assert_true(fabs(t.feature - 0.25) < 1e-12);
+	assert_true(fabs(t.iou - 0.16666666666666666) < 1e-12);
+	assert_int_equal(sx_metrics_agree_topk(l2, 3, a15, NULL, 15, &t, &err), 0);
+	assert_true(fabs(t.feature - 0.4444444444444444) < 1e-12);
+	assert_true(fabs(t.iou - 0.3) < 1e-12);
 }
 
 static void test_agree_topk_list(void **state)
@@ -859,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_agree_topk_overlap),
 		cmocka_unit_test(test_agree_degenerate),
 		cmocka_unit_test(test_agree_topk_list),
+		cmocka_unit_test(test_agree_ties),
 		cmocka_unit_test(test_compat_names),
 		cmocka_unit_test(test_compat_rank),
 		cmocka_unit_test(test_compat_comp_positive),
