@@ -45,9 +45,14 @@ check("LIME fits over 10 %% failed samples are not used (%d of them)" % len(bad)
       all(r["lime"]["status"] == "failed" and r["importance"] is None and "metrics" not in r
           and ("more than 10 %" in r["error"] or "unperturbed review" in r["error"])
           for r in bad))
-part = [r for r in lime if 0 < r["lime"]["samples_failed"] <= 0.1 * r["lime"]["samples"]]
+# a failed unperturbed review (sample 0) fails the fit however few samples failed
+few = [r for r in lime if 0 < r["lime"]["samples_failed"] <= 0.1 * r["lime"]["samples"]]
+part = [r for r in few if "unperturbed review" not in r.get("error", "")]
 check("fits with a few failed samples are marked partial",
       all(r["lime"]["status"] == "partial" for r in part))
+check("... unless the unperturbed review failed: then the fit failed",
+      all(r["lime"]["status"] == "failed" and r["importance"] is None
+          for r in few if r not in part))
 occ = [r for r in recs if r["method"] == "occlusion" and r["importance"] is None]
 check("occlusion with a missing deletion is not an explanation (%d)" % len(occ),
       all("error" in r for r in occ))
