@@ -1160,7 +1160,7 @@ static void svg_reliability(struct sx_buf *b, const struct sx_rundir *rd, const 
 	double *conf = xcalloc(rd->nrecords + 1, sizeof(double));
 	unsigned char *ok = xcalloc(rd->nrecords + 1, 1);
 	double ece = sx_json_num_or_nan(c, "ece");
-	const double P = 240, ML = 46, MT = 50, W = ML + P + 20, H = MT + P + 44;
+	const double P = 300, ML = 46, MT = 50, W = ML + P + 20, H = MT + P + 44;
 	size_t i, n = 0, total;
 	int bi;
 	struct sx_buf t = SX_BUF_INIT, d = SX_BUF_INIT, id = SX_BUF_INIT;
