@@ -507,6 +507,69 @@ void sx_compare_text(const struct sx_compare_result *res, struct sx_buf *out)
 	sx_buf_release(&cell);
 }
 
+/*
+ * The verdict of a row in words: worse (it regressed: the gate fails), better
+ * (improved beyond the tolerance), worse or better within the tolerance
+ * (significant after Holm, but not by more than the tolerance), no significant
+ * change, unchanged (every paired difference zero: no test), or why there is
+ * no comparison.
+ */
+static const char *verdict_words(const struct sx_compare_row *r, double alpha)
+{
+	if (r->lost)
+		return "**worse**: no value in the new run";
+	if (r->p.n == 0)
+		return "not compared: no review has a value in both runs";
+	if (r->regressed)
+		return "**worse**";
+	if (r->improved)
+		return "better";
+	if (!isfinite(r->p.p_value))
+		return "unchanged";
+	if (isfinite(r->p_holm) && r->p_holm < alpha)
+		return (r->higher_better ? r->p.mean_diff < 0 : r->p.mean_diff > 0)
+			? "worse, within the tolerance" : "better, within the tolerance";
+	return "no significant change";
+}
+
+/*
+ * One line per row for a pull-request comment:
+ * "- comprehensiveness (ep/self): 0.412 -> 0.371 (-0.041, 95% CI [-0.060, -0.020], Holm p = 0.003): **worse**".
+ */
+static void verdict_line(struct sx_buf *out, const struct sx_compare_row *r, double alpha)
+{
+	sx_buf_addf(out, "- %s (", r->metric);
+	sx_buf_add_html(out, r->condition, strlen(r->condition));
+	if (strcmp(r->method, "answer"))
+		sx_buf_addf(out, "/%s", r->method);
+	sx_buf_adds(out, "):");
+	if (r->p.n) {
+		sx_buf_adds(out, " ");
+		add_num(out, r->p.mean_b, 0);
+		sx_buf_adds(out, " -> ");
+		add_num(out, r->p.mean_a, 0);
+	}
+	if (r->p.n && !isfinite(r->p.p_value)) {
+		sx_buf_addf(out, " (every one of the %zu differences is zero)", r->p.n);
+	} else if (r->p.n) {
+		sx_buf_adds(out, " (");
+		add_num(out, r->p.mean_diff, 1);
+		sx_buf_adds(out, ", 95% CI [");
+		add_num(out, r->p.ci_lo, 1);
+		sx_buf_adds(out, ", ");
+		add_num(out, r->p.ci_hi, 1);
+		sx_buf_adds(out, "], Holm p ");
+		if (isfinite(r->p_holm) && r->p_holm < 0.001)
+			sx_buf_adds(out, "< 0.001");
+		else {
+			sx_buf_adds(out, "= ");
+			add_p(out, r->p_holm);
+		}
+		sx_buf_addf(out, ", n = %zu)", r->p.n);
+	}
+	sx_buf_addf(out, "%s %s\n", r->p.n ? ":" : "", verdict_words(r, alpha));
+}
+
 void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out)
 {
 	size_t i;
@@ -516,6 +579,9 @@ void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out
 			    res->regressions == 1 ? "" : "s");
 	else
 		sx_buf_adds(out, "### selfexp compare: no regression\n\n");
+	for (i = 0; i < res->n; i++)
+		verdict_line(out, &res->rows[i], res->alpha);
+	sx_buf_adds(out, "\n");
 	sx_buf_adds(out, "| Condition | Metric | n | Base | New | Change [95 % CI] | p (Holm) | |\n"
 			 "|:---|:---|---:|---:|---:|---:|---:|:---|\n");
 	for (i = 0; i < res->n; i++) {

@@ -6,9 +6,11 @@
 #include "selfexp/alloc.h"
 #include "selfexp/file.h"
 #include "selfexp/json.h"
+#include "selfexp/metrics.h"
 #include "selfexp/registry.h"
 #include "selfexp/report.h"
 #include "selfexp/rundir.h"
+#include "selfexp/stats.h"
 #include "selfexp/table.h"
 
 /* ---------------------------------------------------------------- helpers */
@@ -59,7 +61,7 @@ static const char css[] =
 	"table.sx caption{text-align:left;font-weight:600;padding:4px 0}"
 	"p.note{color:#666;font-size:12px;max-width:1100px;margin:2px 0 14px}"
 	".charts{display:flex;flex-wrap:wrap;gap:14px}.charts figure{margin:0}"
-	".charts figcaption{font-size:12px;color:#555}"
+	".charts figcaption{font-size:12px;color:#555;max-width:720px}"
 	"svg text{font:11px system-ui,sans-serif}"
 	".ctl{display:flex;flex-wrap:wrap;gap:12px;align-items:center;background:#f5f5f5;"
 	"padding:8px;border-radius:4px;position:sticky;top:30px;z-index:1}"
@@ -143,7 +145,7 @@ static void page_head(struct sx_buf *b, const struct sx_rundir *rd)
 	sx_buf_addf(b, ", %.0f reviews, selfexp ", sx_json_num_or_nan(data, "reviews"));
 	esc(b, sx_json_str_or(rd->run, "selfexp_version", "?"));
 	sx_buf_adds(b, "</p></header>\n<nav><a href=\"#meta\">Run</a><a href=\"#tables\">Tables</a>"
-		       "<a href=\"#charts\">Charts</a><a href=\"#reviews\">Reviews</a>"
+		       "<a href=\"#figures\">Figures</a><a href=\"#charts\">Charts</a><a href=\"#reviews\">Reviews</a>"
 		       "<a href=\"#failures\">Parse failures</a></nav>\n<main>\n");
 	sx_buf_release(&title);
 }
@@ -753,6 +755,537 @@ static void section_failures(struct sx_buf *b, const struct sx_rundir *rd)
 	sx_buf_adds(b, "</section>\n");
 }
 
+/* ---------------------------------------------------------------- figures */
+
+/*
+ * Forest plots, deletion curves and reliability diagrams. Each series has a
+ * colour, a marker shape and a dash pattern, so that the figures read in
+ * grey; every mark has a <title> (the browser's tooltip), every SVG a
+ * <title> and <desc> (its accessible name).
+ */
+#define FIG_SERIES 4
+static const char *const fig_colour[FIG_SERIES] = { "#3949ab", "#00897b", "#e65100", "#8e24aa" };
+static const char *const fig_dash[FIG_SERIES] = { "", "7 3", "2 3", "9 3 2 3" };
+
+/* The series of a record method name: self/topk 0, occlusion 1, LIME 2. */
+static size_t fig_series(const char *method)
+{
+	enum sx_method m;
+
+	return sx_method_from_record_name(method, &m) ? FIG_SERIES - 1 : (size_t)m % FIG_SERIES;
+}
+
+/* Open the marker element of series s at (x, y); the caller adds a <title> and closes it with the returned tag. */
+static const char *marker_open(struct sx_buf *b, size_t s, double x, double y)
+{
+	const char *c = fig_colour[s % FIG_SERIES];
+
+	switch (s % FIG_SERIES) {
+	case 0:
+		sx_buf_addf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"", x, y, c);
+		return "circle";
+	case 1:
+		sx_buf_addf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"7\" height=\"7\" fill=\"%s\"",
+			    x - 3.5, y - 3.5, c);
+		return "rect";
+	case 2:
+		sx_buf_addf(b, "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\" fill=\"%s\"", x,
+			    y - 4.5, x + 4.5, y + 3.5, x - 4.5, y + 3.5, c);
+		return "polygon";
+	default:
+		sx_buf_addf(b, "<polygon points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f %.1f,%.1f\" fill=\"%s\"",
+			    x, y - 5, x + 5, y, x, y + 5, x - 5, y, c);
+		return "polygon";
+	}
+}
+
+/* Ticks at a round step (1, 2 or 5 times a power of ten) covering [*lo, *hi], which are widened to them. */
+static size_t nice_ticks(double *lo, double *hi, double *tick, size_t max)
+{
+	static const double mult[] = { 1, 2, 5, 10 };
+	double span = *hi - *lo, mag, step = 1;
+	size_t i, n = 0;
+
+	if (!(span > 0)) {
+		*lo -= 0.5;
+		*hi += 0.5;
+		span = 1;
+	}
+	mag = pow(10, floor(log10(span / 5)));
+	for (i = 0; i < sizeof(mult) / sizeof(mult[0]); i++) {
+		step = mult[i] * mag;
+		if (span / step <= (double)(max - 1))
+			break;
+	}
+	*lo = floor(*lo / step + 1e-9) * step;
+	*hi = ceil(*hi / step - 1e-9) * step;
+	for (i = 0; n < max && *lo + (double)i * step <= *hi + step * 1e-9; i++)
+		tick[n++] = fabs(*lo + (double)i * step) < step * 1e-9 ? 0 : *lo + (double)i * step;
+	return n;
+}
+
+/* <svg> with its accessible name and description: the caller closes it. */
+static void svg_open(struct sx_buf *b, const char *id, double w, double h, const char *title,
+		     const char *desc)
+{
+	sx_buf_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"%s\" width=\"%.0f\" "
+		       "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
+		       "aria-labelledby=\"%s-t %s-d\"><title id=\"%s-t\">",
+		    id, w, h, w, h, id, id, id);
+	esc(b, title);
+	sx_buf_addf(b, "</title><desc id=\"%s-d\">", id);
+	esc(b, desc);
+	sx_buf_adds(b, "</desc>");
+}
+
+/* The text of a number for a figure: 3 decimals, "-" when undefined. */
+static void fig_num(struct sx_buf *b, double v)
+{
+	if (isfinite(v))
+		sx_buf_addf(b, "%.3f", fabs(v) < 5e-4 ? 0.0 : v);
+	else
+		sx_buf_adds(b, "&ndash;");
+}
+
+/* ---- forest plots */
+
+struct forest_row {
+	const char *cond, *method;        /* borrowed */
+	const struct sx_json *agg;        /* borrowed: n, mean, ci_lo, ci_hi, interval */
+	double mean, lo, hi;
+};
+
+static void svg_forest(struct sx_buf *b, const struct sx_rundir *rd, const struct sx_metric_def *md)
+{
+	const struct sx_json *c, *m;
+	struct forest_row *row = NULL;
+	size_t nrow = 0, alloc = 0, i, nt;
+	const double L = 190, X0 = 200, X1 = 470, RH = 22, TOP = 30, W = 720;
+	double lo = 0, hi = 0, tick[12], h, y;
+	struct sx_buf t = SX_BUF_INIT, d = SX_BUF_INIT, id = SX_BUF_INIT;
+
+	for (c = sx_json_child(sx_json_get(rd->summary, "conditions")); c; c = sx_json_next(c))
+		for (m = sx_json_child(sx_json_get(c, "methods")); m; m = sx_json_next(m)) {
+			const struct sx_json *agg = sx_json_get(m, md->key);
+			double mean = sx_json_num_or_nan(agg, "mean");
+
+			if (!isfinite(mean))
+				continue;
+			SX_GROW(row, alloc, nrow + 1);
+			row[nrow].cond = sx_json_key(c);
+			row[nrow].method = sx_json_key(m);
+			row[nrow].agg = agg;
+			row[nrow].mean = mean;
+			row[nrow].lo = sx_json_num_or_nan(agg, "ci_lo");
+			row[nrow].hi = sx_json_num_or_nan(agg, "ci_hi");
+			lo = fmin(lo, fmin(mean, isfinite(row[nrow].lo) ? row[nrow].lo : mean));
+			hi = fmax(hi, fmax(mean, isfinite(row[nrow].hi) ? row[nrow].hi : mean));
+			nrow++;
+		}
+	if (!nrow)
+		goto out;
+	nt = nice_ticks(&lo, &hi, tick, 8);
+	h = TOP + (double)nrow * RH + 44;
+	sx_buf_addf(&t, "forest plot of %s (%s is better)", md->title,
+		    md->dir == SX_DIR_DOWN ? "lower" : "higher");
+	sx_buf_addf(&d, "mean and 95 %% interval of %s per condition and explanation method, "
+		       "%zu rows, from summary.json", md->title, nrow);
+	sx_buf_addf(&id, "fig-forest-%s", md->key);
+	sx_buf_addf(b, "<figure class=\"fig forest\" data-metric=\"%s\" data-rows=\"%zu\">", md->key, nrow);
+	svg_open(b, id.buf, W, h, t.buf, d.buf);
+	sx_buf_adds(b, "<text x=\"4\" y=\"16\" font-weight=\"600\" font-size=\"13\">");
+	esc(b, md->title);
+	sx_buf_addf(b, " <tspan font-weight=\"400\" fill=\"#555\">(%s)</tspan></text>",
+		    md->dir == SX_DIR_DOWN ? "&#8592; lower is better" : "higher is better &#8594;");
+	for (i = 1; i < nrow; i += 2)
+		sx_buf_addf(b, "<rect x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" "
+			       "fill=\"#f5f5f5\"/>", TOP + (double)i * RH, W, RH);
+	/* grid, zero line, axis */
+	for (i = 0; i < nt; i++) {
+		double x = X0 + (tick[i] - lo) / (hi - lo) * (X1 - X0);
+		sx_buf_addf(b, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"%s\"%s/>",
+			    x, TOP - 4, x, TOP + (double)nrow * RH, tick[i] == 0 ? "#555" : "#e0e0e0",
+			    tick[i] == 0 ? " stroke-dasharray=\"4 3\"" : "");
+		sx_buf_addf(b, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%g</text>", x,
+			    TOP + (double)nrow * RH + 14, tick[i]);
+	}
+	sx_buf_addf(b, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#999\"/>", X0,
+		    TOP + (double)nrow * RH, X1, TOP + (double)nrow * RH);
+	sx_buf_addf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">", (X0 + X1) / 2,
+		    TOP + (double)nrow * RH + 32);
+	esc(b, md->title);
+	sx_buf_adds(b, ": mean with its 95 % interval</text>");
+	sx_buf_addf(b, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#555\">mean [95 %% interval] (n)</text>",
+		    X1 + 12, TOP - 8);
+	for (i = 0; i < nrow; i++) {
+		const struct forest_row *r = &row[i];
+		size_t s = fig_series(r->method);
+		double xm = X0 + (r->mean - lo) / (hi - lo) * (X1 - X0);
+		const char *tag, *iv = sx_json_get_str(r->agg, "interval");
+		double n = sx_json_num_or_nan(r->agg, "n");
+
+		y = TOP + (double)i * RH + RH / 2;
+		sx_buf_addf(b, "<g class=\"row\" data-cond=\"%s\" data-method=\"%s\" data-mean=\"%.6g\" "
+			       "data-lo=\"%.6g\" data-hi=\"%.6g\"><title>", r->cond, r->method, r->mean,
+			    r->lo, r->hi);
+		esc(b, sx_rundir_condition_label(r->cond));
+		sx_buf_addf(b, ", %s: %s ", method_label(r->method), md->title);
+		fig_num(b, r->mean);
+		sx_buf_adds(b, ", 95 % interval [");
+		fig_num(b, r->lo);
+		sx_buf_adds(b, ", ");
+		fig_num(b, r->hi);
+		sx_buf_adds(b, "]");
+		if (iv) {
+			sx_buf_adds(b, " (");
+			esc(b, iv);
+			sx_buf_adds(b, ")");
+		}
+		sx_buf_addf(b, ", n = %.0f</title>", n);
+		sx_buf_addf(b, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">", L, y + 4);
+		esc(b, sx_rundir_condition_label(r->cond));
+		sx_buf_addf(b, " &#183; %s</text>", method_label(r->method));
+		if (isfinite(r->lo) && isfinite(r->hi)) {
+			double xl = X0 + (r->lo - lo) / (hi - lo) * (X1 - X0);
+			double xh = X0 + (r->hi - lo) / (hi - lo) * (X1 - X0);
+			sx_buf_addf(b, "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fH%.1fM%.1f %.1fV%.1f\" "
+				       "stroke=\"%s\" stroke-width=\"1.6\" fill=\"none\"/>",
+				    xl, y - 4, y + 4, xl, y, xh, xh, y - 4, y + 4, fig_colour[s]);
+		}
+		tag = marker_open(b, s, xm, y);
+		sx_buf_addf(b, "></%s>", tag);
+		sx_buf_addf(b, "<text x=\"%.0f\" y=\"%.1f\" font-variant-numeric=\"tabular-nums\">",
+			    X1 + 12, y + 4);
+		fig_num(b, r->mean);
+		sx_buf_adds(b, " [");
+		fig_num(b, r->lo);
+		sx_buf_adds(b, ", ");
+		fig_num(b, r->hi);
+		sx_buf_addf(b, "] (%.0f)</text></g>", n);
+	}
+	sx_buf_adds(b, "</svg><figcaption>Forest plot, ");
+	esc(b, md->title);
+	sx_buf_adds(b, "</figcaption></figure>\n");
+out:
+	free(row);
+	sx_buf_release(&t);
+	sx_buf_release(&d);
+	sx_buf_release(&id);
+}
+
+/* ---- deletion curves */
+
+static const double aopc_bins[SX_AOPC_NBINS] = SX_AOPC_BINS;
+
+/*
+ * The mean deletion curves of one (condition, method): P(label | x) and
+ * P(label | x \ top k) (comprehensiveness curve, removed) or P(label | x[top k])
+ * (sufficiency curve, kept) at the AOPC bins, averaged over the reviews whose
+ * AOPC is defined (every bin answered), so that mean P(label | x) minus the
+ * mean of the five points is the AOPC of summary.json. records.jsonl holds
+ * p(x) - p(...) per bin (comprehensiveness_at, sufficiency_at) and p(x)
+ * through p_pos_x and label_x, so the probabilities are recovered exactly.
+ */
+struct curve {
+	size_t n[2];                   /* reviews: 0 removed, 1 kept */
+	double px[2];                  /* mean P(label | x) over them */
+	double p[2][SX_AOPC_NBINS];    /* mean P(label | ...) at each bin */
+};
+
+static void curve_gather(const struct sx_rundir *rd, const char *cond, const char *method,
+			 struct curve *cv)
+{
+	static const char *const at_key[2] = { "comprehensiveness_at", "sufficiency_at" };
+	static const char *const aopc_key[2] = { "aopc_comprehensiveness", "aopc_sufficiency" };
+	size_t i, k, b;
+
+	memset(cv, 0, sizeof(*cv));
+	for (i = 0; i < rd->nrecords; i++) {
+		const struct sx_json *r = rd->records[i], *mt = sx_json_get(r, "metrics");
+		double ppos = sx_json_num_or_nan(r, "p_pos_x"), y = sx_json_num_or_nan(r, "label_x");
+		double px;
+
+		if (!mt || strcmp(sx_json_str_or(r, "condition", ""), cond) ||
+		    strcmp(sx_json_str_or(r, "method", ""), method))
+			continue;
+		if (!isfinite(y)) /* runs from before label_x: the stated label */
+			y = sx_json_num_or_nan(sx_json_get(r, "prediction"), "label");
+		if (!isfinite(ppos) || !isfinite(y))
+			continue;
+		px = y == 1 ? ppos : 1 - ppos;
+		for (k = 0; k < 2; k++) {
+			const struct sx_json *at = sx_json_get(mt, at_key[k]);
+			double v[SX_AOPC_NBINS];
+
+			if (!isfinite(sx_json_num_or_nan(mt, aopc_key[k])) ||
+			    sx_json_len(at) != SX_AOPC_NBINS)
+				continue;
+			for (b = 0; b < SX_AOPC_NBINS && isfinite(v[b] = num_at(at, b)); b++)
+				;
+			if (b < SX_AOPC_NBINS)
+				continue;
+			cv->n[k]++;
+			cv->px[k] += px;
+			for (b = 0; b < SX_AOPC_NBINS; b++)
+				cv->p[k][b] += px - v[b];
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		if (!cv->n[k])
+			continue;
+		cv->px[k] /= (double)cv->n[k];
+		for (b = 0; b < SX_AOPC_NBINS; b++)
+			cv->p[k][b] /= (double)cv->n[k];
+	}
+}
+
+static void svg_curves(struct sx_buf *b, const struct sx_rundir *rd, const struct sx_json *c)
+{
+	static const char *const panel[2] = { "removed", "kept" };
+	static const char *const curve_name[2] = { "comprehensiveness curve", "sufficiency curve" };
+	static const char *const aopc_key[2] = { "aopc_comprehensiveness", "aopc_sufficiency" };
+	const char *cond = sx_json_key(c);
+	const struct sx_json *m;
+	struct curve cv[FIG_SERIES + 4];
+	const char *name[FIG_SERIES + 4];
+	size_t nm = 0, i, k, j, any = 0;
+	const double PW = 300, PH = 180, ML = 46, MT = 34, GAP = 60;
+	double W = ML + 2 * PW + GAP + 16, H, tick[] = { 0, 0.25, 0.5, 0.75, 1 };
+	struct sx_buf t = SX_BUF_INIT, d = SX_BUF_INIT, id = SX_BUF_INIT;
+
+	for (m = sx_json_child(sx_json_get(c, "methods")); m && nm < FIG_SERIES + 4; m = sx_json_next(m)) {
+		name[nm] = sx_json_key(m);
+		curve_gather(rd, cond, name[nm], &cv[nm]);
+		any += cv[nm].n[0] + cv[nm].n[1];
+		nm++;
+	}
+	if (!any)
+		goto out;
+	H = MT + PH + 40 + (double)nm * 16 + 8;
+	sx_buf_addf(&t, "deletion curves, %s", sx_rundir_condition_label(cond));
+	sx_buf_addf(&d, "mean probability of the model's label as the top 1, 5, 10, 20 and 50 %% "
+		       "of tokens are removed (left) and kept (right), per explanation method, "
+		       "with the area over the curve (AOPC) in the legend");
+	sx_buf_addf(&id, "fig-curves-%s", cond);
+	sx_buf_adds(b, "<figure class=\"fig curves\" data-cond=\"");
+	esc(b, cond);
+	sx_buf_adds(b, "\">");
+	svg_open(b, id.buf, W, H, t.buf, d.buf);
+	for (k = 0; k < 2; k++) {
+		double x0 = ML + (double)k * (PW + GAP);
+		size_t npts = k == 0 ? SX_AOPC_NBINS + 1 : SX_AOPC_NBINS;
+		double step = PW / (double)(npts - 1);
+
+		sx_buf_addf(b, "<text x=\"%.0f\" y=\"14\" font-weight=\"600\" font-size=\"13\">", x0);
+		esc(b, sx_rundir_condition_label(cond));
+		sx_buf_addf(b, ", %s: top tokens %s</text>", curve_name[k], panel[k]);
+		for (i = 0; i < sizeof(tick) / sizeof(tick[0]); i++) {
+			double y = MT + PH - tick[i] * PH;
+			sx_buf_addf(b, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" "
+				       "stroke=\"#e0e0e0\"/><text x=\"%.0f\" y=\"%.1f\" "
+				       "text-anchor=\"end\">%g</text>",
+				    x0, y, x0 + PW, y, x0 - 4, y + 4, tick[i]);
+		}
+		for (j = 0; j < npts; j++) {
+			double pct = k == 0 ? (j ? aopc_bins[j - 1] * 100 : 0) : aopc_bins[j] * 100;
+			sx_buf_addf(b, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%g %%</text>",
+				    x0 + (double)j * step, MT + PH + 16, pct);
+		}
+		sx_buf_addf(b, "<path d=\"M%.0f %.0fV%.0fH%.0f\" stroke=\"#999\" fill=\"none\"/>", x0,
+			    MT, MT + PH, x0 + PW);
+		sx_buf_addf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%% of the tokens "
+			       "%s (the top of the method's ranking)</text>",
+			    x0 + PW / 2, MT + PH + 32, panel[k]);
+		sx_buf_addf(b, "<text transform=\"translate(%.0f %.0f) rotate(-90)\" "
+			       "text-anchor=\"middle\">mean P(label)</text>",
+			    x0 - 32, MT + PH / 2);
+		for (i = 0; i < nm; i++) {
+			size_t s = fig_series(name[i]);
+			const struct curve *q = &cv[i];
+			const struct sx_json *agg = sx_json_get(sx_json_get(sx_json_get(c, "methods"),
+									name[i]), aopc_key[k]);
+			double ly = MT + PH + 48 + (double)i * 16;
+
+			/* the legend, with the AOPC of summary.json */
+			sx_buf_addf(b, "<g class=\"legend\" data-method=\"%s\" data-curve=\"%s\" "
+				       "data-aopc=\"%.6g\" data-n=\"%zu\">",
+				    name[i], panel[k], sx_json_num_or_nan(agg, "mean"), q->n[k]);
+			sx_buf_addf(b, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
+				       "stroke=\"%s\" stroke-width=\"2\" stroke-dasharray=\"%s\"/>",
+				    x0, ly - 4, x0 + 26, ly - 4, fig_colour[s], fig_dash[s]);
+			sx_buf_addf(b, "></%s>", marker_open(b, s, x0 + 13, ly - 4));
+			sx_buf_addf(b, "<text x=\"%.0f\" y=\"%.0f\">%s: AOPC ", x0 + 32, ly,
+				    method_label(name[i]));
+			fig_num(b, sx_json_num_or_nan(agg, "mean"));
+			sx_buf_addf(b, " (%zu reviews)</text></g>", q->n[k]);
+			if (!q->n[k])
+				continue;
+			sx_buf_addf(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+				       "stroke-dasharray=\"%s\" points=\"", fig_colour[s], fig_dash[s]);
+			for (j = 0; j < npts; j++) {
+				double p = k == 0 ? (j ? q->p[0][j - 1] : q->px[0]) : q->p[1][j];
+				sx_buf_addf(b, "%s%.1f,%.1f", j ? " " : "", x0 + (double)j * step,
+					    MT + PH - p * PH);
+			}
+			sx_buf_adds(b, "\"/>");
+			for (j = 0; j < npts; j++) {
+				double p = k == 0 ? (j ? q->p[0][j - 1] : q->px[0]) : q->p[1][j];
+				double pct = k == 0 ? (j ? aopc_bins[j - 1] * 100 : 0) : aopc_bins[j] * 100;
+				const char *tag = marker_open(b, s, x0 + (double)j * step, MT + PH - p * PH);
+
+				sx_buf_addf(b, " class=\"pt\" data-method=\"%s\" data-curve=\"%s\" "
+					       "data-pct=\"%g\" data-p=\"%.6f\"><title>%s, top %g %% %s: "
+					       "mean P(label) %.3f over %zu reviews</title></%s>",
+					    name[i], panel[k], pct, p, method_label(name[i]), pct,
+					    panel[k], p, q->n[k], tag);
+			}
+		}
+	}
+	sx_buf_adds(b, "</svg><figcaption>Deletion curves, ");
+	esc(b, sx_rundir_condition_label(cond));
+	sx_buf_adds(b, "</figcaption></figure>\n");
+out:
+	sx_buf_release(&t);
+	sx_buf_release(&d);
+	sx_buf_release(&id);
+}
+
+/* ---- reliability diagrams */
+
+static void svg_reliability(struct sx_buf *b, const struct sx_rundir *rd, const struct sx_json *c)
+{
+	const char *cond = sx_json_key(c);
+	const struct sx_json *ci = sx_json_get(c, "ece_ci");
+	struct sx_ece_bin bins[SX_ECE_BINS];
+	double *conf = xcalloc(rd->nrecords + 1, sizeof(double));
+	unsigned char *ok = xcalloc(rd->nrecords + 1, 1);
+	double ece = sx_json_num_or_nan(c, "ece");
+	const double P = 300, ML = 46, MT = 50, W = ML + P + 20, H = MT + P + 44;
+	size_t i, n = 0, total;
+	int bi;
+	struct sx_buf t = SX_BUF_INIT, d = SX_BUF_INIT, id = SX_BUF_INIT;
+
+	for (i = 0; i < rd->nrecords; i++) {
+		const struct sx_json *r = rd->records[i], *pred = sx_json_get(r, "prediction");
+		double gold = sx_json_num_or_nan(r, "gold"), label = sx_json_num_or_nan(pred, "label");
+		double cf = sx_json_num_or_nan(pred, "confidence");
+
+		if (!is_own(r) || strcmp(sx_json_str_or(r, "condition", ""), cond) ||
+		    !sx_rundir_status_usable_prediction(sx_json_get_str(r, "status")) ||
+		    !isfinite(gold) || !isfinite(label) || !isfinite(cf))
+			continue;
+		conf[n] = cf;
+		ok[n++] = label == gold;
+	}
+	total = sx_stats_ece_bins(conf, ok, n, bins);
+	if (!total)
+		goto out;
+	sx_buf_addf(&t, "reliability diagram, %s", sx_rundir_condition_label(cond));
+	sx_buf_addf(&d, "accuracy against verbal confidence in %d equal-width bins, %zu answers",
+		    SX_ECE_BINS, total);
+	sx_buf_addf(&id, "fig-rel-%s", cond);
+	sx_buf_adds(b, "<figure class=\"fig reliability\" data-cond=\"");
+	esc(b, cond);
+	sx_buf_addf(b, "\" data-answers=\"%zu\" data-ece=\"%.6g\">", total, ece);
+	svg_open(b, id.buf, W, H, t.buf, d.buf);
+	sx_buf_addf(b, "<text x=\"%.0f\" y=\"14\" font-weight=\"600\" font-size=\"13\">", ML);
+	esc(b, sx_rundir_condition_label(cond));
+	sx_buf_addf(b, "</text><text x=\"%.0f\" y=\"30\">ECE ", ML);
+	fig_num(b, ece);
+	if (isfinite(sx_json_num_or_nan(ci, "ci_lo"))) {
+		sx_buf_adds(b, " [");
+		fig_num(b, sx_json_num_or_nan(ci, "ci_lo"));
+		sx_buf_adds(b, ", ");
+		fig_num(b, sx_json_num_or_nan(ci, "ci_hi"));
+		sx_buf_adds(b, "]");
+	}
+	sx_buf_addf(b, ", %zu answers</text>", total);
+	for (bi = 0; bi <= 10; bi += 2) {
+		double v = bi / 10.0;
+		sx_buf_addf(b, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#eee\"/>"
+			       "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%g</text>"
+			       "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%g</text>",
+			    ML, MT + P - v * P, ML + P, MT + P - v * P, ML - 4, MT + P - v * P + 4, v,
+			    ML + v * P, MT + P + 14, v);
+	}
+	sx_buf_addf(b, "<path d=\"M%.0f %.0fV%.0fH%.0f\" stroke=\"#999\" fill=\"none\"/>", ML, MT,
+		    MT + P, ML + P);
+	sx_buf_addf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\" font-size=\"10\">n</text>",
+		    ML - 4, MT - 6);
+	sx_buf_addf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">verbal confidence</text>",
+		    ML + P / 2, MT + P + 30);
+	sx_buf_addf(b, "<text transform=\"translate(%.0f %.0f) rotate(-90)\" text-anchor=\"middle\">"
+		       "accuracy</text>", ML - 32, MT + P / 2);
+	for (bi = 0; bi < SX_ECE_BINS; bi++) {
+		const struct sx_ece_bin *e = &bins[bi];
+		double x = ML + (double)bi / SX_ECE_BINS * P, w = P / SX_ECE_BINS;
+		double hgt = e->n ? e->accuracy * P : 0;
+
+		if (!e->n)
+			continue;
+		sx_buf_addf(b, "<g class=\"bin\" data-bin=\"%d\" data-n=\"%zu\" data-conf=\"%.6f\" "
+			       "data-acc=\"%.6f\"><title>confidence in [%.1f, %.1f%s: %zu answers, "
+			       "mean confidence %.3f, accuracy %.3f</title>",
+			    bi, e->n, e->confidence, e->accuracy, bi / 10.0, (bi + 1) / 10.0,
+			    bi == SX_ECE_BINS - 1 ? "]" : ")", e->n, e->confidence, e->accuracy);
+		sx_buf_addf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+			       "fill=\"#90caf9\" stroke=\"#1565c0\"/>",
+			    x + 1, MT + P - hgt, w - 2, hgt);
+		sx_buf_addf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#000\"/>",
+			    ML + e->confidence * P, MT + P - e->accuracy * P);
+		sx_buf_addf(b, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" font-size=\"10\">"
+			       "%zu</text></g>", x + w / 2, MT - 6, e->n);
+	}
+	sx_buf_addf(b, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#c62828\" "
+		       "stroke-dasharray=\"5 4\"/>", ML, MT + P, ML + P, MT);
+	sx_buf_adds(b, "</svg><figcaption>Reliability diagram, ");
+	esc(b, sx_rundir_condition_label(cond));
+	sx_buf_adds(b, "</figcaption></figure>\n");
+out:
+	free(conf);
+	free(ok);
+	sx_buf_release(&t);
+	sx_buf_release(&d);
+	sx_buf_release(&id);
+}
+
+static void section_figures(struct sx_buf *b, const struct sx_rundir *rd)
+{
+	const struct sx_metric_def *md;
+	const struct sx_json *c;
+	size_t i;
+
+	sx_buf_adds(b, "<section id=\"figures\"><h2>Figures</h2>\n<h3>Faithfulness</h3>\n"
+		       "<p class=\"note\">One forest plot per faithfulness metric, one row per "
+		       "(condition, method): the mark is the mean over reviews, the bar its 95 % "
+		       "interval, as summary.json gives them (the interval method is in each row's "
+		       "tooltip); the dashed line is 0. Marks: &#9679; self, &#9632; occlusion, "
+		       "&#9650; LIME.</p>\n<div class=\"charts\">\n");
+	for (i = 0; (md = sx_metric_of(SX_METRIC_FAITH, i)); i++)
+		svg_forest(b, rd, md);
+	sx_buf_adds(b, "</div>\n<h3>Deletion curves</h3>\n<p class=\"note\">The model's "
+		       "probability for the label it gave the full review, averaged over the reviews "
+		       "whose AOPC is defined, as the top 1, 5, 10, 20 and 50 % of the tokens of each "
+		       "method's ranking are removed (left: the faster it falls, the more faithful) "
+		       "or kept alone (right: the higher it stays, the more faithful). Top q % is "
+		       "ceil(q n) tokens, at least 1. AOPC (legend, from summary.json) is the mean "
+		       "over reviews of P(label | x) minus the mean of the five points: 0 % removed "
+		       "is the full review; nothing kept (the empty review) is not one of the "
+		       "bins.</p>\n<div class=\"charts\">\n");
+	for (c = sx_json_child(sx_json_get(rd->summary, "conditions")); c; c = sx_json_next(c))
+		svg_curves(b, rd, c);
+	sx_buf_adds(b, "</div>\n<h3>Calibration of the verbal confidence</h3>\n<p class=\"note\">"
+		       "The ECE's 10 equal-width bins per condition, over the answers with a usable "
+		       "prediction and a gold label: a bar is the accuracy of the answers whose "
+		       "confidence falls in the bin (how many above it), a dot the bin's mean "
+		       "confidence; the dashed diagonal is perfect calibration, a bar below it "
+		       "over-confidence. ECE and its interval from summary.json.</p>\n"
+		       "<div class=\"charts\">\n");
+	for (c = sx_json_child(sx_json_get(rd->summary, "conditions")); c; c = sx_json_next(c))
+		svg_reliability(b, rd, c);
+	sx_buf_adds(b, "</div></section>\n");
+}
+
 /* ---------------------------------------------------------------- entry */
 
 int sx_report_render(const struct sx_rundir *rd, struct sx_buf *out, struct sx_err *err)
@@ -770,6 +1303,7 @@ int sx_report_render(const struct sx_rundir *rd, struct sx_buf *out, struct sx_e
 	if (rc)
 		return rc;
 	sx_buf_adds(out, "</section>\n");
+	section_figures(out, rd);
 	section_charts(out, rd);
 	section_reviews(out, rd);
 	section_failures(out, rd);

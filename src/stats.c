@@ -808,12 +808,15 @@ static int ece_bin(double c)
 	return b >= SX_ECE_BINS ? SX_ECE_BINS - 1 : b;
 }
 
-int sx_stats_ece(const double *confidence, const unsigned char *correct, size_t n, double *ece)
+size_t sx_stats_ece_bins(const double *confidence, const unsigned char *correct, size_t n,
+			 struct sx_ece_bin bins[SX_ECE_BINS])
 {
 	double conf[SX_ECE_BINS] = { 0 }, acc[SX_ECE_BINS] = { 0 };
-	size_t cnt[SX_ECE_BINS] = { 0 }, i, total = 0;
+	size_t i, total = 0;
 	int b;
 
+	for (b = 0; b < SX_ECE_BINS; b++)
+		bins[b].n = 0;
 	for (i = 0; i < n; i++) {
 		double c = confidence[i];
 
@@ -822,18 +825,31 @@ int sx_stats_ece(const double *confidence, const unsigned char *correct, size_t 
 			continue;
 		conf[b] += c;
 		acc[b] += correct[i] ? 1.0 : 0.0;
-		cnt[b]++;
+		bins[b].n++;
 		total++;
 	}
+	for (b = 0; b < SX_ECE_BINS; b++) {
+		bins[b].confidence = bins[b].n ? conf[b] / (double)bins[b].n : NAN;
+		bins[b].accuracy = bins[b].n ? acc[b] / (double)bins[b].n : NAN;
+	}
+	return total;
+}
+
+int sx_stats_ece(const double *confidence, const unsigned char *correct, size_t n, double *ece)
+{
+	struct sx_ece_bin bins[SX_ECE_BINS];
+	size_t total = sx_stats_ece_bins(confidence, correct, n, bins);
+	int b;
+
 	if (total == 0) {
 		*ece = NAN;
 		return SX_STATS_UNDEFINED;
 	}
 	*ece = 0;
 	for (b = 0; b < SX_ECE_BINS; b++)
-		if (cnt[b])
-			*ece += ((double)cnt[b] / (double)total) *
-				fabs(acc[b] / (double)cnt[b] - conf[b] / (double)cnt[b]);
+		if (bins[b].n)
+			*ece += ((double)bins[b].n / (double)total) *
+				fabs(bins[b].accuracy - bins[b].confidence);
 	return 0;
 }
 

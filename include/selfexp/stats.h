@@ -241,6 +241,19 @@ size_t sx_stats_holm(const double *p, size_t n, double *adj);
 int sx_stats_ece(const double *confidence, const unsigned char *correct, size_t n, double *ece);
 
 /*
+ * The bins of sx_stats_ece, for a reliability diagram: bins[b] gets the
+ * number of usable pairs in bin b, their mean confidence and their accuracy
+ * (both NaN when the bin is empty). Returns the number of usable pairs.
+ */
+struct sx_ece_bin {
+	size_t n;
+	double confidence; /* mean confidence of the bin's pairs */
+	double accuracy;   /* fraction correct */
+};
+size_t sx_stats_ece_bins(const double *confidence, const unsigned char *correct, size_t n,
+			 struct sx_ece_bin bins[SX_ECE_BINS]);
+
+/*
  * The ECE with a 95 % interval: the usable pairs are resampled B times
  * (B == 0: SX_STATS_BOOTSTRAP_B) from a stream seeded with seed, the ECE of
  * each resample computed, and the interval taken from those replicates as

@@ -896,6 +896,69 @@ static void test_renderings(void **state)
 	free(cur);
 }
 
+/* The Markdown's verdict lines from hand-made rows: exact text, Holm's p (not the raw one). */
+static void verdict_row(struct sx_compare_row *r, const char *metric, const char *method, int up,
+			double b, double a, double lo, double hi, double p, double holm, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->condition, sizeof(r->condition), "ep");
+	snprintf(r->method, sizeof(r->method), "%s", method);
+	snprintf(r->metric, sizeof(r->metric), "%s", metric);
+	r->higher_better = up;
+	r->p.n = n;
+	r->p.mean_b = b;
+	r->p.mean_a = a;
+	r->p.mean_diff = a - b;
+	r->p.ci_lo = lo;
+	r->p.ci_hi = hi;
+	r->p.p_value = p;
+	r->p_holm = holm;
+}
+
+static void test_verdict_lines(void **state)
+{
+	struct sx_compare_row rows[7];
+	struct sx_compare_result res = SX_COMPARE_RESULT_INIT;
+	struct sx_buf b = SX_BUF_INIT;
+	const char *want =
+		"### selfexp compare: 2 metrics regressed\n\n"
+		"- comprehensiveness (ep/self): 0.412 -> 0.371 (-0.041, 95% CI [-0.060, -0.020], "
+		"Holm p = 0.003, n = 40): **worse**\n"
+		"- sufficiency (ep/lime): 0.100 -> 0.080 (-0.020, 95% CI [-0.030, -0.010], "
+		"Holm p = 0.040, n = 40): better\n"
+		"- rankdel (ep/occlusion): 0.500 -> 0.495 (-0.005, 95% CI [-0.009, -0.001], "
+		"Holm p = 0.020, n = 40): worse, within the tolerance\n"
+		"- df_frac (ep/self): 0.500 -> 0.495 (-0.005, 95% CI [-0.009, -0.001], "
+		"Holm p < 0.001, n = 40): better, within the tolerance\n"
+		"- accuracy (ep): 0.900 -> 0.875 (-0.025, 95% CI [-0.075, +0.000], "
+		"Holm p = 0.500, n = 40): no significant change\n"
+		"- parse_failures (ep): 0.000 -> 0.000 (every one of the 40 differences is zero): "
+		"unchanged\n"
+		"- df_mit (ep/self): **worse**: no value in the new run\n\n";
+
+	(void)state;
+	verdict_row(&rows[0], "comprehensiveness", "self", 1, 0.412, 0.371, -0.06, -0.02, 0.001, 0.003, 40);
+	rows[0].regressed = 1;
+	verdict_row(&rows[1], "sufficiency", "lime", 0, 0.1, 0.08, -0.03, -0.01, 0.01, 0.04, 40);
+	rows[1].improved = 1;
+	verdict_row(&rows[2], "rankdel", "occlusion", 1, 0.5, 0.495, -0.009, -0.001, 0.01, 0.02, 40);
+	verdict_row(&rows[3], "df_frac", "self", 0, 0.5, 0.495, -0.009, -0.001, 1e-5, 1e-4, 40);
+	verdict_row(&rows[4], "accuracy", "answer", 1, 0.9, 0.875, -0.075, 0, 0.25, 0.5, 40);
+	verdict_row(&rows[5], "parse_failures", "answer", 0, 0, 0, 0, 0, NAN, NAN, 40);
+	verdict_row(&rows[6], "df_mit", "self", 1, NAN, NAN, NAN, NAN, NAN, NAN, 0);
+	rows[6].lost = rows[6].regressed = 1;
+	res.rows = rows;
+	res.n = 7;
+	res.regressions = 2;
+	res.alpha = 0.05;
+	res.tolerance = 0.01;
+	sx_compare_markdown(&res, &b);
+	assert_true(b.len > strlen(want));
+	if (strncmp(b.buf, want, strlen(want)))
+		fail_msg("got:\n%.*s\nwanted:\n%s", (int)strlen(want), b.buf, want);
+	sx_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -911,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_metric_specs),
 		cmocka_unit_test(test_renderings),
+		cmocka_unit_test(test_verdict_lines),
 	};
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
