@@ -955,9 +955,10 @@ static void on_done(struct run *r, struct sx_http_done *d)
 		job_reason(j, "http %ld: redirect to '%s' not followed", d->status,
 			   d->location[0] ? d->location : "?");
 	else if (kind == SX_ENGINE_CLIENT_CONTEXT)
-		job_reason(j, "http %ld: %s; the prompt and the completion cap do not fit the "
+		job_reason(j, "http %ld: the prompt and the completion cap do not fit the "
 			   "server's context: lower --max-tokens, or give the server a larger "
-			   "context (llama.cpp: -c / --ctx-size; Ollama: num_ctx)", d->status, msg);
+			   "context (llama.cpp: -c / --ctx-size; Ollama: num_ctx): %s", d->status,
+			   msg);
 	else
 		job_reason(j, "http %ld%s%s", d->status, msg ? ": " : "", msg ? msg : "");
 	free(msg);
