@@ -481,7 +481,10 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("P(positive): from the verbal confidence (default), from\n"
 		   "the label token's logprobs, or the frequency of label 1\n"
 		   "over N sampled choices (N in 2..128; temperature 1\n"
-		   "unless --temperature is given)") },
+		   "unless --temperature is given); sample:N asks for n = N,\n"
+		   "and on a server that refuses n > 1 (llama.cpp) or returns\n"
+		   "fewer choices (Ollama) sends N requests of one choice,\n"
+		   "seeds 0..N-1, counted in run.json (docs/endpoints.md)") },
 	{ "seed", "S", G_PROTOCOL, RUN, FUNC(set_seed, "a non-negative integer"),
 	  RUN_HELP("run seed: LIME samples and bootstrap draws (default 0)") },
 	{ "seed", "S", NULL, DEMO, FUNC(set_demo_seed, "a non-negative integer"),
