@@ -474,6 +474,9 @@ int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, str
 		out->prompt_tokens = -1;
 	if (sx_json_get_long(usage, "completion_tokens", 0, 1L << 40, &out->completion_tokens))
 		out->completion_tokens = -1;
+	if (sx_json_get_long(sx_json_get(usage, "completion_tokens_details"), "reasoning_tokens", 0,
+			     1L << 40, &out->reasoning_tokens))
+		out->reasoning_tokens = -1;
 	decode_logprobs(choice, out);
 	rc = 0;
 out:
@@ -549,4 +552,58 @@ char *sx_chat_error_message(const char *body, size_t len)
 		r = clean_message(m);
 	sx_json_free(root);
 	return r;
+}
+
+char *sx_chat_error_param(const char *body, size_t len)
+{
+	struct sx_json *root;
+	const char *m;
+	char *r = NULL;
+
+	if (!body || len > SX_CHAT_MAX_RESPONSE || !(root = sx_json_parse(body, len, NULL)))
+		return NULL;
+	m = sx_json_get_str(sx_json_get(root, "error"), "param");
+	if (m && *m)
+		r = clean_message(m);
+	sx_json_free(root);
+	return r;
+}
+
+int sx_chat_models_ids(const char *body, size_t len, size_t max, struct sx_buf *out)
+{
+	struct sx_json *root, *ids;
+	const struct sx_json *list, *m;
+	const char *field = "id";
+	char *text;
+	size_t n = 0;
+
+	if (!body || len > SX_CHAT_MAX_RESPONSE || !(root = sx_json_parse(body, len, NULL)))
+		return SX_EINPUT;
+	list = sx_json_get(root, "data");
+	if (sx_json_type_of(list) != SX_JSON_ARRAY) {
+		list = sx_json_get(root, "models");
+		field = "name";
+	}
+	if (sx_json_type_of(list) != SX_JSON_ARRAY) {
+		sx_json_free(root);
+		return SX_EINPUT;
+	}
+	ids = sx_json_new_array();
+	for (m = sx_json_child(list); m && n < max; m = sx_json_next(m)) {
+		const char *id = sx_json_get_str(m, field);
+
+		if (id) {
+			char *c = clean_message(id);
+
+			sx_json_push(ids, sx_json_new_str(c));
+			free(c);
+			n++;
+		}
+	}
+	text = sx_json_print(ids, 0);
+	sx_buf_adds(out, text);
+	free(text);
+	sx_json_free(ids);
+	sx_json_free(root);
+	return 0;
 }

@@ -245,15 +245,19 @@ static const char *memrmem(const char *hay, size_t n, const char *needle, size_t
 
 long sx_engine_estimate_tokens(const char *body, size_t len)
 {
-	static const char mt[] = "\"max_tokens\":";
+	static const char mt[] = "\"max_tokens\":", mct[] = "\"max_completion_tokens\":";
 	const char *p = memrmem(body, len, mt, sizeof(mt) - 1);
 	long max_tokens = 1024;
 
 	if (p) {
+		p += sizeof(mt) - 1;
+	} else if ((p = memrmem(body, len, mct, sizeof(mct) - 1))) {
+		p += sizeof(mct) - 1;
+	}
+	if (p) {
 		char *end;
 		long v;
 
-		p += sizeof(mt) - 1;
 		v = strtol(p, &end, 10);
 		if (end != p && v >= 0 && (size_t)(end - body) <= len)
 			max_tokens = v;
@@ -404,6 +408,9 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 		hc.max_connections = e->concurrency;
 		hc.insecure = cfg->insecure;
 		hc.api_key = cfg->api_key;
+		hc.auth = cfg->auth;
+		hc.headers = cfg->headers;
+		hc.nheaders = cfg->nheaders;
 		if ((rc = sx_http_new(&hc, &e->http, err)))
 			goto fail;
 	}
@@ -619,6 +626,16 @@ static void lookup_cache(struct run *r, struct job *j)
 		e->stats.unverified++;
 }
 
+/* The completion tokens billed: reasoning tokens are inside completion_tokens, unless a server counts them apart. */
+static long billed_completion(const struct sx_chat_answer *a)
+{
+	long c = a->completion_tokens > 0 ? a->completion_tokens : 0;
+
+	if (a->reasoning_tokens > c)
+		c += a->reasoning_tokens;
+	return c;
+}
+
 static double job_cost(const struct sx_engine *e, long ptok, long ctok)
 {
 	return ((double)(ptok > 0 ? ptok : 0) * e->price_in +
@@ -712,6 +729,120 @@ static int wrong_endpoint(struct run *r, struct job *j, const struct sx_http_don
 	return 1;
 }
 
+/* Case-insensitive: does s hold needle? */
+static int has_text(const char *s, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; s && *s; s++)
+		if (!strncasecmp(s, needle, n))
+			return 1;
+	return 0;
+}
+
+int sx_engine_client_error(const char *msg)
+{
+	static const char *const ctx[] = {
+		"context shift is disabled", "exceeds the available context size",
+		"maximum context length", "context_length_exceeded", "context length exceeded",
+		"exceed_context_size", "prompt is too long",
+	};
+	static const char *const body[] = {
+		"failed to parse", "parse error", "invalid json", "json.exception",
+	};
+	size_t i;
+
+	if (!msg)
+		return 0;
+	if (has_text(msg, "only one completion choice"))
+		return SX_ENGINE_CLIENT_N;
+	for (i = 0; i < sizeof(ctx) / sizeof(ctx[0]); i++)
+		if (has_text(msg, ctx[i]))
+			return SX_ENGINE_CLIENT_CONTEXT;
+	for (i = 0; i < sizeof(body) / sizeof(body[0]); i++)
+		if (has_text(msg, body[i]))
+			return SX_ENGINE_CLIENT_BAD_BODY;
+	return 0;
+}
+
+/*
+ * The request field a 400 says is not supported: error.param, else the first
+ * quoted 'name' of the message, when the message says "unsupported" or "not
+ * supported" (OpenAI's unsupported_parameter and unsupported_value). Owned, or NULL.
+ */
+static char *refused_field(const struct sx_http_done *d, const char *msg)
+{
+	char *param;
+	const char *q, *q2;
+
+	if (!msg || (!has_text(msg, "unsupported") && !has_text(msg, "not supported")))
+		return NULL;
+	param = sx_chat_error_param(d->body.buf, d->body.len);
+	if (param)
+		return param;
+	if ((q = strchr(msg, '\'')) && (q2 = strchr(q + 1, '\'')) && q2 - q > 1 && q2 - q < 64)
+		return xstrndup(q + 1, (size_t)(q2 - q - 1));
+	return NULL;
+}
+
+/* The flag that leaves a refused field out, or sends it differently. */
+static const char *field_fix(const char *field)
+{
+	static const struct {
+		const char *field, *fix;
+	} fixes[] = {
+		{ "max_tokens", "--max-tokens-field max_completion_tokens" },
+		{ "max_completion_tokens", "--max-tokens-field max_tokens" },
+		{ "temperature", "--unset temperature (the model takes only its default)" },
+		{ "top_p", "--unset top_p (the model takes only its default)" },
+		{ "seed", "--unset seed" },
+		{ "logprobs", "--prob verbal (the model gives no logprobs)" },
+		{ "top_logprobs", "--prob verbal (the model gives no logprobs)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fixes) / sizeof(fixes[0]); i++)
+		if (!strcmp(field, fixes[i].field))
+			return fixes[i].fix;
+	return NULL;
+}
+
+/*
+ * A 400 naming a field the model does not support: every request carries
+ * it, so the run stops at once (no retries) with the flag that fixes it.
+ * The field "n" is left to the caller (--prob sample:N falls back to
+ * separate requests).
+ */
+static int unsupported_field(struct run *r, struct job *j, const struct sx_http_done *d,
+			     const char *msg)
+{
+	char *field;
+	const char *fix;
+	struct sx_buf other = SX_BUF_INIT;
+
+	if (d->status != 400 && d->status != 422)
+		return 0;
+	field = refused_field(d, msg);
+	if (!field || !strcmp(field, "n")) {
+		free(field);
+		return 0;
+	}
+	redact(r->e, field);
+	fix = field_fix(field);
+	if (!fix) {
+		sx_buf_addf(&other, "leave out the --param %s that sets it", field);
+		fix = other.buf;
+	}
+	r->fatal = sx_err_set(r->err, SX_EINPUT,
+			      "the API at '%s' does not support the request field '%s' (http %ld: "
+			      "%s); pass %s", r->e->base_url, field, d->status, msg, fix);
+	job_reason(j, "http %ld: unsupported field '%s'", d->status, field);
+	job_finish(r, j, SX_RESULT_FAILED);
+	sx_buf_release(&other);
+	free(field);
+	return 1;
+}
+
 static void on_done(struct run *r, struct sx_http_done *d)
 {
 	struct sx_engine *e = r->e;
@@ -719,6 +850,7 @@ static void on_done(struct run *r, struct sx_http_done *d)
 	struct sx_err derr = SX_ERR_INIT;
 	double now = now_s(), hint = -1;
 	char *msg = NULL;
+	int kind;
 
 	e->reserved -= j->est_cost;
 	if (e->reserved < 1e-12)
@@ -785,9 +917,11 @@ static void on_done(struct run *r, struct sx_http_done *d)
 		e->ever_ok = 1;
 		if (j->answer.prompt_tokens > 0)
 			e->stats.prompt_tokens += j->answer.prompt_tokens;
-		if (j->answer.completion_tokens > 0)
-			e->stats.completion_tokens += j->answer.completion_tokens;
-		e->stats.cost += job_cost(e, j->answer.prompt_tokens, j->answer.completion_tokens);
+		if (j->answer.completion_tokens > 0 || j->answer.reasoning_tokens > 0)
+			e->stats.completion_tokens += billed_completion(&j->answer);
+		if (j->answer.reasoning_tokens > 0)
+			e->stats.reasoning_tokens += j->answer.reasoning_tokens;
+		e->stats.cost += job_cost(e, j->answer.prompt_tokens, billed_completion(&j->answer));
 		if (j->answer.prompt_tokens >= 0 && j->answer.completion_tokens >= 0)
 			bucket_refund(&e->tpm, (double)(j->est_tokens - j->answer.prompt_tokens -
 							j->answer.completion_tokens));
@@ -812,12 +946,27 @@ static void on_done(struct run *r, struct sx_http_done *d)
 		free(msg);
 		return;
 	}
+	if (unsupported_field(r, j, d, msg)) {
+		free(msg);
+		return;
+	}
+	kind = sx_engine_client_error(msg);
 	if (d->status >= 300 && d->status < 400)
 		job_reason(j, "http %ld: redirect to '%s' not followed", d->status,
 			   d->location[0] ? d->location : "?");
+	else if (kind == SX_ENGINE_CLIENT_CONTEXT)
+		job_reason(j, "http %ld: the prompt and the completion cap do not fit the "
+			   "server's context: lower --max-tokens, or give the server a larger "
+			   "context (llama.cpp: -c / --ctx-size; Ollama: num_ctx): %s", d->status,
+			   msg);
 	else
 		job_reason(j, "http %ld%s%s", d->status, msg ? ": " : "", msg ? msg : "");
 	free(msg);
+	if (kind) {
+		/* a client error, whatever the status says: the same request fails again */
+		job_finish(r, j, SX_RESULT_FAILED);
+		return;
+	}
 	if (d->status == 408 || d->status == 409 || d->status == 429 || d->status >= 500) {
 		hint = d->retry_after_s;
 		if (d->status == 429) {
@@ -1070,5 +1219,31 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 	free(r.queue);
 	free(r.retry.items);
 	free(idx);
+	return rc;
+}
+
+int sx_engine_models(struct sx_engine *e, struct sx_buf *out)
+{
+	struct sx_buf url = SX_BUF_INIT, body = SX_BUF_INIT;
+	const char *q;
+	size_t blen;
+	long status = 0;
+	int rc = SX_ENOTFOUND;
+
+	if (!e->http)
+		return SX_ENOTFOUND;
+	q = e->base_url + strcspn(e->base_url, "?#");
+	for (blen = (size_t)(q - e->base_url); blen && e->base_url[blen - 1] == '/'; blen--)
+		;
+	sx_buf_add(&url, e->base_url, blen);
+	sx_buf_adds(&url, "/models");
+	if (*q == '?')
+		sx_buf_add(&url, q, strcspn(q, "#"));
+	if (!sx_http_get(e->http, url.buf, e->timeout_s < 10 ? e->timeout_s : 10, &status, &body,
+			 NULL) &&
+	    status == 200 && !sx_chat_models_ids(body.buf, body.len, SX_ENGINE_MAX_MODEL_IDS, out))
+		rc = 0;
+	sx_buf_release(&url);
+	sx_buf_release(&body);
 	return rc;
 }

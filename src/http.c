@@ -34,8 +34,10 @@ struct sx_http {
 	size_t in_flight;
 	size_t buffered;     /* body bytes held by transfers in flight */
 	int insecure;
-	const char *key;     /* borrowed from headers: the key inside the Authorization line */
-	size_t key_len;
+	/* borrowed from headers: the key and the secret header values, redacted from what comes back */
+	const char *secret[SX_HTTP_MAX_HEADERS + 1];
+	size_t secret_len[SX_HTTP_MAX_HEADERS + 1];
+	size_t nsecret;
 };
 
 /* ---------------------------------------------------------------- parsing */
@@ -215,15 +217,72 @@ static void wipe_headers(struct curl_slist *l)
 			explicit_bzero(l->data, strlen(l->data));
 }
 
+int sx_http_header_check(const char *name, const char *value, size_t *bad_at)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+	const unsigned char *p;
+
+	if (!name || !*name)
+		return -1;
+	for (p = (const unsigned char *)name; *p; p++)
+		if (!(isalnum(*p) || strchr(tchar, *p)) || *p >= 0x80) {
+			if (bad_at)
+				*bad_at = (size_t)(p - (const unsigned char *)name);
+			return -1;
+		}
+	for (p = (const unsigned char *)value; p && *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+			if (bad_at)
+				*bad_at = (size_t)(p - (const unsigned char *)value);
+			return -1;
+		}
+	return 0;
+}
+
+/* Append "name: value" to *l (the line wiped from the temporary buffer); 0, or -1 out of memory. */
+static int add_header(struct curl_slist **l, const char *name, const char *value)
+{
+	struct sx_buf line = SX_BUF_INIT;
+	struct curl_slist *l2;
+
+	sx_buf_addf(&line, "%s: %s", name, value);
+	l2 = curl_slist_append(*l, line.buf);
+	explicit_bzero(line.buf, line.len);
+	sx_buf_release(&line);
+	if (!l2)
+		return -1;
+	*l = l2;
+	return 0;
+}
+
+/* Remember the value part of the last line of l as a secret to redact. */
+static void add_secret(struct sx_http *h, struct curl_slist *l, size_t name_len)
+{
+	while (l->next)
+		l = l->next;
+	if (h->nsecret >= sizeof(h->secret) / sizeof(h->secret[0]))
+		return;
+	h->secret[h->nsecret] = l->data + name_len + 2;
+	h->secret_len[h->nsecret] = strlen(h->secret[h->nsecret]);
+	h->nsecret++;
+}
+
 int sx_http_new(const struct sx_http_config *cfg, struct sx_http **out, struct sx_err *err)
 {
 	static int global_done;
 	struct sx_http *h;
 	struct curl_slist *l;
-	struct sx_buf auth = SX_BUF_INIT;
 	long conns = cfg->max_connections > 0 ? cfg->max_connections : 1;
+	size_t i;
+	int bad = 0;
 
 	*out = NULL;
+	if (cfg->nheaders > SX_HTTP_MAX_HEADERS)
+		return sx_err_set(err, SX_EINPUT, "more than %d extra headers", SX_HTTP_MAX_HEADERS);
+	for (i = 0; i < cfg->nheaders; i++)
+		if (sx_http_header_check(cfg->headers[i].name, cfg->headers[i].value, NULL))
+			return sx_err_set(err, SX_EINPUT, "header %zu is not one line of printable "
+					  "characters", i + 1);
 	if (!global_done) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT))
 			return sx_err_set(err, SX_EFAIL, "cannot initialise libcurl");
@@ -244,47 +303,58 @@ int sx_http_new(const struct sx_http_config *cfg, struct sx_http **out, struct s
 	l = curl_slist_append(NULL, "Content-Type: application/json");
 	l = l ? curl_slist_append(l, "Accept: application/json") : NULL;
 	l = l ? curl_slist_append(l, "Expect:") : NULL;
-	if (l && cfg->api_key && *cfg->api_key) {
-		struct curl_slist *l2;
+	bad = !l;
+	if (!bad && cfg->api_key && *cfg->api_key && cfg->auth != SX_HTTP_AUTH_NONE) {
+		int bearer = cfg->auth != SX_HTTP_AUTH_API_KEY;
+		struct sx_buf v = SX_BUF_INIT;
 
-		sx_buf_adds(&auth, "Authorization: Bearer ");
-		sx_buf_adds(&auth, cfg->api_key);
-		l2 = curl_slist_append(l, auth.buf);
-		explicit_bzero(auth.buf, auth.len);
-		sx_buf_release(&auth);
-		if (!l2) {
-			wipe_headers(l);
-			curl_slist_free_all(l);
-			l = NULL;
+		sx_buf_addf(&v, "%s%s", bearer ? "Bearer " : "", cfg->api_key);
+		bad = add_header(&l, bearer ? "Authorization" : "api-key", v.buf);
+		explicit_bzero(v.buf, v.len);
+		sx_buf_release(&v);
+		if (!bad) {
+			add_secret(h, l, strlen(bearer ? "Authorization" : "api-key"));
+			if (bearer) { /* the key itself, without "Bearer " */
+				h->secret[h->nsecret - 1] += 7;
+				h->secret_len[h->nsecret - 1] -= 7;
+			}
 		}
 	}
-	if (!l) {
+	for (i = 0; !bad && i < cfg->nheaders; i++) {
+		bad = add_header(&l, cfg->headers[i].name, cfg->headers[i].value);
+		if (!bad && cfg->headers[i].secret)
+			add_secret(h, l, strlen(cfg->headers[i].name));
+	}
+	if (bad) {
+		wipe_headers(l);
+		curl_slist_free_all(l);
 		curl_multi_cleanup(h->multi);
 		free(h);
 		return sx_err_set(err, SX_EFAIL, "out of memory building request headers");
 	}
 	h->headers = l;
-	for (; l; l = l->next) {
-		static const char pfx[] = "Authorization: Bearer ";
-
-		if (!strncmp(l->data, pfx, sizeof(pfx) - 1)) {
-			h->key = l->data + sizeof(pfx) - 1;
-			h->key_len = strlen(h->key);
-		}
-	}
 	*out = h;
 	return 0;
 }
 
 void sx_http_redact(const struct sx_http *h, char *s, size_t len)
 {
-	char *p = s, *end = s + len;
+	char *p, *end = s + len;
+	size_t i;
 
-	if (!h || !s || !h->key || h->key_len < SX_HTTP_REDACT_MIN)
+	if (!h || !s)
 		return;
-	while ((size_t)(end - p) >= h->key_len && (p = memmem(p, (size_t)(end - p), h->key, h->key_len))) {
-		memset(p, '*', h->key_len);
-		p += h->key_len;
+	for (i = 0; i < h->nsecret; i++) {
+		const char *k = h->secret[i];
+		size_t klen = h->secret_len[i];
+
+		if (klen < SX_HTTP_REDACT_MIN)
+			continue;
+		p = s;
+		while ((size_t)(end - p) >= klen && (p = memmem(p, (size_t)(end - p), k, klen))) {
+			memset(p, '*', klen);
+			p += klen;
+		}
 	}
 }
 
@@ -411,6 +481,36 @@ int sx_http_post(struct sx_http *h, const char *url, const char *body, size_t le
 	h->active = x;
 	h->in_flight++;
 	return 0;
+}
+
+int sx_http_get(struct sx_http *h, const char *url, double timeout_s, long *status,
+		struct sx_buf *out, struct sx_err *err)
+{
+	struct xfer *x = get_xfer(h);
+	long ms = timeout_s > 0 ? (long)(timeout_s * 1000.0) : 0;
+	CURLcode rc;
+
+	*status = 0;
+	if (!x)
+		return sx_err_set(err, SX_EFAIL, "cannot create a transfer handle");
+	x->too_large = x->over_budget = 0;
+	x->errbuf[0] = '\0';
+	sx_buf_reset(&x->body);
+	curl_easy_setopt(x->easy, CURLOPT_URL, url);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, ms);
+	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 && ms < 10000 ? ms : 10000L);
+	rc = curl_easy_perform(x->easy);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, status);
+		sx_http_redact(h, x->body.buf, x->body.len);
+		sx_buf_add(out, x->body.buf ? x->body.buf : "", x->body.len);
+	} else {
+		sx_http_redact(h, x->errbuf, strlen(x->errbuf));
+		sx_err_set(err, SX_ENET, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+	}
+	put_xfer(h, x);
+	return rc == CURLE_OK ? 0 : SX_ENET;
 }
 
 int sx_http_poll(struct sx_http *h, int timeout_ms, struct sx_err *err)

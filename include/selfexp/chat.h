@@ -72,6 +72,12 @@ struct sx_chat_answer {
 	long prompt_tokens;  /* from usage, -1 when absent */
 	long completion_tokens;
 	/*
+	 * usage.completion_tokens_details.reasoning_tokens (OpenAI's reasoning
+	 * models), -1 when absent: the hidden tokens a reasoning model thought
+	 * in, billed as output and already counted in completion_tokens.
+	 */
+	long reasoning_tokens;
+	/*
 	 * With logprobs: log P of "0" and "1" as the first label token of the
 	 * answer, from top_logprobs of the first output token that is "0" or "1"
 	 * (NAN when the API did not say). When the top_logprobs list several
@@ -96,6 +102,7 @@ struct sx_chat_answer {
 
 #define SX_CHAT_ANSWER_INIT { \
 	.content = NULL, .finish_reason = NULL, .prompt_tokens = -1, .completion_tokens = -1, \
+	.reasoning_tokens = -1, \
 	.logprob_0 = NAN, .logprob_1 = NAN, .label_tokens = NULL, .nlabel_tokens = 0, \
 	.choices = NULL, .nchoices = 0, \
 }
@@ -123,5 +130,17 @@ void sx_chat_answer_copy(struct sx_chat_answer *dst, const struct sx_chat_answer
  * are replaced by spaces and the text is capped at 512 bytes.
  */
 char *sx_chat_error_message(const char *body, size_t len);
+/*
+ * The "error.param" of an OpenAI error body (the request field it names,
+ * e.g. "max_tokens"), or NULL (owned by the caller); cleaned and capped as
+ * sx_chat_error_message.
+ */
+char *sx_chat_error_param(const char *body, size_t len);
+/*
+ * The "id" of every entry of a model list (GET /models: {"data":[{"id":...}]},
+ * or Ollama's {"models":[{"name":...}]}), at most max of them, appended to
+ * out as a JSON array of strings. SX_EINPUT when body is not such a list.
+ */
+int sx_chat_models_ids(const char *body, size_t len, size_t max, struct sx_buf *out);
 
 #endif

@@ -15,6 +15,7 @@
 #include "selfexp/buf.h"
 #include "selfexp/chat.h"
 #include "selfexp/err.h"
+#include "selfexp/http.h"
 
 /*
  * The cache key a request is looked up (and stored) under. A key is the
@@ -48,6 +49,10 @@ struct sx_engine_config {
 	int progress;           /* draw a progress line on stderr (caller decides: only on a terminal) */
 	int insecure;           /* disable TLS verification (recorded by the caller in run.json) */
 	int cache_keys;         /* enum sx_engine_keys */
+	int auth;               /* enum sx_http_auth: how the key is sent (default Bearer) */
+	const struct sx_http_header *headers; /* borrowed: --header, --header-env; never
+					       * logged, stored or part of the cache key */
+	size_t nheaders;
 	int accept_insecure_cache; /* a run that verifies TLS certificates (https without
 				    * insecure) takes only cached answers that were fetched
 				    * with verification, unless this is set; rows of older
@@ -58,7 +63,8 @@ struct sx_engine_config {
 	.base_url = NULL, .api_key = NULL, .cache_path = NULL, .concurrency = 16, .rpm = 0, \
 	.tpm = 0, .retries = 6, .timeout_s = 120.0, .offline = 0, .max_requests = 0, \
 	.max_cost = 0, .price_in = 0, .price_out = 0, .progress = 0, .insecure = 0, \
-	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .accept_insecure_cache = 0, \
+	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .auth = SX_HTTP_AUTH_BEARER, .headers = NULL, \
+	.nheaders = 0, .accept_insecure_cache = 0, \
 }
 
 struct sx_request {
@@ -68,7 +74,8 @@ struct sx_request {
 
 enum sx_result_status {
 	SX_RESULT_OK = 0,   /* answer decoded */
-	SX_RESULT_FAILED,   /* failed after all retries, or a 4xx that retrying cannot fix; reason set */
+	SX_RESULT_FAILED,   /* failed after all retries, or a 4xx (or a client error a server sends
+			     * as 500, see sx_engine_run) that retrying cannot fix; reason set */
 	SX_RESULT_SKIPPED   /* not sent: a cap was reached or the run was interrupted */
 };
 
@@ -94,7 +101,11 @@ struct sx_engine_stats {
 	long failed;
 	long skipped;
 	long prompt_tokens, completion_tokens; /* of answers from the network (usage) */
-	double cost;         /* of answers from the network, from price_in / price_out */
+	long reasoning_tokens; /* of those completion tokens, the reasoning models' hidden ones */
+	double cost;         /* of answers from the network, from price_in / price_out: prompt
+			      * tokens, and completion tokens with the reasoning tokens in
+			      * them (added when a server counts them apart, i.e. reports
+			      * more reasoning than completion tokens) */
 };
 
 struct sx_engine;
@@ -116,7 +127,9 @@ void sx_engine_free(struct sx_engine *e);
  * any HTTP answer came back), refuses the key (401/403), or answers a
  * redirect (never followed) or a 404 before any well-formed answer came back
  * (a wrong base URL or model: every request would fail), or presents a TLS
- * certificate that fails verification (never retried), SX_EIO on a cache
+ * certificate that fails verification (never retried), SX_EINPUT when it
+ * answers 400 naming a request field it does not support (every request
+ * carries it; the message names the flag that fixes it), SX_EIO on a cache
  * error. Whatever the return value, every res[i] is filled (on an error the
  * requests not answered are SKIPPED with the error as reason) and must be
  * released.
@@ -124,6 +137,14 @@ void sx_engine_free(struct sx_engine *e);
 int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 		  struct sx_result *res, const char *stage, struct sx_err *err);
 void sx_result_release(struct sx_result *r);
+/*
+ * GET {base_url}/models (the base URL's query kept), once, with the run's
+ * headers: the model ids the server lists, as a JSON array printed into out
+ * (at most SX_ENGINE_MAX_MODEL_IDS). SX_ENOTFOUND when the server does not
+ * answer it with a model list (or the engine is offline); never fatal to a run.
+ */
+#define SX_ENGINE_MAX_MODEL_IDS 100
+int sx_engine_models(struct sx_engine *e, struct sx_buf *out);
 void sx_engine_get_stats(const struct sx_engine *e, struct sx_engine_stats *out);
 /*
  * Ask the engine to stop sending (e.g. from a SIGINT handler): async-signal-safe.
@@ -131,6 +152,17 @@ void sx_engine_get_stats(const struct sx_engine *e, struct sx_engine_stats *out)
  * "not sent: interrupted". Sticky: later runs of this engine send nothing.
  */
 void sx_engine_interrupt(struct sx_engine *e);
+/*
+ * Client errors that some servers send as 500 and that are never retried
+ * (sx_engine_run): llama.cpp's "Only one completion choice is allowed" (n > 1),
+ * a request that does not fit the context ("context shift is disabled",
+ * "exceeds the available context size", OpenAI's "maximum context length"),
+ * a body it could not parse. SX_ENGINE_CLIENT_* of an error message (0: none).
+ */
+#define SX_ENGINE_CLIENT_N 1        /* one choice per request only */
+#define SX_ENGINE_CLIENT_CONTEXT 2  /* prompt + max tokens over the context */
+#define SX_ENGINE_CLIENT_BAD_BODY 3 /* the body was not understood */
+int sx_engine_client_error(const char *msg);
 
 /* The name of an enum sx_engine_keys in run.json ("endpoint", "endpoint+host", "host"), and back. */
 const char *sx_engine_keys_name(int keys);

@@ -38,11 +38,36 @@
 
 struct sx_http;
 
+/* How the API key is sent. */
+enum sx_http_auth {
+	SX_HTTP_AUTH_BEARER = 0, /* Authorization: Bearer KEY (OpenAI, vLLM, gateways) */
+	SX_HTTP_AUTH_API_KEY,    /* api-key: KEY (Azure OpenAI) */
+	SX_HTTP_AUTH_NONE        /* no key is sent at all */
+};
+/* At most this many extra headers (--header, --header-env). */
+#define SX_HTTP_MAX_HEADERS 32
+
+/* An extra request header. */
+struct sx_http_header {
+	const char *name, *value; /* borrowed, only during sx_http_new */
+	int secret;               /* redacted like the key (a value from the environment) */
+};
+
 struct sx_http_config {
 	int max_connections; /* per host; also the number of reusable transfer handles */
 	int insecure;        /* skip TLS verification */
-	const char *api_key; /* borrowed, only during sx_http_new; NULL or "" = no Authorization */
+	const char *api_key; /* borrowed, only during sx_http_new; NULL or "" = no key header */
+	int auth;            /* enum sx_http_auth */
+	const struct sx_http_header *headers; /* borrowed, only during sx_http_new */
+	size_t nheaders;     /* at most SX_HTTP_MAX_HEADERS */
 };
+
+/*
+ * 0 when name is an HTTP header name (token characters) and value holds no
+ * control character (CR and LF would end the header and start another); -1
+ * otherwise. Never prints either.
+ */
+int sx_http_header_check(const char *name, const char *value, size_t *bad_at);
 
 enum sx_http_net {
 	SX_HTTP_NET_OK = 0,      /* an HTTP status was received */
@@ -84,8 +109,16 @@ int sx_http_next_done(struct sx_http *h, struct sx_http_done *out);
 void sx_http_done_release(struct sx_http_done *d);
 size_t sx_http_in_flight(const struct sx_http *h);
 /*
- * Overwrite every occurrence of the API key in s[0..len) with '*' (no-op
- * without a key, or with one shorter than SX_HTTP_REDACT_MIN). For text that
+ * A blocking GET of url (with the same headers as the POSTs), for what the
+ * server says about itself (GET {base}/models): *status (0 when no answer)
+ * and the body (capped at SX_CHAT_MAX_RESPONSE, secrets redacted) in out.
+ * 0, or SX_ENET when no HTTP answer came back.
+ */
+int sx_http_get(struct sx_http *h, const char *url, double timeout_s, long *status,
+		struct sx_buf *out, struct sx_err *err);
+/*
+ * Overwrite every occurrence of the API key and of every secret header value
+ * in s[0..len) with '*' (no-op for one shorter than SX_HTTP_REDACT_MIN). For text that
  * was decoded from a body (JSON escapes can spell the key differently).
  */
 void sx_http_redact(const struct sx_http *h, char *s, size_t len);

@@ -184,6 +184,45 @@ enum sx_sim_fault {
 	SX_SIM_FAULT_COUNT
 };
 
+/*
+ * The server the sim behaves like (--dialect), on the points where real
+ * servers differ (docs/endpoints.md):
+ *   openai            OpenAI's chat completions (the default)
+ *   openai-reasoning  an o-series / GPT-5 model: 400 (OpenAI's error JSON,
+ *                     code unsupported_parameter / unsupported_value, param
+ *                     named) on max_tokens, on temperature or top_p other
+ *                     than 1, on logprobs; takes max_completion_tokens;
+ *                     usage.completion_tokens_details.reasoning_tokens
+ *                     (SX_SIM_REASONING_TOKENS per choice, inside
+ *                     completion_tokens)
+ *   azure             Azure OpenAI: POST /openai/deployments/NAME/chat/completions
+ *                     only, 401 without an api-key header, 404 "Resource not
+ *                     found" without ?api-version=
+ *   llamacpp          llama.cpp's llama-server: a timings block in answers,
+ *                     errors {"error":{"code":N,"message":...,"type":...}},
+ *                     n > 1 refused with 500 "Only one completion choice is
+ *                     allowed", bad JSON a 500, over --ctx-size a 400
+ *                     exceed_context_size_error (prompt alone) or a 500
+ *                     "context shift is disabled" (with max_tokens)
+ *   ollama            Ollama's OpenAI compatibility: n ignored (one choice),
+ *                     errors {"error":{"message","type","param":null,"code":null}}
+ *   vllm              vLLM: n honoured, errors {"object":"error","message",
+ *                     "type":"BadRequestError","param":null,"code":400},
+ *                     /v1/models with max_model_len
+ */
+enum sx_sim_dialect {
+	SX_SIM_DIALECT_OPENAI,
+	SX_SIM_DIALECT_OPENAI_REASONING,
+	SX_SIM_DIALECT_AZURE,
+	SX_SIM_DIALECT_LLAMACPP,
+	SX_SIM_DIALECT_OLLAMA,
+	SX_SIM_DIALECT_VLLM,
+	SX_SIM_DIALECT_COUNT
+};
+#define SX_SIM_REASONING_TOKENS 64
+int sx_sim_dialect_from_name(const char *name, enum sx_sim_dialect *out);
+const char *sx_sim_dialect_name(enum sx_sim_dialect d);
+
 /* Parse a comma-separated fault list ("429,500,reset") into a bit mask (1 << fault). */
 int sx_sim_faults_parse(const char *list, unsigned *mask, struct sx_err *err);
 
@@ -216,6 +255,9 @@ struct sx_sim_config {
 	long stall_ms;            /* 0 = SX_SIM_STALL_MS */
 	int quiet;                /* no MHD error log on stderr */
 	int digit_tokens;         /* logprobs: every digit a token of its own (real tokenizers) */
+	enum sx_sim_dialect dialect;
+	long ctx_size;            /* tokens of context (prompt + max tokens), 0 = unlimited */
+	const char *require_header; /* borrowed; "Name=VALUE": chat requests without it get 401 */
 };
 
 /*
@@ -235,6 +277,7 @@ int sx_sim_preset(const char *name, struct sx_sim_config *cfg);
 	.style = SX_SIM_STYLE_CLEAN, \
 	.latency_ms = 0.0, .jitter_ms = 0.0, .rpm = 0, .fault_rate = 0.0, .faults = 0, \
 	.max_body = 0, .threads = 0, .stall_ms = 0, .quiet = 0, .digit_tokens = 0, \
+	.dialect = SX_SIM_DIALECT_OPENAI, .ctx_size = 0, .require_header = NULL, \
 }
 
 struct sx_sim;

@@ -17,6 +17,7 @@ static const char usage[] =
 	"                   [--overconfidence F] [--preset NAME] [--style STYLE]\n"
 	"                   [--latency-ms MEAN[,JITTER]] [--rpm N] [--fault-rate R]\n"
 	"                   [--faults LIST] [--stall-ms MS] [--max-body BYTES] [--threads N]\n"
+	"                   [--dialect NAME] [--ctx-size TOKENS] [--require-header NAME[=VALUE]]\n"
 	"\n"
 	"Serve the simulated model: an OpenAI-compatible chat-completion API on\n"
 	"loopback whose ground truth is known (DESIGN.md section 8). When it is\n"
@@ -89,6 +90,34 @@ static const char usage_options[] =
 	"                              or every digit a token of its own, as real tokenizers\n"
 	"                              split numbers (digits 0 and 1 that are not the label\n"
 	"                              then carry both as alternatives)\n"
+	;
+
+static const char usage_dialects[] =
+	"  --dialect NAME              behave like this server where servers differ\n"
+	"                              (docs/endpoints.md; default openai):\n"
+	"      openai                  OpenAI's chat completions\n"
+	"      openai-reasoning        an o-series / GPT-5 model: 400 (param named) on\n"
+	"                              max_tokens, temperature or top_p other than 1, and\n"
+	"                              logprobs; takes max_completion_tokens; usage has\n"
+	"                              completion_tokens_details.reasoning_tokens (64 per\n"
+	"                              choice, inside completion_tokens)\n"
+	"      azure                   Azure OpenAI: POST /openai/deployments/NAME/chat/\n"
+	"                              completions only; 401 without an api-key header,\n"
+	"                              404 \"Resource not found\" without ?api-version=\n"
+	"      llamacpp                llama-server: a timings block; errors\n"
+	"                              {\"error\":{\"code\",\"message\",\"type\"}}; n > 1 refused\n"
+	"                              with 500 \"Only one completion choice is allowed\";\n"
+	"                              bad JSON a 500; over --ctx-size a 400\n"
+	"                              exceed_context_size_error (the prompt alone) or a\n"
+	"                              500 \"context shift is disabled\"\n"
+	"      ollama                  Ollama: n ignored (one choice); errors with null\n"
+	"                              param and code\n"
+	"      vllm                    vLLM: n honoured; errors {\"object\":\"error\",...}\n"
+	"  --ctx-size TOKENS           context of the model: prompt + max tokens over it\n"
+	"                              is refused as the dialect's server does (default\n"
+	"                              unlimited)\n"
+	"  --require-header NAME[=VALUE]\n"
+	"                              chat requests without that header (or value) get 401\n"
 	"  --quiet                     no server diagnostics on stderr\n"
 	"  -h, --help                  show this help\n"
 	"\n"
@@ -96,11 +125,13 @@ static const char usage_options[] =
 	"\n"
 	"example:\n"
 	"  selfexp sim --port 8080 --explain noisy:0.2 --style mixed\n"
-	"  selfexp sim --fault-rate 0.1 --faults 429,reset --latency-ms 200,50\n";
+	"  selfexp sim --fault-rate 0.1 --faults 429,reset --latency-ms 200,50\n"
+	"  selfexp sim --dialect llamacpp --ctx-size 2048\n";
 
 enum { OPT_HOST = 256, OPT_PORT, OPT_SEED, OPT_WEIGHTS, OPT_DEC, OPT_EXPLAIN, OPT_STYLE, OPT_LAT,
        OPT_RPM, OPT_RATE, OPT_FAULTS, OPT_STALL, OPT_MAXBODY, OPT_THREADS, OPT_QUIET,
-       OPT_TOKENIZE, OPT_EXPLAIN_PE, OPT_OVERCONF, OPT_PRESET };
+       OPT_TOKENIZE, OPT_EXPLAIN_PE, OPT_OVERCONF, OPT_PRESET, OPT_DIALECT, OPT_CTX,
+       OPT_REQHDR };
 
 static const struct option options[] = {
 	{ "host", required_argument, NULL, OPT_HOST },
@@ -122,6 +153,9 @@ static const struct option options[] = {
 	{ "explain-pe", required_argument, NULL, OPT_EXPLAIN_PE },
 	{ "overconfidence", required_argument, NULL, OPT_OVERCONF },
 	{ "preset", required_argument, NULL, OPT_PRESET },
+	{ "dialect", required_argument, NULL, OPT_DIALECT },
+	{ "ctx-size", required_argument, NULL, OPT_CTX },
+	{ "require-header", required_argument, NULL, OPT_REQHDR },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -158,6 +192,7 @@ int cmd_sim(int argc, char **argv)
 		case 'h':
 			fputs(usage, stdout);
 			fputs(usage_options, stdout);
+			fputs(usage_dialects, stdout);
 			return SX_EXIT_OK;
 		case OPT_HOST:
 			cfg.host = optarg;
@@ -246,6 +281,19 @@ int cmd_sim(int argc, char **argv)
 			break;
 		case OPT_QUIET:
 			cfg.quiet = 1;
+			break;
+		case OPT_DIALECT:
+			if (sx_sim_dialect_from_name(optarg, &cfg.dialect))
+				return sx_cli_bad_value("sim", "--dialect", optarg,
+							"openai, openai-reasoning, azure, llamacpp, "
+							"ollama or vllm");
+			break;
+		case OPT_CTX:
+			if (sx_parse_long(optarg, 1, 100000000, &cfg.ctx_size))
+				return sx_cli_bad_value("sim", "--ctx-size", optarg, "a positive integer");
+			break;
+		case OPT_REQHDR:
+			cfg.require_header = optarg;
 			break;
 		default:
 			sx_cli_error("sim: unknown option '%s'", argv[optind - 1]);

@@ -155,6 +155,91 @@ static int set_max_tokens_field(struct sx_run_opts *o, const char *arg)
 	return 0;
 }
 
+/* A header's name and value into o->headers (both copied); messages never show the value. */
+static int add_header(struct sx_run_opts *o, const char *opt, const char *name, size_t nlen,
+		      const char *value, int secret, const char *from)
+{
+	struct sx_http_header *h;
+	char *n = xstrndup(name, nlen);
+	size_t at = 0;
+
+	if (o->nheaders >= SX_HTTP_MAX_HEADERS) {
+		sx_cli_error("%s: more than %d headers", opt, SX_HTTP_MAX_HEADERS);
+		free(n);
+		return -1;
+	}
+	if (sx_http_header_check(n, "", &at)) {
+		sx_cli_error("%s: '%s' is not a header name (letters, digits and !#$%%&'*+-.^_`|~)",
+			     opt, n);
+		free(n);
+		return -1;
+	}
+	if (sx_http_header_check(n, value, &at)) {
+		sx_cli_error("%s: the value of header '%s'%s holds a control character (byte %zu "
+			     "of the value, 0x%02x); a header value is one line of printable "
+			     "characters", opt, n, from, at + 1, (unsigned char)value[at]);
+		free(n);
+		return -1;
+	}
+	h = &o->headers[o->nheaders++];
+	h->name = n;
+	h->value = xstrdup(value);
+	h->secret = secret;
+	return 0;
+}
+
+/* --header 'Name: value' */
+static int set_header(struct sx_run_opts *o, const char *arg)
+{
+	const char *colon = strchr(arg, ':'), *v;
+
+	if (!colon || colon == arg) {
+		sx_cli_error("--header: expected 'Name: value' (a name, a colon, the value)");
+		return -2;
+	}
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		;
+	return add_header(o, "--header", arg, (size_t)(colon - arg), v, 0, "") ? -2 : 0;
+}
+
+/* --header-env Name=ENVVAR: the value from the environment, never from the command line */
+static int set_header_env(struct sx_run_opts *o, const char *arg)
+{
+	const char *eq = strchr(arg, '='), *v;
+	struct sx_buf from = SX_BUF_INIT;
+	int rc;
+
+	if (!eq || eq == arg || !eq[1]) {
+		sx_cli_error("--header-env: expected Name=ENVVAR (the header's value is read from "
+			     "the environment variable ENVVAR)");
+		return -2;
+	}
+	v = getenv(eq + 1);
+	if (!v || !*v) {
+		sx_cli_error("--header-env %s: the environment variable '%s' is not set (or empty); "
+			     "export it first", arg, eq + 1);
+		return -2;
+	}
+	sx_buf_addf(&from, " (from $%s)", eq + 1);
+	rc = add_header(o, "--header-env", arg, (size_t)(eq - arg), v, 1, from.buf);
+	sx_buf_release(&from);
+	return rc ? -2 : 0;
+}
+
+static int set_auth(struct sx_run_opts *o, const char *arg)
+{
+	if (!strcmp(arg, "bearer"))
+		o->cfg.engine.auth = SX_HTTP_AUTH_BEARER;
+	else if (!strcmp(arg, "api-key"))
+		o->cfg.engine.auth = SX_HTTP_AUTH_API_KEY;
+	else if (!strcmp(arg, "none"))
+		o->cfg.engine.auth = SX_HTTP_AUTH_NONE;
+	else
+		return -1;
+	o->auth_set = 1;
+	return 0;
+}
+
 /* An environment variable as a long in [lo, hi]; -1 when absent or not one. */
 static int env_long(const char *name, long lo, long hi, long *out)
 {
@@ -396,7 +481,10 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("P(positive): from the verbal confidence (default), from\n"
 		   "the label token's logprobs, or the frequency of label 1\n"
 		   "over N sampled choices (N in 2..128; temperature 1\n"
-		   "unless --temperature is given)") },
+		   "unless --temperature is given); sample:N asks for n = N,\n"
+		   "and on a server that refuses n > 1 (llama.cpp) or returns\n"
+		   "fewer choices (Ollama) sends N requests of one choice,\n"
+		   "seeds 0..N-1, counted in run.json (docs/endpoints.md)") },
 	{ "seed", "S", G_PROTOCOL, RUN, FUNC(set_seed, "a non-negative integer"),
 	  RUN_HELP("run seed: LIME samples and bootstrap draws (default 0)") },
 	{ "seed", "S", NULL, DEMO, FUNC(set_demo_seed, "a non-negative integer"),
@@ -453,6 +541,17 @@ static const struct opt_row rows[] = {
 	{ "unset", "KEY", G_MODEL, RUN, FUNC(set_unset, "temperature, top_p, max_tokens or seed"),
 	  RUN_HELP("leave out a field selfexp sends: temperature, top_p,\n"
 		   "max_tokens or seed (repeatable)") },
+	{ "header", "'NAME: VALUE'", G_MODEL, RUN, FUNC(set_header, "'Name: value'"),
+	  RUN_HELP("send an extra request header (repeatable): a gateway's\n"
+		   "routing, organisation or project; recorded in run.json's\n"
+		   "command line, so pass secrets with --header-env") },
+	{ "header-env", "NAME=ENVVAR", G_MODEL, RUN, FUNC(set_header_env, "Name=ENVVAR"),
+	  RUN_HELP("send header NAME with the value of environment variable\n"
+		   "ENVVAR (repeatable); like the key, the value is never\n"
+		   "written to a file, the cache or any output") },
+	{ "auth", "bearer|api-key|none", G_MODEL, RUN, FUNC(set_auth, "bearer, api-key or none"),
+	  RUN_HELP("how the key is sent: Authorization: Bearer KEY (default),\n"
+		   "api-key: KEY (Azure OpenAI), or not at all") },
 	{ "insecure", NULL, G_MODEL, RUN, FLAG(cfg.engine.insecure, 1),
 	  RUN_HELP("do not verify TLS certificates (recorded in run.json)") },
 	{ "concurrency", "N", G_ENGINE, RUN,
@@ -487,8 +586,10 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("stop cleanly before spending more than USD") },
 	{ "price-in", "USD", G_ENGINE, RUN,
 	  DOUBLE(cfg.engine.price_in, 0, HUGE_VAL, "USD per 1M tokens"),
-	  RUN_HELP("price per 1M prompt / completion tokens (default from\n"
-		   "data/prices.tsv for the model, else 0)") },
+	  RUN_HELP("price per 1M prompt / completion tokens (default: from\n"
+		   "data/prices.tsv for the model when the host is api.openai.com\n"
+		   "or *.openai.azure.com, else 0: a local server or gateway costs\n"
+		   "nothing unless these say so); reasoning tokens are output") },
 	{ "price-out", "USD", G_ENGINE, RUN,
 	  DOUBLE(cfg.engine.price_out, 0, HUGE_VAL, "USD per 1M tokens") },
 	{ "dry-run", NULL, G_ENGINE, RUN, FLAG(cfg.dry_run, 1),
@@ -634,9 +735,11 @@ static int parse(struct sx_run_opts *o, unsigned cmd, const char *name, void (*u
 			sx_run_opts_release(o);
 			return SX_EXIT_OK;
 		}
-		if (set_option(o, r, optarg)) {
+		if ((c = set_option(o, r, optarg))) {
+			/* -2: the setter said what is wrong itself (without echoing a header value) */
 			snprintf(opt, sizeof(opt), "--%s", r->name);
-			sx_cli_bad_value(name, opt, optarg, r->expect);
+			if (c != -2)
+				sx_cli_bad_value(name, opt, optarg, r->expect);
 			sx_run_opts_release(o);
 			return SX_EXIT_USAGE;
 		}
@@ -778,12 +881,29 @@ static int read_key_file(const char *path, char **out)
 	return check_key(*out, path) ? -1 : 0;
 }
 
-static void lookup_prices(struct sx_run_config *cfg)
+/*
+ * The hosts whose prices data/prices.tsv lists: OpenAI's API and Azure
+ * OpenAI deployments (which bill OpenAI's list prices). Any other host (a
+ * local server, a gateway with its own prices) costs 0 unless --price-in /
+ * --price-out say otherwise.
+ */
+static int priced_host(const char *host)
+{
+	static const char azure[] = ".openai.azure.com";
+	size_t n = host ? strlen(host) : 0;
+
+	if (!host)
+		return 1; /* a dry run without an endpoint: the list prices, as an estimate */
+	return !strcmp(host, "api.openai.com") ||
+	       (n > sizeof(azure) - 1 && !strcmp(host + n - (sizeof(azure) - 1), azure));
+}
+
+static void lookup_prices(struct sx_run_config *cfg, const char *host)
 {
 	struct sx_buf path = SX_BUF_INIT, text = SX_BUF_INIT;
 	char *line, *save = NULL;
 
-	if (cfg->engine.price_in || cfg->engine.price_out)
+	if (cfg->engine.price_in || cfg->engine.price_out || !priced_host(host))
 		return;
 	sx_buf_addf(&path, "%s/data/prices.tsv", sx_cli_home());
 	if (!sx_file_read(path.buf, 1 << 20, &text, NULL)) {
@@ -986,7 +1106,7 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 	default_paths(o);
 	if (o->progress < 0)
 		o->progress = isatty(STDERR_FILENO);
-	lookup_prices(cfg);
+	lookup_prices(cfg, o->host);
 	if (cfg->prob == SX_PROB_LOGPROB) {
 		cfg->gen.logprobs = 1;
 		cfg->gen.top_logprobs = 5;
@@ -1001,6 +1121,8 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 	cfg->engine.api_key = o->api_key;
 	cfg->engine.cache_path = o->cache_path;
 	cfg->engine.progress = o->progress;
+	cfg->engine.headers = o->headers;
+	cfg->engine.nheaders = o->nheaders;
 	return 0;
 }
 
@@ -1017,6 +1139,13 @@ void sx_run_opts_release(struct sx_run_opts *o)
 	free(o->prompts_dir);
 	free(o->argv_line);
 	sx_json_free(o->params);
+	while (o->nheaders) {
+		struct sx_http_header *h = &o->headers[--o->nheaders];
+
+		explicit_bzero((char *)h->value, strlen(h->value));
+		free((char *)h->value);
+		free((char *)h->name);
+	}
 	memset(o, 0, sizeof(*o));
 }
 

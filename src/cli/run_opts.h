@@ -35,6 +35,10 @@ struct sx_run_opts {
 	int progress;       /* -1 auto (a terminal), 0 off, 1 on */
 	struct sx_json *params; /* owned; --param KEY=JSON fields, NULL when none */
 	const char *max_tokens_field; /* borrowed; --max-tokens-field, NULL = auto */
+	/* --header and --header-env: names and values owned (values from the environment wiped on release) */
+	struct sx_http_header headers[SX_HTTP_MAX_HEADERS];
+	size_t nheaders;
+	int auth_set;       /* --auth given */
 	struct sx_demo_opts demo; /* `selfexp demo` only */
 };
 

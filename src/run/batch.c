@@ -1,4 +1,5 @@
 /* Texts of (perturbed) reviews, deduplicated into batches and sent through the engine. */
+#include <stdio.h>
 #include <string.h>
 
 #include "run.h"
@@ -76,32 +77,104 @@ void run_batch_release(struct batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* The request bodies of every unique text of the batches, in order (the caller frees them). */
-static struct sx_request *build_requests(struct run *run, struct batch *bs, size_t nb, size_t n)
+/*
+ * The request bodies of every unique text of the batches, in order (the
+ * caller frees them), under gen; with copies > 1, copies bodies per text,
+ * body k with seed base + k (one sample each, RUN_SAMPLES_SEPARATE).
+ */
+static struct sx_request *build_requests(struct run *run, const struct sx_gen_params *gen,
+					 struct batch *bs, size_t nb, size_t n, long copies)
 {
-	struct sx_request *reqs = xcalloc(n ? n : 1, sizeof(*reqs));
+	struct sx_request *reqs = xcalloc(n ? n * (size_t)copies : 1, sizeof(*reqs));
 	struct sx_buf sys = SX_BUF_INIT, usr = SX_BUF_INIT, body = SX_BUF_INIT;
+	struct sx_gen_params g = *gen;
 	size_t i, k, at;
+	long c;
 
 	for (k = 0, at = 0; k < nb; k++) {
 		const struct sx_prompt *p = &run->prompts[bs[k].cond];
 
-		run->naive += (long)bs[k].asked;
-		for (i = 0; i < bs[k].n; i++, at++) {
+		if (copies == 1)
+			run->naive += (long)bs[k].asked;
+		for (i = 0; i < bs[k].n; i++) {
 			sx_buf_reset(&sys);
 			sx_buf_reset(&usr);
-			sx_buf_reset(&body);
 			sx_prompt_render(p, bs[k].texts[i], bs[k].ntok[i], &sys, &usr);
-			sx_chat_request_body(&run->cfg->gen, sys.buf, usr.buf, &body);
-			/* an exact copy: a grown buffer would hold up to twice the body, for every body */
-			reqs[at].body = xstrndup(body.buf, body.len);
-			reqs[at].len = body.len;
+			for (c = 0; c < copies; c++, at++) {
+				if (copies > 1)
+					g.seed = (gen->seed >= 0 ? gen->seed : 0) + c;
+				sx_buf_reset(&body);
+				sx_chat_request_body(&g, sys.buf, usr.buf, &body);
+				/* an exact copy: a grown buffer would hold up to twice the body */
+				reqs[at].body = xstrndup(body.buf, body.len);
+				reqs[at].len = body.len;
+			}
 		}
 	}
 	sx_buf_release(&sys);
 	sx_buf_release(&usr);
 	sx_buf_release(&body);
 	return reqs;
+}
+
+/* The answer of one text from its copies' results (moved out of them): every sample a choice. */
+static void merge_samples(struct sx_result *out, struct sx_result *copies, long n)
+{
+	long k;
+
+	for (k = 0; k < n && copies[k].status == SX_RESULT_OK; k++)
+		;
+	if (k < n) {
+		*out = copies[k]; /* the first that failed says why */
+		memset(&copies[k], 0, sizeof(copies[k]));
+	} else {
+		*out = copies[0];
+		memset(&copies[0], 0, sizeof(copies[0]));
+		while (out->answer.nchoices)
+			free(out->answer.choices[--out->answer.nchoices]);
+		free(out->answer.choices);
+		out->answer.choices = xcalloc((size_t)n, sizeof(char *));
+		out->answer.choices[0] = xstrdup(out->answer.content);
+		for (k = 1; k < n; k++) {
+			out->answer.choices[k] = xstrdup(copies[k].answer.content);
+			out->from_cache &= copies[k].from_cache;
+			out->attempts += copies[k].attempts;
+		}
+		out->answer.nchoices = (size_t)n;
+	}
+	for (k = 0; k < n; k++)
+		sx_result_release(&copies[k]);
+}
+
+/*
+ * --prob sample:N on a server not known yet: send the first request alone
+ * and see whether it gives N choices. llama.cpp refuses n > 1 (a 500 "Only
+ * one completion choice is allowed"), Ollama and some gateways ignore n and
+ * return one choice: those get N separate requests per text from now on.
+ */
+static void probe_samples(struct run *run, const struct sx_request *req, const char *stage)
+{
+	struct sx_result res;
+	struct sx_err err = SX_ERR_INIT;
+
+	if (sx_engine_run(run->engine, req, 1, &res, stage, &err)) {
+		sx_result_release(&res);
+		return; /* the run's own call meets the same error */
+	}
+	if (res.status == SX_RESULT_OK)
+		run->samples_mode = res.answer.nchoices >= (size_t)run->cfg->gen.n
+					    ? RUN_SAMPLES_NATIVE : RUN_SAMPLES_SEPARATE;
+	else if (res.status == SX_RESULT_FAILED &&
+		 sx_engine_client_error(res.reason) == SX_ENGINE_CLIENT_N)
+		run->samples_mode = RUN_SAMPLES_SEPARATE;
+	if (run->samples_mode == RUN_SAMPLES_SEPARATE)
+		fprintf(stderr, "selfexp: the server %s; --prob sample:%ld sends %ld separate "
+			"requests of one choice per input (seeds 0..%ld), counted in run.json as "
+			"sample_requests\n",
+			res.status == SX_RESULT_OK ? "returned fewer choices than n asked for"
+						   : "refuses n > 1",
+			run->cfg->gen.n, run->cfg->gen.n, run->cfg->gen.n - 1);
+	sx_result_release(&res);
 }
 
 /*
@@ -111,22 +184,54 @@ static struct sx_request *build_requests(struct run *run, struct batch *bs, size
 int run_batches_send(struct run *run, struct batch *bs, size_t nb, const char *stage,
 		     struct sx_err *err)
 {
+	const struct sx_gen_params *gen = &run->cfg->gen;
+	struct sx_gen_params one = *gen;
 	struct sx_request *reqs;
-	struct sx_result *res;
+	struct sx_result *res, *copies = NULL;
 	size_t i, k, n = 0, at;
+	long ncopies = 1;
 	int rc;
 
 	for (k = 0; k < nb; k++)
 		n += bs[k].n;
-	reqs = build_requests(run, bs, nb, n);
+	reqs = build_requests(run, gen, bs, nb, n, 1);
+	if (n && run->cfg->prob == SX_PROB_SAMPLE && gen->n > 1 &&
+	    run->samples_mode == RUN_SAMPLES_UNKNOWN && !run->cfg->engine.offline)
+		probe_samples(run, &reqs[0], stage);
+	if (n && run->cfg->prob == SX_PROB_SAMPLE && run->samples_mode == RUN_SAMPLES_SEPARATE) {
+		if ((gen->omit & SX_GEN_OMIT_SEED) || sx_json_get(gen->extra, "seed")) {
+			for (i = 0; i < n; i++)
+				free(reqs[i].body);
+			free(reqs);
+			return sx_err_set(err, SX_EINPUT,
+					  "--prob sample:%ld: the server gives one choice per request, "
+					  "so the samples are separate requests told apart by their "
+					  "seed; drop --unset seed and --param seed", gen->n);
+		}
+		for (i = 0; i < n; i++)
+			free(reqs[i].body);
+		free(reqs);
+		ncopies = gen->n;
+		one.n = 1;
+		reqs = build_requests(run, &one, bs, nb, n, ncopies);
+		run->sample_requests += (long)n * ncopies;
+	}
 	res = xcalloc(n ? n : 1, sizeof(*res));
-	rc = n ? sx_engine_run(run->engine, reqs, n, res, stage, err) : 0;
+	if (ncopies > 1) {
+		copies = xcalloc(n * (size_t)ncopies, sizeof(*copies));
+		rc = sx_engine_run(run->engine, reqs, n * (size_t)ncopies, copies, stage, err);
+		for (i = 0; i < n; i++)
+			merge_samples(&res[i], &copies[i * (size_t)ncopies], ncopies);
+		free(copies);
+	} else {
+		rc = n ? sx_engine_run(run->engine, reqs, n, res, stage, err) : 0;
+	}
 	for (k = 0, at = 0; k < nb; k++) {
 		bs[k].res = xcalloc(bs[k].n ? bs[k].n : 1, sizeof(*bs[k].res));
 		for (i = 0; i < bs[k].n; i++, at++)
 			bs[k].res[i] = res[at]; /* moved */
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n * (size_t)ncopies; i++)
 		free(reqs[i].body);
 	free(reqs);
 	free(res);

@@ -167,6 +167,16 @@ static struct sx_json *engine_json(const struct sx_run_config *cfg)
 	sx_json_add_num(o, "max_cost", e->max_cost);
 	sx_json_add_num(o, "price_in", e->price_in);
 	sx_json_add_num(o, "price_out", e->price_out);
+	sx_json_add_str(o, "auth", e->auth == SX_HTTP_AUTH_API_KEY ? "api-key"
+				   : e->auth == SX_HTTP_AUTH_NONE ? "none" : "bearer");
+	{
+		/* header names only: a value may be a secret (--header-env) */
+		struct sx_json *a = sx_json_add(o, "headers", sx_json_new_array());
+		size_t i;
+
+		for (i = 0; i < e->nheaders; i++)
+			sx_json_push(a, sx_json_new_str(e->headers[i].name));
+	}
 	return o;
 }
 
@@ -651,7 +661,13 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	sx_json_add_num(j, "skipped", (double)st->skipped);
 	sx_json_add_num(j, "prompt_tokens", (double)st->prompt_tokens);
 	sx_json_add_num(j, "completion_tokens", (double)st->completion_tokens);
+	sx_json_add_num(j, "reasoning_tokens", (double)st->reasoning_tokens);
 	sx_json_add_num(j, "cost_usd", st->cost);
+	if (run->cfg->prob == SX_PROB_SAMPLE) {
+		sx_json_add_str(j, "samples", run->samples_mode == RUN_SAMPLES_SEPARATE ? "separate"
+					      : run->samples_mode == RUN_SAMPLES_NATIVE ? "n" : "unknown");
+		sx_json_add_num(j, "sample_requests", (double)run->sample_requests);
+	}
 	if (run->cfg->prob == SX_PROB_LOGPROB)
 		sx_json_add_num(j, "logprob_other_label_assumed", (double)run->logprob_assumed);
 	return j;
@@ -729,6 +745,18 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 	sx_json_add_num(j, "reviews", (double)run->nrev);
 	sx_json_add_num(j, "skipped_rows", (double)run->ds.skipped);
 	sx_json_add(o, "model", model_json(cfg));
+	/* the endpoint without credentials or query, and the models it lists (GET /models) */
+	j = sx_json_add(o, "server", sx_json_new_object());
+	{
+		char *url = cfg->engine.base_url ? public_url(cfg->engine.base_url) : NULL;
+		struct sx_json *ids = run->server_models ? sx_json_parse(run->server_models,
+									   strlen(run->server_models), NULL)
+							 : NULL;
+
+		add_str_or_null(j, "base_url", url);
+		free(url);
+		sx_json_add(j, "models", ids ? ids : sx_json_new_null());
+	}
 	sx_json_add(o, "conditions", names_json(cfg->conditions, 1));
 	j = sx_json_add(o, "templates", sx_json_new_object());
 	for (c = 0; c < SX_COND_COUNT; c++)

@@ -135,6 +135,8 @@ static void run_release(struct run *run)
 	size_t i;
 	int c, m;
 
+	free(run->server_models);
+	run->server_models = NULL;
 	if (run->items) {
 		for (i = 0; i < run->nrev * run->nslot; i++) {
 			struct item *it = &run->items[i];
@@ -370,6 +372,14 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	if (rc)
 		goto out;
 	running_engine = run.engine;
+	if (!cfg->engine.offline) {
+		/* what the server says about itself, for run.json; a server without /models is fine */
+		struct sx_buf models = SX_BUF_INIT;
+
+		if (!sx_engine_models(run.engine, &models))
+			run.server_models = sx_buf_detach(&models, NULL);
+		sx_buf_release(&models);
+	}
 	if (interrupted) /* Ctrl-C while loading: send nothing, write the empty partial run */
 		sx_engine_interrupt(run.engine);
 	rc = run_elicit(&run, err);

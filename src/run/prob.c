@@ -17,11 +17,17 @@ const char *run_prob_name(const struct sx_run_config *cfg)
 	return cfg->prob == SX_PROB_LOGPROB ? "logprob" : "verbal";
 }
 
-/* The frequency of label 1 over the choices whose prediction parses. */
-static int sample_p_pos(const struct sx_chat_answer *a, enum sx_cond cond, double *p)
+/*
+ * The frequency of label 1 over the choices whose prediction parses; unknown
+ * when the answer has fewer choices than asked for (a server that ignores n
+ * would otherwise make every P(pos) 0 or 1).
+ */
+static int sample_p_pos(const struct sx_chat_answer *a, enum sx_cond cond, long n, double *p)
 {
 	size_t i, used = 0, pos = 0;
 
+	if (a->nchoices < (size_t)n)
+		return -1;
 	for (i = 0; i < a->nchoices; i++) {
 		struct sx_parse_result sp = SX_PARSE_RESULT_INIT;
 
@@ -74,7 +80,7 @@ int run_answer_p_pos(const struct sx_run_config *cfg, const struct sx_chat_answe
 		     const struct sx_parse_result *pr, double *p, int *assumed)
 {
 	if (cfg->prob == SX_PROB_SAMPLE)
-		return sample_p_pos(a, pr->cond, p);
+		return sample_p_pos(a, pr->cond, cfg->gen.n, p);
 	if (cfg->prob == SX_PROB_LOGPROB)
 		return logprob_p_pos(a, pr, p, assumed);
 	if (!pr->has_prediction || !sx_parse_status_usable_prediction(pr->status))

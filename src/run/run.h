@@ -108,8 +108,19 @@ struct run {
 	size_t nreasons[RUN_NSTAGES], reasons_alloc[RUN_NSTAGES], counts_alloc[RUN_NSTAGES];
 	struct sx_buf misses;                    /* misses.jsonl: offline misses, one line each */
 	long logprob_assumed;                    /* answers whose other label was not in top_logprobs */
+	char *server_models;                     /* owned: GET {base}/models' ids (a JSON array), or NULL */
+	/*
+	 * --prob sample:N: how the server gives N samples, found on the first
+	 * request (batch.c): RUN_SAMPLES_UNKNOWN, _NATIVE (n choices in one
+	 * answer) or _SEPARATE (it refused n > 1 or returned fewer choices:
+	 * N requests of one choice each, told apart by their seed).
+	 */
+	int samples_mode;
+	long sample_requests;                    /* requests of one sample each sent that way */
 	long nmisses[RUN_NSTAGES];
 };
+
+enum { RUN_SAMPLES_UNKNOWN, RUN_SAMPLES_NATIVE, RUN_SAMPLES_SEPARATE };
 
 /* ---- state.c ------------------------------------------------------------ */
 

@@ -341,6 +341,81 @@ static struct MHD_Response *error_response(const char *message, const char *type
 	return json_response(&b);
 }
 
+/* ---- dialects ------------------------------------------------------------ */
+
+static const char *const dialect_names[SX_SIM_DIALECT_COUNT] = {
+	"openai", "openai-reasoning", "azure", "llamacpp", "ollama", "vllm",
+};
+
+int sx_sim_dialect_from_name(const char *name, enum sx_sim_dialect *out)
+{
+	int i;
+
+	for (i = 0; i < SX_SIM_DIALECT_COUNT; i++)
+		if (!strcmp(name, dialect_names[i])) {
+			*out = (enum sx_sim_dialect)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *sx_sim_dialect_name(enum sx_sim_dialect d)
+{
+	return d < SX_SIM_DIALECT_COUNT ? dialect_names[d] : "?";
+}
+
+/*
+ * A client error in the shape the dialect's server writes it: OpenAI's
+ * {"error":{message,type,param,code}} (openai, openai-reasoning, azure),
+ * llama.cpp's {"error":{code,message,type}}, Ollama's (param and code null),
+ * vLLM's {"object":"error",message,type,param,code}.
+ */
+static struct MHD_Response *dialect_error(const struct sx_sim *s, unsigned status,
+					  const char *message, const char *type,
+					  const char *code, const char *param)
+{
+	struct sx_buf b = SX_BUF_INIT;
+
+	switch (s->cfg.dialect) {
+	case SX_SIM_DIALECT_LLAMACPP:
+		sx_buf_addf(&b, "{\"error\":{\"code\":%u,\"message\":", status);
+		sx_buf_add_json_str(&b, message, strlen(message));
+		sx_buf_adds(&b, ",\"type\":");
+		sx_buf_add_json_str(&b, type, strlen(type));
+		sx_buf_adds(&b, "}}");
+		break;
+	case SX_SIM_DIALECT_OLLAMA:
+		sx_buf_adds(&b, "{\"error\":{\"message\":");
+		sx_buf_add_json_str(&b, message, strlen(message));
+		sx_buf_adds(&b, ",\"type\":");
+		sx_buf_add_json_str(&b, type, strlen(type));
+		sx_buf_adds(&b, ",\"param\":null,\"code\":null}}");
+		break;
+	case SX_SIM_DIALECT_VLLM:
+		sx_buf_adds(&b, "{\"object\":\"error\",\"message\":");
+		sx_buf_add_json_str(&b, message, strlen(message));
+		sx_buf_addf(&b, ",\"type\":\"BadRequestError\",\"param\":null,\"code\":%u}", status);
+		break;
+	default:
+		sx_buf_adds(&b, "{\"error\":{\"message\":");
+		sx_buf_add_json_str(&b, message, strlen(message));
+		sx_buf_adds(&b, ",\"type\":");
+		sx_buf_add_json_str(&b, type, strlen(type));
+		sx_buf_adds(&b, ",\"param\":");
+		if (param)
+			sx_buf_add_json_str(&b, param, strlen(param));
+		else
+			sx_buf_adds(&b, "null");
+		sx_buf_adds(&b, ",\"code\":");
+		if (code)
+			sx_buf_add_json_str(&b, code, strlen(code));
+		else
+			sx_buf_adds(&b, "null");
+		sx_buf_adds(&b, "}}");
+	}
+	return json_response(&b);
+}
+
 struct trunc_body {
 	char *buf; /* owned */
 	size_t len, cut;
@@ -441,6 +516,8 @@ struct chat_req {
 	long n;
 	size_t prompt_bytes;
 	int digit_tokens;     /* the sim's --tokenize digits */
+	const char *deployment; /* azure: borrowed from the path */
+	size_t deployment_len;
 };
 
 /* A message's text: a string, or an array of {"type":"text","text":...} parts. */
@@ -897,7 +974,9 @@ static void write_completion(struct sx_sim *s, const struct chat_req *q, uint64_
 	sx_buf_addf(out, "{\"id\":\"chatcmpl-sim%016llx\",\"object\":\"chat.completion\",\"created\":%lld,"
 			 "\"model\":",
 		    (unsigned long long)body_rng, (long long)time(NULL));
-	if (q->model)
+	if (q->deployment)
+		sx_buf_add_json_str(out, q->deployment, q->deployment_len);
+	else if (q->model)
 		sx_buf_add_json_str(out, q->model, strlen(q->model));
 	else
 		sx_buf_adds(out, "\"" SIM_MODEL_NAME "\"");
@@ -907,10 +986,25 @@ static void write_completion(struct sx_sim *s, const struct chat_req *q, uint64_
 				    i ? mix64(body_rng + (uint64_t)i) : body_rng, &a);
 		completion_bytes += add_choice(out, q, i, &a);
 	}
-	sx_buf_addf(out, "],\"usage\":{\"prompt_tokens\":%zu,\"completion_tokens\":%zu,"
-			 "\"total_tokens\":%zu},\"system_fingerprint\":\"selfexp-sim\"}",
-		    ceil4(q->prompt_bytes), ceil4(completion_bytes),
-		    ceil4(q->prompt_bytes) + ceil4(completion_bytes));
+	{
+		size_t pt = ceil4(q->prompt_bytes), ct = ceil4(completion_bytes), rt = 0;
+
+		if (s->cfg.dialect == SX_SIM_DIALECT_OPENAI_REASONING)
+			rt = (size_t)q->n * SX_SIM_REASONING_TOKENS;
+		sx_buf_addf(out, "],\"usage\":{\"prompt_tokens\":%zu,\"completion_tokens\":%zu,"
+				 "\"total_tokens\":%zu", pt, ct + rt, pt + ct + rt);
+		if (rt)
+			sx_buf_addf(out, ",\"completion_tokens_details\":{\"reasoning_tokens\":%zu}", rt);
+		sx_buf_adds(out, "},\"system_fingerprint\":\"selfexp-sim\"");
+		if (s->cfg.dialect == SX_SIM_DIALECT_LLAMACPP)
+			/* llama-server's timings block (the sim's figures are nominal) */
+			sx_buf_addf(out, ",\"timings\":{\"prompt_n\":%zu,\"prompt_ms\":%.3f,"
+					 "\"prompt_per_token_ms\":0.1,\"prompt_per_second\":10000,"
+					 "\"predicted_n\":%zu,\"predicted_ms\":%.3f,"
+					 "\"predicted_per_token_ms\":1,\"predicted_per_second\":1000}",
+				    pt, 0.1 * (double)pt, ct, (double)ct);
+		sx_buf_adds(out, "}");
+	}
 	free(tokens);
 	sx_sim_answer_release(&a);
 	sx_buf_release(&store);
@@ -933,9 +1027,156 @@ static enum MHD_Result respond_truncated(struct sx_sim *s, struct MHD_Connection
 	return respond(s, c, r, 200, resp, delay);
 }
 
-static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct req *r)
+/*
+ * Before the body is read: the dialect's authentication and query (Azure's
+ * api-key and api-version) and --require-header. 1 and *ret set when it answered.
+ */
+static int check_access(struct sx_sim *s, struct MHD_Connection *c, struct req *r,
+			enum MHD_Result *ret)
 {
-	struct chat_req q = { SX_BUF_INIT, NULL, NULL, 0, SX_BUF_INIT, NULL, 0, 0.0, 0, 0, 1, 0, 0 };
+	const char *v;
+
+	if (s->cfg.require_header) {
+		const char *eq = strchr(s->cfg.require_header, '=');
+		char name[128];
+		size_t n = eq ? (size_t)(eq - s->cfg.require_header) : strlen(s->cfg.require_header);
+
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		memcpy(name, s->cfg.require_header, n);
+		name[n] = '\0';
+		v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+		if (!v || (eq && strcmp(v, eq + 1))) {
+			struct sx_buf m = SX_BUF_INIT;
+
+			sx_buf_addf(&m, "missing or wrong header '%s'", name);
+			*ret = respond(s, c, r, 401, dialect_error(s, 401, m.buf, "invalid_request_error",
+								   "invalid_api_key", NULL), 0);
+			sx_buf_release(&m);
+			return 1;
+		}
+	}
+	if (s->cfg.dialect != SX_SIM_DIALECT_AZURE)
+		return 0;
+	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "api-key");
+	if (!v || !*v) {
+		struct sx_buf b = SX_BUF_INIT;
+
+		sx_buf_adds(&b, "{\"error\":{\"code\":\"401\",\"message\":\"Access denied due to "
+				"invalid subscription key or wrong API endpoint. Make sure to provide a "
+				"valid key for an active subscription and use a correct regional API "
+				"endpoint for your resource.\"}}");
+		*ret = respond(s, c, r, 401, json_response(&b), 0);
+		return 1;
+	}
+	v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "api-version");
+	if (!v || !*v) {
+		struct sx_buf b = SX_BUF_INIT;
+
+		sx_buf_adds(&b, "{\"error\":{\"code\":\"404\",\"message\":\"Resource not found\"}}");
+		*ret = respond(s, c, r, 404, json_response(&b), 0);
+		return 1;
+	}
+	return 0;
+}
+
+/* A request field's number, or dflt when it is absent or null. */
+static double field_num(const struct sx_json *j, const char *key, double dflt)
+{
+	const struct sx_json *v = sx_json_get(j, key);
+	double d;
+
+	if (!v || sx_json_type_of(v) == SX_JSON_NULL || sx_json_num(v, &d))
+		return dflt;
+	return d;
+}
+
+/*
+ * The dialect's own refusals of a well-formed request, and its context
+ * limit. 1 and *ret set when it answered; Ollama's n is dropped here.
+ */
+static int check_dialect(struct sx_sim *s, struct MHD_Connection *c, struct req *r,
+			 const struct sx_json *j, struct chat_req *q, enum MHD_Result *ret)
+{
+	struct sx_buf m = SX_BUF_INIT;
+	unsigned status = 0;
+	const char *type = "invalid_request_error", *code = NULL, *param = NULL;
+	long prompt = (long)ceil4(q->prompt_bytes), cap = q->max_tokens > 0 ? q->max_tokens : 0;
+	int b = 0;
+
+	switch (s->cfg.dialect) {
+	case SX_SIM_DIALECT_OPENAI_REASONING:
+		if (sx_json_get(j, "max_tokens")) {
+			sx_buf_adds(&m, "Unsupported parameter: 'max_tokens' is not supported with this "
+					"model. Use 'max_completion_tokens' instead.");
+			code = "unsupported_parameter";
+			param = "max_tokens";
+		} else if (field_num(j, "temperature", 1) != 1) {
+			sx_buf_addf(&m, "Unsupported value: 'temperature' does not support %g with "
+					"this model. Only the default (1) value is supported.",
+				    field_num(j, "temperature", 1));
+			code = "unsupported_value";
+			param = "temperature";
+		} else if (field_num(j, "top_p", 1) != 1) {
+			sx_buf_addf(&m, "Unsupported value: 'top_p' does not support %g with this "
+					"model. Only the default (1) value is supported.",
+				    field_num(j, "top_p", 1));
+			code = "unsupported_value";
+			param = "top_p";
+		} else if (!sx_json_bool(sx_json_get(j, "logprobs"), &b) && b) {
+			sx_buf_adds(&m, "Unsupported parameter: 'logprobs' is not supported with this "
+					"model.");
+			code = "unsupported_parameter";
+			param = "logprobs";
+		}
+		if (m.len)
+			status = 400;
+		break;
+	case SX_SIM_DIALECT_LLAMACPP:
+		if (q->n > 1) {
+			sx_buf_adds(&m, "Only one completion choice is allowed");
+			status = 500;
+			type = "server_error";
+		}
+		break;
+	case SX_SIM_DIALECT_OLLAMA:
+		q->n = 1; /* "n" is not among the fields Ollama's OpenAI compatibility takes */
+		break;
+	default:
+		break;
+	}
+	if (!status && s->cfg.ctx_size > 0 && prompt + cap > s->cfg.ctx_size) {
+		if (s->cfg.dialect == SX_SIM_DIALECT_LLAMACPP && prompt >= s->cfg.ctx_size) {
+			sx_buf_addf(&m, "the request exceeds the available context size, try "
+					"increasing it (%ld prompt tokens, context %ld)", prompt,
+				    s->cfg.ctx_size);
+			status = 400;
+			type = "exceed_context_size_error";
+		} else if (s->cfg.dialect == SX_SIM_DIALECT_LLAMACPP) {
+			sx_buf_adds(&m, "context shift is disabled");
+			status = 500;
+			type = "server_error";
+		} else if (prompt + cap > s->cfg.ctx_size) {
+			sx_buf_addf(&m, "This model's maximum context length is %ld tokens. However, "
+					"you requested %ld tokens (%ld in the messages, %ld in the "
+					"completion). Please reduce the length of the messages or "
+					"completion.", s->cfg.ctx_size, prompt + cap, prompt, cap);
+			status = 400;
+			code = "context_length_exceeded";
+			param = "messages";
+		}
+	}
+	if (status)
+		*ret = respond(s, c, r, status, dialect_error(s, status, m.buf, type, code, param), 0);
+	sx_buf_release(&m);
+	return status != 0;
+}
+
+static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct req *r,
+			    const char *deployment, size_t dlen)
+{
+	struct chat_req q = { SX_BUF_INIT, NULL, NULL, 0, SX_BUF_INIT, NULL, 0, 0.0, 0, 0, 1, 0, 0,
+			      NULL, 0 };
 	struct sx_buf msg = SX_BUF_INIT, out = SX_BUF_INIT;
 	struct sx_err err = SX_ERR_INIT;
 	struct sx_json *j = NULL;
@@ -943,7 +1184,7 @@ static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct r
 	uint64_t body_rng, frng, attempt;
 	double delay, wait;
 	enum MHD_Result ret;
-	int fault;
+	int fault, llama = s->cfg.dialect == SX_SIM_DIALECT_LLAMACPP;
 
 	atomic_fetch_add(&s->chat, 1);
 	sx_sha256(r->body.buf, r->body.len, md);
@@ -951,11 +1192,15 @@ static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct r
 	body_rng = body_seed(s, md);
 	attempt = atomic_fetch_add(&s->attempts, 1);
 	frng = mix64(s->cfg.seed ^ mix64(attempt + 0x5151));
+	q.deployment = deployment;
+	q.deployment_len = dlen;
 
+	if (check_access(s, c, r, &ret))
+		goto out;
 	if (r->too_big) {
 		sx_buf_addf(&msg, "request body larger than %zu bytes", s->cfg.max_body);
-		ret = respond(s, c, r, 400, error_response(msg.buf, "invalid_request_error",
-							   "request_too_large"), 0);
+		ret = respond(s, c, r, 400, dialect_error(s, 400, msg.buf, "invalid_request_error",
+							  "request_too_large", NULL), 0);
 		goto out;
 	}
 	if (s->cfg.rpm > 0) {
@@ -967,17 +1212,25 @@ static enum MHD_Result chat(struct sx_sim *s, struct MHD_Connection *c, struct r
 	}
 	j = sx_json_parse(r->body.buf, r->body.len, &err);
 	if (!j) {
-		sx_buf_addf(&msg, "invalid JSON in request body: %s", err.msg);
-		ret = respond(s, c, r, 400, error_response(msg.buf, "invalid_request_error",
-							   "invalid_json"), 0);
+		/* llama-server answers a body it cannot parse with a 500 */
+		if (llama)
+			sx_buf_addf(&msg, "[json.exception.parse_error.101] parse error: %s", err.msg);
+		else
+			sx_buf_addf(&msg, "invalid JSON in request body: %s", err.msg);
+		ret = respond(s, c, r, llama ? 500 : 400,
+			      dialect_error(s, llama ? 500 : 400, msg.buf,
+					    llama ? "server_error" : "invalid_request_error",
+					    "invalid_json", NULL), 0);
 		goto out;
 	}
 	q.digit_tokens = s->cfg.digit_tokens;
 	if (check_request(j, &q, &msg)) {
-		ret = respond(s, c, r, 400, error_response(msg.buf, "invalid_request_error",
-							   "invalid_request"), 0);
+		ret = respond(s, c, r, 400, dialect_error(s, 400, msg.buf, "invalid_request_error",
+							  "invalid_request", NULL), 0);
 		goto out;
 	}
+	if (check_dialect(s, c, r, j, &q, &ret))
+		goto out;
 	/* faults and delays, drawn per attempt */
 	fault = draw_fault(s, &frng);
 	delay = draw_delay(s, &frng);
@@ -997,6 +1250,22 @@ out:
 	sx_buf_release(&out);
 	sx_json_free(j);
 	return ret;
+}
+
+/* Azure's /openai/deployments/NAME/chat/completions: NAME, or NULL for another path. */
+static const char *azure_deployment(const char *url, size_t *len)
+{
+	static const char pfx[] = "/openai/deployments/", sfx[] = "/chat/completions";
+	const char *name, *slash;
+
+	if (strncmp(url, pfx, sizeof(pfx) - 1))
+		return NULL;
+	name = url + sizeof(pfx) - 1;
+	slash = strchr(name, '/');
+	if (!slash || slash == name || strcmp(slash, sfx))
+		return NULL;
+	*len = (size_t)(slash - name);
+	return name;
 }
 
 /* ---- routing ------------------------------------------------------------ */
@@ -1041,11 +1310,27 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	atomic_fetch_add(&s->requests, 1);
-	if (!strcmp(url, "/v1/chat/completions") || !strcmp(url, "/chat/completions")) {
+	if (s->cfg.dialect == SX_SIM_DIALECT_AZURE) {
+		const char *dep;
+		size_t dlen = 0;
+
+		if ((dep = azure_deployment(url, &dlen)) && post) {
+			r->is_chat = 1;
+			return chat(s, c, r, dep, dlen);
+		}
+		if (!dep && strcmp(url, "/health") && strcmp(url, "/stats")) {
+			sx_buf_adds(&b, "{\"error\":{\"code\":\"404\",\"message\":\"Resource not found\"}}");
+			return respond(s, c, r, 404, json_response(&b), 0);
+		}
+	}
+	if (s->cfg.dialect != SX_SIM_DIALECT_AZURE &&
+	    (!strcmp(url, "/v1/chat/completions") || !strcmp(url, "/chat/completions"))) {
 		if (post) {
 			r->is_chat = 1;
-			return chat(s, c, r);
+			return chat(s, c, r, NULL, 0);
 		}
+	} else if (s->cfg.dialect == SX_SIM_DIALECT_AZURE && azure_deployment(url, &(size_t){0})) {
+		/* a GET of the chat path: 405 below */
 	} else if (!strcmp(url, "/health")) {
 		if (get) {
 			sx_buf_adds(&b, "{\"status\":\"ok\"}");

@@ -13,7 +13,7 @@
 
 static void test_redact(void **state)
 {
-	struct sx_http_config cfg = { 1, 0, "sk-abcdefgh123" };
+	struct sx_http_config cfg = { .max_connections = 1, .api_key = "sk-abcdefgh123" };
 	struct sx_http *h = NULL;
 	char s1[] = "key sk-abcdefgh123 and sk-abcdefgh123sk-abcdefgh123 end";
 	char s2[] = "sk-abcdefgh12 is not the key";
@@ -39,6 +39,43 @@ static void test_redact(void **state)
 		assert_string_equal(s4, "abc abc");
 	}
 	sx_http_free(h);
+}
+
+/* Secret header values (--header-env) are redacted like the key; plain ones are not. */
+static void test_redact_headers(void **state)
+{
+	const struct sx_http_header hs[] = {
+		{ "X-Secret", "s3cr3t-value-42", 1 },
+		{ "X-Plain", "plain-value-43", 0 },
+	};
+	struct sx_http_config cfg = { .max_connections = 1, .api_key = "azure-key-12345",
+				      .auth = SX_HTTP_AUTH_API_KEY, .headers = hs, .nheaders = 2 };
+	struct sx_http *h = NULL;
+	char s[] = "s3cr3t-value-42 plain-value-43 azure-key-12345";
+	size_t at = 0;
+
+	(void)state;
+	assert_int_equal(sx_http_new(&cfg, &h, NULL), 0);
+	sx_http_redact(h, s, strlen(s));
+	assert_string_equal(s, "*************** plain-value-43 ***************");
+	sx_http_free(h);
+
+	assert_int_equal(sx_http_header_check("X-Ok", "a\tb c", NULL), 0);
+	assert_int_equal(sx_http_header_check("X-Bad", "a\r\nX-Injected: 1", &at), -1);
+	assert_int_equal(at, 1);
+	assert_int_equal(sx_http_header_check("X-Bad", "a\nb", NULL), -1);
+	assert_int_equal(sx_http_header_check("X-Bad", "a\x7f", NULL), -1);
+	assert_int_equal(sx_http_header_check("Bad Name", "v", NULL), -1);
+	assert_int_equal(sx_http_header_check("Bad:Name", "v", NULL), -1);
+	assert_int_equal(sx_http_header_check("", "v", NULL), -1);
+	{
+		const struct sx_http_header bad[] = { { "X-Bad", "a\rb", 0 } };
+
+		cfg.headers = bad;
+		cfg.nheaders = 1;
+		assert_int_not_equal(sx_http_new(&cfg, &h, NULL), 0);
+		assert_null(h);
+	}
 }
 
 static void test_duration(void **state)
@@ -128,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_host),
 		cmocka_unit_test(test_estimate),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_redact_headers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
