@@ -131,9 +131,9 @@ static int read_values(const struct line_ctx *lc, const struct sx_json *a,
 	if (sx_json_type_of(a) != SX_JSON_ARRAY)
 		return line_err(lc, "\"values\" is not an array of numbers");
 	if (n != rv->ntokens)
-		return line_err(lc, "review '%s' has %zu tokens but \"values\" has %zu numbers (one "
+		return line_err(lc, "review '%s' has %zu tokens but \"values\" has %zu value%s (one "
 				"per whitespace-separated token of the data file)", rv->id,
-				rv->ntokens, n);
+				rv->ntokens, n, n == 1 ? "" : "s");
 	e->values = xcalloc(n + 1, sizeof(double));
 	for (i = 0; i < n; i++) {
 		if (sx_json_num(sx_json_at(a, i), &e->values[i]))
