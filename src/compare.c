@@ -18,7 +18,7 @@
  */
 struct spec {
 	const struct sx_metric_def *def;
-	char method[16]; /* self, occlusion or lime */
+	char method[SX_METHOD_NAME_MAX + 1]; /* self, occlusion, lime or a method from a file */
 };
 
 static int gated(const struct sx_metric_def *m)
@@ -54,10 +54,14 @@ static int parse_spec(const char *item, size_t len, struct spec *sp, struct sx_e
 		size_t mlen = (size_t)(colon - item);
 
 		snprintf(key, sizeof(key), "%.*s", (int)(mlen < sizeof(key) ? mlen : sizeof(key) - 1), item);
-		if (mlen >= sizeof(key) || sx_method_from_name(key, &m))
+		/* a built-in explainer, or a method of an --explanations file (any allowed name) */
+		if (mlen >= sizeof(key) ||
+		    (sx_method_from_name(key, &m) && sx_method_name_check(key, NULL)))
 			return sx_err_set(err, SX_EINPUT, "unknown method '%.*s' in '%.*s' (expected "
-					  "self, occlusion or lime)", (int)mlen, item, (int)len, item);
-		snprintf(sp->method, sizeof(sp->method), "%s", sx_methods[m].name);
+					  "self, occlusion, lime or the name of a method from "
+					  "--explanations)", (int)mlen, item, (int)len, item);
+		snprintf(sp->method, sizeof(sp->method), "%.*s", SX_METHOD_NAME_MAX,
+			 sx_method_from_name(key, &m) ? key : sx_methods[m].name);
 	}
 	snprintf(key, sizeof(key), "%.*s", (int)(nlen < sizeof(key) ? nlen : sizeof(key) - 1), name);
 	sp->def = nlen < sizeof(key) ? sx_metric_find(key) : NULL;
@@ -359,6 +363,32 @@ static void judge_rows(struct sx_compare_result *res, const struct sx_compare_op
 	free(adj);
 }
 
+static int has_method(const struct sx_rundir *rd, const char *method)
+{
+	size_t i;
+
+	for (i = 0; i < rd->nrecords; i++)
+		if (!strcmp(sx_json_str_or(rd->records[i], "method", ""), method))
+			return 1;
+	return 0;
+}
+
+/* A method that is not built in must be one of the runs' (from --explanations): a typo is no gate. */
+static int check_methods(const struct spec *sp, size_t n, const struct sx_rundir *base,
+			 const struct sx_rundir *cur, struct sx_err *err)
+{
+	enum sx_method m;
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (sp[k].def->kind == SX_METRIC_FAITH && sx_method_from_name(sp[k].method, &m) &&
+		    !has_method(base, sp[k].method) && !has_method(cur, sp[k].method))
+			return sx_err_set(err, SX_EINPUT, "unknown method '%s': neither run has "
+					  "explanations of that name (expected self, occlusion, lime "
+					  "or a method from their --explanations files)", sp[k].method);
+	return 0;
+}
+
 int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 		    const struct sx_compare_opts *opts, struct sx_compare_result *res,
 		    struct sx_err *err)
@@ -376,7 +406,9 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 			 err);
 	if (rc)
 		return rc;
-	rc = check_comparable(base, cur, err);
+	rc = check_methods(specs, nspec, base, cur, err);
+	if (!rc)
+		rc = check_comparable(base, cur, err);
 	if (rc)
 		return rc;
 	cn = sx_json_get(cur->run, "conditions");

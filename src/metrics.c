@@ -977,3 +977,50 @@ out:
 	free(in_s);
 	return ret;
 }
+
+/* The first min(m, k) positions of list as a set in in_s (n bytes); -1 on a bad list. */
+static int list_set(const size_t *list, size_t m, size_t n, size_t k, unsigned char *in_s,
+		    size_t *ms, struct sx_err *err)
+{
+	size_t i;
+
+	memset(in_s, 0, n);
+	for (i = 0; i < m; i++) {
+		if (list[i] >= n || in_s[list[i]])
+			return sx_err_set(err, SX_EINPUT, "top-k agreement: listed position '%zu' is %s",
+					  list[i], list[i] >= n ? "out of range" : "repeated");
+		in_s[list[i]] = 1;
+	}
+	*ms = m < k ? m : k;
+	memset(in_s, 0, n);
+	for (i = 0; i < *ms; i++)
+		in_s[list[i]] = 1;
+	return 0;
+}
+
+int sx_metrics_agree_lists(const size_t *a, size_t ma, const size_t *b, size_t mb, size_t n,
+			   struct sx_agree_topk *out, struct sx_err *err)
+{
+	unsigned char *sa, *sb;
+	size_t k, na, nb, i, inter = 0;
+	int ret;
+
+	if (n == 0)
+		return sx_err_set(err, SX_EINPUT, "top-k agreement: empty review");
+	k = sx_metrics_topk_size(n);
+	sa = xcalloc(n, 1);
+	sb = xcalloc(n, 1);
+	ret = list_set(a, ma, n, k, sa, &na, err);
+	if (!ret)
+		ret = list_set(b, mb, n, k, sb, &nb, err);
+	if (!ret) {
+		for (i = 0; i < n; i++)
+			inter += sa[i] && sb[i];
+		out->k = k;
+		out->feature = (double)inter / (double)k;
+		out->iou = na + nb > inter ? (double)inter / (double)(na + nb - inter) : NAN;
+	}
+	free(sa);
+	free(sb);
+	return ret;
+}

@@ -1,7 +1,9 @@
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
+#include "selfexp/err.h"
 #include "selfexp/metrics.h"
 #include "selfexp/registry.h"
 
@@ -51,6 +53,40 @@ const char *sx_method_table_label(const char *record_name)
 	if (sx_method_from_name(record_name, &m))
 		return record_name;
 	return sx_methods[m].label;
+}
+
+int sx_method_name_builtin(const char *name)
+{
+	static const char *const names[] = { "self", "topk", "prediction", "occlusion", "lime" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(name, names[i]))
+			return 1;
+	return 0;
+}
+
+int sx_method_name_check(const char *name, struct sx_err *err)
+{
+	size_t i, len = strlen(name);
+
+	if (!len || len > SX_METHOD_NAME_MAX)
+		return sx_err_set(err, SX_EINPUT, "method name '%s' is %s (1 to %d characters)", name,
+				  len ? "too long" : "empty", SX_METHOD_NAME_MAX);
+	for (i = 0; i < len; i++) {
+		char ch = name[i];
+		int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+
+		if (!alnum && (!i || (ch != '_' && ch != '.' && ch != '-')))
+			return sx_err_set(err, SX_EINPUT, "method name '%s' has the character '%c' "
+					  "(use letters, digits, '_', '.' and '-', starting with a "
+					  "letter or digit)", name, ch);
+	}
+	if (sx_method_name_builtin(name))
+		return sx_err_set(err, SX_EINPUT, "method name '%s' is taken by a built-in explainer "
+				  "or record (self, topk, prediction, occlusion, lime): rename the "
+				  "method", name);
+	return 0;
 }
 
 #define FAITH(field) offsetof(struct sx_faith, field), SX_NO_OFFSET

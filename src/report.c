@@ -436,19 +436,22 @@ static void values_push(struct values *vs, double v)
 static void section_charts(struct sx_buf *b, const struct sx_rundir *rd)
 {
 	const struct sx_json *c;
+	const char *file[SX_RUNDIR_FILE_METHODS_MAX];
+	size_t nfile = sx_rundir_file_methods(rd->summary, file, SX_RUNDIR_FILE_METHODS_MAX);
 	size_t m, i, k;
 
 	sx_buf_adds(b, "<section id=\"charts\"><h2>Charts</h2>\n<h3>Agreement</h3>\n<div class=\"charts\">\n");
 	for (c = sx_json_child(sx_json_get(rd->summary, "conditions")); c; c = sx_json_next(c))
 		svg_heatmaps(b, sx_json_key(c), sx_json_get(c, "agreement"));
 	sx_buf_adds(b, "</div>\n<h3>Importance values</h3>\n<div class=\"charts\">\n");
-	for (m = 0; m < SX_METHOD_COUNT; m++) {
+	for (m = 0; m < SX_METHOD_COUNT + nfile; m++) {
+		const char *name = m < SX_METHOD_COUNT ? sx_methods[m].name : file[m - SX_METHOD_COUNT];
 		struct values vs = { NULL, 0, 0 };
 		double maxabs = 0, lim;
 
 		for (i = 0; i < rd->nrecords; i++) {
 			const struct sx_json *imp;
-			if (strcmp(sx_json_str_or(rd->records[i], "method", ""), sx_methods[m].name))
+			if (strcmp(sx_json_str_or(rd->records[i], "method", ""), name))
 				continue;
 			imp = sx_json_get(rd->records[i], "importance");
 			for (k = 0; k < sx_json_len(imp); k++) {
@@ -463,8 +466,12 @@ static void section_charts(struct sx_buf *b, const struct sx_rundir *rd)
 		if (vs.n) {
 			struct sx_buf cap = SX_BUF_INIT;
 			lim = m == 0 ? 1.0 : maxabs > 0 ? maxabs : 1.0;
-			sx_buf_addf(&cap, "%s, all conditions", sx_methods[m].importance_label);
-			svg_hist(b, cap.buf, vs.v, vs.n, -lim, lim, m == 0 ? "#5c6bc0" : m == 1 ? "#26a69a" : "#ffa726");
+			if (m < SX_METHOD_COUNT)
+				sx_buf_addf(&cap, "%s, all conditions", sx_methods[m].importance_label);
+			else
+				sx_buf_addf(&cap, "%s importance, all conditions", file[m - SX_METHOD_COUNT]);
+			svg_hist(b, cap.buf, vs.v, vs.n, -lim, lim,
+				 m == 0 ? "#5c6bc0" : m == 1 ? "#26a69a" : m == 2 ? "#ffa726" : "#78909c");
 			sx_buf_release(&cap);
 		}
 		free(vs.v);
@@ -499,12 +506,15 @@ static const char *method_label(const char *m)
 	return !strcmp(m, "self") ? "self" : sx_method_table_label(m);
 }
 
-/* The tokens of a record coloured by its importance vector (or top-k list). */
+/* The tokens of a record coloured by its importance vector (or top-k list, or ranking). */
 static void token_row(struct sx_buf *b, const struct sx_json *rec)
 {
 	const struct sx_json *tokens = sx_json_get(rec, "tokens");
 	const struct sx_json *imp = sx_json_get(rec, "importance");
 	const struct sx_json *topk = sx_json_get(rec, "topk");
+
+	if (!topk)
+		topk = sx_json_get(rec, "ranking"); /* a ranking-only method of a file */
 	size_t n = sx_json_len(tokens), i, k;
 	double maxabs = 0;
 	int *rank = NULL;
@@ -584,6 +594,8 @@ static void card(struct sx_buf *b, const struct sx_rundir *rd, const struct sx_j
 	double conf = sx_json_num_or_nan(pred, "confidence");
 	double dis = disagreement(own);
 	struct sx_buf text = SX_BUF_INIT;
+	const char *file[SX_RUNDIR_FILE_METHODS_MAX];
+	size_t nfile = sx_rundir_file_methods(rd->summary, file, SX_RUNDIR_FILE_METHODS_MAX);
 	size_t i;
 
 	for (i = 0; i < sx_json_len(tokens); i++) {
@@ -636,6 +648,11 @@ static void card(struct sx_buf *b, const struct sx_rundir *rd, const struct sx_j
 	for (i = 0; i < SX_METHOD_COUNT; i++) {
 		const struct sx_json *r = sx_methods[i].queries
 			? sx_rundir_record(rd, id, cond, sx_methods[i].name) : NULL;
+		if (r)
+			token_row(b, r);
+	}
+	for (i = 0; i < nfile; i++) {
+		const struct sx_json *r = sx_rundir_record(rd, id, cond, file[i]);
 		if (r)
 			token_row(b, r);
 	}

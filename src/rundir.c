@@ -211,6 +211,24 @@ const struct sx_json *sx_rundir_answer_record(const struct sx_rundir *rd, const 
 	return NULL;
 }
 
+size_t sx_rundir_file_methods(const struct sx_json *summary, const char **out, size_t max)
+{
+	const struct sx_json *c, *m;
+	size_t n = 0, i;
+
+	for (c = sx_json_child(sx_json_get(summary, "conditions")); c; c = sx_json_next(c))
+		for (m = sx_json_child(sx_json_get(c, "methods")); m; m = sx_json_next(m)) {
+			const char *name = sx_json_key(m);
+			int seen = sx_method_name_builtin(name);
+
+			for (i = 0; i < n && !seen; i++)
+				seen = !strcmp(out[i], name);
+			if (!seen && n < max)
+				out[n++] = name;
+		}
+	return n;
+}
+
 const char *sx_rundir_condition_label(const char *condition)
 {
 	static const char *const names[][2] = {

@@ -197,6 +197,8 @@ static size_t paper_metrics(const struct sx_metric_def **out)
 }
 
 #define NAGREE_MAX 16
+/* Methods of an agreement matrix: a table's columns but the label column. */
+#define NAMETH_MAX 15
 
 /*
  * A group of the paper's faithfulness table: the full condition, its top-k
@@ -366,7 +368,9 @@ static void build_faithfulness(struct tables *ts, const struct sx_json *summary,
 	struct table *t = table_new(ts, "faithfulness",
 				    "Faithfulness of self-explanations, occlusion and LIME");
 	const struct sx_metric_def *fm[NFAITH_MAX];
-	size_t i, k, r0, nf = paper_metrics(fm);
+	const char *file[NAMETH_MAX];
+	size_t i, j, k, r0, nf = paper_metrics(fm);
+	size_t nfile = sx_rundir_file_methods(summary, file, NAMETH_MAX);
 
 	table_col(t, "", SX_DIR_NONE, 1);
 	table_col(t, "n", SX_DIR_NONE, 0);
@@ -379,6 +383,10 @@ static void build_faithfulness(struct tables *ts, const struct sx_json *summary,
 		faith_row(t, summary, g[i].topk, "topk");
 		faith_row(t, summary, g[i].expl, "occlusion");
 		faith_row(t, summary, g[i].expl, "lime");
+		/* methods from --explanations files: where occlusion is, else under top-k */
+		for (j = 0; j < nfile; j++)
+			faith_row(t, summary, method_obj(summary, g[i].expl, file[j]) ? g[i].expl : g[i].topk,
+				  file[j]);
 		for (k = 0; k < nf; k++)
 			bold_best(t, r0, t->nrows, 2 + k, fm[k]->dir);
 	}
@@ -386,19 +394,41 @@ static void build_faithfulness(struct tables *ts, const struct sx_json *summary,
 			      "explanation (n=k in a cell: the metric is defined for k of them). Best value per column within each group in bold. "
 			      "Occlusion and LIME query the model under the group's full prompt "
 			      "(under its top-k prompt when the full one was not run). ");
+	if (nfile)
+		sx_buf_adds(&t->note, "Methods from --explanations files are scored like occlusion; "
+				      "a ranking-only one like a top-k list (no RankDel). ");
 	note_exclusions(&t->note, summary);
 }
 
-/* One agreement matrix: rows and columns are the explanation methods of every group. */
-static const char *const amethods[] = { "self", "topk", "occlusion", "lime" }; /* record names */
-#define NAMETH (sizeof(amethods) / sizeof(amethods[0]))
+/*
+ * The methods of the agreement matrices (record names): the built-in ones,
+ * then those from --explanations files, as many as a table has columns.
+ */
+struct amethods {
+	const char *name[NAMETH_MAX];
+	size_t n, dropped; /* dropped: file methods beyond the columns (--layout long has them) */
+};
+
+static void agreement_methods(const struct sx_json *summary, struct amethods *am)
+{
+	static const char *const builtin[] = { "self", "topk", "occlusion", "lime" };
+	const char *file[SX_RUNDIR_FILE_METHODS_MAX];
+	size_t i, nfile = sx_rundir_file_methods(summary, file, SX_RUNDIR_FILE_METHODS_MAX);
+
+	am->n = 0;
+	for (i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		am->name[am->n++] = builtin[i];
+	for (i = 0; i < nfile && am->n < NAMETH_MAX; i++)
+		am->name[am->n++] = file[i];
+	am->dropped = nfile - i;
+}
 
 /* The condition where the pair (a, b) of a group lives, and the summary pair key. */
 static const struct sx_json *pair_agg(const struct sx_json *summary, const struct group *g,
-				      size_t a, size_t b, const char *metric, const char **cond,
-				      const char **pair_key)
+				      const struct amethods *am, size_t a, size_t b,
+				      const char *metric, const char **cond, const char **pair_key)
 {
-	char key[64];
+	char key[160], rkey[160];
 	const struct sx_json *ag, *p;
 	const char *c;
 
@@ -418,9 +448,10 @@ static const struct sx_json *pair_agg(const struct sx_json *summary, const struc
 	if (!c)
 		return NULL;
 	ag = sx_json_get(cond_obj(summary, c), "agreement");
-	snprintf(key, sizeof(key), "%s~%s", amethods[a], amethods[b]);
+	snprintf(key, sizeof(key), "%s~%s", am->name[a], am->name[b]);
+	snprintf(rkey, sizeof(rkey), "%s~%s", am->name[b], am->name[a]);
 	for (p = sx_json_child(ag); p; p = sx_json_next(p))
-		if (!strcmp(sx_json_key(p), key)) {
+		if (!strcmp(sx_json_key(p), key) || !strcmp(sx_json_key(p), rkey)) {
 			*cond = c;
 			*pair_key = sx_json_key(p); /* borrowed from the summary */
 			return sx_json_get(p, metric);
@@ -432,21 +463,22 @@ static void build_agreement(struct tables *ts, const struct sx_json *summary,
 			    const struct group *g, size_t ng)
 {
 	size_t q, i, a, b, k;
-
 	const struct sx_metric_def *md;
+	struct amethods am;
 
+	agreement_methods(summary, &am);
 	for (q = 0; (md = sx_metric_of(SX_METRIC_AGREE, q)) && q < NAGREE_MAX; q++) {
 		const char *metric = md->key;
-		int used[NAMETH] = { 0 }, any = 0;
-		size_t colof[NAMETH];
+		int used[NAMETH_MAX] = { 0 }, any = 0;
+		size_t colof[NAMETH_MAX];
 		struct sx_buf title = SX_BUF_INIT, nlist = SX_BUF_INIT;
 		struct table *t;
 		const char *cond, *pk;
 
 		for (i = 0; i < ng; i++)
-			for (a = 0; a < NAMETH; a++)
-				for (b = 0; b < NAMETH; b++)
-					if (pair_agg(summary, &g[i], a, b, metric, &cond, &pk)) {
+			for (a = 0; a < am.n; a++)
+				for (b = 0; b < am.n; b++)
+					if (pair_agg(summary, &g[i], &am, a, b, metric, &cond, &pk)) {
 						used[a] = used[b] = 1;
 						any = 1;
 					}
@@ -460,37 +492,37 @@ static void build_agreement(struct tables *ts, const struct sx_json *summary,
 		}
 		sx_buf_release(&title);
 		table_col(t, "", SX_DIR_NONE, 1);
-		for (a = 0, k = 1; a < NAMETH; a++)
+		for (a = 0, k = 1; a < am.n; a++)
 			if (used[a]) {
 				colof[a] = k++;
-				table_col(t, sx_method_table_label(amethods[a]), SX_DIR_NONE, 0);
+				table_col(t, sx_method_table_label(am.name[a]), SX_DIR_NONE, 0);
 			}
 		for (i = 0; i < ng; i++) {
 			int group_rows = 0;
 
-			for (a = 0; a < NAMETH; a++) {
+			for (a = 0; a < am.n; a++) {
 				struct row *r;
 				int row_any = 0;
 
 				if (!used[a])
 					continue;
-				for (b = 0; b < NAMETH; b++)
-					if (used[b] && pair_agg(summary, &g[i], a, b, metric, &cond, &pk))
+				for (b = 0; b < am.n; b++)
+					if (used[b] && pair_agg(summary, &g[i], &am, a, b, metric, &cond, &pk))
 						row_any = 1;
 				if (!row_any)
 					continue;
 				if (!group_rows++)
 					table_group(t, g[i].label);
 				r = table_row(t);
-				cell_text(&r->cells[0], sx_method_table_label(amethods[a]));
-				for (b = 0; b < NAMETH; b++) {
+				cell_text(&r->cells[0], sx_method_table_label(am.name[a]));
+				for (b = 0; b < am.n; b++) {
 					const struct sx_json *agg;
 					struct cell *c;
 
 					if (!used[b])
 						continue;
 					c = &r->cells[colof[b]];
-					agg = pair_agg(summary, &g[i], a, b, metric, &cond, &pk);
+					agg = pair_agg(summary, &g[i], &am, a, b, metric, &cond, &pk);
 					if (!agg) {
 						c->kind = C_EMPTY;
 						c->csv_skip = 1;
@@ -500,8 +532,8 @@ static void build_agreement(struct tables *ts, const struct sx_json *summary,
 					c->csv_skip = a > b; /* the mirror image of a cell already written */
 					if (a < b && c->n >= 0)
 						sx_buf_addf(&nlist, "%s %s %s~%s %ld", nlist.len ? ";" : "",
-							    g[i].label, sx_method_table_label(amethods[a]),
-							    sx_method_table_label(amethods[b]), c->n);
+							    g[i].label, sx_method_table_label(am.name[a]),
+							    sx_method_table_label(am.name[b]), c->n);
 				}
 			}
 		}
@@ -510,6 +542,10 @@ static void build_agreement(struct tables *ts, const struct sx_json *summary,
 				      "measures); the matrix is symmetric. n:");
 		sx_buf_adds(&t->note, nlist.buf);
 		sx_buf_adds(&t->note, ". ");
+		if (am.dropped)
+			sx_buf_addf(&t->note, "%zu more methods from --explanations files are not "
+				    "shown here (there are only %d columns); --layout long lists "
+				    "them all. ", am.dropped, NAMETH_MAX);
 		sx_buf_release(&nlist);
 		note_exclusions(&t->note, summary);
 	}

@@ -55,7 +55,7 @@ struct sx_compare_opts {
 
 struct sx_compare_row {
 	char condition[32];
-	char method[32];
+	char method[64];       /* self, occlusion, lime, a file's method (registry.h SX_METHOD_NAME_MAX) */
 	char metric[40];
 	int higher_better;
 	struct sx_paired p;     /* a = new, b = base: mean_diff = new - base */

@@ -255,5 +255,13 @@ struct sx_agree_topk {
 int sx_metrics_agree_topk(const size_t *list, size_t m, const double *full,
 			  const unsigned char *full_has, size_t n, struct sx_agree_topk *out,
 			  struct sx_err *err);
+/*
+ * Two lists (a top-k self-explanation and a ranking from elsewhere, or two
+ * rankings) of the same n tokens: S = the first min(ma, k) positions of a,
+ * T = the first min(mb, k) of b, feature = |S ∩ T| / k, iou = |S ∩ T| /
+ * |S ∪ T|. Fails on a position >= n or a repeated position in either.
+ */
+int sx_metrics_agree_lists(const size_t *a, size_t ma, const size_t *b, size_t mb, size_t n,
+			   struct sx_agree_topk *out, struct sx_err *err);
 
 #endif

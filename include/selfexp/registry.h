@@ -10,6 +10,7 @@
  */
 #include <stddef.h>
 
+#include "selfexp/err.h"
 #include "selfexp/prompt.h"
 
 /* --------------------------------------------------------------- methods */
@@ -39,6 +40,20 @@ int sx_method_from_record_name(const char *name, enum sx_method *out);
 int sx_method_from_name(const char *name, enum sx_method *out);
 /* Table label of a record method name: "self (full)", "self (top-k)", "occlusion", "LIME". */
 const char *sx_method_table_label(const char *record_name);
+
+/*
+ * Methods from outside (`run --explanations`, README "Anyone's
+ * explanations"): any name of 1..SX_METHOD_NAME_MAX characters of
+ * [A-Za-z0-9_.-], starting with a letter or digit, that is not a built-in
+ * method or record name (self, topk, prediction, occlusion, lime, in any
+ * case). Records, summaries, tables, reports and compare take such a name
+ * as a method of its own.
+ */
+#define SX_METHOD_NAME_MAX 48
+/* 1 when name is a built-in method or record name, in any case. */
+int sx_method_name_builtin(const char *name);
+/* 0 when name may name a method from outside; -1 with the reason in err otherwise. */
+int sx_method_name_check(const char *name, struct sx_err *err);
 
 /* --------------------------------------------------------------- metrics */
 

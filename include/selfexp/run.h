@@ -36,6 +36,9 @@ struct sx_json;
  */
 #define SX_RUN_MAX_TOKENS 1024
 
+/* How many --explanations files a run takes. */
+#define SX_RUN_MAX_EXPLANATIONS 16
+
 /*
  * Where P(positive | x) comes from (DESIGN.md section 5): the verbal
  * confidence, the label token's logprobs, or the frequency of label 1 over
@@ -82,6 +85,11 @@ struct sx_run_config {
 	int dry_run;                  /* count requests, send nothing */
 	int rescore;                  /* `selfexp score`: keep the run's run.json, rewrite the rest */
 	int force;                    /* replace a run of another configuration in out_dir */
+	/* --explanations files (explanations.h), borrowed, in the order given */
+	const char *explanations[SX_RUN_MAX_EXPLANATIONS];
+	size_t nexplanations;
+	/* when set: the SHA-256 each file must have (score: the recorded one) */
+	const char *explanations_sha256[SX_RUN_MAX_EXPLANATIONS];
 	const char *argv_line;        /* borrowed; the command line, recorded in run.json */
 	int argc;                     /* the command's options (argv[0] the command name), */
 	char **argv;                  /* borrowed; recorded in run.json for the reader */

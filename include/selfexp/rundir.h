@@ -70,6 +70,14 @@ const char *sx_rundir_condition_label(const char *condition);
  * command other than run and score may write over.
  */
 int sx_rundir_is_data_file(const char *path);
+/*
+ * The methods of a run's summary that are not built in (from --explanations
+ * files), in the order the summary first lists them: at most max names
+ * (borrowed from summary) into out; returns how many it put there (a run
+ * has at most SX_RUNDIR_FILE_METHODS_MAX of them).
+ */
+#define SX_RUNDIR_FILE_METHODS_MAX 32
+size_t sx_rundir_file_methods(const struct sx_json *summary, const char **out, size_t max);
 /* Parse status names that yield a usable prediction (ok, ok_with_repairs, no_explanation). */
 int sx_rundir_status_usable_prediction(const char *status);
 

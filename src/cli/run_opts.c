@@ -81,6 +81,22 @@ static int set_explainers(struct sx_run_opts *o, const char *arg)
 	return 0;
 }
 
+/* --explanations FILE, repeatable: read when the run loads its data (explanations.h). */
+static int set_explanations(struct sx_run_opts *o, const char *arg)
+{
+	struct sx_run_config *cfg = &o->cfg;
+
+	if (!*arg)
+		return -1;
+	if (cfg->nexplanations == SX_RUN_MAX_EXPLANATIONS) {
+		sx_cli_error("--explanations %s: more than %d files; join them into fewer (cat "
+			     "A B > C)", arg, SX_RUN_MAX_EXPLANATIONS);
+		return -1;
+	}
+	cfg->explanations[cfg->nexplanations++] = arg;
+	return 0;
+}
+
 static int set_prob(struct sx_run_opts *o, const char *arg)
 {
 	long n;
@@ -476,6 +492,16 @@ static const struct opt_row rows[] = {
 	  DEMO_HELP("prompt conditions (default ep,pe,ep-topk,pe-topk,pred)") },
 	{ "explainers", "LIST", G_PROTOCOL, RUN, FUNC(set_explainers, "a list of self, occlusion, lime"),
 	  RUN_HELP("comma-separated: self, occlusion, lime (default all three)") },
+	{ "explanations", "FILE", G_PROTOCOL, RUN, FUNC(set_explanations, "a JSONL file"),
+	  RUN_HELP("explanations made elsewhere (repeatable): JSONL lines\n"
+		   "{\"id\": ID, \"method\": NAME, \"values\": [one per token]}\n"
+		   "or \"ranking\": [token indices, most important first]\n"
+		   "instead of values; optional \"condition\" (absent: all)\n"
+		   "and \"sign\": \"positive\" (default: toward label 1) or\n"
+		   "\"predicted\"; each method is evaluated like occlusion\n"
+		   "(a ranking like a top-k list: no RankDel, top-k\n"
+		   "agreement only); a bad line is an error naming the file\n"
+		   "and line, before anything is sent") },
 	{ "prob", "verbal|logprob|sample:N", G_PROTOCOL, RUN,
 	  FUNC(set_prob, "verbal, logprob or sample:N with N in 2..128"),
 	  RUN_HELP("P(positive): from the verbal confidence (default), from\n"

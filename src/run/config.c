@@ -194,6 +194,36 @@ static struct sx_json *prompts_json(const struct sx_run_config *cfg,
 	return o;
 }
 
+/*
+ * The --explanations files: absolute path and SHA-256 (from the files read,
+ * xp, when given; else the ones the configuration must have, or null).
+ */
+static struct sx_json *explanations_json(const struct sx_run_config *cfg,
+					 const struct sx_explanations *xp)
+{
+	struct sx_json *a = sx_json_new_array();
+	size_t i;
+
+	for (i = 0; i < cfg->nexplanations; i++) {
+		struct sx_json *f = sx_json_push(a, sx_json_new_object());
+
+		add_abs_path(f, "path", cfg->explanations[i]);
+		add_str_or_null(f, "sha256", xp && i < xp->nfiles ? xp->files[i].sha256
+								 : cfg->explanations_sha256[i]);
+	}
+	return a;
+}
+
+/* The configuration of a run as it is being made: the files' hashes as read. */
+static struct sx_json *live_config_json(const struct run *run, const char *const *hashes)
+{
+	struct sx_json *j = sx_run_config_to_json(run->cfg, hashes);
+
+	if (run->cfg->nexplanations)
+		sx_json_set(j, "explanations", explanations_json(run->cfg, &run->xp));
+	return j;
+}
+
 struct sx_json *sx_run_config_to_json(const struct sx_run_config *cfg,
 				      const char *const hashes[SX_COND_COUNT])
 {
@@ -226,6 +256,8 @@ struct sx_json *sx_run_config_to_json(const struct sx_run_config *cfg,
 	sx_json_add_str(o, "compat", sx_compat_name(cfg->compat));
 	sx_json_add_bool(o, "metrics", cfg->metrics);
 	sx_json_add_num(o, "bootstrap", (double)cfg->bootstrap);
+	if (cfg->nexplanations) /* absent without: configurations of earlier runs compare equal */
+		sx_json_add(o, "explanations", explanations_json(cfg, NULL));
 	return o;
 }
 
@@ -473,6 +505,29 @@ static int get_lime(struct sx_run_config *cfg, const struct sx_json *l, struct s
 	       get_str(cfg, l, "mask", &cfg->mask_word, err) ? -1 : 0;
 }
 
+/* The --explanations files as recorded: paths and the SHA-256 each must still have. */
+static int get_explanations(struct sx_run_config *cfg, const struct sx_json *a,
+			    struct sx_err *err)
+{
+	const struct sx_json *f;
+
+	if (!a)
+		return 0;
+	if (sx_json_type_of(a) != SX_JSON_ARRAY || sx_json_len(a) > SX_RUN_MAX_EXPLANATIONS)
+		return bad(err, "explanations", "an array of at most 16 files");
+	for (f = sx_json_child(a); f; f = sx_json_next(f)) {
+		size_t i = cfg->nexplanations;
+
+		if (!sx_json_get_str(f, "path"))
+			return bad(err, "explanations[].path", "a string");
+		cfg->explanations[i] = keep(cfg, xstrdup(sx_json_get_str(f, "path")));
+		if (get_str(cfg, f, "sha256", &cfg->explanations_sha256[i], err))
+			return -1;
+		cfg->nexplanations++;
+	}
+	return 0;
+}
+
 static int from_config(struct sx_run_config *cfg, const struct sx_json *c, struct sx_err *err)
 {
 	const struct sx_json *d = sx_json_get(c, "data");
@@ -500,7 +555,8 @@ static int from_config(struct sx_run_config *cfg, const struct sx_json *c, struc
 	if (get_protocol(c, cfg, err) || get_prompts(cfg, sx_json_get(c, "prompts"), err) ||
 	    get_generation(cfg, sx_json_get(c, "generation"), err) ||
 	    get_endpoint(cfg, sx_json_get(c, "endpoint"), err) ||
-	    get_lime(cfg, sx_json_get(c, "lime"), err) || get_bool(c, "metrics", &cfg->metrics, err))
+	    get_lime(cfg, sx_json_get(c, "lime"), err) || get_bool(c, "metrics", &cfg->metrics, err) ||
+	    get_explanations(cfg, sx_json_get(c, "explanations"), err))
 		return -1;
 	return 0;
 }
@@ -723,6 +779,37 @@ static struct sx_json *lime_json(const struct sx_run_config *cfg)
 	return j;
 }
 
+/* What the --explanations files held: per file, and per method. */
+static struct sx_json *files_json(const struct run *run)
+{
+	struct sx_json *o = sx_json_new_object(), *a, *m;
+	size_t i;
+	int c;
+
+	a = sx_json_add(o, "files", sx_json_new_array());
+	for (i = 0; i < run->xp.nfiles; i++) {
+		struct sx_json *f = sx_json_push(a, sx_json_new_object());
+
+		add_abs_path(f, "path", run->xp.files[i].path);
+		sx_json_add_str(f, "sha256", run->xp.files[i].sha256);
+		sx_json_add_num(f, "explanations", (double)run->xp.files[i].lines);
+		sx_json_add_num(f, "unused", (double)run->xp.files[i].unused);
+	}
+	m = sx_json_add(o, "methods", sx_json_new_object());
+	for (i = 0; i < run->xp.nmethods; i++) {
+		const struct sx_expl_method *xm = &run->xp.methods[i];
+		struct sx_json *j = sx_json_add(m, xm->name, sx_json_new_object()), *cs;
+
+		sx_json_add_str(j, "kind", xm->ranking ? "ranking" : "values");
+		sx_json_add_num(j, "explanations", (double)xm->entries);
+		cs = sx_json_add(j, "conditions", sx_json_new_array());
+		for (c = 0; c < SX_COND_COUNT; c++)
+			if ((xm->conditions & (1u << c)) && run_has_cond(run, (enum sx_cond)c))
+				sx_json_push(cs, sx_json_new_str(sx_cond_name((enum sx_cond)c)));
+	}
+	return o;
+}
+
 /*
  * The top-level fields are those of 0.1.0, which table, report and compare
  * read; "config" is the whole configuration, which score reads back.
@@ -774,7 +861,9 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 	sx_json_add_num(o, "bootstrap", (double)cfg->bootstrap);
 	sx_json_add(o, "counts", counts_json(run, st));
 	sx_json_add(o, "failures", failures_json(run));
-	sx_json_add(o, "config", sx_run_config_to_json(cfg, hashes));
+	if (cfg->nexplanations)
+		sx_json_add(o, "explanations", files_json(run));
+	sx_json_add(o, "config", live_config_json(run, hashes));
 	return o;
 }
 
@@ -856,6 +945,8 @@ int run_check_existing(const struct run *run, struct sx_err *err)
 		hashes[c] = run->have_prompt[c] ? run->prompts[c].hash : NULL;
 	a = comparable(&old, (const char *const *)old.prompt_hash);
 	b = comparable(cfg, hashes);
+	if (cfg->nexplanations)
+		sx_json_set(b, "explanations", explanations_json(cfg, &run->xp));
 	/* a 0.1.0 run.json does not record these: take them as equal */
 	if (!sx_json_get(rd.run, "config")) {
 		sx_json_set(a, "data", sx_json_dup(sx_json_get(b, "data")));

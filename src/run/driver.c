@@ -102,10 +102,44 @@ static void keep_shard(struct run *run)
 	run->nrev = kept;
 }
 
+/*
+ * The --explanations files, checked against the reviews of the run (and,
+ * for score, against the SHA-256 the run recorded). Under --limit the data
+ * read may stop short of the file's end: lines for reviews not read are
+ * then counted as unused, not refused.
+ */
+static int load_explanations(struct run *run, struct sx_err *err)
+{
+	const struct sx_run_config *cfg = run->cfg;
+	int complete = cfg->limit <= 0 || run->ds.n < (size_t)cfg->limit;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < cfg->nexplanations; i++) {
+		const char *want = cfg->explanations_sha256[i];
+		const char *have;
+
+		rc = sx_explanations_load(&run->xp, cfg->explanations[i], &run->ds, complete, err);
+		if (rc)
+			return rc;
+		have = run->xp.files[i].sha256;
+		if (want && strcmp(want, have))
+			return sx_err_set(err, SX_EINPUT, "explanations file '%s' has changed since "
+					  "the run (SHA-256 %.12s..., the run used %.12s...): restore "
+					  "it, or evaluate the new file with 'selfexp run "
+					  "--explanations' into another --out", cfg->explanations[i],
+					  have, want);
+	}
+	run->nmeth = SX_METHOD_COUNT + run->xp.nmethods;
+	run_pairs_init(run);
+	return 0;
+}
+
 static int load_inputs(struct run *run, struct sx_err *err)
 {
 	const struct sx_run_config *cfg = run->cfg;
 	struct sx_data_opts dopts = cfg->data_opts;
+	size_t i;
 	int c, rc;
 
 	/* --limit N reads only the first N reviews of the file */
@@ -122,11 +156,21 @@ static int load_inputs(struct run *run, struct sx_err *err)
 	rc = check_lengths(run, err);
 	if (!rc)
 		rc = load_prompts(run, err);
+	if (!rc)
+		rc = load_explanations(run, err);
 	if (rc)
 		return rc;
 	for (c = 0; c < SX_COND_COUNT; c++)
 		run->slot[c] = run_has_cond(run, (enum sx_cond)c) ? (int)run->nslot++ : -1;
 	run->items = xcalloc(sx_size_add(sx_size_mul(run->nrev, run->nslot), 1), sizeof(*run->items));
+	for (i = 0; i < run->nrev * run->nslot; i++) {
+		struct item *it = &run->items[i];
+
+		it->m = xcalloc(run->nmeth, sizeof(*it->m));
+		it->has_agree = xcalloc(run->npairs, sizeof(*it->has_agree));
+		it->agree = xcalloc(run->npairs, sizeof(*it->agree));
+		it->agree_topk = xcalloc(run->npairs, sizeof(*it->agree_topk));
+	}
 	return 0;
 }
 
@@ -144,12 +188,16 @@ static void run_release(struct run *run)
 			free(it->answer);
 			free(it->reason);
 			sx_parse_result_release(&it->parse);
-			for (m = 0; m < SX_METHOD_COUNT; m++) {
+			for (m = 0; it->m && m < (int)run->nmeth; m++) {
 				free(it->m[m].reason);
 				free(it->m[m].value);
 				free(it->m[m].has);
 				free(it->m[m].faith_reason);
 			}
+			free(it->m);
+			free(it->has_agree);
+			free(it->agree);
+			free(it->agree_topk);
 		}
 		free(run->items);
 	}
@@ -163,6 +211,9 @@ static void run_release(struct run *run)
 		sx_strmap_release(&run->reasons[c]);
 	}
 	sx_buf_release(&run->misses);
+	sx_explanations_release(&run->xp);
+	free(run->pair_a);
+	free(run->pair_b);
 	sx_dataset_release(&run->ds);
 	running_engine = NULL;
 	sx_engine_free(run->engine);
@@ -170,9 +221,11 @@ static void run_release(struct run *run)
 
 /* ---------------------------------------------------------------- stages */
 
+/* Explanations from files need the stages too: their metrics, and agreement. */
 static int needs_perturbations(const struct sx_run_config *cfg)
 {
-	return cfg->metrics || (cfg->explainers & (SX_EXPLAIN_OCCLUSION | SX_EXPLAIN_LIME));
+	return cfg->metrics || cfg->nexplanations ||
+	       (cfg->explainers & (SX_EXPLAIN_OCCLUSION | SX_EXPLAIN_LIME));
 }
 
 /* Explain and evaluate chunk by chunk, condition by condition, then agreement. */
@@ -383,8 +436,10 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	if (interrupted) /* Ctrl-C while loading: send nothing, write the empty partial run */
 		sx_engine_interrupt(run.engine);
 	rc = run_elicit(&run, err);
-	if (!rc)
+	if (!rc) {
 		run_take_self(&run); /* whether or not any other stage runs */
+		run_take_files(&run);
+	}
 	if (!rc && needs_perturbations(cfg))
 		rc = explain_evaluate(&run, err);
 	if (rc)

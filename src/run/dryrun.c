@@ -52,9 +52,8 @@ static long evaluate_naive(const struct run *run, enum sx_cond c)
 	size_t r;
 	int m;
 
-	for (m = 0; m < SX_METHOD_COUNT; m++)
-		if (run_has_method(run, (enum sx_method)m) &&
-		    (m != SX_METHOD_SELF || c != SX_COND_PRED))
+	for (m = 0; m < (int)run->nmeth; m++)
+		if (run_method_applies(run, m, c) && (m != SX_METHOD_SELF || c != SX_COND_PRED))
 			methods++;
 	for (r = 0; r < run->nrev; r++)
 		naive += methods * (3 * (long)run->ds.reviews[r].ntokens) + 1;

@@ -37,7 +37,7 @@ static int plan_ranked(struct sx_faith_plan *plan, const struct expl *e, size_t 
 
 /* The faithfulness plan of one explanation; -1 (err set) when there is none. */
 static int make_plan(const struct run *run, const struct sx_review *rv, enum sx_cond c,
-		     const struct item *it, enum sx_method m, int y, struct sx_faith_plan *plan,
+		     const struct item *it, int m, int y, struct sx_faith_plan *plan,
 		     struct sx_err *err)
 {
 	const struct expl *e = &it->m[m];
@@ -50,8 +50,8 @@ static int make_plan(const struct run *run, const struct sx_review *rv, enum sx_
 
 /* The plans of one review's explanations, and where their inputs are in the batch. */
 struct review_plans {
-	struct sx_faith_plan plan[SX_METHOD_COUNT];
-	size_t *idx[SX_METHOD_COUNT]; /* owned; NULL = no metrics for the method */
+	struct sx_faith_plan *plan;   /* owned, run->nmeth */
+	size_t **idx;                 /* owned, run->nmeth; idx[m] NULL = no metrics for m */
 };
 
 static void add_plans(const struct run *run, struct batch *b, enum sx_cond c, size_t r,
@@ -62,7 +62,9 @@ static void add_plans(const struct run *run, struct batch *b, enum sx_cond c, si
 	size_t i, n = rv->ntokens;
 	int m;
 
-	for (m = 0; m < SX_METHOD_COUNT; m++) {
+	rp->plan = xcalloc(run->nmeth, sizeof(*rp->plan));
+	rp->idx = xcalloc(run->nmeth, sizeof(*rp->idx));
+	for (m = 0; m < (int)run->nmeth; m++) {
 		struct sx_faith_plan *plan = &rp->plan[m];
 		struct sx_err perr = SX_ERR_INIT;
 
@@ -72,7 +74,7 @@ static void add_plans(const struct run *run, struct batch *b, enum sx_cond c, si
 			it->m[m].faith_reason = xstrdup("the unperturbed review got no usable answer");
 			continue;
 		}
-		if (make_plan(run, rv, c, it, (enum sx_method)m, it->y_x, plan, &perr)) {
+		if (make_plan(run, rv, c, it, m, it->y_x, plan, &perr)) {
 			it->m[m].faith_reason = xstrdup(perr.msg);
 			continue;
 		}
@@ -82,15 +84,15 @@ static void add_plans(const struct run *run, struct batch *b, enum sx_cond c, si
 	}
 }
 
-static void take_metrics(struct item *it, const struct review_plans *rp, const double *p,
-			 const signed char *label)
+static void take_metrics(const struct run *run, struct item *it, const struct review_plans *rp,
+			 const double *p, const signed char *label)
 {
 	signed char *ll;
 	double *pp;
 	size_t i;
 	int m;
 
-	for (m = 0; m < SX_METHOD_COUNT; m++) {
+	for (m = 0; m < (int)run->nmeth; m++) {
 		const struct sx_faith_plan *plan = &rp->plan[m];
 		struct sx_err ferr = SX_ERR_INIT;
 
@@ -133,13 +135,16 @@ int run_evaluate(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct s
 		run_note_failures(run, RUN_EVALUATE, c, &b);
 		p = run_batch_probs(run, &b, &label);
 		for (r = r0; r < r1; r++)
-			take_metrics(run_item(run, r, c), &rp[r - r0], p, label);
+			take_metrics(run, run_item(run, r, c), &rp[r - r0], p, label);
 	}
-	for (r = 0; r < r1 - r0; r++)
-		for (m = 0; m < SX_METHOD_COUNT; m++) {
+	for (r = 0; r < r1 - r0; r++) {
+		for (m = 0; m < (int)run->nmeth; m++) {
 			sx_metrics_plan_release(&rp[r].plan[m]);
 			free(rp[r].idx[m]);
 		}
+		free(rp[r].plan);
+		free(rp[r].idx);
+	}
 	free(rp);
 	free(p);
 	free(label);

@@ -214,3 +214,58 @@ int run_explain(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct sx
 	run_batch_release(&b);
 	return rc;
 }
+
+/* ---------------------------------------------------------------- explanations from files */
+
+/*
+ * One item's explanation by file method j: the line for (review, method,
+ * condition), its values turned to the run's sign convention (toward the
+ * positive label) or its ranking as a list (like a top-k list).
+ */
+static void take_file(const struct run *run, struct item *it, size_t r, enum sx_cond c, size_t j)
+{
+	const struct sx_expl_entry *x = sx_explanations_find(&run->xp, r, j, c);
+	struct expl *e = &it->m[SX_METHOD_COUNT + j];
+	size_t i, n = run->ds.reviews[r].ntokens;
+	double flip = 1;
+
+	if (!x) {
+		e->reason = xstrdup("no explanation in the explanations files");
+		return;
+	}
+	if (x->ranking) {
+		e->ok = 1;
+		e->list = x->ranking;
+		e->nlist = x->nranking;
+		return;
+	}
+	if (x->sign == SX_EXPL_SIGN_PREDICTED) {
+		int y = it->answered ? run_answer_label(run->cfg, &it->parse, it->has_p ? it->p_pos : NAN)
+				     : -1;
+
+		if (y < 0) {
+			e->reason = xstrdup("the values are toward the predicted label (\"sign\": "
+					    "\"predicted\") but the answer gave no usable prediction");
+			return;
+		}
+		flip = y ? 1 : -1;
+	}
+	e->ok = 1;
+	e->value = xcalloc(n + 1, sizeof(double));
+	for (i = 0; i < n; i++)
+		e->value[i] = flip < 0 && x->values[i] != 0 ? -x->values[i] : x->values[i];
+}
+
+void run_take_files(struct run *run)
+{
+	size_t r, j;
+	int c;
+
+	for (r = 0; r < run->nrev; r++)
+		for (c = 0; c < SX_COND_COUNT; c++)
+			if (run_has_cond(run, (enum sx_cond)c))
+				for (j = 0; j < run->xp.nmethods; j++)
+					if (run_method_applies(run, (int)(SX_METHOD_COUNT + j), (enum sx_cond)c))
+						take_file(run, run_item(run, r, (enum sx_cond)c), r,
+							  (enum sx_cond)c, j);
+}

@@ -91,11 +91,11 @@ static struct sx_json *faith_json(const struct sx_faith *f)
 	return o;
 }
 
-/* The agreement metrics of pair q: those of top-k lists when the pair's first is one. */
-static struct sx_json *agree_json(const struct item *it, int q)
+/* The agreement metrics of pair q: those of top-k lists when either side is a list. */
+static struct sx_json *agree_json(const struct run *run, const struct item *it, size_t q)
 {
 	struct sx_json *o = sx_json_new_object();
-	int topk = it->m[run_pair_a[q]].list != NULL;
+	int topk = run_pair_topk(run, it, q);
 	const void *obj = topk ? (const void *)&it->agree_topk[q] : (const void *)&it->agree[q];
 	const struct sx_metric_def *md;
 	const char *reason;
@@ -121,7 +121,7 @@ static const char *undefined_reason(const struct expl *e, const struct sx_metric
 		return buf->buf;
 	}
 	if (!strcmp(md->key, "rankdel"))
-		return e->list ? "not defined for a top-k list (a ranking without values)"
+		return e->list ? "not defined for a top-k list or a ranking (no values)"
 			       : "Spearman is undefined: the importances or the single-deletion "
 				 "effects are constant";
 	return "undefined for this review";
@@ -156,13 +156,15 @@ static void add_lime_fit(struct sx_json *o, const struct expl *e)
 	sx_json_add_num(l, "samples_failed", (double)e->samples_failed);
 }
 
-static void add_explanation(struct sx_json *o, const struct expl *e, enum sx_cond c,
-			    enum sx_method m, size_t n)
+static void add_explanation(struct sx_json *o, const struct expl *e, enum sx_cond c, int m,
+			    size_t n)
 {
 	size_t i;
 
 	if (e->list) {
-		struct sx_json *a = sx_json_add(o, "topk", sx_json_new_array());
+		/* a file's ranking-only method: "ranking" (it need not be k long) */
+		struct sx_json *a = sx_json_add(o, m >= SX_METHOD_COUNT ? "ranking" : "topk",
+						sx_json_new_array());
 		for (i = 0; i < e->nlist; i++)
 			sx_json_push(a, sx_json_new_num((double)e->list[i]));
 	} else if (e->ok) {
@@ -174,21 +176,37 @@ static void add_explanation(struct sx_json *o, const struct expl *e, enum sx_con
 		add_lime_fit(o, e);
 }
 
-static void add_agreement(struct sx_json *o, const struct item *it, enum sx_cond c,
-			  enum sx_method m)
+static void add_agreement(const struct run *run, struct sx_json *o, const struct item *it,
+			  enum sx_cond c, int m)
 {
 	struct sx_json *ag = NULL;
-	int q;
+	size_t q;
 
-	for (q = 0; q < P_COUNT; q++) {
-		int other = run_pair_a[q] == m ? (int)run_pair_b[q]
-			  : run_pair_b[q] == m ? (int)run_pair_a[q] : -1;
+	for (q = 0; q < run->npairs; q++) {
+		int other = run->pair_a[q] == m ? run->pair_b[q]
+			  : run->pair_b[q] == m ? run->pair_a[q] : -1;
 		if (other < 0 || !it->has_agree[q])
 			continue;
 		if (!ag)
 			ag = sx_json_add(o, "agreement", sx_json_new_object());
-		sx_json_add(ag, sx_method_record_name((enum sx_method)other, c), agree_json(it, q));
+		sx_json_add(ag, run_method_name(run, other, c), agree_json(run, it, q));
 	}
+}
+
+/* Where a file's explanation came from: "FILE:LINE", and the sign it was given in. */
+static void add_source(const struct run *run, struct sx_json *o, size_t r, enum sx_cond c, int m)
+{
+	const struct sx_expl_entry *x =
+		sx_explanations_find(&run->xp, r, (size_t)(m - SX_METHOD_COUNT), c);
+	struct sx_buf b = SX_BUF_INIT;
+
+	if (!x)
+		return;
+	sx_buf_addf(&b, "%s:%zu", run->xp.files[x->file].path, x->line);
+	sx_json_add_str(o, "source", b.buf);
+	if (x->values)
+		sx_json_add_str(o, "sign", x->sign == SX_EXPL_SIGN_PREDICTED ? "predicted" : "positive");
+	sx_buf_release(&b);
 }
 
 /*
@@ -209,12 +227,11 @@ static void add_answer(struct sx_json *o, const char *answer)
 	free(b64);
 }
 
-static struct sx_json *method_record(const struct run *run, size_t r, enum sx_cond c,
-				     enum sx_method m)
+static struct sx_json *method_record(const struct run *run, size_t r, enum sx_cond c, int m)
 {
 	const struct item *it = run_item(run, r, c);
 	const struct expl *e = &it->m[m];
-	struct sx_json *o = record_head(run, r, c, sx_method_record_name(m, c));
+	struct sx_json *o = record_head(run, r, c, run_method_name(run, m, c));
 
 	if (m == SX_METHOD_SELF && it->answered) {
 		repairs_json(o, &it->parse);
@@ -222,6 +239,8 @@ static struct sx_json *method_record(const struct run *run, size_t r, enum sx_co
 			sx_json_add_num(o, "coverage", it->parse.coverage);
 	}
 	add_explanation(o, e, c, m, run->ds.reviews[r].ntokens);
+	if (m >= SX_METHOD_COUNT)
+		add_source(run, o, r, c, m);
 	if (e->ok && run->cfg->metrics) {
 		sx_json_add(o, "p_pos_x", run_num_or_null(it->p_x));
 		sx_json_add(o, "label_x", it->y_x >= 0 ? sx_json_new_num(it->y_x) : sx_json_new_null());
@@ -231,7 +250,7 @@ static struct sx_json *method_record(const struct run *run, size_t r, enum sx_co
 		if (e->has_faith)
 			add_undefined(o, e);
 	}
-	add_agreement(o, it, c, m);
+	add_agreement(run, o, it, c, m);
 	if (m == SX_METHOD_SELF && it->answered)
 		add_answer(o, it->answer);
 	/* one "error": for an elicitation that failed, the request's own reason */
@@ -242,10 +261,13 @@ static struct sx_json *method_record(const struct run *run, size_t r, enum sx_co
 	return o;
 }
 
-/* The elicitation record (method self / topk / prediction) is written whatever --explainers says. */
-static int record_written(const struct run *run, enum sx_method m)
+/*
+ * The elicitation record (method self / topk / prediction) is written
+ * whatever --explainers says; a file's method where it explains the condition.
+ */
+static int record_written(const struct run *run, int m, enum sx_cond c)
 {
-	return m == SX_METHOD_SELF || run_has_method(run, m);
+	return m == SX_METHOD_SELF || run_method_applies(run, m, c);
 }
 
 void run_write_records(const struct run *run, struct sx_rundir_writer *w)
@@ -256,8 +278,8 @@ void run_write_records(const struct run *run, struct sx_rundir_writer *w)
 	for (r = 0; r < run->nrev; r++)
 		for (c = 0; c < SX_COND_COUNT; c++)
 			if (run_has_cond(run, (enum sx_cond)c))
-				for (m = 0; m < SX_METHOD_COUNT; m++)
-					if (record_written(run, (enum sx_method)m))
+				for (m = 0; m < (int)run->nmeth; m++)
+					if (record_written(run, m, (enum sx_cond)c))
 						sx_rundir_writer_record(w, method_record(run, r, (enum sx_cond)c,
-											 (enum sx_method)m));
+											 m));
 }

@@ -9,7 +9,8 @@
  *   prob.c       P(positive | answer) from the probability source
  *   elicit.c     every review under every condition: prediction and
  *                self-explanation
- *   explain.c    occlusion and LIME, from the answers on perturbed reviews
+ *   explain.c    occlusion and LIME, from the answers on perturbed reviews,
+ *                and the explanations read from files
  *   evaluate.c   the deletion / keep-only inputs of the faithfulness metrics
  *   agreement.c  agreement between the explanations of one review
  *   dryrun.c     the distinct requests and tokens of every stage, unsent
@@ -28,6 +29,7 @@
 #include "selfexp/chat.h"
 #include "selfexp/data.h"
 #include "selfexp/engine.h"
+#include "selfexp/explanations.h"
 #include "selfexp/json.h"
 #include "selfexp/lime.h"
 #include "selfexp/metrics.h"
@@ -52,9 +54,14 @@ extern const char *const run_stage_names[RUN_NSTAGES];
  */
 #define RUN_LIME_MAX_FAILED 0.10
 
-/* Pairs of methods compared by the agreement metrics. */
-enum run_pair { P_SELF_OCC, P_SELF_LIME, P_OCC_LIME, P_COUNT };
-extern const enum sx_method run_pair_a[P_COUNT], run_pair_b[P_COUNT];
+/*
+ * The methods of a run are indexed by int: enum sx_method for the built-in
+ * ones, then SX_METHOD_COUNT + j for the j-th method of the explanations
+ * files (run->xp.methods[j]; README "Anyone's explanations"). The pairs
+ * the agreement metrics compare are run->pair_a[q], run->pair_b[q]:
+ * self~occlusion, self~lime, occlusion~lime, then every built-in with every
+ * method from a file, then those methods among themselves.
+ */
 
 /* One explanation of one (review, condition); the self-explanation is top-k under top-k conditions. */
 struct expl {
@@ -62,7 +69,7 @@ struct expl {
 	char *reason;            /* owned; why not, when not ok and attempted */
 	double *value;           /* owned, ntokens; NULL for top-k */
 	unsigned char *has;      /* owned, ntokens; NULL = every value present */
-	size_t *list;            /* top-k: borrowed from the parse result */
+	size_t *list;            /* top-k or a ranking: borrowed from the parse result or run->xp */
 	size_t nlist;
 	double r2, intercept;    /* LIME surrogate */
 	size_t samples, samples_failed;
@@ -82,10 +89,10 @@ struct item {
 	double p_pos;                  /* P(positive | x) from the probability source */
 	double p_x;                    /* P(positive | x) under the perturbation prompt, NaN if unknown */
 	int y_x;                       /* the label given on x under that prompt, -1 if unknown */
-	struct expl m[SX_METHOD_COUNT];
-	int has_agree[P_COUNT];
-	struct sx_agree agree[P_COUNT];
-	struct sx_agree_topk agree_topk[P_COUNT]; /* top-k conditions: pairs with the self method */
+	struct expl *m;                /* owned, run->nmeth */
+	int *has_agree;                /* owned, run->npairs each */
+	struct sx_agree *agree;
+	struct sx_agree_topk *agree_topk; /* pairs where one side is a list (run_pair_topk) */
 };
 
 /* The state of one run. */
@@ -118,6 +125,10 @@ struct run {
 	int samples_mode;
 	long sample_requests;                    /* requests of one sample each sent that way */
 	long nmisses[RUN_NSTAGES];
+	struct sx_explanations xp;               /* the --explanations files */
+	size_t nmeth;                            /* SX_METHOD_COUNT + xp.nmethods */
+	size_t npairs;
+	int *pair_a, *pair_b;                    /* owned, npairs each */
 };
 
 enum { RUN_SAMPLES_UNKNOWN, RUN_SAMPLES_NATIVE, RUN_SAMPLES_SEPARATE };
@@ -127,12 +138,19 @@ enum { RUN_SAMPLES_UNKNOWN, RUN_SAMPLES_NATIVE, RUN_SAMPLES_SEPARATE };
 /* The item of review r under condition c (aborts when c is not part of the run). */
 struct item *run_item(const struct run *run, size_t r, enum sx_cond c);
 int run_has_cond(const struct run *run, enum sx_cond c);
-int run_has_method(const struct run *run, enum sx_method m);
+/* A method of the run: a built-in one asked for by --explainers, or one from a file. */
+int run_has_method(const struct run *run, int m);
+/* The record name of method m under condition c ("self", "topk", "occlusion", a file's name). */
+const char *run_method_name(const struct run *run, int m, enum sx_cond c);
+/* Method m has records and summaries under condition c (a file's method: it explains c). */
+int run_method_applies(const struct run *run, int m, enum sx_cond c);
+/* Pair q of item it compares a list (top-k or ranking) with something: top-k agreement only. */
+int run_pair_topk(const struct run *run, const struct item *it, size_t q);
 /* The prompt condition perturbed inputs of condition c are sent under. */
 enum sx_cond run_perturb_cond(const struct run *run, enum sx_cond c);
 /* Seed of the paper's random tie-breaks of one explanation. */
 uint64_t run_tiebreak_seed(const struct run *run, const struct sx_review *rv, enum sx_cond c,
-			   enum sx_method m);
+			   int m);
 
 /* ---- batch.c ------------------------------------------------------------ */
 
@@ -200,6 +218,8 @@ double *run_batch_probs(struct run *run, const struct batch *b, signed char **la
 int run_elicit(struct run *run, struct sx_err *err);
 /* The self-explanation of every elicited item. */
 void run_take_self(struct run *run);
+/* The explanations from the files, into every item they explain (after run_take_self). */
+void run_take_files(struct run *run);
 
 /*
  * The perturbed inputs of one review's explanations (occlusion, LIME), added
@@ -221,6 +241,8 @@ void run_explain_inputs_release(struct explain_inputs *in);
 int run_explain(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct sx_err *err);
 /* Evaluate stage for reviews [r0, r1) of condition c. */
 int run_evaluate(struct run *run, enum sx_cond c, size_t r0, size_t r1, struct sx_err *err);
+/* The pairs of methods agreement compares (run->pair_a, pair_b; after the files are read). */
+void run_pairs_init(struct run *run);
 /* Agreement between the explanations of every review of condition c (no queries). */
 void run_agreement(struct run *run, enum sx_cond c);
 void run_dry(struct run *run, struct sx_run_outcome *out);

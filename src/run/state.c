@@ -24,9 +24,30 @@ int run_has_cond(const struct run *run, enum sx_cond c)
 	return !!(run->cfg->conditions & (1u << c));
 }
 
-int run_has_method(const struct run *run, enum sx_method m)
+int run_has_method(const struct run *run, int m)
 {
+	if (m >= SX_METHOD_COUNT)
+		return 1;
 	return !!(run->cfg->explainers & sx_methods[m].bit);
+}
+
+const char *run_method_name(const struct run *run, int m, enum sx_cond c)
+{
+	if (m >= SX_METHOD_COUNT)
+		return run->xp.methods[m - SX_METHOD_COUNT].name;
+	return sx_method_record_name((enum sx_method)m, c);
+}
+
+int run_method_applies(const struct run *run, int m, enum sx_cond c)
+{
+	if (m >= SX_METHOD_COUNT)
+		return !!(run->xp.methods[m - SX_METHOD_COUNT].conditions & (1u << c));
+	return run_has_method(run, m);
+}
+
+int run_pair_topk(const struct run *run, const struct item *it, size_t q)
+{
+	return it->m[run->pair_a[q]].list || it->m[run->pair_b[q]].list;
 }
 
 enum sx_cond run_perturb_cond(const struct run *run, enum sx_cond c)
@@ -40,10 +61,11 @@ enum sx_cond run_perturb_cond(const struct run *run, enum sx_cond c)
  * nothing else (order, concurrency, sharding).
  */
 uint64_t run_tiebreak_seed(const struct run *run, const struct sx_review *rv, enum sx_cond c,
-			   enum sx_method m)
+			   int m)
 {
-	char purpose[64];
+	char purpose[96];
 
-	snprintf(purpose, sizeof(purpose), "paper-ties/%s/%s", sx_cond_name(c), sx_methods[m].name);
+	snprintf(purpose, sizeof(purpose), "paper-ties/%s/%s", sx_cond_name(c),
+		 m < SX_METHOD_COUNT ? sx_methods[m].name : run->xp.methods[m - SX_METHOD_COUNT].name);
 	return sx_seed_derive(run->cfg->seed, purpose, rv->id);
 }

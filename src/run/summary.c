@@ -12,12 +12,15 @@
 #include "selfexp/alloc.h"
 #include "selfexp/stats.h"
 
-/* Methods with a summary entry: the self method always (but not under pred), the others when run. */
-static int summarised(const struct run *run, enum sx_cond c, enum sx_method m)
+/*
+ * Methods with a summary entry: the self method always (but not under
+ * pred), the others when run, a file's method where it explains c.
+ */
+static int summarised(const struct run *run, enum sx_cond c, int m)
 {
 	if (m == SX_METHOD_SELF)
 		return c != SX_COND_PRED;
-	return run_has_method(run, m);
+	return run_method_applies(run, m, c);
 }
 
 static double faith_value(const struct expl *e, const struct sx_metric_def *md)
@@ -25,11 +28,12 @@ static double faith_value(const struct expl *e, const struct sx_metric_def *md)
 	return e->has_faith ? sx_metric_value(md, &e->faith, 0) : NAN;
 }
 
-static double agree_value(const struct item *it, int q, const struct sx_metric_def *md)
+static double agree_value(const struct run *run, const struct item *it, size_t q,
+			  const struct sx_metric_def *md)
 {
 	if (!it->has_agree[q])
 		return NAN;
-	if (it->m[run_pair_a[q]].list)
+	if (run_pair_topk(run, it, q))
 		return sx_metric_value(md, &it->agree_topk[q], 1);
 	return sx_metric_value(md, &it->agree[q], 0);
 }
@@ -65,13 +69,13 @@ static struct sx_json *aggregate_json(const struct run *run, const char *what, c
 	return o;
 }
 
-static void method_summary(const struct run *run, enum sx_cond c, enum sx_method m,
-			   struct sx_json *mo, double *v)
+static void method_summary(const struct run *run, enum sx_cond c, int m, struct sx_json *mo,
+			   double *v)
 {
-	const char *name = sx_method_record_name(m, c);
+	const char *name = run_method_name(run, m, c);
 	const struct sx_metric_def *md;
 	long excluded = 0, explained = 0;
-	char what[96];
+	char what[160];
 	size_t r, i;
 
 	for (r = 0; r < run->nrev; r++) {
@@ -96,30 +100,28 @@ static struct sx_json *methods_summary(const struct run *run, enum sx_cond c, do
 	struct sx_json *o = sx_json_new_object();
 	int m;
 
-	for (m = 0; m < SX_METHOD_COUNT; m++)
-		if (summarised(run, c, (enum sx_method)m))
-			method_summary(run, c, (enum sx_method)m,
-				       sx_json_add(o, sx_method_record_name((enum sx_method)m, c),
-						   sx_json_new_object()),
-				       v);
+	for (m = 0; m < (int)run->nmeth; m++)
+		if (summarised(run, c, m))
+			method_summary(run, c, m,
+				       sx_json_add(o, run_method_name(run, m, c), sx_json_new_object()), v);
 	return o;
 }
 
-static void pair_summary(const struct run *run, enum sx_cond c, int q, struct sx_json *o,
+static void pair_summary(const struct run *run, enum sx_cond c, size_t q, struct sx_json *o,
 			 double *v)
 {
 	const struct sx_metric_def *md;
 	struct sx_json *po = NULL;
-	char what[128], name[64];
+	char what[256], name[2 * SX_METHOD_NAME_MAX + 8];
 	size_t r, i;
 
-	snprintf(name, sizeof(name), "%s~%s", sx_method_record_name(run_pair_a[q], c),
-		 sx_method_record_name(run_pair_b[q], c));
+	snprintf(name, sizeof(name), "%s~%s", run_method_name(run, run->pair_a[q], c),
+		 run_method_name(run, run->pair_b[q], c));
 	for (i = 0; (md = sx_metric_of(SX_METRIC_AGREE, i)); i++) {
 		size_t defined = 0;
 
 		for (r = 0; r < run->nrev; r++) {
-			v[r] = agree_value(run_item(run, r, c), q, md);
+			v[r] = agree_value(run, run_item(run, r, c), q, md);
 			defined += isfinite(v[r]) != 0;
 		}
 		if (!defined)
@@ -134,9 +136,9 @@ static void pair_summary(const struct run *run, enum sx_cond c, int q, struct sx
 static struct sx_json *agreement_summary(const struct run *run, enum sx_cond c, double *v)
 {
 	struct sx_json *o = sx_json_new_object();
-	int q;
+	size_t q;
 
-	for (q = 0; q < P_COUNT; q++)
+	for (q = 0; q < run->npairs; q++)
 		pair_summary(run, c, q, o, v);
 	return o;
 }
@@ -304,15 +306,15 @@ static void add_paired(struct sx_json *o, const char *key, const struct sx_paire
  * a metric whose differences are all zero has no p-value, no p_holm and is
  * not counted in the family ("holm_family" = the family's size).
  */
-static struct sx_json *compare_json(const struct run *run, enum sx_cond ca, enum sx_method ma,
-				    enum sx_cond cb, enum sx_method mb)
+static struct sx_json *compare_json(const struct run *run, enum sx_cond ca, int ma,
+				    enum sx_cond cb, int mb)
 {
 	size_t nf = sx_metric_count(SX_METRIC_FAITH), r, f, family;
 	struct sx_json *o = sx_json_new_object();
 	double *a = xcalloc(run->nrev + 1, sizeof(double)), *b = xcalloc(run->nrev + 1, sizeof(double));
 	double *p = xcalloc(nf, sizeof(double)), *adj = xcalloc(nf, sizeof(double));
 	struct sx_paired *pr = xcalloc(nf, sizeof(*pr));
-	char what[128];
+	char what[256];
 
 	for (f = 0; f < nf; f++) {
 		const struct sx_metric_def *md = sx_metric_of(SX_METRIC_FAITH, f);
@@ -322,7 +324,7 @@ static struct sx_json *compare_json(const struct run *run, enum sx_cond ca, enum
 			b[r] = faith_value(&run_item(run, r, cb)->m[mb], md);
 		}
 		snprintf(what, sizeof(what), "%s/%s-%s/%s/%s", sx_cond_name(ca),
-			 sx_method_record_name(ma, ca), sx_cond_name(cb), sx_method_record_name(mb, cb),
+			 run_method_name(run, ma, ca), sx_cond_name(cb), run_method_name(run, mb, cb),
 			 md->key);
 		sx_stats_paired(a, b, run->nrev, (size_t)run->cfg->bootstrap, summary_seed(run, what),
 				&pr[f]);
@@ -342,32 +344,31 @@ static struct sx_json *compare_json(const struct run *run, enum sx_cond ca, enum
 static struct sx_json *comparisons_summary(const struct run *run)
 {
 	struct sx_json *o = sx_json_new_object();
-	char name[96];
+	char name[2 * SX_METHOD_NAME_MAX + 32];
 	int c, m;
 
 	if (!run->cfg->metrics)
 		return o;
 	if (run_has_cond(run, SX_COND_EP) && run_has_cond(run, SX_COND_PE)) {
-		for (m = 0; m < SX_METHOD_COUNT; m++) {
-			if (m != SX_METHOD_SELF && !run_has_method(run, (enum sx_method)m))
+		for (m = 0; m < (int)run->nmeth; m++) {
+			if (m != SX_METHOD_SELF && (!run_method_applies(run, m, SX_COND_EP) ||
+						    !run_method_applies(run, m, SX_COND_PE)))
 				continue;
-			snprintf(name, sizeof(name), "ep-vs-pe/%s",
-				 sx_method_record_name((enum sx_method)m, SX_COND_EP));
-			sx_json_add(o, name, compare_json(run, SX_COND_EP, (enum sx_method)m, SX_COND_PE,
-							  (enum sx_method)m));
+			snprintf(name, sizeof(name), "ep-vs-pe/%s", run_method_name(run, m, SX_COND_EP));
+			sx_json_add(o, name, compare_json(run, SX_COND_EP, m, SX_COND_PE, m));
 		}
 	}
 	for (c = 0; c < SX_COND_COUNT; c++) {
 		if (!run_has_cond(run, (enum sx_cond)c) || c == SX_COND_PRED)
 			continue;
-		for (m = SX_METHOD_SELF + 1; m < SX_METHOD_COUNT; m++) {
-			if (!run_has_method(run, (enum sx_method)m))
+		for (m = SX_METHOD_SELF + 1; m < (int)run->nmeth; m++) {
+			if (!run_method_applies(run, m, (enum sx_cond)c))
 				continue;
 			snprintf(name, sizeof(name), "%s/%s-vs-%s", sx_cond_name((enum sx_cond)c),
-				 sx_method_record_name((enum sx_method)m, (enum sx_cond)c),
-				 sx_method_record_name(SX_METHOD_SELF, (enum sx_cond)c));
-			sx_json_add(o, name, compare_json(run, (enum sx_cond)c, (enum sx_method)m,
-							  (enum sx_cond)c, SX_METHOD_SELF));
+				 run_method_name(run, m, (enum sx_cond)c),
+				 run_method_name(run, SX_METHOD_SELF, (enum sx_cond)c));
+			sx_json_add(o, name, compare_json(run, (enum sx_cond)c, m, (enum sx_cond)c,
+							  SX_METHOD_SELF));
 		}
 	}
 	return o;

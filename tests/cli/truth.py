@@ -57,3 +57,17 @@ def spearman(a, b):
     num = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
     den = math.sqrt(sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb))
     return num / den if den else None
+
+
+def sim_p_pos(bias, w, tokens, decimals):
+    """P(pos) as selfexp reads it (--prob verbal) from the sim's answer, computed
+    the way the sim computes it: the logit summed left to right, its sigmoid, the
+    label's confidence printed with `decimals` decimals. Equal to the double
+    selfexp parses, bit for bit."""
+    z = bias
+    for t in tokens:
+        z += w.get(lower(t), 0.0)
+    p = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+    label = 1 if p > 0.5 else 0
+    conf = float("%.*f" % (decimals, p if label else 1.0 - p))
+    return conf if label else 1.0 - conf
