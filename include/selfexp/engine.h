@@ -15,6 +15,7 @@
 #include "selfexp/buf.h"
 #include "selfexp/chat.h"
 #include "selfexp/err.h"
+#include "selfexp/json.h"
 
 /*
  * The cache key a request is looked up (and stored) under. A key is the
@@ -27,6 +28,20 @@ enum sx_engine_keys {
 	SX_ENGINE_KEYS_ENDPOINT = 0, /* the endpoint URL's key only (the default) */
 	SX_ENGINE_KEYS_FALLBACK,     /* a miss looks up the host-only key too (--cache-legacy-keys) */
 	SX_ENGINE_KEYS_HOST          /* the host-only key alone (score of a run recorded before) */
+};
+
+/*
+ * Batch mode (docs/batch.md): what the cache does not answer goes out through
+ * the Batch API (/v1/files, /v1/batches; batchapi.h), or as request files in
+ * a directory whose output files another tool writes. Every distinct request
+ * of one sx_engine_run call is one stage of batches: submitted, recorded in
+ * batch_state, waited for, collected into the cache. Caps (max_requests,
+ * max_cost) and pacing (rpm, tpm) do not apply: the caller refuses them.
+ */
+enum sx_engine_batch {
+	SX_ENGINE_BATCH_OFF = 0,
+	SX_ENGINE_BATCH_API,  /* --batch */
+	SX_ENGINE_BATCH_DIR   /* --batch-dir DIR: no API calls */
 };
 
 struct sx_engine_config {
@@ -48,6 +63,12 @@ struct sx_engine_config {
 	int progress;           /* draw a progress line on stderr (caller decides: only on a terminal) */
 	int insecure;           /* disable TLS verification (recorded by the caller in run.json) */
 	int cache_keys;         /* enum sx_engine_keys */
+	int batch;              /* enum sx_engine_batch: missing requests go out as batch files */
+	const char *batch_dir;  /* borrowed; SX_ENGINE_BATCH_DIR: where the files go */
+	const char *batch_state; /* borrowed; the record of the run's batches (DIR/batches.json) */
+	int batch_no_wait;      /* submit, then SX_EPENDING instead of waiting */
+	double batch_discount;  /* the fraction of the live price a batch costs (0.5) */
+	double batch_poll_s;    /* first wait between polls, 0 = 1 s */
 	int accept_insecure_cache; /* a run that verifies TLS certificates (https without
 				    * insecure) takes only cached answers that were fetched
 				    * with verification, unless this is set; rows of older
@@ -58,7 +79,9 @@ struct sx_engine_config {
 	.base_url = NULL, .api_key = NULL, .cache_path = NULL, .concurrency = 16, .rpm = 0, \
 	.tpm = 0, .retries = 6, .timeout_s = 120.0, .offline = 0, .max_requests = 0, \
 	.max_cost = 0, .price_in = 0, .price_out = 0, .progress = 0, .insecure = 0, \
-	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .accept_insecure_cache = 0, \
+	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .batch = SX_ENGINE_BATCH_OFF, .batch_dir = NULL, \
+	.batch_state = NULL, .batch_no_wait = 0, .batch_discount = 0.5, .batch_poll_s = 0, \
+	.accept_insecure_cache = 0, \
 }
 
 struct sx_request {
@@ -117,7 +140,8 @@ void sx_engine_free(struct sx_engine *e);
  * redirect (never followed) or a 404 before any well-formed answer came back
  * (a wrong base URL or model: every request would fail), or presents a TLS
  * certificate that fails verification (never retried), SX_EIO on a cache
- * error. Whatever the return value, every res[i] is filled (on an error the
+ * error; in batch mode SX_EPENDING when batches are not done (batch_no_wait,
+ * or a batch directory without its output files). Whatever the return value, every res[i] is filled (on an error the
  * requests not answered are SKIPPED with the error as reason) and must be
  * released.
  */
@@ -131,6 +155,13 @@ void sx_engine_get_stats(const struct sx_engine *e, struct sx_engine_stats *out)
  * "not sent: interrupted". Sticky: later runs of this engine send nothing.
  */
 void sx_engine_interrupt(struct sx_engine *e);
+
+/*
+ * The run's batches as run.json records them (a new array: id, stage, round,
+ * requests, status, lines answered and failed, tokens, cost), NULL when the
+ * engine is not in batch mode.
+ */
+struct sx_json *sx_engine_batches_json(const struct sx_engine *e);
 
 /* The name of an enum sx_engine_keys in run.json ("endpoint", "endpoint+host", "host"), and back. */
 const char *sx_engine_keys_name(int keys);
