@@ -238,6 +238,9 @@ struct sx_sim_config {
 	double batch_delay_ms;    /* a batch is done when polled this long after its creation */
 	unsigned batch_faults;    /* mask of enum sx_sim_batch_fault */
 	double batch_fail_rate;   /* share of lines failed by the lines / always faults */
+	double batch_api_ms;      /* delay of the answers to uploads and batch creations
+				   * (the file or batch exists already: a client killed
+				   * meanwhile has made it without knowing its id) */
 };
 
 /*
@@ -258,6 +261,7 @@ int sx_sim_preset(const char *name, struct sx_sim_config *cfg);
 	.latency_ms = 0.0, .jitter_ms = 0.0, .rpm = 0, .fault_rate = 0.0, .faults = 0, \
 	.max_body = 0, .threads = 0, .stall_ms = 0, .quiet = 0, .digit_tokens = 0, \
 	.batch_delay_ms = 0, .batch_faults = 0, .batch_fail_rate = 0.2, \
+	.batch_api_ms = 0, \
 }
 
 struct sx_sim;

@@ -18,6 +18,7 @@ static const char usage[] =
 	"                   [--latency-ms MEAN[,JITTER]] [--rpm N] [--fault-rate R]\n"
 	"                   [--faults LIST] [--stall-ms MS] [--max-body BYTES] [--threads N]\n"
 	"                   [--batch-delay MS] [--batch-faults LIST] [--batch-fail-rate R]\n"
+	"                   [--batch-api-ms MS]\n"
 	"\n"
 	"Serve the simulated model: an OpenAI-compatible chat-completion API on\n"
 	"loopback whose ground truth is known (DESIGN.md section 8). When it is\n"
@@ -121,6 +122,9 @@ static const char usage_batch_options[] =
 	"                              file stops half-way)\n"
 	"  --batch-fail-rate R         share of lines the lines and always faults fail, 0..1\n"
 	"                              (default 0.2)\n"
+	"  --batch-api-ms MS           delay the answers to uploads, batch creations and\n"
+	"                              cancels by MS, after the file or batch exists (a client\n"
+	"                              killed meanwhile made it without learning its id)\n"
 	"  --quiet                     no server diagnostics on stderr\n"
 	"  -h, --help                  show this help\n"
 	"\n"
@@ -133,7 +137,7 @@ static const char usage_batch_options[] =
 enum { OPT_HOST = 256, OPT_PORT, OPT_SEED, OPT_WEIGHTS, OPT_DEC, OPT_EXPLAIN, OPT_STYLE, OPT_LAT,
        OPT_RPM, OPT_RATE, OPT_FAULTS, OPT_STALL, OPT_MAXBODY, OPT_THREADS, OPT_QUIET,
        OPT_TOKENIZE, OPT_EXPLAIN_PE, OPT_OVERCONF, OPT_PRESET, OPT_BDELAY, OPT_BFAULTS,
-       OPT_BRATE };
+       OPT_BRATE, OPT_BAPI };
 
 static const struct option options[] = {
 	{ "host", required_argument, NULL, OPT_HOST },
@@ -158,6 +162,7 @@ static const struct option options[] = {
 	{ "batch-delay", required_argument, NULL, OPT_BDELAY },
 	{ "batch-faults", required_argument, NULL, OPT_BFAULTS },
 	{ "batch-fail-rate", required_argument, NULL, OPT_BRATE },
+	{ "batch-api-ms", required_argument, NULL, OPT_BAPI },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -294,6 +299,10 @@ int cmd_sim(int argc, char **argv)
 				sx_cli_error("sim: %s", err.msg);
 				return SX_EXIT_USAGE;
 			}
+			break;
+		case OPT_BAPI:
+			if (sx_parse_double(optarg, &cfg.batch_api_ms) || !(cfg.batch_api_ms >= 0))
+				return sx_cli_bad_value("sim", "--batch-api-ms", optarg, "milliseconds >= 0");
 			break;
 		case OPT_BRATE:
 			if (sx_parse_double(optarg, &cfg.batch_fail_rate) || !(cfg.batch_fail_rate >= 0) ||

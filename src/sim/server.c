@@ -1094,7 +1094,7 @@ static enum MHD_Result batch_route(struct sx_sim *s, struct MHD_Connection *c, s
 	}
 	if (resp)
 		MHD_add_response_header(resp, "Content-Type", rep.content_type);
-	return respond(s, c, r, rep.status, resp, 0);
+	return respond(s, c, r, rep.status, resp, !strcmp(method, "POST") ? s->cfg.batch_api_ms : 0);
 }
 
 /* ---- routing ------------------------------------------------------------ */
