@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "selfexp/alloc.h"
+#include "selfexp/batchapi.h"
 #include "selfexp/cache.h"
 #include "selfexp/engine.h"
 #include "selfexp/hash.h"
@@ -84,7 +85,14 @@ struct sx_engine {
 	int ever_answered;  /* an HTTP status came back from the endpoint */
 	int ever_ok;        /* a well-formed 200 answer came back (the URL is right) */
 	uint64_t rng;
+	int batch;          /* enum sx_engine_batch */
+	double batch_discount;
+	struct sx_batchapi *batches; /* batch mode */
+	struct run *batch_run;       /* the sx_engine_run call the batch answers go to */
 };
+
+static int batch_answer(void *ctx, size_t req, const char *body, size_t len, long *ptok,
+			long *ctok, char *why, size_t whylen);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -404,6 +412,31 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 	if (cfg->cache_path &&
 	    (rc = sx_cache_open(cfg->cache_path, SX_CACHE_CREATE, &e->cache, err)))
 		goto fail;
+	e->batch = cfg->batch;
+	e->batch_discount = cfg->batch_discount;
+	if (e->batch && !e->offline) {
+		struct sx_batchapi_config bc;
+
+		memset(&bc, 0, sizeof(bc));
+		bc.base_url = e->base_url;
+		bc.dir = e->batch == SX_ENGINE_BATCH_DIR ? cfg->batch_dir : NULL;
+		bc.state_path = cfg->batch_state;
+		bc.no_wait = cfg->batch_no_wait;
+		bc.retries = e->retries;
+		bc.progress = cfg->progress;
+		bc.timeout_s = e->timeout_s;
+		bc.poll_s = cfg->batch_poll_s;
+		bc.price_in = cfg->price_in * cfg->batch_discount;
+		bc.price_out = cfg->price_out * cfg->batch_discount;
+		bc.interrupted = &e->interrupted;
+		if (!cfg->batch_state || (bc.dir == NULL && e->batch == SX_ENGINE_BATCH_DIR)) {
+			rc = sx_err_set(err, SX_EINPUT, "batch mode needs a record file and, with "
+					"--batch-dir, a directory");
+			goto fail;
+		}
+		if ((rc = sx_batchapi_new(&bc, batch_answer, e, &e->batches, err)))
+			goto fail;
+	}
 	if (!e->offline) {
 		hc.max_connections = e->concurrency;
 		hc.insecure = cfg->insecure;
@@ -414,6 +447,8 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 		if ((rc = sx_http_new(&hc, &e->http, err)))
 			goto fail;
 	}
+	if (e->batches)
+		sx_batchapi_set_http(e->batches, e->http);
 	*out = e;
 	return 0;
 fail:
@@ -425,6 +460,7 @@ void sx_engine_free(struct sx_engine *e)
 {
 	if (!e)
 		return;
+	sx_batchapi_free(e->batches);
 	sx_http_free(e->http);
 	sx_cache_close(e->cache);
 	free(e->base_url);
@@ -1102,6 +1138,118 @@ static void network_loop(struct run *r)
 	}
 }
 
+/* ------------------------------------------------------------------ batches */
+
+/* An answer of a batch line for job queue[req] of the current call: decoded, cached, counted. */
+static int batch_answer(void *ctx, size_t req, const char *body, size_t len, long *ptok,
+			long *ctok, char *why, size_t whylen)
+{
+	struct sx_engine *e = ctx;
+	struct run *r = e->batch_run;
+	struct job *j = &r->jobs[r->queue[req]];
+	struct sx_err derr = SX_ERR_INIT;
+
+	if (j->state == JOB_DONE)
+		return 0;
+	if (sx_chat_decode(body, len, &j->answer, &derr)) {
+		redact(e, derr.msg);
+		snprintf(why, whylen, "malformed answer: %s", derr.msg);
+		return SX_EINPUT;
+	}
+	if (e->cache) {
+		struct sx_cache_entry ce = SX_CACHE_ENTRY_INIT;
+		struct sx_err cerr = SX_ERR_INIT;
+
+		ce.request = (char *)j->body;
+		ce.request_len = j->len;
+		ce.response = (char *)body;
+		ce.response_len = len;
+		ce.prompt_tokens = j->answer.prompt_tokens;
+		ce.completion_tokens = j->answer.completion_tokens;
+		ce.endpoint = e->keys == SX_ENGINE_KEYS_HOST ? NULL : e->endpoint;
+		ce.insecure = e->fetch_insecure;
+		if (sx_cache_put(e->cache, j->key, ce.endpoint ? e->endpoint_host : e->host, &ce,
+				 &cerr)) {
+			snprintf(why, whylen, "%s", cerr.msg);
+			return SX_EIO;
+		}
+	}
+	redact(e, j->answer.content);
+	*ptok = j->answer.prompt_tokens;
+	*ctok = j->answer.completion_tokens;
+	if (j->answer.prompt_tokens > 0)
+		e->stats.prompt_tokens += j->answer.prompt_tokens;
+	if (j->answer.completion_tokens > 0)
+		e->stats.completion_tokens += j->answer.completion_tokens;
+	e->stats.cost += job_cost(e, j->answer.prompt_tokens, j->answer.completion_tokens) *
+			 e->batch_discount;
+	j->attempts = 1;
+	e->stats.sent++;
+	e->stats.attempts++;
+	free(j->reason);
+	j->reason = NULL;
+	job_finish(r, j, SX_RESULT_OK);
+	return 0;
+}
+
+/*
+ * The queued (missing) jobs as one stage of batches. Pending batches and an
+ * interruption leave the jobs not answered SKIPPED; what the rounds could
+ * not answer is FAILED with the last reason.
+ */
+static void batch_loop(struct run *r)
+{
+	struct sx_engine *e = r->e;
+	struct sx_batch_req *reqs = xcalloc(r->qlen, sizeof(*reqs));
+	size_t k;
+	int rc;
+
+	for (k = 0; k < r->qlen; k++) {
+		struct job *j = &r->jobs[r->queue[k]];
+
+		reqs[k].key = j->key;
+		reqs[k].body = j->body;
+		reqs[k].len = j->len;
+	}
+	e->batch_run = r;
+	sx_cache_hold(e->cache);
+	rc = sx_batchapi_run(e->batches, reqs, r->qlen, r->stage, r->err);
+	e->batch_run = NULL;
+	if (e->cache) {
+		struct sx_err cerr = SX_ERR_INIT;
+
+		if (sx_cache_flush(e->cache, &cerr) && !rc)
+			rc = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
+	}
+	for (k = 0; k < r->qlen; k++) {
+		struct job *j = &r->jobs[r->queue[k]];
+
+		if (j->state == JOB_DONE)
+			continue;
+		if (!rc) {
+			job_reason(j, "%s", reqs[k].reason ? reqs[k].reason : "no answer");
+			j->attempts = 1;
+			e->stats.sent++;
+			job_finish(r, j, SX_RESULT_FAILED);
+		} else if (rc == SX_ELIMIT || rc == SX_EPENDING) {
+			job_reason(j, "%s", rc == SX_EPENDING ? "not answered yet: batches pending"
+							       : "not sent: interrupted");
+			job_finish(r, j, SX_RESULT_SKIPPED);
+		}
+	}
+	r->qhead = r->qlen;
+	if (rc && rc != SX_ELIMIT)
+		r->fatal = rc;
+	for (k = 0; k < r->qlen; k++)
+		free(reqs[k].reason);
+	free(reqs);
+}
+
+struct sx_json *sx_engine_batches_json(const struct sx_engine *e)
+{
+	return e->batches ? sx_batch_state_json(sx_batchapi_state(e->batches)) : NULL;
+}
+
 int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 		  struct sx_result *res, const char *stage, struct sx_err *err)
 {
@@ -1165,7 +1313,9 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 		r.queue[r.qlen++] = i;
 	}
 	draw_progress(&r, 0);
-	if (!r.fatal && r.qlen)
+	if (!r.fatal && r.qlen && e->batches)
+		batch_loop(&r);
+	else if (!r.fatal && r.qlen)
 		network_loop(&r);
 	if (r.fatal) {
 		rc = r.fatal;

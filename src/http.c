@@ -29,6 +29,7 @@ struct xfer {
 struct sx_http {
 	CURLM *multi;
 	struct curl_slist *headers; /* shared by every transfer; holds the Authorization line */
+	struct curl_slist *form_headers; /* the same without Content-Type (multipart sets its own) */
 	struct xfer *free_list;
 	struct xfer *active; /* in flight */
 	size_t in_flight;
@@ -333,6 +334,8 @@ int sx_http_new(const struct sx_http_config *cfg, struct sx_http **out, struct s
 		return sx_err_set(err, SX_EFAIL, "out of memory building request headers");
 	}
 	h->headers = l;
+	/* the list without its first line (Content-Type), for multipart uploads */
+	h->form_headers = l->next;
 	*out = h;
 	return 0;
 }
@@ -642,4 +645,114 @@ void sx_http_done_release(struct sx_http_done *d)
 size_t sx_http_in_flight(const struct sx_http *h)
 {
 	return h->in_flight;
+}
+
+/* ---------------------------------------------------------------- blocking */
+
+struct sync_body {
+	struct sx_buf *b;
+	size_t cap;
+	int too_large;
+};
+
+static size_t on_sync_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct sync_body *sb = arg;
+	size_t len = size * n;
+
+	if (sb->b->len + len > sb->cap) {
+		sb->too_large = 1;
+		return 0;
+	}
+	sx_buf_add(sb->b, data, len);
+	return len;
+}
+
+int sx_http_request(struct sx_http *h, const struct sx_http_sync *rq, struct sx_http_done *out,
+		    struct sx_err *err)
+{
+	struct xfer x;
+	struct sync_body sb;
+	curl_mime *mime = NULL;
+	CURL *easy = curl_easy_init();
+	long ms = rq->timeout_s > 0 ? (long)(rq->timeout_s * 1000.0) : 0, status = 0;
+	double total = 0;
+	CURLcode rc;
+
+	memset(out, 0, sizeof(*out));
+	out->body = (struct sx_buf)SX_BUF_INIT;
+	if (!easy)
+		return sx_err_set(err, SX_EFAIL, "cannot create a transfer handle");
+	memset(&x, 0, sizeof(x));
+	x.h = h;
+	x.retry_after_s = x.reset_requests_s = x.reset_tokens_s = -1;
+	sb.b = &out->body;
+	sb.cap = rq->max_body;
+	sb.too_large = 0;
+	curl_easy_setopt(easy, CURLOPT_URL, rq->url);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_sync_body);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &sb);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, x.errbuf);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rq->max_body);
+	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "selfexp");
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 && ms < 10000 ? ms : 10000L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	if (h->insecure) {
+		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (rq->file_field) {
+		const char *const *f;
+		curl_mimepart *part;
+
+		mime = curl_mime_init(easy);
+		for (f = rq->fields; f && f[0] && f[1]; f += 2) {
+			part = curl_mime_addpart(mime);
+			curl_mime_name(part, f[0]);
+			curl_mime_data(part, f[1], CURL_ZERO_TERMINATED);
+		}
+		part = curl_mime_addpart(mime);
+		curl_mime_name(part, rq->file_field);
+		curl_mime_filename(part, rq->file_name);
+		curl_mime_type(part, "application/jsonl");
+		curl_mime_data(part, rq->file_data, rq->file_len);
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h->form_headers);
+		curl_easy_setopt(easy, CURLOPT_MIMEPOST, mime);
+	} else {
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h->headers);
+		if (!strcmp(rq->method, "POST")) {
+			curl_easy_setopt(easy, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
+			curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
+		}
+	}
+	rc = curl_easy_perform(easy);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME, &total);
+	x.too_large = sb.too_large;
+	out->net = classify(rc, &x);
+	out->status = out->net == SX_HTTP_NET_OK ? status : 0;
+	out->retry_after_s = x.retry_after_s;
+	out->elapsed_ms = total * 1000.0;
+	out->reset_requests_s = out->reset_tokens_s = -1;
+	if (out->net == SX_HTTP_NET_TOO_LARGE)
+		snprintf(out->error, sizeof(out->error), "response body over the %zu byte cap",
+			 rq->max_body);
+	else if (out->net != SX_HTTP_NET_OK)
+		snprintf(out->error, sizeof(out->error), "%s",
+			 x.errbuf[0] ? x.errbuf : curl_easy_strerror(rc));
+	if (out->net != SX_HTTP_NET_OK)
+		sx_buf_reset(&out->body);
+	sx_http_redact(h, out->error, strlen(out->error));
+	sx_http_redact(h, out->body.buf, out->body.len);
+	curl_mime_free(mime);
+	curl_easy_cleanup(easy);
+	return 0;
 }

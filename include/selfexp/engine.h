@@ -16,6 +16,7 @@
 #include "selfexp/chat.h"
 #include "selfexp/err.h"
 #include "selfexp/http.h"
+#include "selfexp/json.h"
 
 /*
  * The cache key a request is looked up (and stored) under. A key is the
@@ -28,6 +29,20 @@ enum sx_engine_keys {
 	SX_ENGINE_KEYS_ENDPOINT = 0, /* the endpoint URL's key only (the default) */
 	SX_ENGINE_KEYS_FALLBACK,     /* a miss looks up the host-only key too (--cache-legacy-keys) */
 	SX_ENGINE_KEYS_HOST          /* the host-only key alone (score of a run recorded before) */
+};
+
+/*
+ * Batch mode (docs/batch.md): what the cache does not answer goes out through
+ * the Batch API (/v1/files, /v1/batches; batchapi.h), or as request files in
+ * a directory whose output files another tool writes. Every distinct request
+ * of one sx_engine_run call is one stage of batches: submitted, recorded in
+ * batch_state, waited for, collected into the cache. Caps (max_requests,
+ * max_cost) and pacing (rpm, tpm) do not apply: the caller refuses them.
+ */
+enum sx_engine_batch {
+	SX_ENGINE_BATCH_OFF = 0,
+	SX_ENGINE_BATCH_API,  /* --batch */
+	SX_ENGINE_BATCH_DIR   /* --batch-dir DIR: no API calls */
 };
 
 struct sx_engine_config {
@@ -53,6 +68,12 @@ struct sx_engine_config {
 	const struct sx_http_header *headers; /* borrowed: --header, --header-env; never
 					       * logged, stored or part of the cache key */
 	size_t nheaders;
+	int batch;              /* enum sx_engine_batch: missing requests go out as batch files */
+	const char *batch_dir;  /* borrowed; SX_ENGINE_BATCH_DIR: where the files go */
+	const char *batch_state; /* borrowed; the record of the run's batches (DIR/batches.json) */
+	int batch_no_wait;      /* submit, then SX_EPENDING instead of waiting */
+	double batch_discount;  /* the fraction of the live price a batch costs (0.5) */
+	double batch_poll_s;    /* first wait between polls, 0 = 1 s */
 	int accept_insecure_cache; /* a run that verifies TLS certificates (https without
 				    * insecure) takes only cached answers that were fetched
 				    * with verification, unless this is set; rows of older
@@ -64,7 +85,8 @@ struct sx_engine_config {
 	.tpm = 0, .retries = 6, .timeout_s = 120.0, .offline = 0, .max_requests = 0, \
 	.max_cost = 0, .price_in = 0, .price_out = 0, .progress = 0, .insecure = 0, \
 	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .auth = SX_HTTP_AUTH_BEARER, .headers = NULL, \
-	.nheaders = 0, .accept_insecure_cache = 0, \
+	.nheaders = 0, .batch = SX_ENGINE_BATCH_OFF, .batch_dir = NULL, .batch_state = NULL, \
+	.batch_no_wait = 0, .batch_discount = 0.5, .batch_poll_s = 0, .accept_insecure_cache = 0, \
 }
 
 struct sx_request {
@@ -130,7 +152,9 @@ void sx_engine_free(struct sx_engine *e);
  * certificate that fails verification (never retried), SX_EINPUT when it
  * answers 400 naming a request field it does not support (every request
  * carries it; the message names the flag that fixes it), SX_EIO on a cache
- * error. Whatever the return value, every res[i] is filled (on an error the
+ * error; in batch mode SX_EPENDING when batches are not done (batch_no_wait,
+ * or a batch directory without its output files). Whatever the return
+ * value, every res[i] is filled (on an error the
  * requests not answered are SKIPPED with the error as reason) and must be
  * released.
  */
@@ -163,6 +187,13 @@ void sx_engine_interrupt(struct sx_engine *e);
 #define SX_ENGINE_CLIENT_CONTEXT 2  /* prompt + max tokens over the context */
 #define SX_ENGINE_CLIENT_BAD_BODY 3 /* the body was not understood */
 int sx_engine_client_error(const char *msg);
+
+/*
+ * The run's batches as run.json records them (a new array: id, stage, round,
+ * requests, status, lines answered and failed, tokens, cost), NULL when the
+ * engine is not in batch mode.
+ */
+struct sx_json *sx_engine_batches_json(const struct sx_engine *e);
 
 /* The name of an enum sx_engine_keys in run.json ("endpoint", "endpoint+host", "host"), and back. */
 const char *sx_engine_keys_name(int keys);

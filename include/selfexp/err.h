@@ -18,7 +18,8 @@ enum sx_errcode {
 	SX_EIO = -3,      /* I/O error reading or writing a file */
 	SX_ENET = -4,     /* network / API unreachable or refusing */
 	SX_ELIMIT = -5,   /* a configured cap was reached */
-	SX_ENOTFOUND = -6 /* a key, file or name does not exist */
+	SX_ENOTFOUND = -6, /* a key, file or name does not exist */
+	SX_EPENDING = -7  /* work handed to another party is not done yet (batches pending) */
 };
 
 /* Process exit codes of the CLI (STYLE.md). */
@@ -28,7 +29,8 @@ enum sx_exit {
 	SX_EXIT_USAGE = 2,
 	SX_EXIT_UNREACHABLE = 3,
 	SX_EXIT_GATE = 4,
-	SX_EXIT_PARTIAL = 5
+	SX_EXIT_PARTIAL = 5,
+	SX_EXIT_PENDING = 6 /* batches submitted and not done: run the same command again */
 };
 
 struct sx_err {

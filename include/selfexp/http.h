@@ -124,6 +124,31 @@ int sx_http_get(struct sx_http *h, const char *url, double timeout_s, long *stat
 void sx_http_redact(const struct sx_http *h, char *s, size_t len);
 
 /*
+ * One blocking request beside the concurrent ones, for the Batch API
+ * (batchapi.c): a GET, a POST of a JSON body, or a multipart/form-data POST
+ * of one file and some text fields (POST /v1/files). It goes through its own
+ * transfer handle with the client's headers (Authorization, TLS setting) and
+ * does not disturb the transfers in flight. The body is capped at max_body
+ * bytes (SX_HTTP_NET_TOO_LARGE beyond), redacted like every other.
+ */
+struct sx_http_sync {
+	const char *method;      /* "GET" or "POST" */
+	const char *url;
+	const char *body;        /* borrowed; POST: the JSON body (NULL with a file) */
+	size_t len;
+	const char *file_field;  /* multipart: the file's field name ("file"), NULL = not multipart */
+	const char *file_name;   /* multipart: its file name */
+	const char *file_data;   /* borrowed; multipart: its content */
+	size_t file_len;
+	const char *const *fields; /* multipart: name, value, name, value, ..., NULL */
+	size_t max_body;
+	double timeout_s;
+};
+
+int sx_http_request(struct sx_http *h, const struct sx_http_sync *rq, struct sx_http_done *out,
+		    struct sx_err *err);
+
+/*
  * Parse a duration as the rate-limit headers write it: "1s", "6m0s", "20ms",
  * "1h2m3.5s", or a plain number of seconds ("1.5"). -1 when unparseable.
  */

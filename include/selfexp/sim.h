@@ -167,6 +167,7 @@ void sx_sim_answer_release(struct sx_sim_answer *a);
  *        Retry-After), JSON and schema (400), a fault drawn per attempt, then
  *        the answer after the drawn latency. Errors are OpenAI error bodies
  *        {"error":{"message","type","param","code"}}.
+ *   /v1/files and /v1/batches: the Batch API (src/sim/batches.h).
  *   GET /v1/models, GET /health, GET /stats (sx_sim_stats_json: requests,
  *        chat_requests, unique_bodies = distinct SHA-256 of chat bodies,
  *        by_status of chat responses, by_fault, rate_limited, delayed,
@@ -226,6 +227,24 @@ const char *sx_sim_dialect_name(enum sx_sim_dialect d);
 /* Parse a comma-separated fault list ("429,500,reset") into a bit mask (1 << fault). */
 int sx_sim_faults_parse(const char *list, unsigned *mask, struct sx_err *err);
 
+/* Faults of the sim's Batch API (src/sim/batches.h). */
+enum sx_sim_batch_fault {
+	SX_SIM_BFAULT_LINES,  /* each line fails (http 500 in the error file) with batch_fail_rate,
+			       * drawn per batch: a new batch of the same lines mostly succeeds */
+	SX_SIM_BFAULT_ALWAYS, /* the same lines (by custom_id, a batch_fail_rate share) fail in every batch */
+	SX_SIM_BFAULT_EXPIRE, /* the first batch expires: its first half answered, the rest
+			       * "batch_expired" in the error file */
+	SX_SIM_BFAULT_FAIL,   /* the first batch fails (status failed, no output) */
+	SX_SIM_BFAULT_CUT,    /* the first download of each output file stops half-way */
+	SX_SIM_BFAULT_COUNT
+};
+
+/* Parse a comma-separated batch fault list ("lines,expire") into a bit mask. */
+int sx_sim_batch_faults_parse(const char *list, unsigned *mask, struct sx_err *err);
+
+/* Uploaded files larger than this are refused (the Batch API's 200 MB, and some room). */
+#define SX_SIM_MAX_FILE (210u * 1024u * 1024u)
+
 /* Request bodies larger than this are refused with a 400 by default. */
 #define SX_SIM_MAX_BODY (1u * 1024u * 1024u)
 /* A stalled request is closed after this long by default. */
@@ -258,6 +277,12 @@ struct sx_sim_config {
 	enum sx_sim_dialect dialect;
 	long ctx_size;            /* tokens of context (prompt + max tokens), 0 = unlimited */
 	const char *require_header; /* borrowed; "Name=VALUE": chat requests without it get 401 */
+	double batch_delay_ms;    /* a batch is done when polled this long after its creation */
+	unsigned batch_faults;    /* mask of enum sx_sim_batch_fault */
+	double batch_fail_rate;   /* share of lines failed by the lines / always faults */
+	double batch_api_ms;      /* delay of the answers to uploads and batch creations
+				   * (the file or batch exists already: a client killed
+				   * meanwhile has made it without knowing its id) */
 };
 
 /*
@@ -278,6 +303,8 @@ int sx_sim_preset(const char *name, struct sx_sim_config *cfg);
 	.latency_ms = 0.0, .jitter_ms = 0.0, .rpm = 0, .fault_rate = 0.0, .faults = 0, \
 	.max_body = 0, .threads = 0, .stall_ms = 0, .quiet = 0, .digit_tokens = 0, \
 	.dialect = SX_SIM_DIALECT_OPENAI, .ctx_size = 0, .require_header = NULL, \
+	.batch_delay_ms = 0, .batch_faults = 0, .batch_fail_rate = 0.2, \
+	.batch_api_ms = 0, \
 }
 
 struct sx_sim;

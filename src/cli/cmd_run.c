@@ -48,12 +48,15 @@ static const char usage_tail[] =
 	"    (a redirect or a 404 before any answer): nothing written;\n"
 	"  5 partial run: some requests failed after all retries, or a cap, Ctrl-C\n"
 	"    or SIGTERM stopped the run (the run directory records what was done);\n"
-	"    a second Ctrl-C, a second after the first, aborts at once (exit 130)\n"
+	"    a second Ctrl-C, a second after the first, aborts at once (exit 130);\n"
+	"  6 batches pending (--batch --no-wait, or --batch-dir without its output\n"
+	"    files): run the same command again to collect them\n"
 	"\n"
 	"examples:\n"
 	"  selfexp run --data ../shared/data/sst2/paper100.tsv --out runs/paper \\\n"
 	"      --model gpt-3.5-turbo --conditions ep,pe\n"
-	"  selfexp run --data dev.tsv --out runs/x --dry-run\n";
+	"  selfexp run --data dev.tsv --out runs/x --dry-run\n"
+	"  selfexp run --data test.tsv --out runs/t --model gpt-4o-mini --batch --no-wait\n";
 
 static void usage(void)
 {

@@ -18,6 +18,8 @@ static const char usage[] =
 	"                   [--latency-ms MEAN[,JITTER]] [--rpm N] [--fault-rate R]\n"
 	"                   [--faults LIST] [--stall-ms MS] [--max-body BYTES] [--threads N]\n"
 	"                   [--dialect NAME] [--ctx-size TOKENS] [--require-header NAME[=VALUE]]\n"
+	"                   [--batch-delay MS] [--batch-faults LIST] [--batch-fail-rate R]\n"
+	"                   [--batch-api-ms MS]\n"
 	"\n"
 	"Serve the simulated model: an OpenAI-compatible chat-completion API on\n"
 	"loopback whose ground truth is known (DESIGN.md section 8). When it is\n"
@@ -27,11 +29,29 @@ static const char usage[] =
 	"endpoints:\n"
 	"  POST /v1/chat/completions   the answer (OpenAI schema; logprobs when asked)\n"
 	"  GET  /v1/models             the one model, \"selfexp-sim\"\n"
+	"  POST /v1/files              upload a batch input file (multipart: purpose=batch,\n"
+	"                              file); GET /v1/files[?purpose=P] lists the files\n"
+	"  GET  /v1/files/ID/content   a file's content (input, output or error file)\n"
+	"  POST /v1/batches            create a batch (input_file_id, endpoint\n"
+	"                              /v1/chat/completions, completion_window 24h)\n"
+	"  GET  /v1/batches[?limit=N]  the batches, newest first\n"
+	"  GET  /v1/batches/ID         a batch: validating, in_progress after half of\n"
+	"                              --batch-delay, then (polled after it) completed, or\n"
+	"                              expired / failed under --batch-faults; its\n"
+	"                              request_counts, output_file_id, error_file_id. Each\n"
+	"                              line is answered as /v1/chat/completions answers its\n"
+	"                              body (no chat faults, no latency)\n"
+	"  POST /v1/batches/ID/cancel  cancel a batch not done yet\n"
 	"  GET  /health                {\"status\":\"ok\"}\n"
 	"  GET  /stats                 counters: requests, chat_requests, unique_bodies\n"
 	"                              (distinct SHA-256 of chat bodies), by_status (of chat\n"
-	"                              requests), by_fault, rate_limited, by_condition\n"
-	"\n"
+	"                              requests), by_fault, rate_limited, by_condition,\n"
+	"                              batch_lines, batches: files_uploaded,\n"
+	"                              batches_created, batches_cancelled, downloads,\n"
+	"                              downloads_cut, lines, lines_failed\n"
+	"\n";
+
+static const char usage_model[] =
 	"the model:\n"
 	"  P(pos) = sigmoid(bias + sum_i w(lowercase token_i)), tokens = the whitespace-\n"
 	"  separated words inside the user message's <review> ... <review> wrapper. The\n"
@@ -117,7 +137,22 @@ static const char usage_dialects[] =
 	"                              is refused as the dialect's server does (default\n"
 	"                              unlimited)\n"
 	"  --require-header NAME[=VALUE]\n"
-	"                              chat requests without that header (or value) get 401\n"
+	"                              chat requests without that header (or value) get 401\n";
+
+static const char usage_batch_options[] =
+	"  --batch-delay MS            a batch is done when polled MS after its creation\n"
+	"                              (default 0)\n"
+	"  --batch-faults LIST         faults of the Batch API, comma-separated: lines (each\n"
+	"                              line fails with --batch-fail-rate, drawn per batch),\n"
+	"                              always (the same lines fail in every batch), expire\n"
+	"                              (the first batch expires half done), fail (the first\n"
+	"                              batch fails), cut (the first download of each output\n"
+	"                              file stops half-way)\n"
+	"  --batch-fail-rate R         share of lines the lines and always faults fail, 0..1\n"
+	"                              (default 0.2)\n"
+	"  --batch-api-ms MS           delay the answers to uploads, batch creations and\n"
+	"                              cancels by MS, after the file or batch exists (a client\n"
+	"                              killed meanwhile made it without learning its id)\n"
 	"  --quiet                     no server diagnostics on stderr\n"
 	"  -h, --help                  show this help\n"
 	"\n"
@@ -131,7 +166,7 @@ static const char usage_dialects[] =
 enum { OPT_HOST = 256, OPT_PORT, OPT_SEED, OPT_WEIGHTS, OPT_DEC, OPT_EXPLAIN, OPT_STYLE, OPT_LAT,
        OPT_RPM, OPT_RATE, OPT_FAULTS, OPT_STALL, OPT_MAXBODY, OPT_THREADS, OPT_QUIET,
        OPT_TOKENIZE, OPT_EXPLAIN_PE, OPT_OVERCONF, OPT_PRESET, OPT_DIALECT, OPT_CTX,
-       OPT_REQHDR };
+       OPT_REQHDR, OPT_BDELAY, OPT_BFAULTS, OPT_BRATE, OPT_BAPI };
 
 static const struct option options[] = {
 	{ "host", required_argument, NULL, OPT_HOST },
@@ -156,6 +191,10 @@ static const struct option options[] = {
 	{ "dialect", required_argument, NULL, OPT_DIALECT },
 	{ "ctx-size", required_argument, NULL, OPT_CTX },
 	{ "require-header", required_argument, NULL, OPT_REQHDR },
+	{ "batch-delay", required_argument, NULL, OPT_BDELAY },
+	{ "batch-faults", required_argument, NULL, OPT_BFAULTS },
+	{ "batch-fail-rate", required_argument, NULL, OPT_BRATE },
+	{ "batch-api-ms", required_argument, NULL, OPT_BAPI },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -191,8 +230,10 @@ int cmd_sim(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fputs(usage, stdout);
+			fputs(usage_model, stdout);
 			fputs(usage_options, stdout);
 			fputs(usage_dialects, stdout);
+			fputs(usage_batch_options, stdout);
 			return SX_EXIT_OK;
 		case OPT_HOST:
 			cfg.host = optarg;
@@ -294,6 +335,25 @@ int cmd_sim(int argc, char **argv)
 			break;
 		case OPT_REQHDR:
 			cfg.require_header = optarg;
+			break;
+		case OPT_BDELAY:
+			if (sx_parse_double(optarg, &cfg.batch_delay_ms) || !(cfg.batch_delay_ms >= 0))
+				return sx_cli_bad_value("sim", "--batch-delay", optarg, "milliseconds >= 0");
+			break;
+		case OPT_BFAULTS:
+			if (sx_sim_batch_faults_parse(optarg, &cfg.batch_faults, &err)) {
+				sx_cli_error("sim: %s", err.msg);
+				return SX_EXIT_USAGE;
+			}
+			break;
+		case OPT_BAPI:
+			if (sx_parse_double(optarg, &cfg.batch_api_ms) || !(cfg.batch_api_ms >= 0))
+				return sx_cli_bad_value("sim", "--batch-api-ms", optarg, "milliseconds >= 0");
+			break;
+		case OPT_BRATE:
+			if (sx_parse_double(optarg, &cfg.batch_fail_rate) || !(cfg.batch_fail_rate >= 0) ||
+			    cfg.batch_fail_rate > 1)
+				return sx_cli_bad_value("sim", "--batch-fail-rate", optarg, "a number in 0..1");
 			break;
 		default:
 			sx_cli_error("sim: unknown option '%s'", argv[optind - 1]);

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "run_opts.h"
 #include "selfexp/alloc.h"
+#include "selfexp/batchapi.h"
 #include "selfexp/engine.h"
 #include "selfexp/buf.h"
 #include "selfexp/file.h"
@@ -607,9 +608,12 @@ static const struct opt_row rows[] = {
 		   "recorded, else $OPENAI_BASE_URL") },
 	{ "max-requests", "N", G_ENGINE, RUN,
 	  LONG(cfg.engine.max_requests, 1, 1000000000L, "a positive integer"),
-	  RUN_HELP("stop cleanly before sending more than N requests") },
+	  RUN_HELP("stop cleanly before sending more than N requests\n"
+		   "(refused with --batch)") },
 	{ "max-cost", "USD", G_ENGINE, RUN, POSITIVE(cfg.engine.max_cost, "a positive amount in USD"),
-	  RUN_HELP("stop cleanly before spending more than USD") },
+	  RUN_HELP("stop cleanly before spending more than USD\n"
+		   "(refused with --batch: a batch's cost is known only\n"
+		   "when it is done; see --dry-run --batch)") },
 	{ "price-in", "USD", G_ENGINE, RUN,
 	  DOUBLE(cfg.engine.price_in, 0, HUGE_VAL, "USD per 1M tokens"),
 	  RUN_HELP("price per 1M prompt / completion tokens (default: from\n"
@@ -618,9 +622,32 @@ static const struct opt_row rows[] = {
 		   "nothing unless these say so); reasoning tokens are output") },
 	{ "price-out", "USD", G_ENGINE, RUN,
 	  DOUBLE(cfg.engine.price_out, 0, HUGE_VAL, "USD per 1M tokens") },
+	{ "batch", NULL, G_ENGINE, RUN, FLAG(cfg.engine.batch, SX_ENGINE_BATCH_API),
+	  RUN_HELP("send what the cache lacks as OpenAI-style batches\n"
+		   "(/v1/files, /v1/batches; the batch price, answers\n"
+		   "within 24 h), stage by stage; the batch ids are kept\n"
+		   "in DIR/batches.json, so the same command started again\n"
+		   "polls them instead of submitting again; failed lines go\n"
+		   "out again in a new batch, up to --retries more rounds\n"
+		   "(docs/batch.md); not with --rpm, --tpm, --max-requests,\n"
+		   "--max-cost or --offline") },
+	{ "batch-dir", "BDIR", G_ENGINE, RUN, STR(batch_dir),
+	  RUN_HELP("batch mode without API calls: write each stage's\n"
+		   "request files to BDIR (NAME.jsonl) and read the output\n"
+		   "files another tool (vllm run-batch) writes beside them\n"
+		   "(NAME.output.jsonl, optionally NAME.errors.jsonl);\n"
+		   "exits 6 while output files are missing") },
+	{ "no-wait", NULL, G_ENGINE, RUN, FLAG(cfg.engine.batch_no_wait, 1),
+	  RUN_HELP("with --batch: submit (or poll once) and exit 6 while\n"
+		   "batches are pending instead of waiting for them") },
+	{ "batch-poll", "SECONDS", G_ENGINE, RUN,
+	  POSITIVE(cfg.engine.batch_poll_s, "a positive number of seconds"),
+	  RUN_HELP("first wait between polls of a batch (default 1; it\n"
+		   "grows by half each time, up to 30)") },
 	{ "dry-run", NULL, G_ENGINE, RUN, FLAG(cfg.dry_run, 1),
 	  RUN_HELP("print the distinct requests per stage and the estimated\n"
-		   "tokens and cost, send nothing") },
+		   "tokens and cost, send nothing; with --batch the cost\n"
+		   "both live and at the batch price") },
 	{ "progress", NULL, G_ENGINE, RUN, FLAG(progress, 1),
 	  RUN_HELP("progress line on stderr (default: when it is a terminal)") },
 	{ "no-progress", NULL, G_ENGINE, RUN | DEMO, FLAG(progress, 0),
@@ -924,19 +951,24 @@ static int priced_host(const char *host)
 	       (n > sizeof(azure) - 1 && !strcmp(host + n - (sizeof(azure) - 1), azure));
 }
 
+/*
+ * The model's prices and batch discount from data/prices.tsv, where the
+ * options gave none (--price-in/--price-out win; a host priced_host does
+ * not know costs 0). The discount stays 0.5 for a model the table does not
+ * list.
+ */
 static void lookup_prices(struct sx_run_config *cfg, const char *host)
 {
+	int given = cfg->engine.price_in || cfg->engine.price_out || !priced_host(host);
 	struct sx_buf path = SX_BUF_INIT, text = SX_BUF_INIT;
 	char *line, *save = NULL;
 
-	if (cfg->engine.price_in || cfg->engine.price_out || !priced_host(host))
-		return;
 	sx_buf_addf(&path, "%s/data/prices.tsv", sx_cli_home());
 	if (!sx_file_read(path.buf, 1 << 20, &text, NULL)) {
 		for (line = strtok_r(text.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			char *tab = strchr(line, '\t');
-			double in, out;
-			char *tab2;
+			double in, out, factor;
+			char *tab2, *tab3;
 
 			if (*line == '#' || !tab)
 				continue;
@@ -945,10 +977,15 @@ static void lookup_prices(struct sx_run_config *cfg, const char *host)
 			if (!tab2 || strcmp(line, cfg->gen.model))
 				continue;
 			*tab2 = '\0';
-			if (!sx_parse_double(tab + 1, &in) && !sx_parse_double(tab2 + 1, &out)) {
+			tab3 = strchr(tab2 + 1, '\t');
+			if (tab3)
+				*tab3 = '\0';
+			if (!given && !sx_parse_double(tab + 1, &in) && !sx_parse_double(tab2 + 1, &out)) {
 				cfg->engine.price_in = in;
 				cfg->engine.price_out = out;
 			}
+			if (tab3 && !sx_parse_double(tab3 + 1, &factor) && factor > 0 && factor <= 1)
+				cfg->engine.batch_discount = factor;
 			break;
 		}
 	}
@@ -1105,6 +1142,49 @@ static void reasoning_model_fields(struct sx_run_opts *o)
 		g->omit |= SX_GEN_OMIT_TOP_P;
 }
 
+/*
+ * --batch, --batch-dir and --no-wait: what they do not go with, and the
+ * record of the batches, DIR/batches.json.
+ */
+static int check_batch(struct sx_run_opts *o, const char *cmd)
+{
+	struct sx_engine_config *e = &o->cfg.engine;
+	const char *clash = NULL;
+	struct sx_buf b = SX_BUF_INIT;
+
+	if (o->batch_dir)
+		e->batch = SX_ENGINE_BATCH_DIR;
+	e->batch_dir = o->batch_dir;
+	if (!e->batch) {
+		if (e->batch_no_wait) {
+			sx_cli_error("%s: --no-wait goes with --batch (or --batch-dir)", cmd);
+			return SX_EXIT_USAGE;
+		}
+		return 0;
+	}
+	if (e->max_requests)
+		clash = "--max-requests";
+	else if (e->max_cost)
+		clash = "--max-cost";
+	else if (e->rpm)
+		clash = "--rpm";
+	else if (e->tpm)
+		clash = "--tpm";
+	else if (e->offline)
+		clash = "--offline";
+	if (clash) {
+		sx_cli_error("%s: %s does not go with --batch%s: a batch is paid and paced by the "
+			     "API as a whole (docs/batch.md); leave out one of them", cmd, clash,
+			     o->batch_dir ? "-dir" : "");
+		return SX_EXIT_USAGE;
+	}
+	sx_buf_addf(&b, "%s/" SX_BATCH_STATE_FILE, o->cfg.out_dir);
+	free(o->batch_state);
+	o->batch_state = sx_buf_detach(&b, NULL);
+	e->batch_state = o->batch_state;
+	return 0;
+}
+
 int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 {
 	struct sx_run_config *cfg = &o->cfg;
@@ -1116,6 +1196,9 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 		sx_cli_error("%s: --data FILE and --out DIR are required", cmd);
 		return SX_EXIT_USAGE;
 	}
+	rc = check_batch(o, cmd);
+	if (rc)
+		return rc;
 	rc = resolve_endpoint(o, cmd);
 	if (rc)
 		return rc;
@@ -1162,6 +1245,8 @@ void sx_run_opts_release(struct sx_run_opts *o)
 	free(o->host);
 	free(o->key_file);
 	free(o->cache_path);
+	free(o->batch_dir);
+	free(o->batch_state);
 	free(o->prompts_dir);
 	free(o->argv_line);
 	sx_json_free(o->params);
@@ -1207,6 +1292,10 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		sx_cli_error("%s", err->msg);
 		return SX_EXIT_UNREACHABLE;
 	}
+	if (rc == SX_EPENDING) {
+		sx_cli_error("%s", err->msg);
+		return SX_EXIT_PENDING;
+	}
 	if (rc && rc != SX_ELIMIT) {
 		sx_cli_error("%s", err->msg);
 		return SX_EXIT_FAIL;
@@ -1235,6 +1324,10 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		printf("estimated cost: %s$%.2f for model '%s' at $%.2f / $%.2f per 1M tokens "
 		       "(before cache hits; nothing was sent)\n", upper ? "<= " : "", cost,
 		       cfg->gen.model, cfg->engine.price_in, cfg->engine.price_out);
+		if (cfg->engine.batch)
+			printf("estimated cost as batches: %s$%.2f (%.0f %% of the live price; "
+			       "answers within 24 h)\n", upper ? "<= " : "",
+			       cost * cfg->engine.batch_discount, 100.0 * cfg->engine.batch_discount);
 		return SX_EXIT_OK;
 	}
 	partial = out->items_failed || out->requests_failed;

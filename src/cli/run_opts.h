@@ -30,6 +30,8 @@ struct sx_run_opts {
 	char *api_key;      /* owned; wiped on release */
 	char *key_file;     /* owned */
 	char *cache_path;   /* owned */
+	char *batch_dir;    /* owned; --batch-dir */
+	char *batch_state;  /* owned; DIR/batches.json in batch mode */
 	char *prompts_dir;  /* owned */
 	char *argv_line;    /* owned */
 	int progress;       /* -1 auto (a terminal), 0 off, 1 on */

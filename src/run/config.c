@@ -863,6 +863,16 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 	sx_json_add(o, "failures", failures_json(run));
 	if (cfg->nexplanations)
 		sx_json_add(o, "explanations", files_json(run));
+	j = run->engine ? sx_engine_batches_json(run->engine) : NULL;
+	if (j) {
+		struct sx_json *b = sx_json_add(o, "batches", sx_json_new_object());
+
+		sx_json_add_str(b, "mode", cfg->engine.batch == SX_ENGINE_BATCH_DIR ? "dir" : "api");
+		if (cfg->engine.batch_dir)
+			sx_json_add_str(b, "dir", cfg->engine.batch_dir);
+		sx_json_add_num(b, "discount", cfg->engine.batch_discount);
+		sx_json_add(b, "list", j);
+	}
 	sx_json_add(o, "config", live_config_json(run, hashes));
 	return o;
 }

@@ -231,6 +231,8 @@ static int needs_perturbations(const struct sx_run_config *cfg)
 /* Explain and evaluate chunk by chunk, condition by condition, then agreement. */
 static int explain_evaluate(struct run *run, struct sx_err *err)
 {
+	/* batches: a stage of one condition is one set of batches (every round trip takes hours) */
+	size_t chunk = run->cfg->engine.batch ? (run->nrev ? run->nrev : 1) : RUN_CHUNK_REVIEWS;
 	size_t r0, r;
 	int c, rc = 0;
 
@@ -243,8 +245,8 @@ static int explain_evaluate(struct run *run, struct sx_err *err)
 			run_item(run, r, cond)->p_x = NAN;
 			run_item(run, r, cond)->y_x = -1;
 		}
-		for (r0 = 0; r0 < run->nrev && !rc && !interrupted; r0 += RUN_CHUNK_REVIEWS) {
-			size_t r1 = r0 + RUN_CHUNK_REVIEWS < run->nrev ? r0 + RUN_CHUNK_REVIEWS : run->nrev;
+		for (r0 = 0; r0 < run->nrev && !rc && !interrupted; r0 += chunk) {
+			size_t r1 = r0 + chunk < run->nrev ? r0 + chunk : run->nrev;
 
 			rc = run_explain(run, cond, r0, r1, err);
 			if (!rc && run->cfg->metrics)
@@ -421,7 +423,13 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 			run_dry(&run, outcome);
 		goto out;
 	}
-	rc = sx_engine_new(&cfg->engine, &run.engine, err);
+	/* the record of the batches lives in the run directory from the first submission on */
+	if (cfg->engine.batch && !cfg->engine.offline)
+		rc = sx_mkdir_p(cfg->out_dir, 0755, err);
+	if (!rc && cfg->engine.batch == SX_ENGINE_BATCH_DIR)
+		rc = sx_mkdir_p(cfg->engine.batch_dir, 0755, err);
+	if (!rc)
+		rc = sx_engine_new(&cfg->engine, &run.engine, err);
 	if (rc)
 		goto out;
 	running_engine = run.engine;

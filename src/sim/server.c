@@ -27,7 +27,9 @@
 #include "selfexp/buf.h"
 #include "selfexp/hash.h"
 #include "selfexp/json.h"
+#include "selfexp/num.h"
 #include "selfexp/sim.h"
+#include "batches.h"
 
 /* Messages per request, tokens per review and answers per request (n) beyond these are refused. */
 #define SIM_MAX_MESSAGES 256
@@ -120,6 +122,8 @@ struct sx_sim {
 	atomic_long by_fault[SX_SIM_FAULT_COUNT];
 	atomic_long by_cond[SX_COND_COUNT + 1]; /* last: unrecognised prompt */
 	atomic_ullong attempts;
+	struct sim_batches *batches; /* the Batch API's files and batches */
+	atomic_long batch_lines;     /* chat bodies answered inside batches */
 };
 
 static uint64_t now_ns(void)
@@ -296,7 +300,11 @@ void sx_sim_stats_json(struct sx_sim *s, struct sx_buf *out)
 	for (i = 0; i < SX_COND_COUNT; i++)
 		sx_buf_addf(out, "%s\"%s\":%ld", i ? "," : "", sx_cond_name((enum sx_cond)i),
 			    atomic_load(&s->by_cond[i]));
-	sx_buf_addf(out, ",\"unrecognised\":%ld}}", atomic_load(&s->by_cond[SX_COND_COUNT]));
+	sx_buf_addf(out, ",\"unrecognised\":%ld},\"batch_lines\":%ld",
+		    atomic_load(&s->by_cond[SX_COND_COUNT]), atomic_load(&s->batch_lines));
+	if (s->batches)
+		sim_batches_stats(s->batches, out);
+	sx_buf_addch(out, '}');
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -327,17 +335,22 @@ static struct MHD_Response *json_response(struct sx_buf *body)
 	return resp;
 }
 
+static void error_body(struct sx_buf *b, const char *message, const char *type, const char *code)
+{
+	sx_buf_adds(b, "{\"error\":{\"message\":");
+	sx_buf_add_json_str(b, message, strlen(message));
+	sx_buf_adds(b, ",\"type\":");
+	sx_buf_add_json_str(b, type, strlen(type));
+	sx_buf_adds(b, ",\"param\":null,\"code\":");
+	sx_buf_add_json_str(b, code, strlen(code));
+	sx_buf_adds(b, "}}");
+}
+
 static struct MHD_Response *error_response(const char *message, const char *type, const char *code)
 {
 	struct sx_buf b = SX_BUF_INIT;
 
-	sx_buf_adds(&b, "{\"error\":{\"message\":");
-	sx_buf_add_json_str(&b, message, strlen(message));
-	sx_buf_adds(&b, ",\"type\":");
-	sx_buf_add_json_str(&b, type, strlen(type));
-	sx_buf_adds(&b, ",\"param\":null,\"code\":");
-	sx_buf_add_json_str(&b, code, strlen(code));
-	sx_buf_adds(&b, "}}");
+	error_body(&b, message, type, code);
 	return json_response(&b);
 }
 
@@ -1268,6 +1281,91 @@ static const char *azure_deployment(const char *url, size_t *len)
 	return name;
 }
 
+/*
+ * The answer to one body of a batch line, as POST /v1/chat/completions
+ * gives it without faults, rate limit or latency (src/sim/batches.h).
+ */
+static unsigned answer_body(void *ctx, const char *body, size_t len, struct sx_buf *out)
+{
+	struct sx_sim *s = ctx;
+	struct chat_req q = { SX_BUF_INIT, NULL, NULL, 0, SX_BUF_INIT, NULL, 0, 0.0, 0, 0, 1, 0, 0, NULL, 0 };
+	struct sx_buf msg = SX_BUF_INIT;
+	struct sx_err err = SX_ERR_INIT;
+	struct sx_json *j;
+	unsigned char md[32];
+	unsigned status = 200;
+
+	atomic_fetch_add(&s->batch_lines, 1);
+	sx_sha256(body, len, md);
+	unique_add(s, md);
+	j = sx_json_parse(body, len, &err);
+	q.digit_tokens = s->cfg.digit_tokens;
+	if (!j) {
+		sx_buf_addf(&msg, "invalid JSON in request body: %s", err.msg);
+		error_body(out, msg.buf, "invalid_request_error", "invalid_json");
+		status = 400;
+	} else if (check_request(j, &q, &msg)) {
+		error_body(out, msg.buf, "invalid_request_error", "invalid_request");
+		status = 400;
+	} else {
+		write_completion(s, &q, body_seed(s, md), out);
+	}
+	free(q.user_owned);
+	sx_buf_release(&q.system);
+	sx_buf_release(&q.parts);
+	sx_buf_release(&msg);
+	sx_json_free(j);
+	return status;
+}
+
+/* A route of the Batch API (files, batches). */
+static enum MHD_Result batch_route(struct sx_sim *s, struct MHD_Connection *c, struct req *r,
+				   const char *url, const char *method)
+{
+	struct sim_batches_reply rep;
+	const char *purpose = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "purpose");
+	const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	struct MHD_Response *resp;
+	long limit = 0;
+
+	if (r->too_big) {
+		struct sx_buf m = SX_BUF_INIT;
+		enum MHD_Result ret;
+
+		sx_buf_addf(&m, "request body larger than %u bytes", SX_SIM_MAX_FILE);
+		ret = respond(s, c, r, 413, error_response(m.buf, "invalid_request_error",
+							   "request_too_large"), 0);
+		sx_buf_release(&m);
+		return ret;
+	}
+	if (lim && sx_parse_long(lim, 1, 10000, &limit))
+		limit = 0;
+	memset(&rep, 0, sizeof(rep));
+	rep.body = (struct sx_buf)SX_BUF_INIT;
+	sim_batches_handle(s->batches, method, url, purpose, limit, ctype, r->body.buf, r->body.len,
+			   &rep);
+	if (rep.cut) {
+		struct trunc_body *t = xmalloc(sizeof(*t));
+
+		t->buf = sx_buf_detach(&rep.body, &t->len);
+		t->cut = rep.cut;
+		resp = MHD_create_response_from_callback(t->len, 4096, trunc_read, t, trunc_free);
+		if (!resp)
+			trunc_free(t);
+	} else {
+		size_t len;
+		char *buf = sx_buf_detach(&rep.body, &len);
+
+		resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(buf);
+	}
+	if (resp)
+		MHD_add_response_header(resp, "Content-Type", rep.content_type);
+	return respond(s, c, r, rep.status, resp, !strcmp(method, "POST") ? s->cfg.batch_api_ms : 0);
+}
+
 /* ---- routing ------------------------------------------------------------ */
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -1302,7 +1400,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (r->state == REQ_DONE)
 		return MHD_NO;
 	if (*upload_size) {
-		if (!r->too_big && r->body.len + *upload_size <= s->cfg.max_body)
+		size_t cap = sim_batches_route(url) ? SX_SIM_MAX_FILE : s->cfg.max_body;
+
+		if (!r->too_big && r->body.len + *upload_size <= cap)
 			sx_buf_add(&r->body, upload, *upload_size);
 		else
 			r->too_big = 1;
@@ -1341,6 +1441,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			sx_sim_stats_json(s, &b);
 			return respond(s, c, r, 200, json_response(&b), 0);
 		}
+	} else if (sim_batches_route(url)) {
+		return batch_route(s, c, r, url, method);
 	} else if (!strcmp(url, "/v1/models") || !strcmp(url, "/models")) {
 		if (get) {
 			sx_buf_adds(&b, "{\"object\":\"list\",\"data\":[{\"id\":\"" SIM_MODEL_NAME
@@ -1349,7 +1451,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		}
 	} else {
 		sx_buf_addf(&b, "unknown path '%s' (selfexp sim serves POST /v1/chat/completions, "
-				"GET /v1/models, /health and /stats)", url);
+				"/v1/files, /v1/batches, GET /v1/models, /health and /stats)", url);
 		status = 404;
 		code = "not_found";
 	}
@@ -1483,6 +1585,7 @@ int sx_sim_start(const struct sx_sim_config *cfg, struct sx_sim **out, struct sx
 		goto fail;
 	}
 	s->timer_started = 1;
+	s->batches = sim_batches_new(&s->cfg, answer_body, s);
 	if (s->cfg.threads > 1)
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s,
 					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
@@ -1545,6 +1648,7 @@ void sx_sim_stop(struct sx_sim *s)
 	}
 	if (s->d)
 		MHD_stop_daemon(s->d);
+	sim_batches_free(s->batches);
 	pthread_mutex_destroy(&s->tmu);
 	pthread_mutex_destroy(&s->rmu);
 	pthread_mutex_destroy(&s->smu);
