@@ -27,6 +27,8 @@ static const char usage[] =
 	"(schema version 1) are keyed by the host alone; runs read them only with\n"
 	"--cache-legacy-keys. Each row records whether its answer was fetched\n"
 	"without TLS verification (--insecure). The API key is never stored.\n"
+	"stats and export only read the file, so a cache on read-only media works;\n"
+	"import, vacuum and merge say when it cannot be written.\n"
 	"\n"
 	"  stats    rows (host-keyed ones and unverified ones among them), stored\n"
 	"           bytes, file size, tokens, oldest and newest answer\n"
@@ -344,7 +346,11 @@ int cmd_cache(int argc, char **argv)
 	}
 	if (!a.path)
 		a.path = sx_cli_default_cache();
-	if ((rc = sx_cache_open(a.path, creating ? SX_CACHE_CREATE : 0, &c, &err))) {
+	/* stats and export write nothing: a cache on read-only media can be read */
+	if ((rc = sx_cache_open(a.path,
+				creating ? SX_CACHE_CREATE
+				: strcmp(verb, "vacuum") ? SX_CACHE_READONLY : 0,
+				&c, &err))) {
 		sx_cli_error("%s", err.msg);
 		return SX_EXIT_FAIL;
 	}
