@@ -35,7 +35,7 @@
 struct sx_cache {
 	sqlite3 *db;
 	char *path;
-	sqlite3_stmt *get, *put;
+	sqlite3_stmt *get, *put, *has;
 	int readonly; /* SX_CACHE_READONLY: opened for reading only */
 	int in_txn;
 	int held;     /* sx_cache_hold: commit only at the next flush */
@@ -421,6 +421,8 @@ prepare:
 			       "SELECT request, response, prompt_tokens, completion_tokens, "
 			       "latency_ms, created, endpoint, insecure FROM responses WHERE key = ?1",
 			       -1, &c->get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "SELECT 1 FROM responses WHERE key = ?1", -1, &c->has,
+			       NULL) != SQLITE_OK ||
 	    (!c->readonly &&
 	     sqlite3_prepare_v2(c->db,
 			       "INSERT OR REPLACE INTO responses (key, host, request, response, "
@@ -444,6 +446,7 @@ void sx_cache_close(struct sx_cache *c)
 	sx_cache_flush(c, NULL);
 	sqlite3_finalize(c->get);
 	sqlite3_finalize(c->put);
+	sqlite3_finalize(c->has);
 	sqlite3_close(c->db);
 	free(c->path);
 	free(c);
@@ -759,6 +762,21 @@ static int import_endpoint(const struct sx_json *root, const struct sx_cache_imp
 	return 0;
 }
 
+/* *yes: c holds a row for key. */
+static int row_exists(struct sx_cache *c, const char *key, int *yes, struct sx_err *err)
+{
+	int step;
+
+	sqlite3_bind_text(c->has, 1, key, -1, SQLITE_STATIC);
+	step = sqlite3_step(c->has);
+	sqlite3_reset(c->has);
+	sqlite3_clear_bindings(c->has);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_err(c, err, "reading");
+	*yes = step == SQLITE_ROW;
+	return 0;
+}
+
 static int import_line(struct sx_cache *c, const char *text, size_t len,
 		       const struct sx_cache_import_opts *opts, struct sx_err *err)
 {
@@ -770,7 +788,7 @@ static int import_line(struct sx_cache *c, const char *text, size_t len,
 	const char *endpoint, *host;
 	char *reqtext = NULL, *resptext = NULL, key[65];
 	double d;
-	int rc = SX_EINPUT, flag = 0;
+	int rc = SX_EINPUT, flag = 0, exists = 0;
 
 	if (!root)
 		return SX_EINPUT;
@@ -805,6 +823,13 @@ static int import_line(struct sx_cache *c, const char *text, size_t len,
 	if ((rc = sx_chat_decode(resptext, strlen(resptext), &ans, err)))
 		goto out;
 	sx_cache_key(endpoint ? endpoint : host, canon.buf, canon.len, key);
+	if ((rc = row_exists(c, key, &exists, err)))
+		goto out;
+	if (exists && opts->keep_existing) {
+		if (opts->counts)
+			opts->counts->kept++;
+		goto out;
+	}
 	e.request = canon.buf;
 	e.request_len = canon.len;
 	e.response = resptext;
@@ -818,6 +843,12 @@ static int import_line(struct sx_cache *c, const char *text, size_t len,
 	if (!sx_json_get_num(root, "created", &d) && d > 0)
 		e.created = d;
 	rc = sx_cache_put(c, key, host, &e, err);
+	if (!rc && opts->counts) {
+		if (exists)
+			opts->counts->replaced++;
+		else
+			opts->counts->added++;
+	}
 out:
 	sx_chat_answer_release(&ans);
 	sx_buf_release(&canon);

@@ -167,6 +167,15 @@ struct sx_cache_import_opts {
 	const char *fallback_endpoint, *fallback_host;
 	/* a line's "endpoint" into its normalised URL and its host (appended): 0 or SX_EINPUT */
 	int (*normalise)(const char *base_url, struct sx_buf *endpoint, struct sx_buf *host);
+	int keep_existing; /* a key the cache holds keeps its row (counted as kept) */
+	struct sx_cache_import_counts *counts; /* borrowed, may be NULL: filled by the import */
+};
+
+/* What sx_cache_import did with the lines it read (also when it failed part way). */
+struct sx_cache_import_counts {
+	long added;    /* keys the cache did not hold */
+	long replaced; /* keys it held, whose row the line's answer replaced */
+	long kept;     /* keys it held, left as they were (keep_existing) */
 };
 
 /*
@@ -178,6 +187,9 @@ struct sx_cache_import_opts {
  * (whoever imports it vouches for it) and a host-keyed row as not recorded.
  * Responses that do not decode as a chat completion are refused. A malformed
  * line fails the import with its line number; what was imported before stays.
+ * A key the cache already holds is replaced by the line's answer, or with
+ * opts->keep_existing left as it is; opts->counts tells which (*rows counts
+ * every line read, whatever was done with it).
  */
 int sx_cache_import(struct sx_cache *c, const char *path, const struct sx_cache_import_opts *opts,
 		    long *rows, struct sx_err *err);
