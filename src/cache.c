@@ -35,7 +35,8 @@
 struct sx_cache {
 	sqlite3 *db;
 	char *path;
-	sqlite3_stmt *get, *put;
+	sqlite3_stmt *get, *put, *has;
+	int readonly; /* SX_CACHE_READONLY: opened for reading only */
 	int in_txn;
 	int held;     /* sx_cache_hold: commit only at the next flush */
 	long pending;
@@ -249,6 +250,127 @@ fail:
 	return rc;
 }
 
+/* The directory path lies in may be written to (for the -wal and -shm files). */
+static int dir_writable(const char *path)
+{
+	char *dup = xstrdup(path);
+	int yes = access(dirname(dup), W_OK) == 0;
+
+	free(dup);
+	return yes;
+}
+
+/*
+ * The way out when a cache that must be written cannot be: the file or its
+ * directory is read-only (read-only media, a read-only mount, mode 444/555).
+ */
+static int readonly_err(const char *path, struct sx_err *err)
+{
+	return sx_err_set(err, SX_EIO,
+			  "cache '%s' is read-only (the file or its directory cannot be written); "
+			  "this command stores answers in it: copy the cache to a writable place and "
+			  "pass that --cache (reading it, e.g. cache stats, cache export, score, "
+			  "run --offline, works as it is)",
+			  path);
+}
+
+/* file:PATH?immutable=1 with PATH percent-encoded where a URI needs it. */
+static void immutable_uri(const char *path, struct sx_buf *uri)
+{
+	const unsigned char *p;
+
+	sx_buf_adds(uri, "file:");
+	for (p = (const unsigned char *)path; *p; p++)
+		if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7f)
+			sx_buf_addf(uri, "%%%02X", *p);
+		else
+			sx_buf_addch(uri, (char)*p);
+	sx_buf_adds(uri, "?immutable=1");
+}
+
+/*
+ * Open path for reading only: nothing is written, not even the WAL switch
+ * or a migration. A WAL file needs its -shm index, which SQLite creates
+ * beside the file; on read-only media it cannot, and the file is opened
+ * immutable instead (SQLite's immutable URI: no locks, no -shm), which is
+ * right only when no -wal file holds answers not yet checkpointed: then
+ * the open fails and says so.
+ */
+static int open_readonly(struct sx_cache *c, struct sx_err *err)
+{
+	struct sx_buf wal = SX_BUF_INIT, uri = SX_BUF_INIT;
+	int rc = 0, version = 0;
+
+	/*
+	 * Where the file and its directory can be written, a read-write
+	 * connection (that writes nothing) removes the -wal and -shm files when
+	 * it is the last one to close, as a writer's does; a read-only one would
+	 * leave them behind.
+	 */
+	if (sqlite3_open_v2(c->path, &c->db,
+			    (!access(c->path, W_OK) && dir_writable(c->path) ? SQLITE_OPEN_READWRITE
+									     : SQLITE_OPEN_READONLY) |
+				    SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
+		goto cannot;
+	sqlite3_busy_timeout(c->db, SX_CACHE_BUSY_MS);
+	sqlite3_extended_result_codes(c->db, 0);
+	if (!read_version(c, &version, NULL))
+		goto out;
+	if (sqlite3_errcode(c->db) == SQLITE_NOTADB || sqlite3_errcode(c->db) == SQLITE_CORRUPT) {
+		rc = db_err(c, err, "reading the schema version");
+		goto out;
+	}
+	/* no -shm could be made: read-only media */
+	sx_buf_addf(&wal, "%s-wal", c->path);
+	if (file_size(wal.buf) > 0) {
+		rc = sx_err_set(err, SX_EIO,
+				"cache '%s' is on read-only media and its write-ahead log '%s' "
+				"holds answers that only a writable copy can read; copy both files "
+				"to a writable place (or run `selfexp cache vacuum` where it was "
+				"written) and pass that --cache",
+				c->path, wal.buf);
+		goto out;
+	}
+	sqlite3_close(c->db);
+	c->db = NULL;
+	immutable_uri(c->path, &uri);
+	if (sqlite3_open_v2(uri.buf, &c->db,
+			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
+			    NULL) != SQLITE_OK)
+		goto cannot;
+	sqlite3_extended_result_codes(c->db, 0);
+	rc = read_version(c, &version, err);
+	goto out;
+cannot:
+	rc = sx_err_set(err, SX_EIO, "cannot open cache '%s': %s", c->path,
+			c->db ? sqlite3_errmsg(c->db) : "out of memory");
+out:
+	sx_buf_release(&wal);
+	sx_buf_release(&uri);
+	return rc;
+}
+
+/*
+ * A version 1 file opened read-only cannot be migrated: a temporary view
+ * (temp is searched before main) gives its table the columns version 2
+ * added, NULL in every row, as the migration would have.
+ */
+static int readonly_view(struct sx_cache *c, int version, struct sx_err *err)
+{
+	int yes = 0, rc;
+
+	if (version >= SCHEMA_VERSION)
+		return 0;
+	if ((rc = has_column(c, "endpoint", &yes, err)) || yes)
+		return rc;
+	return exec(c,
+		    "CREATE TEMP VIEW responses AS SELECT key, host, request, response, "
+		    "prompt_tokens, completion_tokens, latency_ms, created, NULL AS endpoint, "
+		    "NULL AS insecure FROM main.responses",
+		    err);
+}
+
 int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_err *err)
 {
 	struct sx_cache *c;
@@ -256,13 +378,24 @@ int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_
 
 	*out = NULL;
 	if (access(path, F_OK)) {
-		if (!(flags & SX_CACHE_CREATE))
+		if (!(flags & SX_CACHE_CREATE) || (flags & SX_CACHE_READONLY))
 			return sx_err_set(err, SX_ENOTFOUND, "cache '%s' does not exist", path);
 		if ((rc = create_file(path, err)))
 			return rc;
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(path);
+	c->readonly = (flags & SX_CACHE_READONLY) != 0;
+	if (c->readonly) {
+		if ((rc = open_readonly(c, err)) || (rc = read_version(c, &version, err)) ||
+		    (rc = check_version(c, version, err)) || (rc = readonly_view(c, version, err)))
+			goto fail;
+		goto prepare;
+	}
+	if (access(path, W_OK) || !dir_writable(path)) {
+		rc = readonly_err(path, err);
+		goto fail;
+	}
 	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		rc = sx_err_set(err, SX_EIO, "cannot open cache '%s': %s", path,
@@ -271,6 +404,11 @@ int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_
 	}
 	sqlite3_busy_timeout(c->db, SX_CACHE_BUSY_MS);
 	sqlite3_extended_result_codes(c->db, 0);
+	/* SQLite falls back to reading only when the file cannot be written (root on a ro mount) */
+	if (sqlite3_db_readonly(c->db, "main") == 1) {
+		rc = readonly_err(path, err);
+		goto fail;
+	}
 	if ((rc = set_wal(c, err)) || (rc = exec(c, "PRAGMA synchronous=NORMAL", err)) ||
 	    (rc = exec(c, "PRAGMA wal_autocheckpoint=" WAL_CHECKPOINT_PAGES, err)))
 		goto fail;
@@ -278,15 +416,19 @@ int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_
 		goto fail;
 	if (version < SCHEMA_VERSION && (rc = migrate(c, err)))
 		goto fail;
+prepare:
 	if (sqlite3_prepare_v2(c->db,
 			       "SELECT request, response, prompt_tokens, completion_tokens, "
 			       "latency_ms, created, endpoint, insecure FROM responses WHERE key = ?1",
 			       -1, &c->get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->db,
+	    sqlite3_prepare_v2(c->db, "SELECT 1 FROM responses WHERE key = ?1", -1, &c->has,
+			       NULL) != SQLITE_OK ||
+	    (!c->readonly &&
+	     sqlite3_prepare_v2(c->db,
 			       "INSERT OR REPLACE INTO responses (key, host, request, response, "
 			       "prompt_tokens, completion_tokens, latency_ms, created, endpoint, "
 			       "insecure) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-			       -1, &c->put, NULL) != SQLITE_OK) {
+			       -1, &c->put, NULL) != SQLITE_OK)) {
 		rc = db_err(c, err, "preparing statements");
 		goto fail;
 	}
@@ -304,6 +446,7 @@ void sx_cache_close(struct sx_cache *c)
 	sx_cache_flush(c, NULL);
 	sqlite3_finalize(c->get);
 	sqlite3_finalize(c->put);
+	sqlite3_finalize(c->has);
 	sqlite3_close(c->db);
 	free(c->path);
 	free(c);
@@ -390,6 +533,8 @@ int sx_cache_put(struct sx_cache *c, const char *key, const char *host,
 {
 	int rc = 0;
 
+	if (c->readonly)
+		return sx_err_set(err, SX_EIO, "cache '%s' was opened for reading only", c->path);
 	if (!c->in_txn) {
 		if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 			return db_err(c, err, "starting a transaction");
@@ -617,6 +762,21 @@ static int import_endpoint(const struct sx_json *root, const struct sx_cache_imp
 	return 0;
 }
 
+/* *yes: c holds a row for key. */
+static int row_exists(struct sx_cache *c, const char *key, int *yes, struct sx_err *err)
+{
+	int step;
+
+	sqlite3_bind_text(c->has, 1, key, -1, SQLITE_STATIC);
+	step = sqlite3_step(c->has);
+	sqlite3_reset(c->has);
+	sqlite3_clear_bindings(c->has);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_err(c, err, "reading");
+	*yes = step == SQLITE_ROW;
+	return 0;
+}
+
 static int import_line(struct sx_cache *c, const char *text, size_t len,
 		       const struct sx_cache_import_opts *opts, struct sx_err *err)
 {
@@ -628,7 +788,7 @@ static int import_line(struct sx_cache *c, const char *text, size_t len,
 	const char *endpoint, *host;
 	char *reqtext = NULL, *resptext = NULL, key[65];
 	double d;
-	int rc = SX_EINPUT, flag = 0;
+	int rc = SX_EINPUT, flag = 0, exists = 0;
 
 	if (!root)
 		return SX_EINPUT;
@@ -663,6 +823,13 @@ static int import_line(struct sx_cache *c, const char *text, size_t len,
 	if ((rc = sx_chat_decode(resptext, strlen(resptext), &ans, err)))
 		goto out;
 	sx_cache_key(endpoint ? endpoint : host, canon.buf, canon.len, key);
+	if ((rc = row_exists(c, key, &exists, err)))
+		goto out;
+	if (exists && opts->keep_existing) {
+		if (opts->counts)
+			opts->counts->kept++;
+		goto out;
+	}
 	e.request = canon.buf;
 	e.request_len = canon.len;
 	e.response = resptext;
@@ -676,6 +843,12 @@ static int import_line(struct sx_cache *c, const char *text, size_t len,
 	if (!sx_json_get_num(root, "created", &d) && d > 0)
 		e.created = d;
 	rc = sx_cache_put(c, key, host, &e, err);
+	if (!rc && opts->counts) {
+		if (exists)
+			opts->counts->replaced++;
+		else
+			opts->counts->added++;
+	}
 out:
 	sx_chat_answer_release(&ans);
 	sx_buf_release(&canon);

@@ -409,9 +409,21 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 	bucket_init(&e->rpm, cfg->rpm, cfg->rpm / 60.0 > 1 ? cfg->rpm / 60.0 : 1, 0, now);
 	bucket_init(&e->tpm, cfg->tpm, cfg->tpm / 60.0 > 1 ? cfg->tpm / 60.0 : 1, cfg->tpm / 60.0,
 		    now);
-	if (cfg->cache_path &&
-	    (rc = sx_cache_open(cfg->cache_path, SX_CACHE_CREATE, &e->cache, err)))
-		goto fail;
+	/*
+	 * Offline nothing is stored: the cache is opened for reading only (it may
+	 * be on read-only media), and a missing one is not created (every
+	 * request is then a miss).
+	 */
+	if (cfg->cache_path) {
+		rc = sx_cache_open(cfg->cache_path, e->offline ? SX_CACHE_READONLY : SX_CACHE_CREATE,
+				   &e->cache, err);
+		if (rc == SX_ENOTFOUND && e->offline && err)
+			*err = (struct sx_err)SX_ERR_INIT;
+		if (rc == SX_ENOTFOUND && e->offline)
+			rc = 0;
+		if (rc)
+			goto fail;
+	}
 	e->batch = cfg->batch;
 	e->batch_discount = cfg->batch_discount;
 	if (e->batch && !e->offline) {

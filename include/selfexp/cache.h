@@ -45,7 +45,9 @@
 struct sx_cache;
 
 enum sx_cache_open_flags {
-	SX_CACHE_CREATE = 1 /* create the file (and its directory) when missing */
+	SX_CACHE_CREATE = 1,  /* create the file (and its directory) when missing */
+	SX_CACHE_READONLY = 2 /* read only: no WAL switch, no migration, no -shm on read-only
+			       * media (see sx_cache_open); sx_cache_put fails */
 };
 
 struct sx_cache_entry {
@@ -88,6 +90,16 @@ void sx_cache_key(const char *endpoint, const char *body, size_t len, char key[6
  * Open (flags SX_CACHE_CREATE: or create) the cache at path. SX_ENOTFOUND
  * when it does not exist and may not be created, SX_EIO when it cannot be
  * opened, is not a SQLite database or is corrupt (the message names the file).
+ *
+ * With SX_CACHE_READONLY nothing is written to the file or beside it, so a
+ * cache on read-only media (a read-only mount, a file of mode 444 in a
+ * directory of mode 555) can be read: when SQLite cannot create the WAL
+ * index (-shm) beside the file, the file is opened immutable, unless a
+ * non-empty -wal file is there (answers only a writer can read back: then
+ * SX_EIO with the way out). An older schema is read through a temporary
+ * view instead of being migrated. Without SX_CACHE_READONLY a file or
+ * directory that cannot be written is SX_EIO, "is read-only", with the way
+ * out.
  */
 int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_err *err);
 /* Commit what is pending and close; NULL is a no-op. */
@@ -155,6 +167,15 @@ struct sx_cache_import_opts {
 	const char *fallback_endpoint, *fallback_host;
 	/* a line's "endpoint" into its normalised URL and its host (appended): 0 or SX_EINPUT */
 	int (*normalise)(const char *base_url, struct sx_buf *endpoint, struct sx_buf *host);
+	int keep_existing; /* a key the cache holds keeps its row (counted as kept) */
+	struct sx_cache_import_counts *counts; /* borrowed, may be NULL: filled by the import */
+};
+
+/* What sx_cache_import did with the lines it read (also when it failed part way). */
+struct sx_cache_import_counts {
+	long added;    /* keys the cache did not hold */
+	long replaced; /* keys it held, whose row the line's answer replaced */
+	long kept;     /* keys it held, left as they were (keep_existing) */
 };
 
 /*
@@ -166,6 +187,9 @@ struct sx_cache_import_opts {
  * (whoever imports it vouches for it) and a host-keyed row as not recorded.
  * Responses that do not decode as a chat completion are refused. A malformed
  * line fails the import with its line number; what was imported before stays.
+ * A key the cache already holds is replaced by the line's answer, or with
+ * opts->keep_existing left as it is; opts->counts tells which (*rows counts
+ * every line read, whatever was done with it).
  */
 int sx_cache_import(struct sx_cache *c, const char *path, const struct sx_cache_import_opts *opts,
 		    long *rows, struct sx_err *err);

@@ -15,7 +15,8 @@
 static const char usage[] =
 	"usage: selfexp cache stats  [--cache FILE] [--json]\n"
 	"       selfexp cache export [--cache FILE] [-o FILE]\n"
-	"       selfexp cache import [--cache FILE] [--base-url URL | --host HOST] FILE|-\n"
+	"       selfexp cache import [--cache FILE] [--base-url URL | --host HOST]\n"
+	"                            [--keep-existing] FILE|-\n"
 	"       selfexp cache vacuum [--cache FILE]\n"
 	"       selfexp cache merge OUT.sqlite IN.sqlite...\n"
 	"\n"
@@ -27,6 +28,8 @@ static const char usage[] =
 	"(schema version 1) are keyed by the host alone; runs read them only with\n"
 	"--cache-legacy-keys. Each row records whether its answer was fetched\n"
 	"without TLS verification (--insecure). The API key is never stored.\n"
+	"stats and export only read the file, so a cache on read-only media works;\n"
+	"import, vacuum and merge say when it cannot be written.\n"
 	"\n"
 	"  stats    rows (host-keyed ones and unverified ones among them), stored\n"
 	"           bytes, file size, tokens, oldest and newest answer\n"
@@ -37,7 +40,9 @@ static const char usage[] =
 	"  import   read such lines (only \"request\" and \"response\" are required, so\n"
 	"           answers recorded elsewhere can be replayed) from FILE or stdin; the\n"
 	"           request is re-canonicalised and its key recomputed; the cache file\n"
-	"           is created when missing\n"
+	"           is created when missing; a key the cache holds is replaced by the\n"
+	"           line's answer (--keep-existing: kept); says how many rows were new,\n"
+	"           replaced an existing answer or kept it\n"
 	"  vacuum   checkpoint the write-ahead log and rebuild the file\n"
 	"  merge    copy every row of the IN caches into OUT (created when missing);\n"
 	"           a key OUT already holds with another answer (text, finish reason,\n"
@@ -52,6 +57,8 @@ static const char usage[] =
 	"  --base-url URL import: key every line on the endpoint of URL; default: the\n"
 	"                 line's \"endpoint\", else its \"host\" (a host-only key, as in\n"
 	"                 the export of an older cache), else $OPENAI_BASE_URL\n"
+	"  --keep-existing  import: leave the rows of keys the cache already holds as\n"
+	"                 they are (default: the imported answer replaces them)\n"
 	"  --host HOST    import: key every line on HOST alone, as older caches did\n"
 	"                 (runs read such rows only with --cache-legacy-keys)\n"
 	"                 A line's \"insecure\" is kept; without it a line keyed on an\n"
@@ -178,12 +185,15 @@ static int normalise(const char *base_url, struct sx_buf *endpoint, struct sx_bu
 		       : 0;
 }
 
-static int do_import(struct sx_cache *c, const char *file, const char *base_url, const char *host)
+static int do_import(struct sx_cache *c, const char *file, const char *base_url, const char *host,
+		     int keep)
 {
 	struct sx_err err = SX_ERR_INIT;
 	struct sx_buf ep = SX_BUF_INIT, ep_host = SX_BUF_INIT;
 	struct sx_buf env_ep = SX_BUF_INIT, env_host = SX_BUF_INIT;
-	struct sx_cache_import_opts opts = { .host = host, .normalise = normalise };
+	struct sx_cache_import_counts n = { 0, 0, 0 };
+	struct sx_cache_import_opts opts = { .host = host, .normalise = normalise,
+					     .keep_existing = keep, .counts = &n };
 	const char *env = getenv("OPENAI_BASE_URL");
 	long rows = 0;
 	int rc = SX_EXIT_OK;
@@ -198,11 +208,13 @@ static int do_import(struct sx_cache *c, const char *file, const char *base_url,
 	}
 	if (sx_cache_import(c, file, &opts, &rows, &err)) {
 		sx_cli_error("%s", err.msg);
-		fprintf(stderr, "selfexp: imported %ld rows before the error\n", rows);
 		rc = SX_EXIT_FAIL;
-	} else {
-		fprintf(stderr, "selfexp: imported %ld rows\n", rows);
 	}
+	/* rows counts lines read; the three counts say what each did to the cache */
+	fprintf(stderr, "selfexp: imported %ld rows%s: %ld new, %ld replaced an existing answer, "
+		"%ld kept the existing answer%s\n", n.added + n.replaced + n.kept,
+		rc ? " before the error" : "", n.added, n.replaced, n.kept,
+		!keep && n.replaced ? " (--keep-existing keeps them)" : "");
 	sx_buf_release(&ep);
 	sx_buf_release(&ep_host);
 	sx_buf_release(&env_ep);
@@ -261,7 +273,7 @@ static int do_merge(int n, char **paths)
 
 struct cache_args {
 	const char *path, *host, *base_url, *out_path;
-	int json;
+	int json, keep;
 };
 
 /* getopt_long over argv from optind; -1 to go on, else the exit code. */
@@ -270,6 +282,7 @@ static int cache_options(int argc, char **argv, const char *optstring, struct ca
 	static const struct option opts[] = {
 		{ "cache", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "keep-existing", no_argument, NULL, 'k' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "base-url", required_argument, NULL, 'B' },
 		{ "output", required_argument, NULL, 'o' },
@@ -282,6 +295,7 @@ static int cache_options(int argc, char **argv, const char *optstring, struct ca
 		switch (opt) {
 		case 'c': a->path = optarg; break;
 		case 'j': a->json = 1; break;
+		case 'k': a->keep = 1; break;
 		case 'H': a->host = optarg; break;
 		case 'B': a->base_url = optarg; break;
 		case 'o': a->out_path = optarg; break;
@@ -294,7 +308,7 @@ static int cache_options(int argc, char **argv, const char *optstring, struct ca
 
 int cmd_cache(int argc, char **argv)
 {
-	struct cache_args a = { NULL, NULL, NULL, NULL, 0 };
+	struct cache_args a = { NULL, NULL, NULL, NULL, 0, 0 };
 	const char *verb;
 	struct sx_cache *c = NULL;
 	struct sx_err err = SX_ERR_INIT;
@@ -328,6 +342,10 @@ int cmd_cache(int argc, char **argv)
 		sx_cli_error("cache %s: unexpected argument '%s'", verb, argv[optind]);
 		return sx_cli_usage_hint("cache");
 	}
+	if (a.keep && !creating) {
+		sx_cli_error("cache %s: --keep-existing is an option of cache import", verb);
+		return sx_cli_usage_hint("cache");
+	}
 	if (a.host && !*a.host)
 		return sx_cli_bad_value("cache", "--host", a.host, "a host name");
 	if (a.host && a.base_url) {
@@ -344,7 +362,11 @@ int cmd_cache(int argc, char **argv)
 	}
 	if (!a.path)
 		a.path = sx_cli_default_cache();
-	if ((rc = sx_cache_open(a.path, creating ? SX_CACHE_CREATE : 0, &c, &err))) {
+	/* stats and export write nothing: a cache on read-only media can be read */
+	if ((rc = sx_cache_open(a.path,
+				creating ? SX_CACHE_CREATE
+				: strcmp(verb, "vacuum") ? SX_CACHE_READONLY : 0,
+				&c, &err))) {
 		sx_cli_error("%s", err.msg);
 		return SX_EXIT_FAIL;
 	}
@@ -353,7 +375,7 @@ int cmd_cache(int argc, char **argv)
 	else if (!strcmp(verb, "export"))
 		rc = do_export(c, a.out_path);
 	else if (!strcmp(verb, "import"))
-		rc = do_import(c, argv[optind], a.base_url, a.host);
+		rc = do_import(c, argv[optind], a.base_url, a.host, a.keep);
 	else
 		rc = do_vacuum(c, a.path);
 	sx_cache_close(c);

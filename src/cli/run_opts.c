@@ -605,7 +605,8 @@ static const struct opt_row rows[] = {
 	{ "offline", NULL, G_ENGINE, RUN, FLAG(cfg.engine.offline, 1),
 	  RUN_HELP("answer from the cache only; misses are listed and\n"
 		   "failed; without --base-url: the endpoint DIR/run.json\n"
-		   "recorded, else $OPENAI_BASE_URL") },
+		   "recorded, else $OPENAI_BASE_URL; the cache is only read\n"
+		   "(it may be on read-only media) and never created") },
 	{ "max-requests", "N", G_ENGINE, RUN,
 	  LONG(cfg.engine.max_requests, 1, 1000000000L, "a positive integer"),
 	  RUN_HELP("stop cleanly before sending more than N requests\n"
