@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "selfexp/answers.h"
 #include "selfexp/buf.h"
 #include "selfexp/chat.h"
 #include "selfexp/data.h"
@@ -35,6 +36,11 @@ struct sx_json;
  * error (exit 1) naming the row, not hours of requests.
  */
 #define SX_RUN_MAX_TOKENS 1024
+
+/* --answers files a run takes at most. */
+#define SX_RUN_MAX_ANSWERS 16
+/* The endpoint of an --offline --answers run given none (a name that never resolves). */
+#define SX_RUN_ANSWERS_ENDPOINT "http://recorded-answers.invalid/v1"
 
 /*
  * Where P(positive | x) comes from (DESIGN.md section 5): the verbal
@@ -76,6 +82,19 @@ struct sx_run_config {
 	double lime_kernel_width;     /* default 25 */
 	const char *mask_word;        /* NULL = delete tokens */
 	int perturb_pred;             /* query perturbed inputs under `pred` */
+	/*
+	 * Recorded answers (--answers, answers.h), looked up before the cache:
+	 * the files in order (borrowed), and when set the SHA-256 each must have
+	 * (score and answers export: the recorded one).
+	 */
+	const char *answers_path[SX_RUN_MAX_ANSWERS];
+	const char *answers_sha256[SX_RUN_MAX_ANSWERS];
+	size_t nanswers;
+	/*
+	 * When set (`selfexp answers export`): every answer the run used is
+	 * added here, and no run directory is written (borrowed).
+	 */
+	struct sx_answers *capture;
 	enum sx_compat compat;        /* metric and LIME definitions: corrected or the paper's */
 	int metrics;                  /* run the evaluate stage */
 	long bootstrap;               /* bootstrap resamples, default 1000 */

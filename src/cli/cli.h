@@ -26,6 +26,7 @@ int cmd_cache(int argc, char **argv);
 int cmd_table(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_answers(int argc, char **argv);
 
 /*
  * The response cache file of `selfexp cache` when --cache is not given:

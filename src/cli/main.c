@@ -22,6 +22,7 @@ static const struct sx_command commands[] = {
 	{ "run", cmd_run, "run the protocol on a data set against a chat-completion API" },
 	{ "demo", cmd_demo, "run the whole protocol against the built-in simulated model" },
 	{ "score", cmd_score, "recompute a run's metrics and statistics offline" },
+	{ "answers", cmd_answers, "export every answer a run used, to replay it with run --answers" },
 	{ "merge", cmd_merge, "join the run directories of a run's shards into one" },
 	{ "table", cmd_table, "print a run's tables (Markdown, LaTeX, CSV)" },
 	{ "report", cmd_report, "write a self-contained HTML report of a run" },

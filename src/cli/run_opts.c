@@ -248,6 +248,22 @@ static int set_perturb(struct sx_run_opts *o, const char *arg)
 	return 0;
 }
 
+/* --answers FILE, repeatable: recorded answers looked up before the cache. */
+static int set_answers(struct sx_run_opts *o, const char *arg)
+{
+	struct sx_run_config *cfg = &o->cfg;
+
+	if (!*arg)
+		return -1;
+	if (cfg->nanswers == SX_RUN_MAX_ANSWERS) {
+		sx_cli_error("--answers %s: at most %d answers files; join some of them with cat",
+			     arg, SX_RUN_MAX_ANSWERS);
+		return -1;
+	}
+	cfg->answers_path[cfg->nanswers++] = arg;
+	return 0;
+}
+
 static int set_compat(struct sx_run_opts *o, const char *arg)
 {
 	return sx_compat_from_name(arg, &o->cfg.compat);
@@ -468,6 +484,13 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("per attempt (default 120)") },
 	{ "cache", "FILE", G_ENGINE, RUN, STR(cache_path),
 	  RUN_HELP("response cache (default DIR/../.selfexp/cache.sqlite)") },
+	{ "answers", "FILE", G_ENGINE, RUN, FUNC(set_answers, "a JSONL file of recorded answers"),
+	  RUN_HELP("recorded answers, JSONL {\"condition\", \"review\", \"answer\"}\n"
+		   "(repeatable): a request whose prompt condition and review\n"
+		   "text match a line takes its answer, before the cache and\n"
+		   "the network (counted as recorded; --prob verbal only); a\n"
+		   "bad line stops the run before anything is sent. 'selfexp\n"
+		   "answers export' writes them; see docs/replay.md") },
 	{ "cache-legacy-keys", NULL, G_ENGINE, RUN,
 	  FLAG(cfg.engine.cache_keys, SX_ENGINE_KEYS_FALLBACK),
 	  RUN_HELP("on a miss, also take the rows an older cache keyed by\n"
@@ -875,6 +898,12 @@ static int resolve_endpoint(struct sx_run_opts *o, const char *cmd)
 		if (env && *env)
 			o->base_url = xstrdup(env);
 	}
+	if (!o->base_url && cfg->engine.offline && cfg->nanswers && !cfg->dry_run) {
+		/* a replay of recorded answers needs no endpoint: .invalid names none (RFC 6761) */
+		o->base_url = xstrdup(SX_RUN_ANSWERS_ENDPOINT);
+		fprintf(stderr, "selfexp: %s: --offline --answers: no endpoint given, the cache is "
+			"looked up under %s\n", cmd, SX_RUN_ANSWERS_ENDPOINT);
+	}
 	if (!o->base_url && cfg->engine.offline && !cfg->dry_run) {
 		rc = offline_without_endpoint(cmd, cfg->out_dir ? cfg->out_dir : ".", recorded_host);
 		goto out;
@@ -1027,7 +1056,9 @@ static void report_failures(const struct sx_run_config *cfg, const struct sx_run
 
 	fprintf(stderr, "selfexp: %ld %s: elicit %ld, explain %ld, evaluate %ld; why:\n",
 		out->requests_failed,
-		cfg->engine.offline ? "answers were missing from the cache (offline)"
+		cfg->engine.offline ? (cfg->nanswers ? "answers were missing from the recorded "
+						       "answers and the cache (offline)"
+						     : "answers were missing from the cache (offline)")
 				    : "requests failed",
 		out->failed_by_stage[0], out->failed_by_stage[1], out->failed_by_stage[2]);
 	for (i = 0; i < 3 && out->top_reason_count[i]; i++)
@@ -1046,6 +1077,7 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		  const struct sx_err *err)
 {
 	const struct sx_engine_stats *st = &out->stats;
+	char recorded[48] = "";
 	int partial;
 
 	if (rc == SX_ENET) {
@@ -1083,11 +1115,13 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		return SX_EXIT_OK;
 	}
 	partial = out->items_failed || out->requests_failed;
+	if (cfg->nanswers)
+		snprintf(recorded, sizeof(recorded), "%ld recorded, ", st->recorded);
 	fprintf(stderr,
-		"selfexp: %s: %ld reviews, %ld requests (%ld distinct, %ld from cache, %ld sent, "
+		"selfexp: %s: %ld reviews, %ld requests (%ld distinct, %s%ld from cache, %ld sent, "
 		"%ld retries, %ld failed, %ld skipped; %ld naive), %ld+%ld tokens, $%.4f -> %s\n",
 		rc == SX_ELIMIT ? "stopped early" : partial ? "partial run" : "done",
-		out->reviews, st->requests, st->unique, st->cache_hits, st->sent, st->retries,
+		out->reviews, st->requests, st->unique, recorded, st->cache_hits, st->sent, st->retries,
 		st->failed, st->skipped, out->naive_requests, st->prompt_tokens,
 		st->completion_tokens, st->cost, out->written_to[0] ? out->written_to : "(nothing written)");
 	if (out->requests_failed)

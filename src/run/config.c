@@ -145,6 +145,25 @@ static struct sx_json *generation_json(const struct sx_gen_params *g)
 	return o;
 }
 
+/*
+ * The --answers files: absolute path and SHA-256 (sha256[i], else the one
+ * the configuration expects, else null).
+ */
+static struct sx_json *answers_json(const struct sx_run_config *cfg,
+				    const char (*sha256)[SX_SHA256_HEX_LEN + 1])
+{
+	struct sx_json *a = sx_json_new_array();
+	size_t i;
+
+	for (i = 0; i < cfg->nanswers; i++) {
+		struct sx_json *f = sx_json_push(a, sx_json_new_object());
+
+		add_abs_path(f, "path", cfg->answers_path[i]);
+		add_str_or_null(f, "sha256", sha256 ? sha256[i] : cfg->answers_sha256[i]);
+	}
+	return a;
+}
+
 static struct sx_json *engine_json(const struct sx_run_config *cfg)
 {
 	const struct sx_engine_config *e = &cfg->engine;
@@ -167,6 +186,7 @@ static struct sx_json *engine_json(const struct sx_run_config *cfg)
 	sx_json_add_num(o, "max_cost", e->max_cost);
 	sx_json_add_num(o, "price_in", e->price_in);
 	sx_json_add_num(o, "price_out", e->price_out);
+	sx_json_add(o, "answers", answers_json(cfg, NULL));
 	return o;
 }
 
@@ -423,11 +443,31 @@ static int get_cache_keys(const struct sx_json *e, struct sx_engine_config *g, s
 	return get_bool(e, "accept_insecure_cache", &g->accept_insecure_cache, err);
 }
 
+/* The --answers files and their SHA-256, which the files must still have. */
+static int get_answers(struct sx_run_config *cfg, const struct sx_json *e, struct sx_err *err)
+{
+	const struct sx_json *a = sx_json_get(e, "answers"), *f;
+
+	if (!a)
+		return 0;
+	if (sx_json_type_of(a) != SX_JSON_ARRAY || sx_json_len(a) > SX_RUN_MAX_ANSWERS)
+		return bad(err, "endpoint.answers", "an array of at most 16 files");
+	for (f = sx_json_child(a); f; f = sx_json_next(f)) {
+		const char *path = sx_json_get_str(f, "path"), *sha = sx_json_get_str(f, "sha256");
+
+		if (!path || !sha)
+			return bad(err, "endpoint.answers", "files with a path and a sha256");
+		cfg->answers_path[cfg->nanswers] = keep(cfg, xstrdup(path));
+		cfg->answers_sha256[cfg->nanswers++] = keep(cfg, xstrdup(sha));
+	}
+	return 0;
+}
+
 static int get_endpoint(struct sx_run_config *cfg, const struct sx_json *e, struct sx_err *err)
 {
 	struct sx_engine_config *g = &cfg->engine;
 
-	return get_cache_keys(e, g, err) || get_str(cfg, e, "base_url", &g->base_url, err) ||
+	return get_cache_keys(e, g, err) || get_answers(cfg, e, err) || get_str(cfg, e, "base_url", &g->base_url, err) ||
 	       get_str(cfg, e, "host", &cfg->endpoint_host, err) ||
 	       get_bool(e, "insecure", &g->insecure, err) ||
 	       get_str(cfg, e, "cache", &g->cache_path, err) ||
@@ -643,6 +683,7 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	sx_json_add_num(j, "naive_requests", (double)run->naive);
 	sx_json_add_num(j, "requests", (double)st->requests);
 	sx_json_add_num(j, "distinct_requests", (double)st->unique);
+	sx_json_add_num(j, "recorded", (double)st->recorded);
 	sx_json_add_num(j, "cache_hits", (double)st->cache_hits);
 	sx_json_add_num(j, "sent", (double)st->sent);
 	sx_json_add_num(j, "attempts", (double)st->attempts);
@@ -746,7 +787,10 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 	sx_json_add_num(o, "bootstrap", (double)cfg->bootstrap);
 	sx_json_add(o, "counts", counts_json(run, st));
 	sx_json_add(o, "failures", failures_json(run));
-	sx_json_add(o, "config", sx_run_config_to_json(cfg, hashes));
+	sx_json_add(o, "answers", answers_json(cfg, (const char (*)[SX_SHA256_HEX_LEN + 1])run->answers_sha256));
+	j = sx_json_add(o, "config", sx_run_config_to_json(cfg, hashes));
+	sx_json_set(sx_json_get(j, "endpoint"), "answers",
+		    answers_json(cfg, (const char (*)[SX_SHA256_HEX_LEN + 1])run->answers_sha256));
 	return o;
 }
 

@@ -76,6 +76,37 @@ static int load_prompts(struct run *run, struct sx_err *err)
 	return 0;
 }
 
+/*
+ * The recorded answers (--answers), every file checked before anything is
+ * sent; a file whose SHA-256 differs from the one the configuration expects
+ * (score, answers export) is refused.
+ */
+static int load_answers(struct run *run, struct sx_err *err)
+{
+	const struct sx_run_config *cfg = run->cfg;
+	size_t i;
+	int rc;
+
+	if (!cfg->nanswers)
+		return 0;
+	if (cfg->prob != SX_PROB_VERBAL)
+		return sx_err_set(err, SX_EINPUT, "--answers holds answer texts only, which give "
+				  "no logprobs and one choice: use --prob verbal");
+	run->answers = sx_answers_new();
+	for (i = 0; i < cfg->nanswers; i++) {
+		const char *want = cfg->answers_sha256[i];
+
+		rc = sx_answers_load(run->answers, cfg->answers_path[i], run->answers_sha256[i], err);
+		if (rc)
+			return rc;
+		if (want && strcmp(want, run->answers_sha256[i]))
+			return sx_err_set(err, SX_EINPUT, "answers file '%s' has changed since the run "
+					  "(SHA-256 %.12s..., the run used %.12s...); restore it",
+					  cfg->answers_path[i], run->answers_sha256[i], want);
+	}
+	return 0;
+}
+
 long sx_run_shard_of(const char *id, long count)
 {
 	return count > 0 ? (long)(sx_hash64(id, strlen(id)) % (uint64_t)count) : 0;
@@ -122,6 +153,8 @@ static int load_inputs(struct run *run, struct sx_err *err)
 	rc = check_lengths(run, err);
 	if (!rc)
 		rc = load_prompts(run, err);
+	if (!rc)
+		rc = load_answers(run, err);
 	if (rc)
 		return rc;
 	for (c = 0; c < SX_COND_COUNT; c++)
@@ -164,6 +197,7 @@ static void run_release(struct run *run)
 	sx_dataset_release(&run->ds);
 	running_engine = NULL;
 	sx_engine_free(run->engine);
+	sx_answers_free(run->answers);
 }
 
 /* ---------------------------------------------------------------- stages */
@@ -349,6 +383,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 {
 	struct run run;
 	struct sx_engine_stats st;
+	struct sx_engine_config ec;
 	int rc, stopped;
 
 	memset(&run, 0, sizeof(run));
@@ -366,7 +401,10 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 			run_dry(&run, outcome);
 		goto out;
 	}
-	rc = sx_engine_new(&cfg->engine, &run.engine, err);
+	ec = cfg->engine;
+	ec.answers = run.answers;
+	ec.capture = cfg->capture;
+	rc = sx_engine_new(&ec, &run.engine, err);
 	if (rc)
 		goto out;
 	running_engine = run.engine;
@@ -384,7 +422,10 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	/* stopped early: Ctrl-C, or a cap left requests unsent */
 	sx_engine_get_stats(run.engine, &st);
 	stopped = interrupted || st.skipped > 0;
-	rc = write_run_dir(&run, !stopped && !outcome->requests_failed, outcome, err);
+	if (cfg->capture) /* answers export: the answers are the result */
+		rc = 0;
+	else
+		rc = write_run_dir(&run, !stopped && !outcome->requests_failed, outcome, err);
 	if (!rc && stopped)
 		rc = SX_ELIMIT;
 out:

@@ -96,6 +96,8 @@ struct run {
 	struct sx_prompt prompts[SX_COND_COUNT];
 	int have_prompt[SX_COND_COUNT];
 	struct sx_engine *engine;
+	struct sx_answers *answers;    /* owned; the --answers files' table, NULL = none */
+	char answers_sha256[SX_RUN_MAX_ANSWERS][SX_SHA256_HEX_LEN + 1]; /* of each file */
 	struct item *items;            /* nrev x nslot: the enabled conditions only */
 	int slot[SX_COND_COUNT];       /* a condition's place in a review's items, -1 = not run */
 	size_t nslot;
