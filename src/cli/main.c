@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -174,6 +175,20 @@ const char *sx_cli_home(void)
 			found = SX_HOME;
 	}
 	return found;
+}
+
+char *sx_cli_prompts_dir(const char *arg)
+{
+	struct sx_buf b = SX_BUF_INIT;
+	struct stat st;
+
+	if (!*arg || strchr(arg, '/') || !strcmp(arg, ".") || !strcmp(arg, ".."))
+		return xstrdup(arg);
+	sx_buf_addf(&b, "%s/prompts/%s", sx_cli_home(), arg);
+	if (!stat(b.buf, &st) && S_ISDIR(st.st_mode))
+		return sx_buf_detach(&b, NULL);
+	sx_buf_release(&b);
+	return xstrdup(arg);
 }
 
 char *sx_path_absolute(const char *path)

@@ -248,6 +248,16 @@ static int set_perturb(struct sx_run_opts *o, const char *arg)
 	return 0;
 }
 
+/* --prompts DIR, or the name of a template set in $SELFEXP_HOME/prompts/. */
+static int set_prompts(struct sx_run_opts *o, const char *arg)
+{
+	if (!*arg)
+		return -1;
+	free(o->prompts_dir);
+	o->prompts_dir = sx_cli_prompts_dir(arg);
+	return 0;
+}
+
 /* --answers FILE, repeatable: recorded answers looked up before the cache. */
 static int set_answers(struct sx_run_opts *o, const char *arg)
 {
@@ -386,8 +396,10 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("replace the run in DIR even when its configuration differs\n"
 		   "(without it such a run is refused; the same configuration\n"
 		   "resumes)") },
-	{ "prompts", "DIR", G_IO, RUN, STR(prompts_dir),
-	  RUN_HELP("prompt templates (default: $SELFEXP_HOME/prompts)") },
+	{ "prompts", "DIR|SET", G_IO, RUN, FUNC(set_prompts, "a directory or a template set"),
+	  RUN_HELP("prompt templates (default: $SELFEXP_HOME/prompts), or a\n"
+		   "set shipped there by name: paper-llama3 (the open-model\n"
+		   "prompts of the paper's code, prompts/paper-llama3/README.md)") },
 	{ "preset", "NAME", NULL, DEMO, ARG(demo.preset),
 	  DEMO_HELP("how the sim explains itself (see 'selfexp sim --help'):\n"
 		    "literature (default: E-P faithful, P-E post-hoc and\n"
