@@ -117,7 +117,8 @@ static const char *undefined_reason(const struct expl *e, const struct sx_metric
 		return buf->buf;
 	}
 	if (!strcmp(md->key, "rankdel"))
-		return e->list ? "not defined for a top-k list (a ranking without values)"
+		return e->list ? "not defined for a top-k list (a ranking without values; --compat "
+				 "paper scores the listed order)"
 			       : "Spearman is undefined: the importances or the single-deletion "
 				 "effects are constant";
 	return "undefined for this review";
