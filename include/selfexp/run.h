@@ -49,6 +49,18 @@ struct sx_json;
  */
 enum sx_prob_source { SX_PROB_VERBAL, SX_PROB_LOGPROB, SX_PROB_SAMPLE };
 
+/*
+ * The prompt perturbed inputs are sent under (--perturb-prompt): the
+ * condition's own (the default), `pred` (prediction only), or ep-pe: the own
+ * prompt, except that those of ep-topk and pe-topk go under ep and pe, as the
+ * paper's code sent its top-k deletions (docs/paper-compat.md); their
+ * reference prediction on x is then that prompt's too.
+ */
+enum sx_perturb { SX_PERTURB_CONDITION = 0, SX_PERTURB_PRED = 1, SX_PERTURB_EP_PE = 2 };
+/* "condition", "pred", "ep-pe"; and back (0, or -1 for an unknown name). */
+const char *sx_perturb_name(int perturb);
+int sx_perturb_from_name(const char *name, int *out);
+
 /* Bits of sx_run_config.explainers: 1 << enum sx_method (registry.h). */
 enum sx_explainer {
 	SX_EXPLAIN_SELF = 1 << SX_METHOD_SELF,
@@ -81,7 +93,7 @@ struct sx_run_config {
 	double lime_factor;           /* default 10 */
 	double lime_kernel_width;     /* default 25 */
 	const char *mask_word;        /* NULL = delete tokens */
-	int perturb_pred;             /* query perturbed inputs under `pred` */
+	int perturb_pred;             /* enum sx_perturb: the prompt of perturbed inputs */
 	/*
 	 * Recorded answers (--answers, answers.h), looked up before the cache:
 	 * the files in order (borrowed), and when set the SHA-256 each must have
@@ -156,6 +168,7 @@ struct sx_run_outcome {
 	int kept;           /* 1: a partial result did not replace the complete one in out_dir */
 	char written_to[4096]; /* the run directory written ("" when none) */
 	long logprob_assumed; /* --prob logprob: answers whose other label was not in top_logprobs */
+	long substituted;     /* --compat paper: unparseable answers counted as (0, 0.5) */
 	long naive_requests;
 	struct sx_engine_stats stats;
 };

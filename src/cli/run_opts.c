@@ -239,13 +239,7 @@ static int set_mask(struct sx_run_opts *o, const char *arg)
 
 static int set_perturb(struct sx_run_opts *o, const char *arg)
 {
-	if (!strcmp(arg, "pred"))
-		o->cfg.perturb_pred = 1;
-	else if (!strcmp(arg, "condition"))
-		o->cfg.perturb_pred = 0;
-	else
-		return -1;
-	return 0;
+	return sx_perturb_from_name(arg, &o->cfg.perturb_pred);
 }
 
 /* --prompts DIR, or the name of a template set in $SELFEXP_HOME/prompts/. */
@@ -437,9 +431,13 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("LIME kernel width (default 25)") },
 	{ "mask", "delete|WORD", G_PROTOCOL, RUN, FUNC(set_mask, "delete or one word"),
 	  RUN_HELP("delete perturbed tokens (default) or replace them by WORD") },
-	{ "perturb-prompt", "condition|pred", G_PROTOCOL, RUN, FUNC(set_perturb, "condition or pred"),
+	{ "perturb-prompt", "condition|pred|ep-pe", G_PROTOCOL, RUN,
+	  FUNC(set_perturb, "condition, pred or ep-pe"),
 	  RUN_HELP("prompt for perturbed reviews: the condition's own (default,\n"
-		   "as the paper) or prediction-only (fewer output tokens)") },
+		   "as the paper for ep and pe), prediction-only (fewer output\n"
+		   "tokens), or ep-pe: the own, but ep-topk's and pe-topk's\n"
+		   "under ep and pe, scored with that prompt's prediction on\n"
+		   "the review (as the paper's code did for its top-k lists)") },
 	{ "no-metrics", NULL, G_PROTOCOL, RUN, FLAG(cfg.metrics, 0),
 	  RUN_HELP("skip the evaluate stage (no faithfulness metrics)") },
 	{ "bootstrap", "N", G_PROTOCOL, RUN, LONG(cfg.bootstrap, 0, 1000000, "an integer >= 0"),
@@ -1143,6 +1141,11 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 			"label token's top_logprobs; its probability was taken as 1 - P(stated label) "
 			"(ask for more with a server that allows a larger top_logprobs)\n",
 			out->logprob_assumed);
+	if (out->substituted)
+		fprintf(stderr, "selfexp: --compat paper: %ld answers without a usable prediction were "
+			"counted as (0, 0.5), as the paper's parsers did (run.json "
+			"counts.paper_substituted; without --compat paper they are excluded)\n",
+			out->substituted);
 	if (st->legacy_hits)
 		fprintf(stderr, "selfexp: %ld answers came from rows an older cache keyed by the host "
 			"'%s' alone, which any port or path of it shares\n", st->legacy_hits,

@@ -90,6 +90,28 @@ static char *public_url(const char *url)
 	return sx_buf_detach(&b, NULL);
 }
 
+static const char *const perturb_names[] = {
+	[SX_PERTURB_CONDITION] = "condition", [SX_PERTURB_PRED] = "pred", [SX_PERTURB_EP_PE] = "ep-pe",
+};
+
+const char *sx_perturb_name(int perturb)
+{
+	return perturb >= 0 && (size_t)perturb < sizeof(perturb_names) / sizeof(perturb_names[0])
+		       ? perturb_names[perturb] : "condition";
+}
+
+int sx_perturb_from_name(const char *name, int *out)
+{
+	size_t i;
+
+	for (i = 0; name && i < sizeof(perturb_names) / sizeof(perturb_names[0]); i++)
+		if (!strcmp(name, perturb_names[i])) {
+			*out = (int)i;
+			return 0;
+		}
+	return -1;
+}
+
 /* ---------------------------------------------------------------- to JSON */
 
 static void add_str_or_null(struct sx_json *o, const char *key, const char *s)
@@ -232,7 +254,7 @@ struct sx_json *sx_run_config_to_json(const struct sx_run_config *cfg,
 	sx_json_add_num(j, "samples_per_token", cfg->lime_factor);
 	sx_json_add_num(j, "kernel_width", cfg->lime_kernel_width);
 	add_str_or_null(j, "mask", cfg->mask_word);
-	sx_json_add_str(o, "perturb_prompt", cfg->perturb_pred ? "pred" : "condition");
+	sx_json_add_str(o, "perturb_prompt", sx_perturb_name(cfg->perturb_pred));
 	sx_json_add_str(o, "compat", sx_compat_name(cfg->compat));
 	sx_json_add_bool(o, "metrics", cfg->metrics);
 	sx_json_add_num(o, "bootstrap", (double)cfg->bootstrap);
@@ -378,9 +400,9 @@ static int get_protocol(const struct sx_json *o, struct sx_run_config *cfg, stru
 	    get_long(o, "bootstrap", &cfg->bootstrap, err))
 		return -1;
 	s = sx_json_get_str(o, "perturb_prompt");
-	if (s && strcmp(s, "pred") && strcmp(s, "condition"))
-		return bad(err, "perturb_prompt", "condition or pred");
-	cfg->perturb_pred = s && !strcmp(s, "pred");
+	cfg->perturb_pred = SX_PERTURB_CONDITION;
+	if (s && sx_perturb_from_name(s, &cfg->perturb_pred))
+		return bad(err, "perturb_prompt", "condition, pred or ep-pe");
 	s = sx_json_get_str(o, "compat");
 	if (s && sx_compat_from_name(s, &cfg->compat))
 		return bad(err, "compat", "none or paper");
@@ -695,6 +717,12 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	sx_json_add_num(j, "cost_usd", st->cost);
 	if (run->cfg->prob == SX_PROB_LOGPROB)
 		sx_json_add_num(j, "logprob_other_label_assumed", (double)run->logprob_assumed);
+	if (run->cfg->compat == SX_COMPAT_PAPER) {
+		struct sx_json *s = sx_json_add(j, "paper_substituted", sx_json_new_object());
+
+		sx_json_add_num(s, "elicit", (double)run->substituted[0]);
+		sx_json_add_num(s, "perturbed", (double)run->substituted[1]);
+	}
 	return j;
 }
 
@@ -781,7 +809,7 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)cfg->seed);
 	sx_json_add_str(o, "seed", seed);
 	sx_json_add_str(o, "prob", run_prob_name(cfg));
-	sx_json_add_str(o, "perturb_prompt", cfg->perturb_pred ? "pred" : "condition");
+	sx_json_add_str(o, "perturb_prompt", sx_perturb_name(cfg->perturb_pred));
 	sx_json_add_str(o, "compat", sx_compat_name(cfg->compat));
 	sx_json_add(o, "lime", lime_json(cfg));
 	sx_json_add_num(o, "bootstrap", (double)cfg->bootstrap);

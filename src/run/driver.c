@@ -59,8 +59,13 @@ static int load_prompts(struct run *run, struct sx_err *err)
 
 	for (c = 0; c < SX_COND_COUNT; c++) {
 		const char *want = cfg->prompt_hash[c];
+		int needed = run_has_cond(run, (enum sx_cond)c), o;
 
-		if (!run_has_cond(run, (enum sx_cond)c) && !(c == SX_COND_PRED && cfg->perturb_pred))
+		/* a condition's own, or the prompt another one's perturbed inputs go under */
+		for (o = 0; o < SX_COND_COUNT && !needed; o++)
+			needed = run_has_cond(run, (enum sx_cond)o) &&
+				 run_perturb_cond(run, (enum sx_cond)o) == (enum sx_cond)c;
+		if (!needed)
 			continue;
 		rc = sx_prompt_load(&run->prompts[c], cfg->prompts_dir, (enum sx_cond)c, err);
 		if (rc)
@@ -431,6 +436,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 out:
 	outcome->reviews = (long)run.nrev;
 	outcome->logprob_assumed = run.logprob_assumed;
+	outcome->substituted = run.substituted[0] + run.substituted[1];
 	outcome->naive_requests = run.naive;
 	if (run.engine)
 		sx_engine_get_stats(run.engine, &outcome->stats);

@@ -79,6 +79,7 @@ struct item {
 	char *reason;                  /* owned; why there is no answer */
 	struct sx_parse_result parse;  /* owned */
 	int has_p;                     /* p_pos is known */
+	int substituted;               /* --compat paper: unparseable, counted as (0, 0.5) */
 	double p_pos;                  /* P(positive | x) from the probability source */
 	double p_x;                    /* P(positive | x) under the perturbation prompt, NaN if unknown */
 	int y_x;                       /* the label given on x under that prompt, -1 if unknown */
@@ -110,6 +111,8 @@ struct run {
 	size_t nreasons[RUN_NSTAGES], reasons_alloc[RUN_NSTAGES], counts_alloc[RUN_NSTAGES];
 	struct sx_buf misses;                    /* misses.jsonl: offline misses, one line each */
 	long logprob_assumed;                    /* answers whose other label was not in top_logprobs */
+	long substituted[2];                     /* --compat paper: answers counted as (0, 0.5),
+						  * elicited [0] and perturbed [1] */
 	long nmisses[RUN_NSTAGES];
 };
 
@@ -173,6 +176,12 @@ const char *run_prob_name(const struct sx_run_config *cfg);
  */
 int run_answer_p_pos(const struct sx_run_config *cfg, const struct sx_chat_answer *a,
 		     const struct sx_parse_result *pr, double *p, int *assumed);
+/*
+ * 1 when an answer without a usable prediction counts as (0, 0.5), as the
+ * paper's parsers substituted: under --compat paper with --prob verbal only
+ * (docs/paper-compat.md); by default such an answer is excluded.
+ */
+int run_paper_substitutes(const struct sx_run_config *cfg, const struct sx_parse_result *pr);
 /*
  * The label the model gave in an answer whose P(positive) is p (NaN when
  * unknown): under --prob verbal the stated label; under logprob and sample

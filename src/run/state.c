@@ -31,7 +31,14 @@ int run_has_method(const struct run *run, enum sx_method m)
 
 enum sx_cond run_perturb_cond(const struct run *run, enum sx_cond c)
 {
-	return run->cfg->perturb_pred ? SX_COND_PRED : c;
+	switch (run->cfg->perturb_pred) {
+	case SX_PERTURB_PRED:
+		return SX_COND_PRED;
+	case SX_PERTURB_EP_PE:
+		return c == SX_COND_EP_TOPK ? SX_COND_EP : c == SX_COND_PE_TOPK ? SX_COND_PE : c;
+	default:
+		return c;
+	}
 }
 
 /*
