@@ -451,7 +451,10 @@ static const struct opt_row rows[] = {
 		   "differences, DF_Frac over n + 1, RankDel on the label's\n"
 		   "confidence, agreement on signed rankings, LIME features\n"
 		   "split on non-word characters (removed ones become\n"
-		   "UNKWORDZ); see docs/paper-compat.md"),
+		   "UNKWORDZ), answers without a prediction counted as\n"
+		   "(0, 0.5) (and counted), words aligned to the first equal\n"
+		   "token, RankDel of top-k lists; see docs/paper-compat.md\n"
+		   "(and --perturb-prompt ep-pe for the paper's top-k inputs)"),
 	  DEMO_HELP("metric definitions: DESIGN.md's (default) or those of\n"
 		    "the paper's code (see 'selfexp run --help' and\n"
 		    "docs/paper-compat.md)") },
