@@ -127,9 +127,9 @@ static int do_export(const char *dir, const char *cache)
 		rc = SX_EXIT_FAIL;
 		goto release;
 	}
-	fprintf(stderr, "selfexp: answers: %zu answers of %ld reviews (%ld recorded, %ld from "
-		"the cache)\n", sx_answers_count(got), outcome.reviews, outcome.stats.recorded,
-		outcome.stats.cache_hits);
+	fprintf(stderr, "selfexp: answers: %zu answers of %ld reviews (lookups: %ld answered by "
+		"recorded answers, %ld by the cache)\n", sx_answers_count(got), outcome.reviews,
+		outcome.stats.recorded, outcome.stats.cache_hits);
 	rc = SX_EXIT_OK;
 release:
 	sx_run_config_release(&cfg);

@@ -195,6 +195,18 @@ check_exit "--answers with --prob logprob is refused" 1 "$X" run "${common[@]}" 
 check "... saying why" grep -q "use --prob verbal" "$T/last.err"
 stop_sim
 
+# ---- the demo itself: export, then replay with the run options the demo uses
+check_exit "selfexp demo" 0 "$X" demo --out "$T/demo/d" --no-progress
+check_exit "answers export of the demo" 0 "$X" answers export "$T/demo/d"
+cp "$T/last.out" "$T/demo.jsonl"
+for c in 1 64; do
+	check_exit "the demo replayed at --concurrency $c" 0 "$X" run --data "$data" \
+		--conditions ep,pe,ep-topk,pe-topk,pred --answers "$T/demo.jsonl" --offline \
+		--out "$T/demo-r$c" --cache "$T/demo-r$c.sqlite" --concurrency "$c" --no-progress
+	check "... records.jsonl byte for byte ($c)" cmp "$T/demo/d/records.jsonl" "$T/demo-r$c/records.jsonl"
+	check "... summary.json byte for byte ($c)" cmp "$T/demo/d/summary.json" "$T/demo-r$c/summary.json"
+done
+
 check_exit "answers without a subcommand" 2 "$X" answers
 check_exit "answers export without a directory" 2 "$X" answers export
 check_exit "answers export of a directory that is no run" 1 "$X" answers export "$T"
