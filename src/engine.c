@@ -36,11 +36,14 @@ struct job {
 	char key[SX_SHA256_HEX_LEN + 1];
 	const char *body; /* borrowed from the caller's request */
 	size_t len;
+	const char *cond, *review; /* borrowed from the caller's request (recorded answers) */
+	size_t review_len;
 	enum job_state state;
 	enum sx_result_status status;
 	struct sx_chat_answer answer;
 	char *reason; /* owned; final or of the last failed attempt */
 	int from_cache;
+	int recorded;        /* answered by a recorded answer */
 	int unverified;      /* a cached answer was found and refused: fetched without TLS verification */
 	int attempts;
 	double latency_ms;
@@ -76,6 +79,8 @@ struct sx_engine {
 	long max_requests;
 	double max_cost, price_in, price_out;
 	struct sx_cache *cache;
+	const struct sx_answers *answers; /* borrowed */
+	struct sx_answers *capture;       /* borrowed */
 	struct sx_http *http;
 	struct sx_engine_stats stats;
 	volatile sig_atomic_t interrupted;
@@ -390,6 +395,8 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 	e->retries = cfg->retries >= 0 ? cfg->retries : 0;
 	e->offline = cfg->offline;
 	e->progress = cfg->progress;
+	e->answers = cfg->answers;
+	e->capture = cfg->capture;
 	nc = getenv("NO_COLOR");
 	e->color = !(nc && *nc);
 	e->max_requests = cfg->max_requests;
@@ -575,7 +582,7 @@ static void draw_progress(struct run *r, int final)
 	struct sx_engine *e = r->e;
 	double now = now_s(), el = now - r->start, rate;
 	long sent = e->stats.sent - r->sent_at_start;
-	char eta[32] = "-";
+	char eta[32] = "-", recorded[48] = "";
 
 	if (!e->progress || (!final && now - r->last_draw < PROGRESS_INTERVAL_S))
 		return;
@@ -583,9 +590,11 @@ static void draw_progress(struct run *r, int final)
 	rate = el > 0 ? (double)sent / el : 0;
 	if (rate > 0 && r->done < r->njobs)
 		fmt_duration(eta, sizeof(eta), (double)(r->njobs - r->done) / rate);
-	fprintf(stderr, "\r%s%-8s%s %zu/%zu  %.1f req/s  eta %s  hits %ld  retries %ld  %serrors %ld%s  $%.4f\033[K",
+	if (e->answers)
+		snprintf(recorded, sizeof(recorded), "recorded %ld  ", e->stats.recorded);
+	fprintf(stderr, "\r%s%-8s%s %zu/%zu  %.1f req/s  eta %s  %shits %ld  retries %ld  %serrors %ld%s  $%.4f\033[K",
 		e->color ? "\033[1m" : "", r->stage ? r->stage : "", e->color ? "\033[0m" : "",
-		r->done, r->njobs, rate, eta, e->stats.cache_hits, r->retries,
+		r->done, r->njobs, rate, eta, recorded, e->stats.cache_hits, r->retries,
 		e->color && r->errors ? "\033[31m" : "", r->errors,
 		e->color && r->errors ? "\033[0m" : "", e->stats.cost);
 	if (final)
@@ -682,6 +691,24 @@ static long billed_completion(const struct sx_chat_answer *a)
 	if (a->reasoning_tokens > c)
 		c += a->reasoning_tokens;
 	return c;
+}
+
+/* A recorded answer for j's (condition, review): 1 when it answered j. */
+static int lookup_recorded(struct run *r, struct job *j)
+{
+	struct sx_engine *e = r->e;
+	const char *text;
+
+	if (!e->answers || !j->cond)
+		return 0;
+	text = sx_answers_find(e->answers, j->cond, j->review ? j->review : "", j->review_len);
+	if (!text)
+		return 0;
+	j->answer.content = xstrdup(text);
+	j->recorded = 1;
+	e->stats.recorded++;
+	job_finish(r, j, SX_RESULT_OK);
+	return 1;
 }
 
 static double job_cost(const struct sx_engine *e, long ptok, long ctok)
@@ -1296,6 +1323,9 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 			memcpy(j->key, key, sizeof(key));
 			j->body = reqs[i].body;
 			j->len = reqs[i].len;
+			j->cond = reqs[i].cond;
+			j->review = reqs[i].review;
+			j->review_len = reqs[i].review_len;
 			j->answer = (struct sx_chat_answer)SX_CHAT_ANSWER_INIT;
 			j->est_tokens = sx_engine_estimate_tokens(j->body, j->len);
 			j->est_cost = job_cost(e, (long)((j->len + 3) / 4),
@@ -1310,6 +1340,8 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 	for (i = 0; i < r.njobs && !r.fatal; i++) {
 		struct job *j = &r.jobs[i];
 
+		if (lookup_recorded(&r, j))
+			continue;
 		lookup_cache(&r, j);
 		if (j->state == JOB_DONE)
 			continue;
@@ -1352,6 +1384,13 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 	 * Every request gets its own copy of its job's result; the last request of
 	 * a job takes the job's answer itself (no second copy of every answer).
 	 */
+	for (i = 0; e->capture && i < r.njobs; i++) {
+		const struct job *j = &r.jobs[i];
+
+		if (j->status == SX_RESULT_OK && j->cond && j->answer.content)
+			sx_answers_add(e->capture, j->cond, j->review ? j->review : "", j->review_len,
+				       j->answer.content);
+	}
 	for (i = 0; i < n; i++)
 		r.jobs[idx[i]].refs++;
 	for (i = 0; i < n; i++) {
@@ -1370,6 +1409,7 @@ int sx_engine_run(struct sx_engine *e, const struct sx_request *reqs, size_t n,
 			sx_chat_answer_copy(&out->answer, &j->answer);
 		}
 		out->from_cache = j->from_cache;
+		out->recorded = j->recorded;
 		out->attempts = j->attempts;
 		out->latency_ms = j->latency_ms;
 	}

@@ -280,6 +280,38 @@ out:
 	return ret;
 }
 
+int sx_metrics_plan_init_topk(struct sx_faith_plan *plan, const size_t *list, size_t m,
+			      size_t n, int y, enum sx_compat compat, uint64_t seed,
+			      struct sx_err *err)
+{
+	size_t *rank = xcalloc(n ? n : 1, sizeof(size_t));
+	unsigned char *used = xcalloc(n ? n : 1, 1);
+	size_t i, l = 0;
+	int rc;
+
+	for (i = 0; i < m; i++)
+		if (list[i] < n && !used[list[i]]) {
+			used[list[i]] = 1;
+			rank[l++] = list[i];
+		}
+	for (i = 0, m = l; i < n; i++)
+		if (!used[i])
+			rank[m++] = i;
+	rc = sx_metrics_plan_init_ranked(plan, rank, n, y, err);
+	if (!rc) {
+		plan->compat = compat;
+		plan->seed = seed;
+	}
+	if (!rc && compat == SX_COMPAT_PAPER) {
+		plan->imp = xcalloc(n, sizeof(*plan->imp));
+		for (i = 0; i < l; i++)
+			plan->imp[rank[i]] = (double)(l - i);
+	}
+	free(rank);
+	free(used);
+	return rc;
+}
+
 /* ==== Faithfulness metrics ============================================== */
 
 size_t sx_metrics_aopc_k(double q, size_t n)

@@ -1867,3 +1867,57 @@ struct sx_json *sx_parse_result_to_json(const struct sx_parse_result *r)
 		sx_json_push(a, sx_json_new_str(r->unmatched[i]));
 	return o;
 }
+
+void sx_parse_align_first_exact(struct sx_parse_result *r, char *const *tokens, size_t ntokens)
+{
+	size_t i, j, ualloc = 0, talloc = 0, nwords = 0, naligned = 0, nvalued = 0;
+	int importance = sx_cond_has_importance(r->cond);
+
+	if (!importance && !sx_cond_is_topk(r->cond))
+		return;
+	if (importance && (!r->values || r->ntokens != ntokens))
+		return;
+	for (i = 0; i < r->nunmatched; i++)
+		free(r->unmatched[i]);
+	free(r->unmatched);
+	r->unmatched = NULL;
+	r->nunmatched = 0;
+	r->repairs &= ~(SX_REPAIR_MERGED | SX_REPAIR_SPLIT | SX_REPAIR_REWRITTEN | SX_REPAIR_DUPLICATE);
+	if (importance) {
+		memset(r->values, 0, ntokens * sizeof(*r->values));
+		memset(r->has_value, 0, ntokens);
+	} else {
+		free(r->topk);
+		r->topk = NULL;
+		r->ntopk = 0;
+	}
+	for (i = 0; i < r->nitems; i++) {
+		const struct sx_parse_item *it = &r->items[i];
+
+		if (it->dropped)
+			continue;
+		if (it->word[0])
+			nwords++;
+		for (j = 0; j < ntokens && strcmp(it->word, tokens[j]); j++)
+			;
+		if (j == ntokens || !it->word[0]) {
+			add_unmatched(r, it->word, &ualloc);
+			continue;
+		}
+		naligned++;
+		if (importance) {
+			r->values[j] = it->value;
+			r->has_value[j] = 1;
+		} else {
+			SX_GROW(r->topk, talloc, r->ntopk + 1);
+			r->topk[r->ntopk++] = j;
+		}
+	}
+	if (importance) {
+		for (j = 0; j < ntokens; j++)
+			nvalued += r->has_value[j];
+		r->coverage = ntokens ? (double)nvalued / (double)ntokens : 0.0;
+	} else {
+		r->coverage = nwords ? (double)naligned / (double)nwords : 0.0;
+	}
+}

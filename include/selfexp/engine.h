@@ -3,7 +3,8 @@
 /*
  * The engine: every model query of every stage goes through here
  * (DESIGN.md section 4). A stage hands a batch of requests to
- * sx_engine_run; the engine answers what it can from the cache, sends the
+ * sx_engine_run; the engine answers what it can from the recorded answers
+ * (--answers), then from the cache, sends the
  * rest concurrently (libcurl multi, at most `concurrency` in flight, paced
  * by rpm/tpm token buckets, retried with backoff), stores every complete,
  * well-formed 200 answer in the cache as it arrives, and fills one
@@ -12,6 +13,7 @@
  */
 #include <stddef.h>
 
+#include "selfexp/answers.h"
 #include "selfexp/buf.h"
 #include "selfexp/chat.h"
 #include "selfexp/err.h"
@@ -78,6 +80,10 @@ struct sx_engine_config {
 				    * insecure) takes only cached answers that were fetched
 				    * with verification, unless this is set; rows of older
 				    * caches, which did not record it, count as unverified */
+	const struct sx_answers *answers; /* borrowed; recorded answers, looked up before the
+					   * cache by a request's (cond, review); NULL = none */
+	struct sx_answers *capture;   /* borrowed; when set, every answer a request with a
+				       * cond was given is added here (answers export) */
 };
 
 #define SX_ENGINE_CONFIG_INIT { \
@@ -87,11 +93,20 @@ struct sx_engine_config {
 	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .auth = SX_HTTP_AUTH_BEARER, .headers = NULL, \
 	.nheaders = 0, .batch = SX_ENGINE_BATCH_OFF, .batch_dir = NULL, .batch_state = NULL, \
 	.batch_no_wait = 0, .batch_discount = 0.5, .batch_poll_s = 0, .accept_insecure_cache = 0, \
+	.answers = NULL, .capture = NULL, \
 }
 
 struct sx_request {
 	char *body;  /* borrowed: the canonical JSON request body (sx_chat_request_body) */
 	size_t len;
+	/*
+	 * Borrowed, may be NULL: the prompt condition the body was rendered
+	 * under and the review text inside its tags, the key of the recorded
+	 * answers (cfg->answers). A request without cond is never answered by them.
+	 */
+	const char *cond;
+	const char *review;
+	size_t review_len;
 };
 
 enum sx_result_status {
@@ -106,6 +121,7 @@ struct sx_result {
 	struct sx_chat_answer answer; /* owned, valid when status == SX_RESULT_OK */
 	char *reason;                 /* owned, set when not OK */
 	int from_cache;
+	int recorded;                 /* answered by a recorded answer (cfg->answers) */
 	int attempts;                 /* HTTP attempts made for this request (0 from cache) */
 	double latency_ms;            /* of the successful attempt (or as cached) */
 };
@@ -113,6 +129,7 @@ struct sx_result {
 struct sx_engine_stats {
 	long requests;       /* results asked for */
 	long unique;         /* distinct request bodies */
+	long recorded;       /* distinct requests answered by a recorded answer (before the cache) */
 	long cache_hits;     /* distinct requests answered from the cache */
 	long legacy_hits;    /* of those, answered by a host-only key (SX_ENGINE_KEYS_FALLBACK, _HOST) */
 	long unverified;     /* distinct requests whose cached answer was not taken because it

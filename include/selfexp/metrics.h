@@ -135,6 +135,20 @@ int sx_metrics_plan_init_compat(struct sx_faith_plan *plan, const double *value,
  */
 int sx_metrics_plan_init_ranked(struct sx_faith_plan *plan, const size_t *rank, size_t n, int y,
 				struct sx_err *err);
+/*
+ * Plan of a top-k list list[0..m) (token positions, most important first;
+ * out-of-range and repeated entries skipped): the ranking is the listed
+ * tokens in the listed order, then the rest by position. Under
+ * SX_COMPAT_NONE RankDel is NaN (a bare ranking). Under SX_COMPAT_PAPER the
+ * listed tokens are also scored, the first of the l kept ones l, the next
+ * l - 1, ..., the last 1, the others 0 (the top-k prompts list the words from
+ * the most positive to the least positive: a signed ranking), so that the
+ * paper's RankDel correlates those scores with the single-deletion drops,
+ * ties broken at random from seed.
+ */
+int sx_metrics_plan_init_topk(struct sx_faith_plan *plan, const size_t *list, size_t m,
+			      size_t n, int y, enum sx_compat compat, uint64_t seed,
+			      struct sx_err *err);
 void sx_metrics_plan_release(struct sx_faith_plan *plan);
 /* Row of input (kind, j) in the plan, with j as documented in enum sx_faith_kind. */
 size_t sx_metrics_plan_row(const struct sx_faith_plan *plan, enum sx_faith_kind kind, size_t j);

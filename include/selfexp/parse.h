@@ -234,6 +234,19 @@ const char *sx_repair_name(unsigned r);
 int sx_parse_answer(enum sx_cond cond, const char *text, size_t len, char *const *tokens,
 		    size_t ntokens, struct sx_parse_result *out);
 void sx_parse_result_release(struct sx_parse_result *r);
+/*
+ * Align r's list again, as the paper's code did (--compat paper,
+ * docs/paper-compat.md): each listed word (in order; items dropped as out of
+ * range skipped) goes to the first token exactly equal to it, whether or not
+ * an earlier word went there (Python's list.index): under ep/pe a later
+ * item of the same word replaces the value there and later occurrences of
+ * the token get none; under the top-k conditions the list holds that first
+ * position (a repeat is skipped by the ranking). A word with no equal token
+ * is unmatched. Values, has_value, topk, coverage and unmatched are
+ * rebuilt, and the alignment repairs (merged, split, rewritten, duplicate)
+ * cleared. Nothing for pred, or a result without a list.
+ */
+void sx_parse_align_first_exact(struct sx_parse_result *r, char *const *tokens, size_t ntokens);
 
 /*
  * The JSON object `selfexp parse` prints (a new root for the caller to free):

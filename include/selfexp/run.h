@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "selfexp/answers.h"
 #include "selfexp/buf.h"
 #include "selfexp/chat.h"
 #include "selfexp/data.h"
@@ -38,6 +39,10 @@ struct sx_json;
 
 /* How many --explanations files a run takes. */
 #define SX_RUN_MAX_EXPLANATIONS 16
+/* --answers files a run takes at most. */
+#define SX_RUN_MAX_ANSWERS 16
+/* The endpoint of an --offline --answers run given none (a name that never resolves). */
+#define SX_RUN_ANSWERS_ENDPOINT "http://recorded-answers.invalid/v1"
 
 /*
  * Where P(positive | x) comes from (DESIGN.md section 5): the verbal
@@ -45,6 +50,18 @@ struct sx_json;
  * gen.n sampled choices of one request (temperature > 0).
  */
 enum sx_prob_source { SX_PROB_VERBAL, SX_PROB_LOGPROB, SX_PROB_SAMPLE };
+
+/*
+ * The prompt perturbed inputs are sent under (--perturb-prompt): the
+ * condition's own (the default), `pred` (prediction only), or ep-pe: the own
+ * prompt, except that those of ep-topk and pe-topk go under ep and pe, as the
+ * paper's code sent its top-k deletions (docs/paper-compat.md); their
+ * reference prediction on x is then that prompt's too.
+ */
+enum sx_perturb { SX_PERTURB_CONDITION = 0, SX_PERTURB_PRED = 1, SX_PERTURB_EP_PE = 2 };
+/* "condition", "pred", "ep-pe"; and back (0, or -1 for an unknown name). */
+const char *sx_perturb_name(int perturb);
+int sx_perturb_from_name(const char *name, int *out);
 
 /* Bits of sx_run_config.explainers: 1 << enum sx_method (registry.h). */
 enum sx_explainer {
@@ -78,7 +95,20 @@ struct sx_run_config {
 	double lime_factor;           /* default 10 */
 	double lime_kernel_width;     /* default 25 */
 	const char *mask_word;        /* NULL = delete tokens */
-	int perturb_pred;             /* query perturbed inputs under `pred` */
+	int perturb_pred;             /* enum sx_perturb: the prompt of perturbed inputs */
+	/*
+	 * Recorded answers (--answers, answers.h), looked up before the cache:
+	 * the files in order (borrowed), and when set the SHA-256 each must have
+	 * (score and answers export: the recorded one).
+	 */
+	const char *answers_path[SX_RUN_MAX_ANSWERS];
+	const char *answers_sha256[SX_RUN_MAX_ANSWERS];
+	size_t nanswers;
+	/*
+	 * When set (`selfexp answers export`): every answer the run used is
+	 * added here, and no run directory is written (borrowed).
+	 */
+	struct sx_answers *capture;
 	enum sx_compat compat;        /* metric and LIME definitions: corrected or the paper's */
 	int metrics;                  /* run the evaluate stage */
 	long bootstrap;               /* bootstrap resamples, default 1000 */
@@ -145,6 +175,7 @@ struct sx_run_outcome {
 	int kept;           /* 1: a partial result did not replace the complete one in out_dir */
 	char written_to[4096]; /* the run directory written ("" when none) */
 	long logprob_assumed; /* --prob logprob: answers whose other label was not in top_logprobs */
+	long substituted;     /* --compat paper: unparseable answers counted as (0, 0.5) */
 	long naive_requests;
 	struct sx_engine_stats stats;
 };

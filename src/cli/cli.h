@@ -26,6 +26,7 @@ int cmd_cache(int argc, char **argv);
 int cmd_table(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_answers(int argc, char **argv);
 
 /*
  * The response cache file of `selfexp cache` when --cache is not given:
@@ -46,6 +47,12 @@ int sx_cli_bad_value(const char *cmd, const char *opt, const char *value, const 
 int sx_cli_usage_hint(const char *cmd);
 /* path made absolute against the current directory (caller frees). */
 char *sx_path_absolute(const char *path);
+/*
+ * The templates directory --prompts names (caller frees): a template set
+ * shipped in $SELFEXP_HOME/prompts/ when arg is the name of one (no '/', e.g.
+ * paper-llama3), else arg itself, a directory path.
+ */
+char *sx_cli_prompts_dir(const char *arg);
 /* Path of ../shared-style resources: the directory holding prompts/ and data/ of this install. */
 const char *sx_cli_home(void);
 

@@ -9,8 +9,8 @@
 #include "selfexp/prompt.h"
 
 static const char usage[] =
-	"usage: selfexp prompt show COND --review TEXT [--prompts DIR] [--system-only]\n"
-	"       selfexp prompt list [--prompts DIR]\n"
+	"usage: selfexp prompt show COND --review TEXT [--prompts DIR|SET] [--system-only]\n"
+	"       selfexp prompt list [--prompts DIR|SET]\n"
 	"\n"
 	"Show the exact messages a prompt condition sends for a review.\n"
 	"\n"
@@ -28,7 +28,8 @@ static const char usage[] =
 	"\n"
 	"options:\n"
 	"  --review TEXT     the review, tokens separated by spaces (required for show)\n"
-	"  --prompts DIR     directory of templates (default: $SELFEXP_HOME/prompts)\n"
+	"  --prompts DIR|SET directory of templates (default: $SELFEXP_HOME/prompts),\n"
+	"                    or a template set shipped in it by name: paper-llama3\n"
 	"  --system-only     print only the rendered system message, as plain text\n"
 	"  -h, --help        show this help\n"
 	"\n"
@@ -144,7 +145,7 @@ int cmd_prompt(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': review = optarg; break;
-		case 'p': free(dir); dir = strdup(optarg); break;
+		case 'p': free(dir); dir = sx_cli_prompts_dir(optarg); break;
 		case 's': system_only = 1; break;
 		case 'h': fputs(usage, stdout); free(dir); return SX_EXIT_OK;
 		default: free(dir); return sx_cli_usage_hint("prompt");

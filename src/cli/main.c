@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -22,6 +23,7 @@ static const struct sx_command commands[] = {
 	{ "run", cmd_run, "run the protocol on a data set against a chat-completion API" },
 	{ "demo", cmd_demo, "run the whole protocol against the built-in simulated model" },
 	{ "score", cmd_score, "recompute a run's metrics and statistics offline" },
+	{ "answers", cmd_answers, "export every answer a run used, to replay it with run --answers" },
 	{ "merge", cmd_merge, "join the run directories of a run's shards into one" },
 	{ "table", cmd_table, "print a run's tables (Markdown, LaTeX, CSV)" },
 	{ "report", cmd_report, "write a self-contained HTML report of a run" },
@@ -173,6 +175,20 @@ const char *sx_cli_home(void)
 			found = SX_HOME;
 	}
 	return found;
+}
+
+char *sx_cli_prompts_dir(const char *arg)
+{
+	struct sx_buf b = SX_BUF_INIT;
+	struct stat st;
+
+	if (!*arg || strchr(arg, '/') || !strcmp(arg, ".") || !strcmp(arg, ".."))
+		return xstrdup(arg);
+	sx_buf_addf(&b, "%s/prompts/%s", sx_cli_home(), arg);
+	if (!stat(b.buf, &st) && S_ISDIR(st.st_mode))
+		return sx_buf_detach(&b, NULL);
+	sx_buf_release(&b);
+	return xstrdup(arg);
 }
 
 char *sx_path_absolute(const char *path)

@@ -341,12 +341,32 @@ static int set_mask(struct sx_run_opts *o, const char *arg)
 
 static int set_perturb(struct sx_run_opts *o, const char *arg)
 {
-	if (!strcmp(arg, "pred"))
-		o->cfg.perturb_pred = 1;
-	else if (!strcmp(arg, "condition"))
-		o->cfg.perturb_pred = 0;
-	else
+	return sx_perturb_from_name(arg, &o->cfg.perturb_pred);
+}
+
+/* --prompts DIR, or the name of a template set in $SELFEXP_HOME/prompts/. */
+static int set_prompts(struct sx_run_opts *o, const char *arg)
+{
+	if (!*arg)
 		return -1;
+	free(o->prompts_dir);
+	o->prompts_dir = sx_cli_prompts_dir(arg);
+	return 0;
+}
+
+/* --answers FILE, repeatable: recorded answers looked up before the cache. */
+static int set_answers(struct sx_run_opts *o, const char *arg)
+{
+	struct sx_run_config *cfg = &o->cfg;
+
+	if (!*arg)
+		return -1;
+	if (cfg->nanswers == SX_RUN_MAX_ANSWERS) {
+		sx_cli_error("--answers %s: at most %d answers files; join some of them with cat",
+			     arg, SX_RUN_MAX_ANSWERS);
+		return -1;
+	}
+	cfg->answers_path[cfg->nanswers++] = arg;
 	return 0;
 }
 
@@ -472,8 +492,10 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("replace the run in DIR even when its configuration differs\n"
 		   "(without it such a run is refused; the same configuration\n"
 		   "resumes)") },
-	{ "prompts", "DIR", G_IO, RUN, STR(prompts_dir),
-	  RUN_HELP("prompt templates (default: $SELFEXP_HOME/prompts)") },
+	{ "prompts", "DIR|SET", G_IO, RUN, FUNC(set_prompts, "a directory or a template set"),
+	  RUN_HELP("prompt templates (default: $SELFEXP_HOME/prompts), or a\n"
+		   "set shipped there by name: paper-llama3 (the open-model\n"
+		   "prompts of the paper's code, prompts/paper-llama3/README.md)") },
 	{ "preset", "NAME", NULL, DEMO, ARG(demo.preset),
 	  DEMO_HELP("how the sim explains itself (see 'selfexp sim --help'):\n"
 		    "literature (default: E-P faithful, P-E post-hoc and\n"
@@ -524,9 +546,13 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("LIME kernel width (default 25)") },
 	{ "mask", "delete|WORD", G_PROTOCOL, RUN, FUNC(set_mask, "delete or one word"),
 	  RUN_HELP("delete perturbed tokens (default) or replace them by WORD") },
-	{ "perturb-prompt", "condition|pred", G_PROTOCOL, RUN, FUNC(set_perturb, "condition or pred"),
+	{ "perturb-prompt", "condition|pred|ep-pe", G_PROTOCOL, RUN,
+	  FUNC(set_perturb, "condition, pred or ep-pe"),
 	  RUN_HELP("prompt for perturbed reviews: the condition's own (default,\n"
-		   "as the paper) or prediction-only (fewer output tokens)") },
+		   "as the paper for ep and pe), prediction-only (fewer output\n"
+		   "tokens), or ep-pe: the own, but ep-topk's and pe-topk's\n"
+		   "under ep and pe, scored with that prompt's prediction on\n"
+		   "the review (as the paper's code did for its top-k lists)") },
 	{ "no-metrics", NULL, G_PROTOCOL, RUN, FLAG(cfg.metrics, 0),
 	  RUN_HELP("skip the evaluate stage (no faithfulness metrics)") },
 	{ "bootstrap", "N", G_PROTOCOL, RUN, LONG(cfg.bootstrap, 0, 1000000, "an integer >= 0"),
@@ -540,7 +566,10 @@ static const struct opt_row rows[] = {
 		   "differences, DF_Frac over n + 1, RankDel on the label's\n"
 		   "confidence, agreement on signed rankings, LIME features\n"
 		   "split on non-word characters (removed ones become\n"
-		   "UNKWORDZ); see docs/paper-compat.md"),
+		   "UNKWORDZ), answers without a prediction counted as\n"
+		   "(0, 0.5) (and counted), words aligned to the first equal\n"
+		   "token, RankDel of top-k lists; see docs/paper-compat.md\n"
+		   "(and --perturb-prompt ep-pe for the paper's top-k inputs)"),
 	  DEMO_HELP("metric definitions: DESIGN.md's (default) or those of\n"
 		    "the paper's code (see 'selfexp run --help' and\n"
 		    "docs/paper-compat.md)") },
@@ -594,6 +623,13 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("per attempt (default 120)") },
 	{ "cache", "FILE", G_ENGINE, RUN, STR(cache_path),
 	  RUN_HELP("response cache (default DIR/../.selfexp/cache.sqlite)") },
+	{ "answers", "FILE", G_ENGINE, RUN, FUNC(set_answers, "a JSONL file of recorded answers"),
+	  RUN_HELP("recorded answers, JSONL {\"condition\", \"review\", \"answer\"}\n"
+		   "(repeatable): a request whose prompt condition and review\n"
+		   "text match a line takes its answer, before the cache and\n"
+		   "the network (counted as recorded; --prob verbal only); a\n"
+		   "bad line stops the run before anything is sent. 'selfexp\n"
+		   "answers export' writes them; see docs/replay.md") },
 	{ "cache-legacy-keys", NULL, G_ENGINE, RUN,
 	  FLAG(cfg.engine.cache_keys, SX_ENGINE_KEYS_FALLBACK),
 	  RUN_HELP("on a miss, also take the rows an older cache keyed by\n"
@@ -1059,6 +1095,12 @@ static int resolve_endpoint(struct sx_run_opts *o, const char *cmd)
 		if (env && *env)
 			o->base_url = xstrdup(env);
 	}
+	if (!o->base_url && cfg->engine.offline && cfg->nanswers && !cfg->dry_run) {
+		/* a replay of recorded answers needs no endpoint: .invalid names none (RFC 6761) */
+		o->base_url = xstrdup(SX_RUN_ANSWERS_ENDPOINT);
+		fprintf(stderr, "selfexp: %s: --offline --answers: no endpoint given, the cache is "
+			"looked up under %s\n", cmd, SX_RUN_ANSWERS_ENDPOINT);
+	}
 	if (!o->base_url && cfg->engine.offline && !cfg->dry_run) {
 		rc = offline_without_endpoint(cmd, cfg->out_dir ? cfg->out_dir : ".", recorded_host);
 		goto out;
@@ -1268,7 +1310,9 @@ static void report_failures(const struct sx_run_config *cfg, const struct sx_run
 
 	fprintf(stderr, "selfexp: %ld %s: elicit %ld, explain %ld, evaluate %ld; why:\n",
 		out->requests_failed,
-		cfg->engine.offline ? "answers were missing from the cache (offline)"
+		cfg->engine.offline ? (cfg->nanswers ? "answers were missing from the recorded "
+						       "answers and the cache (offline)"
+						     : "answers were missing from the cache (offline)")
 				    : "requests failed",
 		out->failed_by_stage[0], out->failed_by_stage[1], out->failed_by_stage[2]);
 	for (i = 0; i < 3 && out->top_reason_count[i]; i++)
@@ -1287,6 +1331,7 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		  const struct sx_err *err)
 {
 	const struct sx_engine_stats *st = &out->stats;
+	char recorded[48] = "";
 	int partial;
 
 	if (rc == SX_ENET) {
@@ -1332,11 +1377,13 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		return SX_EXIT_OK;
 	}
 	partial = out->items_failed || out->requests_failed;
+	if (cfg->nanswers)
+		snprintf(recorded, sizeof(recorded), "%ld recorded, ", st->recorded);
 	fprintf(stderr,
-		"selfexp: %s: %ld reviews, %ld requests (%ld distinct, %ld from cache, %ld sent, "
+		"selfexp: %s: %ld reviews, %ld requests (%ld distinct, %s%ld from cache, %ld sent, "
 		"%ld retries, %ld failed, %ld skipped; %ld naive), %ld+%ld tokens, $%.4f -> %s\n",
 		rc == SX_ELIMIT ? "stopped early" : partial ? "partial run" : "done",
-		out->reviews, st->requests, st->unique, st->cache_hits, st->sent, st->retries,
+		out->reviews, st->requests, st->unique, recorded, st->cache_hits, st->sent, st->retries,
 		st->failed, st->skipped, out->naive_requests, st->prompt_tokens,
 		st->completion_tokens, st->cost, out->written_to[0] ? out->written_to : "(nothing written)");
 	if (out->requests_failed)
@@ -1346,6 +1393,11 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 			"label token's top_logprobs; its probability was taken as 1 - P(stated label) "
 			"(ask for more with a server that allows a larger top_logprobs)\n",
 			out->logprob_assumed);
+	if (out->substituted)
+		fprintf(stderr, "selfexp: --compat paper: %ld answers without a usable prediction were "
+			"counted as (0, 0.5), as the paper's parsers did (run.json "
+			"counts.paper_substituted; without --compat paper they are excluded)\n",
+			out->substituted);
 	if (st->legacy_hits)
 		fprintf(stderr, "selfexp: %ld answers came from rows an older cache keyed by the host "
 			"'%s' alone, which any port or path of it shares\n", st->legacy_hits,

@@ -108,6 +108,9 @@ static struct sx_request *build_requests(struct run *run, const struct sx_gen_pa
 				/* an exact copy: a grown buffer would hold up to twice the body */
 				reqs[at].body = xstrndup(body.buf, body.len);
 				reqs[at].len = body.len;
+				reqs[at].cond = sx_cond_name(bs[k].cond);
+				reqs[at].review = bs[k].texts[i];
+				reqs[at].review_len = strlen(bs[k].texts[i]);
 			}
 		}
 	}

@@ -90,6 +90,28 @@ static char *public_url(const char *url)
 	return sx_buf_detach(&b, NULL);
 }
 
+static const char *const perturb_names[] = {
+	[SX_PERTURB_CONDITION] = "condition", [SX_PERTURB_PRED] = "pred", [SX_PERTURB_EP_PE] = "ep-pe",
+};
+
+const char *sx_perturb_name(int perturb)
+{
+	return perturb >= 0 && (size_t)perturb < sizeof(perturb_names) / sizeof(perturb_names[0])
+		       ? perturb_names[perturb] : "condition";
+}
+
+int sx_perturb_from_name(const char *name, int *out)
+{
+	size_t i;
+
+	for (i = 0; name && i < sizeof(perturb_names) / sizeof(perturb_names[0]); i++)
+		if (!strcmp(name, perturb_names[i])) {
+			*out = (int)i;
+			return 0;
+		}
+	return -1;
+}
+
 /* ---------------------------------------------------------------- to JSON */
 
 static void add_str_or_null(struct sx_json *o, const char *key, const char *s)
@@ -145,6 +167,25 @@ static struct sx_json *generation_json(const struct sx_gen_params *g)
 	return o;
 }
 
+/*
+ * The --answers files: absolute path and SHA-256 (sha256[i], else the one
+ * the configuration expects, else null).
+ */
+static struct sx_json *answers_json(const struct sx_run_config *cfg,
+				    const char (*sha256)[SX_SHA256_HEX_LEN + 1])
+{
+	struct sx_json *a = sx_json_new_array();
+	size_t i;
+
+	for (i = 0; i < cfg->nanswers; i++) {
+		struct sx_json *f = sx_json_push(a, sx_json_new_object());
+
+		add_abs_path(f, "path", cfg->answers_path[i]);
+		add_str_or_null(f, "sha256", sha256 ? sha256[i] : cfg->answers_sha256[i]);
+	}
+	return a;
+}
+
 static struct sx_json *engine_json(const struct sx_run_config *cfg)
 {
 	const struct sx_engine_config *e = &cfg->engine;
@@ -177,6 +218,7 @@ static struct sx_json *engine_json(const struct sx_run_config *cfg)
 		for (i = 0; i < e->nheaders; i++)
 			sx_json_push(a, sx_json_new_str(e->headers[i].name));
 	}
+	sx_json_add(o, "answers", answers_json(cfg, NULL));
 	return o;
 }
 
@@ -252,7 +294,7 @@ struct sx_json *sx_run_config_to_json(const struct sx_run_config *cfg,
 	sx_json_add_num(j, "samples_per_token", cfg->lime_factor);
 	sx_json_add_num(j, "kernel_width", cfg->lime_kernel_width);
 	add_str_or_null(j, "mask", cfg->mask_word);
-	sx_json_add_str(o, "perturb_prompt", cfg->perturb_pred ? "pred" : "condition");
+	sx_json_add_str(o, "perturb_prompt", sx_perturb_name(cfg->perturb_pred));
 	sx_json_add_str(o, "compat", sx_compat_name(cfg->compat));
 	sx_json_add_bool(o, "metrics", cfg->metrics);
 	sx_json_add_num(o, "bootstrap", (double)cfg->bootstrap);
@@ -400,9 +442,9 @@ static int get_protocol(const struct sx_json *o, struct sx_run_config *cfg, stru
 	    get_long(o, "bootstrap", &cfg->bootstrap, err))
 		return -1;
 	s = sx_json_get_str(o, "perturb_prompt");
-	if (s && strcmp(s, "pred") && strcmp(s, "condition"))
-		return bad(err, "perturb_prompt", "condition or pred");
-	cfg->perturb_pred = s && !strcmp(s, "pred");
+	cfg->perturb_pred = SX_PERTURB_CONDITION;
+	if (s && sx_perturb_from_name(s, &cfg->perturb_pred))
+		return bad(err, "perturb_prompt", "condition, pred or ep-pe");
 	s = sx_json_get_str(o, "compat");
 	if (s && sx_compat_from_name(s, &cfg->compat))
 		return bad(err, "compat", "none or paper");
@@ -465,11 +507,31 @@ static int get_cache_keys(const struct sx_json *e, struct sx_engine_config *g, s
 	return get_bool(e, "accept_insecure_cache", &g->accept_insecure_cache, err);
 }
 
+/* The --answers files and their SHA-256, which the files must still have. */
+static int get_answers(struct sx_run_config *cfg, const struct sx_json *e, struct sx_err *err)
+{
+	const struct sx_json *a = sx_json_get(e, "answers"), *f;
+
+	if (!a)
+		return 0;
+	if (sx_json_type_of(a) != SX_JSON_ARRAY || sx_json_len(a) > SX_RUN_MAX_ANSWERS)
+		return bad(err, "endpoint.answers", "an array of at most 16 files");
+	for (f = sx_json_child(a); f; f = sx_json_next(f)) {
+		const char *path = sx_json_get_str(f, "path"), *sha = sx_json_get_str(f, "sha256");
+
+		if (!path || !sha)
+			return bad(err, "endpoint.answers", "files with a path and a sha256");
+		cfg->answers_path[cfg->nanswers] = keep(cfg, xstrdup(path));
+		cfg->answers_sha256[cfg->nanswers++] = keep(cfg, xstrdup(sha));
+	}
+	return 0;
+}
+
 static int get_endpoint(struct sx_run_config *cfg, const struct sx_json *e, struct sx_err *err)
 {
 	struct sx_engine_config *g = &cfg->engine;
 
-	return get_cache_keys(e, g, err) || get_str(cfg, e, "base_url", &g->base_url, err) ||
+	return get_cache_keys(e, g, err) || get_answers(cfg, e, err) || get_str(cfg, e, "base_url", &g->base_url, err) ||
 	       get_str(cfg, e, "host", &cfg->endpoint_host, err) ||
 	       get_bool(e, "insecure", &g->insecure, err) ||
 	       get_str(cfg, e, "cache", &g->cache_path, err) ||
@@ -709,6 +771,7 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	sx_json_add_num(j, "naive_requests", (double)run->naive);
 	sx_json_add_num(j, "requests", (double)st->requests);
 	sx_json_add_num(j, "distinct_requests", (double)st->unique);
+	sx_json_add_num(j, "recorded", (double)st->recorded);
 	sx_json_add_num(j, "cache_hits", (double)st->cache_hits);
 	sx_json_add_num(j, "sent", (double)st->sent);
 	sx_json_add_num(j, "attempts", (double)st->attempts);
@@ -726,6 +789,12 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	}
 	if (run->cfg->prob == SX_PROB_LOGPROB)
 		sx_json_add_num(j, "logprob_other_label_assumed", (double)run->logprob_assumed);
+	if (run->cfg->compat == SX_COMPAT_PAPER) {
+		struct sx_json *s = sx_json_add(j, "paper_substituted", sx_json_new_object());
+
+		sx_json_add_num(s, "elicit", (double)run->substituted[0]);
+		sx_json_add_num(s, "perturbed", (double)run->substituted[1]);
+	}
 	return j;
 }
 
@@ -855,7 +924,7 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)cfg->seed);
 	sx_json_add_str(o, "seed", seed);
 	sx_json_add_str(o, "prob", run_prob_name(cfg));
-	sx_json_add_str(o, "perturb_prompt", cfg->perturb_pred ? "pred" : "condition");
+	sx_json_add_str(o, "perturb_prompt", sx_perturb_name(cfg->perturb_pred));
 	sx_json_add_str(o, "compat", sx_compat_name(cfg->compat));
 	sx_json_add(o, "lime", lime_json(cfg));
 	sx_json_add_num(o, "bootstrap", (double)cfg->bootstrap);
@@ -873,7 +942,10 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 		sx_json_add_num(b, "discount", cfg->engine.batch_discount);
 		sx_json_add(b, "list", j);
 	}
-	sx_json_add(o, "config", live_config_json(run, hashes));
+	sx_json_add(o, "answers", answers_json(cfg, (const char (*)[SX_SHA256_HEX_LEN + 1])run->answers_sha256));
+	j = sx_json_add(o, "config", live_config_json(run, hashes));
+	sx_json_set(sx_json_get(j, "endpoint"), "answers",
+		    answers_json(cfg, (const char (*)[SX_SHA256_HEX_LEN + 1])run->answers_sha256));
 	return o;
 }
 

@@ -59,8 +59,13 @@ static int load_prompts(struct run *run, struct sx_err *err)
 
 	for (c = 0; c < SX_COND_COUNT; c++) {
 		const char *want = cfg->prompt_hash[c];
+		int needed = run_has_cond(run, (enum sx_cond)c), o;
 
-		if (!run_has_cond(run, (enum sx_cond)c) && !(c == SX_COND_PRED && cfg->perturb_pred))
+		/* a condition's own, or the prompt another one's perturbed inputs go under */
+		for (o = 0; o < SX_COND_COUNT && !needed; o++)
+			needed = run_has_cond(run, (enum sx_cond)o) &&
+				 run_perturb_cond(run, (enum sx_cond)o) == (enum sx_cond)c;
+		if (!needed)
 			continue;
 		rc = sx_prompt_load(&run->prompts[c], cfg->prompts_dir, (enum sx_cond)c, err);
 		if (rc)
@@ -72,6 +77,37 @@ static int load_prompts(struct run *run, struct sx_err *err)
 					  "would not be found; restore the template or re-run",
 					  cfg->prompts_dir, sx_cond_name((enum sx_cond)c),
 					  run->prompts[c].hash, want);
+	}
+	return 0;
+}
+
+/*
+ * The recorded answers (--answers), every file checked before anything is
+ * sent; a file whose SHA-256 differs from the one the configuration expects
+ * (score, answers export) is refused.
+ */
+static int load_answers(struct run *run, struct sx_err *err)
+{
+	const struct sx_run_config *cfg = run->cfg;
+	size_t i;
+	int rc;
+
+	if (!cfg->nanswers)
+		return 0;
+	if (cfg->prob != SX_PROB_VERBAL)
+		return sx_err_set(err, SX_EINPUT, "--answers holds answer texts only, which give "
+				  "no logprobs and one choice: use --prob verbal");
+	run->answers = sx_answers_new();
+	for (i = 0; i < cfg->nanswers; i++) {
+		const char *want = cfg->answers_sha256[i];
+
+		rc = sx_answers_load(run->answers, cfg->answers_path[i], run->answers_sha256[i], err);
+		if (rc)
+			return rc;
+		if (want && strcmp(want, run->answers_sha256[i]))
+			return sx_err_set(err, SX_EINPUT, "answers file '%s' has changed since the run "
+					  "(SHA-256 %.12s..., the run used %.12s...); restore it",
+					  cfg->answers_path[i], run->answers_sha256[i], want);
 	}
 	return 0;
 }
@@ -158,6 +194,8 @@ static int load_inputs(struct run *run, struct sx_err *err)
 		rc = load_prompts(run, err);
 	if (!rc)
 		rc = load_explanations(run, err);
+	if (!rc)
+		rc = load_answers(run, err);
 	if (rc)
 		return rc;
 	for (c = 0; c < SX_COND_COUNT; c++)
@@ -217,6 +255,7 @@ static void run_release(struct run *run)
 	sx_dataset_release(&run->ds);
 	running_engine = NULL;
 	sx_engine_free(run->engine);
+	sx_answers_free(run->answers);
 }
 
 /* ---------------------------------------------------------------- stages */
@@ -406,6 +445,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 {
 	struct run run;
 	struct sx_engine_stats st;
+	struct sx_engine_config ec;
 	int rc, stopped;
 
 	memset(&run, 0, sizeof(run));
@@ -428,8 +468,11 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 		rc = sx_mkdir_p(cfg->out_dir, 0755, err);
 	if (!rc && cfg->engine.batch == SX_ENGINE_BATCH_DIR)
 		rc = sx_mkdir_p(cfg->engine.batch_dir, 0755, err);
+	ec = cfg->engine;
+	ec.answers = run.answers;
+	ec.capture = cfg->capture;
 	if (!rc)
-		rc = sx_engine_new(&cfg->engine, &run.engine, err);
+		rc = sx_engine_new(&ec, &run.engine, err);
 	if (rc)
 		goto out;
 	running_engine = run.engine;
@@ -457,12 +500,16 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	/* stopped early: Ctrl-C, or a cap left requests unsent */
 	sx_engine_get_stats(run.engine, &st);
 	stopped = interrupted || st.skipped > 0;
-	rc = write_run_dir(&run, !stopped && !outcome->requests_failed, outcome, err);
+	if (cfg->capture) /* answers export: the answers are the result */
+		rc = 0;
+	else
+		rc = write_run_dir(&run, !stopped && !outcome->requests_failed, outcome, err);
 	if (!rc && stopped)
 		rc = SX_ELIMIT;
 out:
 	outcome->reviews = (long)run.nrev;
 	outcome->logprob_assumed = run.logprob_assumed;
+	outcome->substituted = run.substituted[0] + run.substituted[1];
 	outcome->naive_requests = run.naive;
 	if (run.engine)
 		sx_engine_get_stats(run.engine, &outcome->stats);

@@ -22,12 +22,22 @@ static void take_answers(struct run *run, const struct batch *b, const size_t *s
 		it->answered = 1;
 		it->answer = xstrdup(res->answer.content);
 		sx_parse_answer(c, it->answer, strlen(it->answer), rv->tokens, rv->ntokens, &it->parse);
+		if (run->cfg->compat == SX_COMPAT_PAPER)
+			sx_parse_align_first_exact(&it->parse, rv->tokens, rv->ntokens);
 		{
 			int assumed = 0;
 
 			it->has_p = !run_answer_p_pos(run->cfg, &res->answer, &it->parse, &it->p_pos,
 						      &assumed);
 			run->logprob_assumed += assumed;
+		}
+		if (run_paper_substitutes(run->cfg, &it->parse)) {
+			it->substituted = 1;
+			it->has_p = 1;
+			it->p_pos = 0.5;
+			it->parse.label = 0;
+			it->parse.confidence = 0.5;
+			run->substituted[0]++;
 		}
 	}
 }

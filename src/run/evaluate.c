@@ -11,30 +11,6 @@
 #include "selfexp/alloc.h"
 #include "selfexp/stats.h"
 
-/* A top-k list as a full ranking: the listed tokens in the listed order, then the rest by position. */
-static int plan_ranked(struct sx_faith_plan *plan, const struct expl *e, size_t n, int y,
-		       enum sx_compat compat, struct sx_err *err)
-{
-	size_t *rank = xcalloc(n, sizeof(size_t));
-	unsigned char *used = xcalloc(n + 1, 1);
-	size_t i, j = 0;
-	int rc;
-
-	for (i = 0; i < e->nlist; i++)
-		if (e->list[i] < n && !used[e->list[i]]) {
-			used[e->list[i]] = 1;
-			rank[j++] = e->list[i];
-		}
-	for (i = 0; i < n; i++)
-		if (!used[i])
-			rank[j++] = i;
-	rc = sx_metrics_plan_init_ranked(plan, rank, n, y, err);
-	plan->compat = compat;
-	free(rank);
-	free(used);
-	return rc;
-}
-
 /* The faithfulness plan of one explanation; -1 (err set) when there is none. */
 static int make_plan(const struct run *run, const struct sx_review *rv, enum sx_cond c,
 		     const struct item *it, int m, int y, struct sx_faith_plan *plan,
@@ -43,7 +19,8 @@ static int make_plan(const struct run *run, const struct sx_review *rv, enum sx_
 	const struct expl *e = &it->m[m];
 
 	if (e->list)
-		return plan_ranked(plan, e, rv->ntokens, y, run->cfg->compat, err);
+		return sx_metrics_plan_init_topk(plan, e->list, e->nlist, rv->ntokens, y,
+						 run->cfg->compat, run_tiebreak_seed(run, rv, c, m), err);
 	return sx_metrics_plan_init_compat(plan, e->value, e->has, rv->ntokens, y, run->cfg->compat,
 					   run_tiebreak_seed(run, rv, c, m), err);
 }

@@ -89,6 +89,12 @@ int run_answer_p_pos(const struct sx_run_config *cfg, const struct sx_chat_answe
 	return 0;
 }
 
+int run_paper_substitutes(const struct sx_run_config *cfg, const struct sx_parse_result *pr)
+{
+	return cfg->compat == SX_COMPAT_PAPER && cfg->prob == SX_PROB_VERBAL &&
+	       !(pr->has_prediction && sx_parse_status_usable_prediction(pr->status));
+}
+
 int run_answer_label(const struct sx_run_config *cfg, const struct sx_parse_result *pr, double p)
 {
 	int stated = pr->has_prediction && sx_parse_status_usable_prediction(pr->status)
@@ -128,6 +134,11 @@ double *run_batch_probs(struct run *run, const struct batch *b, signed char **la
 			run->logprob_assumed += assumed;
 		}
 		l[i] = (signed char)run_answer_label(run->cfg, &pr, p[i]);
+		if (run_paper_substitutes(run->cfg, &pr)) {
+			p[i] = 0.5;
+			l[i] = 0;
+			run->substituted[1]++;
+		}
 		sx_parse_result_release(&pr);
 	}
 	if (label)

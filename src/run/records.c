@@ -52,11 +52,13 @@ static struct sx_json *record_head(const struct run *run, size_t r, enum sx_cond
 	sx_json_add_str(o, "method", method);
 	sx_json_add(o, "tokens", tokens_json(rv));
 	sx_json_add(o, "gold", rv->gold >= 0 ? sx_json_new_num(rv->gold) : sx_json_new_null());
-	if (it->answered && it->parse.has_prediction) {
+	if (it->answered && (it->parse.has_prediction || it->substituted)) {
 		pred = sx_json_add(o, "prediction", sx_json_new_object());
 		sx_json_add_num(pred, "label", it->parse.label);
 		sx_json_add_num(pred, "confidence", it->parse.confidence);
 		sx_json_add(pred, "p_pos", it->has_p ? sx_json_new_num(it->p_pos) : sx_json_new_null());
+		if (it->substituted)
+			sx_json_add_bool(pred, "substituted", 1);
 	} else {
 		sx_json_add(o, "prediction", sx_json_new_null());
 	}
@@ -121,7 +123,8 @@ static const char *undefined_reason(const struct expl *e, const struct sx_metric
 		return buf->buf;
 	}
 	if (!strcmp(md->key, "rankdel"))
-		return e->list ? "not defined for a top-k list or a ranking (no values)"
+		return e->list ? "not defined for a top-k list or a ranking (no values; --compat "
+				 "paper scores the listed order)"
 			       : "Spearman is undefined: the importances or the single-deletion "
 				 "effects are constant";
 	return "undefined for this review";

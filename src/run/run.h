@@ -86,6 +86,7 @@ struct item {
 	char *reason;                  /* owned; why there is no answer */
 	struct sx_parse_result parse;  /* owned */
 	int has_p;                     /* p_pos is known */
+	int substituted;               /* --compat paper: unparseable, counted as (0, 0.5) */
 	double p_pos;                  /* P(positive | x) from the probability source */
 	double p_x;                    /* P(positive | x) under the perturbation prompt, NaN if unknown */
 	int y_x;                       /* the label given on x under that prompt, -1 if unknown */
@@ -103,6 +104,8 @@ struct run {
 	struct sx_prompt prompts[SX_COND_COUNT];
 	int have_prompt[SX_COND_COUNT];
 	struct sx_engine *engine;
+	struct sx_answers *answers;    /* owned; the --answers files' table, NULL = none */
+	char answers_sha256[SX_RUN_MAX_ANSWERS][SX_SHA256_HEX_LEN + 1]; /* of each file */
 	struct item *items;            /* nrev x nslot: the enabled conditions only */
 	int slot[SX_COND_COUNT];       /* a condition's place in a review's items, -1 = not run */
 	size_t nslot;
@@ -124,6 +127,8 @@ struct run {
 	 */
 	int samples_mode;
 	long sample_requests;                    /* requests of one sample each sent that way */
+	long substituted[2];                     /* --compat paper: answers counted as (0, 0.5),
+						  * elicited [0] and perturbed [1] */
 	long nmisses[RUN_NSTAGES];
 	struct sx_explanations xp;               /* the --explanations files */
 	size_t nmeth;                            /* SX_METHOD_COUNT + xp.nmethods */
@@ -200,6 +205,12 @@ const char *run_prob_name(const struct sx_run_config *cfg);
  */
 int run_answer_p_pos(const struct sx_run_config *cfg, const struct sx_chat_answer *a,
 		     const struct sx_parse_result *pr, double *p, int *assumed);
+/*
+ * 1 when an answer without a usable prediction counts as (0, 0.5), as the
+ * paper's parsers substituted: under --compat paper with --prob verbal only
+ * (docs/paper-compat.md); by default such an answer is excluded.
+ */
+int run_paper_substitutes(const struct sx_run_config *cfg, const struct sx_parse_result *pr);
 /*
  * The label the model gave in an answer whose P(positive) is p (NaN when
  * unknown): under --prob verbal the stated label; under logprob and sample

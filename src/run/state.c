@@ -52,7 +52,14 @@ int run_pair_topk(const struct run *run, const struct item *it, size_t q)
 
 enum sx_cond run_perturb_cond(const struct run *run, enum sx_cond c)
 {
-	return run->cfg->perturb_pred ? SX_COND_PRED : c;
+	switch (run->cfg->perturb_pred) {
+	case SX_PERTURB_PRED:
+		return SX_COND_PRED;
+	case SX_PERTURB_EP_PE:
+		return c == SX_COND_EP_TOPK ? SX_COND_EP : c == SX_COND_PE_TOPK ? SX_COND_PE : c;
+	default:
+		return c;
+	}
 }
 
 /*

@@ -150,7 +150,7 @@ struct answers {
 	unsigned char *correct;           /* owned, nconf */
 	size_t nconf;
 	long counts[16];                  /* by parse status */
-	long failed, unusable;
+	long failed, unusable, substituted;
 };
 
 static void gather_answers(const struct run *run, enum sx_cond c, struct answers *a)
@@ -175,13 +175,16 @@ static void gather_answers(const struct run *run, enum sx_cond c, struct answers
 			continue;
 		}
 		a->counts[it->parse.status & 15]++;
-		if (it->parse.has_prediction && sx_parse_status_usable_prediction(it->parse.status)) {
+		a->substituted += it->substituted;
+		if ((it->parse.has_prediction && sx_parse_status_usable_prediction(it->parse.status)) ||
+		    it->substituted) {
 			if (gold >= 0) {
 				a->acc[r] = it->parse.label == gold ? 1.0 : 0.0;
 				a->conf[a->nconf] = it->parse.confidence;
 				a->correct[a->nconf++] = it->parse.label == gold;
 			}
-			a->fail[r] = 0;
+			a->fail[r] = it->substituted;
+			a->unusable += it->substituted;
 		} else {
 			a->unusable++;
 		}
@@ -259,6 +262,8 @@ static struct sx_json *condition_summary(const struct run *run, enum sx_cond c)
 	sx_json_add_num(o, "failed", (double)a.failed);
 	add_failed_requests(run, o, c);
 	sx_json_add_num(o, "parse_failures", (double)a.unusable);
+	if (run->cfg->compat == SX_COMPAT_PAPER)
+		sx_json_add_num(o, "parse_substituted", (double)a.substituted);
 	sx_json_add_num(o, "parse_failure_rate",
 			run->nrev ? (double)(a.unusable + a.failed) / (double)run->nrev : 0);
 	/* its exact interval: mean = parse_failure_rate, failed requests included */

@@ -735,6 +735,7 @@ static void test_400_fails_at_once(void **state)
 	static char bad1[] = "{\"model\":\"m\"}", bad2[] = "{\"model\":";
 
 	(void)state;
+	memset(reqs, 0, sizeof(reqs));
 	reqs[0].body = bad1;
 	reqs[0].len = strlen(bad1);
 	reqs[1].body = bad2;

@@ -728,6 +728,43 @@ static void test_compat_df(void **state)
 	sx_metrics_plan_release(&plan);
 }
 
+/*
+ * RankDel of a top-k list under --compat paper: the listed tokens scored l,
+ * l - 1, ..., 1, the rest 0; by default none (a bare ranking).
+ */
+static void test_compat_rankdel_topk(void **state)
+{
+	const size_t list[3] = { 2, 0, 2 }; /* the repeated 2 is skipped: l = 2 */
+	const double single[3] = { 0.6, 0.85, 0.3 };
+	struct sx_faith_plan plan = SX_FAITH_PLAN_INIT;
+	struct sx_faith f;
+	double p[9];
+	size_t i;
+
+	(void)state;
+	/*
+	 * n = 3, y = 1, q(x) = 0.9, conf(x) = 0.9. Scores {1, 0, 2} (token 2
+	 * listed first), ranks {2, 1, 3}. conf(x \ {i}) = {0.6, 0.85, 0.7}, drop
+	 * = {0.3, 0.05, 0.2}, ranks {3, 1, 2}. d = {-1, 0, 1}, rho = 1 - 6*2/(3*8)
+	 * = 0.5. The ranking is 2, 0, then 1.
+	 */
+	assert_int_equal(sx_metrics_plan_init_topk(&plan, list, 3, 3, 1, SX_COMPAT_PAPER, 5, NULL), 0);
+	assert_int_equal(plan.rank[0], 2);
+	assert_int_equal(plan.rank[1], 0);
+	assert_int_equal(plan.rank[2], 1);
+	for (i = 0; i < 9; i++)
+		p[i] = 0.5;
+	for (i = 0; i < 3; i++)
+		p[sx_metrics_plan_row(&plan, SX_FAITH_SINGLE, i)] = single[i];
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, NULL, &f, NULL), 0);
+	assert_near(f.rankdel, 0.5);
+	sx_metrics_plan_release(&plan);
+	assert_int_equal(sx_metrics_plan_init_topk(&plan, list, 3, 3, 1, SX_COMPAT_NONE, 5, NULL), 0);
+	assert_int_equal(sx_metrics_faith(&plan, 0.9, p, NULL, &f, NULL), 0);
+	assert_true(isnan(f.rankdel));
+	sx_metrics_plan_release(&plan);
+}
+
 static void test_compat_rankdel(void **state)
 {
 	const double v[4] = { -0.9, 0.4, -0.1, 0.0 };
@@ -924,6 +961,7 @@ int main(void)
 		cmocka_unit_test(test_compat_suff),
 		cmocka_unit_test(test_compat_df),
 		cmocka_unit_test(test_compat_rankdel),
+		cmocka_unit_test(test_compat_rankdel_topk),
 		cmocka_unit_test(test_compat_agree),
 		cmocka_unit_test(test_faith_stated_labels),
 	};
