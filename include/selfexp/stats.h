@@ -143,6 +143,13 @@ double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n,
  * estimate, [2 est - q(97.5 %), 2 est - q(2.5 %)]: where the bootstrap
  * replicates sit above the estimate by its own bias, this takes that bias
  * off (the ECE's interval, sx_stats_ece_interval).
+ * SX_INTERVAL_STUDENTIZED ("studentized"): the bootstrap-t interval. Each
+ * resample gives t*_b = (mean*_b - mean) / (sd*_b / sqrt(n)); the interval
+ * is [mean - q(97.5 %) se, mean - q(2.5 %) se] with se = sd / sqrt(n) and q
+ * the quantiles (R type 7) of the t*. A resample of n equal values has
+ * sd* = 0: its t* is 0 when its mean is the sample's, else +-infinity on its
+ * side (it counts in the quantiles; an infinite quantile gives an infinite
+ * end). Kept for the benchmark.
  *
  * Degenerate samples: n == 0 gives NaN; with the bootstrap intervals n == 1,
  * or n values all equal, give [value, value] (the proportions' intervals
@@ -155,10 +162,11 @@ enum sx_interval {
 	SX_INTERVAL_WILSON,
 	SX_INTERVAL_PERCENTILE,
 	SX_INTERVAL_BASIC,
+	SX_INTERVAL_STUDENTIZED,
 	SX_INTERVAL_COUNT
 };
 
-/* "bca_expanded", "bca", "clopper_pearson", "wilson", "percentile", "basic". */
+/* "bca_expanded", "bca", "clopper_pearson", "wilson", "percentile", "basic", "studentized". */
 const char *sx_interval_name(enum sx_interval how);
 
 struct sx_summary {
