@@ -149,7 +149,7 @@ static void means_table(size_t R, size_t B, uint64_t seed)
 				else
 					printf(" |");
 			}
-			printf(" %s |", dists[d].proportion ? "Clopper-Pearson" : "BCa expanded");
+			printf(" %s |", dists[d].proportion ? "Clopper-Pearson" : "studentized");
 			if (dists[d].proportion)
 				printf(" %.4f | %.4f |\n",
 				       exact_coverage(SX_INTERVAL_WILSON, n, dists[d].p),
