@@ -101,21 +101,22 @@ static double exact_coverage(enum sx_interval how, size_t n, double p)
 	return cov;
 }
 
-#define NHOW 5
+#define NHOW 6
+#define NBOOT 4 /* the first NBOOT of how[] are bootstrap intervals, for every row */
 
 static void means_table(size_t R, size_t B, uint64_t seed)
 {
 	static const size_t ns[] = { 10, 30, 100 };
 	static const enum sx_interval how[NHOW] = { SX_INTERVAL_PERCENTILE, SX_INTERVAL_BCA,
-						    SX_INTERVAL_BCA_EXPANDED, SX_INTERVAL_WILSON,
-						    SX_INTERVAL_CLOPPER_PEARSON };
+						    SX_INTERVAL_BCA_EXPANDED, SX_INTERVAL_STUDENTIZED,
+						    SX_INTERVAL_WILSON, SX_INTERVAL_CLOPPER_PEARSON };
 	double *x = xmalloc(100 * sizeof(*x));
 	size_t in, r, h, i;
 	int d;
 
-	printf("| distribution | n | percentile (before) | BCa | BCa expanded | Wilson | "
+	printf("| distribution | n | percentile (before) | BCa | BCa expanded | studentized | Wilson | "
 	       "Clopper-Pearson | selfexp's interval | exact: Wilson | exact: Clopper-Pearson |\n");
-	printf("|---|---|---|---|---|---|---|---|---|---|\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (d = 0; d < D_COUNT; d++) {
 		for (in = 0; in < sizeof(ns) / sizeof(ns[0]); in++) {
 			struct tally t[NHOW];
@@ -134,7 +135,7 @@ static void means_table(size_t R, size_t B, uint64_t seed)
 				for (h = 0; h < NHOW; h++) {
 					struct sx_summary s;
 
-					if (h >= 3 && !dists[d].proportion)
+					if (h >= NBOOT && !dists[d].proportion)
 						continue;
 					sx_stats_summary_as(x, n, how[h], B,
 							    sx_seed_derive(seed, "coverage-boot", id), &s);
@@ -148,7 +149,7 @@ static void means_table(size_t R, size_t B, uint64_t seed)
 				else
 					printf(" |");
 			}
-			printf(" %s |", dists[d].proportion ? "Clopper-Pearson" : "BCa expanded");
+			printf(" %s |", dists[d].proportion ? "Clopper-Pearson" : "studentized");
 			if (dists[d].proportion)
 				printf(" %.4f | %.4f |\n",
 				       exact_coverage(SX_INTERVAL_WILSON, n, dists[d].p),

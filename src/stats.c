@@ -380,6 +380,7 @@ static const char *const interval_names[SX_INTERVAL_COUNT] = {
 	[SX_INTERVAL_WILSON] = "wilson",
 	[SX_INTERVAL_PERCENTILE] = "percentile",
 	[SX_INTERVAL_BASIC] = "basic",
+	[SX_INTERVAL_STUDENTIZED] = "studentized",
 };
 
 const char *sx_interval_name(enum sx_interval how)
@@ -519,9 +520,49 @@ static double max_abs(const double *v, size_t m)
 	return x;
 }
 
-/* A bootstrap interval of the mean of v[0..m) (m >= 1). */
-static void bootstrap_ci(const double *v, size_t m, double mean, enum sx_interval how, size_t B,
-			 uint64_t seed, double *lo, double *hi)
+/*
+ * The bootstrap-t interval of the mean of v[0..m) (m >= 2, not constant):
+ * the resamples are drawn as bootstrap_means draws them. Returns -1, leaving
+ * *lo and *hi alone, when a resample is constant (sd* = 0: its t* is not a
+ * number), which values with heavy ties produce.
+ */
+static int studentized_ci(const double *v, size_t m, double mean, size_t B, uint64_t seed,
+			  double *lo, double *hi)
+{
+	struct sx_rng *rng = sx_rng_new(seed);
+	double *t = xmalloc(sx_size_mul(B, sizeof(*t))), *x = xmalloc(sx_size_mul(m, sizeof(*x)));
+	double se = gsl_stats_sd_m(v, 1, m, mean) / sqrt((double)m);
+	size_t b, i;
+
+	for (b = 0; b < B; b++) {
+		double mb, sb;
+
+		for (i = 0; i < m; i++)
+			x[i] = v[sx_rng_below(rng, m)];
+		mb = gsl_stats_mean(x, 1, m);
+		sb = gsl_stats_sd_m(x, 1, m, mb);
+		if (!(sb > 0))
+			break;
+		t[b] = (mb - mean) / (sb / sqrt((double)m));
+	}
+	if (b == B) {
+		gsl_sort(t, 1, B);
+		*lo = mean - gsl_stats_quantile_from_sorted_data(t, 1, B, 1 - CI_ALPHA / 2) * se;
+		*hi = mean - gsl_stats_quantile_from_sorted_data(t, 1, B, CI_ALPHA / 2) * se;
+	}
+	sx_rng_free(rng);
+	free(t);
+	free(x);
+	return b == B ? 0 : -1;
+}
+
+/*
+ * A bootstrap interval of the mean of v[0..m) (m >= 1); returns the method
+ * used: a studentized interval that cannot be had falls back to the expanded
+ * BCa.
+ */
+static enum sx_interval bootstrap_ci(const double *v, size_t m, double mean, enum sx_interval how,
+				     size_t B, uint64_t seed, double *lo, double *hi)
 {
 	double *t;
 
@@ -529,12 +570,18 @@ static void bootstrap_ci(const double *v, size_t m, double mean, enum sx_interva
 		B = SX_STATS_BOOTSTRAP_B;
 	if (m == 1 || is_constant(v, m)) {
 		*lo = *hi = v[0];
-		return;
+		return how;
+	}
+	if (how == SX_INTERVAL_STUDENTIZED) {
+		if (!studentized_ci(v, m, mean, B, seed, lo, hi))
+			return how;
+		how = SX_INTERVAL_BCA_EXPANDED;
 	}
 	t = bootstrap_means(v, m, B, seed);
 	replicate_interval(t, B, mean, 1e-12 * max_abs(v, m), how, m,
 			   mean_acceleration(v, m, mean), lo, hi);
 	free(t);
+	return how;
 }
 
 /* The Wilson score interval of k ones in m; 0 or 1 exactly at the ends. */
@@ -592,7 +639,7 @@ static void interval_of(const double *v, size_t m, enum sx_interval how, size_t 
 	else if (how == SX_INTERVAL_CLOPPER_PEARSON)
 		clopper_pearson_ci(ones, m, &out->ci_lo, &out->ci_hi);
 	else
-		bootstrap_ci(v, m, out->mean, how, B, seed, &out->ci_lo, &out->ci_hi);
+		out->interval = bootstrap_ci(v, m, out->mean, how, B, seed, &out->ci_lo, &out->ci_hi);
 }
 
 void sx_stats_summary_as(const double *x, size_t n, enum sx_interval how, size_t B,

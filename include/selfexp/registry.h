@@ -75,8 +75,9 @@ enum sx_metric_dir { SX_DIR_NONE, SX_DIR_UP, SX_DIR_DOWN };
 #define SX_METRIC_DEMO 2u  /* a column of `selfexp demo`'s summary */
 /*
  * 0 or 1 per review (accuracy, parse failures, failed requests, DF_MIT):
- * the aggregate's interval is Clopper-Pearson's; the others get the expanded
- * BCa (stats.h enum sx_interval).
+ * the aggregate's interval is Clopper-Pearson's; the others get the
+ * studentized bootstrap, or the expanded BCa where a resample is constant
+ * (stats.h enum sx_interval).
  */
 #define SX_METRIC_PROPORTION 4u
 

@@ -58,7 +58,7 @@ static struct sx_json *aggregate_json(const struct run *run, const char *what, c
 	struct sx_json *o = sx_json_new_object();
 	struct sx_summary s;
 
-	sx_stats_summary_as(v, n, proportion ? SX_INTERVAL_CLOPPER_PEARSON : SX_INTERVAL_BCA_EXPANDED,
+	sx_stats_summary_as(v, n, proportion ? SX_INTERVAL_CLOPPER_PEARSON : SX_INTERVAL_STUDENTIZED,
 			    (size_t)run->cfg->bootstrap, summary_seed(run, what), &s);
 	sx_json_add_num(o, "n", (double)s.n);
 	sx_json_add(o, "mean", run_num_or_null(s.mean));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # summary.json's intervals (stats.h enum sx_interval): Clopper-Pearson for
-# the 0/1 metrics (accuracy, DF_MIT, the parse-failure rate), the expanded BCa
-# for the continuous ones, the basic bootstrap for the ECE, each naming itself
+# the 0/1 metrics (accuracy, DF_MIT, the parse-failure rate), the studentized
+# bootstrap for the continuous ones (the expanded BCa where a resample was
+# constant), the basic bootstrap for the ECE, each naming itself
 # in "interval". The exact intervals' ends are recomputed here from n and the
 # mean (by bisection on the binomial distribution); the
 # bootstrap intervals must move with --seed and stay put without it. The
@@ -50,6 +51,7 @@ def check(desc, cond):
     print(("ok " if cond else "not ok ") + desc)
 
 bad = []
+studentized = []
 for cond, c in list(s1["conditions"].items()) + list(sf["conditions"].items()):
     props = [("accuracy", c["accuracy"]), ("parse_failure_rate_ci", c["parse_failure_rate_ci"])]
     props += [("%s df_mit" % m, v["df_mit"]) for m, v in c["methods"].items() if "df_mit" in v]
@@ -62,12 +64,15 @@ for cond, c in list(s1["conditions"].items()) + list(sf["conditions"].items()):
         lo, hi = clopper_pearson(k, a["n"])
         if a["interval"] != "clopper_pearson" or abs(a["ci_lo"] - lo) > 1e-10 or abs(a["ci_hi"] - hi) > 1e-10:
             bad.append("%s %s: %s, expected clopper_pearson [%r, %r]" % (cond, name, a, lo, hi))
+    # continuous: the studentized bootstrap, or the expanded BCa where a resample was constant
     for m, v in c["methods"].items():
         for key in ("comprehensiveness", "sufficiency", "rankdel", "df_frac"):
-            if key in v and v[key]["n"] and v[key]["interval"] != "bca_expanded":
+            if key in v and v[key]["n"] and v[key]["interval"] not in ("studentized", "bca_expanded"):
                 bad.append("%s %s %s: %s" % (cond, m, key, v[key]["interval"]))
+        if "comprehensiveness" in v and v["comprehensiveness"]["n"] >= 10:
+            studentized.append(v["comprehensiveness"]["interval"] == "studentized")
     for key in ("coverage", "distinct_values"):
-        if c[key]["interval"] != "bca_expanded":
+        if c[key]["interval"] not in ("studentized", "bca_expanded"):
             bad.append("%s %s: %s" % (cond, key, c[key]["interval"]))
     if c["ece_ci"]["interval"] != "basic" or not (0 <= c["ece_ci"]["ci_lo"] <= c["ece_ci"]["ci_hi"] <= 1):
         bad.append("%s ece_ci: %s" % (cond, c["ece_ci"]))
@@ -76,6 +81,8 @@ for cond, c in list(s1["conditions"].items()) + list(sf["conditions"].items()):
 for b in bad:
     print("# " + b)
 check("every aggregate names its interval; Clopper-Pearson's ends are the binomial's", not bad)
+check("comprehensiveness (continuous, no ties) gets the studentized bootstrap (%d of %d)" % (sum(studentized), len(studentized)),
+      studentized and all(studentized))
 pe1, pe2 = s1["conditions"]["pe"], s2["conditions"]["pe"]
 rates = dict((k, v["parse_failure_rate"]) for k, v in s1["conditions"].items())
 check("the style mixed run has parse failures to count (%r)" % rates, max(rates.values()) > 0)

@@ -101,6 +101,24 @@ def mean_interval(v, how, B, seed):
     lo, hi, z0 = bca(t, mean, a, c, 1e-12 * max(abs(x) for x in v))
     return lo, hi
 
+def sd(x):
+    m = sum(x) / len(x)
+    return math.sqrt(sum((u - m) ** 2 for u in x) / (len(x) - 1))
+
+def studentized(v, B, seed):
+    # bootstrap-t: t* = (mean* - mean) / (sd* / sqrt(m)), [mean - q(.975) se, mean - q(.025) se];
+    # None when a resample is constant (stats.c then falls back to bca_expanded)
+    v = [x for x in v if x == x]; m = len(v); mean = sum(v) / m; se = sd(v) / math.sqrt(m)
+    g = GslMT(seed); t = []
+    for _ in range(B):
+        x = [v[g.below(m)] for _ in range(m)]
+        s = sd(x)
+        if s == 0:
+            return None
+        t.append((sum(x) / m - mean) / (s / math.sqrt(m)))
+    t.sort()
+    return mean - q7(t, 0.975) * se, mean - q7(t, 0.025) * se
+
 def wilson(k, n):
     z = ND.inv_cdf(0.975); z2 = z * z
     c = (k + z2 / 2) / (n + z2); h = z * math.sqrt(k * (n - k) / n + z2 / 4) / (n + z2)
@@ -133,6 +151,10 @@ for how in ("percentile", "bca", "bca_expanded"):
 show("skew12 bca_expanded s8", mean_interval(skew, "bca_expanded", 2000, 8))
 # A 64-bit seed whose halves fold to the same 32-bit seed as 7: the same interval.
 show("skew12 bca_expanded s(7<<32)", mean_interval(skew, "bca_expanded", 2000, 7 << 32))
+show("skew12 studentized s7", studentized(skew, 2000, 7))
+# ties: 0, 0, 0, 1 resample to all zeros now and then (no t*): bca_expanded instead
+print("ties4 studentized s7", studentized([0.0, 0.0, 0.0, 1.0], 2000, 7))
+show("ties4 bca_expanded s7", mean_interval([0.0, 0.0, 0.0, 1.0], "bca_expanded", 2000, 7))
 print("expanded c n=12 %.17g, n=10 %.17g, n=30 %.17g, n=100 %.17g" % tuple(
     math.sqrt(n / (n - 1)) * t_quantile(0.975, n - 1) for n in (12, 10, 30, 100)))
 # Wilson: DF_MIT-like 0/1 data.

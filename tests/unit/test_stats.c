@@ -287,6 +287,37 @@ static void test_summary_intervals(void **state)
 	assert_true(s.ci_lo > s2.ci_lo && s.ci_hi - s2.ci_hi > s.ci_lo - s2.ci_lo);
 }
 
+/* The bootstrap-t interval, and its fallback to the expanded BCa when a resample is constant. */
+static void test_studentized(void **state)
+{
+	static const double ties4[] = { 0, 0, 0, 1 };
+	struct sx_summary s, e;
+
+	(void)state;
+	/* iref.py skew12 studentized s7 */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_STUDENTIZED, 2000, 7, &s);
+	assert_int_equal(s.n, 12);
+	assert_int_equal(s.interval, SX_INTERVAL_STUDENTIZED);
+	assert_string_equal(sx_interval_name(s.interval), "studentized");
+	assert_near(s.ci_lo, 0.4137467901991897, 1e-9);
+	assert_near(s.ci_hi, 2.7230013841313729, 1e-9);
+	/* on right-skewed data its upper end reaches further than the expanded BCa's */
+	sx_stats_summary_as(skew12, 13, SX_INTERVAL_BCA_EXPANDED, 2000, 7, &e);
+	assert_true(s.ci_hi > e.ci_hi);
+	/* iref.py ties4: a resample of four zeros has no t*: the expanded BCa, and it says so */
+	sx_stats_summary_as(ties4, 4, SX_INTERVAL_STUDENTIZED, 2000, 7, &s);
+	assert_int_equal(s.interval, SX_INTERVAL_BCA_EXPANDED);
+	sx_stats_summary_as(ties4, 4, SX_INTERVAL_BCA_EXPANDED, 2000, 7, &e);
+	assert_true(s.ci_lo == e.ci_lo && s.ci_hi == e.ci_hi);
+	assert_near(s.ci_lo, 0, 1e-12);
+	assert_near(s.ci_hi, 1, 1e-12);
+	/* degenerate samples as for every bootstrap interval */
+	sx_stats_summary_as(ties4 + 3, 1, SX_INTERVAL_STUDENTIZED, 2000, 7, &s);
+	assert_true(s.ci_lo == 1 && s.ci_hi == 1);
+	sx_stats_summary_as(ties4, 3, SX_INTERVAL_STUDENTIZED, 2000, 7, &s);
+	assert_true(s.ci_lo == 0 && s.ci_hi == 0);
+}
+
 /* One proportion's interval of x[0..n) against iref.py's [lo, hi]; checks the method too. */
 static void check_prop(const double *x, size_t n, enum sx_interval how, double lo, double hi)
 {
@@ -649,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_ridge),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_summary_intervals),
+		cmocka_unit_test(test_studentized),
 		cmocka_unit_test(test_summary_proportions),
 		cmocka_unit_test(test_wilcoxon_exact),
 		cmocka_unit_test(test_wilcoxon_ties_exact),
