@@ -208,8 +208,10 @@ enum sx_sim_fault {
  *   ollama            Ollama's OpenAI compatibility: n ignored (one choice),
  *                     errors {"error":{"message","type","param":null,"code":null}}
  *   vllm              vLLM: n honoured, errors {"object":"error","message",
- *                     "type":"BadRequestError","param":null,"code":400},
- *                     /v1/models with max_model_len
+ *                     "type":"BadRequestError","param":null,"code":400}
+ * --ctx-size (ctx_size) refuses prompt + max tokens over it in each dialect's
+ * way (OpenAI's and vLLM's 400 "maximum context length"); --require-header
+ * (require_header) answers 401 to chat requests without that header.
  */
 enum sx_sim_dialect {
 	SX_SIM_DIALECT_OPENAI,

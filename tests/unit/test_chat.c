@@ -259,6 +259,53 @@ static void test_request_fields(void **state)
 	sx_buf_release(&canon);
 }
 
+/* Reasoning tokens, error.param and model lists: what the engine reads of other servers. */
+static void test_endpoint_fields(void **state)
+{
+	const char *ok = "{\"choices\":[{\"message\":{\"content\":\"(1, 0.9)\"}}],\"usage\":"
+			 "{\"prompt_tokens\":10,\"completion_tokens\":80,"
+			 "\"completion_tokens_details\":{\"reasoning_tokens\":64}}}";
+	const char *plain = "{\"choices\":[{\"message\":{\"content\":\"x\"}}]}";
+	const char *e400 = "{\"error\":{\"message\":\"Unsupported parameter: 'max_tokens'\","
+			   "\"type\":\"invalid_request_error\",\"param\":\"max_tokens\","
+			   "\"code\":\"unsupported_parameter\"}}";
+	const char *llama = "{\"error\":{\"code\":500,\"message\":\"Only one completion choice "
+			    "is allowed\",\"type\":\"server_error\"}}";
+	const char *models = "{\"object\":\"list\",\"data\":[{\"id\":\"a\"},{\"id\":\"b\"},{\"x\":1}]}";
+	const char *ollama = "{\"models\":[{\"name\":\"llama3.2:latest\"}]}";
+	struct sx_chat_answer a = SX_CHAT_ANSWER_INIT;
+	struct sx_buf b = SX_BUF_INIT;
+	char *m;
+
+	(void)state;
+	assert_int_equal(sx_chat_decode(ok, strlen(ok), &a, NULL), 0);
+	assert_int_equal(a.reasoning_tokens, 64);
+	assert_int_equal(a.completion_tokens, 80);
+	sx_chat_answer_release(&a);
+	assert_int_equal(sx_chat_decode(plain, strlen(plain), &a, NULL), 0);
+	assert_int_equal(a.reasoning_tokens, -1);
+	sx_chat_answer_release(&a);
+	m = sx_chat_error_param(e400, strlen(e400));
+	assert_string_equal(m, "max_tokens");
+	free(m);
+	assert_null(sx_chat_error_param(llama, strlen(llama)));
+	m = sx_chat_error_message(llama, strlen(llama));
+	assert_string_equal(m, "Only one completion choice is allowed");
+	free(m);
+	assert_int_equal(sx_chat_models_ids(models, strlen(models), 100, &b), 0);
+	assert_string_equal(b.buf, "[\"a\",\"b\"]");
+	sx_buf_reset(&b);
+	assert_int_equal(sx_chat_models_ids(models, strlen(models), 1, &b), 0);
+	assert_string_equal(b.buf, "[\"a\"]");
+	sx_buf_reset(&b);
+	assert_int_equal(sx_chat_models_ids(ollama, strlen(ollama), 100, &b), 0);
+	assert_string_equal(b.buf, "[\"llama3.2:latest\"]");
+	sx_buf_reset(&b);
+	assert_int_not_equal(sx_chat_models_ids("{}", 2, 100, &b), 0);
+	assert_int_not_equal(sx_chat_models_ids("nope", 4, 100, &b), 0);
+	sx_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_decode_refuses),
 		cmocka_unit_test(test_error_message),
 		cmocka_unit_test(test_request_fields),
+		cmocka_unit_test(test_endpoint_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -946,6 +946,26 @@ static void test_interrupt(void **state)
 	sx_sim_stop(s);
 }
 
+/* Client errors some servers send as 500: recognised, so never retried. */
+static void test_client_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(sx_engine_client_error("Only one completion choice is allowed"),
+			 SX_ENGINE_CLIENT_N);
+	assert_int_equal(sx_engine_client_error("context shift is disabled"), SX_ENGINE_CLIENT_CONTEXT);
+	assert_int_equal(sx_engine_client_error("the request exceeds the available context size, try "
+						"increasing it"), SX_ENGINE_CLIENT_CONTEXT);
+	assert_int_equal(sx_engine_client_error("This model's maximum context length is 4096 tokens."),
+			 SX_ENGINE_CLIENT_CONTEXT);
+	assert_int_equal(sx_engine_client_error("[json.exception.parse_error.101] parse error"),
+			 SX_ENGINE_CLIENT_BAD_BODY);
+	assert_int_equal(sx_engine_client_error("the server had an error"), 0);
+	assert_int_equal(sx_engine_client_error("simulated fault: the engine is currently overloaded"), 0);
+	assert_int_equal(sx_engine_client_error(NULL), 0);
+	/* the estimate reads max_completion_tokens too (reasoning models) */
+	assert_int_equal(sx_engine_estimate_tokens("{\"max_completion_tokens\":10}", 28), 7 + 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -961,6 +981,7 @@ int main(void)
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_max_requests),
 		cmocka_unit_test(test_interrupt),
+		cmocka_unit_test(test_client_errors),
 	};
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

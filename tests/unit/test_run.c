@@ -194,6 +194,12 @@ static void test_prob_sources(void **state)
 	a.nchoices = 4;
 	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p, NULL), 0);
 	assert_true(fabs(p - 2.0 / 3.0) < 1e-12); /* 2 of the 3 usable choices say 1 */
+	/* fewer choices than n asked for (a server that ignores n): unknown, never 0 or 1 */
+	cfg.gen.n = 4;
+	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p, NULL), 0);
+	a.nchoices = 1;
+	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p, NULL), -1);
+	cfg.gen.n = 1;
 	a.nchoices = 0;
 	assert_int_equal(run_answer_p_pos(&cfg, &a, &pr, &p, NULL), -1);
 	sx_parse_result_release(&pr);
