@@ -173,6 +173,11 @@ check_exit "score after the file changed exits 1" 1 "$X" score "$T/rescore"
 check "it says the file changed" grep -q "explanations file '.*expl.jsonl' has changed since the run" "$T/last.err"
 cp "$T/expl.saved" "$T/expl.jsonl"
 
+# the same run with the file given by its absolute path: the same run (for merge below)
+check_exit "the same run, the file by absolute path, exits 0" 0 "$X" run "${opts[@]}" --out "$T/whole" \
+	--cache "$T/whole.sqlite" --explanations "$T/expl.jsonl"
+check "it writes the same records.jsonl" cmp -s "$T/run/records.jsonl" "$T/whole/records.jsonl"
+
 # --limit: lines for reviews not read are unused, not errors
 check_exit "--limit 5 with the whole file exits 0" 0 "$X" run "${opts[@]}" --limit 5 --out "$T/lim" \
 	--cache "$T/cache.sqlite" --explanations "$T/expl.jsonl"
@@ -182,6 +187,15 @@ f = json.load(open(sys.argv[1] + "/run.json"))["explanations"]["files"][0]
 n = int(sys.argv[2])
 print(("ok" if f["explanations"] == 25 and f["unused"] == 5 * n - 25 else "not ok") + " unused lines are counted: %r" % f)
 PY
+
+# shards: each reads the whole file; merged, they are the unsharded run
+for i in 0 1; do
+	check_exit "shard $i/2 with explanations exits 0" 0 "$X" run "${opts[@]}" --shard $i/2 \
+		--out "$T/s$i" --cache "$T/s$i.sqlite" --explanations "$T/expl.jsonl"
+done
+check_exit "merge of the shards exits 0" 0 "$X" merge "$T/merged" "$T/s0" "$T/s1"
+check "the merged records.jsonl is the unsharded run's" cmp -s "$T/whole/records.jsonl" "$T/merged/records.jsonl"
+check "the merged summary.json too" cmp -s "$T/whole/summary.json" "$T/merged/summary.json"
 
 # ---- errors: file, line, problem; exit 1; nothing sent
 bad() { # bad NAME LINE... : a file whose lines are the arguments
