@@ -59,6 +59,13 @@ static const char *keep(struct sx_run_config *cfg, char *s)
 }
 
 /* path made absolute against base (NULL: the working directory), not resolved; the caller frees it. */
+static char *absolute(const char *path, const char *base);
+
+char *run_absolute_path(const char *path)
+{
+	return absolute(path, NULL);
+}
+
 static char *absolute(const char *path, const char *base)
 {
 	struct sx_buf b = SX_BUF_INIT;

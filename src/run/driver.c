@@ -155,6 +155,7 @@ static int load_explanations(struct run *run, struct sx_err *err)
 		const char *want = cfg->explanations_sha256[i];
 		const char *have;
 
+		run->xp_path[i] = run_absolute_path(cfg->explanations[i]);
 		rc = sx_explanations_load(&run->xp, cfg->explanations[i], &run->ds, complete, err);
 		if (rc)
 			return rc;
@@ -250,6 +251,8 @@ static void run_release(struct run *run)
 	}
 	sx_buf_release(&run->misses);
 	sx_explanations_release(&run->xp);
+	for (i = 0; i < SX_RUN_MAX_EXPLANATIONS; i++)
+		free(run->xp_path[i]);
 	free(run->pair_a);
 	free(run->pair_b);
 	sx_dataset_release(&run->ds);

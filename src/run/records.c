@@ -196,7 +196,7 @@ static void add_agreement(const struct run *run, struct sx_json *o, const struct
 	}
 }
 
-/* Where a file's explanation came from: "FILE:LINE", and the sign it was given in. */
+/* Where a file's explanation came from: "FILE:LINE" (FILE absolute), and the sign it was given in. */
 static void add_source(const struct run *run, struct sx_json *o, size_t r, enum sx_cond c, int m)
 {
 	const struct sx_expl_entry *x =
@@ -205,7 +205,7 @@ static void add_source(const struct run *run, struct sx_json *o, size_t r, enum 
 
 	if (!x)
 		return;
-	sx_buf_addf(&b, "%s:%zu", run->xp.files[x->file].path, x->line);
+	sx_buf_addf(&b, "%s:%zu", run->xp_path[x->file], x->line); /* absolute: score writes the same */
 	sx_json_add_str(o, "source", b.buf);
 	if (x->values)
 		sx_json_add_str(o, "sign", x->sign == SX_EXPL_SIGN_PREDICTED ? "predicted" : "positive");

@@ -131,6 +131,7 @@ struct run {
 						  * elicited [0] and perturbed [1] */
 	long nmisses[RUN_NSTAGES];
 	struct sx_explanations xp;               /* the --explanations files */
+	char *xp_path[SX_RUN_MAX_EXPLANATIONS];  /* owned: their absolute paths, as run.json has them */
 	size_t nmeth;                            /* SX_METHOD_COUNT + xp.nmethods */
 	size_t npairs;
 	int *pair_a, *pair_b;                    /* owned, npairs each */
@@ -275,6 +276,8 @@ int run_check_existing(const struct run *run, struct sx_err *err);
 int run_check_cache_path(const struct sx_run_config *cfg, struct sx_err *err);
 /* run.json: the configuration, the times and the counts. */
 struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st, int complete);
+/* path made absolute against the working directory, as run.json records paths (the caller frees it). */
+char *run_absolute_path(const char *path);
 /* The value of a JSON number or NaN as JSON (null when not finite). */
 struct sx_json *run_num_or_null(double v);
 

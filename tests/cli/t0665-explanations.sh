@@ -39,13 +39,17 @@ for line in open(sys.argv[1], encoding="utf-8"):
     # the ranking occlusion's metrics use: toward y, ties by position
     rank = sorted(range(len(t)), key=lambda i: (-toward[i], i))
     print(json.dumps({"id": r["id"], "method": "pyrank", "ranking": rank}))
+    # its top k alone: a second ranking-only method
+    print(json.dumps({"id": r["id"], "method": "pytop", "ranking": rank[:max(len(t) // 5, 1)]}))
     # a method for one condition only
     print(json.dumps({"id": r["id"], "method": "eponly", "condition": "ep", "values": occ}))
 PY
 opts=(--data "$T/data.jsonl" --conditions ep,pe --explainers self,occlusion --model sim
       --no-progress --seed 5 --base-url "$SIM_URL" --bootstrap 200)
+# a relative path, as a user gives it: records name the file by its absolute path, so score writes the same
 check_exit "run --explanations against the sim exits 0" 0 \
-	"$X" run "${opts[@]}" --out "$T/run" --cache "$T/cache.sqlite" --explanations "$T/expl.jsonl"
+	sh -c 'cd "$1" && shift && exec "$@"' - "$T" "$X" run "${opts[@]}" --out "$T/run" \
+	--cache "$T/cache.sqlite" --explanations expl.jsonl
 
 pyt - "$T/run" "$N" <<'PY'
 import json, math, sys
@@ -59,7 +63,7 @@ def close(a, b):
     if isinstance(a, list):
         return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
     return abs(a - b) <= 1e-12
-checked = {"pyocc": 0, "pyocc-pred": 0, "pyrank": 0, "eponly": 0}
+checked = {"pyocc": 0, "pyocc-pred": 0, "pyrank": 0, "eponly": 0}  # pytop: its own ranking
 bad = []
 for (rid, cond, m), occ in by.items():
     if m != "occlusion" or not occ.get("metrics"):
@@ -91,13 +95,16 @@ print(("ok" if vbad == 0 else "not ok") + " importance of pyocc and pyocc-pred (
 r = by[("r00", "ep", "pyrank")]
 print(("ok" if "ranking" in r and "importance" not in r and r["metrics_undefined"]["rankdel"].startswith("not defined for a top-k list or a ranking") else "not ok")
       + " a ranking-only record has 'ranking' and says why RankDel is undefined")
-print(("ok" if r["source"].endswith("expl.jsonl:3") and "sign" not in r else "not ok") + " its source is file:line " + r["source"])
+print(("ok" if r["source"] == sys.argv[1][:-4] + "/expl.jsonl:3" and "sign" not in r else "not ok") + " its source is the file's absolute path and line: " + r["source"])
 ag = by[("r00", "ep", "pyocc")]["agreement"]
-print(("ok" if set(ag) == {"self", "occlusion", "pyocc-pred", "pyrank", "eponly"} else "not ok")
+print(("ok" if set(ag) == {"self", "occlusion", "pyocc-pred", "pyrank", "pytop", "eponly"} else "not ok")
       + " a file method's record lists agreement with every other explainer: %s" % sorted(ag))
 print(("ok" if ag["occlusion"]["feature"] == 1 and ag["occlusion"]["rank"] == 1 else "not ok")
       + " pyocc agrees fully with occlusion (feature, rank)")
 print(("ok" if set(ag["pyrank"]) == {"feature", "iou"} else "not ok") + " agreement with a ranking is top-k only: %s" % sorted(ag["pyrank"]))
+two = [by[(i, c, "pyrank")]["agreement"]["pytop"] for (i, c, m) in by if m == "pyrank"]
+print(("ok" if len(two) == 60 and all(a["feature"] == 1 and a["iou"] == 1 for a in two) else "not ok")
+      + " two rankings agree on their first k (pyrank~pytop feature and IoU 1, %d reviews)" % len(two))
 s = json.load(open(sys.argv[1] + "/summary.json"))
 ep = s["conditions"]["ep"]
 print(("ok" if {"pyocc", "pyocc-pred", "pyrank", "eponly"} <= set(ep["methods"]) and "eponly" not in s["conditions"]["pe"]["methods"] else "not ok")
@@ -112,14 +119,16 @@ print(("ok" if "ep-vs-pe/pyocc" in s["comparisons"] and "ep/pyocc-vs-self" in s[
       + " comparisons include the file's methods")
 rj = json.load(open(sys.argv[1] + "/run.json"))
 f = rj["explanations"]["files"][0]
-print(("ok" if f["explanations"] == 4 * int(sys.argv[2]) and len(f["sha256"]) == 64 and rj["explanations"]["methods"]["pyrank"]["kind"] == "ranking"
+print(("ok" if f["explanations"] == 5 * int(sys.argv[2]) and len(f["sha256"]) == 64 and rj["explanations"]["methods"]["pyrank"]["kind"] == "ranking"
        and rj["config"]["explanations"][0]["sha256"] == f["sha256"] else "not ok") + " run.json records the file, its SHA-256 and its methods")
 PY
 
 check_exit "selfexp table exits 0" 0 "$X" table "$T/run"
 [ -n "${EXPL_KEEP:-}" ] && cp -r "$T/run" "$EXPL_KEEP"
 cp "$T/last.out" "$T/table.md"
-check "the faithfulness table has a row for pyocc" grep -q '^| pyocc ' "$T/table.md"
+check "the faithfulness table has rows for pyocc and pyrank" \
+	sh -c "awk '/Faithfulness/,/^Mean/' '$T/table.md' | grep -q '^| pyocc | 30 |' &&
+	       awk '/Faithfulness/,/^Mean/' '$T/table.md' | grep -q '^| pyrank | 30 | .* | – |\$'"
 check "the rank agreement table has a pyocc column" \
 	sh -c "grep -A3 'rank agreement\$' '$T/table.md' | grep -q '| pyocc |'"
 check "the feature agreement table has pyocc and pyrank columns" \
@@ -137,6 +146,21 @@ check "the report has a histogram of pyocc's values" grep -q 'pyocc importance, 
 check_exit "compare gates on a file's method" 0 "$X" compare "$T/run" "$T/run" \
 	--metrics pyocc:comprehensiveness,pyrank:sufficiency --bootstrap 100
 check "compare names the method" grep -q 'pyocc' "$T/last.out"
+check_exit "compare refuses a method neither run has (a usage error, as for an unknown metric)" 2 "$X" compare "$T/run" "$T/run" \
+	--metrics pyoc:comprehensiveness --bootstrap 100
+check "  and names it" grep -q "unknown method 'pyoc': neither run has explanations of that name" "$T/last.err"
+
+# without metrics (and without occlusion) a file's methods still get agreement
+check_exit "--no-metrics --explainers self with explanations exits 0" 0 "$X" run "${opts[@]}" \
+	--no-metrics --explainers self --out "$T/nometrics" --cache "$T/cache.sqlite" \
+	--explanations "$T/expl.jsonl"
+pyt - "$T/nometrics" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1] + "/records.jsonl")]
+ag = [r for r in recs if r["method"] == "pyocc" and "self" in r.get("agreement", {})]
+print(("ok" if len(ag) == 60 and not any("metrics" in r for r in recs) else "not ok")
+      + " agreement of pyocc with self on every review, no metrics (%d)" % len(ag))
+PY
 
 # score reproduces the run from the recorded file, and refuses a changed one
 cp -r "$T/run" "$T/rescore"
@@ -149,6 +173,11 @@ check_exit "score after the file changed exits 1" 1 "$X" score "$T/rescore"
 check "it says the file changed" grep -q "explanations file '.*expl.jsonl' has changed since the run" "$T/last.err"
 cp "$T/expl.saved" "$T/expl.jsonl"
 
+# the same run with the file given by its absolute path: the same run (for merge below)
+check_exit "the same run, the file by absolute path, exits 0" 0 "$X" run "${opts[@]}" --out "$T/whole" \
+	--cache "$T/whole.sqlite" --explanations "$T/expl.jsonl"
+check "it writes the same records.jsonl" cmp -s "$T/run/records.jsonl" "$T/whole/records.jsonl"
+
 # --limit: lines for reviews not read are unused, not errors
 check_exit "--limit 5 with the whole file exits 0" 0 "$X" run "${opts[@]}" --limit 5 --out "$T/lim" \
 	--cache "$T/cache.sqlite" --explanations "$T/expl.jsonl"
@@ -156,8 +185,17 @@ pyt - "$T/lim" "$N" <<'PY'
 import json, sys
 f = json.load(open(sys.argv[1] + "/run.json"))["explanations"]["files"][0]
 n = int(sys.argv[2])
-print(("ok" if f["explanations"] == 20 and f["unused"] == 4 * n - 20 else "not ok") + " unused lines are counted: %r" % f)
+print(("ok" if f["explanations"] == 25 and f["unused"] == 5 * n - 25 else "not ok") + " unused lines are counted: %r" % f)
 PY
+
+# shards: each reads the whole file; merged, they are the unsharded run
+for i in 0 1; do
+	check_exit "shard $i/2 with explanations exits 0" 0 "$X" run "${opts[@]}" --shard $i/2 \
+		--out "$T/s$i" --cache "$T/s$i.sqlite" --explanations "$T/expl.jsonl"
+done
+check_exit "merge of the shards exits 0" 0 "$X" merge "$T/merged" "$T/s0" "$T/s1"
+check "the merged records.jsonl is the unsharded run's" cmp -s "$T/whole/records.jsonl" "$T/merged/records.jsonl"
+check "the merged summary.json too" cmp -s "$T/whole/summary.json" "$T/merged/summary.json"
 
 # ---- errors: file, line, problem; exit 1; nothing sent
 bad() { # bad NAME LINE... : a file whose lines are the arguments
