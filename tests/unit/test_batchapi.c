@@ -347,6 +347,60 @@ static void test_dir_rounds(void **state)
 	free(sp);
 }
 
+/* A stage is split at the limits per batch: requests, and bytes. */
+static void test_split(void **state)
+{
+	char *dir = tmpdir_path("split"), *sp = tmpdir_path("split-batches.json");
+	static const char *const keys[5] = { "a0", "a1", "a2", "a3", "a4" };
+	struct sx_batchapi_config cfg;
+	struct sx_batch_req reqs[5];
+	struct sx_batchapi *b = NULL;
+	struct answers ans;
+	struct sx_buf line = SX_BUF_INIT;
+	size_t i;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	memset(reqs, 0, sizeof(reqs));
+	assert_int_equal(sx_mkdir_p(dir, 0755, NULL), 0);
+	cfg.dir = dir;
+	cfg.state_path = sp;
+	cfg.max_lines = 2;
+	assert_int_equal(sx_batchapi_new(&cfg, take, &ans, &b, NULL), 0);
+	for (i = 0; i < 5; i++) {
+		reqs[i].key = keys[i];
+		reqs[i].body = "{}";
+		reqs[i].len = 2;
+	}
+	assert_int_equal(sx_batchapi_run(b, reqs, 5, "s", NULL), SX_EPENDING);
+	assert_int_equal(sx_batchapi_state(b)->n, 3);
+	assert_int_equal(sx_batchapi_state(b)->v[0].requests, 2);
+	assert_int_equal(sx_batchapi_state(b)->v[1].requests, 2);
+	assert_int_equal(sx_batchapi_state(b)->v[2].requests, 1);
+	sx_batchapi_free(b);
+
+	/* by bytes: a file holds as many whole lines as fit, and at least one */
+	sx_batchapi_request_line("b0", "{}", 2, &line);
+	cfg.max_lines = 0;
+	cfg.max_bytes = 2 * line.len;
+	cfg.state_path = sp;
+	unlink(sp);
+	assert_int_equal(sx_batchapi_new(&cfg, take, &ans, &b, NULL), 0);
+	assert_int_equal(sx_batchapi_run(b, reqs, 5, "t", NULL), SX_EPENDING);
+	assert_int_equal(sx_batchapi_state(b)->n, 3);
+	assert_int_equal(sx_batchapi_state(b)->v[0].requests, 2);
+	cfg.max_bytes = 1;
+	sx_batchapi_free(b);
+	unlink(sp);
+	assert_int_equal(sx_batchapi_new(&cfg, take, &ans, &b, NULL), 0);
+	assert_int_equal(sx_batchapi_run(b, reqs, 5, "u", NULL), SX_EPENDING);
+	assert_int_equal(sx_batchapi_state(b)->n, 5);
+	sx_batchapi_free(b);
+	sx_buf_release(&line);
+	free(dir);
+	free(sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_output_failed),
 		cmocka_unit_test(test_state_roundtrip),
 		cmocka_unit_test(test_dir_rounds),
+		cmocka_unit_test(test_split),
 	};
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
