@@ -442,6 +442,10 @@ int sx_batchapi_new(const struct sx_batchapi_config *cfg, sx_batchapi_answer_fn 
 	b->ctx = ctx;
 	if (!b->cfg.poll_s)
 		b->cfg.poll_s = 1.0;
+	if (b->cfg.max_lines <= 0 || b->cfg.max_lines > SX_BATCH_MAX_LINES)
+		b->cfg.max_lines = SX_BATCH_MAX_LINES;
+	if (!b->cfg.max_bytes || b->cfg.max_bytes > SX_BATCH_MAX_BYTES)
+		b->cfg.max_bytes = SX_BATCH_MAX_BYTES;
 	rc = sx_batch_state_load(&b->st, cfg->state_path, err);
 	if (rc) {
 		sx_batchapi_free(b);
@@ -1104,8 +1108,7 @@ static int submit(struct sx_batchapi *b, struct sx_batch_req *reqs, size_t n, co
 			continue;
 		sx_buf_reset(&line);
 		sx_batchapi_request_line(reqs[i].key, reqs[i].body, reqs[i].len, &line);
-		if (lines && (lines + 1 > SX_BATCH_MAX_LINES ||
-			      data.len + line.len > SX_BATCH_MAX_BYTES)) {
+		if (lines && (lines + 1 > b->cfg.max_lines || data.len + line.len > b->cfg.max_bytes)) {
 			rc = submit_one(b, stage, round, lines, &data, err);
 			sx_buf_reset(&data);
 			lines = 0;

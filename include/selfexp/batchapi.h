@@ -126,6 +126,8 @@ struct sx_batchapi_config {
 	double timeout_s;        /* per API call */
 	double poll_s;           /* first wait between polls (backoff to 30 s); 0 = 1 s */
 	double price_in, price_out; /* USD per 1M tokens at the batch price */
+	long max_lines;          /* requests per batch, 0 = SX_BATCH_MAX_LINES */
+	size_t max_bytes;        /* bytes per input file, 0 = SX_BATCH_MAX_BYTES */
 	volatile sig_atomic_t *interrupted; /* borrowed; stop waiting when set */
 };
 

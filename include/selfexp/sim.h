@@ -234,8 +234,8 @@ enum sx_sim_batch_fault {
 	SX_SIM_BFAULT_LINES,  /* each line fails (http 500 in the error file) with batch_fail_rate,
 			       * drawn per batch: a new batch of the same lines mostly succeeds */
 	SX_SIM_BFAULT_ALWAYS, /* the same lines (by custom_id, a batch_fail_rate share) fail in every batch */
-	SX_SIM_BFAULT_EXPIRE, /* the first batch expires: its first half answered, the rest
-			       * "batch_expired" in the error file */
+	SX_SIM_BFAULT_EXPIRE, /* the first batch (the second with FAIL) expires: its first
+			       * half answered, the rest "batch_expired" in the error file */
 	SX_SIM_BFAULT_FAIL,   /* the first batch fails (status failed, no output) */
 	SX_SIM_BFAULT_CUT,    /* the first download of each output file stops half-way */
 	SX_SIM_BFAULT_COUNT

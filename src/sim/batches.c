@@ -446,7 +446,9 @@ static void run_batch(struct sim_batches *b, struct sim_batch *t)
 	struct sx_buf outd = SX_BUF_INIT, errd = SX_BUF_INIT, ans = SX_BUF_INIT;
 	const char *p, *e;
 	long idx = 0, half;
-	int expire = has_fault(b, SX_SIM_BFAULT_EXPIRE) && t->seq == 0;
+	/* with both faults, the first batch fails and the second expires */
+	int expire = has_fault(b, SX_SIM_BFAULT_EXPIRE) &&
+		     t->seq == (has_fault(b, SX_SIM_BFAULT_FAIL) ? 1 : 0);
 
 	t->ended = (long long)time(NULL);
 	if (!in || (has_fault(b, SX_SIM_BFAULT_FAIL) && t->seq == 0)) {
