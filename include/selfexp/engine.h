@@ -29,6 +29,8 @@ enum sx_engine_keys {
 	SX_ENGINE_KEYS_HOST          /* the host-only key alone (score of a run recorded before) */
 };
 
+struct sx_engine_stats;
+
 struct sx_engine_config {
 	const char *base_url;   /* borrowed; e.g. http://127.0.0.1:8080/v1 */
 	const char *api_key;    /* borrowed; may be NULL; never logged or stored */
@@ -42,12 +44,18 @@ struct sx_engine_config {
 	long max_requests;      /* hard cap on distinct requests sent over the engine's life
 				 * (retries of a request already sent do not count), 0 = none */
 	double max_cost;        /* hard cap on spend in USD, 0 = none: a request is only sent when
-				 * the spend so far plus the worst case of everything in flight
+				 * prior_cost plus the spend so far plus the worst case of everything in flight
 				 * (estimated prompt tokens, max_tokens completion tokens) fits */
 	double price_in, price_out; /* USD per 1M prompt / completion tokens, for accounting */
 	int progress;           /* draw a progress line on stderr (caller decides: only on a terminal) */
 	int insecure;           /* disable TLS verification (recorded by the caller in run.json) */
 	int cache_keys;         /* enum sx_engine_keys */
+	double prior_cost;      /* USD spent by earlier processes of the same run (the run's
+				 * ledger): counted against max_cost, not in the stats */
+	/* called (when set) after requests were sent and after answers came back, with the
+	 * stats so far, before those requests reach the network: the run's ledger */
+	void (*on_account)(void *ctx, const struct sx_engine_stats *st);
+	void *account_ctx;      /* borrowed, passed to on_account */
 	int accept_insecure_cache; /* a run that verifies TLS certificates (https without
 				    * insecure) takes only cached answers that were fetched
 				    * with verification, unless this is set; rows of older
@@ -58,7 +66,8 @@ struct sx_engine_config {
 	.base_url = NULL, .api_key = NULL, .cache_path = NULL, .concurrency = 16, .rpm = 0, \
 	.tpm = 0, .retries = 6, .timeout_s = 120.0, .offline = 0, .max_requests = 0, \
 	.max_cost = 0, .price_in = 0, .price_out = 0, .progress = 0, .insecure = 0, \
-	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .accept_insecure_cache = 0, \
+	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .accept_insecure_cache = 0, .prior_cost = 0, \
+	.on_account = NULL, .account_ctx = NULL, \
 }
 
 struct sx_request {

@@ -138,7 +138,10 @@ struct sx_run_outcome {
 	char written_to[4096]; /* the run directory written ("" when none) */
 	long logprob_assumed; /* --prob logprob: answers whose other label was not in top_logprobs */
 	long naive_requests;
-	struct sx_engine_stats stats;
+	struct sx_engine_stats stats; /* this process */
+	long processes;     /* processes of this run (its ledger), this one included */
+	long total_sent;    /* distinct requests sent by all of them */
+	double total_cost;  /* USD spent by all of them */
 };
 
 /*

@@ -164,6 +164,7 @@ static void run_release(struct run *run)
 	sx_dataset_release(&run->ds);
 	running_engine = NULL;
 	sx_engine_free(run->engine);
+	run_ledger_close(&run->ledger);
 }
 
 /* ---------------------------------------------------------------- stages */
@@ -349,9 +350,11 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 {
 	struct run run;
 	struct sx_engine_stats st;
+	struct sx_engine_config ecfg;
 	int rc, stopped;
 
 	memset(&run, 0, sizeof(run));
+	run.ledger.fd = -1;
 	memset(outcome, 0, sizeof(*outcome));
 	run.cfg = cfg;
 	run.started = time(NULL);
@@ -366,7 +369,16 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 			run_dry(&run, outcome);
 		goto out;
 	}
-	rc = sx_engine_new(&cfg->engine, &run.engine, err);
+	/* every process of the run in its ledger; --max-cost counts what the earlier ones spent */
+	ecfg = cfg->engine;
+	if (!cfg->rescore) {
+		if ((rc = run_ledger_open(&run.ledger, &run, err)))
+			goto out;
+		ecfg.prior_cost = run.ledger.before.cost;
+		ecfg.on_account = run_ledger_account;
+		ecfg.account_ctx = &run.ledger;
+	}
+	rc = sx_engine_new(&ecfg, &run.engine, err);
 	if (rc)
 		goto out;
 	running_engine = run.engine;
@@ -393,6 +405,11 @@ out:
 	outcome->naive_requests = run.naive;
 	if (run.engine)
 		sx_engine_get_stats(run.engine, &outcome->stats);
+	if (rc == SX_ENET)
+		run_ledger_discard(&run.ledger);
+	outcome->processes = run.ledger.processes + 1;
+	outcome->total_sent = run.ledger.before.sent + outcome->stats.sent;
+	outcome->total_cost = run.ledger.before.cost + outcome->stats.cost;
 	run_release(&run);
 	return rc;
 }
