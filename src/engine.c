@@ -77,7 +77,9 @@ struct sx_engine {
 	double timeout_s;
 	int concurrency, retries, offline, progress, color;
 	long max_requests;
-	double max_cost, price_in, price_out;
+	double max_cost, price_in, price_out, prior_cost;
+	void (*on_account)(void *ctx, const struct sx_engine_stats *st);
+	void *account_ctx;
 	struct sx_cache *cache;
 	const struct sx_answers *answers; /* borrowed */
 	struct sx_answers *capture;       /* borrowed */
@@ -401,6 +403,9 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 	e->color = !(nc && *nc);
 	e->max_requests = cfg->max_requests;
 	e->max_cost = cfg->max_cost;
+	e->prior_cost = cfg->prior_cost;
+	e->on_account = cfg->on_account;
+	e->account_ctx = cfg->account_ctx;
 	e->price_in = cfg->price_in;
 	e->price_out = cfg->price_out;
 	e->rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() ^
@@ -1092,7 +1097,8 @@ static double start_requests(struct run *r)
 				continue;
 			}
 			if (e->max_cost > 0 &&
-			    e->stats.cost + e->reserved + j->est_cost > e->max_cost + 1e-12) {
+			    e->prior_cost + e->stats.cost + e->reserved + j->est_cost >
+				    e->max_cost + 1e-12) {
 				if (sx_http_in_flight(e->http) || r->retry.n)
 					return TICK_MS / 1000.0; /* what is in flight may cost less */
 				skip_rest(r, "not sent: --max-cost reached");
@@ -1134,14 +1140,20 @@ static void network_loop(struct run *r)
 
 	for (;;) {
 		double wait = -1;
-		int ms;
+		int ms, answered;
 
 		if (e->interrupted && !interrupted) {
 			interrupted = 1;
 			skip_rest(r, "not sent: interrupted");
 		}
-		if (!r->fatal && !interrupted)
+		if (!r->fatal && !interrupted) {
+			long before = e->stats.attempts;
+
 			wait = start_requests(r);
+			/* accounted before curl sends them (sx_http_poll) */
+			if (e->on_account && e->stats.attempts != before)
+				e->on_account(e->account_ctx, &e->stats);
+		}
 		if (r->fatal)
 			break;
 		if (!sx_http_in_flight(e->http) && wait < 0)
@@ -1157,11 +1169,15 @@ static void network_loop(struct run *r)
 		}
 		/* the answers of one wakeup are stored in one transaction, committed right after */
 		sx_cache_hold(e->cache);
+		answered = 0;
 		while (sx_http_next_done(e->http, &d)) {
 			if (!r->fatal)
 				on_done(r, &d);
 			sx_http_done_release(&d);
+			answered = 1;
 		}
+		if (answered && e->on_account)
+			e->on_account(e->account_ctx, &e->stats);
 		if (e->cache && !r->fatal) {
 			struct sx_err cerr = SX_ERR_INIT;
 

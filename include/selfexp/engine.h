@@ -46,6 +46,7 @@ enum sx_engine_batch {
 	SX_ENGINE_BATCH_API,  /* --batch */
 	SX_ENGINE_BATCH_DIR   /* --batch-dir DIR: no API calls */
 };
+struct sx_engine_stats;
 
 struct sx_engine_config {
 	const char *base_url;   /* borrowed; e.g. http://127.0.0.1:8080/v1 */
@@ -60,7 +61,7 @@ struct sx_engine_config {
 	long max_requests;      /* hard cap on distinct requests sent over the engine's life
 				 * (retries of a request already sent do not count), 0 = none */
 	double max_cost;        /* hard cap on spend in USD, 0 = none: a request is only sent when
-				 * the spend so far plus the worst case of everything in flight
+				 * prior_cost plus the spend so far plus the worst case of everything in flight
 				 * (estimated prompt tokens, max_tokens completion tokens) fits */
 	double price_in, price_out; /* USD per 1M prompt / completion tokens, for accounting */
 	int progress;           /* draw a progress line on stderr (caller decides: only on a terminal) */
@@ -76,6 +77,12 @@ struct sx_engine_config {
 	int batch_no_wait;      /* submit, then SX_EPENDING instead of waiting */
 	double batch_discount;  /* the fraction of the live price a batch costs (0.5) */
 	double batch_poll_s;    /* first wait between polls, 0 = 1 s */
+	double prior_cost;      /* USD spent by earlier processes of the same run (the run's
+				 * ledger): counted against max_cost, not in the stats */
+	/* called (when set) after requests were sent and after answers came back, with the
+	 * stats so far, before those requests reach the network: the run's ledger */
+	void (*on_account)(void *ctx, const struct sx_engine_stats *st);
+	void *account_ctx;      /* borrowed, passed to on_account */
 	int accept_insecure_cache; /* a run that verifies TLS certificates (https without
 				    * insecure) takes only cached answers that were fetched
 				    * with verification, unless this is set; rows of older
@@ -93,7 +100,8 @@ struct sx_engine_config {
 	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .auth = SX_HTTP_AUTH_BEARER, .headers = NULL, \
 	.nheaders = 0, .batch = SX_ENGINE_BATCH_OFF, .batch_dir = NULL, .batch_state = NULL, \
 	.batch_no_wait = 0, .batch_discount = 0.5, .batch_poll_s = 0, .accept_insecure_cache = 0, \
-	.answers = NULL, .capture = NULL, \
+	.answers = NULL, .capture = NULL, .prior_cost = 0, .on_account = NULL, \
+	.account_ctx = NULL, \
 }
 
 struct sx_request {

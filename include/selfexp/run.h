@@ -177,7 +177,10 @@ struct sx_run_outcome {
 	long logprob_assumed; /* --prob logprob: answers whose other label was not in top_logprobs */
 	long substituted;     /* --compat paper: unparseable answers counted as (0, 0.5) */
 	long naive_requests;
-	struct sx_engine_stats stats;
+	struct sx_engine_stats stats; /* this process */
+	long processes;     /* processes of this run (its ledger), this one included */
+	long total_sent;    /* distinct requests sent by all of them */
+	double total_cost;  /* USD spent by all of them */
 };
 
 /*

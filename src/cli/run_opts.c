@@ -648,9 +648,11 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("stop cleanly before sending more than N requests\n"
 		   "(refused with --batch)") },
 	{ "max-cost", "USD", G_ENGINE, RUN, POSITIVE(cfg.engine.max_cost, "a positive amount in USD"),
-	  RUN_HELP("stop cleanly before spending more than USD\n"
-		   "(refused with --batch: a batch's cost is known only\n"
-		   "when it is done; see --dry-run --batch)") },
+	  RUN_HELP("stop cleanly before spending more than USD, counting\n"
+		   "what earlier processes of the same run directory spent\n"
+		   "(DIR/ledger.jsonl; run.json \"totals\"); refused with\n"
+		   "--batch: a batch's cost is known only when it is done;\n"
+		   "see --dry-run --batch") },
 	{ "price-in", "USD", G_ENGINE, RUN,
 	  DOUBLE(cfg.engine.price_in, 0, HUGE_VAL, "USD per 1M tokens"),
 	  RUN_HELP("price per 1M prompt / completion tokens (default: from\n"
@@ -1386,6 +1388,10 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		out->reviews, st->requests, st->unique, recorded, st->cache_hits, st->sent, st->retries,
 		st->failed, st->skipped, out->naive_requests, st->prompt_tokens,
 		st->completion_tokens, st->cost, out->written_to[0] ? out->written_to : "(nothing written)");
+	if (out->processes > 1)
+		fprintf(stderr, "selfexp: all %ld processes of this run: %ld sent, $%.4f (run.json "
+			"\"totals\"; --max-cost counts them all)\n", out->processes, out->total_sent,
+			out->total_cost);
 	if (out->requests_failed)
 		report_failures(cfg, out);
 	if (out->logprob_assumed)

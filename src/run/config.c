@@ -805,6 +805,29 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	return j;
 }
 
+/*
+ * What every process of the run sent and spent (the ledger's earlier
+ * processes plus this one); "counts" is this process alone.
+ */
+static struct sx_json *totals_json(const struct run *run, const struct sx_engine_stats *st)
+{
+	const struct run_ledger *l = &run->ledger;
+	struct sx_json *j = sx_json_new_object();
+
+	sx_json_add_num(j, "processes", (double)(l->processes + 1));
+	sx_json_add_num(j, "sent", (double)(l->before.sent + st->sent));
+	sx_json_add_num(j, "attempts", (double)(l->before.attempts + st->attempts));
+	sx_json_add_num(j, "prompt_tokens", (double)(l->before.prompt_tokens + st->prompt_tokens));
+	sx_json_add_num(j, "completion_tokens",
+			(double)(l->before.completion_tokens + st->completion_tokens));
+	sx_json_add_num(j, "cost_usd", l->before.cost + st->cost);
+	if (l->unreadable)
+		sx_json_add_num(j, "unreadable_ledger_lines", (double)l->unreadable);
+	if (l->write_failed)
+		sx_json_add_num(j, "ledger_write_failures", (double)l->write_failed);
+	return j;
+}
+
 /* Failed requests by stage and condition, and their reasons by stage with counts. */
 static struct sx_json *failures_json(const struct run *run)
 {
@@ -936,6 +959,7 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 	sx_json_add(o, "lime", lime_json(cfg));
 	sx_json_add_num(o, "bootstrap", (double)cfg->bootstrap);
 	sx_json_add(o, "counts", counts_json(run, st));
+	sx_json_add(o, "totals", totals_json(run, st));
 	sx_json_add(o, "failures", failures_json(run));
 	if (cfg->nexplanations)
 		sx_json_add(o, "explanations", files_json(run));
@@ -1010,6 +1034,22 @@ void sx_run_config_diff(const struct sx_run_config *a, const struct sx_run_confi
 	sx_json_free(jb);
 }
 
+void run_config_fingerprint(const struct run *run, char out[65])
+{
+	const char *hashes[SX_COND_COUNT] = { NULL };
+	struct sx_json *j;
+	char *text;
+	int c;
+
+	for (c = 0; c < SX_COND_COUNT; c++)
+		hashes[c] = run->have_prompt[c] ? run->prompts[c].hash : NULL;
+	j = comparable(run->cfg, hashes);
+	text = sx_json_print(j, 0);
+	sx_sha256_hex(text, strlen(text), out);
+	free(text);
+	sx_json_free(j);
+}
+
 int run_check_existing(const struct run *run, struct sx_err *err)
 {
 	const struct sx_run_config *cfg = run->cfg;
@@ -1059,7 +1099,8 @@ out:
 int run_check_cache_path(const struct sx_run_config *cfg, struct sx_err *err)
 {
 	static const char *const written[] = { SX_RUNDIR_RUN_JSON, SX_RUNDIR_SUMMARY_JSON,
-					       SX_RUNDIR_RECORDS_JSONL, "misses.jsonl" };
+					       SX_RUNDIR_RECORDS_JSONL, "misses.jsonl",
+					       RUN_LEDGER_FILE };
 	char *cache, *dir;
 	size_t i, n;
 	int rc = 0;

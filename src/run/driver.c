@@ -259,6 +259,7 @@ static void run_release(struct run *run)
 	running_engine = NULL;
 	sx_engine_free(run->engine);
 	sx_answers_free(run->answers);
+	run_ledger_close(&run->ledger);
 }
 
 /* ---------------------------------------------------------------- stages */
@@ -452,6 +453,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	int rc, stopped;
 
 	memset(&run, 0, sizeof(run));
+	run.ledger.fd = -1;
 	memset(outcome, 0, sizeof(*outcome));
 	run.cfg = cfg;
 	run.started = time(NULL);
@@ -474,6 +476,13 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	ec = cfg->engine;
 	ec.answers = run.answers;
 	ec.capture = cfg->capture;
+	/* every process of the run in its ledger; --max-cost counts what the earlier ones spent */
+	if (!rc && !cfg->rescore) {
+		rc = run_ledger_open(&run.ledger, &run, err);
+		ec.prior_cost = run.ledger.before.cost;
+		ec.on_account = run_ledger_account;
+		ec.account_ctx = &run.ledger;
+	}
 	if (!rc)
 		rc = sx_engine_new(&ec, &run.engine, err);
 	if (rc)
@@ -516,6 +525,11 @@ out:
 	outcome->naive_requests = run.naive;
 	if (run.engine)
 		sx_engine_get_stats(run.engine, &outcome->stats);
+	if (rc == SX_ENET)
+		run_ledger_discard(&run.ledger);
+	outcome->processes = run.ledger.processes + 1;
+	outcome->total_sent = run.ledger.before.sent + outcome->stats.sent;
+	outcome->total_cost = run.ledger.before.cost + outcome->stats.cost;
 	run_release(&run);
 	return rc;
 }

@@ -97,8 +97,44 @@ struct item {
 };
 
 /* The state of one run. */
+/* ---- ledger.c ----------------------------------------------------------- */
+
+/* The ledger of every process of a run, in its run directory (ledger.c). */
+#define RUN_LEDGER_FILE "ledger.jsonl"
+
+struct run_ledger {
+	int fd;                        /* -1: no line taken yet (nothing sent; score) */
+	struct sx_buf path;            /* DIR/ledger.jsonl */
+	const char *dir;               /* borrowed: the run directory */
+	int dir_existed, file_existed;
+	long long offset;              /* this process's line */
+	time_t started;
+	char config[65];               /* the configuration's fingerprint */
+	long processes;                /* earlier processes of this configuration */
+	long unreadable;               /* lines that could not be read (cut by a crash) */
+	long write_failed;             /* updates of our line that failed */
+	struct sx_engine_stats before; /* sent, attempts, tokens, cost of the earlier ones */
+};
+
+struct run;
+/*
+ * Read what the earlier processes of this run (this configuration, in
+ * cfg->out_dir) sent and spent into l->before, and take a line for this
+ * process. The directory is created when missing.
+ */
+int run_ledger_open(struct run_ledger *l, const struct run *run, struct sx_err *err);
+/* sx_engine_config.on_account: rewrite this process's line (ctx is the ledger). */
+void run_ledger_account(void *ctx, const struct sx_engine_stats *st);
+void run_ledger_close(struct run_ledger *l);
+/*
+ * A run that wrote nothing (the endpoint down, the key refused): remove the
+ * ledger, and the run directory, when this process created them.
+ */
+void run_ledger_discard(struct run_ledger *l);
+
 struct run {
 	const struct sx_run_config *cfg;
+	struct run_ledger ledger;
 	struct sx_dataset ds;
 	size_t nrev;                   /* reviews of the run (the first --limit of ds) */
 	struct sx_prompt prompts[SX_COND_COUNT];
@@ -272,6 +308,8 @@ struct sx_json *run_summary(const struct run *run);
  * caps, cache) are not compared: they do not change the results.
  */
 int run_check_existing(const struct run *run, struct sx_err *err);
+/* SHA-256 hex of the configuration as run_check_existing compares it (the ledger's key). */
+void run_config_fingerprint(const struct run *run, char out[65]);
 /* Refuse a cache path that is, or lies inside, a file the run writes. */
 int run_check_cache_path(const struct sx_run_config *cfg, struct sx_err *err);
 /* run.json: the configuration, the times and the counts. */
