@@ -22,8 +22,9 @@
 
 #define BACKOFF_BASE_S 0.5
 #define BACKOFF_CAP_S 30.0
-/* A server's Retry-After / reset hint is honoured up to this long. */
-#define HINT_CAP_S 600.0
+/* An outage hold probes after this long, doubling up to PROBE_MAX_S. */
+#define PROBE_FIRST_S 0.5
+#define PROBE_MAX_S 2.0
 /* The loop wakes at least this often (to notice sx_engine_interrupt). */
 #define TICK_MS 100
 #define PROGRESS_INTERVAL_S 0.2
@@ -46,6 +47,7 @@ struct job {
 	int recorded;        /* answered by a recorded answer */
 	int unverified;      /* a cached answer was found and refused: fetched without TLS verification */
 	int attempts;
+	int held;            /* attempts that failed during an outage hold: not counted as retries */
 	double latency_ms;
 	double due;          /* JOB_WAITING: when to try again (monotonic s) */
 	long est_tokens;     /* prompt estimate + max_tokens */
@@ -74,8 +76,8 @@ struct sx_engine {
 	int verifies;       /* https with certificate verification: takes only verified rows */
 	int accept_insecure; /* ... unless this is set */
 	int fetch_insecure; /* answers fetched now are unverified (https with --insecure) */
-	double timeout_s;
-	int concurrency, retries, offline, progress, color;
+	double timeout_s, max_wait_s;
+	int concurrency, retries, offline, progress, color, quiet;
 	long max_requests;
 	double max_cost, price_in, price_out, prior_cost;
 	void (*on_account)(void *ctx, const struct sx_engine_stats *st);
@@ -88,6 +90,13 @@ struct sx_engine {
 	volatile sig_atomic_t interrupted;
 	struct bucket rpm, tpm;
 	double hold_until;  /* no request starts before this (a 429's hint) */
+	double wait_until;  /* the end of the longest wait announced (a hint), for the progress line */
+	const char *wait_why; /* the header that asked for it */
+	int fail_streak;    /* connection errors and 5xx in a row */
+	int outage;         /* holding the queue, probing with one request */
+	int outage_given_up; /* a hold reached max_wait_s: no more holds */
+	double outage_since, probe_at, probe_delay;
+	const void *probe;  /* the job sent as the probe (compared, never dereferenced) */
 	double reserved;    /* worst-case cost of requests in flight */
 	int ever_answered;  /* an HTTP status came back from the endpoint */
 	int ever_ok;        /* a well-formed 200 answer came back (the URL is right) */
@@ -393,6 +402,8 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 		sx_buf_add(&url, cfg->base_url + qpos, strcspn(cfg->base_url + qpos, "#"));
 	e->url = sx_buf_detach(&url, NULL);
 	e->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 120.0;
+	e->max_wait_s = cfg->max_wait_s > 0 ? cfg->max_wait_s : SX_ENGINE_MAX_WAIT_S;
+	e->quiet = cfg->quiet;
 	e->concurrency = cfg->concurrency > 0 ? cfg->concurrency : 16;
 	e->retries = cfg->retries >= 0 ? cfg->retries : 0;
 	e->offline = cfg->offline;
@@ -587,19 +598,34 @@ static void draw_progress(struct run *r, int final)
 	struct sx_engine *e = r->e;
 	double now = now_s(), el = now - r->start, rate;
 	long sent = e->stats.sent - r->sent_at_start;
-	char eta[32] = "-", recorded[48] = "";
+	char eta[80] = "-", recorded[48] = "";
+	const char *label = "eta";
 
 	if (!e->progress || (!final && now - r->last_draw < PROGRESS_INTERVAL_S))
 		return;
 	r->last_draw = now;
 	rate = el > 0 ? (double)sent / el : 0;
-	if (rate > 0 && r->done < r->njobs)
+	if (e->outage) {
+		/* the eta of a run that is not moving means nothing: say what it waits for */
+		char d[32];
+
+		fmt_duration(d, sizeof(d), now - e->outage_since);
+		snprintf(eta, sizeof(eta), "%s (server down, probing)", d);
+		label = "held";
+	} else if (e->wait_until - now >= SX_ENGINE_NOTICE_S / 2) {
+		char d[32];
+
+		fmt_duration(d, sizeof(d), e->wait_until - now);
+		snprintf(eta, sizeof(eta), "%s (%s)", d, e->wait_why ? e->wait_why : "?");
+		label = "wait";
+	} else if (rate > 0 && r->done < r->njobs) {
 		fmt_duration(eta, sizeof(eta), (double)(r->njobs - r->done) / rate);
+	}
 	if (e->answers)
 		snprintf(recorded, sizeof(recorded), "recorded %ld  ", e->stats.recorded);
-	fprintf(stderr, "\r%s%-8s%s %zu/%zu  %.1f req/s  eta %s  %shits %ld  retries %ld  %serrors %ld%s  $%.4f\033[K",
+	fprintf(stderr, "\r%s%-8s%s %zu/%zu  %.1f req/s  %s %s  %shits %ld  retries %ld  %serrors %ld%s  $%.4f\033[K",
 		e->color ? "\033[1m" : "", r->stage ? r->stage : "", e->color ? "\033[0m" : "",
-		r->done, r->njobs, rate, eta, recorded, e->stats.cache_hits, r->retries,
+		r->done, r->njobs, rate, label, eta, recorded, e->stats.cache_hits, r->retries,
 		e->color && r->errors ? "\033[31m" : "", r->errors,
 		e->color && r->errors ? "\033[0m" : "", e->stats.cost);
 	if (final)
@@ -744,7 +770,7 @@ static void schedule_retry(struct run *r, struct job *j, double hint, double now
 	struct sx_engine *e = r->e;
 	double delay, ceiling;
 
-	if (j->attempts > e->retries) {
+	if (j->attempts - j->held > e->retries) {
 		char *last = j->reason;
 
 		j->reason = NULL;
@@ -759,17 +785,144 @@ static void schedule_retry(struct run *r, struct job *j, double hint, double now
 	delay = rnd(e) * ceiling; /* full jitter */
 	if (hint >= 0) {
 		/*
-		 * At least what the server asked, plus the jitter: requests refused
-		 * together must not come back together, or against a rate limit
-		 * most of them are refused again.
+		 * At least what the server asked (on_done refused hints over
+		 * max_wait_s), plus the jitter: requests refused together must
+		 * not come back together, or against a rate limit most of them
+		 * are refused again.
 		 */
-		delay += hint < HINT_CAP_S ? hint : HINT_CAP_S;
+		delay += hint;
 	}
 	j->state = JOB_WAITING;
 	j->due = now + delay;
 	heap_push(&r->retry, j->due, (size_t)(j - r->jobs));
 	e->stats.retries++;
 	r->retries++;
+}
+
+/* ---------------------------------------------------------------- waits */
+
+/* Seconds as a message says them: whole seconds, or 3 digits when huge. */
+static void fmt_secs(char *buf, size_t n, double s)
+{
+	if (s < 1e9)
+		snprintf(buf, n, "%.0f s", s);
+	else
+		snprintf(buf, n, "%.3g s", s);
+}
+
+/*
+ * A wait the server asked for, secs long: on the progress line while it
+ * lasts, or said once on stderr (a wait that starts while another announced
+ * one lasts is part of the same episode).
+ */
+static void announce_wait(struct run *r, double secs, const char *why, int all, double now)
+{
+	struct sx_engine *e = r->e;
+	int fresh = now >= e->wait_until;
+	char d[32];
+
+	if (secs < SX_ENGINE_NOTICE_S)
+		return;
+	if (now + secs > e->wait_until) {
+		e->wait_until = now + secs;
+		e->wait_why = why;
+	}
+	if (!fresh || e->progress || e->quiet)
+		return;
+	fmt_secs(d, sizeof(d), secs);
+	fprintf(stderr, "selfexp: %s: the server asked to wait %s (%s); %s (--max-wait %g s)\n",
+		r->stage ? r->stage : "run", d, why,
+		all ? "holding every request until then" : "retrying that request then",
+		e->max_wait_s);
+}
+
+/* The server answers (anything but a connection error or a 5xx): an outage hold ends. */
+static void outage_end(struct run *r, double now)
+{
+	struct sx_engine *e = r->e;
+	char d[32];
+
+	e->fail_streak = 0;
+	if (!e->outage)
+		return;
+	e->outage = 0;
+	e->probe = NULL;
+	if (e->progress || e->quiet)
+		return;
+	fmt_secs(d, sizeof(d), now - e->outage_since);
+	fprintf(stderr, "selfexp: %s: the server answers again after %s of holding; going on\n",
+		r->stage ? r->stage : "run", d);
+}
+
+/*
+ * A connection error or a 5xx for j (its reason set). SX_ENGINE_OUTAGE_STREAK
+ * of them in a row are an outage: the queue is held and one request at a
+ * time probes the server. 1 when j was put back to wait for the end of the
+ * hold (that attempt does not count against the retries), 0 when j is
+ * retried as usual.
+ */
+static int outage_hit(struct run *r, struct job *j, double hint, double now)
+{
+	struct sx_engine *e = r->e;
+
+	e->fail_streak++;
+	/* only a server that answered well before is down for a while; one that never did is broken */
+	if (!e->outage && !e->outage_given_up && e->ever_ok &&
+	    e->fail_streak >= SX_ENGINE_OUTAGE_STREAK) {
+		e->outage = 1;
+		e->outage_since = now;
+		e->probe_delay = PROBE_FIRST_S;
+		e->probe_at = now + (hint > PROBE_FIRST_S ? hint : PROBE_FIRST_S);
+		e->probe = NULL;
+		if (!e->progress && !e->quiet)
+			fprintf(stderr, "selfexp: %s: %d requests in a row failed (the last: %s); "
+				"holding every request and probing the server with one until it "
+				"answers (at most --max-wait %g s)\n",
+				r->stage ? r->stage : "run", e->fail_streak,
+				j->reason ? j->reason : "?", e->max_wait_s);
+	}
+	if (!e->outage)
+		return 0;
+	if (e->probe == j) {
+		e->probe = NULL;
+		e->probe_delay = e->probe_delay * 2 < PROBE_MAX_S ? e->probe_delay * 2 : PROBE_MAX_S;
+		e->probe_at = now + (hint > e->probe_delay ? hint : e->probe_delay);
+	}
+	j->held++;
+	j->state = JOB_WAITING;
+	j->due = now;
+	heap_push(&r->retry, now, (size_t)(j - r->jobs));
+	e->stats.retries++;
+	r->retries++;
+	return 1;
+}
+
+/* A hold that lasted max_wait_s: what is not answered fails, and no later hold starts. */
+static void outage_give_up(struct run *r, double now)
+{
+	struct sx_engine *e = r->e;
+	char why[REASON_MAX], d[32];
+	size_t i;
+
+	fmt_secs(d, sizeof(d), now - e->outage_since);
+	snprintf(why, sizeof(why), "the server at '%s' did not answer for %s (connection errors "
+		 "or 5xx; --max-wait %g s)", e->base_url, d, e->max_wait_s);
+	for (i = 0; i < r->njobs; i++) {
+		struct job *j = &r->jobs[i];
+
+		if (j->state == JOB_PENDING || j->state == JOB_WAITING) {
+			job_reason(j, "%s", why);
+			job_finish(r, j, SX_RESULT_FAILED);
+		}
+	}
+	r->qhead = r->qlen;
+	r->retry.n = 0;
+	e->outage = 0;
+	e->outage_given_up = 1;
+	e->probe = NULL;
+	if (!e->progress && !e->quiet)
+		fprintf(stderr, "selfexp: %s: %s; the requests not answered failed\n",
+			r->stage ? r->stage : "run", why);
 }
 
 /* Text decoded from a body may spell the key with JSON escapes: redact it again. */
@@ -801,6 +954,17 @@ static int wrong_endpoint(struct run *r, struct job *j, const struct sx_http_don
 				      "the API at '%s' answered http 404 for '%s'%s%s; check "
 				      "--base-url (it usually ends in /v1) and --model",
 				      e->base_url, e->url, msg ? ": " : "", msg ? msg : "");
+	} else if (d->status == 405 || d->status == 501) {
+		r->fatal = sx_err_set(r->err, SX_ENET,
+				      "'%s' is not an OpenAI-compatible chat endpoint: POST '%s' "
+				      "answered http %ld%s%s; check --base-url (it usually ends in /v1)",
+				      e->base_url, e->url, d->status, msg ? ": " : "", msg ? msg : "");
+	} else if (d->status == 200 && d->content_type[0] && !strstr(d->content_type, "json")) {
+		r->fatal = sx_err_set(r->err, SX_ENET,
+				      "'%s' is not an OpenAI-compatible chat endpoint: POST '%s' "
+				      "answered http 200 with Content-Type '%s', not a JSON chat "
+				      "completion; check --base-url (it usually ends in /v1)",
+				      e->base_url, e->url, d->content_type);
 	} else {
 		return 0;
 	}
@@ -938,6 +1102,9 @@ static void on_done(struct run *r, struct sx_http_done *d)
 	j->latency_ms = d->elapsed_ms;
 	if (d->net == SX_HTTP_NET_OK)
 		e->ever_answered = 1;
+	if (d->net == SX_HTTP_NET_TOO_LARGE ||
+	    (d->net == SX_HTTP_NET_OK && (d->status < 500 || d->status == 501)))
+		outage_end(r, now); /* the server answers */
 
 	if (d->net == SX_HTTP_NET_UNREACHABLE && !e->ever_answered) {
 		r->fatal = sx_err_set(r->err, SX_ENET,
@@ -966,10 +1133,13 @@ static void on_done(struct run *r, struct sx_http_done *d)
 	}
 	if (d->net != SX_HTTP_NET_OK) {
 		job_reason(j, "%s", d->error);
-		schedule_retry(r, j, -1, now);
+		if (!outage_hit(r, j, -1, now))
+			schedule_retry(r, j, -1, now);
 		return;
 	}
 	if (d->status == 200) {
+		if (wrong_endpoint(r, j, d, NULL))
+			return;
 		if (sx_chat_decode(d->body.buf, d->body.len, &j->answer, &derr)) {
 			redact(e, derr.msg);
 			job_reason(j, "malformed answer: %s", derr.msg);
@@ -1048,18 +1218,35 @@ static void on_done(struct run *r, struct sx_http_done *d)
 		return;
 	}
 	if (d->status == 408 || d->status == 409 || d->status == 429 || d->status >= 500) {
+		const char *why = d->retry_after_ms ? "retry-after-ms" : "Retry-After";
+
 		hint = d->retry_after_s;
 		if (d->status == 429) {
-			if (d->reset_requests_s > hint)
+			if (d->reset_requests_s > hint) {
 				hint = d->reset_requests_s;
-			if (d->reset_tokens_s > hint)
+				why = "x-ratelimit-reset-requests";
+			}
+			if (d->reset_tokens_s > hint) {
 				hint = d->reset_tokens_s;
-			if (hint > HINT_CAP_S)
-				hint = HINT_CAP_S;
-			/* the server's rate limit is shared: hold every request, not just this one */
-			if (hint >= 0 && now + hint > e->hold_until)
-				e->hold_until = now + hint;
+				why = "x-ratelimit-reset-tokens";
+			}
 		}
+		if (hint > e->max_wait_s) {
+			char asked[32];
+
+			fmt_secs(asked, sizeof(asked), hint);
+			job_reason(j, "http %ld: the server asked to wait %s (%s), longer than "
+				   "--max-wait %g s; pass a larger --max-wait to wait that long",
+				   d->status, asked, why, e->max_wait_s);
+			job_finish(r, j, SX_RESULT_FAILED);
+			return;
+		}
+		if (d->status >= 500 && d->status != 501 && outage_hit(r, j, hint, now))
+			return;
+		/* the server's rate limit is shared: hold every request, not just this one */
+		if (d->status == 429 && hint >= 0 && now + hint > e->hold_until)
+			e->hold_until = now + hint;
+		announce_wait(r, hint, why, d->status == 429, now);
 		schedule_retry(r, j, hint, now);
 		return;
 	}
@@ -1081,7 +1268,20 @@ static double start_requests(struct run *r)
 		int from_retry;
 		double w;
 
-		if (r->retry.n && r->retry.items[0].due <= now) {
+		if (e->outage) {
+			/* one probe at a time, once the requests in flight are back */
+			double left = e->outage_since + e->max_wait_s - now;
+
+			if (sx_http_in_flight(e->http))
+				return TICK_MS / 1000.0;
+			if (left <= 0) {
+				outage_give_up(r, now);
+				continue;
+			}
+			if (e->probe_at > now)
+				return e->probe_at - now < left ? e->probe_at - now : left;
+		}
+		if (r->retry.n && (e->outage || r->retry.items[0].due <= now)) {
 			from_retry = 1;
 			idx = r->retry.items[0].job;
 		} else if (r->qhead < r->qlen) {
@@ -1128,6 +1328,8 @@ static double start_requests(struct run *r)
 		e->stats.attempts++;
 		e->reserved += j->est_cost;
 		j->state = JOB_IN_FLIGHT;
+		if (e->outage)
+			e->probe = j;
 	}
 	return 0;
 }

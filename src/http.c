@@ -598,6 +598,7 @@ int sx_http_next_done(struct sx_http *h, struct sx_http_done *out)
 		}
 		out->status = out->net == SX_HTTP_NET_OK ? status : 0;
 		out->retry_after_s = x->retry_after_s;
+		out->retry_after_ms = x->have_retry_after_ms;
 		out->reset_requests_s = x->reset_requests_s;
 		out->reset_tokens_s = x->reset_tokens_s;
 		out->elapsed_ms = total * 1000.0;
@@ -611,6 +612,15 @@ int sx_http_next_done(struct sx_http *h, struct sx_http_done *out)
 		else if (out->net != SX_HTTP_NET_OK)
 			snprintf(out->error, sizeof(out->error), "%s",
 				 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		if (out->net == SX_HTTP_NET_OK) {
+			char *ct = NULL;
+			size_t i;
+
+			curl_easy_getinfo(m->easy_handle, CURLINFO_CONTENT_TYPE, &ct);
+			snprintf(out->content_type, sizeof(out->content_type), "%s", ct ? ct : "");
+			for (i = 0; out->content_type[i]; i++)
+				out->content_type[i] = (char)tolower((unsigned char)out->content_type[i]);
+		}
 		if (out->net == SX_HTTP_NET_OK && status >= 300 && status < 400) {
 			char *loc = NULL;
 			size_t i;

@@ -10,6 +10,20 @@
  * well-formed 200 answer in the cache as it arrives, and fills one
  * struct sx_result per request, in the order of the requests, whatever the
  * order in which answers arrived. Identical requests in a batch are sent once.
+ *
+ * Waits. A 429 holds every request until the server's hint (Retry-After,
+ * retry-after-ms, x-ratelimit-reset-*) has passed; a 5xx's hint delays that
+ * request. A hint over max_wait_s fails the request at once. When, after a
+ * well-formed answer came back (a server that never gave one is broken, not
+ * down: its requests are retried as usual), SX_ENGINE_OUTAGE_STREAK requests
+ * in a row fail with a connection error or a 5xx (not 501), the engine holds the whole queue and probes with one
+ * request at a time (0.5 s, 1 s, then every 2 s, or the server's hint) until
+ * the server answers; attempts that fail during the hold do not count
+ * against the retries. After max_wait_s of holding, every request not yet
+ * answered fails ("the server ... did not answer for N s") and later
+ * batches retry as usual, without a hold. Waits of SX_ENGINE_NOTICE_S or
+ * more are shown on the progress line or, without it, said once per wait
+ * on stderr (unless quiet).
  */
 #include <stddef.h>
 
@@ -47,6 +61,12 @@ enum sx_engine_batch {
 	SX_ENGINE_BATCH_DIR   /* --batch-dir DIR: no API calls */
 };
 struct sx_engine_stats;
+/* The default of max_wait_s (--max-wait), in seconds. */
+#define SX_ENGINE_MAX_WAIT_S 120.0
+/* A wait at least this long is shown (progress line, or a notice on stderr). */
+#define SX_ENGINE_NOTICE_S 5.0
+/* This many connection errors or 5xx answers in a row start an outage hold. */
+#define SX_ENGINE_OUTAGE_STREAK 5
 
 struct sx_engine_config {
 	const char *base_url;   /* borrowed; e.g. http://127.0.0.1:8080/v1 */
@@ -57,6 +77,12 @@ struct sx_engine_config {
 	double tpm;             /* tokens per minute (prompt + max completion estimate), 0 = unlimited */
 	int retries;            /* attempts after the first, default 6 */
 	double timeout_s;       /* per attempt, default 120 */
+	double max_wait_s;      /* the longest wait the engine accepts, default 120 (SX_ENGINE_MAX_WAIT_S):
+				 * a server-requested wait (Retry-After in seconds or as an HTTP
+				 * date, retry-after-ms, x-ratelimit-reset-requests / -tokens on a
+				 * 429) longer than this fails the request at once, naming the
+				 * header; an outage hold (below) gives up after this long */
+	int quiet;              /* no wait or outage notices on stderr (without progress) */
 	int offline;            /* answer from the cache only; misses are failures with reason "offline miss" */
 	long max_requests;      /* hard cap on distinct requests sent over the engine's life
 				 * (retries of a request already sent do not count), 0 = none */
@@ -95,7 +121,7 @@ struct sx_engine_config {
 
 #define SX_ENGINE_CONFIG_INIT { \
 	.base_url = NULL, .api_key = NULL, .cache_path = NULL, .concurrency = 16, .rpm = 0, \
-	.tpm = 0, .retries = 6, .timeout_s = 120.0, .offline = 0, .max_requests = 0, \
+	.tpm = 0, .retries = 6, .timeout_s = 120.0, .max_wait_s = SX_ENGINE_MAX_WAIT_S, .quiet = 0, .offline = 0, .max_requests = 0, \
 	.max_cost = 0, .price_in = 0, .price_out = 0, .progress = 0, .insecure = 0, \
 	.cache_keys = SX_ENGINE_KEYS_ENDPOINT, .auth = SX_HTTP_AUTH_BEARER, .headers = NULL, \
 	.nheaders = 0, .batch = SX_ENGINE_BATCH_OFF, .batch_dir = NULL, .batch_state = NULL, \
@@ -172,14 +198,15 @@ void sx_engine_free(struct sx_engine *e);
  * when every request has a result (some may be FAILED or SKIPPED), SX_ENET
  * when the endpoint cannot be reached at all (connection refused, DNS, before
  * any HTTP answer came back), refuses the key (401/403), or answers a
- * redirect (never followed) or a 404 before any well-formed answer came back
- * (a wrong base URL or model: every request would fail), or presents a TLS
- * certificate that fails verification (never retried), SX_EINPUT when it
- * answers 400 naming a request field it does not support (every request
- * carries it; the message names the flag that fixes it), SX_EIO on a cache
- * error; in batch mode SX_EPENDING when batches are not done (batch_no_wait,
- * or a batch directory without its output files). Whatever the return
- * value, every res[i] is filled (on an error the
+ * redirect (never followed), a 404, 405 or 501, or a 200 whose Content-Type
+ * is not JSON before any well-formed answer came back (a wrong base URL or
+ * model, or no chat-completion API at all: every request would fail), or
+ * presents a TLS certificate that fails verification (never retried),
+ * SX_EINPUT when it answers 400 naming a request field it does not support
+ * (every request carries it; the message names the flag that fixes it),
+ * SX_EIO on a cache error; in batch mode SX_EPENDING when batches are not
+ * done (batch_no_wait, or a batch directory without its output files).
+ * Whatever the return value, every res[i] is filled (on an error the
  * requests not answered are SKIPPED with the error as reason) and must be
  * released.
  */

@@ -84,10 +84,12 @@ struct sx_http_done {
 	long status;           /* HTTP status, 0 when none was received */
 	struct sx_buf body;    /* owned */
 	double retry_after_s;  /* from retry-after-ms or Retry-After, -1 when absent */
+	int retry_after_ms;    /* retry_after_s came from retry-after-ms */
 	double reset_requests_s, reset_tokens_s; /* from x-ratelimit-reset-*, -1 when absent */
 	double elapsed_ms;
 	char error[256];       /* network error text, "" when net == SX_HTTP_NET_OK */
 	char location[256];    /* a 3xx answer's Location (truncated, control bytes blanked), else "" */
+	char content_type[64]; /* the answer's Content-Type (truncated, lower case), "" when absent */
 };
 
 int sx_http_new(const struct sx_http_config *cfg, struct sx_http **out, struct sx_err *err);

@@ -621,6 +621,14 @@ static const struct opt_row rows[] = {
 	{ "timeout", "SECONDS", G_ENGINE, RUN,
 	  POSITIVE(cfg.engine.timeout_s, "a positive number of seconds"),
 	  RUN_HELP("per attempt (default 120)") },
+	{ "max-wait", "SECONDS", G_ENGINE, RUN,
+	  POSITIVE(cfg.engine.max_wait_s, "a positive number of seconds"),
+	  RUN_HELP("the longest wait to accept (default 120): a server that\n"
+		   "asks for longer (Retry-After, retry-after-ms or\n"
+		   "x-ratelimit-reset-*) fails that request at once; an outage\n"
+		   "(5 requests in a row failing with connection errors or\n"
+		   "5xx) holds every request and probes with one until the\n"
+		   "server answers, for at most this long, then fails the rest") },
 	{ "cache", "FILE", G_ENGINE, RUN, STR(cache_path),
 	  RUN_HELP("response cache (default DIR/../.selfexp/cache.sqlite)") },
 	{ "answers", "FILE", G_ENGINE, RUN, FUNC(set_answers, "a JSONL file of recorded answers"),

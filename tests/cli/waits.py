@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""A server that asks for waits, for tests/cli/t0530-waits.sh.
+
+    python3 waits.py LOGFILE UPSTREAM
+
+listens on a free loopback port (threaded), prints its root URL
+(http://127.0.0.1:PORT) on stdout, and serves POST /MODE/v1/chat/completions
+according to MODE (MODE-NAME for one of several servers in the same mode, each
+with its own first arrivals), passing what it answers normally on to UPSTREAM (the sim's
+base URL, http://127.0.0.1:PORT/v1):
+
+  ra2       the first arrival of each body: 429 with Retry-After: 2; then upstream
+  ms1500    the first arrival of each body: 429 with retry-after-ms: 1500 and
+            Retry-After: 30 (retry-after-ms is the one to follow); then upstream
+  ra6       the first arrival of each body: 429 with Retry-After: 6; then upstream
+  huge      always 429 with Retry-After: 999999
+  date      always 429 with Retry-After: an HTTP date in 2099
+  reset     always 429 with x-ratelimit-reset-requests: 99999h
+  tokens    always 429 with x-ratelimit-reset-tokens: 6m0s (360 s)
+  html      always 200 text/html (a web page, not the API)
+
+Every request is appended to LOGFILE as one JSON line
+{"mode": MODE or MODE-NAME, "body": SHA-256 of the body, "t": monotonic seconds, "status": ...}.
+Stops on SIGTERM.
+"""
+import hashlib
+import json
+import signal
+import socketserver
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+LOCK = threading.Lock()
+SEEN = set()
+LOG_PATH = None
+UPSTREAM = None
+
+ALWAYS = {
+    "huge": [("Retry-After", "999999")],
+    "date": [("Retry-After", "Thu, 01 Jan 2099 00:00:00 GMT")],
+    "reset": [("x-ratelimit-reset-requests", "99999h")],
+    "tokens": [("x-ratelimit-reset-tokens", "6m0s")],
+}
+FIRST = {
+    "ra2": [("Retry-After", "2")],
+    "ms1500": [("retry-after-ms", "1500"), ("Retry-After", "30")],
+    "ra6": [("Retry-After", "6")],
+}
+
+
+class Server(socketserver.ThreadingMixIn, HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body, ctype="application/json", headers=()):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        t = time.monotonic()
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        seg = self.path.strip("/").split("/")[0]
+        mode = seg.split("-")[0]
+        sha = hashlib.sha256(body).hexdigest()
+        with LOCK:
+            first = (seg, sha) not in SEEN
+            SEEN.add((seg, sha))
+        status = 200
+        if mode in ALWAYS or (mode in FIRST and first):
+            status = 429
+            err = json.dumps({"error": {"message": "slow down", "type": "rate_limit"}})
+            self.send(429, err.encode(), headers=ALWAYS.get(mode) or FIRST[mode])
+        elif mode == "html":
+            self.send(200, b"<!DOCTYPE html><html><body>a web page</body></html>\n",
+                      ctype="text/html; charset=utf-8")
+        else:
+            req = urllib.request.Request(UPSTREAM + "/chat/completions", data=body,
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    status, out = r.status, r.read()
+            except urllib.error.HTTPError as e:
+                status, out = e.code, e.read()
+            self.send(status, out)
+        with LOCK, open(LOG_PATH, "a") as f:
+            f.write(json.dumps({"mode": seg, "body": sha, "t": t, "status": status}) + "\n")
+
+
+def main():
+    global LOG_PATH, UPSTREAM
+    LOG_PATH, UPSTREAM = sys.argv[1], sys.argv[2].rstrip("/")
+    srv = Server(("127.0.0.1", 0), Handler)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    print("http://127.0.0.1:%d" % srv.server_address[1], flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
