@@ -69,6 +69,22 @@ check_exit "a tolerance larger than the drop lets it pass" 0 "$X" compare "$T/ba
 check_exit "--metrics accuracy only: exit 0" 0 "$X" compare "$T/base" "$T/random" --metrics accuracy
 check_exit "occlusion:rankdel is the same in both: exit 0" 0 "$X" compare "$T/base" "$T/random" --metrics occlusion:rankdel
 
+pyt - "$T/base/records.jsonl" "$T/seed/records.jsonl" <<'PY'
+import json, sys
+load = lambda p: [json.loads(l) for l in open(p)]
+a, b = load(sys.argv[1]), load(sys.argv[2])
+key = lambda r: (r["id"], r["condition"], r["method"])
+da, db = dict((key(r), r) for r in a), dict((key(r), r) for r in b)
+lime = [k for k in da if k[2] == "lime" and da[k].get("importance") and k in db]
+differ = [k for k in lime if da[k]["importance"] != db[k].get("importance")]
+print(("ok" if lime and len(differ) * 2 > len(lime) else "not ok"),
+      "the LIME seed reaches LIME: importances differ in %d of %d LIME records" % (len(differ), len(lime)))
+other = [k for k in da if k[2] != "lime"]
+same = [k for k in other if k in db and da[k]["importance"] == db[k]["importance"]
+        and da[k]["prediction"] == db[k]["prediction"]]
+print(("ok" if other and len(same) == len(other) else "not ok"),
+      "and nothing else: %d of %d self/occlusion records have the same prediction and importances" % (len(same), len(other)))
+PY
 check_exit "runs that differ only in LIME's seed: exit 0" 0 "$X" compare "$T/base" "$T/seed"
 check_exit "lime metrics across LIME seeds do not regress: exit 0" 0 "$X" compare "$T/base" "$T/seed" \
 	--metrics lime:comprehensiveness,lime:sufficiency,lime:rankdel
