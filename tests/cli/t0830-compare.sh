@@ -88,6 +88,40 @@ PY
 check_exit "runs that differ only in LIME's seed: exit 0" 0 "$X" compare "$T/base" "$T/seed"
 check_exit "lime metrics across LIME seeds do not regress: exit 0" 0 "$X" compare "$T/base" "$T/seed" \
 	--metrics lime:comprehensiveness,lime:sufficiency,lime:rankdel
+# The p and p_holm columns against tests/unit/compare_ref.py's Wilcoxon and
+# Holm, recomputed from the two records.jsonl (compare pairs by id and condition).
+pyt - "$T/last.out" "$T/base/records.jsonl" "$T/seed/records.jsonl" "$SELFEXP_HOME/tests/unit" <<'PY'
+import contextlib, io, json, sys
+from fractions import Fraction as F
+sys.path.insert(0, sys.argv[4])
+with contextlib.redirect_stdout(io.StringIO()):
+    import compare_ref
+load = lambda p: dict(((r["id"], r["condition"]), r) for r in map(json.loads, open(p)) if r["method"] == "lime")
+a, b = load(sys.argv[2]), load(sys.argv[3])
+rows = [l.split() for l in open(sys.argv[1]) if l.startswith("pe ") and l.split()[1] == "lime"]
+names, ps, got = [], [], []
+for r in rows:
+    m = r[2]
+    d = []
+    for k in a:
+        x, y = a[k]["metrics"].get(m), b.get(k, {}).get("metrics", {}).get(m)
+        if x is not None and y is not None:
+            d.append(F(y) - F(x))
+    nz = sum(1 for x in d if x != 0)
+    p = compare_ref.wilcoxon(d)[0] if nz > 50 or nz <= 20 else None
+    names.append(m); ps.append(None if p is None else float(p)); got.append((r[-3], r[-2]))
+fmt = lambda p: "-" if p is None else "<0.001" if p < 0.001 else "%.3f" % p
+adj = compare_ref.holm(ps)
+print(("ok" if len(rows) == 3 else "not ok"), "compare printed the 3 lime rows (%d)" % len(rows))
+for m, p, q, g in zip(names, ps, adj, got):
+    if p is None:
+        print("ok # SKIP %s: 21..50 non-zero differences, too many to enumerate here" % m)
+        continue
+    print(("ok" if g[0] == fmt(p) else "not ok"), "lime %s: p %s, compare_ref.py %s (%r)" % (m, g[0], fmt(p), p))
+    print(("ok" if g[1] == fmt(q) else "not ok"), "lime %s: p_holm %s, compare_ref.py %s (%r)" % (m, g[1], fmt(q), q))
+print(("ok" if any(q is not None and fmt(q) != fmt(p) for p, q in zip(ps, adj)) else "not ok"),
+      "Holm changes some printed p-value here (%r -> %r)" % (ps, adj))
+PY
 
 check_exit "answers that stop parsing fail the default gate: exit 4" 4 "$X" compare "$T/gate-base" "$T/gate-mixed"
 cp "$T/last.out" "$T/mixed.out"
