@@ -95,6 +95,11 @@ c1, c2 = pe1["methods"]["self"]["comprehensiveness"], pe2["methods"]["self"]["co
 check("another seed: the same self comprehensiveness (%r)" % c1["mean"], c1["mean"] == c2["mean"])
 check("another seed: another BCa interval (%r, %r) vs (%r, %r)" % (c1["ci_lo"], c1["ci_hi"], c2["ci_lo"], c2["ci_hi"]),
       (c1["ci_lo"], c1["ci_hi"]) != (c2["ci_lo"], c2["ci_hi"]))
+check("another seed: the same records.jsonl (no LIME here, so --seed moves only the bootstrap)",
+      open(T + "/s1/records.jsonl").read() == open(T + "/s2/records.jsonl").read())
+means = lambda s: [(k, m, key, v[key]["mean"]) for k, c in s["conditions"].items()
+                   for m, v in c["methods"].items() for key in sorted(v) if isinstance(v[key], dict) and "mean" in v[key]]
+check("another seed: every method's aggregate has the same mean (%d)" % len(means(s1)), means(s1) and means(s1) == means(s2))
 check("another seed: the same (exact) interval of accuracy", pe1["accuracy"] == pe2["accuracy"])
 check("another seed: another ECE interval (%r, %r)" % (pe1["ece_ci"], pe2["ece_ci"]),
       pe1["ece_ci"]["ci_hi"] != pe2["ece_ci"]["ci_hi"])

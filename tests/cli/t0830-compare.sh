@@ -69,9 +69,59 @@ check_exit "a tolerance larger than the drop lets it pass" 0 "$X" compare "$T/ba
 check_exit "--metrics accuracy only: exit 0" 0 "$X" compare "$T/base" "$T/random" --metrics accuracy
 check_exit "occlusion:rankdel is the same in both: exit 0" 0 "$X" compare "$T/base" "$T/random" --metrics occlusion:rankdel
 
+pyt - "$T/base/records.jsonl" "$T/seed/records.jsonl" <<'PY'
+import json, sys
+load = lambda p: [json.loads(l) for l in open(p)]
+a, b = load(sys.argv[1]), load(sys.argv[2])
+key = lambda r: (r["id"], r["condition"], r["method"])
+da, db = dict((key(r), r) for r in a), dict((key(r), r) for r in b)
+lime = [k for k in da if k[2] == "lime" and da[k].get("importance") and k in db]
+differ = [k for k in lime if da[k]["importance"] != db[k].get("importance")]
+print(("ok" if lime and len(differ) * 2 > len(lime) else "not ok"),
+      "the LIME seed reaches LIME: importances differ in %d of %d LIME records" % (len(differ), len(lime)))
+other = [k for k in da if k[2] != "lime"]
+same = [k for k in other if k in db and da[k]["importance"] == db[k]["importance"]
+        and da[k]["prediction"] == db[k]["prediction"]]
+print(("ok" if other and len(same) == len(other) else "not ok"),
+      "and nothing else: %d of %d self/occlusion records have the same prediction and importances" % (len(same), len(other)))
+PY
 check_exit "runs that differ only in LIME's seed: exit 0" 0 "$X" compare "$T/base" "$T/seed"
 check_exit "lime metrics across LIME seeds do not regress: exit 0" 0 "$X" compare "$T/base" "$T/seed" \
 	--metrics lime:comprehensiveness,lime:sufficiency,lime:rankdel
+# The p and p_holm columns against tests/unit/compare_ref.py's Wilcoxon and
+# Holm, recomputed from the two records.jsonl (compare pairs by id and condition).
+pyt - "$T/last.out" "$T/base/records.jsonl" "$T/seed/records.jsonl" "$SELFEXP_HOME/tests/unit" <<'PY'
+import contextlib, io, json, sys
+from fractions import Fraction as F
+sys.path.insert(0, sys.argv[4])
+with contextlib.redirect_stdout(io.StringIO()):
+    import compare_ref
+load = lambda p: dict(((r["id"], r["condition"]), r) for r in map(json.loads, open(p)) if r["method"] == "lime")
+a, b = load(sys.argv[2]), load(sys.argv[3])
+rows = [l.split() for l in open(sys.argv[1]) if l.startswith("pe ") and l.split()[1] == "lime"]
+names, ps, got = [], [], []
+for r in rows:
+    m = r[2]
+    d = []
+    for k in a:
+        x, y = a[k]["metrics"].get(m), b.get(k, {}).get("metrics", {}).get(m)
+        if x is not None and y is not None:
+            d.append(F(y) - F(x))
+    nz = sum(1 for x in d if x != 0)
+    p = compare_ref.wilcoxon(d)[0] if nz > 50 or nz <= 20 else None
+    names.append(m); ps.append(None if p is None else float(p)); got.append((r[-3], r[-2]))
+fmt = lambda p: "-" if p is None else "<0.001" if p < 0.001 else "%.3f" % p
+adj = compare_ref.holm(ps)
+print(("ok" if len(rows) == 3 else "not ok"), "compare printed the 3 lime rows (%d)" % len(rows))
+for m, p, q, g in zip(names, ps, adj, got):
+    if p is None:
+        print("ok # SKIP %s: 21..50 non-zero differences, too many to enumerate here" % m)
+        continue
+    print(("ok" if g[0] == fmt(p) else "not ok"), "lime %s: p %s, compare_ref.py %s (%r)" % (m, g[0], fmt(p), p))
+    print(("ok" if g[1] == fmt(q) else "not ok"), "lime %s: p_holm %s, compare_ref.py %s (%r)" % (m, g[1], fmt(q), q))
+print(("ok" if any(q is not None and fmt(q) != fmt(p) for p, q in zip(ps, adj)) else "not ok"),
+      "Holm changes some printed p-value here (%r -> %r)" % (ps, adj))
+PY
 
 check_exit "answers that stop parsing fail the default gate: exit 4" 4 "$X" compare "$T/gate-base" "$T/gate-mixed"
 cp "$T/last.out" "$T/mixed.out"

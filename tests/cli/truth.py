@@ -71,3 +71,21 @@ def sim_p_pos(bias, w, tokens, decimals):
     label = 1 if p > 0.5 else 0
     conf = float("%.*f" % (decimals, p if label else 1.0 - p))
     return conf if label else 1.0 - conf
+
+
+def err(got, want):
+    """|got - want|, or inf when either is missing (JSON null) or NaN, so
+    that a maximum taken with worst() fails instead of crashing or passing."""
+    if not isinstance(got, (int, float)) or not isinstance(want, (int, float)):
+        return math.inf
+    d = abs(got - want)
+    return math.inf if math.isnan(d) else d
+
+
+def worst(errs):
+    """The largest error, inf when there is none or any is None or NaN
+    (max() skips NaN depending on where it sits, and fails on None)."""
+    errs = list(errs)
+    if not errs:
+        return math.inf
+    return max(math.inf if not isinstance(e, (int, float)) or math.isnan(e) else e for e in errs)
