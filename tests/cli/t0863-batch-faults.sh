@@ -14,7 +14,7 @@ check_exit "the live run exits 0" 0 "$X" run "${opts[@]}" --out "$T/live/run" --
 stop_sim
 
 # 1. every recoverable fault at once
-start_sim --preset literature --batch-faults lines,fail,expire,cut --batch-fail-rate 0.3
+start_sim --preset literature --batch-faults lines,fail,expire,cut --batch-fail-rate 0.1
 check_exit "with lines failed, a failed and an expired batch, cut downloads: exit 0" 0 \
 	"$X" run "${opts[@]}" --out "$T/f/run" --cache "$T/f.sqlite" --base-url "$SIM_URL" --batch \
 	--batch-poll 0.02
