@@ -5,7 +5,7 @@
 # directory; DEVELOPER=1 adds -Werror.
 
 CC ?= cc
-PKGS := libcurl libcjson libpcre2-8 gsl sqlite3 libmicrohttpd libcrypto
+PKGS := libcurl libcjson libpcre2-8 gsl sqlite3 libmicrohttpd libcrypto libzstd
 SHARED ?= $(abspath ../shared)
 SELFEXP_SHARED ?= $(SHARED)
 

@@ -13,6 +13,7 @@ pkgs=(
 	"sqlite3:libsqlite3-dev"
 	"libmicrohttpd:libmicrohttpd-dev"
 	"libcrypto:libssl-dev"
+	"libzstd:libzstd-dev"
 	"cmocka:libcmocka-dev"
 )
 # commands the tests use -> Debian package

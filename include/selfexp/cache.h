@@ -73,7 +73,10 @@ struct sx_cache_stats {
 	long rows;
 	long host_keyed;      /* rows keyed by the host alone (from before schema version 2) */
 	long insecure;        /* rows fetched without TLS verification */
-	long long bytes;      /* request + response bytes stored */
+	long long bytes;      /* request + response bytes (as sent and received) */
+	long long stored_bytes; /* what they take compressed (rows of older versions: as they are) */
+	long legacy_rows;     /* rows in the layout of schema version 2 or older (cache compact) */
+	long dictionaries;    /* zstd dictionaries of the file */
 	long long file_bytes; /* database file plus its WAL */
 	long long prompt_tokens, completion_tokens;
 	double oldest, newest; /* Unix times; 0 when empty */
@@ -197,5 +200,28 @@ int sx_cache_import(struct sx_cache *c, const char *path, const struct sx_cache_
 /* Checkpoint the WAL and rebuild the file; *before / *after get the file sizes. */
 int sx_cache_vacuum(struct sx_cache *c, long long *before, long long *after,
 		    struct sx_err *err);
+
+/* How long `cache compact` waits for other processes to let the file go. */
+#define SX_CACHE_COMPACT_WAIT_MS 2000
+
+/* What sx_cache_compact did. */
+struct sx_cache_compact_stats {
+	long rows;             /* rows copied (all of them) */
+	long legacy_rows;      /* of them, rows of schema version 2 or older */
+	long long file_before, file_after; /* bytes of the file (and its WAL) */
+	long dictionary_bytes; /* the dictionary trained on the file's rows, 0: none */
+};
+
+/*
+ * Rewrite the cache at path in the compact layout, with one dictionary
+ * trained on rows spread over the whole file: a new file is written beside
+ * it (path.compact-tmp), checked to hold every row (their count and bytes),
+ * synced, and renamed over path, while the old file is held with an
+ * exclusive lock (SX_EIO "in use" when another process has it open). A
+ * process killed at any moment leaves path as it was or the new file in
+ * its place, never less; a leftover path.compact-tmp is removed by the
+ * next compact.
+ */
+int sx_cache_compact(const char *path, struct sx_cache_compact_stats *cs, struct sx_err *err);
 
 #endif

@@ -18,6 +18,7 @@ static const char usage[] =
 	"       selfexp cache import [--cache FILE] [--base-url URL | --host HOST]\n"
 	"                            [--keep-existing] FILE|-\n"
 	"       selfexp cache vacuum [--cache FILE]\n"
+	"       selfexp cache compact [--cache FILE | FILE]\n"
 	"       selfexp cache merge OUT.sqlite IN.sqlite...\n"
 	"\n"
 	"Inspect and maintain the response cache: a SQLite file of every complete,\n"
@@ -31,8 +32,10 @@ static const char usage[] =
 	"stats and export only read the file, so a cache on read-only media works;\n"
 	"import, vacuum and merge say when it cannot be written.\n"
 	"\n"
-	"  stats    rows (host-keyed ones and unverified ones among them), stored\n"
-	"           bytes, file size, tokens, oldest and newest answer\n"
+	"  stats    rows (host-keyed ones and unverified ones among them; legacy_rows:\n"
+	"           those in the layout of older versions), bytes of the requests and\n"
+	"           responses, stored_bytes (compressed), file size, tokens, oldest and\n"
+	"           newest answer\n"
 	"  export   one JSON line per answer, oldest first, on stdout (or -o FILE):\n"
 	"           {\"key\",\"host\",\"endpoint\",\"insecure\",\"request\":{..},\n"
 	"            \"response\":{..},\"prompt_tokens\",\"completion_tokens\",\"latency_ms\",\n"
@@ -44,6 +47,11 @@ static const char usage[] =
 	"           line's answer (--keep-existing: kept); says how many rows were new,\n"
 	"           replaced an existing answer or kept it\n"
 	"  vacuum   checkpoint the write-ahead log and rebuild the file\n"
+	"  compact  rewrite the file in the compact layout (docs/cache.md): rows of\n"
+	"           older versions moved over, every row compressed with one zstd\n"
+	"           dictionary trained on the file's own rows; safe to kill: a new\n"
+	"           file is written beside it, synced and renamed over it. Needs the\n"
+	"           file to itself (fails when another process has it open)\n"
 	"  merge    copy every row of the IN caches into OUT (created when missing);\n"
 	"           a key OUT already holds with another answer (text, finish reason,\n"
 	"           label logprobs; not the id or time) is a conflict: kept\n"
@@ -107,9 +115,11 @@ static int do_stats(struct sx_cache *c, const char *path, int json)
 		sx_buf_adds(&b, "{\"file\":");
 		sx_buf_add_json_str(&b, path, strlen(path));
 		sx_buf_addf(&b, ",\"rows\":%ld,\"host_keyed_rows\":%ld,\"insecure_rows\":%ld,"
-			    "\"bytes\":%lld,\"file_bytes\":%lld,"
+			    "\"legacy_rows\":%ld,\"bytes\":%lld,\"stored_bytes\":%lld,"
+			    "\"dictionaries\":%ld,\"file_bytes\":%lld,"
 			    "\"prompt_tokens\":%lld,\"completion_tokens\":%lld,",
-			    st.rows, st.host_keyed, st.insecure, st.bytes, st.file_bytes,
+			    st.rows, st.host_keyed, st.insecure, st.legacy_rows, st.bytes,
+			    st.stored_bytes, st.dictionaries, st.file_bytes,
 			    st.prompt_tokens, st.completion_tokens);
 		if (st.rows)
 			sx_buf_addf(&b, "\"oldest\":\"%s\",\"newest\":\"%s\"}\n", oldest, newest);
@@ -122,7 +132,10 @@ static int do_stats(struct sx_cache *c, const char *path, int json)
 		printf("rows               %ld\n", st.rows);
 		printf("host_keyed_rows    %ld\n", st.host_keyed);
 		printf("insecure_rows      %ld\n", st.insecure);
+		printf("legacy_rows        %ld\n", st.legacy_rows);
 		printf("bytes              %lld\n", st.bytes);
+		printf("stored_bytes       %lld\n", st.stored_bytes);
+		printf("dictionaries       %ld\n", st.dictionaries);
 		printf("file_bytes         %lld\n", st.file_bytes);
 		printf("prompt_tokens      %lld\n", st.prompt_tokens);
 		printf("completion_tokens  %lld\n", st.completion_tokens);
@@ -235,6 +248,22 @@ static int do_vacuum(struct sx_cache *c, const char *path)
 	return SX_EXIT_OK;
 }
 
+static int do_compact(const char *path)
+{
+	struct sx_cache_compact_stats cs;
+	struct sx_err err = SX_ERR_INIT;
+
+	if (sx_cache_compact(path, &cs, &err)) {
+		sx_cli_error("cache compact: %s", err.msg);
+		return SX_EXIT_FAIL;
+	}
+	printf("%s: %ld rows (%ld of them in the old layout), %lld -> %lld bytes, %.0f bytes per "
+	       "row, dictionary %ld bytes\n", path, cs.rows, cs.legacy_rows, cs.file_before,
+	       cs.file_after, cs.rows ? (double)cs.file_after / (double)cs.rows : 0.0,
+	       cs.dictionary_bytes);
+	return SX_EXIT_OK;
+}
+
 /* `cache merge OUT IN...`: rows copied, the same ones skipped, conflicts reported. */
 static int do_merge(int n, char **paths)
 {
@@ -318,7 +347,8 @@ int cmd_cache(int argc, char **argv)
 	if ((rc = cache_options(argc, argv, "+ho:", &a)) >= 0)
 		return rc;
 	if (optind >= argc) {
-		sx_cli_error("cache: missing subcommand (stats, export, import, vacuum or merge)");
+		sx_cli_error("cache: missing subcommand (stats, export, import, vacuum, compact or "
+			     "merge)");
 		return sx_cli_usage_hint("cache");
 	}
 	verb = argv[optind++];
@@ -327,10 +357,18 @@ int cmd_cache(int argc, char **argv)
 		return rc;
 	if (!strcmp(verb, "merge"))
 		return do_merge(argc - optind, argv + optind);
+	if (!strcmp(verb, "compact")) {
+		if (argc - optind > 1 || (argc - optind == 1 && a.path)) {
+			sx_cli_error("cache compact: expected one FILE (or --cache FILE)");
+			return sx_cli_usage_hint("cache");
+		}
+		return do_compact(argc - optind == 1 ? argv[optind]
+				  : a.path ? a.path : sx_cli_default_cache());
+	}
 	if (strcmp(verb, "stats") && strcmp(verb, "export") && strcmp(verb, "import") &&
 	    strcmp(verb, "vacuum")) {
-		sx_cli_error("cache: unknown subcommand '%s' (expected stats, export, import, vacuum "
-			     "or merge)", verb);
+		sx_cli_error("cache: unknown subcommand '%s' (expected stats, export, import, vacuum, "
+			     "compact or merge)", verb);
 		return sx_cli_usage_hint("cache");
 	}
 	creating = !strcmp(verb, "import");

@@ -87,7 +87,7 @@ python3 - "$T/media/c.sqlite" <<'PY'
 import os, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 db.execute("PRAGMA wal_autocheckpoint=0")
-db.execute("UPDATE responses SET latency_ms = latency_ms + 1")
+db.execute("UPDATE answers SET latency_ms = latency_ms + 1")
 db.commit()
 os._exit(0)  # no checkpoint at close: the rows stay in the -wal
 PY

@@ -176,7 +176,7 @@ static void schema_of(const char *path, int *version, int *columns)
  */
 static void test_v1_file(void **state)
 {
-	char *path = tmpdir_path("v1.db"), *newer = tmpdir_path("v3.db");
+	char *path = tmpdir_path("v1.db"), *newer = tmpdir_path("v4.db");
 	struct sx_cache *c = NULL;
 	struct sx_cache_entry e = SX_CACHE_ENTRY_INIT;
 	struct sx_cache_stats st;
@@ -191,7 +191,7 @@ static void test_v1_file(void **state)
 	assert_int_equal(columns, 8);
 	assert_int_equal(sx_cache_open(path, 0, &c, &err), 0);
 	schema_of(path, &version, &columns);
-	assert_int_equal(version, 2);
+	assert_int_equal(version, 3); /* the compact table beside the old one, kept */
 	assert_int_equal(columns, 10);
 
 	key_of("127.0.0.1", "old1", old);
@@ -232,11 +232,11 @@ static void test_v1_file(void **state)
 		sqlite3 *db = NULL;
 
 		assert_int_equal(sqlite3_open(newer, &db), SQLITE_OK);
-		sql(db, "PRAGMA user_version=3");
+		sql(db, "PRAGMA user_version=4");
 		sqlite3_close(db);
 	}
 	assert_int_equal(sx_cache_open(newer, 0, &c, &err), SX_EIO);
-	assert_non_null(strstr(err.msg, "schema version 3"));
+	assert_non_null(strstr(err.msg, "schema version 4"));
 	schema_of(newer, &version, &columns);
 	assert_int_equal(columns, 8);
 	free(path);
@@ -594,7 +594,7 @@ static void test_concurrent_migration(void **state)
 		}
 		assert_int_equal(failed, 0);
 		schema_of(path, &version, &columns);
-		assert_int_equal(version, 2);
+		assert_int_equal(version, 3);
 		assert_int_equal(columns, 10);
 		assert_int_equal(sx_cache_open(path, 0, &c, NULL), 0);
 		assert_int_equal(sx_cache_stats(c, &st, NULL), 0);
