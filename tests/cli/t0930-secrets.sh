@@ -144,7 +144,7 @@ fi
 # 5. modes: files 0600, directories 0700, whatever the umask
 (umask 000; "$X" run --data "$dev" --limit 2 --out "$T/m/runs/r1" --base-url "$SIM_URL" "${opts[@]}" 2> /dev/null)
 check_eq "umask 000: run dir, its parent and .selfexp are 0700; run files and cache 0600" \
-	"700 m 700 m/runs 700 m/runs/.selfexp 600 m/runs/.selfexp/cache.sqlite 700 m/runs/r1 600 m/runs/r1/records.jsonl 600 m/runs/r1/run.json 600 m/runs/r1/summary.json" \
+	"700 m 700 m/runs 700 m/runs/.selfexp 600 m/runs/.selfexp/cache.sqlite 700 m/runs/r1 600 m/runs/r1/ledger.jsonl 600 m/runs/r1/records.jsonl 600 m/runs/r1/run.json 600 m/runs/r1/summary.json" \
 	"$(cd "$T" && find m | sort | xargs stat -c '%a %n' | tr '\n' ' ' | sed 's/ $//')"
 "$X" cache export --cache "$T/m/runs/.selfexp/cache.sqlite" -o "$T/m/export.jsonl" 2> /dev/null
 check_eq "cache export writes 0600" 600 "$(stat -c %a "$T/m/export.jsonl" 2> /dev/null)"
