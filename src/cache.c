@@ -506,7 +506,21 @@ static int stand_ins(struct sx_cache *c, struct sx_err *err)
 static int load_dicts(struct sx_cache *c, struct sx_err *err);
 static int prepare(struct sx_cache *c, struct sx_err *err);
 
+/*
+ * sx_cache_open; with exclusive (cache compact), the file is locked for this
+ * connection alone before anything is read or migrated, and stays so until
+ * it is closed: SX_EIO "in use" when another process has it open.
+ */
+static int open_cache(const char *path, int flags, int exclusive, struct sx_cache **out,
+		      struct sx_err *err);
+
 int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_err *err)
+{
+	return open_cache(path, flags, 0, out, err);
+}
+
+static int open_cache(const char *path, int flags, int exclusive, struct sx_cache **out,
+		      struct sx_err *err)
 {
 	struct sx_cache *c;
 	int rc, version = 0;
@@ -543,6 +557,20 @@ int sx_cache_open(const char *path, int flags, struct sx_cache **out, struct sx_
 	if (sqlite3_db_readonly(c->db, "main") == 1) {
 		rc = readonly_err(path, err);
 		goto fail;
+	}
+	if (exclusive) {
+		sqlite3_busy_timeout(c->db, SX_CACHE_COMPACT_WAIT_MS);
+		if (sqlite3_exec(c->db, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL) !=
+			    SQLITE_OK ||
+		    sqlite3_exec(c->db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK) {
+			rc = sx_err_set(err, SX_EIO, "cache '%s' is in use by another process (%s); "
+					"compact it when no run uses it", path,
+					sqlite3_errmsg(c->db));
+			goto fail;
+		}
+		/* the lock stays after the commit (locking mode exclusive) */
+		if ((rc = exec(c, "COMMIT", err)))
+			goto fail;
 	}
 	if ((rc = set_wal(c, err)) || (rc = exec(c, "PRAGMA synchronous=NORMAL", err)) ||
 	    (rc = exec(c, "PRAGMA wal_autocheckpoint=" WAL_CHECKPOINT_PAGES, err)))
@@ -1736,20 +1764,12 @@ int sx_cache_compact(const char *path, struct sx_cache_compact_stats *cs, struct
 	int rc, step;
 
 	memset(cs, 0, sizeof(*cs));
-	if ((rc = sx_cache_open(path, 0, &c, err)))
-		return rc;
 	/*
 	 * The file to ourselves until the new one is in place: no other process
 	 * may have it open (a row it wrote to the old file would be lost).
 	 */
-	sqlite3_busy_timeout(c->db, SX_CACHE_COMPACT_WAIT_MS);
-	if (sqlite3_exec(c->db, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(c->db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = sx_err_set(err, SX_EIO, "cache '%s' is in use by another process (%s); compact "
-				"it when no run uses it", path, sqlite3_errmsg(c->db));
-		goto out;
-	}
-	c->in_txn = 1;
+	if ((rc = open_cache(path, 0, 1, &c, err)))
+		return rc;
 	if ((rc = sx_cache_stats(c, &before, err)) || (rc = sample_dict(c, &dict, &dlen, err)))
 		goto out;
 	cs->rows = before.rows;
@@ -1823,11 +1843,6 @@ int sx_cache_compact(const char *path, struct sx_cache_compact_stats *cs, struct
 	 * The old file without its write-ahead log (still ours: locking mode
 	 * exclusive), so that no -wal of it is left for the new file to read.
 	 */
-	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_err(c, err, "committing");
-		goto out;
-	}
-	c->in_txn = 0;
 	if ((rc = exec(c, "PRAGMA journal_mode=DELETE", err)))
 		goto out;
 	if (rename(tmp.buf, path)) {
@@ -1850,10 +1865,6 @@ out:
 		remove_with_sidecars(tmp.buf);
 	sqlite3_finalize(st);
 	sx_cache_close(n);
-	if (c && c->in_txn) {
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-		c->in_txn = 0;
-	}
 	sx_cache_close(c);
 	free(dict);
 	sx_buf_release(&tmp);

@@ -1,4 +1,5 @@
 #include <openssl/evp.h>
+#include <errno.h>
 #include <limits.h>
 #include <string.h>
 #include <stdio.h>
@@ -29,6 +30,50 @@ void sx_sha256_hex(const void *data, size_t len, char hex[SX_SHA256_HEX_LEN + 1]
 		hex[2 * i + 1] = digits[md[i] & 15];
 	}
 	hex[64] = '\0';
+}
+
+static void to_hex(const unsigned char md[32], char hex[SX_SHA256_HEX_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
+int sx_sha256_file_hex(const char *path, char hex[SX_SHA256_HEX_LEN + 1], struct sx_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char md[32];
+	unsigned int n = 0;
+	char *buf = NULL;
+	size_t got;
+	int rc = 0;
+
+	if (!f)
+		return sx_err_set(err, SX_EIO, "cannot read '%s': %s", path, strerror(errno));
+	buf = xmalloc(SX_SHA256_FILE_CHUNK);
+	ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		fprintf(stderr, "selfexp: sha256 failed\n");
+		abort();
+	}
+	while ((got = fread(buf, 1, SX_SHA256_FILE_CHUNK, f)) > 0)
+		EVP_DigestUpdate(ctx, buf, got);
+	if (ferror(f))
+		rc = sx_err_set(err, SX_EIO, "cannot read '%s': %s", path, strerror(errno));
+	else if (!EVP_DigestFinal_ex(ctx, md, &n) || n != 32)
+		abort();
+	else
+		to_hex(md, hex);
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	fclose(f);
+	return rc;
 }
 
 uint64_t sx_hash64(const void *data, size_t len)

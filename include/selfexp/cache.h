@@ -19,6 +19,12 @@
  * rows; their keys stay as they are (the port and path they came from were
  * never recorded). A selfexp that knows only version 1 refuses the file.
  *
+ * Schema version 3 stores each row compactly (docs/cache.md): the key as 32
+ * bytes in a table without rowid, the endpoint once per endpoint, request and
+ * response as one zstd frame compressed with a dictionary trained on the
+ * file's first rows. Rows of version 1 and 2 files stay in their table and
+ * are read as they are, until sx_cache_compact moves them.
+ *
  * The file is opened in WAL mode, created with mode 0600 (missing parent
  * directories 0700), with a busy timeout so that a second process using the
  * same file waits instead of failing. Each row written with sx_cache_put is

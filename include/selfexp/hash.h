@@ -4,11 +4,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "selfexp/err.h"
+
 #define SX_SHA256_HEX_LEN 64
+/* Bytes read at a time by sx_sha256_file_hex. */
+#define SX_SHA256_FILE_CHUNK (1u << 20)
 
 /* hex receives 64 lowercase hex digits and a NUL. */
 void sx_sha256_hex(const void *data, size_t len, char hex[SX_SHA256_HEX_LEN + 1]);
 void sx_sha256(const void *data, size_t len, unsigned char out[32]);
+/* The SHA-256 of the file at path, read in chunks (any size); SX_EIO when it cannot be read. */
+int sx_sha256_file_hex(const char *path, char hex[SX_SHA256_HEX_LEN + 1], struct sx_err *err);
 /* First 8 bytes of SHA-256 as a big-endian integer: a stable 64-bit hash. */
 uint64_t sx_hash64(const void *data, size_t len);
 /* data as base64 (RFC 4648, with padding), NUL-terminated; the caller frees it. */

@@ -29,6 +29,9 @@ static const char usage[] =
 	"(schema version 1) are keyed by the host alone; runs read them only with\n"
 	"--cache-legacy-keys. Each row records whether its answer was fetched\n"
 	"without TLS verification (--insecure). The API key is never stored.\n"
+	"Each answer is stored compressed (zstd, with a dictionary trained on the\n"
+	"file's own rows; the layout is in docs/cache.md); files of older versions\n"
+	"are read as they are until compact converts them.\n"
 	"stats and export only read the file, so a cache on read-only media works;\n"
 	"import, vacuum and merge say when it cannot be written.\n"
 	"\n"
@@ -56,7 +59,9 @@ static const char usage[] =
 	"           a key OUT already holds with another answer (text, finish reason,\n"
 	"           label logprobs; not the id or time) is a conflict: kept\n"
 	"           as it is, reported, and the exit status is 1\n"
-	"\n"
+	"\n";
+/* The rest of the help (one string literal would be longer than C11 guarantees). */
+static const char usage_options[] =
 	"options:\n"
 	"  --cache FILE   the cache file (default: $SELFEXP_CACHE, else\n"
 	"                 .selfexp/cache.sqlite, the default of runs written here)\n"
@@ -78,6 +83,7 @@ static const char usage[] =
 	"\n"
 	"examples:\n"
 	"  selfexp cache stats --cache run.db\n"
+	"  selfexp cache compact run.db\n"
 	"  selfexp cache export --cache run.db | gzip > answers.jsonl.gz\n"
 	"  zcat answers.jsonl.gz | selfexp cache import --cache new.db -\n";
 
@@ -328,7 +334,7 @@ static int cache_options(int argc, char **argv, const char *optstring, struct ca
 		case 'H': a->host = optarg; break;
 		case 'B': a->base_url = optarg; break;
 		case 'o': a->out_path = optarg; break;
-		case 'h': fputs(usage, stdout); return SX_EXIT_OK;
+		case 'h': fputs(usage, stdout); fputs(usage_options, stdout); return SX_EXIT_OK;
 		default: return sx_cli_usage_hint("cache");
 		}
 	}

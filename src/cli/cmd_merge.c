@@ -8,6 +8,9 @@
 #include "selfexp/alloc.h"
 #include "selfexp/buf.h"
 #include "selfexp/cache.h"
+#include "selfexp/hash.h"
+#include "selfexp/json.h"
+#include "selfexp/rundir.h"
 
 static const char usage[] =
 	"usage: selfexp merge OUT SHARD_DIR... [--partial] [--cache FILE] [--force]\n"
@@ -18,7 +21,9 @@ static const char usage[] =
 	"byte for byte those of an unsharded run with the same seed.\n"
 	"\n"
 	"The shards must belong together: the same configuration (but the shard),\n"
-	"the same N, every shard 0..N-1 exactly once, and each complete. Their caches\n"
+	"the same N, every shard 0..N-1 exactly once, each complete, and the same\n"
+	"data (the SHA-256 of the data file each run.json records, which must also\n"
+	"be that of the file now: OUT is computed from it). Their caches\n"
 	"(as their run.json records them) are joined into OUT's cache, a key answered\n"
 	"differently by two shards is an error, and OUT is then computed from that\n"
 	"cache alone, without the network.\n"
@@ -36,7 +41,64 @@ struct shard {
 	const char *dir;
 	struct sx_run_config cfg;
 	int complete;
+	char data_sha256[65]; /* run.json data.sha256, "" when it has none (an older selfexp) */
 };
+
+/* The SHA-256 of the data file the shard in dir read, as its run.json records it. */
+static void shard_data_hash(struct shard *sh)
+{
+	struct sx_rundir rd = SX_RUNDIR_INIT;
+	const char *h = NULL;
+
+	sh->data_sha256[0] = '\0';
+	if (!sx_rundir_load(&rd, sh->dir, 0, NULL))
+		h = sx_json_get_str(sx_json_get(rd.run, "data"), "sha256");
+	if (h)
+		snprintf(sh->data_sha256, sizeof(sh->data_sha256), "%s", h);
+	sx_rundir_release(&rd);
+}
+
+/*
+ * The shards read one data file, and the file is still what they read (OUT
+ * is computed from it): the hashes their run.json records agree with each
+ * other and with the file's now. Shards of a selfexp that did not record it
+ * pass only when none records it.
+ */
+static int check_data(const struct shard *sh, size_t n)
+{
+	char now[65];
+	struct sx_err err = SX_ERR_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!!sh[i].data_sha256[0] != !!sh[0].data_sha256[0]) {
+			sx_cli_error("merge: '%s' records the hash of its data file and '%s' does not "
+				     "(written by an older selfexp); run the shard again",
+				     sh[sh[i].data_sha256[0] ? 0 : i].dir, sh[sh[i].data_sha256[0] ? i : 0].dir);
+			return -1;
+		}
+		if (strcmp(sh[i].data_sha256, sh[0].data_sha256)) {
+			sx_cli_error("merge: '%s' and '%s' read different data (SHA-256 %.12s... and "
+				     "%.12s... of '%s'); run every shard on the same file",
+				     sh[0].dir, sh[i].dir, sh[0].data_sha256, sh[i].data_sha256,
+				     sh[0].cfg.data_path);
+			return -1;
+		}
+	}
+	if (!sh[0].data_sha256[0])
+		return 0;
+	if (sx_sha256_file_hex(sh[0].cfg.data_path, now, &err)) {
+		sx_cli_error("merge: %s", err.msg);
+		return -1;
+	}
+	if (strcmp(now, sh[0].data_sha256)) {
+		sx_cli_error("merge: '%s' has changed since the shards read it (SHA-256 %.12s... now, "
+			     "%.12s... then); restore it or run the shards again",
+			     sh[0].cfg.data_path, now, sh[0].data_sha256);
+		return -1;
+	}
+	return 0;
+}
 
 /* Every shard of one N exactly once, the same configuration, complete unless partial. */
 static int check_shards(struct shard *sh, size_t n, int partial)
@@ -177,8 +239,9 @@ int cmd_merge(int argc, char **argv)
 		sh[n].dir = argv[i];
 		if (sx_run_opts_load_config("merge", argv[i], &sh[n].cfg, &sh[n].complete))
 			goto out;
+		shard_data_hash(&sh[n]);
 	}
-	if (check_shards(sh, n, partial) || join_caches(sh, n, cache.buf))
+	if (check_shards(sh, n, partial) || check_data(sh, n) || join_caches(sh, n, cache.buf))
 		goto out;
 	rc = merge_run(&sh[0].cfg, argv[optind], cache.buf, force);
 out:

@@ -930,6 +930,8 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 	sx_json_add_str(j, "path", cfg->data_path);
 	sx_json_add_num(j, "reviews", (double)run->nrev);
 	sx_json_add_num(j, "skipped_rows", (double)run->ds.skipped);
+	if (run->data_sha256[0])
+		sx_json_add_str(j, "sha256", run->data_sha256);
 	sx_json_add(o, "model", model_json(cfg));
 	/* the endpoint without credentials or query, and the models it lists (GET /models) */
 	j = sx_json_add(o, "server", sx_json_new_object());

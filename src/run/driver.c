@@ -461,6 +461,9 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	rc = run_check_cache_path(cfg, err);
 	if (!rc)
 		rc = load_inputs(&run, err);
+	/* which data the run read, for run.json (merge checks that shards read the same) */
+	if (!rc && !cfg->dry_run)
+		rc = sx_sha256_file_hex(cfg->data_path, run.data_sha256, err);
 	if (!rc)
 		rc = run_check_existing(&run, err);
 	if (rc || cfg->dry_run) {

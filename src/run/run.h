@@ -135,6 +135,7 @@ void run_ledger_discard(struct run_ledger *l);
 struct run {
 	const struct sx_run_config *cfg;
 	struct run_ledger ledger;
+	char data_sha256[65];          /* of the data file as the run read it ("" in a dry run) */
 	struct sx_dataset ds;
 	size_t nrev;                   /* reviews of the run (the first --limit of ds) */
 	struct sx_prompt prompts[SX_COND_COUNT];
