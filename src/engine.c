@@ -757,6 +757,8 @@ static void outage_end(struct run *r, double now)
 		r->stage ? r->stage : "run", d);
 }
 
+static void outage_give_up(struct run *r, double now);
+
 /*
  * A connection error or a 5xx for j (its reason set). SX_ENGINE_OUTAGE_STREAK
  * of them in a row are an outage: the queue is held and one request at a
@@ -769,6 +771,12 @@ static int outage_hit(struct run *r, struct job *j, double hint, double now)
 	struct sx_engine *e = r->e;
 
 	e->fail_streak++;
+	if (e->outage_given_up && e->fail_streak >= SX_ENGINE_OUTAGE_STREAK) {
+		/* still down: this batch fails at once, not after every request's retries */
+		j->state = JOB_WAITING; /* failed with the rest */
+		outage_give_up(r, now);
+		return 1;
+	}
 	/* only a server that answered well before is down for a while; one that never did is broken */
 	if (!e->outage && !e->outage_given_up && e->ever_ok &&
 	    e->fail_streak >= SX_ENGINE_OUTAGE_STREAK) {
@@ -800,16 +808,26 @@ static int outage_hit(struct run *r, struct job *j, double hint, double now)
 	return 1;
 }
 
-/* A hold that lasted max_wait_s: what is not answered fails, and no later hold starts. */
+/*
+ * A hold that lasted max_wait_s, or a new outage after one did: what is not
+ * answered fails (later batches hold no more; their requests fail as soon as
+ * a new streak shows the server still down).
+ */
 static void outage_give_up(struct run *r, double now)
 {
 	struct sx_engine *e = r->e;
 	char why[REASON_MAX], d[32];
 	size_t i;
 
-	fmt_secs(d, sizeof(d), now - e->outage_since);
-	snprintf(why, sizeof(why), "the server at '%s' did not answer for %s (connection errors "
-		 "or 5xx; --max-wait %g s)", e->base_url, d, e->max_wait_s);
+	if (e->outage_given_up) {
+		snprintf(why, sizeof(why), "the server at '%s' is still not answering (connection "
+			 "errors or 5xx; it did not for --max-wait %g s before)", e->base_url,
+			 e->max_wait_s);
+	} else {
+		fmt_secs(d, sizeof(d), now - e->outage_since);
+		snprintf(why, sizeof(why), "the server at '%s' did not answer for %s (connection "
+			 "errors or 5xx; --max-wait %g s)", e->base_url, d, e->max_wait_s);
+	}
 	for (i = 0; i < r->njobs; i++) {
 		struct job *j = &r->jobs[i];
 
