@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # An outage: the sim is killed in the middle of a run and started again on the
-# same port 3 s later. The engine holds the whole queue and probes with one
+# same port 3 s later, with --retries 2 (whose backoff, under 2 s, an outage of
+# 3 s outlasts). The engine holds the whole queue and probes with one
 # request until the server answers (within --max-wait), so no request fails:
 # the run completes (exit 0) with the records and summary of a clean run.
 # A server that stays down past --max-wait fails what is left (exit 5), after
@@ -10,7 +11,7 @@ SECONDS=0
 need_shared
 dev=$SELFEXP_SHARED/data/sst2/dev.tsv
 opts=(--data "$dev" --limit 8 --conditions pe --explainers self,occlusion --model sim --no-progress
-	--concurrency 4 --bootstrap 50)
+	--concurrency 4 --bootstrap 50 --retries 2)
 
 # the reference: a clean run
 start_sim --latency-ms 20
