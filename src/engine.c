@@ -545,7 +545,7 @@ static void draw_progress(struct run *r, int final)
 		fmt_duration(d, sizeof(d), now - e->outage_since);
 		snprintf(eta, sizeof(eta), "%s (server down, probing)", d);
 		label = "held";
-	} else if (e->wait_until - now >= SX_ENGINE_NOTICE_S / 2) {
+	} else if (e->wait_until - now > 0.5) { /* set only for waits of SX_ENGINE_NOTICE_S or more */
 		char d[32];
 
 		fmt_duration(d, sizeof(d), e->wait_until - now);
