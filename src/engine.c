@@ -612,7 +612,7 @@ static void draw_progress(struct run *r, int final)
 		fmt_duration(d, sizeof(d), now - e->outage_since);
 		snprintf(eta, sizeof(eta), "%s (server down, probing)", d);
 		label = "held";
-	} else if (e->wait_until - now >= SX_ENGINE_NOTICE_S / 2) {
+	} else if (e->wait_until - now > 0.5) { /* set only for waits of SX_ENGINE_NOTICE_S or more */
 		char d[32];
 
 		fmt_duration(d, sizeof(d), e->wait_until - now);
@@ -854,6 +854,8 @@ static void outage_end(struct run *r, double now)
 		r->stage ? r->stage : "run", d);
 }
 
+static void outage_give_up(struct run *r, double now);
+
 /*
  * A connection error or a 5xx for j (its reason set). SX_ENGINE_OUTAGE_STREAK
  * of them in a row are an outage: the queue is held and one request at a
@@ -866,6 +868,12 @@ static int outage_hit(struct run *r, struct job *j, double hint, double now)
 	struct sx_engine *e = r->e;
 
 	e->fail_streak++;
+	if (e->outage_given_up && e->fail_streak >= SX_ENGINE_OUTAGE_STREAK) {
+		/* still down: this batch fails at once, not after every request's retries */
+		j->state = JOB_WAITING; /* failed with the rest */
+		outage_give_up(r, now);
+		return 1;
+	}
 	/* only a server that answered well before is down for a while; one that never did is broken */
 	if (!e->outage && !e->outage_given_up && e->ever_ok &&
 	    e->fail_streak >= SX_ENGINE_OUTAGE_STREAK) {
@@ -897,16 +905,26 @@ static int outage_hit(struct run *r, struct job *j, double hint, double now)
 	return 1;
 }
 
-/* A hold that lasted max_wait_s: what is not answered fails, and no later hold starts. */
+/*
+ * A hold that lasted max_wait_s, or a new outage after one did: what is not
+ * answered fails (later batches hold no more; their requests fail as soon as
+ * a new streak shows the server still down).
+ */
 static void outage_give_up(struct run *r, double now)
 {
 	struct sx_engine *e = r->e;
 	char why[REASON_MAX], d[32];
 	size_t i;
 
-	fmt_secs(d, sizeof(d), now - e->outage_since);
-	snprintf(why, sizeof(why), "the server at '%s' did not answer for %s (connection errors "
-		 "or 5xx; --max-wait %g s)", e->base_url, d, e->max_wait_s);
+	if (e->outage_given_up) {
+		snprintf(why, sizeof(why), "the server at '%s' is still not answering (connection "
+			 "errors or 5xx; it did not for --max-wait %g s before)", e->base_url,
+			 e->max_wait_s);
+	} else {
+		fmt_secs(d, sizeof(d), now - e->outage_since);
+		snprintf(why, sizeof(why), "the server at '%s' did not answer for %s (connection "
+			 "errors or 5xx; --max-wait %g s)", e->base_url, d, e->max_wait_s);
+	}
 	for (i = 0; i < r->njobs; i++) {
 		struct job *j = &r->jobs[i];
 

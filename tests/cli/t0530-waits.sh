@@ -81,6 +81,9 @@ gap_ok() {  # WHAT MIN MAX GAPS...
 wrun ra2
 check_eq "Retry-After: 2: exit 0" 0 "$rc"
 gap_ok "Retry-After: 2: each retry came >= 1.9 s after its 429" 1.9 60 $(gaps ra2)
+wrun u503
+check_eq "503 with Retry-After: 2: exit 0" 0 "$rc"
+gap_ok "503 with Retry-After: 2 (no hold: that request alone waits): each retry came >= 1.9 s later" 1.9 60 $(gaps u503)
 wrun ms1500
 check_eq "retry-after-ms: 1500: exit 0" 0 "$rc"
 gap_ok "retry-after-ms: 1500 (Retry-After: 30 beside it): each retry came 1.4 .. 10 s later" 1.4 10 $(gaps ms1500)

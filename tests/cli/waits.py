@@ -13,6 +13,7 @@ base URL, http://127.0.0.1:PORT/v1):
   ms1500    the first arrival of each body: 429 with retry-after-ms: 1500 and
             Retry-After: 30 (retry-after-ms is the one to follow); then upstream
   ra6       the first arrival of each body: 429 with Retry-After: 6; then upstream
+  u503      the first arrival of each body: 503 with Retry-After: 2; then upstream
   huge      always 429 with Retry-After: 999999
   date      always 429 with Retry-After: an HTTP date in 2099
   reset     always 429 with x-ratelimit-reset-requests: 99999h
@@ -49,6 +50,7 @@ FIRST = {
     "ra2": [("Retry-After", "2")],
     "ms1500": [("retry-after-ms", "1500"), ("Retry-After", "30")],
     "ra6": [("Retry-After", "6")],
+    "u503": [("Retry-After", "2")],
 }
 
 
@@ -84,9 +86,9 @@ class Handler(BaseHTTPRequestHandler):
             SEEN.add((seg, sha))
         status = 200
         if mode in ALWAYS or (mode in FIRST and first):
-            status = 429
+            status = 503 if mode == "u503" else 429
             err = json.dumps({"error": {"message": "slow down", "type": "rate_limit"}})
-            self.send(429, err.encode(), headers=ALWAYS.get(mode) or FIRST[mode])
+            self.send(status, err.encode(), headers=ALWAYS.get(mode) or FIRST[mode])
         elif mode == "html":
             self.send(200, b"<!DOCTYPE html><html><body>a web page</body></html>\n",
                       ctype="text/html; charset=utf-8")
