@@ -106,7 +106,6 @@ static void test_golden_report(void **state)
 		if (!strstr(html.buf, want.buf))
 			fail_msg("no '%s' in the report", want.buf);
 		sx_buf_reset(&want);
-		/* the cards' data-cond (the figures have their own, followed by other attributes) */
 		sx_buf_addf(&want, "data-cond=\"%s\" data-status=", conds[i][0]);
 		assert_int_equal(count_of(html.buf, want.buf), 8);
 		sx_buf_reset(&want);
