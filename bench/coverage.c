@@ -1,5 +1,6 @@
 /*
- * Coverage of selfexp's 95 % intervals (stats.h), simulated: for each
+ * Coverage of selfexp's 95 % intervals (stats.h: percentile, BCa, expanded
+ * BCa, studentized, Wilson, Clopper-Pearson), simulated: for each
  * distribution and sample size, R samples are drawn, each gets its interval
  * from the library (sx_stats_summary_as, sx_stats_ece_interval, with B
  * resamples), and the share of intervals that contain the true value is

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Simulated coverage of selfexp's 95 % intervals (bench/coverage.c): the
-# percentile bootstrap selfexp used before, plain and expanded BCa, Wilson and
+# percentile bootstrap selfexp used before, plain and expanded BCa, the studentized
+# bootstrap (summary.json's interval for continuous metrics), Wilson and
 # Clopper-Pearson for proportions (with their exact coverage), and the ECE's
 # intervals, for n = 10, 30, 100 (ECE: 30, 100, 300).
 # Builds bench/coverage.c against the library of `make` (build/default), runs

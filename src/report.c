@@ -784,6 +784,24 @@ static void section_failures(struct sx_buf *b, const struct sx_rundir *rd)
 static const char *const fig_colour[FIG_SERIES] = { "#3949ab", "#00897b", "#e65100", "#8e24aa" };
 static const char *const fig_dash[FIG_SERIES] = { "", "7 3", "2 3", "9 3 2 3" };
 
+/*
+ * Names from summary.json go into attributes and ids unescaped, so the
+ * figures draw only the conditions and methods selfexp knows.
+ */
+static int known_cond(const char *name)
+{
+	enum sx_cond c;
+
+	return name && !sx_cond_from_name(name, &c);
+}
+
+static int known_method(const char *name)
+{
+	enum sx_method m;
+
+	return name && !sx_method_from_record_name(name, &m);
+}
+
 /* The series of a record method name: self/topk 0, occlusion 1, LIME 2. */
 static size_t fig_series(const char *method)
 {
@@ -886,7 +904,7 @@ static void svg_forest(struct sx_buf *b, const struct sx_rundir *rd, const struc
 			const struct sx_json *agg = sx_json_get(m, md->key);
 			double mean = sx_json_num_or_nan(agg, "mean");
 
-			if (!isfinite(mean))
+			if (!isfinite(mean) || !known_cond(sx_json_key(c)) || !known_method(sx_json_key(m)))
 				continue;
 			SX_GROW(row, alloc, nrow + 1);
 			row[nrow].cond = sx_json_key(c);
@@ -1071,6 +1089,8 @@ static void svg_curves(struct sx_buf *b, const struct sx_rundir *rd, const struc
 	struct sx_buf t = SX_BUF_INIT, d = SX_BUF_INIT, id = SX_BUF_INIT;
 
 	for (m = sx_json_child(sx_json_get(c, "methods")); m && nm < FIG_SERIES + 4; m = sx_json_next(m)) {
+		if (!known_method(sx_json_key(m)))
+			continue;
 		name[nm] = sx_json_key(m);
 		curve_gather(rd, cond, name[nm], &cv[nm]);
 		any += cv[nm].n[0] + cv[nm].n[1];
@@ -1290,7 +1310,8 @@ static void section_figures(struct sx_buf *b, const struct sx_rundir *rd)
 		       "is the full review; nothing kept (the empty review) is not one of the "
 		       "bins.</p>\n<div class=\"charts\">\n");
 	for (c = sx_json_child(sx_json_get(rd->summary, "conditions")); c; c = sx_json_next(c))
-		svg_curves(b, rd, c);
+		if (known_cond(sx_json_key(c)))
+			svg_curves(b, rd, c);
 	sx_buf_adds(b, "</div>\n<h3>Calibration of the verbal confidence</h3>\n<p class=\"note\">"
 		       "The ECE's 10 equal-width bins per condition, over the answers with a usable "
 		       "prediction and a gold label: a bar is the accuracy of the answers whose "
@@ -1299,7 +1320,8 @@ static void section_figures(struct sx_buf *b, const struct sx_rundir *rd)
 		       "over-confidence. ECE and its interval from summary.json.</p>\n"
 		       "<div class=\"charts\">\n");
 	for (c = sx_json_child(sx_json_get(rd->summary, "conditions")); c; c = sx_json_next(c))
-		svg_reliability(b, rd, c);
+		if (known_cond(sx_json_key(c)))
+			svg_reliability(b, rd, c);
 	sx_buf_adds(b, "</div></section>\n");
 }
 

@@ -148,9 +148,10 @@ double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n,
  * as for the others) gives t*_b = (mean*_b - mean) / (sd*_b / sqrt(n)); the
  * interval is [mean - q(97.5 %) se, mean - q(2.5 %) se] with se = sd / sqrt(n)
  * and q the quantiles (R type 7) of the t*. It is the one interval of this
- * list that covers a skewed mean at small n (lognormal(0, 1): 0.907 at
- * n = 10, 0.930 at n = 30, where the expanded BCa gives 0.868 and 0.915),
- * at the price of width there. A resample of n equal values (sd* = 0) has
+ * list that comes near covering a skewed mean at small n (lognormal(0, 1),
+ * seeds 1 and 2: 0.907 / 0.898 at n = 10 and 0.930 / 0.916 at n = 30, where
+ * the expanded BCa gives 0.868 / 0.870 and 0.915 / 0.906), at the price of
+ * width there. A resample of n equal values (sd* = 0) has
  * no t*: when one occurs (heavy ties, few distinct values) the interval is
  * SX_INTERVAL_BCA_EXPANDED instead, and out->interval says so.
  *

@@ -176,6 +176,28 @@ print(("ok" if not bad else "not ok"),
       "in every deletion-curve figure each method has its own dash pattern and marker shape (%s)" % bad[:1])
 PY
 
+# a hostile summary.json: condition and method names with markup are not drawn raw
+mkdir -p "$T/evil"
+cp "$T/demo/run.json" "$T/evil/"
+python3 - "$T/demo/summary.json" "$T/evil/summary.json" "$T/demo/records.jsonl" "$T/evil/records.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[4], "w") as out:
+    for l in open(sys.argv[3]):
+        r = json.loads(l)
+        if r["condition"] == "ep":
+            r["condition"] = 'ep"><script>alert(1)</script>'
+        out.write(json.dumps(r) + "\n")
+s = json.load(open(sys.argv[1]))
+c = s["conditions"]
+c['ep"><script>alert(1)</script>'] = c.pop("ep")
+m = c["pe"]["methods"]
+m["x\"><img src=x onerror=alert(2)>"] = m.pop("lime")
+json.dump(s, open(sys.argv[2], "w"))
+PY
+check_exit "report on a summary.json with markup in its names" 0 "$X" report "$T/evil" -o "$T/evil.html"
+check "no raw markup from the names in the page" sh -c \
+	"! grep -q '<script>alert(1)' '$T/evil.html' && ! grep -q '<img src=x' '$T/evil.html'"
+
 # an old run (no label_x, no ece_ci): the figures are still drawn from what it has
 check_exit "report on tests/golden/run-small" 0 "$X" report "$TESTS_DIR/golden/run-small" -o "$T/small.html"
 check "it has forest plots, deletion curves and reliability diagrams" sh -c \
