@@ -201,3 +201,12 @@ for how in ("basic", "percentile", "bca_expanded"):
     print("ece %-12s s3 est %.17g [%.17g, %.17g]" % (how, est, lo, hi))
 est, lo, hi = ece_interval(conf, ok, "basic", 1000, 4)
 print("ece %-12s s4 est %.17g [%.17g, %.17g]" % ("basic", est, lo, hi))
+# test_ece_interval_one_side: a calibrated sample (ECE 0 up to rounding), every
+# resample's ECE above it: z0's q is 0 and is clamped to 0.5 / B, so that the
+# BCa ends stay numbers just above the smallest replicate (t[0] = 0.0175).
+conf, ok = [], []
+for cb, kb in ((0.6, 6), (0.7, 7), (0.8, 8), (0.9, 9)):
+    conf += [cb] * 10; ok += [1] * kb + [0] * (10 - kb)
+for how in ("bca", "bca_expanded"):
+    est, lo, hi = ece_interval(conf, ok, how, 1000, 3)
+    print("ece one-side %-12s s3 est %.17g [%.17g, %.17g]" % (how, est, lo, hi))

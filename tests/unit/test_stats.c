@@ -670,6 +670,35 @@ static void test_ece_interval(void **state)
 	assert_true(isnan(e2.ece) && isnan(e2.ci_lo) && isnan(e2.ci_hi));
 }
 
+/*
+ * iref.py "ece one-side": a calibrated sample (ECE 0 up to rounding) whose
+ * every resample lies above the estimate. BCa's z0 clamps its proportion to
+ * 0.5 / B: the ends are then numbers just above the smallest replicate
+ * (0.0175), not t[0] exactly, nor NaN as an unclamped z0 = -inf gives.
+ */
+static void test_ece_interval_one_side(void **state)
+{
+	static const double cb[4] = { 0.6, 0.7, 0.8, 0.9 };
+	double conf[40];
+	unsigned char ok[40];
+	struct sx_ece e;
+	size_t i, b;
+
+	(void)state;
+	for (b = 0; b < 4; b++)
+		for (i = 0; i < 10; i++) {
+			conf[10 * b + i] = cb[b];
+			ok[10 * b + i] = i < 6 + b;
+		}
+	assert_int_equal(sx_stats_ece_interval(conf, ok, 40, SX_INTERVAL_BCA, 1000, 3, &e), 0);
+	assert_true(e.ece < 1e-15);
+	assert_near(e.ci_lo, 0.017500000000000009, 1e-12);
+	assert_near(e.ci_hi, 0.017503984048153159, 1e-10);
+	assert_int_equal(sx_stats_ece_interval(conf, ok, 40, SX_INTERVAL_BCA_EXPANDED, 1000, 3, &e), 0);
+	assert_near(e.ci_lo, 0.017500000000000009, 1e-12);
+	assert_near(e.ci_hi, 0.017506242152721646, 1e-10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -689,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_holm),
 		cmocka_unit_test(test_ece),
 		cmocka_unit_test(test_ece_interval),
+		cmocka_unit_test(test_ece_interval_one_side),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
