@@ -583,6 +583,10 @@ static void test_word_value_lists(void **state)
 	parse(SX_COND_PE, "(1, 0.9)\nNote: 0.5 is neutral\nb: 0.2", &t, &r);
 	assert_int_equal(r.status, SX_PARSE_NO_EXPLANATION);
 	sx_parse_result_release(&r);
+	/* two commas between items end a run as a blank line does: two single items */
+	parse(SX_COND_PE, "(1, 0.9)\n{\"a\": 0.1,, \"b\": 0.2}", &t, &r);
+	assert_int_equal(r.status, SX_PARSE_NO_EXPLANATION);
+	sx_parse_result_release(&r);
 	/* a longer tuple list wins; out-of-range values are dropped as in tuples */
 	parse(SX_COND_EP, "[('a', 0.1), ('b', 0.2), ('c', 0.3)]\nx: 0.5\ny: 0.6\n(0, 0.5)", &t, &r);
 	assert_int_equal(r.nitems, 3);
