@@ -765,6 +765,48 @@ static void test_400_fails_at_once(void **state)
 	sx_sim_stop(s);
 }
 
+/*
+ * --retries N means N retries: against a server that fails every attempt
+ * with a 500, each request is sent exactly N + 1 times, then fails saying so.
+ */
+static void test_retry_budget(void **state)
+{
+	struct sx_sim_config sc = SX_SIM_CONFIG_INIT;
+	struct sx_sim *s;
+	struct sx_engine_config cfg = SX_ENGINE_CONFIG_INIT;
+	struct sx_engine *e;
+	struct sx_engine_stats st;
+	struct sx_err err = SX_ERR_INIT;
+	const size_t n = 3;
+	struct sx_request *reqs = make_requests(n, n, "budget");
+	struct sx_result *res = calloc(n, sizeof(*res));
+	size_t i;
+
+	(void)state;
+	assert_int_equal(sx_sim_faults_parse("500", &sc.faults, &err), 0);
+	sc.fault_rate = 1.0;
+	s = start_sim(&sc);
+	cfg.retries = 2;
+	cfg.concurrency = 4;
+	e = engine(&cfg, sx_sim_address(s), NULL);
+	assert_int_equal(sx_engine_run(e, reqs, n, res, "budget", NULL), 0);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(res[i].status, SX_RESULT_FAILED);
+		assert_int_equal(res[i].attempts, 3);
+		if (!strstr(res[i].reason, "after 3 attempts"))
+			fail_msg("request %zu: '%s'", i, res[i].reason);
+	}
+	sx_engine_get_stats(e, &st);
+	assert_int_equal(st.attempts, 3 * (long)n);
+	assert_int_equal(st.retries, 2 * (long)n);
+	assert_int_equal(sim_stat(s, "chat_requests", NULL), 3 * (long)n);
+	release_results(res, n);
+	sx_engine_free(e);
+	free(res);
+	free_requests(reqs, n);
+	sx_sim_stop(s);
+}
+
 static size_t run_warm(struct sx_sim *s, size_t n)
 {
 	struct sx_engine_config cfg = SX_ENGINE_CONFIG_INIT;
@@ -989,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_400_fails_at_once),
+		cmocka_unit_test(test_retry_budget),
 		cmocka_unit_test(test_rpm),
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_max_requests),
