@@ -5,7 +5,10 @@
 # request until the server answers (within --max-wait), so no request fails:
 # the run completes (exit 0) with the records and summary of a clean run.
 # A server that stays down past --max-wait fails what is left (exit 5), after
-# that long and not after every request's retries.
+# that long and not after every request's retries. Attempts that failed during
+# the hold do not count against --retries: requests held during an outage and
+# failing once more afterwards (tests/cli/waits.py's outage mode, at
+# --concurrency 1) are retried, not failed.
 . "$(dirname "$0")/lib.sh"
 SECONDS=0
 need_shared
@@ -58,5 +61,32 @@ grep -q "did not answer for [0-9]* s (connection errors or 5xx; --max-wait 3 s)"
 	ok "the message names --max-wait" || { fail "the message names --max-wait"; sed 's/^/#   /' "$T/down.err"; }
 check "run.json: incomplete" python3 -c '
 import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["complete"] is False else 1)' "$T/down/run.json"
+
+# held attempts are not retries: waits.py's outage mode in front of the sim
+start_sim
+"$PY3" "$TESTS_DIR/cli/waits.py" "$T/waits.log" "$SIM_URL" > "$T/waits.url" 2> "$T/waits.err" &
+WPID=$!
+_stop_waits() { kill -TERM "$WPID" 2> /dev/null; wait "$WPID" 2> /dev/null; }
+_cleanup_fns+=(_stop_waits)
+for i in $(seq 1 200); do [ -s "$T/waits.url" ] && break; sleep 0.05; done
+W=$(cat "$T/waits.url")
+if [ -z "$W" ]; then
+	fail "waits.py starts"; sed 's/^/#   /' "$T/waits.err"
+else
+	timeout -k 5 200 "$X" run "${opts[@]}" --concurrency 1 --base-url "$W/outage/v1" --out "$T/held" \
+		--cache "$T/held.db" > /dev/null 2> "$T/held.err"
+	check_eq "held during an outage, failing once more after it: still complete (exit 0)" 0 "$?" ||
+		sed 's/^/#   /' "$T/held.err"
+	check "... the server did fail held requests after the outage (not vacuous)" python3 -c '
+import json,sys
+log=[json.loads(l) for l in open(sys.argv[1])]
+st=[x["status"] for x in log]
+n503, n500 = st.count(503), st.count(500)
+print("# waits.py: %d answers, %d 503 (outage), %d 500 (after it)" % (len(st), n503, n500))
+sys.exit(0 if n503 >= 6 and n500 >= 1 else 1)' "$T/waits.log"
+	check "... run.json: complete, none failed" python3 -c '
+import json,sys; r=json.load(open(sys.argv[1]))
+sys.exit(0 if r["complete"] is True and r["counts"]["failed"] == 0 else 1)' "$T/held/run.json"
+fi
 echo "# took $SECONDS s"
 done_testing

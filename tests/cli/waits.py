@@ -19,6 +19,14 @@ base URL, http://127.0.0.1:PORT/v1):
   reset     always 429 with x-ratelimit-reset-requests: 99999h
   tokens    always 429 with x-ratelimit-reset-tokens: 6m0s (360 s)
   html      always 200 text/html (a web page, not the API)
+  outage    an outage, for held attempts (t0531): the first 2 arrivals go upstream;
+            then every arrival gets a 503 for 2.5 s (the first 4 of them fail
+            as usual, the 5th starts the client's outage hold, the rest are
+            held attempts); the next arrival goes upstream (the hold ends);
+            after it, each body that had one usual failure at most and two
+            failures in all gets one 500 more (a usual failure again), then
+            goes upstream. A client that counts held attempts against
+            --retries 2 fails those requests.
 
 Every request is appended to LOGFILE as one JSON line
 {"mode": MODE or MODE-NAME, "body": SHA-256 of the body, "t": monotonic seconds, "status": ...}.
@@ -54,6 +62,36 @@ FIRST = {
 }
 
 
+# the outage mode's state: phase A (passing), B (down), C (up again)
+OUT = {"phase": "A", "passed": 0, "b_start": None, "b_count": 0, "usual": {}, "held": {},
+       "again": set()}
+
+
+def outage_status(sha, t):
+    """The status the outage mode answers (200: pass upstream); called under LOCK."""
+    o = OUT
+    if o["phase"] == "A":
+        o["passed"] += 1
+        if o["passed"] >= 2:
+            o["phase"] = "B"
+        return 200
+    if o["phase"] == "B":
+        if o["b_start"] is None:
+            o["b_start"] = t
+        if t - o["b_start"] < 2.5:
+            o["b_count"] += 1
+            d = o["usual"] if o["b_count"] <= 4 else o["held"]
+            d[sha] = d.get(sha, 0) + 1
+            return 503
+        o["phase"] = "C"
+        return 200
+    u, h = o["usual"].get(sha, 0), o["held"].get(sha, 0)
+    if u <= 1 and u + h >= 2 and sha not in o["again"]:
+        o["again"].add(sha)
+        return 500
+    return 200
+
+
 class Server(socketserver.ThreadingMixIn, HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -84,8 +122,13 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             first = (seg, sha) not in SEEN
             SEEN.add((seg, sha))
+            forced = outage_status(sha, t) if mode == "outage" else 200
         status = 200
-        if mode in ALWAYS or (mode in FIRST and first):
+        if forced != 200:
+            status = forced
+            err = json.dumps({"error": {"message": "down", "type": "server_error"}})
+            self.send(status, err.encode())
+        elif mode in ALWAYS or (mode in FIRST and first):
             status = 503 if mode == "u503" else 429
             err = json.dumps({"error": {"message": "slow down", "type": "rate_limit"}})
             self.send(status, err.encode(), headers=ALWAYS.get(mode) or FIRST[mode])
