@@ -157,7 +157,9 @@ struct sx_stage_estimate {
 	long naive;            /* requests asked for, duplicates included */
 	long distinct;         /* distinct requests (an upper bound when upper_bound) */
 	int upper_bound;       /* evaluate: depends on the explanations, not known before */
-	double prompt_tokens;  /* estimated over the distinct requests: ceil(bytes / 4) */
+	long recorded;         /* distinct requests the --answers files answer (-1: not known,
+				* the evaluate stage's); they cost no tokens */
+	double prompt_tokens;  /* estimated over the distinct requests to send: ceil(bytes / 4) */
 	double completion_tokens;
 };
 

@@ -693,8 +693,9 @@ static const struct opt_row rows[] = {
 		   "grows by half each time, up to 30)") },
 	{ "dry-run", NULL, G_ENGINE, RUN, FLAG(cfg.dry_run, 1),
 	  RUN_HELP("print the distinct requests per stage and the estimated\n"
-		   "tokens and cost, send nothing; with --batch the cost\n"
-		   "both live and at the batch price") },
+		   "tokens and cost, send nothing; with --answers how many\n"
+		   "the files answer (left out of the cost); with --batch\n"
+		   "the cost both live and at the batch price") },
 	{ "progress", NULL, G_ENGINE, RUN, FLAG(progress, 1),
 	  RUN_HELP("progress line on stderr (default: when it is a terminal)") },
 	{ "no-progress", NULL, G_ENGINE, RUN | DEMO, FLAG(progress, 0),
@@ -1361,25 +1362,43 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		long naive = 0, distinct = 0;
 		int i, upper = 0;
 
-		printf("%-20s %12s %12s %14s %14s\n", "stage", "naive", "distinct", "prompt tok",
-		       "completion tok");
+		int rec = cfg->nanswers > 0; /* a column of what the --answers files answer */
+		long nrec = 0;
+		char rbuf[24];
+
+		printf("%-20s %12s %12s", "stage", "naive", "distinct");
+		if (rec)
+			printf(" %10s", "recorded");
+		printf(" %14s %14s\n", "prompt tok", "completion tok");
 		for (i = 0; i < out->nest; i++) {
 			const struct sx_stage_estimate *e = &out->est[i];
-			printf("%-20s %12ld %11s%ld %14.0f %14.0f\n", e->stage, e->naive,
-			       e->upper_bound ? "<=" : "", e->distinct, e->prompt_tokens,
-			       e->completion_tokens);
+			printf("%-20s %12ld %11s%ld", e->stage, e->naive, e->upper_bound ? "<=" : "",
+			       e->distinct);
+			if (rec) {
+				if (e->recorded < 0)
+					snprintf(rbuf, sizeof(rbuf), "?");
+				else
+					snprintf(rbuf, sizeof(rbuf), "%ld", e->recorded);
+				printf(" %10s", rbuf);
+			}
+			printf(" %14.0f %14.0f\n", e->prompt_tokens, e->completion_tokens);
 			naive += e->naive;
 			distinct += e->distinct;
+			nrec += e->recorded > 0 ? e->recorded : 0;
 			pt += e->prompt_tokens;
 			ct += e->completion_tokens;
 			upper |= e->upper_bound;
 		}
 		cost = (pt * cfg->engine.price_in + ct * cfg->engine.price_out) / 1e6;
-		printf("%-20s %12ld %11s%ld %14.0f %14.0f\n", "total", naive, upper ? "<=" : "",
-		       distinct, pt, ct);
+		printf("%-20s %12ld %11s%ld", "total", naive, upper ? "<=" : "", distinct);
+		if (rec)
+			printf(" %10ld", nrec);
+		printf(" %14.0f %14.0f\n", pt, ct);
 		printf("estimated cost: %s$%.2f for model '%s' at $%.2f / $%.2f per 1M tokens "
-		       "(before cache hits; nothing was sent)\n", upper ? "<= " : "", cost,
-		       cfg->gen.model, cfg->engine.price_in, cfg->engine.price_out);
+		       "(before cache hits%s; nothing was sent)\n", upper ? "<= " : "", cost,
+		       cfg->gen.model, cfg->engine.price_in, cfg->engine.price_out,
+		       rec ? "; the recorded answers cost nothing, what they answer of the "
+			     "evaluate stage ('?') is known only in the run" : "");
 		if (cfg->engine.batch)
 			printf("estimated cost as batches: %s$%.2f (%.0f %% of the live price; "
 			       "answers within 24 h)\n", upper ? "<= " : "",

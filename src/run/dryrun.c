@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "selfexp/answers.h"
+
 #include "run.h"
 
 /* Expected completion tokens of an answer under cond for a review of ntok tokens. */
@@ -29,7 +31,13 @@ static void estimate_batch(const struct run *run, const struct batch *b, const c
 	e->naive = naive;
 	e->distinct = upper ? naive : (long)b->n;
 	e->upper_bound = upper;
+	e->recorded = upper && run->answers ? -1 : 0;
 	for (i = 0; i < b->n; i++) {
+		if (!upper && run->answers &&
+		    sx_answers_find(run->answers, sx_cond_name(b->cond), b->texts[i], strlen(b->texts[i]))) {
+			e->recorded++;
+			continue; /* answered from the file: nothing sent, no tokens */
+		}
 		sx_buf_reset(&sys);
 		sx_buf_reset(&usr);
 		sx_prompt_render(&run->prompts[b->cond], b->texts[i], b->ntok[i], &sys, &usr);
@@ -93,9 +101,10 @@ static void dry_condition(const struct run *run, enum sx_cond c, struct sx_run_o
 }
 
 /*
- * Count the distinct requests of every stage without sending anything. The
- * evaluate stage's inputs depend on the explanations, unknown before the run:
- * its count is the upper bound 3n + 1 per explanation.
+ * Count the distinct requests of every stage without sending anything, and
+ * those of them the --answers files answer. The evaluate stage's inputs
+ * depend on the explanations, unknown before the run: its count is the upper
+ * bound 3n + 1 per explanation, and what the files answer of it is not known.
  */
 void run_dry(struct run *run, struct sx_run_outcome *out)
 {

@@ -51,6 +51,25 @@ for c in 1 64; do
 done
 check "the summary line counts the recorded answers" \
 	grep -Eq "\(([0-9]+) distinct, \1 recorded, 0 from cache, 0 sent" "$T/last.err"
+# ---- --dry-run counts what the files answer: all of elicit and explain here, nothing to send
+check_exit "--dry-run with the answers" 0 "$X" run "${common[@]}" --out "$T/dry" \
+	--answers "$T/answers.jsonl" --offline --dry-run
+pyt - "$T/last.out" <<'PY'
+import sys
+def check(what, cond): print(("ok " if cond else "not ok ") + what)
+head, *rows = [l.split() for l in open(sys.argv[1]) if l.split() and not l.startswith("estimated")]
+check("--dry-run --answers: a recorded column", head[:4] == ["stage", "naive", "distinct", "recorded"])
+byst = {" ".join(r[:2]): r[2:] for r in rows if r[0] in ("elicit", "explain", "evaluate")}
+known = [k for k in byst if not k.startswith("evaluate")]
+check("... every elicit and explain request recorded (%d stages)" % len(known),
+      len(known) == 10 and all(byst[k][1] == byst[k][2] != "0" for k in known))
+check("... and none of their tokens counted", all(byst[k][3:] == ["0", "0"] for k in known))
+check("... the evaluate stage's: not known ('?')",
+      all(byst[k][2] == "?" for k in byst if k.startswith("evaluate")))
+PY
+check "... nothing written" test ! -e "$T/dry"
+"$X" run "${common[@]}" --out "$T/dry" --dry-run > "$T/dry.out" 2>&1
+check "--dry-run without answers: no recorded column" sh -c "! grep -q recorded '$T/dry.out'"
 sha=$(sha256sum "$T/answers.jsonl" | cut -d' ' -f1)
 pyt - "$T/b64/run.json" "$T/answers.jsonl" "$sha" <<'PY'
 import json, sys
