@@ -619,24 +619,63 @@ static int find_file(struct sx_batchapi *b, const char *name, char **id, struct 
 	return 0;
 }
 
-/* The id of the batch made from file_id (among the last 100), or NULL. */
+/* Pages of the batch list find_batch reads at most: 100 batches each. */
+#define FIND_BATCH_PAGES 100
+
+/* May id go into a query string as it is? OpenAI's ids are letters, digits and '_'. */
+static int plain_id(const char *id)
+{
+	return *id && strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+			      strlen(id);
+}
+
+/*
+ * The id of the batch made from file_id, or NULL: the list is read newest
+ * first, a page of 100 at a time (?after= the last id of the page before),
+ * until it is found or the list ends (FIND_BATCH_PAGES pages at most).
+ */
 static int find_batch(struct sx_batchapi *b, const char *file_id, char **id, struct sx_err *err)
 {
-	struct sx_json *j = NULL;
-	const struct sx_json *it;
-	int rc = api_get(b, "/batches", "limit=100", "listing the batches", &j, err);
+	struct sx_buf query = SX_BUF_INIT;
+	char *after = NULL;
+	int rc = 0, page;
 
 	*id = NULL;
-	if (rc)
-		return rc;
-	for (it = sx_json_child(sx_json_get(j, "data")); it && !*id; it = sx_json_next(it)) {
-		const char *in = sx_json_get_str(it, "input_file_id"), *bid = sx_json_get_str(it, "id");
+	for (page = 0; page < FIND_BATCH_PAGES && !*id && !rc; page++) {
+		struct sx_json *j = NULL;
+		const struct sx_json *it;
+		const char *last = NULL;
+		int more;
 
-		if (in && bid && !strcmp(in, file_id))
-			*id = xstrdup(bid);
+		sx_buf_reset(&query);
+		sx_buf_adds(&query, "limit=100");
+		if (after)
+			sx_buf_addf(&query, "&after=%s", after);
+		rc = api_get(b, "/batches", query.buf, "listing the batches", &j, err);
+		if (rc)
+			break;
+		for (it = sx_json_child(sx_json_get(j, "data")); it; it = sx_json_next(it)) {
+			const char *in = sx_json_get_str(it, "input_file_id");
+			const char *bid = sx_json_get_str(it, "id");
+
+			if (in && bid && !strcmp(in, file_id) && !*id)
+				*id = xstrdup(bid);
+			if (bid)
+				last = bid;
+		}
+		more = 0;
+		if (sx_json_bool(sx_json_get(j, "has_more"), &more))
+			more = 0;
+		more = more && last && plain_id(last) && !(after && !strcmp(after, last));
+		free(after);
+		after = more ? xstrdup(last) : NULL;
+		sx_json_free(j);
+		if (!after)
+			break;
 	}
-	sx_json_free(j);
-	return 0;
+	free(after);
+	sx_buf_release(&query);
+	return rc;
 }
 
 static int upload(struct sx_batchapi *b, const char *name, const struct sx_buf *data, char **id,

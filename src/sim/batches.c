@@ -558,8 +558,9 @@ static int is(const char *method, const char *m)
 }
 
 void sim_batches_handle(struct sim_batches *b, const char *method, const char *url,
-			const char *query_purpose, long query_limit, const char *content_type,
-			const char *body, size_t len, struct sim_batches_reply *out)
+			const char *query_purpose, long query_limit, const char *query_after,
+			const char *content_type, const char *body, size_t len,
+			struct sim_batches_reply *out)
 {
 	const char *p = strip_v1(url);
 	size_t i;
@@ -631,16 +632,21 @@ void sim_batches_handle(struct sim_batches *b, const char *method, const char *u
 		if (is(method, "GET")) {
 			const char *sep = "";
 			long n = 0, limit = query_limit > 0 ? query_limit : 20;
+			size_t from = b->nbatches;
 
 			pthread_mutex_lock(&b->mu);
+			if (query_after) /* the page after the batch named: those older than it */
+				for (i = 0; i < b->nbatches; i++)
+					if (!strcmp(b->batches[i].id, query_after))
+						from = i;
 			sx_buf_adds(&out->body, "{\"object\":\"list\",\"data\":[");
-			for (i = b->nbatches; i-- > 0 && n < limit; n++) {
+			for (i = from; i > 0 && n < limit; n++) {
+				i--;
 				sx_buf_adds(&out->body, sep);
 				batch_json(&b->batches[i], &out->body);
 				sep = ",";
 			}
-			sx_buf_addf(&out->body, "],\"has_more\":%s}",
-				    (size_t)n < b->nbatches ? "true" : "false");
+			sx_buf_addf(&out->body, "],\"has_more\":%s}", i > 0 ? "true" : "false");
 			pthread_mutex_unlock(&b->mu);
 			out->status = 200;
 			return;

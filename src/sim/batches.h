@@ -39,10 +39,16 @@ struct sim_batches_reply {
 	size_t cut;               /* > 0: send only this many bytes of body (a cut download) */
 };
 
-/* Answer one request of a route (content_type: of the request, for multipart). Thread-safe. */
+/*
+ * Answer one request of a route (content_type: of the request, for
+ * multipart). query_limit and query_after (NULL: none) page GET /batches as
+ * OpenAI's list does: newest first, the batches older than the one named
+ * after. Thread-safe.
+ */
 void sim_batches_handle(struct sim_batches *b, const char *method, const char *url,
-			const char *query_purpose, long query_limit, const char *content_type,
-			const char *body, size_t len, struct sim_batches_reply *out);
+			const char *query_purpose, long query_limit, const char *query_after,
+			const char *content_type, const char *body, size_t len,
+			struct sim_batches_reply *out);
 /* The batch counters, appended to the /stats object as ',"batches":{...}'. */
 void sim_batches_stats(struct sim_batches *b, struct sx_buf *out);
 

@@ -1325,6 +1325,7 @@ static enum MHD_Result batch_route(struct sx_sim *s, struct MHD_Connection *c, s
 	struct sim_batches_reply rep;
 	const char *purpose = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "purpose");
 	const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	const char *after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
 	const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	struct MHD_Response *resp;
 	long limit = 0;
@@ -1343,8 +1344,8 @@ static enum MHD_Result batch_route(struct sx_sim *s, struct MHD_Connection *c, s
 		limit = 0;
 	memset(&rep, 0, sizeof(rep));
 	rep.body = (struct sx_buf)SX_BUF_INIT;
-	sim_batches_handle(s->batches, method, url, purpose, limit, ctype, r->body.buf, r->body.len,
-			   &rep);
+	sim_batches_handle(s->batches, method, url, purpose, limit, after, ctype, r->body.buf,
+			   r->body.len, &rep);
 	if (rep.cut) {
 		struct trunc_body *t = xmalloc(sizeof(*t));
 
