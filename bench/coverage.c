@@ -11,6 +11,9 @@
  * BENCHMARKS.md; never part of `make check`.
  *
  * usage: coverage [R [B [SEED]]]   (defaults 2000, 1000, 1)
+ * COVERAGE_ROWS=normal,lognormal: only those rows of the means and
+ * candidates tables, and no other table; COVERAGE_INNER=C: the double
+ * bootstrap-t with C inner resamples in the candidates table (candidates_table).
  *
  * ECE rows: a model with confidence uniform on [0.5, 1) and accuracy c - gap
  * at confidence c, whose true ECE is gap, R / 2 samples per row.
@@ -285,7 +288,8 @@ static double t_of(double my, double sy, double centre, size_t m)
  * resamples are the library's (the same stream, drawn the same way), so
  * C_STUD is selfexp's studentized interval; the inner resamples of the fast
  * double bootstrap (one per outer resample) and of the double bootstrap (C
- * per outer resample, C = 0: none) come from a stream of their own. Returns
+ * per outer resample, C = 0: none) come from a stream of their own, in that
+ * order (so the fast double bootstrap's cells move a little with C). Returns
  * -1 when an outer resample is constant (never with continuous data).
  */
 static int candidates(const double *v, size_t m, double mean, double sd, size_t B, size_t C,
@@ -381,7 +385,8 @@ static void candidates_table(size_t R, size_t B, uint64_t seed)
 	printf("\nCandidates for skewed data (issue 19), computed in bench/coverage.c on the library's "
 	       "resamples:\n\n| distribution | n | studentized (selfexp's) | Hall bootstrap-t | "
 	       "Hall, normal quantile | symmetric bootstrap-t | fast double bootstrap-t | "
-	       "double bootstrap-t, C = %zu |\n|---|---|---|---|---|---|---|---|\n", C);
+	       "double bootstrap-t, C = %zu%s |\n|---|---|---|---|---|---|---|---|\n", C,
+	       C ? " (n <= 30)" : " (not run: COVERAGE_INNER)");
 	for (k = 0; k < sizeof(ds) / sizeof(ds[0]); k++) {
 		int d = ds[k];
 
