@@ -11,6 +11,9 @@
  * BENCHMARKS.md; never part of `make check`.
  *
  * usage: coverage [R [B [SEED]]]   (defaults 2000, 1000, 1)
+ * COVERAGE_ROWS=normal,lognormal: only those rows of the means and
+ * candidates tables, and no other table; COVERAGE_INNER=C: the double
+ * bootstrap-t with C inner resamples in the candidates table (candidates_table).
  *
  * ECE rows: a model with confidence uniform on [0.5, 1) and accuracy c - gap
  * at confidence c, whose true ECE is gap, R / 2 samples per row.
@@ -105,6 +108,27 @@ static double exact_coverage(enum sx_interval how, size_t n, double p)
 #define NHOW 6
 #define NBOOT 4 /* the first NBOOT of how[] are bootstrap intervals, for every row */
 
+/*
+ * COVERAGE_ROWS, a comma-separated list of distribution names' first words
+ * ("normal,lognormal"), keeps only those rows of the means table and skips
+ * the other tables (quick looks); unset: everything.
+ */
+static int row_selected(int d)
+{
+	const char *sel = getenv("COVERAGE_ROWS"), *p;
+	size_t len = strcspn(dists[d].name, "(");
+
+	if (!sel || !*sel)
+		return 1;
+	for (p = sel; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		size_t k = strcspn(p, ",");
+
+		if (k == len && !strncmp(p, dists[d].name, len))
+			return 1;
+	}
+	return 0;
+}
+
 static void means_table(size_t R, size_t B, uint64_t seed)
 {
 	static const size_t ns[] = { 10, 30, 100 };
@@ -119,6 +143,8 @@ static void means_table(size_t R, size_t B, uint64_t seed)
 	       "Clopper-Pearson | selfexp's interval | exact: Wilson | exact: Clopper-Pearson |\n");
 	printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (d = 0; d < D_COUNT; d++) {
+		if (!row_selected(d))
+			continue;
 		for (in = 0; in < sizeof(ns) / sizeof(ns[0]); in++) {
 			struct tally t[NHOW];
 			size_t n = ns[in];
@@ -161,6 +187,259 @@ static void means_table(size_t R, size_t B, uint64_t seed)
 		}
 	}
 	free(x);
+}
+
+/* ---- Candidates for the skewed mean (issue 19), computed here ----------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* R type 7 quantile of sorted t[0..B), as gsl_stats_quantile_from_sorted_data. */
+static double q7(const double *t, size_t B, double p)
+{
+	double h = (double)(B - 1) * p;
+	size_t lo = (size_t)h;
+
+	if (lo >= B - 1)
+		return t[B - 1];
+	return t[lo] + (h - (double)lo) * (t[lo + 1] - t[lo]);
+}
+
+/* The share of sorted t[0..B) that is <= x. */
+static double ecdf(const double *t, size_t B, double x)
+{
+	size_t lo = 0, hi = B;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t[mid] <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (double)lo / (double)B;
+}
+
+static void mean_sd_of(const double *x, size_t m, double *mean, double *sd)
+{
+	double s = 0, s2 = 0;
+	size_t i;
+
+	for (i = 0; i < m; i++)
+		s += x[i];
+	*mean = s / (double)m;
+	for (i = 0; i < m; i++)
+		s2 += (x[i] - *mean) * (x[i] - *mean);
+	*sd = sqrt(s2 / (double)(m - 1));
+}
+
+/*
+ * Hall (1992), "On the removal of skewness by transformation", JRSS B 54:
+ * for the studentized mean t and l = skewness / sqrt(n) (moment estimator,
+ * divisor n), g(t) = t + a l t^2 + a^2 l^2 t^3 / 3 + b l with a = 1/3,
+ * b = 1/6 removes the n^-1/2 term of t's Edgeworth expansion
+ * (P(t <= x) = Phi(x) + l (2x^2 + 1) phi(x) / 6 + ...); g is increasing,
+ * g(t) = ((1 + a l t)^3 - 1) / (3 a l) + b l, and inverts in closed form.
+ */
+#define HALL_A (1.0 / 3.0)
+#define HALL_B (1.0 / 6.0)
+
+static double hall_lambda(const double *x, size_t m, double mean, double sd)
+{
+	double s3 = 0, sigma = sd * sqrt((double)(m - 1) / (double)m);
+	size_t i;
+
+	for (i = 0; i < m; i++)
+		s3 += (x[i] - mean) * (x[i] - mean) * (x[i] - mean);
+	return s3 / (double)m / (sigma * sigma * sigma) / sqrt((double)m);
+}
+
+static double hall_g(double t, double l)
+{
+	return t + HALL_A * l * t * t + HALL_A * HALL_A * l * l * t * t * t / 3 + HALL_B * l;
+}
+
+static double hall_g_inv(double y, double l)
+{
+	double u = 3 * HALL_A * l * (y - HALL_B * l);
+
+	if (l == 0)
+		return y;
+	return (u > -1 ? expm1(log1p(u) / 3) : cbrt(1 + u) - 1) / (HALL_A * l);
+}
+
+enum { C_STUD, C_HALL, C_HALL_Z, C_SYM, C_FDB, C_DOUBLE, NCAND };
+
+/* The studentized mean of resample y (mean my, sd sy) about centre; +-inf or 0 when sy = 0. */
+static double t_of(double my, double sy, double centre, size_t m)
+{
+	if (sy > 0)
+		return (my - centre) / (sy / sqrt((double)m));
+	return my > centre ? INFINITY : my < centre ? -INFINITY : 0.0;
+}
+
+/*
+ * The candidates' ends for v[0..m) (mean, sd from the library): the outer
+ * resamples are the library's (the same stream, drawn the same way), so
+ * C_STUD is selfexp's studentized interval; the inner resamples of the fast
+ * double bootstrap (one per outer resample) and of the double bootstrap (C
+ * per outer resample, C = 0: none) come from a stream of their own, in that
+ * order (so the fast double bootstrap's cells move a little with C). Returns
+ * -1 when an outer resample is constant (never with continuous data).
+ */
+static int candidates(const double *v, size_t m, double mean, double sd, size_t B, size_t C,
+		      uint64_t seed, uint64_t inner_seed, double lo[NCAND], double hi[NCAND])
+{
+	struct sx_rng *g = sx_rng_new(seed), *gi = sx_rng_new(inner_seed);
+	double *t = xmalloc(B * sizeof(*t)), *h = xmalloc(B * sizeof(*h));
+	double *t2 = xmalloc(B * sizeof(*t2)), *u = xmalloc(B * sizeof(*u)), *at = xmalloc(B * sizeof(*at));
+	double *x = xmalloc(m * sizeof(*x)), *y = xmalloc(m * sizeof(*y));
+	double se = sd / sqrt((double)m), l = hall_lambda(v, m, mean, sd);
+	double z = 1.959963984540054, bl, bh;
+	size_t b, c, i;
+	int ret = 0;
+
+	for (b = 0; b < B; b++) {
+		double mb, sb, my, sy;
+		size_t below = 0;
+
+		for (i = 0; i < m; i++)
+			x[i] = v[sx_rng_below(g, m)];
+		mean_sd_of(x, m, &mb, &sb);
+		if (!(sb > 0)) {
+			ret = -1;
+			goto out;
+		}
+		t[b] = (mb - mean) / (sb / sqrt((double)m));
+		at[b] = fabs(t[b]);
+		h[b] = hall_g(t[b], hall_lambda(x, m, mb, sb));
+		for (i = 0; i < m; i++)
+			y[i] = x[sx_rng_below(gi, m)];
+		mean_sd_of(y, m, &my, &sy);
+		t2[b] = t_of(my, sy, mb, m);
+		for (c = 0; c < C; c++) {
+			for (i = 0; i < m; i++)
+				y[i] = x[sx_rng_below(gi, m)];
+			mean_sd_of(y, m, &my, &sy);
+			below += t_of(my, sy, mb, m) <= t[b];
+		}
+		u[b] = C ? (double)below / (double)C : 0;
+	}
+	qsort(t, B, sizeof(*t), cmp_double);
+	qsort(h, B, sizeof(*h), cmp_double);
+	qsort(t2, B, sizeof(*t2), cmp_double);
+	qsort(u, B, sizeof(*u), cmp_double);
+	qsort(at, B, sizeof(*at), cmp_double);
+	lo[C_STUD] = mean - q7(t, B, 0.975) * se;
+	hi[C_STUD] = mean - q7(t, B, 0.025) * se;
+	lo[C_HALL] = mean - hall_g_inv(q7(h, B, 0.975), l) * se;
+	hi[C_HALL] = mean - hall_g_inv(q7(h, B, 0.025), l) * se;
+	lo[C_HALL_Z] = mean - hall_g_inv(z, l) * se;
+	hi[C_HALL_Z] = mean - hall_g_inv(-z, l) * se;
+	lo[C_SYM] = mean - q7(at, B, 0.95) * se;
+	hi[C_SYM] = mean + q7(at, B, 0.95) * se;
+	/* fast double bootstrap: the level beta with Q**(beta) = q*(alpha), beta = F**(q*(alpha)) */
+	bl = ecdf(t2, B, q7(t, B, 0.025));
+	bh = ecdf(t2, B, q7(t, B, 0.975));
+	lo[C_FDB] = mean - q7(t, B, bh) * se;
+	hi[C_FDB] = mean - q7(t, B, bl) * se;
+	/* double bootstrap: beta = the alpha-quantile of u_b = F**_b(t*_b) */
+	lo[C_DOUBLE] = mean - q7(t, B, q7(u, B, 0.975)) * se;
+	hi[C_DOUBLE] = mean - q7(t, B, q7(u, B, 0.025)) * se;
+out:
+	sx_rng_free(g);
+	sx_rng_free(gi);
+	free(t);
+	free(h);
+	free(t2);
+	free(u);
+	free(at);
+	free(x);
+	free(y);
+	return ret;
+}
+
+/*
+ * Candidate intervals for the continuous rows: selfexp's studentized
+ * interval recomputed here (its ends are checked against the library's),
+ * Hall's transformation bootstrap-t, Hall's transformation with the normal
+ * quantile (no bootstrap), the symmetric bootstrap-t, the fast double
+ * bootstrap-t (Davidson & MacKinnon 2007) and, with COVERAGE_INNER=C, the
+ * double bootstrap-t (Hall 1986, Beran 1987) with C inner resamples per
+ * outer one, at n = 10 and 30 only (it costs C + 1 times the others).
+ */
+static void candidates_table(size_t R, size_t B, uint64_t seed)
+{
+	static const size_t ns[] = { 10, 30, 100 };
+	static const int ds[] = { D_NORMAL, D_EXPONENTIAL, D_LOGNORMAL };
+	const char *inner = getenv("COVERAGE_INNER");
+	size_t C = inner && *inner ? (size_t)strtoull(inner, NULL, 10) : 0;
+	double *x = xmalloc(100 * sizeof(*x)), maxdiff = 0;
+	size_t in, r, h, i, k;
+
+	printf("\nCandidates for skewed data (issue 19), computed in bench/coverage.c on the library's "
+	       "resamples:\n\n| distribution | n | studentized (selfexp's) | Hall bootstrap-t | "
+	       "Hall, normal quantile | symmetric bootstrap-t | fast double bootstrap-t | "
+	       "double bootstrap-t, C = %zu%s |\n|---|---|---|---|---|---|---|---|\n", C,
+	       C ? " (n <= 30)" : " (not run: COVERAGE_INNER)");
+	for (k = 0; k < sizeof(ds) / sizeof(ds[0]); k++) {
+		int d = ds[k];
+
+		if (!row_selected(d))
+			continue;
+		for (in = 0; in < sizeof(ns) / sizeof(ns[0]); in++) {
+			struct tally t[NCAND];
+			size_t n = ns[in], Cn = n <= 30 ? C : 0;
+			char id[64];
+
+			memset(t, 0, sizeof(t));
+			for (r = 0; r < R; r++) {
+				struct sx_rng *g;
+				struct sx_summary s;
+				double lo[NCAND], hi[NCAND];
+				uint64_t bs;
+
+				snprintf(id, sizeof(id), "%d/%zu/%zu", d, n, r);
+				g = sx_rng_new(sx_seed_derive(seed, "coverage-data", id));
+				for (i = 0; i < n; i++)
+					x[i] = draw((enum dist)d, g);
+				sx_rng_free(g);
+				bs = sx_seed_derive(seed, "coverage-boot", id);
+				sx_stats_summary_as(x, n, SX_INTERVAL_STUDENTIZED, B, bs, &s);
+				if (candidates(x, n, s.mean, s.sd, B, Cn, bs,
+					       sx_seed_derive(seed, "coverage-inner", id), lo, hi))
+					continue;
+				maxdiff = fmax(maxdiff, fmax(fabs(lo[C_STUD] - s.ci_lo), fabs(hi[C_STUD] - s.ci_hi)));
+				for (h = 0; h < NCAND; h++)
+					if (h != C_DOUBLE || Cn)
+						count(&t[h], lo[h], hi[h], dists[d].truth);
+			}
+			printf("| %s | %zu |", dists[d].name, n);
+			for (h = 0; h < NCAND; h++) {
+				if (t[h].n)
+					cell(&t[h]);
+				else
+					printf(" |");
+			}
+			printf("\n");
+			fflush(stdout);
+		}
+	}
+	printf("\nLargest difference between the studentized ends recomputed here and the library's: "
+	       "%.1e.\n", maxdiff);
+	free(x);
+	/* the candidates are only comparable if they saw the library's resamples */
+	if (!(maxdiff < 1e-9)) {
+		fflush(stdout);
+		fprintf(stderr, "coverage: the candidates' resamples are not the library's "
+			"(studentized ends differ by %g)\n", maxdiff);
+		exit(1);
+	}
 }
 
 /* The lowest exact coverage of a proportion's interval over p = 0.001, 0.002, ..., 0.999. */
@@ -278,6 +557,9 @@ int main(int argc, char **argv)
 	       "about %.3f at 0.95.\n\n", R, B, (unsigned long long)seed,
 	       sqrt(0.95 * 0.05 / (double)R));
 	means_table(R, B, seed);
+	candidates_table(R, B, seed);
+	if (getenv("COVERAGE_ROWS") && *getenv("COVERAGE_ROWS"))
+		return 0;
 	proportion_minima();
 	ece_table(R, B, seed);
 	return 0;

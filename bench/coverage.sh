@@ -3,12 +3,19 @@
 # percentile bootstrap selfexp used before, plain and expanded BCa, the studentized
 # bootstrap (summary.json's interval for continuous metrics), Wilson and
 # Clopper-Pearson for proportions (with their exact coverage), and the ECE's
-# intervals, for n = 10, 30, 100 (ECE: 30, 100, 300).
+# intervals, for n = 10, 30, 100 (ECE: 30, 100, 300); and candidates for the
+# skewed mean computed in the benchmark itself (Hall's transformation
+# bootstrap-t, Hall's transformation with the normal quantile, the symmetric,
+# fast double and double bootstrap-t) on the normal, exponential and lognormal rows.
 # Builds bench/coverage.c against the library of `make` (build/default), runs
 # it and appends the tables to BENCHMARKS.md with the command and the machine.
 # Never part of `make check`.
 # usage: bench/coverage.sh [R [B [SEED]]]   (defaults 2000 samples per row, B = 1000, seed 1)
 # COVERAGE_NO_APPEND=1 prints the tables without touching BENCHMARKS.md.
+# COVERAGE_ROWS=normal,lognormal keeps only those distributions' rows (first word
+# of the name) and skips the proportions' minima and the ECE tables.
+# COVERAGE_INNER=C adds the double bootstrap-t with C inner resamples per outer
+# one (n = 10 and 30 only; it costs about C + 1 times the bootstrap-t).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${1:-2000} B=${2:-1000} SEED=${3:-1}
