@@ -13,7 +13,10 @@
  * usage: coverage [R [B [SEED]]]   (defaults 2000, 1000, 1)
  * COVERAGE_ROWS=normal,lognormal: only those rows of the means and
  * candidates tables, and no other table; COVERAGE_INNER=C: the double
- * bootstrap-t with C inner resamples in the candidates table (candidates_table).
+ * bootstrap-t with C inner resamples in the candidates table (candidates_table);
+ * COVERAGE_POP=NAME=FILE,...: populations of selfexp's own metric values, one
+ * number a line (population_table; bench/coverage.sh writes them from a run
+ * against the sim), and COVERAGE_POP_ONLY=1 prints only their table.
  *
  * ECE rows: a model with confidence uniform on [0.5, 1) and accuracy c - gap
  * at confidence c, whose true ECE is gap, R / 2 samples per row.
@@ -546,6 +549,142 @@ static size_t arg_size(const char *s, size_t def)
 	return (size_t)v;
 }
 
+/* ---- Populations of selfexp's own metrics (COVERAGE_POP) ---------------- */
+
+/*
+ * The values of one file, one number a line (NaN lines skipped) into *v;
+ * returns how many. Exits 2 when the file cannot be read or holds fewer
+ * than 10 values.
+ */
+static size_t read_population(const char *path, double **v)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0, cap = 1024;
+	char line[128];
+
+	if (!f) {
+		fprintf(stderr, "coverage: cannot read population file '%s'\n", path);
+		exit(2);
+	}
+	*v = xmalloc(cap * sizeof(**v));
+	while (fgets(line, sizeof(line), f)) {
+		char *end;
+		double x = strtod(line, &end);
+
+		if (end == line || !isfinite(x))
+			continue;
+		if (n == cap)
+			*v = xrealloc(*v, (cap *= 2) * sizeof(**v));
+		(*v)[n++] = x;
+	}
+	fclose(f);
+	if (n < 10) {
+		fprintf(stderr, "coverage: '%s' holds %zu values, 10 at least are needed\n", path, n);
+		exit(2);
+	}
+	return n;
+}
+
+/* Skewness (population moments) of v[0..n). */
+static double skewness(const double *v, size_t n)
+{
+	double m = 0, s2 = 0, s3 = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		m += v[i];
+	m /= (double)n;
+	for (i = 0; i < n; i++) {
+		double d = v[i] - m;
+
+		s2 += d * d;
+		s3 += d * d * d;
+	}
+	s2 /= (double)n;
+	s3 /= (double)n;
+	return s2 > 0 ? s3 / pow(s2, 1.5) : 0.0;
+}
+
+/*
+ * COVERAGE_POP=NAME=FILE,NAME=FILE...: each file a finite population (the
+ * per-review values of one of selfexp's metrics in a run); samples of n are
+ * drawn from it with replacement, and the truth is its mean. The intervals
+ * are summary.json's (studentized, with its fallback) and the ones before.
+ */
+static void population_table(size_t R, size_t B, uint64_t seed)
+{
+	static const size_t ns[] = { 10, 30, 100 };
+	static const enum sx_interval how[4] = { SX_INTERVAL_PERCENTILE, SX_INTERVAL_BCA,
+						  SX_INTERVAL_BCA_EXPANDED, SX_INTERVAL_STUDENTIZED };
+	const char *spec = getenv("COVERAGE_POP");
+	char *copy, *item, *save = NULL;
+	double *x = xmalloc(100 * sizeof(*x));
+
+	if (!spec || !*spec)
+		return;
+	printf("\nPopulations of selfexp's own per-review metric values (COVERAGE_POP), "
+	       "sampled with replacement; the truth is the population mean. 'fallback': "
+	       "the share of samples where the studentized interval fell back to the expanded "
+	       "BCa (a constant resample).\n\n");
+	printf("| population (values, distinct, skewness) | n | percentile (before) | BCa | "
+	       "BCa expanded | studentized (selfexp's) | fallback |\n|---|---|---|---|---|---|---|\n");
+	copy = xstrdup(spec);
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		double *v, truth = 0, *sorted;
+		size_t np, in, i, r, h, distinct = 1;
+
+		if (!eq) {
+			fprintf(stderr, "coverage: COVERAGE_POP item '%s' is not NAME=FILE\n", item);
+			exit(2);
+		}
+		*eq = '\0';
+		np = read_population(eq + 1, &v);
+		for (i = 0; i < np; i++)
+			truth += v[i];
+		truth /= (double)np;
+		sorted = xmalloc(np * sizeof(*sorted));
+		memcpy(sorted, v, np * sizeof(*sorted));
+		qsort(sorted, np, sizeof(*sorted), cmp_double);
+		for (i = 1; i < np; i++)
+			distinct += sorted[i] != sorted[i - 1];
+		free(sorted);
+		for (in = 0; in < sizeof(ns) / sizeof(ns[0]); in++) {
+			struct tally t[4];
+			size_t n = ns[in], fell = 0;
+			char id[160];
+
+			memset(t, 0, sizeof(t));
+			for (r = 0; r < R; r++) {
+				struct sx_rng *g;
+
+				snprintf(id, sizeof(id), "pop/%s/%zu/%zu", item, n, r);
+				g = sx_rng_new(sx_seed_derive(seed, "coverage-data", id));
+				for (i = 0; i < n; i++)
+					x[i] = v[sx_rng_below(g, np)];
+				sx_rng_free(g);
+				for (h = 0; h < 4; h++) {
+					struct sx_summary s;
+
+					sx_stats_summary_as(x, n, how[h], B,
+							    sx_seed_derive(seed, "coverage-boot", id), &s);
+					count(&t[h], s.ci_lo, s.ci_hi, truth);
+					if (how[h] == SX_INTERVAL_STUDENTIZED && s.interval != how[h])
+						fell++;
+				}
+			}
+			printf("| %s (%zu, %zu, %.2f) | %zu |", item, np, distinct, skewness(v, np), n);
+			for (h = 0; h < 4; h++)
+				cell(&t[h]);
+			printf(" %.3f |\n", (double)fell / (double)R);
+			fflush(stdout);
+		}
+		free(v);
+	}
+	free(copy);
+	free(x);
+}
+
 int main(int argc, char **argv)
 {
 	size_t R = arg_size(argc > 1 ? argv[1] : NULL, 2000);
@@ -556,8 +695,13 @@ int main(int argc, char **argv)
 	       "resamples, seed %llu. Cells: coverage (mean width); Monte Carlo standard error "
 	       "about %.3f at 0.95.\n\n", R, B, (unsigned long long)seed,
 	       sqrt(0.95 * 0.05 / (double)R));
+	if (getenv("COVERAGE_POP_ONLY") && *getenv("COVERAGE_POP_ONLY")) {
+		population_table(R, B, seed);
+		return 0;
+	}
 	means_table(R, B, seed);
 	candidates_table(R, B, seed);
+	population_table(R, B, seed);
 	if (getenv("COVERAGE_ROWS") && *getenv("COVERAGE_ROWS"))
 		return 0;
 	proportion_minima();
