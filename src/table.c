@@ -255,6 +255,86 @@ static void note_exclusions(struct sx_buf *note, const struct sx_json *summary)
 	sx_buf_adds(note, ".");
 }
 
+/* A reader's name of an interval method as summary.json names it ("interval"). */
+static const char *interval_label(const char *name)
+{
+	static const char *const labels[][2] = {
+		{ "clopper_pearson", "Clopper-Pearson" },
+		{ "studentized", "studentized bootstrap" },
+		{ "bca_expanded", "expanded BCa" },
+		{ "bca", "BCa" },
+		{ "basic", "basic bootstrap" },
+		{ "percentile", "percentile bootstrap" },
+		{ "wilson", "Wilson" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (!strcmp(name, labels[i][0]))
+			return labels[i][1];
+	return name;
+}
+
+struct interval_use {
+	const char *name;         /* borrowed from the summary */
+	struct sx_buf metrics;    /* ", "-separated, each once */
+	struct sx_strmap seen;
+};
+
+/* Every aggregate under j that names its interval, by method, in order of appearance. */
+static void collect_intervals(const struct sx_json *j, const char *key, struct interval_use *u,
+			      size_t *nu, size_t max)
+{
+	const struct sx_json *c;
+	const char *how = sx_json_get_str(j, "interval");
+	size_t i, dummy;
+
+	if (how && key) {
+		for (i = 0; i < *nu && strcmp(u[i].name, how); i++)
+			;
+		if (i == *nu && *nu < max) {
+			u[i].name = how;
+			sx_buf_init(&u[i].metrics, 0);
+			u[i].seen = (struct sx_strmap)SX_STRMAP_INIT;
+			(*nu)++;
+		}
+		dummy = 0;
+		if (i < *nu && !sx_strmap_put(&u[i].seen, key, strlen(key), &dummy))
+			sx_buf_addf(&u[i].metrics, "%s%s", u[i].metrics.len ? ", " : "", key);
+		return;
+	}
+	for (c = sx_json_child(j); c; c = sx_json_next(c))
+		if (sx_json_type_of(c) == SX_JSON_OBJECT)
+			collect_intervals(c, sx_json_key(c), u, nu, max);
+}
+
+/*
+ * "Intervals (95 %): Clopper-Pearson for accuracy, df_mit; studentized
+ * bootstrap for ..." from the methods summary.json names; a summary from
+ * before they were named had the percentile bootstrap everywhere.
+ */
+static void note_intervals(struct sx_buf *note, const struct sx_json *summary)
+{
+	struct interval_use u[8];
+	size_t nu = 0, i;
+
+	collect_intervals(sx_json_get(summary, "conditions"), NULL, u, &nu, 8);
+	if (!nu) {
+		sx_buf_adds(note, " Intervals (95 %): percentile bootstrap (this summary.json names no "
+				  "method: a run of an earlier selfexp).");
+		return;
+	}
+	sx_buf_adds(note, " Intervals (95 %, docs/statistics.md): ");
+	for (i = 0; i < nu; i++) {
+		sx_buf_addf(note, "%s%s for %s%s", i ? "; " : "", interval_label(u[i].name),
+			    u[i].metrics.buf,
+			    !strcmp(u[i].name, "bca_expanded") ? " (where a resample was constant)" : "");
+		sx_buf_release(&u[i].metrics);
+		sx_strmap_release(&u[i].seen);
+	}
+	sx_buf_adds(note, ".");
+}
+
 /* ---------------------------------------------------------------- paper layout */
 
 static void build_accuracy(struct tables *ts, const struct sx_json *summary)
@@ -312,12 +392,13 @@ static void build_accuracy(struct tables *ts, const struct sx_json *summary)
 			}
 		}
 	}
-	sx_buf_adds(&t->note, "Accuracy: mean and 95 % bootstrap interval over the reviews with a "
+	sx_buf_adds(&t->note, "Accuracy: mean and 95 % interval over the reviews with a "
 			      "usable prediction and a gold label (n scored). ECE: expected "
 			      "calibration error of the verbal confidence (10 bins). Parse failures "
 			      "are answers without a usable prediction; they are excluded, never "
 			      "scored as a guess. Coverage: share of the tokens the self-explanation "
 			      "gave a value.");
+	note_intervals(&t->note, summary);
 }
 
 /* Bold the best finite mean of each metric column among rows [r0, r1). */
@@ -390,7 +471,7 @@ static void build_faithfulness(struct tables *ts, const struct sx_json *summary,
 		for (k = 0; k < nf; k++)
 			bold_best(t, r0, t->nrows, 2 + k, fm[k]->dir);
 	}
-	sx_buf_adds(&t->note, "Mean [95 % bootstrap interval] over reviews; n = reviews with an "
+	sx_buf_adds(&t->note, "Mean [95 % interval] over reviews; n = reviews with an "
 			      "explanation (n=k in a cell: the metric is defined for k of them). Best value per column within each group in bold. "
 			      "Occlusion and LIME query the model under the group's full prompt "
 			      "(under its top-k prompt when the full one was not run). ");
@@ -398,6 +479,7 @@ static void build_faithfulness(struct tables *ts, const struct sx_json *summary,
 		sx_buf_adds(&t->note, "Methods from --explanations files are scored like occlusion; "
 				      "a ranking-only one like a top-k list (no RankDel). ");
 	note_exclusions(&t->note, summary);
+	note_intervals(&t->note, summary);
 }
 
 /*
@@ -607,9 +689,10 @@ static void build_long(struct tables *ts, const struct sx_json *summary)
 			for (v = sx_json_child(p); v; v = sx_json_next(v))
 				long_row(t, cond, sx_json_key(p), sx_json_key(v), v);
 	}
-	sx_buf_adds(&t->note, "Rows with n: mean [95 % bootstrap interval] over reviews. "
+	sx_buf_adds(&t->note, "Rows with n: mean [95 % interval] over reviews. "
 			      "Parse-status rows count answers. ");
 	note_exclusions(&t->note, summary);
+	note_intervals(&t->note, summary);
 
 	cmp = table_new(ts, "comparisons", "Paired comparisons");
 	table_col(cmp, "Comparison", SX_DIR_NONE, 1);

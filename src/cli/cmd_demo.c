@@ -109,8 +109,9 @@ static void print_summary(const char *dir)
 		if (first)
 			printf("%-8s %-10s %8.3f\n", sx_json_key(c), "-", acc);
 	}
-	printf("(mean and 95 %% bootstrap interval over reviews; comprehensiveness, df_mit and\n"
-	       " rankdel: higher is better; sufficiency: lower is better)\n");
+	printf("(mean and 95 %% interval over reviews: Clopper-Pearson for df_mit, the studentized\n"
+	       " bootstrap for the others; comprehensiveness, df_mit and rankdel: higher is better;\n"
+	       " sufficiency: lower is better)\n");
 out:
 	sx_json_free(sum);
 	sx_buf_release(&path);

@@ -56,4 +56,13 @@ check_exit "no argument is a usage error" 2 "$X" report
 check_exit "selfexp demo --conditions pe exits 0" 0 "$X" demo --no-progress --conditions pe --out "$T/demo/run"
 check "demo prints the report's path" grep -qx "report: $T/demo/run/report.html" "$T/last.out"
 check "demo wrote the report" grep -q 'id="reviews"' "$T/demo/run/report.html"
+# the table's notes name the intervals summary.json used (an old summary says it had none named)
+check_exit "table of the demo run" 0 "$X" table "$T/demo/run" --format md
+check "... notes: Clopper-Pearson for accuracy and df_mit" \
+	grep -q "Intervals (95 %, docs/statistics.md): Clopper-Pearson for accuracy, .*df\\\\_mit" "$T/last.out"
+check "... notes: the studentized bootstrap for comprehensiveness" \
+	grep -q "studentized bootstrap for [^;]*comprehensiveness" "$T/last.out"
+check_exit "table of a summary from selfexp 0.1" 0 "$X" table "$SELFEXP_HOME/tests/golden/run-small" --format md
+check "... notes: the percentile bootstrap, no method named" \
+	grep -q "Intervals (95 %): percentile bootstrap (this summary.json names no method" "$T/last.out"
 done_testing
