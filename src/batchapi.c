@@ -641,7 +641,7 @@ static int find_batch(struct sx_batchapi *b, const char *file_id, char **id, str
 	int rc = 0, page;
 
 	*id = NULL;
-	for (page = 0; page < FIND_BATCH_PAGES && !*id && !rc; page++) {
+	for (page = 0; page < FIND_BATCH_PAGES && !*id; page++) {
 		struct sx_json *j = NULL;
 		const struct sx_json *it;
 		const char *last = NULL;
@@ -663,9 +663,9 @@ static int find_batch(struct sx_batchapi *b, const char *file_id, char **id, str
 			if (bid)
 				last = bid;
 		}
-		more = 0;
 		if (sx_json_bool(sx_json_get(j, "has_more"), &more))
 			more = 0;
+		/* the next page starts after this one's last id: a usable one, and not the same again */
 		more = more && last && plain_id(last) && !(after && !strcmp(after, last));
 		free(after);
 		after = more ? xstrdup(last) : NULL;

@@ -1361,10 +1361,8 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		double pt = 0, ct = 0, cost;
 		long naive = 0, distinct = 0;
 		int i, upper = 0;
-
 		int rec = cfg->nanswers > 0; /* a column of what the --answers files answer */
 		long nrec = 0;
-		char rbuf[24];
 
 		printf("%-20s %12s %12s", "stage", "naive", "distinct");
 		if (rec)
@@ -1374,13 +1372,10 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 			const struct sx_stage_estimate *e = &out->est[i];
 			printf("%-20s %12ld %11s%ld", e->stage, e->naive, e->upper_bound ? "<=" : "",
 			       e->distinct);
-			if (rec) {
-				if (e->recorded < 0)
-					snprintf(rbuf, sizeof(rbuf), "?");
-				else
-					snprintf(rbuf, sizeof(rbuf), "%ld", e->recorded);
-				printf(" %10s", rbuf);
-			}
+			if (rec && e->recorded < 0)
+				printf(" %10s", "?"); /* the evaluate stage's: known only in the run */
+			else if (rec)
+				printf(" %10ld", e->recorded);
 			printf(" %14.0f %14.0f\n", e->prompt_tokens, e->completion_tokens);
 			naive += e->naive;
 			distinct += e->distinct;

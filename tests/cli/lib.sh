@@ -113,6 +113,27 @@ _stop_sims() {
 	for p in "${_sim_pids[@]}"; do wait "$p" 2> /dev/null; done
 }
 _cleanup_fns+=(_stop_sims)
+# start_pyserver NAME [ARGS...]: one of the test servers, python3 tests/cli/NAME.py $T/NAME.log
+# ARGS..., in the background and stopped at exit; it prints its root URL, which goes to
+# PYSERVER_URL. On failure (no URL within 10 s) its stderr is shown and it returns 1.
+_py_pids=()
+start_pyserver() {
+	local name=$1 i
+	shift
+	"$PY3" "$TESTS_DIR/cli/$name.py" "$T/$name.log" "$@" > "$T/$name.url" 2> "$T/$name.err" &
+	_py_pids+=("$!")
+	for i in $(seq 1 200); do [ -s "$T/$name.url" ] && break; sleep 0.05; done
+	PYSERVER_URL=$(cat "$T/$name.url")
+	[ -n "$PYSERVER_URL" ] && return 0
+	echo "# tests/cli/$name.py did not start:"; sed 's/^/#   /' "$T/$name.err"
+	return 1
+}
+_stop_pyservers() {
+	local p
+	for p in "${_py_pids[@]}"; do kill -TERM "$p" 2> /dev/null; done
+	for p in "${_py_pids[@]}"; do wait "$p" 2> /dev/null; done
+}
+_cleanup_fns+=(_stop_pyservers)
 # pyt SCRIPT [args...]: run python3 SCRIPT (from stdin when SCRIPT is -), turning its output
 # lines "ok DESC" and "not ok DESC" into numbered TAP results; "#" lines pass through.
 pyt() {

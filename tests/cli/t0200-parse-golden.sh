@@ -6,31 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 G=$TESTS_DIR/golden/parse
 
-cat > "$T/same.py" <<'PY'
-import json, sys
-def same(a, b, path="$"):
-    if isinstance(a, bool) or isinstance(b, bool):
-        return [] if a is b else [f"{path}: {a!r} != {b!r}"]
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return [] if abs(a - b) <= 1e-9 else [f"{path}: {a!r} != {b!r}"]
-    if isinstance(a, dict) and isinstance(b, dict):
-        if a.keys() != b.keys():
-            return [f"{path}: keys {sorted(a)} != {sorted(b)}"]
-        return [d for k in a for d in same(a[k], b[k], f"{path}.{k}")]
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return [f"{path}: length {len(a)} != {len(b)}"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in same(x, y, f"{path}[{i}]")]
-    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
-try:
-    got = json.load(open(sys.argv[1]))
-except ValueError as e:
-    print(f"#   output is not JSON: {e}"); sys.exit(1)
-diffs = same(json.load(open(sys.argv[2])), got)
-for d in diffs[:8]:
-    print("#   expected vs got " + d)
-sys.exit(1 if diffs else 0)
-PY
 
 n=0
 for args in "$G"/*.args; do
@@ -39,7 +14,7 @@ for args in "$G"/*.args; do
 	if ! "$X" parse "${a[@]}" --input "$G/$name.answer" > "$T/got.json" 2> "$T/err"; then
 		fail "$name: exit status $?"; sed 's/^/#   /' "$T/err"; continue
 	fi
-	if out=$(python3 "$T/same.py" "$T/got.json" "$G/$name.expected.json"); then
+	if out=$(python3 "$TESTS_DIR/cli/same_json.py" "$T/got.json" "$G/$name.expected.json"); then
 		ok "$name"
 	else
 		fail "$name"; echo "$out"
@@ -50,7 +25,7 @@ done
 
 # The same fixture on stdin gives the same answer as --input.
 "$X" parse --condition pe --tokens "$(sed -n 4p "$G/mission.args")" < "$G/mission.answer" > "$T/stdin.json"
-check "stdin and --input agree" python3 "$T/same.py" "$T/stdin.json" "$G/mission.expected.json"
+check "stdin and --input agree" python3 "$TESTS_DIR/cli/same_json.py" "$T/stdin.json" "$G/mission.expected.json"
 
 # 1 MB answers: a list followed by an endless (, 0.0) loop; prose around the answer;
 # a pathological run of parentheses and quotes. Each must parse well within a second

@@ -11,13 +11,8 @@
 . "$(dirname "$0")/lib.sh"
 
 start_sim
-"$PY3" "$TESTS_DIR/cli/waits.py" "$T/waits.log" "$SIM_URL" > "$T/waits.url" 2> "$T/waits.err" &
-WPID=$!
-_stop_waits() { kill -TERM "$WPID" 2> /dev/null; wait "$WPID" 2> /dev/null; }
-_cleanup_fns+=(_stop_waits)
-for i in $(seq 1 200); do [ -s "$T/waits.url" ] && break; sleep 0.05; done
-W=$(cat "$T/waits.url")
-[ -n "$W" ] || { echo "# waits.py did not start:"; sed 's/^/#   /' "$T/waits.err"; fail "waits.py starts"; done_testing; exit; }
+start_pyserver waits "$SIM_URL" || { fail "waits.py starts"; done_testing; exit; }
+W=$PYSERVER_URL
 
 printf 'sentence\tlabel\ngood movie .\t1\nbad film !\t0\na dull , witty plot\t1\n' > "$T/d3.tsv"
 base=(--data "$T/d3.tsv" --conditions pe --explainers self --no-metrics --model sim --no-progress

@@ -66,15 +66,10 @@ import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["complete"] is 
 
 # held attempts are not retries: waits.py's outage mode in front of the sim
 start_sim
-"$PY3" "$TESTS_DIR/cli/waits.py" "$T/waits.log" "$SIM_URL" > "$T/waits.url" 2> "$T/waits.err" &
-WPID=$!
-_stop_waits() { kill -TERM "$WPID" 2> /dev/null; wait "$WPID" 2> /dev/null; }
-_cleanup_fns+=(_stop_waits)
-for i in $(seq 1 200); do [ -s "$T/waits.url" ] && break; sleep 0.05; done
-W=$(cat "$T/waits.url")
-if [ -z "$W" ]; then
-	fail "waits.py starts"; sed 's/^/#   /' "$T/waits.err"
+if ! start_pyserver waits "$SIM_URL"; then
+	fail "waits.py starts"
 else
+	W=$PYSERVER_URL
 	timeout -k 5 200 "$X" run "${opts[@]}" --concurrency 1 --base-url "$W/outage/v1" --out "$T/held" \
 		--cache "$T/held.db" > /dev/null 2> "$T/held.err"
 	check_eq "held during an outage, failing once more after it: still complete (exit 0)" 0 "$?" ||

@@ -6,13 +6,8 @@
 # (--style mixed, faults).
 . "$(dirname "$0")/lib.sh"
 
-"$PY3" "$TESTS_DIR/cli/hostile.py" "$T/hostile.log" > "$T/hostile.url" 2> "$T/hostile.err" &
-hpid=$!
-_hostile_stop() { kill -TERM "$hpid" 2> /dev/null; wait "$hpid" 2> /dev/null; }
-_cleanup_fns+=(_hostile_stop)
-for i in $(seq 1 100); do [ -s "$T/hostile.url" ] && break; sleep 0.05; done
-H=$(cat "$T/hostile.url")
-[ -n "$H" ] || skip_all "hostile.py did not start: $(cat "$T/hostile.err")"
+start_pyserver hostile || skip_all "hostile.py did not start: $(cat "$T/hostile.err")"
+H=$PYSERVER_URL
 printf 'sentence\tlabel\ngood film\t1\n' > "$T/one.tsv"
 
 check_exit "a run whose answers are not UTF-8 exits 0" 0 "$X" run --data "$T/one.tsv" \

@@ -5,17 +5,11 @@
 # when the server echoes it back.
 . "$(dirname "$0")/lib.sh"
 
-"$PY3" "$TESTS_DIR/cli/hostile.py" "$T/hostile.log" > "$T/hostile.url" 2> "$T/hostile.err" &
-HPID=$!
-_stop_hostile() { kill -TERM "$HPID" 2> /dev/null; wait "$HPID" 2> /dev/null; }
-_cleanup_fns+=(_stop_hostile)
-for i in $(seq 1 200); do [ -s "$T/hostile.url" ] && break; sleep 0.05; done
-H=$(cat "$T/hostile.url")
-if [ -z "$H" ]; then # the server is ours: its failing to start is a failure, not a skip
-	sed 's/^/#   /' "$T/hostile.err"
+if ! start_pyserver hostile; then # the server is ours: its failing to start is a failure, not a skip
 	fail "tests/cli/hostile.py started and printed its URL"
 	done_testing; exit 1
 fi
+H=$PYSERVER_URL
 
 key="sk-hostile-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export OPENAI_API_KEY=$key

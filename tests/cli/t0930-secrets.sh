@@ -10,12 +10,8 @@ dev=$SELFEXP_SHARED/data/sst2/dev.tsv
 opts=(--conditions pe --explainers self --no-metrics --model sim --no-progress)
 key="sk-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-"$PY3" "$TESTS_DIR/cli/hostile.py" "$T/hostile.log" > "$T/hostile.url" 2> "$T/hostile.err" &
-HPID=$!
-_stop_hostile() { kill -TERM "$HPID" 2> /dev/null; wait "$HPID" 2> /dev/null; }
-_cleanup_fns+=(_stop_hostile)
-for i in $(seq 1 200); do [ -s "$T/hostile.url" ] && break; sleep 0.05; done
-H=$(cat "$T/hostile.url")
+start_pyserver hostile
+H=$PYSERVER_URL
 auth_of() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])["authorization"])' "$T/hostile.log"; }
 
 # 1. the key file: owner-only, or refused with the reason
