@@ -599,28 +599,9 @@ static int api_get(struct sx_batchapi *b, const char *path, const char *query, c
 	return rc;
 }
 
-/* The id of the file this run uploaded under name, or NULL. */
-static int find_file(struct sx_batchapi *b, const char *name, char **id, struct sx_err *err)
-{
-	struct sx_json *j = NULL;
-	const struct sx_json *it;
-	int rc = api_get(b, "/files", "purpose=batch", "listing the uploaded files", &j, err);
-
-	*id = NULL;
-	if (rc)
-		return rc;
-	for (it = sx_json_child(sx_json_get(j, "data")); it && !*id; it = sx_json_next(it)) {
-		const char *fn = sx_json_get_str(it, "filename"), *fid = sx_json_get_str(it, "id");
-
-		if (fn && fid && !strcmp(fn, name))
-			*id = xstrdup(fid);
-	}
-	sx_json_free(j);
-	return 0;
-}
-
-/* Pages of the batch list find_batch reads at most: 100 batches each. */
-#define FIND_BATCH_PAGES 100
+/* Items a page asks for (the Batch API's largest batch page) and pages read at most. */
+#define LIST_PAGE 100
+#define LIST_PAGES 1000
 
 /* May id go into a query string as it is? OpenAI's ids are letters, digits and '_'. */
 static int plain_id(const char *id)
@@ -630,52 +611,77 @@ static int plain_id(const char *id)
 }
 
 /*
- * The id of the batch made from file_id, or NULL: the list is read newest
- * first, a page of 100 at a time (?after= the last id of the page before),
- * until it is found or the list ends (FIND_BATCH_PAGES pages at most).
+ * The id of the first item of list path (newest first, filtered by query)
+ * whose field equals want, or NULL when the list ends without one. The list
+ * is read LIST_PAGE items a page (?after= the last id of the page before),
+ * as long as the server says has_more. A list that goes on past LIST_PAGES
+ * pages, or whose next page cannot be asked for (no usable last id, or the
+ * same page again), is an error, not "not there": the caller would upload
+ * or create again what may be on the server, and run its requests twice.
  */
-static int find_batch(struct sx_batchapi *b, const char *file_id, char **id, struct sx_err *err)
+static int list_find(struct sx_batchapi *b, const char *path, const char *query, const char *what,
+		     const char *field, const char *want, char **id, struct sx_err *err)
 {
-	struct sx_buf query = SX_BUF_INIT;
+	struct sx_buf q = SX_BUF_INIT;
 	char *after = NULL;
-	int rc = 0, page;
+	int rc = 0, page, more = 0;
+	const char *why = NULL;
 
 	*id = NULL;
-	for (page = 0; page < FIND_BATCH_PAGES && !*id; page++) {
+	for (page = 0; page < LIST_PAGES; page++) {
 		struct sx_json *j = NULL;
 		const struct sx_json *it;
 		const char *last = NULL;
-		int more;
 
-		sx_buf_reset(&query);
-		sx_buf_adds(&query, "limit=100");
+		sx_buf_reset(&q);
+		sx_buf_addf(&q, "%s%slimit=%d", query ? query : "", query ? "&" : "", LIST_PAGE);
 		if (after)
-			sx_buf_addf(&query, "&after=%s", after);
-		rc = api_get(b, "/batches", query.buf, "listing the batches", &j, err);
-		if (rc)
+			sx_buf_addf(&q, "&after=%s", after);
+		if ((rc = api_get(b, path, q.buf, what, &j, err)))
 			break;
 		for (it = sx_json_child(sx_json_get(j, "data")); it; it = sx_json_next(it)) {
-			const char *in = sx_json_get_str(it, "input_file_id");
-			const char *bid = sx_json_get_str(it, "id");
+			const char *v = sx_json_get_str(it, field), *iid = sx_json_get_str(it, "id");
 
-			if (in && bid && !strcmp(in, file_id) && !*id)
-				*id = xstrdup(bid);
-			if (bid)
-				last = bid;
+			if (v && iid && !strcmp(v, want) && !*id)
+				*id = xstrdup(iid);
+			if (iid)
+				last = iid;
 		}
 		if (sx_json_bool(sx_json_get(j, "has_more"), &more))
 			more = 0;
-		/* the next page starts after this one's last id: a usable one, and not the same again */
-		more = more && last && plain_id(last) && !(after && !strcmp(after, last));
+		if (more && !*id && !(last && plain_id(last) && !(after && !strcmp(after, last))))
+			why = "its next page cannot be asked for (no usable last id, or the same page again)";
 		free(after);
-		after = more ? xstrdup(last) : NULL;
+		after = more && !*id && !why ? xstrdup(last) : NULL;
 		sx_json_free(j);
 		if (!after)
 			break;
 	}
+	if (!rc && !*id && more && !why)
+		why = "it goes on past the pages read";
+	if (!rc && why)
+		rc = sx_err_set(err, SX_EFAIL, "%s: '%s' is not in the %d pages of %d read, and the list "
+				"goes on: %s; not sending it again, which could run its requests twice "
+				"(delete old files or batches on the server, or start the run in a new "
+				"run directory)", what, want, page < LIST_PAGES ? page + 1 : page,
+				LIST_PAGE, why);
 	free(after);
-	sx_buf_release(&query);
+	sx_buf_release(&q);
 	return rc;
+}
+
+/* The id of the file this run uploaded under name, or NULL. */
+static int find_file(struct sx_batchapi *b, const char *name, char **id, struct sx_err *err)
+{
+	return list_find(b, "/files", "purpose=batch", "listing the uploaded files", "filename", name,
+			 id, err);
+}
+
+/* The id of the batch made from file_id, or NULL. */
+static int find_batch(struct sx_batchapi *b, const char *file_id, char **id, struct sx_err *err)
+{
+	return list_find(b, "/batches", NULL, "listing the batches", "input_file_id", file_id, id,
+			 err);
 }
 
 static int upload(struct sx_batchapi *b, const char *name, const struct sx_buf *data, char **id,

@@ -575,17 +575,29 @@ void sim_batches_handle(struct sim_batches *b, const char *method, const char *u
 		}
 		if (is(method, "GET")) {
 			const char *sep = "";
+			long n = 0, limit = query_limit > 0 ? query_limit : 10000;
+			size_t from = b->nfiles;
+			int more = 0;
 
 			pthread_mutex_lock(&b->mu);
+			if (query_after) /* the page after the file named: those older than it */
+				for (i = 0; i < b->nfiles; i++)
+					if (!strcmp(b->files[i].id, query_after))
+						from = i;
 			sx_buf_adds(&out->body, "{\"object\":\"list\",\"data\":[");
-			for (i = b->nfiles; i-- > 0;) {
+			for (i = from; i-- > 0;) {
 				if (query_purpose && strcmp(query_purpose, b->files[i].purpose))
 					continue;
+				if (n == limit) {
+					more = 1;
+					break;
+				}
 				sx_buf_adds(&out->body, sep);
 				file_json(&b->files[i], &out->body);
 				sep = ",";
+				n++;
 			}
-			sx_buf_adds(&out->body, "],\"has_more\":false}");
+			sx_buf_addf(&out->body, "],\"has_more\":%s}", more ? "true" : "false");
 			pthread_mutex_unlock(&b->mu);
 			out->status = 200;
 			return;
