@@ -276,7 +276,49 @@ static double hall_g_inv(double y, double l)
 	return (u > -1 ? expm1(log1p(u) / 3) : cbrt(1 + u) - 1) / (HALL_A * l);
 }
 
-enum { C_STUD, C_HALL, C_HALL_Z, C_SYM, C_FDB, C_DOUBLE, NCAND };
+enum { C_STUD, C_HALL, C_HALL_Z, C_SYM, C_FDB, C_CF, C_CF_BC, C_STUD_BC, C_DOUBLE, NCAND };
+
+/* Skewness and excess kurtosis of x[0..m) (moments with divisor m), and the second moment. */
+static void cumulants(const double *x, size_t m, double *m2, double *skew, double *kurt)
+{
+	double a = 0, b = 0, c = 0, d = 0;
+	size_t i;
+
+	for (i = 0; i < m; i++)
+		a += x[i];
+	a /= (double)m;
+	for (i = 0; i < m; i++) {
+		double e = x[i] - a;
+
+		b += e * e;
+		c += e * e * e;
+		d += e * e * e * e;
+	}
+	b /= (double)m;
+	*m2 = b;
+	*skew = b > 0 ? c / (double)m / pow(b, 1.5) : 0;
+	*kurt = b > 0 ? d / (double)m / (b * b) - 3 : 0;
+}
+
+/*
+ * The Cornish-Fisher quantile, to order 1/n, of the studentized mean
+ * T = sqrt(n) (mean - mu) / sigma (sigma with divisor n), from its Edgeworth
+ * expansion (Hall 1992, The Bootstrap and Edgeworth Expansion, section 2.6):
+ * P(T <= x) = Phi(x) + n^-1/2 p1(x) phi(x) + n^-1 p2(x) phi(x) + ..., with
+ * p1(x) = g (2x^2 + 1) / 6 and
+ * p2(x) = x (k (x^2 - 3) / 12 - g^2 (x^4 + 2x^2 - 3) / 18 - (x^2 + 3) / 4),
+ * g the skewness and k the excess kurtosis; its z-quantile is
+ * z - n^-1/2 p1(z) + n^-1 (p1(z) p1'(z) - z p1(z)^2 / 2 - p2(z)).
+ * With g = k = 0 it is Student's t quantile to order 1/n, rescaled to T.
+ */
+static double cornish_fisher(double z, double g, double k, double n)
+{
+	double p1 = g * (2 * z * z + 1) / 6, dp1 = g * 4 * z / 6;
+	double p2 = z * (k * (z * z - 3) / 12 - g * g * (z * z * z * z + 2 * z * z - 3) / 18 -
+			 (z * z + 3) / 4);
+
+	return z - p1 / sqrt(n) + (p1 * dp1 - z * p1 * p1 / 2 - p2) / n;
+}
 
 /* The studentized mean of resample y (mean my, sd sy) about centre; +-inf or 0 when sy = 0. */
 static double t_of(double my, double sy, double centre, size_t m)
@@ -303,7 +345,7 @@ static int candidates(const double *v, size_t m, double mean, double sd, size_t 
 	double *t2 = xmalloc(B * sizeof(*t2)), *u = xmalloc(B * sizeof(*u)), *at = xmalloc(B * sizeof(*at));
 	double *x = xmalloc(m * sizeof(*x)), *y = xmalloc(m * sizeof(*y));
 	double se = sd / sqrt((double)m), l = hall_lambda(v, m, mean, sd);
-	double z = 1.959963984540054, bl, bh;
+	double z = 1.959963984540054, bl, bh, m2, g0, k0, g1, k1, gsum = 0, ksum = 0;
 	size_t b, c, i;
 	int ret = 0;
 
@@ -321,6 +363,13 @@ static int candidates(const double *v, size_t m, double mean, double sd, size_t 
 		t[b] = (mb - mean) / (sb / sqrt((double)m));
 		at[b] = fabs(t[b]);
 		h[b] = hall_g(t[b], hall_lambda(x, m, mb, sb));
+		{
+			double vb, gb, kb;
+
+			cumulants(x, m, &vb, &gb, &kb);
+			gsum += gb;
+			ksum += kb;
+		}
 		for (i = 0; i < m; i++)
 			y[i] = x[sx_rng_below(gi, m)];
 		mean_sd_of(y, m, &my, &sy);
@@ -351,6 +400,24 @@ static int candidates(const double *v, size_t m, double mean, double sd, size_t 
 	bh = ecdf(t2, B, q7(t, B, 0.975));
 	lo[C_FDB] = mean - q7(t, B, bh) * se;
 	hi[C_FDB] = mean - q7(t, B, bl) * se;
+	/* Cornish-Fisher with the sample's skewness and kurtosis, then with their
+	 * bootstrap bias corrections 2 g - mean(g*), 2 k - mean(k*) */
+	cumulants(v, m, &m2, &g0, &k0);
+	g1 = 2 * g0 - gsum / (double)B;
+	k1 = 2 * k0 - ksum / (double)B;
+	lo[C_CF] = mean - cornish_fisher(z, g0, k0, (double)m) * sqrt(m2 / (double)m);
+	hi[C_CF] = mean - cornish_fisher(-z, g0, k0, (double)m) * sqrt(m2 / (double)m);
+	lo[C_CF_BC] = mean - cornish_fisher(z, g1, k1, (double)m) * sqrt(m2 / (double)m);
+	hi[C_CF_BC] = mean - cornish_fisher(-z, g1, k1, (double)m) * sqrt(m2 / (double)m);
+	/* the bootstrap-t's quantiles moved by what the bias corrections move the
+	 * Cornish-Fisher quantiles (those are in units of sigma / sqrt(m), sigma
+	 * with divisor m; t* and se in units of sd / sqrt(m), sd with m - 1) */
+	lo[C_STUD_BC] = mean - (q7(t, B, 0.975) + (cornish_fisher(z, g1, k1, (double)m) -
+						 cornish_fisher(z, g0, k0, (double)m)) *
+						sqrt((double)(m - 1) / (double)m)) * se;
+	hi[C_STUD_BC] = mean - (q7(t, B, 0.025) + (cornish_fisher(-z, g1, k1, (double)m) -
+						 cornish_fisher(-z, g0, k0, (double)m)) *
+						sqrt((double)(m - 1) / (double)m)) * se;
 	/* double bootstrap: beta = the alpha-quantile of u_b = F**_b(t*_b) */
 	lo[C_DOUBLE] = mean - q7(t, B, q7(u, B, 0.975)) * se;
 	hi[C_DOUBLE] = mean - q7(t, B, q7(u, B, 0.025)) * se;
@@ -372,7 +439,10 @@ out:
  * interval recomputed here (its ends are checked against the library's),
  * Hall's transformation bootstrap-t, Hall's transformation with the normal
  * quantile (no bootstrap), the symmetric bootstrap-t, the fast double
- * bootstrap-t (Davidson & MacKinnon 2007) and, with COVERAGE_INNER=C, the
+ * bootstrap-t (Davidson & MacKinnon 2007), the second-order Cornish-Fisher
+ * interval with the sample's skewness and kurtosis (cornish_fisher) and with
+ * their bootstrap bias corrections, the bootstrap-t moved by what those
+ * corrections move the Cornish-Fisher quantiles, and, with COVERAGE_INNER=C, the
  * double bootstrap-t (Hall 1986, Beran 1987) with C inner resamples per
  * outer one, at n = 10 and 30 only (it costs C + 1 times the others).
  */
@@ -388,7 +458,9 @@ static void candidates_table(size_t R, size_t B, uint64_t seed)
 	printf("\nCandidates for skewed data (issue 19), computed in bench/coverage.c on the library's "
 	       "resamples:\n\n| distribution | n | studentized (selfexp's) | Hall bootstrap-t | "
 	       "Hall, normal quantile | symmetric bootstrap-t | fast double bootstrap-t | "
-	       "double bootstrap-t, C = %zu%s |\n|---|---|---|---|---|---|---|---|\n", C,
+	       "Cornish-Fisher, skewness and kurtosis | Cornish-Fisher, bias-corrected | "
+	       "bootstrap-t, bias-corrected | "
+	       "double bootstrap-t, C = %zu%s |\n|---|---|---|---|---|---|---|---|---|---|---|\n", C,
 	       C ? " (n <= 30)" : " (not run: COVERAGE_INNER)");
 	for (k = 0; k < sizeof(ds) / sizeof(ds[0]); k++) {
 		int d = ds[k];
@@ -588,21 +660,10 @@ static size_t read_population(const char *path, double **v)
 /* Skewness (population moments) of v[0..n). */
 static double skewness(const double *v, size_t n)
 {
-	double m = 0, s2 = 0, s3 = 0;
-	size_t i;
+	double m2, g, k;
 
-	for (i = 0; i < n; i++)
-		m += v[i];
-	m /= (double)n;
-	for (i = 0; i < n; i++) {
-		double d = v[i] - m;
-
-		s2 += d * d;
-		s3 += d * d * d;
-	}
-	s2 /= (double)n;
-	s3 /= (double)n;
-	return s2 > 0 ? s3 / pow(s2, 1.5) : 0.0;
+	cumulants(v, n, &m2, &g, &k);
+	return g;
 }
 
 /*
