@@ -177,6 +177,8 @@ struct sx_run_outcome {
 	int kept;           /* 1: a partial result did not replace the complete one in out_dir */
 	char written_to[4096]; /* the run directory written ("" when none) */
 	long logprob_assumed; /* --prob logprob: answers whose other label was not in top_logprobs */
+	long probes_failed;   /* --prob sample:N: probes that failed (a refused n > 1, an offline
+			       * miss), counted by the engine as failed; no item is lost by them */
 	long substituted;     /* --compat paper: unparseable answers counted as (0, 0.5) */
 	long naive_requests;
 	struct sx_engine_stats stats; /* this process */

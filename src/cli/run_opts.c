@@ -1408,7 +1408,7 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 		"%ld retries, %ld failed, %ld skipped; %ld naive), %ld+%ld tokens, $%.4f -> %s\n",
 		rc == SX_ELIMIT ? "stopped early" : partial ? "partial run" : "done",
 		out->reviews, st->requests, st->unique, recorded, st->cache_hits, st->sent, st->retries,
-		st->failed, st->skipped, out->naive_requests, st->prompt_tokens,
+		st->failed - out->probes_failed, st->skipped, out->naive_requests, st->prompt_tokens,
 		st->completion_tokens, st->cost, out->written_to[0] ? out->written_to : "(nothing written)");
 	if (out->processes > 1)
 		fprintf(stderr, "selfexp: all %ld processes of this run: %ld sent, $%.4f (run.json "

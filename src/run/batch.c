@@ -78,9 +78,10 @@ void run_batch_release(struct batch *b)
 }
 
 /*
- * The request bodies of every unique text of the batches, in order (the
- * caller frees them), under gen; with copies > 1, copies bodies per text,
- * body k with seed base + k (one sample each, RUN_SAMPLES_SEPARATE).
+ * The request bodies of the first n unique texts of the batches (n: all of
+ * them, or fewer), in order (the caller frees them), under gen; with
+ * copies > 1, copies bodies per text, body k with seed base + k (one sample
+ * each, RUN_SAMPLES_SEPARATE).
  */
 static struct sx_request *build_requests(struct run *run, const struct sx_gen_params *gen,
 					 struct batch *bs, size_t nb, size_t n, long copies)
@@ -96,7 +97,7 @@ static struct sx_request *build_requests(struct run *run, const struct sx_gen_pa
 
 		if (copies == 1)
 			run->naive += (long)bs[k].asked;
-		for (i = 0; i < bs[k].n; i++) {
+		for (i = 0; i < bs[k].n && at < n * (size_t)copies; i++) {
 			sx_buf_reset(&sys);
 			sx_buf_reset(&usr);
 			sx_prompt_render(p, bs[k].texts[i], bs[k].ntok[i], &sys, &usr);
@@ -150,34 +151,64 @@ static void merge_samples(struct sx_result *out, struct sx_result *copies, long 
 }
 
 /*
+ * Send req alone (or, offline, look it up): 1 when it was answered, with its
+ * choices in *nchoices; 0 when it failed, with *refused_n set when the
+ * server refused n > 1. A failed probe is counted in run->probes_failed,
+ * since the engine counts it as failed and no item is lost by it (the
+ * run's own call meets any other error again).
+ */
+static int probe(struct run *run, const struct sx_request *req, const char *stage, size_t *nchoices,
+		 int *refused_n)
+{
+	struct sx_result res;
+	struct sx_err err = SX_ERR_INIT;
+	int ok;
+
+	*refused_n = 0;
+	if (sx_engine_run(run->engine, req, 1, &res, stage, &err)) {
+		sx_result_release(&res);
+		return 0;
+	}
+	ok = res.status == SX_RESULT_OK;
+	if (ok)
+		*nchoices = res.answer.nchoices;
+	else if (res.status == SX_RESULT_FAILED) {
+		run->probes_failed++;
+		*refused_n = sx_engine_client_error(res.reason) == SX_ENGINE_CLIENT_N;
+	}
+	sx_result_release(&res);
+	return ok;
+}
+
+/*
  * --prob sample:N on a server not known yet: send the first request alone
  * and see whether it gives N choices. llama.cpp refuses n > 1 (a 500 "Only
  * one completion choice is allowed"), Ollama and some gateways ignore n and
  * return one choice: those get N separate requests per text from now on.
+ * Offline, the cache tells: the request with n = N answered there means the
+ * server gave N choices; else the first of its separate requests (seed 0,
+ * one choice) answered there means the run fell back.
  */
-static void probe_samples(struct run *run, const struct sx_request *req, const char *stage)
+static void probe_samples(struct run *run, const struct sx_request *req, const struct sx_request *one,
+			  const char *stage)
 {
-	struct sx_result res;
-	struct sx_err err = SX_ERR_INIT;
+	size_t nchoices = 0;
+	int refused = 0, offline = run->cfg->engine.offline;
 
-	if (sx_engine_run(run->engine, req, 1, &res, stage, &err)) {
-		sx_result_release(&res);
-		return; /* the run's own call meets the same error */
-	}
-	if (res.status == SX_RESULT_OK)
-		run->samples_mode = res.answer.nchoices >= (size_t)run->cfg->gen.n
-					    ? RUN_SAMPLES_NATIVE : RUN_SAMPLES_SEPARATE;
-	else if (res.status == SX_RESULT_FAILED &&
-		 sx_engine_client_error(res.reason) == SX_ENGINE_CLIENT_N)
+	if (probe(run, req, stage, &nchoices, &refused))
+		run->samples_mode = nchoices >= (size_t)run->cfg->gen.n ? RUN_SAMPLES_NATIVE
+									 : RUN_SAMPLES_SEPARATE;
+	else if (refused)
+		run->samples_mode = RUN_SAMPLES_SEPARATE;
+	else if (offline && probe(run, one, stage, &nchoices, &refused))
 		run->samples_mode = RUN_SAMPLES_SEPARATE;
 	if (run->samples_mode == RUN_SAMPLES_SEPARATE)
-		fprintf(stderr, "selfexp: the server %s; --prob sample:%ld sends %ld separate "
-			"requests of one choice per input (seeds 0..%ld), counted in run.json as "
-			"sample_requests\n",
-			res.status == SX_RESULT_OK ? "returned fewer choices than n asked for"
-						   : "refuses n > 1",
+		fprintf(stderr, "selfexp: %s; --prob sample:%ld sends %ld separate requests of one "
+			"choice per input (seeds 0..%ld), counted in run.json as sample_requests\n",
+			offline ? "the cache holds separate samples (an earlier run fell back)"
+			: refused ? "the server refuses n > 1"
+				  : "the server returned fewer choices than n asked for",
 			run->cfg->gen.n, run->cfg->gen.n, run->cfg->gen.n - 1);
-	sx_result_release(&res);
 }
 
 /*
@@ -199,8 +230,16 @@ int run_batches_send(struct run *run, struct batch *bs, size_t nb, const char *s
 		n += bs[k].n;
 	reqs = build_requests(run, gen, bs, nb, n, 1);
 	if (n && run->cfg->prob == SX_PROB_SAMPLE && gen->n > 1 &&
-	    run->samples_mode == RUN_SAMPLES_UNKNOWN && !run->cfg->engine.offline)
-		probe_samples(run, &reqs[0], stage);
+	    run->samples_mode == RUN_SAMPLES_UNKNOWN) {
+		struct sx_request *first;
+
+		one.n = 1;
+		first = build_requests(run, &one, bs, nb, 1, gen->n);
+		probe_samples(run, &reqs[0], &first[0], stage);
+		for (i = 0; i < (size_t)gen->n; i++)
+			free(first[i].body);
+		free(first);
+	}
 	if (n && run->cfg->prob == SX_PROB_SAMPLE && run->samples_mode == RUN_SAMPLES_SEPARATE) {
 		if ((gen->omit & SX_GEN_OMIT_SEED) || sx_json_get(gen->extra, "seed")) {
 			for (i = 0; i < n; i++)

@@ -783,7 +783,7 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	sx_json_add_num(j, "sent", (double)st->sent);
 	sx_json_add_num(j, "attempts", (double)st->attempts);
 	sx_json_add_num(j, "retries", (double)st->retries);
-	sx_json_add_num(j, "failed", (double)st->failed);
+	sx_json_add_num(j, "failed", (double)(st->failed - run->probes_failed));
 	sx_json_add_num(j, "skipped", (double)st->skipped);
 	sx_json_add_num(j, "prompt_tokens", (double)st->prompt_tokens);
 	sx_json_add_num(j, "completion_tokens", (double)st->completion_tokens);
@@ -793,6 +793,7 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 		sx_json_add_str(j, "samples", run->samples_mode == RUN_SAMPLES_SEPARATE ? "separate"
 					      : run->samples_mode == RUN_SAMPLES_NATIVE ? "n" : "unknown");
 		sx_json_add_num(j, "sample_requests", (double)run->sample_requests);
+		sx_json_add_num(j, "sample_probes_failed", (double)run->probes_failed);
 	}
 	if (run->cfg->prob == SX_PROB_LOGPROB)
 		sx_json_add_num(j, "logprob_other_label_assumed", (double)run->logprob_assumed);

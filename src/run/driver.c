@@ -524,6 +524,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 out:
 	outcome->reviews = (long)run.nrev;
 	outcome->logprob_assumed = run.logprob_assumed;
+	outcome->probes_failed = run.probes_failed;
 	outcome->substituted = run.substituted[0] + run.substituted[1];
 	outcome->naive_requests = run.naive;
 	if (run.engine)

@@ -164,6 +164,8 @@ struct run {
 	 */
 	int samples_mode;
 	long sample_requests;                    /* requests of one sample each sent that way */
+	long probes_failed;                      /* probes of --prob sample:N that failed: in the
+						  * engine's failed count, not failures of the run */
 	long substituted[2];                     /* --compat paper: answers counted as (0, 0.5),
 						  * elicited [0] and perturbed [1] */
 	long nmisses[RUN_NSTAGES];

@@ -4,7 +4,9 @@
 # returns one choice. Both are detected on the first request, and the run
 # falls back to N separate requests per input, told apart by their seed (so
 # the cache does not answer them all with one), counted in run.json; P(pos)
-# is never made of one choice. vLLM honours n: no fallback.
+# is never made of one choice. vLLM honours n: no fallback. The probe that
+# llama.cpp refuses is not a failure of the run, and an --offline replay of a
+# run that fell back finds its separate samples in the cache.
 . "$(dirname "$0")/lib.sh"
 
 # reviews of weak sentiment, whose sampled labels differ (the demo's are all clear-cut)
@@ -24,12 +26,21 @@ for d in llamacpp ollama; do
 import json, sys
 ps = [r['prediction']['p_pos'] for r in map(json.loads, open('$T/$d/run/records.jsonl')) if r['method'] == 'prediction']
 sys.exit(not (ps and any(0 < p < 1 for p in ps) and all(abs(p * 5 - round(p * 5)) < 1e-9 for p in ps)))"
+	fails=$(python3 -c "import json,sys; c = json.load(open(sys.argv[1]))['counts']; print(c['failed'], c['sample_probes_failed'])" "$T/$d/run/run.json")
+	check_eq "$d: the probe is not a failure of the run: failed 0, sample_probes_failed" \
+		"0 $([ $d = llamacpp ] && echo 1 || echo 0)" "$fails"
+	check "$d: ... nor on the summary line" grep -q " 0 failed," "$T/last.err"
+	stop_sim
+	check_exit "$d: the run replayed --offline from its cache: complete" 0 "$X" run "${opts[@]}" \
+		--base-url "$SIM_URL" --model m --out "$T/$d/replay" --offline --cache "$T/$d/.selfexp/cache.sqlite"
+	check "$d: ... the cache says the run fell back" grep -q "the cache holds separate samples" "$T/last.err"
+	check "$d: ... nothing sent, every answer from the cache, the same records" sh -c "
+		grep -q ' 0 sent, ' '$T/last.err' && cmp -s '$T/$d/run/records.jsonl' '$T/$d/replay/records.jsonl'"
 	check "$d: the cache holds distinct bodies per sample (seeds 0..4)" python3 -c "
 import json, sys, subprocess
 rows = [json.loads(l)['request'] for l in subprocess.run(['$X', 'cache', 'export', '--cache', '$T/$d/.selfexp/cache.sqlite'], capture_output=True, text=True).stdout.splitlines()]
 seeds = {r.get('seed') for r in rows if r.get('n') is None}
 sys.exit(not seeds >= {0, 1, 2, 3, 4})"
-	stop_sim
 done
 
 start_sim --dialect llamacpp
