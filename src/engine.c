@@ -267,26 +267,32 @@ static const char *memrmem(const char *hay, size_t n, const char *needle, size_t
 	return NULL;
 }
 
+/* The number after the last "key": of body, or def when there is none (or it is not one >= 0). */
+static long body_long(const char *body, size_t len, const char *key, long def)
+{
+	const char *p = memrmem(body, len, key, strlen(key));
+	char *end;
+	long v;
+
+	if (!p)
+		return def;
+	p += strlen(key);
+	v = strtol(p, &end, 10);
+	return end != p && v >= 0 && (size_t)(end - body) <= len ? v : def;
+}
+
+/*
+ * The prompt estimate (a token per 4 bytes) plus the most completion tokens
+ * the body allows: max_tokens (or max_completion_tokens; 1024 without
+ * either) for each of its n choices, all of which are billed.
+ */
 long sx_engine_estimate_tokens(const char *body, size_t len)
 {
-	static const char mt[] = "\"max_tokens\":", mct[] = "\"max_completion_tokens\":";
-	const char *p = memrmem(body, len, mt, sizeof(mt) - 1);
-	long max_tokens = 1024;
+	long max_tokens = body_long(body, len, "\"max_tokens\":",
+				    body_long(body, len, "\"max_completion_tokens\":", 1024));
+	long n = body_long(body, len, "\"n\":", 1);
 
-	if (p) {
-		p += sizeof(mt) - 1;
-	} else if ((p = memrmem(body, len, mct, sizeof(mct) - 1))) {
-		p += sizeof(mct) - 1;
-	}
-	if (p) {
-		char *end;
-		long v;
-
-		v = strtol(p, &end, 10);
-		if (end != p && v >= 0 && (size_t)(end - body) <= len)
-			max_tokens = v;
-	}
-	return (long)((len + 3) / 4) + max_tokens;
+	return (long)((len + 3) / 4) + max_tokens * (n > 0 ? n : 1);
 }
 
 static const char *const keys_names[] = {

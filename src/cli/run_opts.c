@@ -658,7 +658,9 @@ static const struct opt_row rows[] = {
 	{ "max-cost", "USD", G_ENGINE, RUN, POSITIVE(cfg.engine.max_cost, "a positive amount in USD"),
 	  RUN_HELP("stop cleanly before spending more than USD, counting\n"
 		   "what earlier processes of the same run directory spent\n"
-		   "(DIR/ledger.jsonl; run.json \"totals\"); refused with\n"
+		   "(DIR/ledger.jsonl; run.json \"totals\"); a request goes\n"
+		   "out only when its worst case fits (its prompt, and\n"
+		   "max_tokens for each of its n choices); refused with\n"
 		   "--batch: a batch's cost is known only when it is done;\n"
 		   "see --dry-run --batch") },
 	{ "price-in", "USD", G_ENGINE, RUN,
@@ -1398,6 +1400,13 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 			printf("estimated cost as batches: %s$%.2f (%.0f %% of the live price; "
 			       "answers within 24 h)\n", upper ? "<= " : "",
 			       cost * cfg->engine.batch_discount, 100.0 * cfg->engine.batch_discount);
+		if (cfg->prob == SX_PROB_SAMPLE)
+			printf("--prob sample:%ld: the completion tokens are %ld choices an answer; a "
+			       "server that gives one choice a request (llama.cpp, Ollama) is sent %ld "
+			       "requests an input instead: %s$%.2f, with %ld times the prompt "
+			       "tokens\n", cfg->gen.n, cfg->gen.n, cfg->gen.n, upper ? "<= " : "",
+			       cost + (double)(cfg->gen.n - 1) * pt * cfg->engine.price_in / 1e6,
+			       cfg->gen.n);
 		return SX_EXIT_OK;
 	}
 	partial = out->items_failed || out->requests_failed;

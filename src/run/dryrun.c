@@ -22,6 +22,8 @@ static void estimate_batch(const struct run *run, const struct batch *b, const c
 {
 	struct sx_stage_estimate *e;
 	struct sx_buf sys = SX_BUF_INIT, usr = SX_BUF_INIT;
+	/* --prob sample:N: N choices an answer, each billed */
+	double choices = run->cfg->prob == SX_PROB_SAMPLE ? (double)run->cfg->gen.n : 1.0;
 	size_t i;
 
 	if (out->nest >= SX_MAX_ESTIMATES)
@@ -42,7 +44,7 @@ static void estimate_batch(const struct run *run, const struct batch *b, const c
 		sx_buf_reset(&usr);
 		sx_prompt_render(&run->prompts[b->cond], b->texts[i], b->ntok[i], &sys, &usr);
 		e->prompt_tokens += ceil((double)(sys.len + usr.len + 32) / 4.0);
-		e->completion_tokens += completion_estimate(b->cond, b->ntok[i]);
+		e->completion_tokens += completion_estimate(b->cond, b->ntok[i]) * choices;
 	}
 	if (upper && b->n) {
 		/* scale the sample of distinct texts up to the naive count */

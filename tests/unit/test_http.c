@@ -154,6 +154,11 @@ static void test_estimate(void **state)
 	sx_chat_request_body(&gp, "\"max_tokens\":5", "x", &b);
 	assert_int_equal(sx_engine_estimate_tokens(b.buf, b.len), (long)((b.len + 3) / 4) + 77);
 	assert_int_equal(sx_engine_estimate_tokens("{}", 2), 1 + 1024);
+	/* n choices are n completions billed: the worst case --max-cost reserves (sample:N) */
+	gp.n = 3;
+	sx_buf_reset(&b);
+	sx_chat_request_body(&gp, "\"n\":9", "x", &b);
+	assert_int_equal(sx_engine_estimate_tokens(b.buf, b.len), (long)((b.len + 3) / 4) + 3 * 77);
 	sx_buf_release(&b);
 }
 
