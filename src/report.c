@@ -71,7 +71,8 @@ static const char css[] =
 	".card table{border-collapse:collapse}.card th{text-align:left;font-weight:500;"
 	"color:#666;padding:2px 10px 2px 0;vertical-align:top;white-space:nowrap;font-size:12px}"
 	".card td{padding:2px 0;line-height:1.9}"
-	".tk span{padding:1px 2px;border-radius:2px;margin-right:2px}"
+	/* inline-block: a break between tokens, which the markup runs together (no spaces) */
+	".tk span{display:inline-block;padding:1px 2px;border-radius:2px;margin-right:2px}"
 	".p1{background:#e3f2e5}.p2{background:#b7e0bd}.p3{background:#7cc88a}.p4{background:#3fa556;color:#fff}"
 	".n1{background:#fde6e6}.n2{background:#f8b8b8}.n3{background:#f07d7d}.n4{background:#d93b3b;color:#fff}"
 	".na{color:#999;text-decoration:underline dotted}.k{background:#ffe08a;font-weight:600}"
