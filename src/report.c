@@ -71,7 +71,8 @@ static const char css[] =
 	".card table{border-collapse:collapse}.card th{text-align:left;font-weight:500;"
 	"color:#666;padding:2px 10px 2px 0;vertical-align:top;white-space:nowrap;font-size:12px}"
 	".card td{padding:2px 0;line-height:1.9}"
-	".tk span{padding:1px 2px;border-radius:2px;margin-right:2px}"
+	/* inline-block: a break between tokens, which the markup runs together (no spaces) */
+	".tk span{display:inline-block;padding:1px 2px;border-radius:2px;margin-right:2px}"
 	".p1{background:#e3f2e5}.p2{background:#b7e0bd}.p3{background:#7cc88a}.p4{background:#3fa556;color:#fff}"
 	".n1{background:#fde6e6}.n2{background:#f8b8b8}.n3{background:#f07d7d}.n4{background:#d93b3b;color:#fff}"
 	".na{color:#999;text-decoration:underline dotted}.k{background:#ffe08a;font-weight:600}"
@@ -375,14 +376,18 @@ used:
 }
 
 #define HIST_BINS 20
+/* The plot's left edge, widened for a count of more digits than 4 ... */
+#define HIST_LEFT 34
+/* ... at this width of a digit of 11 px text (0.64 em, DejaVu Sans and wider than most). */
+#define HIST_DIGIT_W 7.0
 
 /* A histogram of v[0..n) over [lo, hi] as an SVG figure. */
 static void svg_hist(struct sx_buf *b, const char *caption, const double *v, size_t n, double lo,
 		     double hi, const char *fill)
 {
-	size_t count[HIST_BINS] = { 0 }, i, maxc = 0, used = 0;
-	const double W = 300, H = 120, left = 34, bottom = 18, top = 6;
-	double bw = (W - left - 4) / HIST_BINS;
+	size_t count[HIST_BINS] = { 0 }, i, maxc = 0, used = 0, digits;
+	const double W = 300, H = 120, bottom = 18, top = 6;
+	double left = HIST_LEFT, bw;
 
 	for (i = 0; i < n; i++) {
 		long k;
@@ -399,6 +404,12 @@ static void svg_hist(struct sx_buf *b, const char *caption, const double *v, siz
 	for (i = 0; i < HIST_BINS; i++)
 		if (count[i] > maxc)
 			maxc = count[i];
+	/* The count at the top of the y axis ends 3 px left of the axis: room for all its digits. */
+	for (digits = 1, i = maxc; i >= 10; i /= 10)
+		digits++;
+	if (left < 3 + HIST_DIGIT_W * (double)digits + 2)
+		left = 3 + HIST_DIGIT_W * (double)digits + 2;
+	bw = (W - left - 4) / HIST_BINS;
 	sx_buf_addf(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
 		       "height=\"%.0f\" role=\"img\" aria-label=\"histogram\">", W, H);
 	sx_buf_addf(b, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#999\"/>",

@@ -5,7 +5,8 @@
 # Then the figures (forest plots, deletion curves, reliability diagrams) at 36
 # reviews (selfexp demo) and at 1,000 (a sim run over 1,000 SST-2 test
 # sentences, E-P, self and occlusion): in the DOM with a non-zero size, no
-# console message and no Content-Security-Policy violation, screenshots of the
+# console message and no Content-Security-Policy violation, no review card whose
+# tokens run out of it (a long review wraps), screenshots of the
 # page and of the figures kept in build/test-artifacts/ (report-36.png,
 # figures-36.png, report-1000.png, figures-1000.png; not committed). Size and
 # render time are printed as diagnostics (BENCHMARKS.md), never asserted.
@@ -81,6 +82,11 @@ late = ("<script>(function(){var out=[];"
         "document.querySelectorAll('figure.fig svg').forEach(function(s){"
         "var r=s.getBoundingClientRect();out.push(s.id+':'+Math.round(r.width)+'x'+Math.round(r.height));});"
         "document.documentElement.setAttribute('data-figs',out.join(' '));"
+        "var ovf=0,worst=0;document.querySelectorAll('.card').forEach(function(c){"
+        "var t=c.querySelector('table');if(!t)return;"
+        "var d=t.getBoundingClientRect().right-c.getBoundingClientRect().right;"
+        "if(d>1){ovf++;worst=Math.max(worst,Math.round(d));}});"
+        "document.documentElement.setAttribute('data-ovf',ovf+' '+worst);"
         "setTimeout(function(){document.documentElement.setAttribute('data-csp',"
         "window.__csp.length+' '+window.__csp.join('|'));},0);})();</script>")
 h = h.replace("<head>\n", "<head>\n" + early, 1).replace("</body>", late + "</body>", 1)
@@ -106,6 +112,8 @@ figures() {
 	check "$name: no console message (errors, CSP reports)" sh -c "! grep -q ':CONSOLE' '$T/$name.log'"
 	check "$name: no Content-Security-Policy violation" grep -q 'data-csp="0 "' "$T/$name.dom"
 	check "$name: no JavaScript error trapped by the page" sh -c "! grep -qE '<title>JS-ERROR|<html[^>]* data-js-error=' '$T/$name.dom'"
+	check "$name: every review's tokens wrap inside its card (data-ovf: cards overflowing, by px: $(grep -o 'data-ovf="[^"]*"' "$T/$name.dom"))" \
+		grep -q 'data-ovf="0 0"' "$T/$name.dom"
 	pyt - "$T/$name.dom" "$run/summary.json" "$name" <<'PY'
 import json, re, sys
 dom, S, name = open(sys.argv[1], encoding="utf-8").read(), json.load(open(sys.argv[2])), sys.argv[3]

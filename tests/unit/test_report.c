@@ -249,6 +249,58 @@ static void test_long_answer(void **state)
 	free(dir);
 }
 
+/* ---------------------------------------------------------------- figures */
+
+/*
+ * A histogram's count at the top of its y axis is drawn right-aligned left of
+ * the axis: with more than 4 digits (12,000 importance values in one bin, as
+ * a run of 1,000 reviews has) the axis moves right so that the number starts
+ * inside the figure (x >= its width at 7 px a digit), not clipped at x < 0.
+ */
+#define AXIS "aria-label=\"histogram\"><line x1=\""
+static void test_hist_count_fits(void **state)
+{
+	char *dir = fixture_dir("hist");
+	struct sx_buf run = SX_BUF_INIT, rec = SX_BUF_INIT, html = SX_BUF_INIT;
+	struct sx_err err;
+	const char *at, *svg;
+	double x = -1, axis = -1;
+	size_t i;
+
+	(void)state;
+	sx_buf_adds(&run, "{\"model\":{\"name\":\"m\"},\"prob\":\"verbal\","
+		    "\"data\":{\"path\":\"x.tsv\",\"reviews\":2},\"conditions\":[\"pe\"]}\n");
+	fixture_write(dir, "run.json", run.buf, run.len);
+	fixture_write(dir, "summary.json", summary_pe, (size_t)-1);
+	sx_buf_adds(&rec, "{\"id\":\"r1\",\"condition\":\"pe\",\"method\":\"self\",\"tokens\":[");
+	for (i = 0; i < 12000; i++)
+		sx_buf_adds(&rec, i ? ",\"a\"" : "\"a\"");
+	sx_buf_adds(&rec, "],\"gold\":1,\"prediction\":{\"label\":1,\"confidence\":0.9},"
+		    "\"status\":\"ok\",\"importance\":[");
+	for (i = 0; i < 12000; i++)
+		sx_buf_adds(&rec, i ? ",0" : "0");
+	sx_buf_adds(&rec, "]}\n");
+	fixture_write(dir, "records.jsonl", rec.buf, rec.len);
+	assert_int_equal(report_of(dir, "hist", &html, &err), 0);
+	at = strstr(html.buf, " text-anchor=\"end\">12000</text>");
+	assert_non_null(at);
+	svg = at;
+	while (svg > html.buf && strncmp(svg, AXIS, strlen(AXIS)))
+		svg--;
+	assert_true(svg > html.buf);
+	assert_int_equal(sscanf(svg + strlen(AXIS), "%lf", &axis), 1);
+	while (at > html.buf && strncmp(at, "<text x=\"", strlen("<text x=\"")))
+		at--;
+	assert_int_equal(sscanf(at + strlen("<text x=\""), "%lf", &x), 1);
+	print_message("# the count 12000 ends at x = %g, the axis at %g\n", x, axis);
+	assert_true(x >= 5 * 7.0); /* all five digits inside the figure */
+	assert_true(axis >= x + 3);
+	sx_buf_release(&run);
+	sx_buf_release(&rec);
+	sx_buf_release(&html);
+	free(dir);
+}
+
 /* ---------------------------------------------------------------- failures */
 
 static void test_missing_summary(void **state)
@@ -309,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test(test_hostile_escaped),
 		cmocka_unit_test(test_long_answer),
+		cmocka_unit_test(test_hist_count_fits),
 		cmocka_unit_test(test_missing_summary),
 		cmocka_unit_test(test_unwritable),
 	};
