@@ -867,13 +867,16 @@ static void outage_give_up(struct run *r, double now);
  * of them in a row are an outage: the queue is held and one request at a
  * time probes the server. 1 when j was put back to wait for the end of the
  * hold (that attempt does not count against the retries), 0 when j is
- * retried as usual.
+ * retried as usual. With --retries 0 there is no hold: a request is never
+ * sent twice.
  */
 static int outage_hit(struct run *r, struct job *j, double hint, double now)
 {
 	struct sx_engine *e = r->e;
 
 	e->fail_streak++;
+	if (!e->retries)
+		return 0; /* --retries 0: every request is sent once, and no hold sends one again */
 	if (e->outage_given_up && e->fail_streak >= SX_ENGINE_OUTAGE_STREAK) {
 		/* still down: this batch fails at once, not after every request's retries */
 		j->state = JOB_WAITING; /* failed with the rest */

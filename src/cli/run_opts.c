@@ -617,7 +617,10 @@ static const struct opt_row rows[] = {
 	  RUN_HELP("pace to N requests / tokens per minute (default unlimited)") },
 	{ "tpm", "N", G_ENGINE, RUN, POSITIVE(cfg.engine.tpm, "a positive number") },
 	{ "retries", "N", G_ENGINE, RUN, INT(cfg.engine.retries, 0, 100, "an integer in 0..100"),
-	  RUN_HELP("retries per request after the first attempt (default 6)") },
+	  RUN_HELP("retries per request after the first attempt (default 6);\n"
+		   "0: every request is sent once, with no outage hold\n"
+		   "either (one puts back and sends again the requests that\n"
+		   "fail while the server is down)") },
 	{ "timeout", "SECONDS", G_ENGINE, RUN,
 	  POSITIVE(cfg.engine.timeout_s, "a positive number of seconds"),
 	  RUN_HELP("per attempt (default 120)") },

@@ -8,7 +8,8 @@
 # that long and not after every request's retries. Attempts that failed during
 # the hold do not count against --retries: requests held during an outage and
 # failing once more afterwards (tests/cli/waits.py's outage mode, at
-# --concurrency 1) are retried, not failed.
+# --concurrency 1) are retried, not failed. With --retries 0 there is no
+# hold: every request is sent once.
 . "$(dirname "$0")/lib.sh"
 SECONDS=0
 need_shared
@@ -85,5 +86,30 @@ sys.exit(0 if n503 >= 6 and n500 >= 1 else 1)' "$T/waits.log"
 import json,sys; r=json.load(open(sys.argv[1]))
 sys.exit(0 if r["complete"] is True and r["counts"]["failed"] == 0 else 1)' "$T/held/run.json"
 fi
+
+# --retries 0: a request is sent once, also when failures in a row would start a hold. Half the
+# answers fail (500), so at --concurrency 1 five in a row come soon; with --retries 1 they start
+# a hold (not vacuous)
+start_sim --fault-rate 0.5 --faults 500 --seed 3
+r0=(--data "$dev" --limit 8 --conditions pe --explainers self --model sim --no-progress
+	--concurrency 1 --bootstrap 20 --base-url "$SIM_URL")
+check_exit "with --retries 1, failures in a row start a hold (exit 5: some fail twice)" 5 \
+	"$X" run "${r0[@]}" --retries 1 --out "$T/r1" --cache "$T/r1.db"
+check "... it says it holds" grep -q "holding every request" "$T/last.err"
+n0=$(sim_asked)
+check_exit "with --retries 0: a partial run (exit 5)" 5 "$X" run "${r0[@]}" --retries 0 \
+	--out "$T/r0" --cache "$T/r0.db"
+check "... no hold" sh -c "! grep -q 'holding every request' '$T/last.err'"
+pyt - "$T/r0/run.json" "$(( $(sim_asked) - n0 ))" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))["counts"]
+asked = int(sys.argv[2])
+print(("ok " if c["retries"] == 0 and c["attempts"] == c["sent"] else "not ok ") +
+      "run.json: 0 retries, one attempt a request (%d attempts, %d sent)" % (c["attempts"], c["sent"]))
+print(("ok " if asked == c["sent"] else "not ok ") +
+      "the sim saw each request once (%d requests, %d sent)" % (asked, c["sent"]))
+print(("ok " if c["failed"] > 10 else "not ok ") + "many failed (%d), each after one attempt" % c["failed"])
+PY
+stop_sim
 echo "# took $SECONDS s"
 done_testing
