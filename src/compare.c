@@ -319,10 +319,13 @@ static size_t paired_values(const struct spec *sp, const struct sx_rundir *base,
 	return pairs;
 }
 
-/* Append the row of a metric under cond, with the paired test of a (new) against b (base). */
+/*
+ * Append the row of metric (of spec sp's method) under cond, with the paired
+ * test of a (new) against b (base).
+ */
 static void add_row(struct sx_compare_result *res, size_t *alloc, const struct spec *sp,
-		    const char *cond, const double *a, const double *b, size_t n, int lost,
-		    size_t bootstrap)
+		    const char *metric, int higher_better, const char *cond, const double *a,
+		    const double *b, size_t n, int lost, size_t bootstrap)
 {
 	struct sx_compare_row *row;
 	char what[160];
@@ -333,11 +336,40 @@ static void add_row(struct sx_compare_result *res, size_t *alloc, const struct s
 	snprintf(row->condition, sizeof(row->condition), "%s", cond);
 	snprintf(row->method, sizeof(row->method), "%s",
 		 sp->def->kind == SX_METRIC_FAITH ? sp->method : "answer");
-	snprintf(row->metric, sizeof(row->metric), "%s", sp->def->key);
-	row->higher_better = sp->def->dir == SX_DIR_UP;
+	snprintf(row->metric, sizeof(row->metric), "%s", metric);
+	row->higher_better = higher_better;
 	snprintf(what, sizeof(what), "%s/%s/%s", row->condition, row->method, row->metric);
 	sx_stats_paired(a, b, n, bootstrap, sx_seed_derive(0, "compare", what), &row->p);
 	row->lost = lost;
+}
+
+/*
+ * Where the runs disagree on which reviews a metric has a value for, the
+ * share of reviews it has one for gets a row of its own, METRIC_defined
+ * (higher is better), tested as the metric is (a sign test on the 0/1 pairs):
+ * a prompt whose answers to the perturbed reviews no longer parse leaves a
+ * metric undefined where it was defined, which the metric's own row, paired
+ * over the reviews it is defined for in both runs, does not see. (The answer
+ * metrics have parse_failures and failed_requests for that.)
+ */
+static void add_defined_row(struct sx_compare_result *res, size_t *alloc, const struct spec *sp,
+			    const char *cond, const double *a, const double *b, size_t n,
+			    size_t bootstrap)
+{
+	double *da = xcalloc(n + 1, sizeof(double)), *db = xcalloc(n + 1, sizeof(double));
+	char metric[sizeof(res->rows[0].metric)];
+	size_t j, differ = 0;
+
+	for (j = 0; j < n; j++) {
+		da[j] = isfinite(a[j]) ? 1.0 : 0.0;
+		db[j] = isfinite(b[j]) ? 1.0 : 0.0;
+		differ += da[j] != db[j];
+	}
+	snprintf(metric, sizeof(metric), "%s_defined", sp->def->key);
+	if (differ)
+		add_row(res, alloc, sp, metric, 1, cond, da, db, n, 0, bootstrap);
+	free(da);
+	free(db);
 }
 
 /* Holm-adjust the p-values of the rows and decide which regressed or improved. */
@@ -439,7 +471,10 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 				continue; /* the metric does not exist here (rankdel of a top-k list) */
 			if (pairs > common)
 				common = pairs;
-			add_row(res, &alloc, &specs[k], cond, a, b, n, fb && !fa, opts->bootstrap);
+			add_row(res, &alloc, &specs[k], specs[k].def->key, specs[k].def->dir == SX_DIR_UP,
+				cond, a, b, n, fb && !fa, opts->bootstrap);
+			if (fa && specs[k].def->kind == SX_METRIC_FAITH)
+				add_defined_row(res, &alloc, &specs[k], cond, a, b, n, opts->bootstrap);
 		}
 	}
 	free(a);
@@ -507,14 +542,14 @@ void sx_compare_text(const struct sx_compare_result *res, struct sx_buf *out)
 	struct sx_buf cell = SX_BUF_INIT;
 	size_t i;
 
-	sx_buf_addf(out, "%-9s %-10s %-24s %5s %8s %8s %-28s %7s %7s  %s\n", "condition", "method",
+	sx_buf_addf(out, "%-9s %-10s %-35s %5s %8s %8s %-28s %7s %7s  %s\n", "condition", "method",
 		    "metric", "n", "base", "new", "change [95% CI]", "p", "p_holm", "verdict");
 	for (i = 0; i < res->n; i++) {
 		const struct sx_compare_row *r = &res->rows[i];
 		char metric[48];
 
 		snprintf(metric, sizeof(metric), "%s (%s)", r->metric, r->higher_better ? "up" : "down");
-		sx_buf_addf(out, "%-9s %-10s %-24s %5zu ", r->condition, r->method, metric, r->p.n);
+		sx_buf_addf(out, "%-9s %-10s %-35s %5zu ", r->condition, r->method, metric, r->p.n);
 		sx_buf_reset(&cell);
 		add_num(&cell, r->p.mean_b, 0);
 		sx_buf_addf(out, "%8s ", cell.buf);

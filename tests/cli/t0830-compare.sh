@@ -128,8 +128,14 @@ cp "$T/last.out" "$T/mixed.out"
 sed 's/^/# /' "$T/mixed.out"
 check "parse_failures regressed" grep -qE '^ep +answer +parse_failures \(down\) .*REGRESSED$' "$T/mixed.out"
 check "accuracy, over the answers usable in both, did not" grep -qE '^ep +answer +accuracy \(up\) .* ok$' "$T/mixed.out"
-check_exit "the gate without the failure rates misses it: exit 0" 0 "$X" compare "$T/gate-base" "$T/gate-mixed" \
-	--metrics accuracy,comprehensiveness,sufficiency,rankdel
+check "the explanation metrics' share of reviews with a value regressed" \
+	grep -qE '^ep +self +comprehensiveness_defined \(up\) .*REGRESSED$' "$T/mixed.out"
+check_exit "accuracy alone, over the answers usable in both, misses it: exit 0" 0 "$X" compare \
+	"$T/gate-base" "$T/gate-mixed" --metrics accuracy
+check_exit "the explanation metrics without the failure rates see it (their _defined rows): exit 4" 4 \
+	"$X" compare "$T/gate-base" "$T/gate-mixed" --metrics comprehensiveness,sufficiency,rankdel
+check "... comprehensiveness itself, over the reviews it has in both, did not regress" \
+	grep -qE '^ep +self +comprehensiveness \(up\) .* ok$' "$T/last.out"
 check_exit "failed requests fail the default gate: exit 4" 4 "$X" compare "$T/gate-base" "$T/gate-faulty"
 cp "$T/last.out" "$T/faulty.out"
 sed 's/^/# /' "$T/faulty.out"

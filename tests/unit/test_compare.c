@@ -686,21 +686,52 @@ static void test_gate_parse_failures(void **state)
 	(void)state;
 	o.bootstrap = 200;
 	/*
-	 * The old default gate (accuracy and the self-explanation's metrics)
-	 * pairs accuracy over the 24 reviews usable in both runs, where nothing
-	 * changed: it passes, although 16 of 40 answers are gone.
+	 * Accuracy alone is paired over the 24 reviews usable in both runs,
+	 * where nothing changed: it passes, although 16 of 40 answers are gone.
 	 */
-	o.metrics = "accuracy,comprehensiveness,sufficiency,rankdel";
+	o.metrics = "accuracy";
 	assert_int_equal(compare_dirs(base, cur, &o, &res, &err), 0);
 	assert_int_equal(res.regressions, 0);
 	assert_int_equal(row_of(&res, "ep", "answer", "accuracy")->p.n, 24);
 	sx_compare_result_release(&res);
 	/*
+	 * The explanation metrics, paired over the 24 reviews they have values
+	 * for in both, did not change either; each gets a METRIC_defined row
+	 * (the share of the 40 reviews it has a value for: 1 in base, 24/40 in
+	 * new; 16 differences of -1, exact p = 2/2^16), which regresses.
+	 */
+	o.metrics = "comprehensiveness,sufficiency,rankdel";
+	assert_int_equal(compare_dirs(base, cur, &o, &res, &err), 0);
+	{
+		const struct sx_compare_row *c = row_of(&res, "ep", "self", "comprehensiveness");
+		const struct sx_compare_row *d = row_of(&res, "ep", "self", "comprehensiveness_defined");
+
+		assert_int_equal(c->p.n, 24);
+		assert_false(c->regressed);
+		assert_non_null(d);
+		assert_true(d->higher_better);
+		assert_int_equal(d->p.n, 40);
+		assert_near(d->p.mean_b, 1.0, 1e-15);
+		assert_near(d->p.mean_a, 0.6, 1e-15);
+		assert_near(d->p.p_value, 2.0 / 65536.0, 1e-15);
+		assert_true(d->regressed);
+		assert_non_null(row_of(&res, "ep", "self", "sufficiency_defined"));
+		assert_non_null(row_of(&res, "ep", "self", "rankdel_defined"));
+		assert_int_equal(res.regressions, 3);
+	}
+	sx_compare_result_release(&res);
+	/* the same runs: no METRIC_defined row where both have the same reviews' values */
+	assert_int_equal(compare_dirs(base, base, &o, &res, &err), 0);
+	assert_int_equal(res.n, 3); /* comprehensiveness, sufficiency, rankdel */
+	sx_compare_result_release(&res);
+	/*
 	 * The default gate now (compare_ref.py, "gate"): parse_failures over the
 	 * 34 reviews answered in both, 10 differences of +1: exact p = 2/2^10;
-	 * failed_requests over all 40, 6 of +1: p = 2/2^6. The Holm family is
-	 * those two (the others have no p): 2 x 2^-9 = 0.00390625 and
-	 * max(that, 1 x 0.03125) = 0.03125. Both regressed; accuracy did not.
+	 * failed_requests over all 40, 6 of +1: p = 2/2^6; the three
+	 * METRIC_defined rows p = 2/2^16 each. The Holm family is those five
+	 * (the others have no p): the defined rows 5, 4, 3 x 2^-15, then
+	 * 2 x 2^-9 = 0.00390625 and max(that, 1 x 0.03125) = 0.03125. All five
+	 * regressed; accuracy did not.
 	 */
 	o.metrics = NULL;
 	assert_int_equal(compare_dirs(base, cur, &o, &res, &err), 0);
@@ -720,10 +751,11 @@ static void test_gate_parse_failures(void **state)
 	assert_true(fr->regressed);
 	assert_int_equal(acc->p.n, 24);
 	assert_false(acc->regressed);
-	assert_int_equal(res.holm_m, 2);
-	assert_int_equal(res.regressions, 2);
+	assert_int_equal(res.holm_m, 5);
+	assert_int_equal(res.regressions, 5);
+	assert_near(row_of(&res, "ep", "self", "rankdel_defined")->p_holm, 5.0 / 32768.0, 1e-15);
 	sx_compare_text(&res, &text);
-	assert_non_null(strstr(text.buf, "(Holm across the 2 of 6 comparisons with a p-value"));
+	assert_non_null(strstr(text.buf, "(Holm across the 5 of 9 comparisons with a p-value"));
 	sx_compare_result_release(&res);
 	/* the failure rates alone, the other way round: improvements, no regression */
 	o.metrics = "parse_failures,failed_requests";
