@@ -47,6 +47,7 @@ static const char usage[] =
 	"                     or better within the tolerance, no significant change,\n"
 	"                     unchanged), then the table\n"
 	"  --junit FILE       also write JUnit XML, one testcase per metric\n"
+	"                     (neither FILE may be a data file of a run directory)\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"exit status: 0 nothing regressed, 4 something regressed, 2 usage error or\n"
@@ -120,6 +121,11 @@ int cmd_compare(int argc, char **argv)
 	if (optind + 2 != argc) {
 		sx_cli_error("compare: expected two run directories, BASE_DIR and NEW_DIR");
 		return sx_cli_usage_hint("compare");
+	}
+	if ((md && sx_rundir_is_data_file(md)) || (junit && sx_rundir_is_data_file(junit))) {
+		sx_cli_error("compare: '%s' is a data file of a run directory; write it elsewhere",
+			     md && sx_rundir_is_data_file(md) ? md : junit);
+		return SX_EXIT_FAIL;
 	}
 	if (sx_rundir_load(&base, argv[optind], SX_RUNDIR_RECORDS, &err) ||
 	    sx_rundir_load(&cur, argv[optind + 1], SX_RUNDIR_RECORDS, &err)) {
