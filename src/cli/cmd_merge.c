@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "run_opts.h"
@@ -31,7 +32,8 @@ static const char usage[] =
 	"options:\n"
 	"  --partial      accept partial shards (OUT is then partial too: exit 5)\n"
 	"  --cache FILE   the joined cache (default OUT/cache.sqlite)\n"
-	"  --force        replace a run of another configuration in OUT\n"
+	"  --force        replace a run of another configuration in OUT (without it\n"
+	"                 such an OUT is refused before anything is written there)\n"
 	"  -h, --help     show this help\n"
 	"\n"
 	"exit status: 0 ok, 1 the shards do not belong together or a cache conflict,\n"
@@ -177,6 +179,40 @@ static int join_caches(struct shard *sh, size_t n, const char *path)
 	return rc;
 }
 
+/*
+ * OUT holds a run of another configuration (or one that cannot be read
+ * back): refused before anything is joined into OUT's cache, as the run
+ * would refuse it after (run_check_existing), unless --force.
+ */
+static int check_out(const struct sx_run_config *first, const char *out, int force)
+{
+	struct sx_buf path = SX_BUF_INIT, diff = SX_BUF_INIT;
+	struct sx_run_config merged = *first, old;
+	int rc = 0;
+
+	merged.shard_index = merged.shard_count = 0;
+	sx_buf_addf(&path, "%s/run.json", out);
+	if (force || access(path.buf, F_OK))
+		goto out;
+	if (sx_run_opts_load_config("merge", out, &old, NULL)) {
+		sx_cli_error("merge: '%s' holds a run directory that cannot be read back; pass "
+			     "--force to replace it, or choose another OUT", out);
+		rc = -1;
+		goto out;
+	}
+	sx_run_config_diff(&old, &merged, 0, &diff);
+	if (diff.len) {
+		sx_cli_error("merge: '%s' holds a run of another configuration (%s); pass --force "
+			     "to replace it, or choose another OUT", out, diff.buf);
+		rc = -1;
+	}
+	sx_run_config_release(&old);
+out:
+	sx_buf_release(&path);
+	sx_buf_release(&diff);
+	return rc;
+}
+
 /* OUT from the joined cache: the unsharded configuration, offline. */
 static int merge_run(const struct sx_run_config *first, const char *out, const char *cache,
 		     int force)
@@ -241,7 +277,8 @@ int cmd_merge(int argc, char **argv)
 			goto out;
 		shard_data_hash(&sh[n]);
 	}
-	if (check_shards(sh, n, partial) || check_data(sh, n) || join_caches(sh, n, cache.buf))
+	if (check_shards(sh, n, partial) || check_data(sh, n) ||
+	    check_out(&sh[0].cfg, argv[optind], force) || join_caches(sh, n, cache.buf))
 		goto out;
 	rc = merge_run(&sh[0].cfg, argv[optind], cache.buf, force);
 out:
