@@ -52,7 +52,9 @@ static const char usage[] =
 	"\n"
 	"exit status: 0 nothing regressed, 4 something regressed, 2 usage error or\n"
 	"  unusable input (unreadable run, different data or models, no review ids\n"
-	"  in common), 1 cannot write an output file\n";
+	"  in common, a record of a review both runs have that one of them lacks:\n"
+	"  a damaged records.jsonl, or a method of --metrics only one run has),\n"
+	"  1 cannot write an output file\n";
 
 static int write_out(const char *path, const struct sx_buf *b)
 {
