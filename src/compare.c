@@ -244,6 +244,18 @@ static int check_comparable(const struct sx_rundir *base, const struct sx_rundir
 	return 0;
 }
 
+/* 1 when run.json says the run is partial; *failed its failed requests, -1 unknown. */
+static int run_partial(const struct sx_rundir *rd, long *failed)
+{
+	double d;
+	int complete = 1;
+
+	*failed = -1;
+	if (!sx_json_num(sx_json_get(sx_json_get(rd->run, "failures"), "requests"), &d))
+		*failed = (long)d;
+	return !sx_json_bool(sx_json_get(rd->run, "complete"), &complete) && !complete;
+}
+
 /* The records that carry a review's answer (not the explainers' own). */
 static int is_answer_record(const char *method)
 {
@@ -466,6 +478,8 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 	if (rc)
 		return rc;
 	cn = sx_json_get(cur->run, "conditions");
+	res->base_partial = run_partial(base, &res->base_failed);
+	res->new_partial = run_partial(cur, &res->new_failed);
 	res->base_reviews = count_ids(base);
 	res->new_reviews = count_ids(cur);
 	rc = check_same_texts(base, cur, err);
@@ -686,6 +700,11 @@ void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out
 			    res->regressions == 1 ? "" : "s");
 	else
 		sx_buf_adds(out, "### selfexp compare: no regression\n\n");
+	if (res->base_partial || res->new_partial)
+		sx_buf_addf(out, "**The %s run is partial** (its run.json: \"complete\": false): "
+			    "its metrics are over the answers it got.\n\n",
+			    res->base_partial && res->new_partial ? "base and the new"
+			    : res->new_partial ? "new" : "base");
 	for (i = 0; i < res->n; i++)
 		verdict_line(out, &res->rows[i], res->alpha);
 	sx_buf_adds(out, "\n");
