@@ -9,6 +9,7 @@
 #include "selfexp/alloc.h"
 #include "selfexp/buf.h"
 #include "selfexp/cache.h"
+#include "selfexp/engine.h"
 #include "selfexp/hash.h"
 #include "selfexp/json.h"
 #include "selfexp/rundir.h"
@@ -22,7 +23,8 @@ static const char usage[] =
 	"byte for byte those of an unsharded run with the same seed.\n"
 	"\n"
 	"The shards must belong together: the same configuration (but the shard),\n"
-	"the same N, every shard 0..N-1 exactly once, each complete, and the same\n"
+	"the same endpoint (the cache keys name it), the same N, every shard\n"
+	"0..N-1 exactly once, each complete, and the same\n"
 	"data (the SHA-256 of the data file each run.json records, which must also\n"
 	"be that of the file now: OUT is computed from it). Their caches\n"
 	"(as their run.json records them) are joined into OUT's cache, a key answered\n"
@@ -100,6 +102,43 @@ static int check_data(const struct shard *sh, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+/* What the shard's cache keys name: the normalised endpoint, or the host for host keys. */
+static void key_endpoint(const struct sx_run_config *cfg, struct sx_buf *out)
+{
+	if (cfg->engine.cache_keys == SX_ENGINE_KEYS_HOST)
+		sx_buf_adds(out, cfg->endpoint_host ? cfg->endpoint_host : "");
+	else if (!cfg->engine.base_url || sx_engine_endpoint_url(cfg->engine.base_url, out))
+		sx_buf_adds(out, cfg->engine.base_url ? cfg->engine.base_url : "");
+}
+
+/*
+ * The shards asked one endpoint: OUT is computed from the joined cache under
+ * the first shard's, so the answers of a shard that asked another are keyed
+ * where OUT never looks (the merge would be partial, every answer of that
+ * shard "missing from the cache").
+ */
+static int check_endpoints(const struct shard *sh, size_t n)
+{
+	struct sx_buf a = SX_BUF_INIT, b = SX_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	key_endpoint(&sh[0].cfg, &a);
+	for (i = 1; i < n && !rc; i++) {
+		sx_buf_reset(&b);
+		key_endpoint(&sh[i].cfg, &b);
+		if (strcmp(a.buf, b.buf)) {
+			sx_cli_error("merge: '%s' and '%s' asked different endpoints ('%s' and '%s'): "
+				     "their answers are cached under different keys; run every shard "
+				     "against one endpoint", sh[0].dir, sh[i].dir, a.buf, b.buf);
+			rc = -1;
+		}
+	}
+	sx_buf_release(&a);
+	sx_buf_release(&b);
+	return rc;
 }
 
 /* Every shard of one N exactly once, the same configuration, complete unless partial. */
@@ -277,7 +316,7 @@ int cmd_merge(int argc, char **argv)
 			goto out;
 		shard_data_hash(&sh[n]);
 	}
-	if (check_shards(sh, n, partial) || check_data(sh, n) ||
+	if (check_shards(sh, n, partial) || check_endpoints(sh, n) || check_data(sh, n) ||
 	    check_out(&sh[0].cfg, argv[optind], force) || join_caches(sh, n, cache.buf))
 		goto out;
 	rc = merge_run(&sh[0].cfg, argv[optind], cache.buf, force);
