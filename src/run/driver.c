@@ -316,13 +316,14 @@ static long failed_items(const struct run *run)
 /*
  * The run dir holds: 1 complete, 0 partial, -1 none (or unreadable). For a
  * partial one *answered gets the requests it had answers for (run.json
- * counts: requests - failed), -1 when it does not record them.
+ * counts: requests - failed - skipped, the last those a cap or a signal
+ * kept from being sent), -1 when it does not record them.
  */
 static int run_in(const char *dir, long *answered)
 {
 	struct sx_rundir rd = SX_RUNDIR_INIT;
 	const struct sx_json *counts;
-	double req, failed;
+	double req, failed, skipped = 0;
 	int complete = -1;
 
 	*answered = -1;
@@ -331,9 +332,11 @@ static int run_in(const char *dir, long *answered)
 	if (sx_json_bool(sx_json_get(rd.run, "complete"), &complete))
 		complete = -1;
 	counts = sx_json_get(rd.run, "counts");
+	if (sx_json_get(counts, "skipped"))
+		sx_json_num(sx_json_get(counts, "skipped"), &skipped);
 	if (!complete && !sx_json_num(sx_json_get(counts, "requests"), &req) &&
-	    !sx_json_num(sx_json_get(counts, "failed"), &failed) && req >= failed)
-		*answered = (long)(req - failed);
+	    !sx_json_num(sx_json_get(counts, "failed"), &failed) && req >= failed + skipped)
+		*answered = (long)(req - failed - skipped);
 	sx_rundir_release(&rd);
 	return complete;
 }
@@ -355,7 +358,7 @@ static const char *target_dir(const struct run *run, int complete,
 	if (complete)
 		return dir;
 	there = run_in(dir, &old);
-	answered = st->requests - st->failed;
+	answered = st->requests - st->failed - st->skipped;
 	if (there < 0 || (there == 0 && answered >= old))
 		return dir;
 	out->kept = there ? 1 : 2;

@@ -5,7 +5,8 @@
 # before, it rewrote records.jsonl and summary.json with the worse result
 # (226 of 964 answers missing where the run had 5), while run.json still
 # described the old one. A run into such a directory writes DIR.partial.
-# A result as good or better still replaces it.
+# A result as good or better still replaces it; the requests a cap skipped
+# are not answers (a capped run does not block a better offline one).
 . "$(dirname "$0")/lib.sh"
 
 start_sim
@@ -47,6 +48,18 @@ check "... and DIR as it was" cmp -s "$T/p.orig/summary.json" "$T/p/summary.json
 check "... and DIR.partial is the worse run" python3 -c "
 import json, sys
 sys.exit(not json.load(open('$T/p.partial/run.json'))['counts']['failed'] > $few)"
+
+# a run stopped by a cap has answers for what it sent and found, not for the
+# requests it skipped: the offline run with a third of the answers missing
+# has more, and replaces it
+start_sim
+check_exit "a run stopped at --max-requests 5 exits 5" 5 \
+	"$X" run "${common[@]}" --base-url "$SIM_URL" --max-requests 5 \
+	--out "$T/cap" --cache "$T/cap.sqlite"
+stop_sim
+check_exit "an offline run into it with a third of the answers missing exits 5" 5 \
+	"$X" run "${common[@]}" --offline --out "$T/cap" --cache "$T/many.sqlite"
+check "... and replaces it (no DIR.partial)" test ! -e "$T/cap.partial"
 
 # as good: replaced (the same bytes); better (complete): replaced
 check_exit "score with the same cache exits 5" 5 "$X" score "$T/p" --cache "$T/few.sqlite"
