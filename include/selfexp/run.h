@@ -193,7 +193,7 @@ struct sx_run_outcome {
  * outcome->requests_failed > 0 (a request of any stage failed) means a
  * partial run (exit 5, run.json "complete": false). A partial result never
  * replaces a complete run, nor a partial one that had answers for more
- * requests (run.json counts.requests - counts.failed): it goes to out_dir +
+ * requests (run.json counts: requests - failed - skipped): it goes to out_dir +
  * ".partial" instead (for `score`, cfg->rescore, nothing is written), and
  * outcome->kept says so.
  */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A partial result never replaces a partial run that had answers for more
-# requests (run.json counts: requests - failed): score of a partial run with
+# requests (run.json counts: requests - failed - skipped): score of a partial run with
 # a cache that lost more rows left it byte for byte (exit 5, saying so);
 # before, it rewrote records.jsonl and summary.json with the worse result
 # (226 of 964 answers missing where the run had 5), while run.json still
