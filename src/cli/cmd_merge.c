@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +195,16 @@ static int join_caches(struct shard *sh, size_t n, const char *path)
 	size_t i;
 	int rc = 0;
 
+	/* a shard's cache that cannot be read is found before OUT's is created */
+	for (i = 0; i < n; i++) {
+		const char *in = sh[i].cfg.engine.cache_path;
+
+		if (in && strcmp(in, path) && access(in, R_OK)) {
+			sx_cli_error("merge: the cache of '%s': cannot read '%s': %s", sh[i].dir, in,
+				     strerror(errno));
+			return -1;
+		}
+	}
 	if (sx_cache_open(path, SX_CACHE_CREATE, &out, &err)) {
 		sx_cli_error("merge: %s", err.msg);
 		return -1;

@@ -3,7 +3,8 @@
 # that cannot be read back), merge is refused before it touches OUT: it used
 # to join the shards' caches into OUT/cache.sqlite (megabytes, in a run
 # directory it then refused to write) and only then say "pass --force".
-# With --force, or an OUT of the same configuration, the merge goes ahead.
+# A shard whose cache cannot be read is found before OUT is created. With
+# --force, or an OUT of the same configuration, the merge goes ahead.
 . "$(dirname "$0")/lib.sh"
 
 start_sim
@@ -32,6 +33,13 @@ echo '{"config": {' > "$T/broken/run.json"
 check_exit "merge into an unreadable run directory exits 1" 1 "$X" merge "$T/broken" "$T/s0" "$T/s1"
 check "... saying --force replaces it" grep -q "cannot be read back; pass --force" "$T/last.err"
 check "... with no cache.sqlite left in it" test ! -e "$T/broken/cache.sqlite"
+
+# a shard whose cache is gone: refused before OUT (and its cache) is created
+mv "$T/c1.sqlite" "$T/c1.away"
+check_exit "merge with a shard's cache gone exits 1" 1 "$X" merge "$T/gone" "$T/s0" "$T/s1"
+check "... naming the cache" grep -q "the cache of '$T/s1': cannot read '$T/c1.sqlite'" "$T/last.err"
+check "... and OUT not created" test ! -e "$T/gone"
+mv "$T/c1.away" "$T/c1.sqlite"
 
 # the same configuration in OUT (a merge done before) and --force still work
 check_exit "merge into a new OUT exits 0" 0 "$X" merge "$T/m" "$T/s0" "$T/s1"
