@@ -3,7 +3,9 @@
 # `git show BASE:prompts/...` into a temporary directory) and the working
 # tree's prompts on the same sample, with one shared response cache, then
 # `selfexp compare` them. Exit 0 when nothing regressed, 4 when something did,
-# 2 on unusable input (see selfexp compare --help); other codes from selfexp run.
+# 5 when nothing did but a run is partial (some requests failed: run again, the
+# cache keeps what came), 2 on unusable input (see selfexp compare --help);
+# other codes from selfexp run.
 #
 # usage: scripts/prompt-gate.sh [--base REV] [--data FILE] [--limit N]
 #                               [--conditions LIST] [--model NAME] [--out DIR]

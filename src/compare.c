@@ -244,6 +244,18 @@ static int check_comparable(const struct sx_rundir *base, const struct sx_rundir
 	return 0;
 }
 
+/* 1 when run.json says the run is partial; *failed its failed requests, -1 unknown. */
+static int run_partial(const struct sx_rundir *rd, long *failed)
+{
+	double d;
+	int complete = 1;
+
+	*failed = -1;
+	if (!sx_json_num(sx_json_get(sx_json_get(rd->run, "failures"), "requests"), &d))
+		*failed = (long)d;
+	return !sx_json_bool(sx_json_get(rd->run, "complete"), &complete) && !complete;
+}
+
 /* The records that carry a review's answer (not the explainers' own). */
 static int is_answer_record(const char *method)
 {
@@ -284,14 +296,58 @@ static int has_condition(const struct sx_json *conds, const char *cond)
 	return found;
 }
 
+/* A record one run has and the other lacks, for a review both have. */
+struct missing {
+	size_t n;
+	const char *id, *method, *cond; /* borrowed: the first one */
+	const struct sx_rundir *has, *lacks;
+};
+
+/* 1 when the run has an answer record of review id under any of its conditions. */
+static int has_review(const struct sx_rundir *rd, const char *id)
+{
+	const struct sx_json *c;
+
+	for (c = sx_json_child(sx_json_get(rd->run, "conditions")); c; c = sx_json_next(c))
+		if (sx_json_str(c) && sx_rundir_answer_record(rd, id, sx_json_str(c)))
+			return 1;
+	return 0;
+}
+
+/* The answer records under cond that x has and y lacks, for reviews y has, into *miss. */
+static void missing_answers(const struct sx_rundir *x, const struct sx_rundir *y,
+			    const char *cond, struct missing *miss)
+{
+	size_t i;
+
+	for (i = 0; i < x->nrecords; i++) {
+		const struct sx_json *r = x->records[i];
+		const char *id = sx_json_str_or(r, "id", "");
+
+		if (strcmp(sx_json_str_or(r, "condition", ""), cond) ||
+		    !is_answer_record(sx_json_str_or(r, "method", "")) ||
+		    sx_rundir_answer_record(y, id, cond) || !has_review(y, id))
+			continue;
+		if (!miss->n++) {
+			miss->id = id;
+			miss->cond = cond;
+			miss->method = sx_json_str_or(r, "method", "");
+			miss->has = x;
+			miss->lacks = y;
+		}
+	}
+}
+
 /*
  * The values of a metric under cond for the reviews of both runs whose
  * records (of the same method) exist in both: a[i] from cur, b[i] from base,
- * *n of them. Returns the number of such pairs.
+ * *n of them. Returns the number of such pairs. A review whose record of
+ * the method only one run has goes to *miss: that run's pair is missing,
+ * not undefined (every run writes a record per review, condition and method).
  */
 static size_t paired_values(const struct spec *sp, const struct sx_rundir *base,
 			    const struct sx_rundir *cur, const char *cond, double *a, double *b,
-			    size_t *n)
+			    size_t *n, struct missing *miss)
 {
 	size_t i, pairs = 0;
 
@@ -303,12 +359,21 @@ static size_t paired_values(const struct spec *sp, const struct sx_rundir *base,
 		if (strcmp(sx_json_str_or(r, "condition", ""), cond) ||
 		    !is_answer_record(sx_json_str_or(r, "method", "")))
 			continue;
+		if (!sx_rundir_answer_record(cur, id, cond))
+			continue; /* not a review of both (missing_answers has the rest) */
 		meth = record_method(sp, base, id, cond);
 		meth_new = record_method(sp, cur, id, cond);
 		if (!meth || !meth_new || strcmp(meth, meth_new))
 			continue;
 		r = sx_rundir_record(base, id, cond, meth);
 		o = sx_rundir_record(cur, id, cond, meth);
+		if (!r != !o && !miss->n++) {
+			miss->id = id;
+			miss->cond = cond;
+			miss->method = meth;
+			miss->has = r ? base : cur;
+			miss->lacks = r ? cur : base;
+		}
 		if (!r || !o)
 			continue;
 		pairs++;
@@ -428,6 +493,7 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 	struct spec specs[SX_COMPARE_MAX_METRICS];
 	const struct sx_json *cb = sx_json_get(base->run, "conditions"), *cn, *c;
 	size_t nspec, k, common = 0, alloc = 0, nconds = 0;
+	struct missing miss = { 0, NULL, NULL, NULL, NULL, NULL };
 	double *a = NULL, *b = NULL;
 	int rc;
 
@@ -444,6 +510,8 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 	if (rc)
 		return rc;
 	cn = sx_json_get(cur->run, "conditions");
+	res->base_partial = run_partial(base, &res->base_failed);
+	res->new_partial = run_partial(cur, &res->new_failed);
 	res->base_reviews = count_ids(base);
 	res->new_reviews = count_ids(cur);
 	rc = check_same_texts(base, cur, err);
@@ -459,10 +527,14 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 		if (!has_condition(cn, cond) || (opts->conditions && !in_list(opts->conditions, cond)))
 			continue;
 		nconds++;
-		for (k = 0; k < nspec; k++) {
-			size_t n, pairs = paired_values(&specs[k], base, cur, cond, a, b, &n);
-			size_t fa = 0, fb = 0, j;
+		missing_answers(base, cur, cond, &miss);
+		missing_answers(cur, base, cond, &miss);
+		for (k = 0; k < nspec && !miss.n; k++) {
+			size_t n, fa = 0, fb = 0, j;
+			size_t pairs = paired_values(&specs[k], base, cur, cond, a, b, &n, &miss);
 
+			if (miss.n)
+				break;
 			for (j = 0; j < n; j++) {
 				fa += isfinite(a[j]) != 0;
 				fb += isfinite(b[j]) != 0;
@@ -476,9 +548,26 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 			if (fa && specs[k].def->kind == SX_METRIC_FAITH)
 				add_defined_row(res, &alloc, &specs[k], cond, a, b, n, opts->bootstrap);
 		}
+		if (miss.n)
+			break;
 	}
 	free(a);
 	free(b);
+	if (miss.n) {
+		sx_compare_result_release(res);
+		if (is_answer_record(miss.method))
+			return sx_err_set(err, SX_EINPUT, "'%s' has no '%s' record of review '%s' "
+					  "under %s, which '%s' has (reviews lacking it: %zu): its "
+					  SX_RUNDIR_RECORDS_JSONL " is damaged; rebuild it with "
+					  "'selfexp score %s'", miss.lacks->dir, miss.method, miss.id,
+					  miss.cond, miss.has->dir, miss.n, miss.lacks->dir);
+		return sx_err_set(err, SX_EINPUT, "'%s' has no '%s' record of review '%s' under %s, "
+				  "which '%s' has (reviews lacking it: %zu): its "
+				  SX_RUNDIR_RECORDS_JSONL " is damaged (rebuild it with 'selfexp score "
+				  "%s') or the runs differ in their explainers (leave %s out of "
+				  "--metrics)", miss.lacks->dir, miss.method, miss.id, miss.cond,
+				  miss.has->dir, miss.n, miss.lacks->dir, miss.method);
+	}
 	res->common = common;
 	if (!nconds)
 		return sx_err_set(err, SX_EINPUT, "the runs have no prompt condition in common "
@@ -646,6 +735,11 @@ void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out
 			    res->regressions == 1 ? "" : "s");
 	else
 		sx_buf_adds(out, "### selfexp compare: no regression\n\n");
+	if (res->base_partial || res->new_partial)
+		sx_buf_addf(out, "**The %s run is partial** (its run.json: \"complete\": false): "
+			    "its metrics are over the answers it got.\n\n",
+			    res->base_partial && res->new_partial ? "base and the new"
+			    : res->new_partial ? "new" : "base");
 	for (i = 0; i < res->n; i++)
 		verdict_line(out, &res->rows[i], res->alpha);
 	sx_buf_adds(out, "\n");

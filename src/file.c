@@ -199,16 +199,48 @@ void sx_file_abort_staged(void)
 	}
 }
 
+/* Write data to what path names now (a device, a FIFO): no file of ours replaces it. */
+static int write_in_place(const char *path, const void *data, size_t len, struct sx_err *err)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+	if (fd < 0)
+		return sx_err_set(err, SX_EIO, "cannot write '%s': %s", path, strerror(errno));
+	if (write_all(fd, data, len)) {
+		int e = errno;
+
+		close(fd);
+		return sx_err_set(err, SX_EIO, "cannot write '%s': %s", path, strerror(e));
+	}
+	if (close(fd))
+		return sx_err_set(err, SX_EIO, "cannot write '%s': %s", path, strerror(errno));
+	return 0;
+}
+
 int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct sx_err *err)
 {
+	struct stat st;
+	char *target = NULL;
 	int rc;
 
 	if (nstaged)
 		return sx_err_set(err, SX_EFAIL, "cannot write '%s': other files are staged", path);
-	rc = sx_file_stage(path, data, len, mode, err);
+	/*
+	 * The rename would put a regular file where path's node is: over
+	 * /dev/null or a FIFO, or over a symbolic link instead of its target.
+	 */
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode))
+			return sx_err_set(err, SX_EIO, "cannot write '%s': Is a directory", path);
+		if (!S_ISREG(st.st_mode))
+			return write_in_place(path, data, len, err);
+		target = realpath(path, NULL);
+	}
+	rc = sx_file_stage(target ? target : path, data, len, mode, err);
 	if (!rc)
 		rc = sx_file_commit_staged(err);
+	free(target);
 	return rc;
 }
 

@@ -344,10 +344,11 @@ void sx_rundir_writer_release(struct sx_rundir_writer *w)
 	w->fd = -1;
 }
 
-int sx_rundir_is_data_file(const char *path)
+static int is_data_file_name(const char *path)
 {
 	static const char *const data[] = { SX_RUNDIR_RUN_JSON, SX_RUNDIR_SUMMARY_JSON,
-					    SX_RUNDIR_RECORDS_JSONL, "misses.jsonl" };
+					    SX_RUNDIR_RECORDS_JSONL, "misses.jsonl",
+					    "ledger.jsonl" };
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
 	struct sx_buf run = SX_BUF_INIT;
 	size_t i;
@@ -363,5 +364,15 @@ int sx_rundir_is_data_file(const char *path)
 		sx_buf_adds(&run, SX_RUNDIR_RUN_JSON);
 	found = !access(run.buf, F_OK);
 	sx_buf_release(&run);
+	return found;
+}
+
+int sx_rundir_is_data_file(const char *path)
+{
+	/* by its name, and by what it names: a link to summary.json is summary.json */
+	char *real = realpath(path, NULL);
+	int found = is_data_file_name(path) || (real && is_data_file_name(real));
+
+	free(real);
 	return found;
 }

@@ -73,11 +73,14 @@ struct sx_compare_result {
 	double tolerance, alpha;
 	size_t regressions;
 	size_t holm_m;          /* rows with a p-value: the Holm family */
+	int base_partial, new_partial; /* run.json "complete": false */
+	long base_failed, new_failed;  /* its failures.requests (-1 when it has none) */
 };
 
 #define SX_COMPARE_RESULT_INIT { \
 	.rows = NULL, .n = 0, .common = 0, .base_reviews = 0, .new_reviews = 0, .tolerance = 0, \
-	.alpha = 0, .regressions = 0, .holm_m = 0, \
+	.alpha = 0, .regressions = 0, .holm_m = 0, .base_partial = 0, .new_partial = 0, \
+	.base_failed = 0, .new_failed = 0, \
 }
 
 /* Check a metric list; SX_EINPUT naming the unknown metric. */
@@ -86,7 +89,8 @@ int sx_compare_check_metrics(const char *list, struct sx_err *err);
  * Compare base and new (both loaded with records). SX_EINPUT with a message
  * saying why when the runs cannot be compared: different models or
  * probability sources, different texts under the same review id, no
- * condition or no review id in common.
+ * condition or no review id in common. A partial run (run.json "complete":
+ * false) is compared over the answers it has and flagged in res.
  */
 int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 		    const struct sx_compare_opts *opts, struct sx_compare_result *res,

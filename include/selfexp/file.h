@@ -13,7 +13,13 @@
 
 /* Read all of path (or stdin when path is "-") into out; fail if over cap bytes. */
 int sx_file_read(const char *path, size_t cap, struct sx_buf *out, struct sx_err *err);
-/* Atomically replace path with data, created with the given mode (e.g. 0600). */
+/*
+ * Atomically replace path with data, created with the given mode (e.g.
+ * 0600). A symbolic link is followed: its target is replaced, the link
+ * stays. A path that names neither a regular file nor a directory (a
+ * device such as /dev/null or /dev/stdout, a FIFO) is written in place,
+ * never replaced; a directory is an error.
+ */
 int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct sx_err *err);
 

@@ -174,7 +174,8 @@ struct sx_run_outcome {
 	long failed_by_stage[3]; /* elicit, explain, evaluate */
 	char top_reason[3][256]; /* the most frequent reasons of failures, all stages, "" if none */
 	long top_reason_count[3];
-	int kept;           /* 1: a partial result did not replace the complete one in out_dir */
+	int kept;           /* a partial result did not replace the run in out_dir: 1 a complete
+			     * one, 2 a partial one that had answers for more requests */
 	char written_to[4096]; /* the run directory written ("" when none) */
 	long logprob_assumed; /* --prob logprob: answers whose other label was not in top_logprobs */
 	long probes_failed;   /* --prob sample:N: probes that failed (a refused n > 1, an offline
@@ -193,8 +194,10 @@ struct sx_run_outcome {
  * key refused: nothing written), or another negative code with err set.
  * outcome->requests_failed > 0 (a request of any stage failed) means a
  * partial run (exit 5, run.json "complete": false). A partial result never
- * replaces a complete run: it goes to out_dir + ".partial" instead (for
- * `score`, cfg->rescore, nothing is written), and outcome->kept says so.
+ * replaces a complete run, nor a partial one that had answers for more
+ * requests (run.json counts: requests - failed - skipped): it goes to out_dir +
+ * ".partial" instead (for `score`, cfg->rescore, nothing is written), and
+ * outcome->kept says so.
  */
 int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, struct sx_err *err);
 /*

@@ -66,8 +66,10 @@ const struct sx_json *sx_rundir_answer_record(const struct sx_rundir *rd, const 
 const char *sx_rundir_condition_label(const char *condition);
 /*
  * 1 when path names a data file of a run directory (run.json, summary.json,
- * records.jsonl, misses.jsonl in a directory that holds a run.json): what no
- * command other than run and score may write over.
+ * records.jsonl, misses.jsonl, ledger.jsonl in a directory that holds a
+ * run.json), by its name or through a symbolic link: what no command other
+ * than run and score may write over (table -o, report -o, compare
+ * --markdown/--junit and cache export -o refuse it).
  */
 int sx_rundir_is_data_file(const char *path);
 /*

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -66,7 +67,8 @@ static const char usage_options[] =
 	"  --cache FILE   the cache file (default: $SELFEXP_CACHE, else\n"
 	"                 .selfexp/cache.sqlite, the default of runs written here)\n"
 	"  --json         stats as one JSON object\n"
-	"  -o FILE        export to FILE (written atomically) instead of stdout\n"
+	"  -o FILE        export to FILE (written atomically) instead of stdout; never\n"
+	"                 the cache itself (or its -wal, -shm) nor a run's data file\n"
 	"  --base-url URL import: key every line on the endpoint of URL; default: the\n"
 	"                 line's \"endpoint\", else its \"host\" (a host-only key, as in\n"
 	"                 the export of an older cache), else $OPENAI_BASE_URL\n"
@@ -151,7 +153,32 @@ static int do_stats(struct sx_cache *c, const char *path, int json)
 	return SX_EXIT_OK;
 }
 
-static int do_export(struct sx_cache *c, const char *out_path)
+/* 1 when a and b name one file (a link, another spelling); 0 when either does not exist. */
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* 1 when out names the cache file or its write-ahead log, shared memory or journal. */
+static int is_cache_file(const char *out, const char *cache)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	struct sx_buf b = SX_BUF_INIT;
+	size_t i;
+	int found = 0;
+
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]) && !found; i++) {
+		sx_buf_reset(&b);
+		sx_buf_addf(&b, "%s%s", cache, suffix[i]);
+		found = same_file(out, b.buf);
+	}
+	sx_buf_release(&b);
+	return found;
+}
+
+static int do_export(struct sx_cache *c, const char *path, const char *out_path)
 {
 	struct sx_err err = SX_ERR_INIT;
 	char *data = NULL;
@@ -162,6 +189,14 @@ static int do_export(struct sx_cache *c, const char *out_path)
 
 	if (out_path && sx_rundir_is_data_file(out_path)) {
 		sx_cli_error("cache export: '%s' is a data file of a run directory; export elsewhere",
+			     out_path);
+		if (f)
+			fclose(f);
+		free(data);
+		return SX_EXIT_FAIL;
+	}
+	if (out_path && is_cache_file(out_path, path)) {
+		sx_cli_error("cache export: '%s' is the cache being exported; export elsewhere",
 			     out_path);
 		if (f)
 			fclose(f);
@@ -417,7 +452,7 @@ int cmd_cache(int argc, char **argv)
 	if (!strcmp(verb, "stats"))
 		rc = do_stats(c, a.path, a.json);
 	else if (!strcmp(verb, "export"))
-		rc = do_export(c, a.out_path);
+		rc = do_export(c, a.path, a.out_path);
 	else if (!strcmp(verb, "import"))
 		rc = do_import(c, argv[optind], a.base_url, a.host, a.keep);
 	else

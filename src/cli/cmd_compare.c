@@ -52,11 +52,18 @@ static const char usage[] =
 	"                     or better within the tolerance, no significant change,\n"
 	"                     unchanged), then the table\n"
 	"  --junit FILE       also write JUnit XML, one testcase per metric\n"
+	"                     (neither FILE may be a data file of a run directory)\n"
 	"  -h, --help         show this help\n"
 	"\n"
-	"exit status: 0 nothing regressed, 4 something regressed, 2 usage error or\n"
+	"A partial run (run.json \"complete\": false: some of its requests failed) is\n"
+	"compared over the answers it got, and said so on stderr and in --markdown.\n"
+	"\n"
+	"exit status: 0 nothing regressed, 4 something regressed, 5 nothing\n"
+	"  regressed but a run is partial, 2 usage error or\n"
 	"  unusable input (unreadable run, different data or models, no review ids\n"
-	"  in common), 1 cannot write an output file\n";
+	"  in common, a record of a review both runs have that one of them lacks:\n"
+	"  a damaged records.jsonl, or a method of --metrics only one run has),\n"
+	"  1 cannot write an output file\n";
 
 static int write_out(const char *path, const struct sx_buf *b)
 {
@@ -67,6 +74,17 @@ static int write_out(const char *path, const struct sx_buf *b)
 		return -1;
 	}
 	return 0;
+}
+
+static void partial_note(const char *dir, long failed)
+{
+	if (failed >= 0)
+		sx_cli_error("compare: '%s' is a partial run (%ld requests failed): it is compared "
+			     "over the answers it got; complete it (run it again) for a full gate",
+			     dir, failed);
+	else
+		sx_cli_error("compare: '%s' is a partial run: it is compared over the answers it "
+			     "got; complete it (run it again) for a full gate", dir);
 }
 
 int cmd_compare(int argc, char **argv)
@@ -126,6 +144,11 @@ int cmd_compare(int argc, char **argv)
 		sx_cli_error("compare: expected two run directories, BASE_DIR and NEW_DIR");
 		return sx_cli_usage_hint("compare");
 	}
+	if ((md && sx_rundir_is_data_file(md)) || (junit && sx_rundir_is_data_file(junit))) {
+		sx_cli_error("compare: '%s' is a data file of a run directory; write it elsewhere",
+			     md && sx_rundir_is_data_file(md) ? md : junit);
+		return SX_EXIT_FAIL;
+	}
 	if (sx_rundir_load(&base, argv[optind], SX_RUNDIR_RECORDS, &err) ||
 	    sx_rundir_load(&cur, argv[optind + 1], SX_RUNDIR_RECORDS, &err)) {
 		sx_cli_error("compare: %s", err.msg);
@@ -139,10 +162,16 @@ int cmd_compare(int argc, char **argv)
 		fprintf(stderr, "selfexp: compare: only %zu review ids in common (base %zu, new %zu); "
 				"the others are not compared\n",
 			res.common, res.base_reviews, res.new_reviews);
+	if (res.base_partial)
+		partial_note(argv[optind], res.base_failed);
+	if (res.new_partial)
+		partial_note(argv[optind + 1], res.new_failed);
 	sx_compare_text(&res, &out);
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);
-	rc = res.regressions ? SX_EXIT_GATE : SX_EXIT_OK;
+	/* a partial run gates nothing: some of the answers compared are not there */
+	rc = res.regressions ? SX_EXIT_GATE
+	   : res.base_partial || res.new_partial ? SX_EXIT_PARTIAL : SX_EXIT_OK;
 	if (md) {
 		sx_buf_reset(&out);
 		sx_compare_markdown(&res, &out);

@@ -1,13 +1,16 @@
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "run_opts.h"
 #include "selfexp/alloc.h"
 #include "selfexp/buf.h"
 #include "selfexp/cache.h"
+#include "selfexp/engine.h"
 #include "selfexp/hash.h"
 #include "selfexp/json.h"
 #include "selfexp/rundir.h"
@@ -21,9 +24,10 @@ static const char usage[] =
 	"byte for byte those of an unsharded run with the same seed.\n"
 	"\n"
 	"The shards must belong together: the same configuration (but the shard),\n"
-	"the same N, every shard 0..N-1 exactly once, each complete, and the same\n"
-	"data (the SHA-256 of the data file each run.json records, which must also\n"
-	"be that of the file now: OUT is computed from it). Their caches\n"
+	"the same endpoint (the cache keys name it), the same N, every shard\n"
+	"0..N-1 exactly once, each complete, and the same data (the SHA-256 of the\n"
+	"data file each run.json records, which must also be that of the file now:\n"
+	"OUT is computed from it). Their caches\n"
 	"(as their run.json records them) are joined into OUT's cache, a key answered\n"
 	"differently by two shards is an error, and OUT is then computed from that\n"
 	"cache alone, without the network.\n"
@@ -31,7 +35,8 @@ static const char usage[] =
 	"options:\n"
 	"  --partial      accept partial shards (OUT is then partial too: exit 5)\n"
 	"  --cache FILE   the joined cache (default OUT/cache.sqlite)\n"
-	"  --force        replace a run of another configuration in OUT\n"
+	"  --force        replace a run of another configuration in OUT (without it\n"
+	"                 such an OUT is refused before anything is written there)\n"
 	"  -h, --help     show this help\n"
 	"\n"
 	"exit status: 0 ok, 1 the shards do not belong together or a cache conflict,\n"
@@ -100,6 +105,43 @@ static int check_data(const struct shard *sh, size_t n)
 	return 0;
 }
 
+/* What the shard's cache keys name: the normalised endpoint, or the host for host keys. */
+static void key_endpoint(const struct sx_run_config *cfg, struct sx_buf *out)
+{
+	if (cfg->engine.cache_keys == SX_ENGINE_KEYS_HOST)
+		sx_buf_adds(out, cfg->endpoint_host ? cfg->endpoint_host : "");
+	else if (!cfg->engine.base_url || sx_engine_endpoint_url(cfg->engine.base_url, out))
+		sx_buf_adds(out, cfg->engine.base_url ? cfg->engine.base_url : "");
+}
+
+/*
+ * The shards asked one endpoint: OUT is computed from the joined cache under
+ * the first shard's, so the answers of a shard that asked another are keyed
+ * where OUT never looks (the merge would be partial, every answer of that
+ * shard "missing from the cache").
+ */
+static int check_endpoints(const struct shard *sh, size_t n)
+{
+	struct sx_buf a = SX_BUF_INIT, b = SX_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	key_endpoint(&sh[0].cfg, &a);
+	for (i = 1; i < n && !rc; i++) {
+		sx_buf_reset(&b);
+		key_endpoint(&sh[i].cfg, &b);
+		if (strcmp(a.buf, b.buf)) {
+			sx_cli_error("merge: '%s' and '%s' asked different endpoints ('%s' and '%s'): "
+				     "their answers are cached under different keys; run every shard "
+				     "against one endpoint", sh[0].dir, sh[i].dir, a.buf, b.buf);
+			rc = -1;
+		}
+	}
+	sx_buf_release(&a);
+	sx_buf_release(&b);
+	return rc;
+}
+
 /* Every shard of one N exactly once, the same configuration, complete unless partial. */
 static int check_shards(struct shard *sh, size_t n, int partial)
 {
@@ -153,6 +195,16 @@ static int join_caches(struct shard *sh, size_t n, const char *path)
 	size_t i;
 	int rc = 0;
 
+	/* a shard's cache that cannot be read is found before OUT's is created */
+	for (i = 0; i < n; i++) {
+		const char *in = sh[i].cfg.engine.cache_path;
+
+		if (in && strcmp(in, path) && access(in, R_OK)) {
+			sx_cli_error("merge: the cache of '%s': cannot read '%s': %s", sh[i].dir, in,
+				     strerror(errno));
+			return -1;
+		}
+	}
 	if (sx_cache_open(path, SX_CACHE_CREATE, &out, &err)) {
 		sx_cli_error("merge: %s", err.msg);
 		return -1;
@@ -174,6 +226,40 @@ static int join_caches(struct shard *sh, size_t n, const char *path)
 		}
 	}
 	sx_cache_close(out);
+	return rc;
+}
+
+/*
+ * OUT holds a run of another configuration (or one that cannot be read
+ * back): refused before anything is joined into OUT's cache, as the run
+ * would refuse it after (run_check_existing), unless --force.
+ */
+static int check_out(const struct sx_run_config *first, const char *out, int force)
+{
+	struct sx_buf path = SX_BUF_INIT, diff = SX_BUF_INIT;
+	struct sx_run_config merged = *first, old;
+	int rc = 0;
+
+	merged.shard_index = merged.shard_count = 0;
+	sx_buf_addf(&path, "%s/run.json", out);
+	if (force || access(path.buf, F_OK))
+		goto out;
+	if (sx_run_opts_load_config("merge", out, &old, NULL)) {
+		sx_cli_error("merge: '%s' holds a run directory that cannot be read back; pass "
+			     "--force to replace it, or choose another OUT", out);
+		rc = -1;
+		goto out;
+	}
+	sx_run_config_diff(&old, &merged, 0, &diff);
+	if (diff.len) {
+		sx_cli_error("merge: '%s' holds a run of another configuration (%s); pass --force "
+			     "to replace it, or choose another OUT", out, diff.buf);
+		rc = -1;
+	}
+	sx_run_config_release(&old);
+out:
+	sx_buf_release(&path);
+	sx_buf_release(&diff);
 	return rc;
 }
 
@@ -241,7 +327,8 @@ int cmd_merge(int argc, char **argv)
 			goto out;
 		shard_data_hash(&sh[n]);
 	}
-	if (check_shards(sh, n, partial) || check_data(sh, n) || join_caches(sh, n, cache.buf))
+	if (check_shards(sh, n, partial) || check_endpoints(sh, n) || check_data(sh, n) ||
+	    check_out(&sh[0].cfg, argv[optind], force) || join_caches(sh, n, cache.buf))
 		goto out;
 	rc = merge_run(&sh[0].cfg, argv[optind], cache.buf, force);
 out:

@@ -38,10 +38,12 @@ static const char usage[] =
 	"  --format F      output format (default md)\n"
 	"  --layout L      paper (default) or long\n"
 	"  --standalone    a complete document (tex, html)\n"
-	"  -o, --output F  write to F (atomically) instead of stdout\n"
+	"  -o, --output F  write to F (atomically) instead of stdout; never over a\n"
+	"                  data file of a run directory (run.json, summary.json, ...)\n"
 	"  -h, --help      show this help\n"
 	"\n"
-	"exit status: 0 ok, 1 unreadable run directory, 2 usage error\n";
+	"exit status: 0 ok, 1 unreadable run directory or unwritable output, 2 usage\n"
+	"  error\n";
 
 int cmd_table(int argc, char **argv)
 {
@@ -82,6 +84,11 @@ int cmd_table(int argc, char **argv)
 	if (optind + 1 != argc) {
 		sx_cli_error("table: expected one run directory");
 		return sx_cli_usage_hint("table");
+	}
+	if (output && sx_rundir_is_data_file(output)) {
+		sx_cli_error("table: '%s' is a data file of a run directory; write the table "
+			     "elsewhere", output);
+		return SX_EXIT_FAIL;
 	}
 	if (sx_rundir_load(&rd, argv[optind], SX_RUNDIR_SUMMARY, &err)) {
 		sx_cli_error("table: %s", err.msg);

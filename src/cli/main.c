@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,13 +76,27 @@ static const struct sx_command *find_command(const char *name)
  * Run c with argv[0] = "selfexp: NAME", the name getopt's own messages
  * ("unrecognized option", "requires an argument") begin with.
  */
+/*
+ * A command that says it succeeded while its stdout could not be written
+ * (a full disk, a closed pipe) failed: what it printed is not there.
+ */
 static int run_command(const struct sx_command *c, int argc, char **argv)
 {
 	char name[64];
+	int rc, bad, e;
 
 	snprintf(name, sizeof name, "selfexp: %s", c->name);
 	argv[0] = name;
-	return c->run(argc, argv);
+	rc = c->run(argc, argv);
+	errno = 0;
+	bad = fflush(stdout) != 0;
+	e = errno;
+	if ((bad || ferror(stdout)) && rc == SX_EXIT_OK) {
+		sx_cli_error("%s: cannot write to stdout: %s", c->name,
+			     e ? strerror(e) : "write error");
+		rc = SX_EXIT_FAIL;
+	}
+	return rc;
 }
 
 static int cmd_help(int argc, char **argv)

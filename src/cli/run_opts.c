@@ -1336,11 +1336,14 @@ static void report_failures(const struct sx_run_config *cfg, const struct sx_run
 	if (cfg->engine.offline && out->written_to[0])
 		fprintf(stderr, "selfexp: every miss is listed in %s/misses.jsonl\n", out->written_to);
 	if (out->kept && out->written_to[0])
-		fprintf(stderr, "selfexp: the complete run in %s was kept; this partial result is in "
-			"%s\n", cfg->out_dir, out->written_to);
+		fprintf(stderr, "selfexp: the %s run in %s%s was kept; this partial result is in "
+			"%s\n", out->kept == 1 ? "complete" : "partial", cfg->out_dir,
+			out->kept == 1 ? "" : ", which had answers for more requests,",
+			out->written_to);
 	else if (out->kept)
-		fprintf(stderr, "selfexp: %s was left as it was (a partial result never replaces a "
-			"complete run)\n", cfg->out_dir);
+		fprintf(stderr, "selfexp: %s was left as it was (a partial result never replaces %s)\n",
+			cfg->out_dir, out->kept == 1 ? "a complete run"
+			: "a partial run that had answers for more requests");
 }
 
 int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_outcome *out,

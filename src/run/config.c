@@ -597,6 +597,41 @@ static int get_explanations(struct sx_run_config *cfg, const struct sx_json *a,
 	return 0;
 }
 
+/*
+ * What every configuration of format 1 has recorded from the start: one of
+ * them absent (or null) is a damaged run.json, not a default (a score would
+ * otherwise replace the run's results with those of another
+ * configuration: bootstrap 1000 for the 50 the run used).
+ */
+static const char *const config_required[] = {
+	"data.path", "data.limit", "conditions", "explainers", "prompts", "seed", "prob",
+	"generation.model", "generation.temperature", "generation.top_p",
+	"generation.max_tokens", "generation.logprobs", "generation.top_logprobs",
+	"generation.seed", "generation.n", "endpoint", "lime.samples", "lime.samples_per_token",
+	"lime.kernel_width", "perturb_prompt", "compat", "metrics", "bootstrap",
+};
+
+static int check_required(const struct sx_json *c, struct sx_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_required) / sizeof(config_required[0]); i++) {
+		const char *key = config_required[i], *dot = strchr(key, '.');
+		const struct sx_json *o = c;
+		char parent[32];
+
+		if (dot) {
+			snprintf(parent, sizeof(parent), "%.*s", (int)(dot - key), key);
+			o = sx_json_get(c, parent);
+		}
+		o = sx_json_get(o, dot ? dot + 1 : key);
+		if (!o || sx_json_type_of(o) == SX_JSON_NULL)
+			return sx_err_set(err, SX_EINPUT, "run.json: the configuration has no '%s' "
+					  "(the file is damaged); restore it, or run again", key);
+	}
+	return 0;
+}
+
 static int from_config(struct sx_run_config *cfg, const struct sx_json *c, struct sx_err *err)
 {
 	const struct sx_json *d = sx_json_get(c, "data");
@@ -608,6 +643,8 @@ static int from_config(struct sx_run_config *cfg, const struct sx_json *c, struc
 	if (version != CONFIG_FORMAT)
 		return sx_err_set(err, SX_EINPUT, "run.json: configuration format %ld is not %d "
 				  "(written by another version of selfexp)", version, CONFIG_FORMAT);
+	if (check_required(c, err))
+		return -1;
 	if (get_str(cfg, d, "path", &cfg->data_path, err) ||
 	    get_bool(d, "skip_bad_rows", &cfg->data_opts.skip_bad_rows, err) ||
 	    get_long(d, "limit", &cfg->limit, err))

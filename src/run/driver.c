@@ -313,32 +313,55 @@ static long failed_items(const struct run *run)
 	return n;
 }
 
-/* 1 when dir holds a run.json that says the run was complete. */
-static int complete_run_in(const char *dir)
+/*
+ * The run dir holds: 1 complete, 0 partial, -1 none (or unreadable). For a
+ * partial one *answered gets the requests it had answers for (run.json
+ * counts: requests - failed - skipped, the last those a cap or a signal
+ * kept from being sent), -1 when it does not record them.
+ */
+static int run_in(const char *dir, long *answered)
 {
 	struct sx_rundir rd = SX_RUNDIR_INIT;
-	int complete = 0;
+	const struct sx_json *counts;
+	double req, failed, skipped = 0;
+	int complete = -1;
 
-	if (!sx_rundir_load(&rd, dir, 0, NULL) &&
-	    sx_json_bool(sx_json_get(rd.run, "complete"), &complete))
-		complete = 0;
+	*answered = -1;
+	if (sx_rundir_load(&rd, dir, 0, NULL))
+		return -1;
+	if (sx_json_bool(sx_json_get(rd.run, "complete"), &complete))
+		complete = -1;
+	counts = sx_json_get(rd.run, "counts");
+	if (sx_json_get(counts, "skipped"))
+		sx_json_num(sx_json_get(counts, "skipped"), &skipped);
+	if (!complete && !sx_json_num(sx_json_get(counts, "requests"), &req) &&
+	    !sx_json_num(sx_json_get(counts, "failed"), &failed) && req >= failed + skipped)
+		*answered = (long)(req - failed - skipped);
 	sx_rundir_release(&rd);
 	return complete;
 }
 
 /*
  * Where the run directory goes: out_dir, unless this result is partial and
- * out_dir holds a complete one, which is never replaced by a worse one (then
+ * out_dir holds a better one, which is never replaced by a worse one: a
+ * complete run, or a partial one that had answers for more requests (then
  * out_dir.partial; for `score` nowhere, NULL).
  */
-static const char *target_dir(const struct run *run, int complete, struct sx_buf *buf,
+static const char *target_dir(const struct run *run, int complete,
+			      const struct sx_engine_stats *st, struct sx_buf *buf,
 			      struct sx_run_outcome *out)
 {
 	const char *dir = run->cfg->out_dir;
+	long answered, old;
+	int there;
 
-	if (complete || !complete_run_in(dir))
+	if (complete)
 		return dir;
-	out->kept = 1;
+	there = run_in(dir, &old);
+	answered = st->requests - st->failed - st->skipped;
+	if (there < 0 || (there == 0 && answered >= old))
+		return dir;
+	out->kept = there ? 1 : 2;
 	if (run->cfg->rescore)
 		return NULL;
 	sx_buf_addf(buf, "%s.partial", dir);
@@ -371,12 +394,13 @@ static int write_run_dir(const struct run *run, int complete, struct sx_run_outc
 	struct sx_engine_stats st;
 	struct sx_json *sum = NULL, *rj = NULL;
 	struct sx_buf buf = SX_BUF_INIT;
-	const char *dir = target_dir(run, complete, &buf, out);
+	const char *dir;
 	int rc;
 
+	sx_engine_get_stats(run->engine, &st);
+	dir = target_dir(run, complete, &st, &buf, out);
 	if (!dir)
 		return 0;
-	sx_engine_get_stats(run->engine, &st);
 	rc = sx_rundir_writer_open(&w, dir, err);
 	if (!rc) {
 		/* streamed: a run's records can be larger than what is worth holding in memory */
