@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,42 @@ static int write_in_place(const char *path, const void *data, size_t len, struct
 	return 0;
 }
 
+char *sx_file_link_target(const char *path)
+{
+	struct sx_buf cur = SX_BUF_INIT, next = SX_BUF_INIT;
+	char link[PATH_MAX];
+	struct stat st;
+	int hops;
+
+	sx_buf_adds(&cur, path);
+	for (hops = 0; hops <= SX_FILE_LINK_HOPS_MAX; hops++) {
+		const char *slash;
+		ssize_t n;
+
+		if (lstat(cur.buf, &st) || !S_ISLNK(st.st_mode)) {
+			if (!hops)
+				break;
+			sx_buf_release(&next);
+			return sx_buf_detach(&cur, NULL);
+		}
+		n = readlink(cur.buf, link, sizeof(link));
+		if (n <= 0 || (size_t)n >= sizeof(link))
+			break;
+		link[n] = '\0';
+		/* a relative target is relative to the directory holding the link */
+		slash = strrchr(cur.buf, '/');
+		sx_buf_reset(&next);
+		if (link[0] != '/' && slash)
+			sx_buf_add(&next, cur.buf, (size_t)(slash - cur.buf) + 1);
+		sx_buf_adds(&next, link);
+		sx_buf_reset(&cur);
+		sx_buf_adds(&cur, next.buf);
+	}
+	sx_buf_release(&cur);
+	sx_buf_release(&next);
+	return NULL;
+}
+
 int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct sx_err *err)
 {
@@ -236,6 +273,12 @@ int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 		if (!S_ISREG(st.st_mode))
 			return write_in_place(path, data, len, err);
 		target = realpath(path, NULL);
+	} else if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+		/* a dangling link: create what it names, as a shell's > would; keep the link */
+		target = sx_file_link_target(path);
+		if (!target)
+			return sx_err_set(err, SX_EIO, "cannot write '%s': %s", path,
+					  strerror(ELOOP));
 	}
 	rc = sx_file_stage(target ? target : path, data, len, mode, err);
 	if (!rc)

@@ -378,9 +378,16 @@ static int is_data_file_name(const char *path)
 
 int sx_rundir_is_data_file(const char *path)
 {
-	/* by its name, and by what it names: a link to summary.json is summary.json */
+	/*
+	 * by its name, and by what it names: a link to summary.json is
+	 * summary.json, also a dangling one (to a misses.jsonl not there now)
+	 */
 	char *real = realpath(path, NULL);
-	int found = is_data_file_name(path) || (real && is_data_file_name(real));
+	int found;
+
+	if (!real)
+		real = sx_file_link_target(path);
+	found = is_data_file_name(path) || (real && is_data_file_name(real));
 
 	free(real);
 	return found;
