@@ -19,6 +19,8 @@ int sx_file_read(const char *path, size_t cap, struct sx_buf *out, struct sx_err
  * when the link dangles), the link stays. A path that names neither a
  * regular file nor a directory (a device such as /dev/null or /dev/stdout,
  * a FIFO) is written in place, never replaced; a directory is an error.
+ * The "FILE.tmp.PID" that writers of the same file killed mid-write left
+ * (their PID gone) are removed first; a live process's are kept.
  */
 int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct sx_err *err);
