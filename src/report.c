@@ -186,6 +186,7 @@ static void section_meta(struct sx_buf *b, const struct sx_rundir *rd)
 		{ "compat", "metric definitions (--compat)" }, { "lime", "LIME" },
 		{ "bootstrap", "bootstrap resamples" }, { "counts", "requests, tokens, cost" },
 		{ "failures", "failed requests by stage and reason" },
+		{ "scored", "rescored by selfexp score (its counts; complete before)" },
 	};
 	double nfailed = sx_json_num_or_nan(sx_json_get(rd->run, "failures"), "requests");
 	int complete = sx_rundir_run_complete(rd->run);
