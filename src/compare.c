@@ -244,16 +244,23 @@ static int check_comparable(const struct sx_rundir *base, const struct sx_rundir
 	return 0;
 }
 
-/* 1 when run.json says the run is partial; *failed its failed requests, -1 unknown. */
+/*
+ * SX_COMPARE_PARTIAL when run.json says the run is partial,
+ * SX_COMPARE_NOT_KNOWN when it does not say (damaged), else 0; *failed its
+ * failed requests, -1 unknown.
+ */
 static int run_partial(const struct sx_rundir *rd, long *failed)
 {
 	double d;
-	int complete = 1;
 
 	*failed = -1;
 	if (!sx_json_num(sx_json_get(sx_json_get(rd->run, "failures"), "requests"), &d))
 		*failed = (long)d;
-	return !sx_json_bool(sx_json_get(rd->run, "complete"), &complete) && !complete;
+	switch (sx_rundir_run_complete(rd->run)) {
+	case 1: return 0;
+	case 0: return SX_COMPARE_PARTIAL;
+	default: return SX_COMPARE_NOT_KNOWN;
+	}
 }
 
 /* The records that carry a review's answer (not the explainers' own). */
@@ -735,11 +742,18 @@ void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out
 			    res->regressions == 1 ? "" : "s");
 	else
 		sx_buf_adds(out, "### selfexp compare: no regression\n\n");
-	if (res->base_partial || res->new_partial)
+	if (res->base_partial == SX_COMPARE_PARTIAL || res->new_partial == SX_COMPARE_PARTIAL)
 		sx_buf_addf(out, "**The %s run is partial** (its run.json: \"complete\": false): "
 			    "its metrics are over the answers it got.\n\n",
-			    res->base_partial && res->new_partial ? "base and the new"
-			    : res->new_partial ? "new" : "base");
+			    res->base_partial == SX_COMPARE_PARTIAL &&
+			    res->new_partial == SX_COMPARE_PARTIAL ? "base and the new"
+			    : res->new_partial == SX_COMPARE_PARTIAL ? "new" : "base");
+	if (res->base_partial == SX_COMPARE_NOT_KNOWN || res->new_partial == SX_COMPARE_NOT_KNOWN)
+		sx_buf_addf(out, "**The %s run is not known to be complete** (its run.json has no "
+			    "\"complete\": damaged): it does not pass the gate.\n\n",
+			    res->base_partial == SX_COMPARE_NOT_KNOWN &&
+			    res->new_partial == SX_COMPARE_NOT_KNOWN ? "base and the new"
+			    : res->new_partial == SX_COMPARE_NOT_KNOWN ? "new" : "base");
 	for (i = 0; i < res->n; i++)
 		verdict_line(out, &res->rows[i], res->alpha);
 	sx_buf_adds(out, "\n");

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,98 @@ static int write_in_place(const char *path, const void *data, size_t len, struct
 	return 0;
 }
 
+/* 1 when pid is not this process and no process has it now (a live one's files are kept). */
+static int pid_gone(long pid)
+{
+	return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) && errno == ESRCH;
+}
+
+/* The PID of a name that is exactly "BASE.tmp.PID", 0 when it is not one. */
+static long temp_pid_of(const char *name, const char *base)
+{
+	size_t blen = strlen(base);
+	const char *p;
+	long pid = 0;
+
+	if (strncmp(name, base, blen) || strncmp(name + blen, ".tmp.", 5))
+		return 0;
+	for (p = name + blen + 5; *p; p++) {
+		if (*p < '0' || *p > '9' || pid > 4194304)
+			return 0;
+		pid = pid * 10 + (*p - '0');
+	}
+	return p == name + blen + 5 ? 0 : pid;
+}
+
+/*
+ * Remove the "PATH.tmp.PID" files of processes that are gone: what a
+ * writer of path killed mid-write left beside it (the next write of the
+ * same file cleans up after it, as a run's writer does for its directory).
+ */
+static void clean_stale_of(const char *path)
+{
+	char *copy = xstrdup(path), *base = strrchr(copy, '/');
+	const char *dir = ".";
+	struct dirent *e;
+	DIR *d;
+
+	if (base) {
+		*base++ = '\0';
+		dir = *copy ? copy : "/";
+	} else {
+		base = copy;
+	}
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		struct sx_buf tmp = SX_BUF_INIT;
+
+		if (!pid_gone(temp_pid_of(e->d_name, base)))
+			continue;
+		sx_buf_addf(&tmp, "%s/%s", dir, e->d_name);
+		unlink(tmp.buf);
+		sx_buf_release(&tmp);
+	}
+	if (d)
+		closedir(d);
+	free(copy);
+}
+
+char *sx_file_link_target(const char *path)
+{
+	struct sx_buf cur = SX_BUF_INIT, next = SX_BUF_INIT;
+	char link[PATH_MAX];
+	struct stat st;
+	int hops;
+
+	sx_buf_adds(&cur, path);
+	for (hops = 0; hops <= SX_FILE_LINK_HOPS_MAX; hops++) {
+		const char *slash;
+		ssize_t n;
+
+		if (lstat(cur.buf, &st) || !S_ISLNK(st.st_mode)) {
+			if (!hops)
+				break;
+			sx_buf_release(&next);
+			return sx_buf_detach(&cur, NULL);
+		}
+		n = readlink(cur.buf, link, sizeof(link));
+		if (n <= 0 || (size_t)n >= sizeof(link))
+			break;
+		link[n] = '\0';
+		/* a relative target is relative to the directory holding the link */
+		slash = strrchr(cur.buf, '/');
+		sx_buf_reset(&next);
+		if (link[0] != '/' && slash)
+			sx_buf_add(&next, cur.buf, (size_t)(slash - cur.buf) + 1);
+		sx_buf_adds(&next, link);
+		sx_buf_reset(&cur);
+		sx_buf_adds(&cur, next.buf);
+	}
+	sx_buf_release(&cur);
+	sx_buf_release(&next);
+	return NULL;
+}
+
 int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct sx_err *err)
 {
@@ -236,7 +329,14 @@ int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 		if (!S_ISREG(st.st_mode))
 			return write_in_place(path, data, len, err);
 		target = realpath(path, NULL);
+	} else if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+		/* a dangling link: create what it names, as a shell's > would; keep the link */
+		target = sx_file_link_target(path);
+		if (!target)
+			return sx_err_set(err, SX_EIO, "cannot write '%s': %s", path,
+					  strerror(ELOOP));
 	}
+	clean_stale_of(target ? target : path);
 	rc = sx_file_stage(target ? target : path, data, len, mode, err);
 	if (!rc)
 		rc = sx_file_commit_staged(err);
@@ -298,7 +398,7 @@ size_t sx_file_clean_stale(const char *dir)
 		long pid = temp_pid(e->d_name);
 		struct sx_buf path = SX_BUF_INIT;
 
-		if (pid <= 0 || pid == (long)getpid() || !(kill((pid_t)pid, 0) && errno == ESRCH))
+		if (!pid_gone(pid))
 			continue;
 		sx_buf_addf(&path, "%s/%s", dir, e->d_name);
 		removed += !unlink(path.buf);

@@ -186,20 +186,24 @@ static void section_meta(struct sx_buf *b, const struct sx_rundir *rd)
 		{ "compat", "metric definitions (--compat)" }, { "lime", "LIME" },
 		{ "bootstrap", "bootstrap resamples" }, { "counts", "requests, tokens, cost" },
 		{ "failures", "failed requests by stage and reason" },
+		{ "scored", "rescored by selfexp score (its counts; complete before)" },
 	};
 	double nfailed = sx_json_num_or_nan(sx_json_get(rd->run, "failures"), "requests");
-	const struct sx_json *complete = sx_json_get(rd->run, "complete");
-	int done = 1;
+	int complete = sx_rundir_run_complete(rd->run);
 	size_t i;
 
 	sx_buf_adds(b, "<section id=\"meta\"><h2>Run</h2>\n");
-	if (complete && !sx_json_bool(complete, &done) && !done && nfailed > 0)
+	if (!complete && nfailed > 0)
 		sx_buf_addf(b, "<p class=\"wrong\">This run is partial: %.0f requests failed (their "
 			       "stages and reasons are listed below), and every number that needed "
 			       "them is left out.</p>\n", nfailed);
-	else if (complete && !sx_json_bool(complete, &done) && !done)
+	else if (!complete)
 		sx_buf_adds(b, "<p class=\"wrong\">This run did not complete: it was stopped at a "
 			       "cap or interrupted, and holds only what was done.</p>\n");
+	else if (complete < 0)
+		sx_buf_adds(b, "<p class=\"wrong\">This run is not known to be complete: its "
+			       "run.json has no \"complete\" (every selfexp writes it: the file is "
+			       "damaged).</p>\n");
 	sx_buf_adds(b, "<p>Run directory: <code>");
 	esc(b, rd->dir);
 	sx_buf_adds(b, "</code></p>\n<dl class=\"meta\">\n");

@@ -99,7 +99,7 @@ out:
 }
 
 /* major * 1e6 + minor * 1e3 + patch of "X.Y.Z", -1 when it is not one */
-static long version_number(const char *v)
+long sx_rundir_version_number(const char *v)
 {
 	unsigned long x, y, z;
 	int n = 0;
@@ -117,7 +117,7 @@ static long version_number(const char *v)
 static int check_version(const struct sx_rundir *rd, struct sx_err *err)
 {
 	const char *v = sx_json_get_str(rd->run, "selfexp_version");
-	long theirs = version_number(v), ours = version_number(SX_VERSION);
+	long theirs = sx_rundir_version_number(v), ours = sx_rundir_version_number(SX_VERSION);
 
 	if (theirs < 0 || theirs / 1000 <= ours / 1000)
 		return 0;
@@ -241,6 +241,15 @@ const char *sx_rundir_condition_label(const char *condition)
 		if (!strcmp(condition, names[i][0]))
 			return names[i][1];
 	return condition;
+}
+
+int sx_rundir_run_complete(const struct sx_json *run)
+{
+	int complete;
+
+	if (sx_json_bool(sx_json_get(run, "complete"), &complete))
+		return -1;
+	return complete ? 1 : 0;
 }
 
 int sx_rundir_status_usable_prediction(const char *status)
@@ -369,9 +378,16 @@ static int is_data_file_name(const char *path)
 
 int sx_rundir_is_data_file(const char *path)
 {
-	/* by its name, and by what it names: a link to summary.json is summary.json */
+	/*
+	 * by its name, and by what it names: a link to summary.json is
+	 * summary.json, also a dangling one (to a misses.jsonl not there now)
+	 */
 	char *real = realpath(path, NULL);
-	int found = is_data_file_name(path) || (real && is_data_file_name(real));
+	int found;
+
+	if (!real)
+		real = sx_file_link_target(path);
+	found = is_data_file_name(path) || (real && is_data_file_name(real));
 
 	free(real);
 	return found;

@@ -370,7 +370,8 @@ static void build_accuracy(struct tables *ts, const struct sx_json *summary)
 			const char *cond = sx_json_key(c);
 
 			if (!v && !strcmp(key, "failed_requests")) {
-				key = "failed"; /* written before 0.2.0: failed elicitations only */
+				/* written before 0.2.0 (check_counts): failed elicitations only */
+				key = "failed";
 				v = sx_json_get(c, key);
 			}
 
@@ -896,11 +897,10 @@ static void run_line(struct sx_buf *b, const struct sx_json *run,
 		    sx_json_str_or(run, "selfexp_version", "?"));
 	if (sx_json_get_str(run, "compat") && !strcmp(sx_json_get_str(run, "compat"), "paper"))
 		sx_buf_adds(&line, ", metrics as the paper's code (--compat paper)");
-	if (sx_json_get(run, "complete") && sx_json_type_of(sx_json_get(run, "complete")) == SX_JSON_BOOL) {
-		int complete = 1;
-		sx_json_bool(sx_json_get(run, "complete"), &complete);
-		if (!complete)
-			sx_buf_adds(&line, " (INCOMPLETE RUN)");
+	switch (sx_rundir_run_complete(run)) {
+	case 0: sx_buf_adds(&line, " (INCOMPLETE RUN)"); break;
+	case -1: sx_buf_adds(&line, " (NOT KNOWN TO BE COMPLETE: run.json has no \"complete\")"); break;
+	default: break;
 	}
 	escape(b, line.buf);
 	sx_buf_release(&line);
@@ -1243,6 +1243,36 @@ int sx_table_layout_from_name(const char *name, enum sx_table_layout *out)
 
 /* ---------------------------------------------------------------- entry */
 
+/*
+ * Every condition carries the counts the accuracy table shows: a count that
+ * is not there is a damaged summary.json, never 0 (which would read as a
+ * clean result). A run of selfexp before 0.2.0 has no failed_requests: its
+ * "failed" (failed elicitations) stands in.
+ */
+static int check_counts(const struct sx_json *run, const struct sx_json *summary,
+			struct sx_err *err)
+{
+	static const char *const keys[] = { "reviews", "parse_failures", "failed",
+					     "failed_requests" };
+	long version = sx_rundir_version_number(sx_json_get_str(run, "selfexp_version"));
+	int before_020 = version >= 0 && version < 2000;
+	const struct sx_json *c;
+	size_t k;
+
+	for (c = sx_json_child(sx_json_get(summary, "conditions")); c; c = sx_json_next(c))
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			if (before_020 && !strcmp(keys[k], "failed_requests"))
+				continue;
+			if (sx_json_type_of(sx_json_get(c, keys[k])) != SX_JSON_NUMBER)
+				return sx_err_set(err, SX_EINPUT, "summary.json: condition '%s' has "
+						  "no count '%s' (every run of selfexp %s writes "
+						  "it): the file is damaged; rewrite it with "
+						  "'selfexp score DIR'", sx_json_key(c), keys[k],
+						  sx_json_str_or(run, "selfexp_version", "?"));
+		}
+	return 0;
+}
+
 int sx_table_render(const struct sx_json *run, const struct sx_json *summary,
 		    const struct sx_table_opts *opts, struct sx_buf *out, struct sx_err *err)
 {
@@ -1257,6 +1287,8 @@ int sx_table_render(const struct sx_json *run, const struct sx_json *summary,
 				  opts->format, sx_table_format_names());
 	if (sx_json_type_of(sx_json_get(summary, "conditions")) != SX_JSON_OBJECT)
 		return sx_err_set(err, SX_EINPUT, "summary.json has no conditions");
+	if (check_counts(run, summary, err))
+		return SX_EINPUT;
 	if (opts->layout == SX_TABLE_LONG) {
 		build_long(&ts, summary);
 	} else {

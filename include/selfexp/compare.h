@@ -73,9 +73,13 @@ struct sx_compare_result {
 	double tolerance, alpha;
 	size_t regressions;
 	size_t holm_m;          /* rows with a p-value: the Holm family */
-	int base_partial, new_partial; /* run.json "complete": false */
+	int base_partial, new_partial; /* 0, SX_COMPARE_PARTIAL or SX_COMPARE_NOT_KNOWN */
 	long base_failed, new_failed;  /* its failures.requests (-1 when it has none) */
 };
+
+/* A run that is not known to be complete: run.json "complete": false, or no "complete" (damaged). */
+#define SX_COMPARE_PARTIAL 1
+#define SX_COMPARE_NOT_KNOWN 2
 
 #define SX_COMPARE_RESULT_INIT { \
 	.rows = NULL, .n = 0, .common = 0, .base_reviews = 0, .new_reviews = 0, .tolerance = 0, \
@@ -90,7 +94,8 @@ int sx_compare_check_metrics(const char *list, struct sx_err *err);
  * saying why when the runs cannot be compared: different models or
  * probability sources, different texts under the same review id, no
  * condition or no review id in common. A partial run (run.json "complete":
- * false) is compared over the answers it has and flagged in res.
+ * false) is compared over the answers it has and flagged in res, and so is
+ * one whose run.json does not say (SX_COMPARE_NOT_KNOWN).
  */
 int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 		    const struct sx_compare_opts *opts, struct sx_compare_result *res,

@@ -15,13 +15,23 @@
 int sx_file_read(const char *path, size_t cap, struct sx_buf *out, struct sx_err *err);
 /*
  * Atomically replace path with data, created with the given mode (e.g.
- * 0600). A symbolic link is followed: its target is replaced, the link
- * stays. A path that names neither a regular file nor a directory (a
- * device such as /dev/null or /dev/stdout, a FIFO) is written in place,
- * never replaced; a directory is an error.
+ * 0600). A symbolic link is followed: its target is replaced (or created,
+ * when the link dangles), the link stays. A path that names neither a
+ * regular file nor a directory (a device such as /dev/null or /dev/stdout,
+ * a FIFO) is written in place, never replaced; a directory is an error.
+ * The "FILE.tmp.PID" that writers of the same file killed mid-write left
+ * (their PID gone) are removed first; a live process's are kept.
  */
 int sx_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct sx_err *err);
+/*
+ * The path a symbolic link leads to, following every link on the way, even
+ * when the last one dangles (the name it gives need not exist); the caller
+ * frees it. NULL when path is not a symbolic link, or the links loop (more
+ * than SX_FILE_LINK_HOPS_MAX of them).
+ */
+#define SX_FILE_LINK_HOPS_MAX 40
+char *sx_file_link_target(const char *path);
 
 /*
  * Several files replaced together: sx_file_stage writes each one in full to

@@ -80,6 +80,15 @@ int sx_rundir_is_data_file(const char *path);
  */
 #define SX_RUNDIR_FILE_METHODS_MAX 32
 size_t sx_rundir_file_methods(const struct sx_json *summary, const char **out, size_t max);
+/* "X.Y.Z" as X * 1000000 + Y * 1000 + Z (0.2.0 is 2000), -1 when v is not a version. */
+long sx_rundir_version_number(const char *v);
+/*
+ * What run.json (the root, rd->run) says of the run: 1 complete, 0 partial
+ * ("complete": false), -1 not known: every version of selfexp writes a
+ * boolean "complete", so a run.json without one is damaged, and its run is
+ * never read as complete (table and report say so, compare does not gate it).
+ */
+int sx_rundir_run_complete(const struct sx_json *run);
 /* Parse status names that yield a usable prediction (ok, ok_with_repairs, no_explanation). */
 int sx_rundir_status_usable_prediction(const char *status);
 

@@ -57,6 +57,8 @@ static const char usage[] =
 	"\n"
 	"A partial run (run.json \"complete\": false: some of its requests failed) is\n"
 	"compared over the answers it got, and said so on stderr and in --markdown.\n"
+	"So is a run whose run.json has no \"complete\" (every selfexp writes it: a\n"
+	"damaged file), which is not known to be complete: exit 5 as for a partial run.\n"
 	"\n"
 	"exit status: 0 nothing regressed, 4 something regressed, 5 nothing\n"
 	"  regressed but a run is partial, 2 usage error or\n"
@@ -76,9 +78,13 @@ static int write_out(const char *path, const struct sx_buf *b)
 	return 0;
 }
 
-static void partial_note(const char *dir, long failed)
+static void partial_note(const char *dir, int partial, long failed)
 {
-	if (failed >= 0)
+	if (partial == SX_COMPARE_NOT_KNOWN)
+		sx_cli_error("compare: '%s/run.json' has no \"complete\" (every selfexp writes it: "
+			     "the file is damaged), so the run is not known to be complete and does "
+			     "not pass the gate; run it again (or score it) to restore run.json", dir);
+	else if (failed >= 0)
 		sx_cli_error("compare: '%s' is a partial run (%ld requests failed): it is compared "
 			     "over the answers it got; complete it (run it again) for a full gate",
 			     dir, failed);
@@ -163,9 +169,9 @@ int cmd_compare(int argc, char **argv)
 				"the others are not compared\n",
 			res.common, res.base_reviews, res.new_reviews);
 	if (res.base_partial)
-		partial_note(argv[optind], res.base_failed);
+		partial_note(argv[optind], res.base_partial, res.base_failed);
 	if (res.new_partial)
-		partial_note(argv[optind + 1], res.new_failed);
+		partial_note(argv[optind + 1], res.new_partial, res.new_failed);
 	sx_compare_text(&res, &out);
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);

@@ -25,9 +25,10 @@ static const char usage[] =
 	"\n"
 	"The shards must belong together: the same configuration (but the shard),\n"
 	"the same endpoint (the cache keys name it), the same N, every shard\n"
-	"0..N-1 exactly once, each complete, and the same data (the SHA-256 of the\n"
-	"data file each run.json records, which must also be that of the file now:\n"
-	"OUT is computed from it). Their caches\n"
+	"0..N-1 exactly once, each complete (run.json \"complete\": true; one\n"
+	"without the field is damaged, not known to be complete), and the same data\n"
+	"(the SHA-256 of the data file each run.json records, which must also be\n"
+	"that of the file now: OUT is computed from it). Their caches\n"
 	"(as their run.json records them) are joined into OUT's cache, a key answered\n"
 	"differently by two shards is an error, and OUT is then computed from that\n"
 	"cache alone, without the network.\n"
@@ -45,7 +46,7 @@ static const char usage[] =
 struct shard {
 	const char *dir;
 	struct sx_run_config cfg;
-	int complete;
+	int complete;          /* 1 complete, 0 partial, -1 not known (run.json has no "complete") */
 	char data_sha256[65]; /* run.json data.sha256, "" when it has none (an older selfexp) */
 };
 
@@ -169,6 +170,12 @@ static int check_shards(struct shard *sh, size_t n, int partial)
 			rc = -1;
 		} else if (seen[sh[i].cfg.shard_index]++) {
 			sx_cli_error("merge: shard %ld is given twice ('%s')", sh[i].cfg.shard_index,
+				     sh[i].dir);
+			rc = -1;
+		} else if (sh[i].complete < 0 && !partial) {
+			sx_cli_error("merge: '%s/run.json' has no \"complete\" (every selfexp writes "
+				     "it: the file is damaged), so the shard is not known to be "
+				     "complete; run it again (or score it), or pass --partial",
 				     sh[i].dir);
 			rc = -1;
 		} else if (!sh[i].complete && !partial) {

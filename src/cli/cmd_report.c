@@ -26,7 +26,8 @@ static const char usage[] =
 	"  -o, --output FILE   where to write (default DIR/report.html)\n"
 	"  -h, --help          show this help\n"
 	"\n"
-	"exit status: 0 ok, 1 unreadable run directory or unwritable output, 2 usage error\n";
+	"exit status: 0 ok, 1 unreadable or damaged run directory (as for table) or\n"
+	"  unwritable output, 2 usage error\n";
 
 int cmd_report(int argc, char **argv)
 {

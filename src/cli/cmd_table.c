@@ -13,6 +13,11 @@ static const char usage[] =
 	"                         [--standalone] [-o FILE]\n"
 	"\n"
 	"Print the tables of the run in DIR, from its run.json and summary.json only.\n"
+	"The header line says INCOMPLETE RUN for a partial run, and NOT KNOWN TO BE\n"
+	"COMPLETE when run.json has no \"complete\" (a damaged file). A condition of\n"
+	"summary.json without a count the tables show (reviews, parse_failures,\n"
+	"failed, failed_requests; a 0.1.0 run has no failed_requests) is a damaged\n"
+	"file: exit 1 naming it, never a 0.\n"
 	"\n"
 	"layouts:\n"
 	"  paper   (default) Table 1 accuracy, ECE and parse failures per condition;\n"
@@ -42,8 +47,8 @@ static const char usage[] =
 	"                  data file of a run directory (run.json, summary.json, ...)\n"
 	"  -h, --help      show this help\n"
 	"\n"
-	"exit status: 0 ok, 1 unreadable run directory or unwritable output, 2 usage\n"
-	"  error\n";
+	"exit status: 0 ok, 1 unreadable or damaged run directory or unwritable\n"
+	"  output, 2 usage error\n";
 
 int cmd_table(int argc, char **argv)
 {

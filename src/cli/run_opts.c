@@ -1470,8 +1470,8 @@ int sx_run_opts_load_config(const char *cmd, const char *dir, struct sx_run_conf
 		sx_cli_error("%s: '%s': %s", cmd, path.buf, err.msg);
 	} else {
 		rc = 0;
-		if (complete && sx_json_bool(sx_json_get(run, "complete"), complete))
-			*complete = 0;
+		if (complete)
+			*complete = sx_rundir_run_complete(run);
 	}
 	sx_json_free(run);
 	sx_buf_release(&path);

@@ -76,7 +76,8 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 
 /*
  * The configuration of the run in dir, from its run.json (messages name
- * cmd); *complete (may be NULL) gets its "complete". -1 when unreadable
+ * cmd); *complete (may be NULL) gets what it says of the run: 1 complete,
+ * 0 partial, -1 not known (no "complete": rundir.h). -1 when unreadable
  * (printed), cfg then released.
  */
 int sx_run_opts_load_config(const char *cmd, const char *dir, struct sx_run_config *cfg,

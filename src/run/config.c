@@ -947,6 +947,29 @@ static struct sx_json *files_json(const struct run *run)
 	return o;
 }
 
+struct sx_json *run_json_rescored(const struct run *run, const struct sx_engine_stats *st,
+				  const struct sx_json *old, int complete)
+{
+	const struct sx_json *before = sx_json_get(old, "complete");
+	struct sx_json *o, *s;
+	int was = 0;
+
+	if (!sx_json_bool(before, &was) && was)
+		return NULL;
+	o = sx_json_dup(old);
+	sx_json_set(o, "complete", sx_json_new_bool(complete));
+	sx_json_set(o, "failures", failures_json(run));
+	s = sx_json_new_object();
+	sx_json_add_str(s, "selfexp_version", SX_VERSION);
+	add_time(s, "finished", time(NULL));
+	/* what run.json said before: false, or null when it did not say (damaged) */
+	sx_json_add(s, "complete_before", before && sx_json_type_of(before) == SX_JSON_BOOL
+					  ? sx_json_dup(before) : sx_json_new_null());
+	sx_json_add(s, "counts", counts_json(run, st));
+	sx_json_set(o, "scored", s);
+	return o;
+}
+
 /*
  * The top-level fields are those of 0.1.0, which table, report and compare
  * read; "config" is the whole configuration, which score reads back.

@@ -331,7 +331,10 @@ static int run_in(const char *dir, long *answered)
 		return -1;
 	if (sx_json_bool(sx_json_get(rd.run, "complete"), &complete))
 		complete = -1;
-	counts = sx_json_get(rd.run, "counts");
+	/* a partial run that score brought up to date: the answers of that score */
+	counts = sx_json_get(sx_json_get(rd.run, "scored"), "counts");
+	if (!counts)
+		counts = sx_json_get(rd.run, "counts");
 	if (sx_json_get(counts, "skipped"))
 		sx_json_num(sx_json_get(counts, "skipped"), &skipped);
 	if (!complete && !sx_json_num(sx_json_get(counts, "requests"), &req) &&
@@ -366,6 +369,23 @@ static const char *target_dir(const struct run *run, int complete,
 		return NULL;
 	sx_buf_addf(buf, "%s.partial", dir);
 	return buf->buf;
+}
+
+/*
+ * score's run.json: NULL (kept as it is) when it says the run was complete,
+ * else brought up to date with this result, so that table, merge and
+ * compare read the run directory as one (config.c run_json_rescored).
+ */
+static struct sx_json *rescored_json(const struct run *run, const struct sx_engine_stats *st,
+				     const char *dir, int complete)
+{
+	struct sx_rundir rd = SX_RUNDIR_INIT;
+	struct sx_json *rj = NULL;
+
+	if (!sx_rundir_load(&rd, dir, 0, NULL))
+		rj = run_json_rescored(run, st, rd.run, complete);
+	sx_rundir_release(&rd);
+	return rj;
 }
 
 /* misses.jsonl beside the other files when there were misses; a stale one is removed. */
@@ -406,7 +426,8 @@ static int write_run_dir(const struct run *run, int complete, struct sx_run_outc
 		/* streamed: a run's records can be larger than what is worth holding in memory */
 		run_write_records(run, &w);
 		sum = run_summary(run);
-		rj = run->cfg->rescore ? NULL : run_json(run, &st, complete);
+		rj = run->cfg->rescore ? rescored_json(run, &st, dir, complete)
+				       : run_json(run, &st, complete);
 		rc = sx_rundir_writer_commit(&w, sum, rj, err);
 		write_misses(run, dir, err, &rc);
 	}

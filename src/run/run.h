@@ -317,6 +317,16 @@ void run_config_fingerprint(const struct run *run, char out[65]);
 int run_check_cache_path(const struct sx_run_config *cfg, struct sx_err *err);
 /* run.json: the configuration, the times and the counts. */
 struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st, int complete);
+/*
+ * score: the run.json (old) of a run recorded as partial, brought up to date
+ * with the result score writes (the caller frees it): "complete" and
+ * "failures" become this result's; "counts" and "totals" stay what the run's
+ * processes sent and spent; "scored" records this score (its version, when,
+ * what run.json said before, its own counts). NULL when old says the run was
+ * complete: its run.json is kept byte for byte.
+ */
+struct sx_json *run_json_rescored(const struct run *run, const struct sx_engine_stats *st,
+				  const struct sx_json *old, int complete);
 /* path made absolute against the working directory, as run.json records paths (the caller frees it). */
 char *run_absolute_path(const char *path);
 /* The value of a JSON number or NaN as JSON (null when not finite). */

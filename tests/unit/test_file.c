@@ -78,10 +78,52 @@ static void test_staged(void **state)
 	rmdir(dir);
 }
 
+/* A link's path is followed to its end, a dangling one's too; no link, or a loop: NULL. */
+static void test_link_target(void **state)
+{
+	char d[] = "/tmp/selfexp-test-link.XXXXXX", p[256], q[256], want[256];
+	char *t;
+
+	(void)state;
+	assert_non_null(mkdtemp(d));
+	snprintf(p, sizeof(p), "%s/a", d);
+	assert_int_equal(sx_file_write_atomic(p, "x", 1, 0600, NULL), 0);
+	assert_null(sx_file_link_target(p));          /* a regular file */
+	snprintf(q, sizeof(q), "%s/none", d);
+	assert_null(sx_file_link_target(q));          /* nothing there */
+	unlink(p);
+
+	/* l1 -> l2 -> sub/../missing (relative, dangling) */
+	snprintf(p, sizeof(p), "%s/l1", d);
+	snprintf(q, sizeof(q), "%s/l2", d);
+	assert_int_equal(symlink("l2", p), 0);
+	assert_int_equal(symlink("sub/../missing", q), 0);
+	snprintf(want, sizeof(want), "%s/sub/../missing", d);
+	t = sx_file_link_target(p);
+	assert_non_null(t);
+	assert_string_equal(t, want);
+	free(t);
+	unlink(q);
+	/* absolute */
+	assert_int_equal(symlink("/nonexistent-selfexp/x", q), 0);
+	t = sx_file_link_target(p);
+	assert_non_null(t);
+	assert_string_equal(t, "/nonexistent-selfexp/x");
+	free(t);
+	unlink(q);
+	/* a loop */
+	assert_int_equal(symlink("l1", q), 0);
+	assert_null(sx_file_link_target(p));
+	unlink(p);
+	unlink(q);
+	rmdir(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_staged),
+		cmocka_unit_test(test_link_target),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

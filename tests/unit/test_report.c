@@ -24,7 +24,7 @@
 static const char summary_pe[] =
 	"{\"reviews\":2,\"conditions\":{\"pe\":{\"reviews\":2,"
 	"\"accuracy\":{\"n\":1,\"mean\":1,\"sd\":null,\"ci_lo\":1,\"ci_hi\":1},"
-	"\"failed\":0,\"parse_failures\":1,\"ece\":null,"
+	"\"failed\":0,\"failed_requests\":0,\"parse_failures\":1,\"ece\":null,"
 	"\"parse_status\":{\"ok\":1,\"<s>odd</s>\":1},"
 	"\"methods\":{\"self\":{\"explained\":1,\"excluded\":1,"
 	"\"comprehensiveness\":{\"n\":1,\"mean\":0.5,\"ci_lo\":0.5,\"ci_hi\":0.5}}},"

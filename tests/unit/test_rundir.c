@@ -200,6 +200,27 @@ static void test_condition_label(void **state)
 	assert_string_equal(sx_rundir_condition_label(""), "");
 }
 
+/* Every selfexp writes "complete": without it (or not a boolean) the run is not known to be complete. */
+static void test_run_complete(void **state)
+{
+	static const struct { const char *json; int want; } cases[] = {
+		{ "{\"complete\":true}", 1 }, { "{\"complete\":false}", 0 }, { "{}", -1 },
+		{ "{\"complete\":null}", -1 }, { "{\"complete\":1}", -1 },
+		{ "{\"complete\":\"true\"}", -1 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sx_json *j = sx_json_parse(cases[i].json, strlen(cases[i].json), NULL);
+
+		assert_non_null(j);
+		assert_int_equal(sx_rundir_run_complete(j), cases[i].want);
+		sx_json_free(j);
+	}
+	assert_int_equal(sx_rundir_run_complete(NULL), -1);
+}
+
 static void test_status_usable(void **state)
 {
 	(void)state;
@@ -491,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_answer_record),
 		cmocka_unit_test(test_condition_label),
 		cmocka_unit_test(test_status_usable),
+		cmocka_unit_test(test_run_complete),
 		cmocka_unit_test(test_missing_run_json),
 		cmocka_unit_test(test_bad_run_json),
 		cmocka_unit_test(test_malformed_line),

@@ -14,7 +14,7 @@
 static const char summary_text[] =
 	"{\"reviews\":4,\"conditions\":{\"pe\":{\"reviews\":4,"
 	"\"accuracy\":{\"n\":4,\"mean\":0.75,\"sd\":0.5,\"ci_lo\":0.25,\"ci_hi\":1},"
-	"\"failed\":0,\"parse_failures\":1,\"ece\":null,\"parse_status\":{\"ok\":3,\"unparseable\":1},"
+	"\"failed\":0,\"failed_requests\":0,\"parse_failures\":1,\"ece\":null,\"parse_status\":{\"ok\":3,\"unparseable\":1},"
 	"\"methods\":{"
 	"\"self\":{\"explained\":3,\"excluded\":1,"
 	"\"comprehensiveness\":{\"n\":3,\"mean\":0.5,\"ci_lo\":0.4,\"ci_hi\":0.6},"
