@@ -249,13 +249,15 @@ static int check_comparable(const struct sx_rundir *base, const struct sx_rundir
  * SX_COMPARE_NOT_KNOWN when it does not say (damaged), else 0; *failed its
  * failed requests, -1 unknown.
  */
-static int run_partial(const struct sx_rundir *rd, long *failed)
+static int run_partial(const struct sx_rundir *rd, long *failed, long *skipped)
 {
 	double d;
 
-	*failed = -1;
+	*failed = *skipped = -1;
 	if (!sx_json_num(sx_json_get(sx_json_get(rd->run, "failures"), "requests"), &d))
 		*failed = (long)d;
+	if (!sx_json_num(sx_json_get(sx_json_get(rd->run, "counts"), "skipped"), &d))
+		*skipped = (long)d;
 	switch (sx_rundir_run_complete(rd->run)) {
 	case 1: return 0;
 	case 0: return SX_COMPARE_PARTIAL;
@@ -517,8 +519,8 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 	if (rc)
 		return rc;
 	cn = sx_json_get(cur->run, "conditions");
-	res->base_partial = run_partial(base, &res->base_failed);
-	res->new_partial = run_partial(cur, &res->new_failed);
+	res->base_partial = run_partial(base, &res->base_failed, &res->base_skipped);
+	res->new_partial = run_partial(cur, &res->new_failed, &res->new_skipped);
 	res->base_reviews = count_ids(base);
 	res->new_reviews = count_ids(cur);
 	rc = check_same_texts(base, cur, err);

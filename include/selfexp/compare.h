@@ -75,6 +75,7 @@ struct sx_compare_result {
 	size_t holm_m;          /* rows with a p-value: the Holm family */
 	int base_partial, new_partial; /* 0, SX_COMPARE_PARTIAL or SX_COMPARE_NOT_KNOWN */
 	long base_failed, new_failed;  /* its failures.requests (-1 when it has none) */
+	long base_skipped, new_skipped; /* its counts.skipped: not sent, a cap reached (-1: none) */
 };
 
 /* A run that is not known to be complete: run.json "complete": false, or no "complete" (damaged). */
@@ -84,7 +85,7 @@ struct sx_compare_result {
 #define SX_COMPARE_RESULT_INIT { \
 	.rows = NULL, .n = 0, .common = 0, .base_reviews = 0, .new_reviews = 0, .tolerance = 0, \
 	.alpha = 0, .regressions = 0, .holm_m = 0, .base_partial = 0, .new_partial = 0, \
-	.base_failed = 0, .new_failed = 0, \
+	.base_failed = 0, .new_failed = 0, .base_skipped = 0, .new_skipped = 0, \
 }
 
 /* Check a metric list; SX_EINPUT naming the unknown metric. */

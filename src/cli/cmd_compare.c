@@ -78,12 +78,16 @@ static int write_out(const char *path, const struct sx_buf *b)
 	return 0;
 }
 
-static void partial_note(const char *dir, int partial, long failed)
+static void partial_note(const char *dir, int partial, long failed, long skipped)
 {
 	if (partial == SX_COMPARE_NOT_KNOWN)
 		sx_cli_error("compare: '%s/run.json' has no \"complete\" (every selfexp writes it: "
 			     "the file is damaged), so the run is not known to be complete and does "
 			     "not pass the gate; run it again (or score it) to restore run.json", dir);
+	else if (failed >= 0 && skipped > 0)
+		sx_cli_error("compare: '%s' is a partial run (%ld requests failed, %ld not sent: a "
+			     "cap was reached or it was stopped): it is compared over the answers it "
+			     "got; complete it (run it again) for a full gate", dir, failed, skipped);
 	else if (failed >= 0)
 		sx_cli_error("compare: '%s' is a partial run (%ld requests failed): it is compared "
 			     "over the answers it got; complete it (run it again) for a full gate",
@@ -169,9 +173,9 @@ int cmd_compare(int argc, char **argv)
 				"the others are not compared\n",
 			res.common, res.base_reviews, res.new_reviews);
 	if (res.base_partial)
-		partial_note(argv[optind], res.base_partial, res.base_failed);
+		partial_note(argv[optind], res.base_partial, res.base_failed, res.base_skipped);
 	if (res.new_partial)
-		partial_note(argv[optind + 1], res.new_partial, res.new_failed);
+		partial_note(argv[optind + 1], res.new_partial, res.new_failed, res.new_skipped);
 	sx_compare_text(&res, &out);
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);

@@ -35,4 +35,13 @@ check "... printing the comparison all the same" grep -q "review ids in common" 
 check "... and the markdown says so" grep -q "The new run is partial" "$T/compare.md"
 check_exit "a partial base run exits 5 too" 5 "$X" compare "$T/new" "$T/base"
 check "... naming it" grep -q "'$T/new' is a partial run" "$T/last.err"
+# a run stopped by a cap failed nothing: the note says what was not sent
+start_sim
+check_exit "a run stopped by --max-requests exits 5" 5 "$X" run "${common[@]}" --base-url "$SIM_URL" \
+	--out "$T/capped" --cache "$T/capped.sqlite" --max-requests 5
+stop_sim
+check_exit "compare with it: exit 4 (the metrics it has no values for: their _defined rows regress)" 4 \
+	"$X" compare "$T/base" "$T/capped"
+check "... saying how many requests were not sent" \
+	grep -q "'$T/capped' is a partial run (0 requests failed, [1-9][0-9]* not sent: a cap was reached" "$T/last.err"
 done_testing
