@@ -481,7 +481,7 @@ static const struct opt_row rows[] = {
 	{ "out", "DIR", G_IO, RUN | DEMO, ARG(cfg.out_dir),
 	  RUN_HELP("run directory to write"),
 	  DEMO_HELP("run directory (default out/demo); the cache goes to\n"
-		    "DIR/../.selfexp/cache.sqlite") },
+		    "$SELFEXP_CACHE when set, else DIR/../.selfexp/cache.sqlite") },
 	{ "shard", "i/N|auto", G_IO, RUN,
 	  FUNC(set_shard, "i/N with 0 <= i < N, auto (a Slurm job array) or auto/N"),
 	  RUN_HELP("only the reviews whose id hashes to shard i (0-based) of N,\n"
@@ -633,7 +633,8 @@ static const struct opt_row rows[] = {
 		   "5xx) holds every request and probes with one until the\n"
 		   "server answers, for at most this long, then fails the rest") },
 	{ "cache", "FILE", G_ENGINE, RUN, STR(cache_path),
-	  RUN_HELP("response cache (default DIR/../.selfexp/cache.sqlite)") },
+	  RUN_HELP("response cache (default: $SELFEXP_CACHE when set, else\n"
+		   "DIR/../.selfexp/cache.sqlite)") },
 	{ "answers", "FILE", G_ENGINE, RUN, FUNC(set_answers, "a JSONL file of recorded answers"),
 	  RUN_HELP("recorded answers, JSONL {\"condition\", \"review\", \"answer\"}\n"
 		   "(repeatable): a request whose prompt condition and review\n"
