@@ -486,8 +486,9 @@ static const struct opt_row rows[] = {
 	  FUNC(set_shard, "i/N with 0 <= i < N, auto (a Slurm job array) or auto/N"),
 	  RUN_HELP("only the reviews whose id hashes to shard i (0-based) of N,\n"
 		   "stable across machines and orders; auto takes i and N from a\n"
-		   "Slurm job array (SLURM_ARRAY_TASK_ID, _COUNT), auto/N the index\n"
-		   "from JOB_COMPLETION_INDEX; 'selfexp merge' joins the shards") },
+		   "Slurm job array (SLURM_ARRAY_TASK_ID minus _MIN, of _COUNT),\n"
+		   "auto/N the index from JOB_COMPLETION_INDEX (or the array);\n"
+		   "'selfexp merge' joins the shards") },
 	{ "force", NULL, G_IO, RUN, FLAG(cfg.force, 1),
 	  RUN_HELP("replace the run in DIR even when its configuration differs\n"
 		   "(without it such a run is refused; the same configuration\n"
