@@ -795,6 +795,27 @@ static const struct opt_row *row_of(int c)
 	return NULL;
 }
 
+/*
+ * A --base-url value as the command line is recorded (run.json's "command"
+ * and "argv"): without user info, query or fragment, like the endpoint
+ * run.json records, so neither a password nor Azure's ?api-version= is
+ * written anywhere. In place: the result is never longer. The requests use
+ * the copy the option's setter made.
+ */
+static void strip_url_secrets(char *url)
+{
+	char *auth = strstr(url, "://"), *end, *at = NULL, *p;
+
+	auth = auth ? auth + 3 : url;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at)
+		memmove(auth, at + 1, strlen(at + 1) + 1);
+	url[strcspn(url, "?#")] = '\0';
+}
+
 static char *join_argv(int argc, char **argv, const char *cmd)
 {
 	struct sx_buf b = SX_BUF_INIT;
@@ -827,7 +848,7 @@ static int parse(struct sx_run_opts *o, unsigned cmd, const char *name, void (*u
 
 	make_getopt(cmd, longs, shorts);
 	free(o->argv_line);
-	o->argv_line = join_argv(argc, argv, name);
+	o->argv_line = NULL;
 	o->cfg.argc = argc;
 	o->cfg.argv = argv;
 	optind = 1;
@@ -851,7 +872,10 @@ static int parse(struct sx_run_opts *o, unsigned cmd, const char *name, void (*u
 			sx_run_opts_release(o);
 			return SX_EXIT_USAGE;
 		}
+		if (r->kind == OPT_STR && r->off == AT(base_url, char *))
+			strip_url_secrets(optarg);
 	}
+	o->argv_line = join_argv(argc, argv, name);
 	if (optind < argc) {
 		sx_cli_error("%s: unexpected argument '%s'", name, argv[optind]);
 		sx_run_opts_release(o);
