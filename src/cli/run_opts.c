@@ -672,8 +672,9 @@ static const struct opt_row rows[] = {
 	  DOUBLE(cfg.engine.price_in, 0, HUGE_VAL, "USD per 1M tokens"),
 	  RUN_HELP("price per 1M prompt / completion tokens (default: from\n"
 		   "data/prices.tsv for the model when the host is api.openai.com\n"
-		   "or *.openai.azure.com, else 0: a local server or gateway costs\n"
-		   "nothing unless these say so); reasoning tokens are output") },
+		   "or *.openai.azure.com, or for --dry-run without an endpoint, else\n"
+		   "0: a local server or gateway costs nothing unless these say\n"
+		   "so); reasoning tokens are output") },
 	{ "price-out", "USD", G_ENGINE, RUN,
 	  DOUBLE(cfg.engine.price_out, 0, HUGE_VAL, "USD per 1M tokens") },
 	{ "batch", NULL, G_ENGINE, RUN, FLAG(cfg.engine.batch, SX_ENGINE_BATCH_API),
