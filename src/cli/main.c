@@ -20,13 +20,13 @@ static const struct sx_command commands[] = {
 	{ "data", cmd_data, "inspect a data file before spending money on it" },
 	{ "parse", cmd_parse, "parse one model answer read on stdin" },
 	{ "sim", cmd_sim, "serve the simulated model (OpenAI-compatible, known truth, faults)" },
-	{ "cache", cmd_cache, "inspect, export, import and vacuum the response cache" },
+	{ "cache", cmd_cache, "inspect, export, import, vacuum, compact and merge the response cache" },
 	{ "run", cmd_run, "run the protocol on a data set against a chat-completion API" },
 	{ "demo", cmd_demo, "run the whole protocol against the built-in simulated model" },
 	{ "score", cmd_score, "recompute a run's metrics and statistics offline" },
 	{ "answers", cmd_answers, "export every answer a run used, to replay it with run --answers" },
 	{ "merge", cmd_merge, "join the run directories of a run's shards into one" },
-	{ "table", cmd_table, "print a run's tables (Markdown, LaTeX, CSV)" },
+	{ "table", cmd_table, "print a run's tables (Markdown, LaTeX, CSV, HTML)" },
 	{ "report", cmd_report, "write a self-contained HTML report of a run" },
 	{ "compare", cmd_compare, "compare two runs: the CI gate on explanation quality" },
 	{ "help", cmd_help, "show help for selfexp or one of its commands" },
@@ -53,12 +53,14 @@ static void print_usage(FILE *out)
 		"\n"
 		"exit status:\n"
 		"  0 ok, 1 failure, 2 usage error, 3 model/API unreachable,\n"
-		"  4 gate failed (compare), 5 partial run (some items failed, all recorded)\n"
+		"  4 gate failed (compare), 5 partial run (some items failed, all recorded),\n"
+		"  6 batches pending (run --batch --no-wait, --batch-dir: run it again)\n"
 		"\n"
 		"environment:\n"
 		"  OPENAI_BASE_URL   base URL of the chat-completion API\n"
 		"  OPENAI_API_KEY    API key (never written anywhere)\n"
 		"  SELFEXP_HOME      directory holding prompts/ and data/ (default: the install's)\n"
+		"  SELFEXP_CACHE     the response cache when --cache is not given\n"
 		"  NO_COLOR          disable colour in progress output\n");
 }
 
@@ -104,7 +106,7 @@ static int cmd_help(int argc, char **argv)
 	const struct sx_command *c;
 	char *hargv[3];
 
-	if (argc < 2) {
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		print_usage(stdout);
 		return SX_EXIT_OK;
 	}

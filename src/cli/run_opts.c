@@ -481,13 +481,14 @@ static const struct opt_row rows[] = {
 	{ "out", "DIR", G_IO, RUN | DEMO, ARG(cfg.out_dir),
 	  RUN_HELP("run directory to write"),
 	  DEMO_HELP("run directory (default out/demo); the cache goes to\n"
-		    "DIR/../.selfexp/cache.sqlite") },
+		    "$SELFEXP_CACHE when set, else DIR/../.selfexp/cache.sqlite") },
 	{ "shard", "i/N|auto", G_IO, RUN,
 	  FUNC(set_shard, "i/N with 0 <= i < N, auto (a Slurm job array) or auto/N"),
 	  RUN_HELP("only the reviews whose id hashes to shard i (0-based) of N,\n"
 		   "stable across machines and orders; auto takes i and N from a\n"
-		   "Slurm job array (SLURM_ARRAY_TASK_ID, _COUNT), auto/N the index\n"
-		   "from JOB_COMPLETION_INDEX; 'selfexp merge' joins the shards") },
+		   "Slurm job array (SLURM_ARRAY_TASK_ID minus _MIN, of _COUNT),\n"
+		   "auto/N the index from JOB_COMPLETION_INDEX (or the array);\n"
+		   "'selfexp merge' joins the shards") },
 	{ "force", NULL, G_IO, RUN, FLAG(cfg.force, 1),
 	  RUN_HELP("replace the run in DIR even when its configuration differs\n"
 		   "(without it such a run is refused; the same configuration\n"
@@ -633,7 +634,8 @@ static const struct opt_row rows[] = {
 		   "5xx) holds every request and probes with one until the\n"
 		   "server answers, for at most this long, then fails the rest") },
 	{ "cache", "FILE", G_ENGINE, RUN, STR(cache_path),
-	  RUN_HELP("response cache (default DIR/../.selfexp/cache.sqlite)") },
+	  RUN_HELP("response cache (default: $SELFEXP_CACHE when set, else\n"
+		   "DIR/../.selfexp/cache.sqlite)") },
 	{ "answers", "FILE", G_ENGINE, RUN, FUNC(set_answers, "a JSONL file of recorded answers"),
 	  RUN_HELP("recorded answers, JSONL {\"condition\", \"review\", \"answer\"}\n"
 		   "(repeatable): a request whose prompt condition and review\n"
@@ -670,8 +672,9 @@ static const struct opt_row rows[] = {
 	  DOUBLE(cfg.engine.price_in, 0, HUGE_VAL, "USD per 1M tokens"),
 	  RUN_HELP("price per 1M prompt / completion tokens (default: from\n"
 		   "data/prices.tsv for the model when the host is api.openai.com\n"
-		   "or *.openai.azure.com, else 0: a local server or gateway costs\n"
-		   "nothing unless these say so); reasoning tokens are output") },
+		   "or *.openai.azure.com, or for --dry-run without an endpoint, else\n"
+		   "0: a local server or gateway costs nothing unless these say\n"
+		   "so); reasoning tokens are output") },
 	{ "price-out", "USD", G_ENGINE, RUN,
 	  DOUBLE(cfg.engine.price_out, 0, HUGE_VAL, "USD per 1M tokens") },
 	{ "batch", NULL, G_ENGINE, RUN, FLAG(cfg.engine.batch, SX_ENGINE_BATCH_API),
@@ -793,6 +796,27 @@ static const struct opt_row *row_of(int c)
 	return NULL;
 }
 
+/*
+ * A --base-url value as the command line is recorded (run.json's "command"
+ * and "argv"): without user info, query or fragment, like the endpoint
+ * run.json records, so neither a password nor Azure's ?api-version= is
+ * written anywhere. In place: the result is never longer. The requests use
+ * the copy the option's setter made.
+ */
+static void strip_url_secrets(char *url)
+{
+	char *auth = strstr(url, "://"), *end, *at = NULL, *p;
+
+	auth = auth ? auth + 3 : url;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at)
+		memmove(auth, at + 1, strlen(at + 1) + 1);
+	url[strcspn(url, "?#")] = '\0';
+}
+
 static char *join_argv(int argc, char **argv, const char *cmd)
 {
 	struct sx_buf b = SX_BUF_INIT;
@@ -825,7 +849,7 @@ static int parse(struct sx_run_opts *o, unsigned cmd, const char *name, void (*u
 
 	make_getopt(cmd, longs, shorts);
 	free(o->argv_line);
-	o->argv_line = join_argv(argc, argv, name);
+	o->argv_line = NULL;
 	o->cfg.argc = argc;
 	o->cfg.argv = argv;
 	optind = 1;
@@ -849,7 +873,10 @@ static int parse(struct sx_run_opts *o, unsigned cmd, const char *name, void (*u
 			sx_run_opts_release(o);
 			return SX_EXIT_USAGE;
 		}
+		if (r->kind == OPT_STR && r->off == AT(base_url, char *))
+			strip_url_secrets(optarg);
 	}
+	o->argv_line = join_argv(argc, argv, name);
 	if (optind < argc) {
 		sx_cli_error("%s: unexpected argument '%s'", name, argv[optind]);
 		sx_run_opts_release(o);
