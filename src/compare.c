@@ -502,6 +502,7 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 	struct spec specs[SX_COMPARE_MAX_METRICS];
 	const struct sx_json *cb = sx_json_get(base->run, "conditions"), *cn, *c;
 	size_t nspec, k, common = 0, alloc = 0, nconds = 0;
+	int compared[SX_COMPARE_MAX_METRICS] = { 0 }; /* a row of specs[k] under some condition */
 	struct missing miss = { 0, NULL, NULL, NULL, NULL, NULL };
 	double *a = NULL, *b = NULL;
 	int rc;
@@ -552,6 +553,7 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 				continue; /* the metric does not exist here (rankdel of a top-k list) */
 			if (pairs > common)
 				common = pairs;
+			compared[k] = 1;
 			add_row(res, &alloc, &specs[k], specs[k].def->key, specs[k].def->dir == SX_DIR_UP,
 				cond, a, b, n, fb && !fa, opts->bootstrap);
 			if (fa && specs[k].def->kind == SX_METRIC_FAITH)
@@ -577,6 +579,19 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 				  "--metrics)", miss.lacks->dir, miss.method, miss.id, miss.cond,
 				  miss.has->dir, miss.n, miss.lacks->dir, miss.method);
 	}
+	/* a metric asked for by name that no condition has is no gate: say so (the default list
+	 * holds metrics some conditions lack, rankdel of a top-k list) */
+	for (k = 0; opts->metrics && nconds && common && k < nspec; k++)
+		if (!compared[k]) {
+			sx_compare_result_release(res);
+			return sx_err_set(err, SX_EINPUT, "--metrics %s%s%s: neither run has a value "
+					  "of it under any condition compared (a top-k list or a "
+					  "ranking-only method has no rankdel, a prediction-only run "
+					  "no explanation metric); leave it out of --metrics",
+					  specs[k].def->kind == SX_METRIC_FAITH ? specs[k].method : "",
+					  specs[k].def->kind == SX_METRIC_FAITH ? ":" : "",
+					  specs[k].def->key);
+		}
 	res->common = common;
 	if (!nconds)
 		return sx_err_set(err, SX_EINPUT, "the runs have no prompt condition in common "

@@ -64,7 +64,8 @@ static const char usage[] =
 	"  regressed but a run is partial, 2 usage error or\n"
 	"  unusable input (unreadable run, different data or models, no review ids\n"
 	"  in common, a record of a review both runs have that one of them lacks:\n"
-	"  a damaged records.jsonl, or a method of --metrics only one run has),\n"
+	"  a damaged records.jsonl, or a method of --metrics only one run has; a\n"
+	"  metric of --metrics that no condition has, such as rankdel of a ranking),\n"
 	"  1 cannot write an output file\n";
 
 static int write_out(const char *path, const struct sx_buf *b)

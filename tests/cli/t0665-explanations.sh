@@ -149,6 +149,10 @@ check "compare names the method" grep -q 'pyocc' "$T/last.out"
 check_exit "compare refuses a method neither run has (a usage error, as for an unknown metric)" 2 "$X" compare "$T/run" "$T/run" \
 	--metrics pyoc:comprehensiveness --bootstrap 100
 check "  and names it" grep -q "unknown method 'pyoc': neither run has explanations of that name" "$T/last.err"
+check_exit "compare refuses a metric asked for that no condition has (rankdel of a ranking): exit 2" 2 \
+	"$X" compare "$T/run" "$T/run" --metrics pyocc:comprehensiveness,pyrank:rankdel --bootstrap 100
+check "  and says why, instead of gating on the rest" \
+	grep -q "\-\-metrics pyrank:rankdel: neither run has a value of it" "$T/last.err"
 
 # without metrics (and without occlusion) a file's methods still get agreement
 check_exit "--no-metrics --explainers self with explanations exits 0" 0 "$X" run "${opts[@]}" \
