@@ -123,8 +123,15 @@ static int cmd_help(int argc, char **argv)
 
 static int cmd_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: selfexp version\n\nPrint selfexp's version (as run.json records it "
+		       "in selfexp_version).\n");
+		return SX_EXIT_OK;
+	}
+	if (argc > 1) {
+		sx_cli_error("version: takes no arguments ('%s'); see selfexp version --help", argv[1]);
+		return SX_EXIT_USAGE;
+	}
 	printf("selfexp %s\n", SX_VERSION);
 	return SX_EXIT_OK;
 }

@@ -4,7 +4,7 @@
 # to print the usage on stderr and exit 2) print on stdout and exit 0.
 . "$(dirname "$0")/lib.sh"
 
-for cmd in prompt data parse sim cache run demo score answers merge table report compare; do
+for cmd in prompt data parse sim cache run demo score answers merge table report compare version; do
 	check_exit "$cmd --help exits 0" 0 "$X" "$cmd" --help
 	check "... printing its usage on stdout" grep -q "^usage: selfexp $cmd" "$T/last.out"
 	check_exit "help $cmd exits 0" 0 "$X" help "$cmd"
@@ -18,6 +18,9 @@ for args in "--help" "-h" "help" "help --help" "help -h" "help help"; do
 done
 check_exit "help of an unknown command is a usage error" 2 "$X" help nosuch
 check_exit "selfexp alone is a usage error" 2 "$X"
+check_exit "version with an argument is a usage error" 2 "$X" version extra
+check_exit "version prints the version" 0 "$X" version
+check "... and only it" grep -qx "selfexp [0-9][0-9.]*" "$T/last.out"
 check "the exit statuses listed include 6, batches pending" \
 	grep -q "6 batches pending" <("$X" --help)
 done_testing
