@@ -224,21 +224,57 @@ static int pid_gone(long pid)
 	return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) && errno == ESRCH;
 }
 
-/* The PID of a name that is exactly "BASE.tmp.PID", 0 when it is not one. */
-static long temp_pid_of(const char *name, const char *base)
+/* The PID that p spells (digits only, at most 4194304), 0 when it spells none. */
+static long pid_of(const char *p)
 {
-	size_t blen = strlen(base);
-	const char *p;
+	const char *q;
 	long pid = 0;
 
-	if (strncmp(name, base, blen) || strncmp(name + blen, ".tmp.", 5))
-		return 0;
-	for (p = name + blen + 5; *p; p++) {
-		if (*p < '0' || *p > '9' || pid > 4194304)
+	for (q = p; *q; q++) {
+		if (*q < '0' || *q > '9' || pid > 4194304)
 			return 0;
-		pid = pid * 10 + (*p - '0');
+		pid = pid * 10 + (*q - '0');
 	}
-	return p == name + blen + 5 ? 0 : pid;
+	return q == p ? 0 : pid;
+}
+
+/*
+ * The PID of a temporary "NAME.tmp.PID" (of base when it is not NULL: NAME
+ * is exactly base), 0 when name is not one.
+ */
+static long temp_pid(const char *name, const char *base)
+{
+	const char *t;
+
+	if (base) {
+		size_t n = strlen(base);
+
+		return strncmp(name, base, n) || strncmp(name + n, ".tmp.", 5) ? 0 : pid_of(name + n + 5);
+	}
+	t = strstr(name, ".tmp.");
+	return t && t != name ? pid_of(t + 5) : 0;
+}
+
+/* Remove the temporaries in dir (of base only, when not NULL) of processes that are gone. */
+static size_t clean_stale_in(const char *dir, const char *base)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t removed = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		struct sx_buf tmp = SX_BUF_INIT;
+
+		if (!pid_gone(temp_pid(e->d_name, base)))
+			continue;
+		sx_buf_addf(&tmp, "%s/%s", dir, e->d_name);
+		removed += !unlink(tmp.buf);
+		sx_buf_release(&tmp);
+	}
+	closedir(d);
+	return removed;
 }
 
 /*
@@ -249,28 +285,13 @@ static long temp_pid_of(const char *name, const char *base)
 static void clean_stale_of(const char *path)
 {
 	char *copy = xstrdup(path), *base = strrchr(copy, '/');
-	const char *dir = ".";
-	struct dirent *e;
-	DIR *d;
 
 	if (base) {
 		*base++ = '\0';
-		dir = *copy ? copy : "/";
+		clean_stale_in(*copy ? copy : "/", base);
 	} else {
-		base = copy;
+		clean_stale_in(".", copy);
 	}
-	d = opendir(dir);
-	while (d && (e = readdir(d))) {
-		struct sx_buf tmp = SX_BUF_INIT;
-
-		if (!pid_gone(temp_pid_of(e->d_name, base)))
-			continue;
-		sx_buf_addf(&tmp, "%s/%s", dir, e->d_name);
-		unlink(tmp.buf);
-		sx_buf_release(&tmp);
-	}
-	if (d)
-		closedir(d);
 	free(copy);
 }
 
@@ -370,40 +391,7 @@ int sx_mkdir_p(const char *path, mode_t mode, struct sx_err *err)
 	return rc;
 }
 
-/* The PID of a "NAME.tmp.PID" file name, 0 when it is not one. */
-static long temp_pid(const char *name)
-{
-	const char *t = strstr(name, ".tmp."), *p;
-	long pid = 0;
-
-	if (!t || t == name)
-		return 0;
-	for (p = t + 5; *p; p++) {
-		if (*p < '0' || *p > '9' || pid > 4194304)
-			return 0;
-		pid = pid * 10 + (*p - '0');
-	}
-	return p == t + 5 ? 0 : pid;
-}
-
 size_t sx_file_clean_stale(const char *dir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	size_t removed = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		long pid = temp_pid(e->d_name);
-		struct sx_buf path = SX_BUF_INIT;
-
-		if (!pid_gone(pid))
-			continue;
-		sx_buf_addf(&path, "%s/%s", dir, e->d_name);
-		removed += !unlink(path.buf);
-		sx_buf_release(&path);
-	}
-	closedir(d);
-	return removed;
+	return clean_stale_in(dir, NULL);
 }

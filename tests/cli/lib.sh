@@ -134,6 +134,17 @@ _stop_pyservers() {
 	for p in "${_py_pids[@]}"; do wait "$p" 2> /dev/null; done
 }
 _cleanup_fns+=(_stop_pyservers)
+# small_run [ARGS...]: the small run the output tests start from: the first 3 demo reviews
+# against a sim started and stopped here, into $T/run with the cache $T/cache.sqlite; ARGS are
+# added to the run's options. Its exit status is a check of its own.
+small_run() {
+	start_sim
+	"$X" run --data "$SELFEXP_HOME/data/demo.tsv" --limit 3 --out "$T/run" --base-url "$SIM_URL" \
+		--model sim --lime-samples 10 --bootstrap 20 --cache "$T/cache.sqlite" --no-progress \
+		"$@" 2> "$T/run.err"
+	check_eq "a small run exits 0" 0 $? || sed 's/^/#   /' "$T/run.err"
+	stop_sim
+}
 # pyt SCRIPT [args...]: run python3 SCRIPT (from stdin when SCRIPT is -), turning its output
 # lines "ok DESC" and "not ok DESC" into numbered TAP results; "#" lines pass through.
 pyt() {

@@ -8,12 +8,7 @@
 # like the file itself; links that loop are an error.
 . "$(dirname "$0")/lib.sh"
 
-start_sim
-"$X" run --data "$SELFEXP_HOME/data/demo.tsv" --limit 3 --out "$T/run" --base-url "$SIM_URL" \
-	--model sim --lime-samples 10 --bootstrap 20 --cache "$T/cache.sqlite" --no-progress \
-	2> "$T/run.err"
-check_eq "a small run exits 0" 0 $? || sed 's/^/#   /' "$T/run.err"
-stop_sim
+small_run
 mkdir -p "$T/out" "$T/links"
 
 link_check() { # name target-name command... (the command writes to $T/links/NAME)

@@ -8,12 +8,7 @@
 # guard it would replace the device node.)
 . "$(dirname "$0")/lib.sh"
 
-start_sim
-"$X" run --data "$SELFEXP_HOME/data/demo.tsv" --limit 3 --out "$T/run" --base-url "$SIM_URL" \
-	--model sim --lime-samples 10 --bootstrap 20 --cache "$T/cache.sqlite" --no-progress \
-	2> "$T/run.err"
-check_eq "a small run exits 0" 0 $? || sed 's/^/#   /' "$T/run.err"
-stop_sim
+small_run
 "$X" table "$T/run" > "$T/table.md"
 
 # a FIFO: written through, and still a FIFO

@@ -7,12 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 [ -c /dev/full ] || skip_all "no /dev/full"
-start_sim
-"$X" run --data "$SELFEXP_HOME/data/demo.tsv" --limit 3 --out "$T/run" --base-url "$SIM_URL" \
-	--model sim --lime-samples 10 --bootstrap 20 --cache "$T/cache.sqlite" --no-progress \
-	2> "$T/run.err"
-check_eq "a small run exits 0" 0 $? || sed 's/^/#   /' "$T/run.err"
-stop_sim
+small_run
 
 full() { "$@" > /dev/full 2> "$T/full.err"; }
 for cmd in "compare $T/run $T/run" "cache stats --cache $T/cache.sqlite" \

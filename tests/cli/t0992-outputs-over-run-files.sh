@@ -6,12 +6,7 @@
 # exited 0. report -o and cache export -o refused already (t0810, t0400).
 . "$(dirname "$0")/lib.sh"
 
-start_sim
-"$X" run --data "$SELFEXP_HOME/data/demo.tsv" --limit 3 --out "$T/run" --base-url "$SIM_URL" \
-	--model sim --lime-samples 10 --bootstrap 20 --cache "$T/cache.sqlite" --no-progress \
-	2> "$T/run.err"
-check_eq "a small run exits 0" 0 $? || sed 's/^/#   /' "$T/run.err"
-stop_sim
+small_run
 R=$T/run
 check "the run wrote its ledger" test -s "$R/ledger.jsonl"
 (cd "$R" && md5sum run.json summary.json records.jsonl ledger.jsonl) > "$T/sums"

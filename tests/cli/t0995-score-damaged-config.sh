@@ -7,12 +7,7 @@
 # summary.json with 1000 resamples and exited 0.
 . "$(dirname "$0")/lib.sh"
 
-start_sim
-"$X" run --data "$SELFEXP_HOME/data/demo.tsv" --limit 3 --out "$T/run" --base-url "$SIM_URL" \
-	--model sim --lime-samples 10 --bootstrap 20 --seed 7 --cache "$T/cache.sqlite" \
-	--no-progress 2> "$T/run.err"
-check_eq "a small run exits 0" 0 $? || sed 's/^/#   /' "$T/run.err"
-stop_sim
+small_run --seed 7
 cp -r "$T/run" "$T/orig"
 check_exit "score of the intact run exits 0" 0 "$X" score "$T/run"
 check "... and reproduces summary.json" cmp -s "$T/orig/summary.json" "$T/run/summary.json"
