@@ -16,7 +16,9 @@
  * bootstrap-t with C inner resamples in the candidates table (candidates_table);
  * COVERAGE_POP=NAME=FILE,...: populations of selfexp's own metric values, one
  * number a line (population_table; bench/coverage.sh writes them from a run
- * against the sim), and COVERAGE_POP_ONLY=1 prints only their table.
+ * against the sim), and COVERAGE_POP_ONLY=1 prints only their table;
+ * COVERAGE_PAIRED_ONLY=1 prints only the paired differences of 0/1 values
+ * (paired_table, paired_minima).
  *
  * ECE rows: a model with confidence uniform on [0.5, 1) and accuracy c - gap
  * at confidence c, whose true ECE is gap, R / 2 samples per row.
@@ -548,6 +550,178 @@ static void proportion_minima(void)
 	}
 }
 
+/* ---- Paired differences of proportions -------------------------------- */
+
+/*
+ * Models of paired 0/1 values (a, b) per review: the probabilities of the
+ * cells (1, 1), (1, 0), (0, 1), (0, 0); the true difference is p10 - p01.
+ */
+static const struct {
+	const char *name;
+	double p[4];
+} pair_models[] = {
+	{ "rare flips, one way (DF_MIT)", { 0.02, 0.08, 0.02, 0.88 } },
+	{ "rare flips, no difference", { 0.02, 0.04, 0.04, 0.90 } },
+	{ "accuracy 0.86 vs 0.82", { 0.78, 0.08, 0.04, 0.10 } },
+	{ "new parse failures, one way", { 0.00, 0.25, 0.00, 0.75 } },
+	{ "balanced, no difference", { 0.30, 0.20, 0.20, 0.30 } },
+};
+
+/* log of p^k, with 0^0 = 1 (-inf where p = 0 < k) */
+static double log_pow(double p, size_t k)
+{
+	return k == 0 ? 0.0 : (p > 0 ? (double)k * log(p) : -INFINITY);
+}
+
+/*
+ * Exact coverage of Newcombe's paired interval at the cell probabilities
+ * p[4]: the multinomial probability of the tables whose interval holds the
+ * true difference. lohi, when not NULL, holds the intervals of every table
+ * of n (in the loops' order), so a grid of models computes them once.
+ */
+static double newcombe_exact(size_t n, const double p[4], const double *lohi)
+{
+	double truth = p[1] - p[2], cov = 0, lo, hi;
+	size_t a, b, c, k = 0;
+
+	for (a = 0; a <= n; a++)
+		for (b = 0; a + b <= n; b++)
+			for (c = 0; a + b + c <= n; c++, k++) {
+				size_t d = n - a - b - c;
+				double lp;
+
+				if (lohi) {
+					lo = lohi[2 * k];
+					hi = lohi[2 * k + 1];
+				} else {
+					sx_stats_newcombe_paired(a, b, c, d, &lo, &hi);
+				}
+				if (!(lo <= truth + 1e-12 && truth - 1e-12 <= hi))
+					continue;
+				lp = lgamma((double)n + 1) - lgamma((double)a + 1) - lgamma((double)b + 1) -
+				     lgamma((double)c + 1) - lgamma((double)d + 1) + log_pow(p[0], a) +
+				     log_pow(p[1], b) + log_pow(p[2], c) + log_pow(p[3], d);
+				cov += exp(lp);
+			}
+	return cov;
+}
+
+/*
+ * Coverage of the interval of a paired difference of 0/1 values: the expanded
+ * BCa of the differences (selfexp's before), the studentized bootstrap of them,
+ * and Newcombe's (summary.json's and compare's now, through sx_stats_paired),
+ * simulated on R samples, and Newcombe's exact coverage.
+ */
+static void paired_table(size_t R, size_t B, uint64_t seed)
+{
+	static const size_t ns[] = { 10, 30, 100 };
+	double *a = xmalloc(100 * sizeof(*a)), *b = xmalloc(100 * sizeof(*b));
+	double *d = xmalloc(100 * sizeof(*d));
+	size_t im, in, r, i;
+
+	printf("\nPaired differences of 0/1 values (the comparisons of accuracy, DF_MIT, parse "
+	       "failures): %zu samples per row, B = %zu, seed %llu. Cells: coverage (mean width).\n\n"
+	       "| model (p11, p10, p01, p00) | n | BCa expanded (before) | studentized | "
+	       "Newcombe (selfexp's) | exact: Newcombe |\n|---|---|---|---|---|---|\n",
+	       R, B, (unsigned long long)seed);
+	for (im = 0; im < sizeof(pair_models) / sizeof(pair_models[0]); im++) {
+		const double *p = pair_models[im].p;
+		double truth = p[1] - p[2];
+
+		for (in = 0; in < sizeof(ns) / sizeof(ns[0]); in++) {
+			struct tally t[3];
+			size_t n = ns[in];
+			char id[64];
+
+			memset(t, 0, sizeof(t));
+			for (r = 0; r < R; r++) {
+				struct sx_summary s;
+				struct sx_paired pr;
+				struct sx_rng *g;
+				uint64_t bs;
+
+				snprintf(id, sizeof(id), "pair/%zu/%zu/%zu", im, n, r);
+				g = sx_rng_new(sx_seed_derive(seed, "coverage-data", id));
+				for (i = 0; i < n; i++) {
+					double u = sx_rng_uniform(g);
+					int cellk = u < p[0] ? 0 : u < p[0] + p[1] ? 1 : u < p[0] + p[1] + p[2] ? 2 : 3;
+
+					a[i] = cellk <= 1;
+					b[i] = cellk == 0 || cellk == 2;
+					d[i] = a[i] - b[i];
+				}
+				sx_rng_free(g);
+				bs = sx_seed_derive(seed, "coverage-boot", id);
+				sx_stats_summary_as(d, n, SX_INTERVAL_BCA_EXPANDED, B, bs, &s);
+				count(&t[0], s.ci_lo, s.ci_hi, truth);
+				sx_stats_summary_as(d, n, SX_INTERVAL_STUDENTIZED, B, bs, &s);
+				count(&t[1], s.ci_lo, s.ci_hi, truth);
+				sx_stats_paired(a, b, n, B, bs, &pr);
+				if (pr.interval != SX_INTERVAL_NEWCOMBE) {
+					fprintf(stderr, "coverage: 0/1 pairs did not get Newcombe's interval\n");
+					exit(1);
+				}
+				count(&t[2], pr.ci_lo, pr.ci_hi, truth);
+			}
+			printf("| %s (%.2f, %.2f, %.2f, %.2f) | %zu |", pair_models[im].name, p[0], p[1],
+			       p[2], p[3], n);
+			for (i = 0; i < 3; i++)
+				cell(&t[i]);
+			printf(" %.4f |\n", newcombe_exact(n, p, NULL));
+			fflush(stdout);
+		}
+	}
+	free(a);
+	free(b);
+	free(d);
+}
+
+/*
+ * The lowest exact coverage of Newcombe's paired interval over every model
+ * whose four cell probabilities are multiples of 0.05 (1771 models), and the
+ * share of them below 0.93; n = 10, 30, 100.
+ */
+static void paired_minima(void)
+{
+	static const size_t ns[] = { 10, 30, 100 };
+	size_t in;
+
+	printf("\nExact coverage of Newcombe's paired interval over the 1771 models whose cell "
+	       "probabilities are multiples of 0.05:\n\n| n | lowest | at (p11, p10, p01, p00) | "
+	       "mean | share below 0.93 |\n|---|---|---|---|---|\n");
+	for (in = 0; in < sizeof(ns) / sizeof(ns[0]); in++) {
+		size_t n = ns[in], tables = (n + 1) * (n + 2) * (n + 3) / 6, a, b, c, k = 0, models = 0,
+		       below = 0;
+		double *lohi = xmalloc(sx_size_mul(2 * tables, sizeof(*lohi))), low = 2, sum = 0,
+		       at[4] = { 0 };
+		int i, j, l;
+
+		for (a = 0; a <= n; a++)
+			for (b = 0; a + b <= n; b++)
+				for (c = 0; a + b + c <= n; c++, k++)
+					sx_stats_newcombe_paired(a, b, c, n - a - b - c, &lohi[2 * k],
+								 &lohi[2 * k + 1]);
+		for (i = 0; i <= 20; i++)
+			for (j = 0; i + j <= 20; j++)
+				for (l = 0; i + j + l <= 20; l++) {
+					double p[4] = { i / 20.0, j / 20.0, l / 20.0, (20 - i - j - l) / 20.0 };
+					double cov = newcombe_exact(n, p, lohi);
+
+					models++;
+					sum += cov;
+					below += cov < 0.93;
+					if (cov < low) {
+						low = cov;
+						memcpy(at, p, sizeof(at));
+					}
+				}
+		printf("| %zu | %.4f | (%.2f, %.2f, %.2f, %.2f) | %.4f | %.3f |\n", n, low, at[0], at[1],
+		       at[2], at[3], sum / (double)models, (double)below / (double)models);
+		fflush(stdout);
+		free(lohi);
+	}
+}
+
 /*
  * ECE of a model whose confidence is uniform on [0.5, 1) and whose accuracy
  * at confidence c is c - gap: every bin's accuracy is its mean confidence
@@ -760,12 +934,19 @@ int main(int argc, char **argv)
 		population_table(R, B, seed);
 		return 0;
 	}
+	if (getenv("COVERAGE_PAIRED_ONLY") && *getenv("COVERAGE_PAIRED_ONLY")) {
+		paired_table(R, B, seed);
+		paired_minima();
+		return 0;
+	}
 	means_table(R, B, seed);
 	candidates_table(R, B, seed);
 	population_table(R, B, seed);
 	if (getenv("COVERAGE_ROWS") && *getenv("COVERAGE_ROWS"))
 		return 0;
 	proportion_minima();
+	paired_table(R, B, seed);
+	paired_minima();
 	ece_table(R, B, seed);
 	return 0;
 }

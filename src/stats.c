@@ -381,6 +381,7 @@ static const char *const interval_names[SX_INTERVAL_COUNT] = {
 	[SX_INTERVAL_PERCENTILE] = "percentile",
 	[SX_INTERVAL_BASIC] = "basic",
 	[SX_INTERVAL_STUDENTIZED] = "studentized",
+	[SX_INTERVAL_NEWCOMBE] = "newcombe",
 };
 
 const char *sx_interval_name(enum sx_interval how)
@@ -605,6 +606,42 @@ static void clopper_pearson_ci(size_t k, size_t m, double *lo, double *hi)
 	*hi = k == m ? 1.0 : gsl_cdf_beta_Pinv(1 - CI_ALPHA / 2, kk + 1, n - kk);
 }
 
+/*
+ * Newcombe's square-and-add interval of p_a - p_b from n11 pairs (1, 1), n10
+ * pairs (1, 0), n01 pairs (0, 1) and n00 pairs (0, 0): see stats.h.
+ */
+void sx_stats_newcombe_paired(size_t n11, size_t n10, size_t n01, size_t n00, double *lo,
+			      double *hi)
+{
+	size_t n = n11 + n10 + n01 + n00, ka = n11 + n10, kb = n11 + n01;
+	double pa, pb, la, ua, lb, ub, psi = 0, dl1, dl2, du1, du2;
+
+	if (n == 0) {
+		*lo = *hi = NAN;
+		return;
+	}
+	pa = (double)ka / (double)n;
+	pb = (double)kb / (double)n;
+	wilson_ci(ka, n, &la, &ua);
+	wilson_ci(kb, n, &lb, &ub);
+	if (ka > 0 && ka < n && kb > 0 && kb < n) {
+		/* The correlation of the two margins, continuity-corrected toward 0 when positive. */
+		double cross = (double)n11 * (double)n00 - (double)n10 * (double)n01;
+		double margins = sqrt((double)ka * (double)(n - ka) * (double)kb * (double)(n - kb));
+
+		if (cross > (double)n / 2)
+			psi = (cross - (double)n / 2) / margins;
+		else if (cross < 0)
+			psi = cross / margins;
+	}
+	dl1 = pa - la;
+	dl2 = ub - pb;
+	du1 = pb - lb;
+	du2 = ua - pa;
+	*lo = fmax(-1.0, pa - pb - sqrt(fmax(0.0, dl1 * dl1 + dl2 * dl2 - 2 * psi * dl1 * dl2)));
+	*hi = fmin(1.0, pa - pb + sqrt(fmax(0.0, du1 * du1 + du2 * du2 - 2 * psi * du1 * du2)));
+}
+
 static int is_proportion_interval(enum sx_interval how)
 {
 	return how == SX_INTERVAL_WILSON || how == SX_INTERVAL_CLOPPER_PEARSON;
@@ -770,9 +807,27 @@ int sx_stats_wilcoxon(const double *a, const double *b, size_t n, double *p, dou
 	return ret;
 }
 
+/*
+ * Whether every a_i and b_i (i < m, m >= 1) is 0 or 1; if so cell[2 a + b]
+ * counts the pairs (a, b).
+ */
+static int cells_01(const double *a, const double *b, size_t m, size_t cell[4])
+{
+	size_t i;
+
+	memset(cell, 0, 4 * sizeof(*cell));
+	for (i = 0; i < m; i++) {
+		if ((a[i] != 0 && a[i] != 1) || (b[i] != 0 && b[i] != 1))
+			return 0;
+		cell[2 * (a[i] == 1) + (b[i] == 1)]++;
+	}
+	return m > 0;
+}
+
 void sx_stats_paired(const double *a, const double *b, size_t n, size_t B, uint64_t seed,
 		     struct sx_paired *out)
 {
+	size_t cell[4];
 	double *va = xmalloc(sx_size_mul(n ? n : 1, sizeof(*va)));
 	double *vb = xmalloc(sx_size_mul(n ? n : 1, sizeof(*vb)));
 	double *vd = xmalloc(sx_size_mul(n ? n : 1, sizeof(*vd)));
@@ -791,12 +846,18 @@ void sx_stats_paired(const double *a, const double *b, size_t n, size_t B, uint6
 	mean_sd(va, m, &out->mean_a, &sd);
 	mean_sd(vb, m, &out->mean_b, &sd);
 	mean_sd(vd, m, &out->mean_diff, &sd);
-	/* Resampling pairs is resampling their differences. */
 	out->ci_lo = out->ci_hi = NAN;
-	out->interval = SX_INTERVAL_BCA_EXPANDED;
-	if (m)
-		bootstrap_ci(vd, m, out->mean_diff, SX_INTERVAL_BCA_EXPANDED, B, seed, &out->ci_lo,
-			     &out->ci_hi);
+	if (cells_01(va, vb, m, cell)) {
+		out->interval = SX_INTERVAL_NEWCOMBE;
+		sx_stats_newcombe_paired(cell[3], cell[2], cell[1], cell[0], &out->ci_lo,
+					 &out->ci_hi);
+	} else {
+		/* Resampling pairs is resampling their differences. */
+		out->interval = SX_INTERVAL_STUDENTIZED;
+		if (m)
+			out->interval = bootstrap_ci(vd, m, out->mean_diff, SX_INTERVAL_STUDENTIZED,
+						     B, seed, &out->ci_lo, &out->ci_hi);
+	}
 	sx_stats_wilcoxon(va, vb, m, &out->p_value, &out->w_plus, &out->n_nonzero, &out->exact);
 	free(va);
 	free(vb);

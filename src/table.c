@@ -266,6 +266,7 @@ static const char *interval_label(const char *name)
 		{ "basic", "basic bootstrap" },
 		{ "percentile", "percentile bootstrap" },
 		{ "wilson", "Wilson" },
+		{ "newcombe", "Newcombe" },
 	};
 	size_t i;
 
@@ -729,8 +730,8 @@ static void build_long(struct tables *ts, const struct sx_json *summary)
 				   metric, "p_holm");
 		}
 	}
-	sx_buf_adds(&cmp->note, "A - B: paired bootstrap interval over the reviews where both are "
-				"defined; p: Wilcoxon signed-rank test, Holm-adjusted across the metrics "
+	sx_buf_adds(&cmp->note, "A - B: paired 95 % interval over the reviews where both are "
+				"defined (Newcombe's for 0/1 metrics, else the studentized bootstrap); p: Wilcoxon signed-rank test, Holm-adjusted across the metrics "
 				"of one comparison; blank p: every difference is zero.");
 }
 

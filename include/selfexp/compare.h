@@ -3,7 +3,8 @@
 /*
  * `selfexp compare`: the CI gate. Two runs are paired by review id and
  * condition (and method); for each (condition, metric) compared, the change
- * new - base gets a paired bootstrap interval and a Wilcoxon signed-rank
+ * new - base gets a paired interval (Newcombe's for 0/1 values, else the
+ * studentized bootstrap) and a Wilcoxon signed-rank
  * p-value (stats.h sx_stats_paired), Holm-adjusted across the (condition,
  * metric) rows of the comparison that have a p-value. A row whose paired
  * differences are all zero has none (no test is made; it cannot regress on

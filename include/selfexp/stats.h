@@ -111,8 +111,8 @@ double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n,
  * n = 10, 30, 100 on normal, skewed and Bernoulli data: BENCHMARKS.md
  * ("Interval coverage", bench/coverage.sh).
  *
- * SX_INTERVAL_BCA_EXPANDED ("bca_expanded"), the interval of paired
- * differences (sx_stats_paired) and the studentized interval's fallback: BCa (Efron 1987) computed at an expanded nominal level. B resamples
+ * SX_INTERVAL_BCA_EXPANDED ("bca_expanded"), the studentized interval's
+ * fallback (for means and for paired differences): BCa (Efron 1987) computed at an expanded nominal level. B resamples
  * of the n values with replacement give bootstrap means t*_b; the bias
  * correction z0 = Phi^-1((#{t* < mean} + #{t* = mean} / 2) / B), clamped to
  * [1/(2B), 1 - 1/(2B)]; the acceleration, from the jackknife of the mean,
@@ -144,7 +144,8 @@ double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n,
  * replicates sit above the estimate by its own bias, this takes that bias
  * off (the ECE's interval, sx_stats_ece_interval).
  * SX_INTERVAL_STUDENTIZED ("studentized"), summary.json's interval for
- * continuous values: the bootstrap-t interval. Each of the B resamples (drawn
+ * continuous values and for paired differences of them (sx_stats_paired: the
+ * differences are resampled): the bootstrap-t interval. Each of the B resamples (drawn
  * as for the others) gives t*_b = (mean*_b - mean) / (sd*_b / sqrt(n)); the
  * interval is [mean - q(97.5 %) se, mean - q(2.5 %) se] with se = sd / sqrt(n)
  * and q the quantiles (R type 7) of the t*. It is the one interval of this
@@ -154,6 +155,10 @@ double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n,
  * width there. A resample of n equal values (sd* = 0) has
  * no t*: when one occurs (heavy ties, few distinct values) the interval is
  * SX_INTERVAL_BCA_EXPANDED instead, and out->interval says so.
+ *
+ * SX_INTERVAL_NEWCOMBE ("newcombe"): the interval of a paired difference of
+ * proportions, where every a_i and b_i is 0 or 1 (sx_stats_paired,
+ * sx_stats_newcombe_paired).
  *
  * Degenerate samples: n == 0 gives NaN; with the bootstrap intervals n == 1,
  * or n values all equal, give [value, value] (the proportions' intervals
@@ -167,10 +172,14 @@ enum sx_interval {
 	SX_INTERVAL_PERCENTILE,
 	SX_INTERVAL_BASIC,
 	SX_INTERVAL_STUDENTIZED,
+	SX_INTERVAL_NEWCOMBE,
 	SX_INTERVAL_COUNT
 };
 
-/* "bca_expanded", "bca", "clopper_pearson", "wilson", "percentile", "basic", "studentized". */
+/*
+ * "bca_expanded", "bca", "clopper_pearson", "wilson", "percentile", "basic", "studentized",
+ * "newcombe".
+ */
 const char *sx_interval_name(enum sx_interval how);
 
 struct sx_summary {
@@ -198,8 +207,8 @@ struct sx_paired {
 	double mean_a;
 	double mean_b;
 	double mean_diff; /* mean of a_i - b_i */
-	double ci_lo;     /* 95 % interval of mean_diff: pairs resampled, */
-	double ci_hi;     /* SX_INTERVAL_BCA_EXPANDED over the differences */
+	double ci_lo;     /* 95 % interval of mean_diff: NEWCOMBE for 0/1 pairs, */
+	double ci_hi;     /* else STUDENTIZED (its BCA_EXPANDED fallback) */
 	enum sx_interval interval; /* that method */
 	size_t n_nonzero; /* pairs with a_i != b_i, the Wilcoxon sample size */
 	double w_plus;    /* Wilcoxon statistic: sum of the ranks of the positive differences */
@@ -224,8 +233,33 @@ struct sx_paired {
  * costs about m^3 / 2 additions (60,000 at m = 50): cheap.
  */
 #define SX_WILCOXON_EXACT_MAX 50
+/*
+ * The interval of mean_diff: where every a_i and b_i of the pairs used is 0 or
+ * 1 (accuracy, DF_MIT, parse failures, METRIC_defined), mean_diff is a
+ * difference of two proportions measured on the same reviews, and the
+ * interval is Newcombe's (sx_stats_newcombe_paired), no resampling, no seed;
+ * otherwise the studentized bootstrap of the differences (B resamples seeded
+ * with seed), or the expanded BCa where a resample of them is constant.
+ */
 void sx_stats_paired(const double *a, const double *b, size_t n, size_t B, uint64_t seed,
 		     struct sx_paired *out);
+/*
+ * Newcombe's (1998, Statistics in Medicine 17, method 10) square-and-add
+ * interval of p_a - p_b for n paired 0/1 observations, n11 of them (1, 1),
+ * n10 (1, 0), n01 (0, 1) and n00 (0, 0); p_a = (n11 + n10) / n,
+ * p_b = (n11 + n01) / n. With [l_a, u_a], [l_b, u_b] the Wilson intervals of
+ * p_a and p_b and psi the correlation of the margins,
+ *   lo = p_a - p_b - sqrt((p_a - l_a)^2 + (u_b - p_b)^2 - 2 psi (p_a - l_a)(u_b - p_b)),
+ *   hi = p_a - p_b + sqrt((p_b - l_b)^2 + (u_a - p_a)^2 - 2 psi (p_b - l_b)(u_a - p_a)),
+ * clipped to [-1, 1]; psi = (A - n/2) / sqrt(M) when A = n11 n00 - n10 n01 >
+ * n/2, A / sqrt(M) when A < 0, else 0 (M the product of the four margins;
+ * psi = 0 when one is 0), as in Fagerland, Lydersen & Laake (2017), "Statistical
+ * analysis of contingency tables", section 8.5. Without discordant pairs the
+ * interval is not [0, 0]: 36 concordant pairs give about [-0.097, 0.097].
+ * n == 0 gives NaN.
+ */
+void sx_stats_newcombe_paired(size_t n11, size_t n10, size_t n01, size_t n00, double *lo,
+			      double *hi);
 /*
  * Only the test: returns 0, or SX_STATS_UNDEFINED with *p = NaN when every
  * difference is zero (or n == 0). NaN pairs are skipped. w_plus, n_nonzero

@@ -1285,6 +1285,12 @@ int sx_run_opts_finish(struct sx_run_opts *o, const char *cmd)
 	rc = check_batch(o, cmd);
 	if (rc)
 		return rc;
+	if (cfg->nanswers && cfg->prob != SX_PROB_VERBAL) {
+		sx_cli_error("%s: --answers does not go with --prob %s: recorded answers are texts "
+			     "only, with no logprobs and one choice; use --prob verbal", cmd,
+			     cfg->prob == SX_PROB_LOGPROB ? "logprob" : "sample:N");
+		return SX_EXIT_USAGE;
+	}
 	rc = resolve_endpoint(o, cmd);
 	if (rc)
 		return rc;

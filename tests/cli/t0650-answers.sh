@@ -208,10 +208,15 @@ printf '%s\n\n%s\n' "$good" "$good" > "$T/twice.jsonl"
 check_exit "a duplicate that agrees, and a blank line, are fine" 0 "$X" run "${common[@]}" \
 	--limit 1 --conditions ep --out "$T/twice" --cache "$T/twice.sqlite" \
 	--answers "$T/twice.jsonl" --base-url "$SIM_URL"
-check_exit "--answers with --prob logprob is refused" 1 "$X" run "${common[@]}" --limit 1 \
-	--prob logprob --out "$T/lp" --cache "$T/lp.sqlite" --answers "$T/good.jsonl" \
-	--base-url "$SIM_URL"
-check "... saying why" grep -q "use --prob verbal" "$T/last.err"
+for prob in logprob sample:4; do
+	check_exit "--answers with --prob $prob is a usage error" 2 "$X" run "${common[@]}" \
+		--limit 1 --prob "$prob" --out "$T/lp" --cache "$T/lp.sqlite" \
+		--answers "$T/good.jsonl" --base-url "$SIM_URL"
+	check "... naming both options and saying why" grep -q \
+		"^selfexp: run: --answers does not go with --prob ${prob%%:*}.*use --prob verbal" \
+		"$T/last.err"
+	check "... before anything is written" test ! -e "$T/lp" -a ! -e "$T/lp.sqlite"
+done
 stop_sim
 
 # ---- the demo itself: export, then replay with the run options the demo uses

@@ -3,7 +3,8 @@
 # the 0/1 metrics (accuracy, DF_MIT, the parse-failure rate), the studentized
 # bootstrap for the continuous ones (the expanded BCa where a resample was
 # constant), the basic bootstrap for the ECE, each naming itself
-# in "interval". The exact intervals' ends are recomputed here from n and the
+# in "interval"; the comparisons' paired differences Newcombe's interval for
+# DF_MIT and the studentized bootstrap for the continuous metrics. The exact intervals' ends are recomputed here from n and the
 # mean (by bisection on the binomial distribution); the
 # bootstrap intervals must move with --seed and stay put without it. The
 # comparisons' Holm family is the metrics with a p-value, recomputed here.
@@ -125,5 +126,18 @@ for b in bad:
     print("# " + b)
 check("summary.json: Holm over the metrics with a p-value, holm_family their number", not bad)
 check("some comparison has metrics with and without a p-value (%d)" % mixed, mixed > 0)
+# The comparisons' intervals: Newcombe's for the 0/1 DF_MIT, the studentized bootstrap of the
+# differences (or its fallback) for the continuous metrics.
+names = {}
+for name, cmp in s1["comparisons"].items():
+    for k, e in cmp.items():
+        if e["n"]:
+            names.setdefault(k, set()).add(e["interval"])
+            if not (-1 <= e["ci_lo"] <= e["mean_diff"] <= e["ci_hi"] <= 1 or k != "df_mit"):
+                bad.append("%s %s: %r" % (name, k, e))
+check("the comparisons' df_mit gets Newcombe's interval, around its difference (%r)" % names.get("df_mit"),
+      names.get("df_mit") == {"newcombe"} and not bad)
+check("their comprehensiveness the studentized bootstrap, or its fallback (%r)" % names.get("comprehensiveness"),
+      "studentized" in names.get("comprehensiveness", ()) and names["comprehensiveness"] <= {"studentized", "bca_expanded"})
 PY
 done_testing

@@ -562,9 +562,10 @@ static void test_paired(void **state)
 	assert_true(r.ci_lo < r.mean_diff && r.mean_diff < r.ci_hi);
 	assert_int_equal(r.n_nonzero, 7);
 	assert_near(r.p_value, 0.109375, 1e-12);
-	/* the expanded BCa of the 8 differences: iref.py paired s5 */
-	assert_near(r.ci_lo, -0.24906620427690992, 1e-9);
-	assert_near(r.ci_hi, 2.1958014606135348, 1e-9);
+	/* the bootstrap-t of the 8 differences: iref.py paired studentized s5 */
+	assert_int_equal(r.interval, SX_INTERVAL_STUDENTIZED);
+	assert_near(r.ci_lo, -0.4467223984120392, 1e-9);
+	assert_near(r.ci_hi, 2.2074664823760588, 1e-9);
 	sx_stats_paired(a, b, 9, 2000, 5, &r2);
 	assert_true(r.ci_lo == r2.ci_lo && r.ci_hi == r2.ci_hi);
 	sx_stats_paired(a, b, 9, 2000, 6, &r2);
@@ -573,6 +574,68 @@ static void test_paired(void **state)
 	sx_stats_paired(a + 8, b + 8, 1, 100, 5, &r2);
 	assert_int_equal(r2.n, 0);
 	assert_true(isnan(r2.ci_lo) && isnan(r2.ci_hi) && isnan(r2.p_value));
+}
+
+/* Pairs of 0/1 values laid out as the cells (n11, n10, n01, n00) say, in that order. */
+static size_t fill_cells(const size_t cell[4], double *a, double *b)
+{
+	static const double va[4] = { 1, 1, 0, 0 }, vb[4] = { 1, 0, 1, 0 };
+	size_t k, i, n = 0;
+
+	for (k = 0; k < 4; k++)
+		for (i = 0; i < cell[k]; i++, n++) {
+			a[n] = va[k];
+			b[n] = vb[k];
+		}
+	return n;
+}
+
+/* Newcombe's paired interval, against iref.py's "newcombe N11 N10 N01 N00" lines. */
+static void test_paired_proportions(void **state)
+{
+	static const struct {
+		size_t cell[4];
+		double lo, hi;
+	} want[] = {
+		/* Cavo et al. 2012, Fagerland et al. (2017) 8.5: -0.0621 (-0.1186 to -0.0046) */
+		{ { 59, 6, 16, 80 }, -0.11862119563870994, -0.004625113933050061 },
+		{ { 1, 1, 7, 12 }, -0.5069202266861409, -0.025559124164859837 },
+		/* three flips of 36, all one way: the sign test's p is 0.25, and 0 is inside */
+		{ { 0, 3, 0, 33 }, -0.027463976271024884, 0.21826691249272628 },
+		/* no discordant pair: not [0, 0] */
+		{ { 18, 0, 0, 18 }, -0.051752248634577273, 0.051752248634577273 },
+		/* a positive correlation, continuity-corrected */
+		{ { 20, 2, 1, 13 }, -0.077710550883255972, 0.13196612082406822 },
+	};
+	double a[161], b[161], lo, hi;
+	struct sx_paired r;
+	size_t k, n;
+
+	(void)state;
+	for (k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		sx_stats_newcombe_paired(want[k].cell[0], want[k].cell[1], want[k].cell[2],
+					 want[k].cell[3], &lo, &hi);
+		assert_near(lo, want[k].lo, 1e-12);
+		assert_near(hi, want[k].hi, 1e-12);
+		/* sx_stats_paired finds the 0/1 pairs and counts the cells itself */
+		n = fill_cells(want[k].cell, a, b);
+		sx_stats_paired(a, b, n, 2000, 5, &r);
+		assert_int_equal(r.interval, SX_INTERVAL_NEWCOMBE);
+		assert_string_equal(sx_interval_name(r.interval), "newcombe");
+		assert_near(r.ci_lo, want[k].lo, 1e-12);
+		assert_near(r.ci_hi, want[k].hi, 1e-12);
+	}
+	/* the book's four decimals */
+	sx_stats_newcombe_paired(59, 6, 16, 80, &lo, &hi);
+	assert_near(lo, -0.1186, 5e-5);
+	assert_near(hi, -0.0046, 5e-5);
+	/* a value that is not 0 or 1: a difference of means, not of proportions */
+	n = fill_cells(want[0].cell, a, b);
+	a[0] = 0.5;
+	sx_stats_paired(a, b, n, 200, 5, &r);
+	assert_int_equal(r.interval, SX_INTERVAL_STUDENTIZED);
+	sx_stats_newcombe_paired(0, 0, 0, 0, &lo, &hi);
+	assert_true(isnan(lo) && isnan(hi));
 }
 
 /* ---- Holm and ECE ----------------------------------------------------- */
@@ -715,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_wilcoxon_ties_exact),
 		cmocka_unit_test(test_wilcoxon_normal),
 		cmocka_unit_test(test_paired),
+		cmocka_unit_test(test_paired_proportions),
 		cmocka_unit_test(test_holm),
 		cmocka_unit_test(test_ece),
 		cmocka_unit_test(test_ece_interval),
