@@ -520,8 +520,9 @@ static void api_url(const struct sx_batchapi *b, const char *path, const char *q
  * the JSON of a 2xx answer (or, with raw, the body in *raw). SX_ENET with a
  * message otherwise.
  */
-static int api_call(struct sx_batchapi *b, struct sx_http_sync *rq, const char *what,
-		    struct sx_json **out, struct sx_buf *raw, struct sx_err *err)
+static int api_call_shown(struct sx_batchapi *b, struct sx_http_sync *rq, const char *shown,
+			  const char *what, struct sx_json **out, struct sx_buf *raw,
+			  struct sx_err *err)
 {
 	struct sx_http_done d;
 	struct sx_err perr = SX_ERR_INIT;
@@ -548,7 +549,7 @@ static int api_call(struct sx_batchapi *b, struct sx_http_sync *rq, const char *
 			if (*out)
 				return 0;
 			return sx_err_set(err, SX_ENET, "%s: the answer of '%s' is not JSON: %s", what,
-					  rq->url, perr.msg);
+					  shown, perr.msg);
 		}
 		retry = d.net == SX_HTTP_NET_ERROR || d.net == SX_HTTP_NET_TIMEOUT ||
 			d.status == 408 || d.status == 409 || d.status == 429 || d.status >= 500;
@@ -558,15 +559,15 @@ static int api_call(struct sx_batchapi *b, struct sx_http_sync *rq, const char *
 			if (d.net != SX_HTTP_NET_OK)
 				rc = sx_err_set(err, SX_ENET, "%s: cannot reach '%s': %s; check "
 						"--base-url, or run the same command again later",
-						what, rq->url, d.error);
+						what, shown, d.error);
 			else if (d.status == 404)
 				rc = sx_err_set(err, SX_ENET, "%s: '%s' answered http 404%s%s; the "
 						"endpoint has no Batch API (try without --batch, or "
 						"--batch-dir DIR for files to run elsewhere)", what,
-						rq->url, msg ? ": " : "", msg ? msg : "");
+						shown, msg ? ": " : "", msg ? msg : "");
 			else
 				rc = sx_err_set(err, SX_ENET, "%s: '%s' answered http %ld%s%s", what,
-						rq->url, d.status, msg ? ": " : "", msg ? msg : "");
+						shown, d.status, msg ? ": " : "", msg ? msg : "");
 			free(msg);
 			sx_http_done_release(&d);
 			return rc;
@@ -580,6 +581,31 @@ static int api_call(struct sx_batchapi *b, struct sx_http_sync *rq, const char *
 			return sx_err_set(err, SX_ELIMIT, "%s: interrupted", what);
 		wait *= 2;
 	}
+}
+
+/* api_call_shown with rq->url in messages as sx_http_url_shown shows it. */
+static int api_call(struct sx_batchapi *b, struct sx_http_sync *rq, const char *what,
+		    struct sx_json **out, struct sx_buf *raw, struct sx_err *err)
+{
+	struct sx_buf shown = SX_BUF_INIT;
+	int rc;
+
+	sx_http_url_shown(rq->url, &shown);
+	rc = api_call_shown(b, rq, shown.buf, what, out, raw, err);
+	sx_buf_release(&shown);
+	return rc;
+}
+
+/* "WHAT: 'URL' answered no KIND id", the URL as sx_http_url_shown shows it. */
+static int no_id(const char *url, const char *what, const char *kind, struct sx_err *err)
+{
+	struct sx_buf shown = SX_BUF_INIT;
+	int rc;
+
+	sx_http_url_shown(url, &shown);
+	rc = sx_err_set(err, SX_ENET, "%s: '%s' answered no %s id", what, shown.buf, kind);
+	sx_buf_release(&shown);
+	return rc;
 }
 
 static int api_get(struct sx_batchapi *b, const char *path, const char *query, const char *what,
@@ -706,8 +732,7 @@ static int upload(struct sx_batchapi *b, const char *name, const struct sx_buf *
 	rq.max_body = SX_BATCH_MAX_META;
 	rc = api_call(b, &rq, "uploading a batch file", &j, NULL, err);
 	if (!rc && !(fid = sx_json_get_str(j, "id")))
-		rc = sx_err_set(err, SX_ENET, "uploading a batch file: '%s' answered no file id",
-				url.buf);
+		rc = no_id(url.buf, "uploading a batch file", "file", err);
 	if (!rc)
 		*id = xstrdup(fid);
 	sx_json_free(j);
@@ -739,7 +764,7 @@ static int create_batch(struct sx_batchapi *b, const struct sx_batch_entry *e, c
 	rq.max_body = SX_BATCH_MAX_META;
 	rc = api_call(b, &rq, "creating a batch", &j, NULL, err);
 	if (!rc && !(bid = sx_json_get_str(j, "id")))
-		rc = sx_err_set(err, SX_ENET, "creating a batch: '%s' answered no batch id", url.buf);
+		rc = no_id(url.buf, "creating a batch", "batch", err);
 	if (!rc)
 		*id = xstrdup(bid);
 	sx_json_free(j);

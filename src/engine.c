@@ -69,6 +69,7 @@ struct bucket {
 
 struct sx_engine {
 	char *base_url, *url, *host;
+	char *shown_base, *shown_url; /* base_url and url as messages show them (sx_http_url_shown) */
 	char *endpoint;     /* sx_engine_endpoint_url of base_url */
 	char *endpoint_host; /* the host of endpoint (the rows' host column): "[::1]" for "[0::1]" */
 	const char *key_endpoint; /* what the primary keys name: endpoint, or host (KEYS_HOST) */
@@ -382,10 +383,13 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 	    sx_engine_endpoint_url(cfg->base_url, &endpoint)) {
 		sx_buf_release(&host);
 		sx_buf_release(&endpoint);
-		return sx_err_set(err, SX_ENET,
-				  "base URL '%s' is not an http:// or https:// URL (with a port in "
-				  "1..65535); set OPENAI_BASE_URL or pass --base-url",
-				  cfg->base_url ? cfg->base_url : "");
+		if (cfg->base_url)
+			sx_http_url_shown(cfg->base_url, &host);
+		rc = sx_err_set(err, SX_ENET,
+				"base URL '%s' is not an http:// or https:// URL (with a port in "
+				"1..65535); set OPENAI_BASE_URL or pass --base-url", host.buf);
+		sx_buf_release(&host);
+		return rc;
 	}
 	e = xcalloc(1, sizeof(*e));
 	e->host = sx_buf_detach(&host, NULL);
@@ -407,6 +411,10 @@ int sx_engine_new(const struct sx_engine_config *cfg, struct sx_engine **out, st
 	if (cfg->base_url[qpos] == '?')
 		sx_buf_add(&url, cfg->base_url + qpos, strcspn(cfg->base_url + qpos, "#"));
 	e->url = sx_buf_detach(&url, NULL);
+	sx_http_url_shown(e->base_url, &url);
+	e->shown_base = sx_buf_detach(&url, NULL);
+	sx_http_url_shown(e->url, &url);
+	e->shown_url = sx_buf_detach(&url, NULL);
 	e->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 120.0;
 	e->max_wait_s = cfg->max_wait_s > 0 ? cfg->max_wait_s : SX_ENGINE_MAX_WAIT_S;
 	e->quiet = cfg->quiet;
@@ -506,6 +514,8 @@ void sx_engine_free(struct sx_engine *e)
 	sx_cache_close(e->cache);
 	free(e->base_url);
 	free(e->url);
+	free(e->shown_base);
+	free(e->shown_url);
 	free(e->host);
 	free(e->endpoint);
 	free(e->endpoint_host);
@@ -927,12 +937,12 @@ static void outage_give_up(struct run *r, double now)
 
 	if (e->outage_given_up) {
 		snprintf(why, sizeof(why), "the server at '%s' is still not answering (connection "
-			 "errors or 5xx; it did not for --max-wait %g s before)", e->base_url,
+			 "errors or 5xx; it did not for --max-wait %g s before)", e->shown_base,
 			 e->max_wait_s);
 	} else {
 		fmt_secs(d, sizeof(d), now - e->outage_since);
 		snprintf(why, sizeof(why), "the server at '%s' did not answer for %s (connection "
-			 "errors or 5xx; --max-wait %g s)", e->base_url, d, e->max_wait_s);
+			 "errors or 5xx; --max-wait %g s)", e->shown_base, d, e->max_wait_s);
 	}
 	for (i = 0; i < r->njobs; i++) {
 		struct job *j = &r->jobs[i];
@@ -975,23 +985,23 @@ static int wrong_endpoint(struct run *r, struct job *j, const struct sx_http_don
 		r->fatal = sx_err_set(r->err, SX_ENET,
 				      "the API at '%s' answered http %ld, a redirect to '%s', which "
 				      "is not followed; use the final URL as --base-url",
-				      e->base_url, d->status, d->location[0] ? d->location : "?");
+				      e->shown_base, d->status, d->location[0] ? d->location : "?");
 	} else if (d->status == 404) {
 		r->fatal = sx_err_set(r->err, SX_ENET,
 				      "the API at '%s' answered http 404 for '%s'%s%s; check "
 				      "--base-url (it usually ends in /v1) and --model",
-				      e->base_url, e->url, msg ? ": " : "", msg ? msg : "");
+				      e->shown_base, e->shown_url, msg ? ": " : "", msg ? msg : "");
 	} else if (d->status == 405 || d->status == 501) {
 		r->fatal = sx_err_set(r->err, SX_ENET,
 				      "'%s' is not an OpenAI-compatible chat endpoint: POST '%s' "
 				      "answered http %ld%s%s; check --base-url (it usually ends in /v1)",
-				      e->base_url, e->url, d->status, msg ? ": " : "", msg ? msg : "");
+				      e->shown_base, e->shown_url, d->status, msg ? ": " : "", msg ? msg : "");
 	} else if (d->status == 200 && d->content_type[0] && !strstr(d->content_type, "json")) {
 		r->fatal = sx_err_set(r->err, SX_ENET,
 				      "'%s' is not an OpenAI-compatible chat endpoint: POST '%s' "
 				      "answered http 200 with Content-Type '%s', not a JSON chat "
 				      "completion; check --base-url (it usually ends in /v1)",
-				      e->base_url, e->url, d->content_type);
+				      e->shown_base, e->shown_url, d->content_type);
 	} else {
 		return 0;
 	}
@@ -1106,7 +1116,7 @@ static int unsupported_field(struct run *r, struct job *j, const struct sx_http_
 	}
 	r->fatal = sx_err_set(r->err, SX_EINPUT,
 			      "the API at '%s' does not support the request field '%s' (http %ld: "
-			      "%s); pass %s", r->e->base_url, field, d->status, msg, fix);
+			      "%s); pass %s", r->e->shown_base, field, d->status, msg, fix);
 	job_reason(j, "http %ld: unsupported field '%s'", d->status, field);
 	job_finish(r, j, SX_RESULT_FAILED);
 	sx_buf_release(&other);
@@ -1137,7 +1147,7 @@ static void on_done(struct run *r, struct sx_http_done *d)
 		r->fatal = sx_err_set(r->err, SX_ENET,
 				      "cannot reach the API at '%s': %s; check --base-url or "
 				      "OPENAI_BASE_URL, or use --offline to answer from the cache only",
-				      e->base_url, d->error);
+				      e->shown_base, d->error);
 		job_reason(j, "endpoint unreachable");
 		job_finish(r, j, SX_RESULT_SKIPPED);
 		return;
@@ -1148,7 +1158,7 @@ static void on_done(struct run *r, struct sx_http_done *d)
 				      "the TLS certificate of '%s' failed verification: %s; fix the "
 				      "server's certificate (or CURL_CA_BUNDLE), or pass --insecure "
 				      "if you trust the network",
-				      e->base_url, d->error);
+				      e->shown_base, d->error);
 		job_reason(j, "TLS certificate not trusted");
 		job_finish(r, j, SX_RESULT_FAILED);
 		return;
@@ -1217,7 +1227,7 @@ static void on_done(struct run *r, struct sx_http_done *d)
 		r->fatal = sx_err_set(r->err, SX_ENET,
 				      "the API at '%s' refused the request (http %ld%s%s); check "
 				      "OPENAI_API_KEY or --api-key-file",
-				      e->base_url, d->status, msg ? ": " : "", msg ? msg : "");
+				      e->shown_base, d->status, msg ? ": " : "", msg ? msg : "");
 		job_reason(j, "http %ld%s%s", d->status, msg ? ": " : "", msg ? msg : "");
 		job_finish(r, j, SX_RESULT_FAILED);
 		free(msg);

@@ -361,6 +361,20 @@ void sx_http_redact(const struct sx_http *h, char *s, size_t len)
 	}
 }
 
+void sx_http_url_shown(const char *url, struct sx_buf *out)
+{
+	const char *scheme = strstr(url, "://"), *auth, *end, *at = NULL, *p;
+
+	auth = scheme && (size_t)(scheme - url) < strcspn(url, "/?#") ? scheme + 3 : url;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	sx_buf_add(out, url, (size_t)(auth - url));
+	p = at ? at + 1 : auth;
+	sx_buf_add(out, p, strcspn(p, "?#"));
+}
+
 static struct xfer *get_xfer(struct sx_http *h)
 {
 	struct xfer *x = h->free_list;

@@ -124,6 +124,13 @@ int sx_http_get(struct sx_http *h, const char *url, double timeout_s, long *stat
  * was decoded from a body (JSON escapes can spell the key differently).
  */
 void sx_http_redact(const struct sx_http *h, char *s, size_t len);
+/*
+ * url as messages and records show it, appended to out: without user info
+ * ("user:password@" before the host), query or fragment, where a password,
+ * a key (?key=, ?sig=) or Azure's ?api-version= may sit. Never longer than
+ * url; any string is taken, a URL or not.
+ */
+void sx_http_url_shown(const char *url, struct sx_buf *out);
 
 /*
  * One blocking request beside the concurrent ones, for the Batch API

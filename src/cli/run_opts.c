@@ -805,16 +805,11 @@ static const struct opt_row *row_of(int c)
  */
 static void strip_url_secrets(char *url)
 {
-	char *auth = strstr(url, "://"), *end, *at = NULL, *p;
+	struct sx_buf b = SX_BUF_INIT;
 
-	auth = auth ? auth + 3 : url;
-	end = auth + strcspn(auth, "/?#");
-	for (p = auth; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at)
-		memmove(auth, at + 1, strlen(at + 1) + 1);
-	url[strcspn(url, "?#")] = '\0';
+	sx_http_url_shown(url, &b);
+	memcpy(url, b.buf, b.len + 1);
+	sx_buf_release(&b);
 }
 
 static char *join_argv(int argc, char **argv, const char *cmd)
@@ -1157,8 +1152,10 @@ static int resolve_endpoint(struct sx_run_opts *o, const char *cmd)
 	if (!o->base_url)
 		goto out; /* a dry run */
 	if (sx_engine_endpoint_host(o->base_url, &h) || sx_engine_endpoint_url(o->base_url, &url)) {
+		sx_buf_reset(&h);
+		sx_http_url_shown(o->base_url, &h);
 		sx_cli_error("%s: base URL '%s'%s is not an http(s) URL (with a port in 1..65535)",
-			     cmd, o->base_url, from_run ? " (recorded in run.json)" : "");
+			     cmd, h.buf, from_run ? " (recorded in run.json)" : "");
 		rc = SX_EXIT_USAGE;
 		goto out;
 	}

@@ -78,6 +78,30 @@ static void test_redact_headers(void **state)
 	}
 }
 
+static void test_url_shown(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "https://u:k@api.example:8443/v1?api-version=1#x", "https://api.example:8443/v1" },
+		{ "http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1" },
+		{ "http://a@b@host/v1/x@y?q", "http://host/v1/x@y" },
+		{ "http://[::1]:9/v1?k=secret", "http://[::1]:9/v1" },
+		{ "ftp://u:p@h/x", "ftp://h/x" },
+		{ "u:p@host/v1", "host/v1" },
+		{ "host/path?a=b://c@d", "host/path" },
+		{ "", "" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sx_buf b = SX_BUF_INIT;
+
+		sx_http_url_shown(cases[i][0], &b);
+		assert_string_equal(b.buf, cases[i][1]);
+		sx_buf_release(&b);
+	}
+}
+
 static void test_duration(void **state)
 {
 	(void)state;
@@ -165,6 +189,7 @@ static void test_estimate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_url_shown),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_endpoint_host),
