@@ -609,7 +609,7 @@ static double newcombe_exact(size_t n, const double p[4], const double *lohi)
 /*
  * Coverage of the interval of a paired difference of 0/1 values: the expanded
  * BCa of the differences (selfexp's before), the studentized bootstrap of them,
- * and Newcombe's (summary.json's and compare's now, through sx_stats_paired),
+ * and Newcombe's (summary.json's and compare's now, through sx_stats_paired_as),
  * simulated on R samples, and Newcombe's exact coverage.
  */
 static void paired_table(size_t R, size_t B, uint64_t seed)
@@ -656,7 +656,7 @@ static void paired_table(size_t R, size_t B, uint64_t seed)
 				count(&t[0], s.ci_lo, s.ci_hi, truth);
 				sx_stats_summary_as(d, n, SX_INTERVAL_STUDENTIZED, B, bs, &s);
 				count(&t[1], s.ci_lo, s.ci_hi, truth);
-				sx_stats_paired(a, b, n, B, bs, &pr);
+				sx_stats_paired_as(a, b, n, SX_INTERVAL_NEWCOMBE, B, bs, &pr);
 				if (pr.interval != SX_INTERVAL_NEWCOMBE) {
 					fprintf(stderr, "coverage: 0/1 pairs did not get Newcombe's interval\n");
 					exit(1);

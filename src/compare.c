@@ -398,8 +398,8 @@ static size_t paired_values(const struct spec *sp, const struct sx_rundir *base,
  * test of a (new) against b (base).
  */
 static void add_row(struct sx_compare_result *res, size_t *alloc, const struct spec *sp,
-		    const char *metric, int higher_better, const char *cond, const double *a,
-		    const double *b, size_t n, int lost, size_t bootstrap)
+		    const char *metric, int higher_better, int proportion, const char *cond,
+		    const double *a, const double *b, size_t n, int lost, size_t bootstrap)
 {
 	struct sx_compare_row *row;
 	char what[160];
@@ -413,7 +413,8 @@ static void add_row(struct sx_compare_result *res, size_t *alloc, const struct s
 	snprintf(row->metric, sizeof(row->metric), "%s", metric);
 	row->higher_better = higher_better;
 	snprintf(what, sizeof(what), "%s/%s/%s", row->condition, row->method, row->metric);
-	sx_stats_paired(a, b, n, bootstrap, sx_seed_derive(0, "compare", what), &row->p);
+	sx_stats_paired_as(a, b, n, proportion ? SX_INTERVAL_NEWCOMBE : SX_INTERVAL_STUDENTIZED,
+			   bootstrap, sx_seed_derive(0, "compare", what), &row->p);
 	row->lost = lost;
 }
 
@@ -441,7 +442,7 @@ static void add_defined_row(struct sx_compare_result *res, size_t *alloc, const 
 	}
 	snprintf(metric, sizeof(metric), "%s_defined", sp->def->key);
 	if (differ)
-		add_row(res, alloc, sp, metric, 1, cond, da, db, n, 0, bootstrap);
+		add_row(res, alloc, sp, metric, 1, 1, cond, da, db, n, 0, bootstrap);
 	free(da);
 	free(db);
 }
@@ -555,7 +556,8 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 				common = pairs;
 			compared[k] = 1;
 			add_row(res, &alloc, &specs[k], specs[k].def->key, specs[k].def->dir == SX_DIR_UP,
-				cond, a, b, n, fb && !fa, opts->bootstrap);
+				!!(specs[k].def->flags & SX_METRIC_PROPORTION), cond, a, b, n,
+				fb && !fa, opts->bootstrap);
 			if (fa && specs[k].def->kind == SX_METRIC_FAITH)
 				add_defined_row(res, &alloc, &specs[k], cond, a, b, n, opts->bootstrap);
 		}

@@ -827,6 +827,12 @@ static int cells_01(const double *a, const double *b, size_t m, size_t cell[4])
 void sx_stats_paired(const double *a, const double *b, size_t n, size_t B, uint64_t seed,
 		     struct sx_paired *out)
 {
+	sx_stats_paired_as(a, b, n, SX_INTERVAL_STUDENTIZED, B, seed, out);
+}
+
+void sx_stats_paired_as(const double *a, const double *b, size_t n, enum sx_interval how,
+			size_t B, uint64_t seed, struct sx_paired *out)
+{
 	size_t cell[4];
 	double *va = xmalloc(sx_size_mul(n ? n : 1, sizeof(*va)));
 	double *vb = xmalloc(sx_size_mul(n ? n : 1, sizeof(*vb)));
@@ -847,7 +853,7 @@ void sx_stats_paired(const double *a, const double *b, size_t n, size_t B, uint6
 	mean_sd(vb, m, &out->mean_b, &sd);
 	mean_sd(vd, m, &out->mean_diff, &sd);
 	out->ci_lo = out->ci_hi = NAN;
-	if (cells_01(va, vb, m, cell)) {
+	if (how == SX_INTERVAL_NEWCOMBE && cells_01(va, vb, m, cell)) {
 		out->interval = SX_INTERVAL_NEWCOMBE;
 		sx_stats_newcombe_paired(cell[3], cell[2], cell[1], cell[0], &out->ci_lo,
 					 &out->ci_hi);

@@ -157,7 +157,7 @@ double sx_stats_ridge_score(const struct sx_ridge *m, const double *X, size_t n,
  * SX_INTERVAL_BCA_EXPANDED instead, and out->interval says so.
  *
  * SX_INTERVAL_NEWCOMBE ("newcombe"): the interval of a paired difference of
- * proportions, where every a_i and b_i is 0 or 1 (sx_stats_paired,
+ * proportions, where every a_i and b_i is 0 or 1 (sx_stats_paired_as,
  * sx_stats_newcombe_paired).
  *
  * Degenerate samples: n == 0 gives NaN; with the bootstrap intervals n == 1,
@@ -234,13 +234,19 @@ struct sx_paired {
  */
 #define SX_WILCOXON_EXACT_MAX 50
 /*
- * The interval of mean_diff: where every a_i and b_i of the pairs used is 0 or
- * 1 (accuracy, DF_MIT, parse failures, METRIC_defined), mean_diff is a
- * difference of two proportions measured on the same reviews, and the
- * interval is Newcombe's (sx_stats_newcombe_paired), no resampling, no seed;
- * otherwise the studentized bootstrap of the differences (B resamples seeded
- * with seed), or the expanded BCa where a resample of them is constant.
+ * The interval of mean_diff is the studentized bootstrap of the differences
+ * (B resamples seeded with seed), or the expanded BCa where a resample of
+ * them is constant. sx_stats_paired_as with how = SX_INTERVAL_NEWCOMBE, for
+ * the 0/1 metrics (accuracy, DF_MIT, parse failures, METRIC_defined): where
+ * every a_i and b_i of the pairs used is 0 or 1, mean_diff is a difference of
+ * two proportions measured on the same reviews, and the interval is
+ * Newcombe's (sx_stats_newcombe_paired), no resampling, no seed; where one is
+ * not, the studentized bootstrap as above, and out->interval says so. Any
+ * other how is taken as SX_INTERVAL_STUDENTIZED.
  */
+void sx_stats_paired_as(const double *a, const double *b, size_t n, enum sx_interval how,
+			size_t B, uint64_t seed, struct sx_paired *out);
+/* sx_stats_paired_as(..., SX_INTERVAL_STUDENTIZED, ...). */
 void sx_stats_paired(const double *a, const double *b, size_t n, size_t B, uint64_t seed,
 		     struct sx_paired *out);
 /*

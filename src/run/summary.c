@@ -331,8 +331,10 @@ static struct sx_json *compare_json(const struct run *run, enum sx_cond ca, int 
 		snprintf(what, sizeof(what), "%s/%s-%s/%s/%s", sx_cond_name(ca),
 			 run_method_name(run, ma, ca), sx_cond_name(cb), run_method_name(run, mb, cb),
 			 md->key);
-		sx_stats_paired(a, b, run->nrev, (size_t)run->cfg->bootstrap, summary_seed(run, what),
-				&pr[f]);
+		sx_stats_paired_as(a, b, run->nrev,
+				   md->flags & SX_METRIC_PROPORTION ? SX_INTERVAL_NEWCOMBE
+								    : SX_INTERVAL_STUDENTIZED,
+				   (size_t)run->cfg->bootstrap, summary_seed(run, what), &pr[f]);
 		p[f] = isfinite(pr[f].p_value) ? pr[f].p_value : NAN;
 	}
 	family = sx_stats_holm(p, nf, adj);

@@ -617,9 +617,9 @@ static void test_paired_proportions(void **state)
 					 want[k].cell[3], &lo, &hi);
 		assert_near(lo, want[k].lo, 1e-12);
 		assert_near(hi, want[k].hi, 1e-12);
-		/* sx_stats_paired finds the 0/1 pairs and counts the cells itself */
+		/* sx_stats_paired_as counts the cells itself */
 		n = fill_cells(want[k].cell, a, b);
-		sx_stats_paired(a, b, n, 2000, 5, &r);
+		sx_stats_paired_as(a, b, n, SX_INTERVAL_NEWCOMBE, 2000, 5, &r);
 		assert_int_equal(r.interval, SX_INTERVAL_NEWCOMBE);
 		assert_string_equal(sx_interval_name(r.interval), "newcombe");
 		assert_near(r.ci_lo, want[k].lo, 1e-12);
@@ -632,8 +632,13 @@ static void test_paired_proportions(void **state)
 	/* a value that is not 0 or 1: a difference of means, not of proportions */
 	n = fill_cells(want[0].cell, a, b);
 	a[0] = 0.5;
+	sx_stats_paired_as(a, b, n, SX_INTERVAL_NEWCOMBE, 200, 5, &r);
+	assert_int_equal(r.interval, SX_INTERVAL_STUDENTIZED);
+	/* 0/1 values of a metric that is not a proportion (all rankdel 1): not Newcombe's */
+	n = fill_cells(want[3].cell, a, b);
 	sx_stats_paired(a, b, n, 200, 5, &r);
 	assert_int_equal(r.interval, SX_INTERVAL_STUDENTIZED);
+	assert_true(r.ci_lo == 0 && r.ci_hi == 0);
 	sx_stats_newcombe_paired(0, 0, 0, 0, &lo, &hi);
 	assert_true(isnan(lo) && isnan(hi));
 }
