@@ -311,15 +311,21 @@ static void collect_intervals(const struct sx_json *j, const char *key, struct i
 
 /*
  * "Intervals (95 %): Clopper-Pearson for accuracy, df_mit; studentized
- * bootstrap for ..." from the methods summary.json names; a summary from
- * before they were named had the percentile bootstrap everywhere.
+ * bootstrap for ..." from the methods summary.json names under key
+ * ("conditions" or "comparisons"); a summary from before they were named had
+ * the percentile bootstrap everywhere. The expanded BCa is the studentized
+ * bootstrap's fallback where both are named, and was the method itself
+ * before (a paired difference's until 2026-12-04).
  */
-static void note_intervals(struct sx_buf *note, const struct sx_json *summary)
+static void note_intervals(struct sx_buf *note, const struct sx_json *summary, const char *key)
 {
 	struct interval_use u[8];
 	size_t nu = 0, i;
+	int studentized = 0;
 
-	collect_intervals(sx_json_get(summary, "conditions"), NULL, u, &nu, 8);
+	collect_intervals(sx_json_get(summary, key), NULL, u, &nu, 8);
+	for (i = 0; i < nu; i++)
+		studentized |= !strcmp(u[i].name, "studentized");
 	if (!nu) {
 		sx_buf_adds(note, " Intervals (95 %): percentile bootstrap (this summary.json names no "
 				  "method: a run of an earlier selfexp).");
@@ -329,7 +335,9 @@ static void note_intervals(struct sx_buf *note, const struct sx_json *summary)
 	for (i = 0; i < nu; i++) {
 		sx_buf_addf(note, "%s%s for %s%s", i ? "; " : "", interval_label(u[i].name),
 			    u[i].metrics.buf,
-			    !strcmp(u[i].name, "bca_expanded") ? " (where a resample was constant)" : "");
+			    studentized && !strcmp(u[i].name, "bca_expanded")
+				    ? " (where a resample was constant)"
+				    : "");
 		sx_buf_release(&u[i].metrics);
 		sx_strmap_release(&u[i].seen);
 	}
@@ -400,7 +408,7 @@ static void build_accuracy(struct tables *ts, const struct sx_json *summary)
 			      "are answers without a usable prediction; they are excluded, never "
 			      "scored as a guess. Coverage: share of the tokens the self-explanation "
 			      "gave a value.");
-	note_intervals(&t->note, summary);
+	note_intervals(&t->note, summary, "conditions");
 }
 
 /* Bold the best finite mean of each metric column among rows [r0, r1). */
@@ -481,7 +489,7 @@ static void build_faithfulness(struct tables *ts, const struct sx_json *summary,
 		sx_buf_adds(&t->note, "Methods from --explanations files are scored like occlusion; "
 				      "a ranking-only one like a top-k list (no RankDel). ");
 	note_exclusions(&t->note, summary);
-	note_intervals(&t->note, summary);
+	note_intervals(&t->note, summary, "conditions");
 }
 
 /*
@@ -694,7 +702,7 @@ static void build_long(struct tables *ts, const struct sx_json *summary)
 	sx_buf_adds(&t->note, "Rows with n: mean [95 % interval] over reviews. "
 			      "Parse-status rows count answers. ");
 	note_exclusions(&t->note, summary);
-	note_intervals(&t->note, summary);
+	note_intervals(&t->note, summary, "conditions");
 
 	cmp = table_new(ts, "comparisons", "Paired comparisons");
 	table_col(cmp, "Comparison", SX_DIR_NONE, 1);
@@ -731,8 +739,9 @@ static void build_long(struct tables *ts, const struct sx_json *summary)
 		}
 	}
 	sx_buf_adds(&cmp->note, "A - B: paired 95 % interval over the reviews where both are "
-				"defined (Newcombe's for 0/1 metrics, else the studentized bootstrap); p: Wilcoxon signed-rank test, Holm-adjusted across the metrics "
+				"defined; p: Wilcoxon signed-rank test, Holm-adjusted across the metrics "
 				"of one comparison; blank p: every difference is zero.");
+	note_intervals(&cmp->note, summary, "comparisons");
 }
 
 /* ---------------------------------------------------------------- number formatting */

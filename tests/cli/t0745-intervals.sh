@@ -140,4 +140,9 @@ check("the comparisons' df_mit gets Newcombe's interval, around its difference (
 check("their comprehensiveness the studentized bootstrap, or its fallback (%r)" % names.get("comprehensiveness"),
       "studentized" in names.get("comprehensiveness", ()) and names["comprehensiveness"] <= {"studentized", "bca_expanded"})
 PY
+check_exit "table --layout long of the run" 0 "$X" table "$T/s1" --layout long
+check "its comparisons' note names Newcombe's interval for df_mit" \
+	grep -q '^A - B: .*Intervals (95 %, docs/statistics.md): .*Newcombe for df\\_mit[;.]' "$T/last.out"
+check "... and the studentized bootstrap for the others" \
+	grep -q '^A - B: .*studentized bootstrap for [^;]*comprehensiveness' "$T/last.out"
 done_testing
