@@ -16,8 +16,10 @@
 #   --limit N          first N reviews (default 100)
 #   --conditions LIST  prompt conditions (default ep,pe)
 #   --model NAME       model (default $SELFEXP_MODEL or gpt-3.5-turbo)
-#   --out DIR          where the two runs, compare.md and compare.xml go
-#                      (default out/prompt-gate)
+#   --out DIR          where the two runs (DIR/base, DIR/new), compare.md and
+#                      compare.xml go (default out/prompt-gate); a run there of
+#                      other prompts or options (an earlier gate) is replaced,
+#                      one of the same resumes; the shared cache keeps every answer
 # environment: OPENAI_BASE_URL, OPENAI_API_KEY; SELFEXP (default ./selfexp);
 #   SELFEXP_CACHE (the shared cache, default DIR/cache.sqlite)
 set -euo pipefail
@@ -63,7 +65,7 @@ cache=${SELFEXP_CACHE:-$out/cache.sqlite}
 run() { # run NAME PROMPTS_DIR
 	local rc=0
 	"$X" run --data "$data" --limit "$limit" --conditions "$conditions" --model "$model" \
-		--prompts "$2" --cache "$cache" --out "$out/$1" --seed 0 --no-progress || rc=$?
+		--prompts "$2" --cache "$cache" --out "$out/$1" --seed 0 --no-progress --force || rc=$?
 	[ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] || { echo "prompt-gate.sh: the $1 run failed (exit $rc)" >&2; exit "$rc"; }
 }
 echo "prompt-gate.sh: baseline prompts from $base_rev" >&2
