@@ -47,10 +47,11 @@ rc=0
 # 5 = partial run: every item recorded, some failed; the tables say how many
 [ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] || exit "$rc"
 
-"$X" table "$out" --format md > "$out/tables.md"
-"$X" table "$out" --format tex > "$out/tables.tex"
-"$X" table "$out" --format tex --standalone > "$out/tables-standalone.tex"
-"$X" table "$out" --format csv --layout long > "$out/results.csv"
+# -o writes each file whole or not at all: a failing step leaves the last good one
+"$X" table "$out" --format md -o "$out/tables.md"
+"$X" table "$out" --format tex -o "$out/tables.tex"
+"$X" table "$out" --format tex --standalone -o "$out/tables-standalone.tex"
+"$X" table "$out" --format csv --layout long -o "$out/results.csv"
 "$X" report "$out" -o "$out/report.html" > /dev/null
 echo "run-paper.sh: tables in $out/tables.{md,tex}, tidy CSV in $out/results.csv," \
 	"report in $out/report.html"
