@@ -692,6 +692,12 @@ static int lookup_key(struct run *r, struct job *j, const char *key, int host_on
 		j->unverified = 1;
 	} else if (!sx_chat_decode(ce.response, ce.response_len, &j->answer, NULL)) {
 		/* a row that does not decode (it cannot have been stored so) is a miss, and will be replaced */
+		if (sx_chat_withheld(&j->answer)) {
+			/* nor one that holds no answer (an older version stored them) */
+			sx_chat_answer_release(&j->answer);
+			sx_cache_entry_release(&ce);
+			return 0;
+		}
 		j->from_cache = 1;
 		j->latency_ms = ce.latency_ms;
 		e->stats.cache_hits++;
@@ -1114,6 +1120,36 @@ static int unsupported_field(struct run *r, struct job *j, const struct sx_http_
 	return 1;
 }
 
+/* The tokens and cost of the answer j got from the server. */
+static void account_answer(struct sx_engine *e, struct job *j)
+{
+	if (j->answer.prompt_tokens > 0)
+		e->stats.prompt_tokens += j->answer.prompt_tokens;
+	if (j->answer.completion_tokens > 0 || j->answer.reasoning_tokens > 0)
+		e->stats.completion_tokens += billed_completion(&j->answer);
+	if (j->answer.reasoning_tokens > 0)
+		e->stats.reasoning_tokens += j->answer.reasoning_tokens;
+	e->stats.cost += job_cost(e, j->answer.prompt_tokens, billed_completion(&j->answer));
+	if (j->answer.prompt_tokens >= 0 && j->answer.completion_tokens >= 0)
+		bucket_refund(&e->tpm, (double)(j->est_tokens - j->answer.prompt_tokens -
+						j->answer.completion_tokens));
+}
+
+/* Why the answer j got is none (sx_chat_withheld), with the way out. */
+static void withheld_reason(struct job *j)
+{
+	if (sx_chat_withheld(&j->answer) == SX_CHAT_FILTERED)
+		job_reason(j, "no answer: the server's content filter withheld it (finish_reason "
+			   "\"content_filter\")");
+	else if (j->answer.reasoning_tokens > 0)
+		job_reason(j, "no answer: the completion cap was spent before any text "
+			   "(finish_reason \"length\", %ld reasoning tokens); pass a larger "
+			   "--max-tokens", j->answer.reasoning_tokens);
+	else
+		job_reason(j, "no answer: the completion cap was spent before any text "
+			   "(finish_reason \"length\"); pass a larger --max-tokens");
+}
+
 static void on_done(struct run *r, struct sx_http_done *d)
 {
 	struct sx_engine *e = r->e;
@@ -1173,6 +1209,15 @@ static void on_done(struct run *r, struct sx_http_done *d)
 			schedule_retry(r, j, -1, now);
 			return;
 		}
+		e->ever_ok = 1;
+		if (sx_chat_withheld(&j->answer)) {
+			/* billed, but not an answer: not cached, not sent again (the same comes back) */
+			account_answer(e, j);
+			withheld_reason(j);
+			sx_chat_answer_release(&j->answer);
+			job_finish(r, j, SX_RESULT_FAILED);
+			return;
+		}
 		if (e->cache) {
 			struct sx_cache_entry ce = SX_CACHE_ENTRY_INIT;
 			struct sx_err cerr = SX_ERR_INIT;
@@ -1191,17 +1236,7 @@ static void on_done(struct run *r, struct sx_http_done *d)
 				r->fatal = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
 		}
 		redact(e, j->answer.content);
-		e->ever_ok = 1;
-		if (j->answer.prompt_tokens > 0)
-			e->stats.prompt_tokens += j->answer.prompt_tokens;
-		if (j->answer.completion_tokens > 0 || j->answer.reasoning_tokens > 0)
-			e->stats.completion_tokens += billed_completion(&j->answer);
-		if (j->answer.reasoning_tokens > 0)
-			e->stats.reasoning_tokens += j->answer.reasoning_tokens;
-		e->stats.cost += job_cost(e, j->answer.prompt_tokens, billed_completion(&j->answer));
-		if (j->answer.prompt_tokens >= 0 && j->answer.completion_tokens >= 0)
-			bucket_refund(&e->tpm, (double)(j->est_tokens - j->answer.prompt_tokens -
-							j->answer.completion_tokens));
+		account_answer(e, j);
 		free(j->reason);
 		j->reason = NULL;
 		job_finish(r, j, SX_RESULT_OK);
@@ -1438,6 +1473,12 @@ static int batch_answer(void *ctx, size_t req, const char *body, size_t len, lon
 	if (sx_chat_decode(body, len, &j->answer, &derr)) {
 		redact(e, derr.msg);
 		snprintf(why, whylen, "malformed answer: %s", derr.msg);
+		return SX_EINPUT;
+	}
+	if (sx_chat_withheld(&j->answer)) {
+		withheld_reason(j);
+		snprintf(why, whylen, "%s", j->reason);
+		sx_chat_answer_release(&j->answer);
 		return SX_EINPUT;
 	}
 	if (e->cache) {

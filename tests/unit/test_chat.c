@@ -201,6 +201,46 @@ static void test_decode_refuses(void **state)
 	assert_non_null(strstr(err.msg, "empty"));
 }
 
+/* 200s that hold no answer of the model decode, and sx_chat_withheld says why */
+static void test_withheld(void **state)
+{
+	static const struct {
+		const char *body;
+		enum sx_chat_withheld want;
+	} cases[] = {
+		{ "{\"choices\":[{\"message\":{\"content\":null},\"finish_reason\":\"content_filter\"}]}",
+		  SX_CHAT_FILTERED },
+		{ "{\"choices\":[{\"message\":{},\"finish_reason\":\"content_filter\"}]}",
+		  SX_CHAT_FILTERED },
+		{ "{\"choices\":[{\"message\":{\"content\":\"(1, 0\"},\"finish_reason\":\"content_filter\"}]}",
+		  SX_CHAT_FILTERED },
+		{ "{\"choices\":[{\"message\":{\"content\":\"\"},\"finish_reason\":\"length\"}]}",
+		  SX_CHAT_CUT_EMPTY },
+		{ "{\"choices\":[{\"message\":{\"content\":\" \\n\"},\"finish_reason\":\"length\"}]}",
+		  SX_CHAT_CUT_EMPTY },
+		{ "{\"choices\":[{\"message\":{\"content\":null},\"finish_reason\":\"length\"}]}",
+		  SX_CHAT_CUT_EMPTY },
+		/* a list cut at the cap is the model's answer: parsed for what survives */
+		{ "{\"choices\":[{\"message\":{\"content\":\"(1, 0.9) [('a', 0.\"},\"finish_reason\":\"length\"}]}",
+		  SX_CHAT_ANSWERED },
+		{ "{\"choices\":[{\"message\":{\"content\":\"\"},\"finish_reason\":\"stop\"}]}",
+		  SX_CHAT_ANSWERED },
+		{ "{\"choices\":[{\"message\":{\"content\":\"(1, 0.9)\"}}]}", SX_CHAT_ANSWERED },
+	};
+	struct sx_chat_answer a = SX_CHAT_ANSWER_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(decode(cases[i].body, &a, NULL), 0);
+		assert_int_equal(sx_chat_withheld(&a), cases[i].want);
+		sx_chat_answer_release(&a);
+	}
+	/* a null content is still refused when nothing explains it */
+	assert_int_equal(decode("{\"choices\":[{\"message\":{\"content\":null},\"finish_reason\":\"stop\"}]}",
+				&a, NULL), SX_EINPUT);
+}
+
 static char *emsg(const char *s)
 {
 	return sx_chat_error_message(s, strlen(s));
@@ -315,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_decode_logprobs),
 		cmocka_unit_test(test_decode_logprobs_bounded),
 		cmocka_unit_test(test_decode_refuses),
+		cmocka_unit_test(test_withheld),
 		cmocka_unit_test(test_error_message),
 		cmocka_unit_test(test_request_fields),
 		cmocka_unit_test(test_endpoint_fields),
