@@ -167,6 +167,11 @@ static int load_explanations(struct run *run, struct sx_err *err)
 					  "--explanations' into another --out", cfg->explanations[i],
 					  have, want);
 	}
+	if (cfg->nexplanations) {
+		rc = sx_explanations_restrict(&run->xp, cfg->conditions, err);
+		if (rc)
+			return rc;
+	}
 	run->nmeth = SX_METHOD_COUNT + run->xp.nmethods;
 	run_pairs_init(run);
 	return 0;
