@@ -579,7 +579,12 @@ out:
 	outcome->naive_requests = run.naive;
 	if (run.engine)
 		sx_engine_get_stats(run.engine, &outcome->stats);
-	if (rc == SX_ENET)
+	/*
+	 * exit 3 writes nothing, but a ledger that holds spending (a key
+	 * refused after answers that were paid for) stays: --max-cost counts it
+	 */
+	if (rc == SX_ENET && outcome->stats.prompt_tokens <= 0 &&
+	    outcome->stats.completion_tokens <= 0 && !(outcome->stats.cost > 0))
 		run_ledger_discard(&run.ledger);
 	outcome->processes = run.ledger.processes + 1;
 	outcome->total_sent = run.ledger.before.sent + outcome->stats.sent;
