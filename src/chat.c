@@ -587,6 +587,23 @@ char *sx_chat_error_param(const char *body, size_t len)
 	return r;
 }
 
+int sx_chat_error_is(const char *body, size_t len, const char *code)
+{
+	struct sx_json *root;
+	const struct sx_json *e;
+	const char *c, *t;
+	int is;
+
+	if (!body || len > SX_CHAT_MAX_RESPONSE || !(root = sx_json_parse(body, len, NULL)))
+		return 0;
+	e = sx_json_get(root, "error");
+	c = sx_json_get_str(e, "code");
+	t = sx_json_get_str(e, "type");
+	is = (c && !strcmp(c, code)) || (t && !strcmp(t, code));
+	sx_json_free(root);
+	return is;
+}
+
 int sx_chat_models_ids(const char *body, size_t len, size_t max, struct sx_buf *out)
 {
 	struct sx_json *root, *ids;

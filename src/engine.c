@@ -1258,6 +1258,18 @@ static void on_done(struct run *r, struct sx_http_done *d)
 		free(msg);
 		return;
 	}
+	if (d->status == 429 && sx_chat_error_is(d->body.buf, d->body.len, "insufficient_quota")) {
+		/* not a rate limit: no request gets through until someone pays */
+		r->fatal = sx_err_set(r->err, SX_ENET,
+				      "the API at '%s' refused the request: the quota of the key's "
+				      "account is used up (http 429 insufficient_quota%s%s); check "
+				      "the plan and billing of the account, then run the same "
+				      "command again", e->base_url, msg ? ": " : "", msg ? msg : "");
+		job_reason(j, "http 429: insufficient_quota");
+		job_finish(r, j, SX_RESULT_FAILED);
+		free(msg);
+		return;
+	}
 	if (unsupported_field(r, j, d, msg)) {
 		free(msg);
 		return;

@@ -151,6 +151,8 @@ char *sx_chat_error_message(const char *body, size_t len);
  * sx_chat_error_message.
  */
 char *sx_chat_error_param(const char *body, size_t len);
+/* Whether an error body's "error.code" or "error.type" is code (e.g. "insufficient_quota"). */
+int sx_chat_error_is(const char *body, size_t len, const char *code);
 /*
  * The "id" of every entry of a model list (GET /models: {"data":[{"id":...}]},
  * or Ollama's {"models":[{"name":...}]}), at most max of them, appended to

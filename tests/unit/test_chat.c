@@ -241,6 +241,22 @@ static void test_withheld(void **state)
 				&a, NULL), SX_EINPUT);
 }
 
+static void test_error_is(void **state)
+{
+	static const char quota[] = "{\"error\":{\"message\":\"You exceeded your current quota\","
+				    "\"type\":\"insufficient_quota\",\"code\":\"insufficient_quota\"}}";
+	static const char typed[] = "{\"error\":{\"message\":\"x\",\"type\":\"insufficient_quota\"}}";
+	static const char rate[] = "{\"error\":{\"message\":\"insufficient_quota\","
+				   "\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}";
+
+	(void)state;
+	assert_true(sx_chat_error_is(quota, strlen(quota), "insufficient_quota"));
+	assert_true(sx_chat_error_is(typed, strlen(typed), "insufficient_quota"));
+	assert_false(sx_chat_error_is(rate, strlen(rate), "insufficient_quota"));
+	assert_false(sx_chat_error_is("not json", 8, "insufficient_quota"));
+	assert_false(sx_chat_error_is(NULL, 0, "insufficient_quota"));
+}
+
 static char *emsg(const char *s)
 {
 	return sx_chat_error_message(s, strlen(s));
@@ -356,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_decode_logprobs_bounded),
 		cmocka_unit_test(test_decode_refuses),
 		cmocka_unit_test(test_withheld),
+		cmocka_unit_test(test_error_is),
 		cmocka_unit_test(test_error_message),
 		cmocka_unit_test(test_request_fields),
 		cmocka_unit_test(test_endpoint_fields),
