@@ -1120,9 +1120,28 @@ static int unsupported_field(struct run *r, struct job *j, const struct sx_http_
 	return 1;
 }
 
-/* The tokens and cost of the answer j got from the server. */
+/*
+ * The tokens and cost of the answer j got from the server. A server that
+ * gives no usage (a gateway that strips it) still bills: its tokens are
+ * estimated, so that the spend reported and --max-cost see them.
+ */
 static void account_answer(struct sx_engine *e, struct job *j)
 {
+	int estimated = 0;
+
+	if (j->answer.prompt_tokens < 0) {
+		j->answer.prompt_tokens = (long)((j->len + 3) / 4);
+		estimated = 1;
+	}
+	if (j->answer.completion_tokens < 0) {
+		size_t i, bytes = 0;
+
+		for (i = 0; i < j->answer.nchoices; i++)
+			bytes += strlen(j->answer.choices[i]);
+		j->answer.completion_tokens = (long)((bytes + 3) / 4);
+		estimated = 1;
+	}
+	e->stats.usage_estimated += estimated;
 	if (j->answer.prompt_tokens > 0)
 		e->stats.prompt_tokens += j->answer.prompt_tokens;
 	if (j->answer.completion_tokens > 0 || j->answer.reasoning_tokens > 0)

@@ -174,6 +174,9 @@ struct sx_engine_stats {
 	long failed;
 	long skipped;
 	long prompt_tokens, completion_tokens; /* of answers from the network (usage) */
+	long usage_estimated; /* answers from the network without usage (or part of it): their
+			       * tokens estimated, a token per 4 bytes of the request body and
+			       * of the answer's texts, and counted with their cost */
 	long reasoning_tokens; /* of those completion tokens, the reasoning models' hidden ones */
 	double cost;         /* of answers from the network, from price_in / price_out: prompt
 			      * tokens, and completion tokens with the reasoning tokens in

@@ -1468,6 +1468,10 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 			"counted as (0, 0.5), as the paper's parsers did (run.json "
 			"counts.paper_substituted; without --compat paper they are excluded)\n",
 			out->substituted);
+	if (st->usage_estimated)
+		fprintf(stderr, "selfexp: %ld answers came without usage: their tokens and cost are "
+			"estimated at a token per 4 bytes (run.json counts.usage_estimated)\n",
+			st->usage_estimated);
 	if (st->legacy_hits)
 		fprintf(stderr, "selfexp: %ld answers came from rows an older cache keyed by the host "
 			"'%s' alone, which any port or path of it shares\n", st->legacy_hits,

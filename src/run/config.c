@@ -825,6 +825,8 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	sx_json_add_num(j, "prompt_tokens", (double)st->prompt_tokens);
 	sx_json_add_num(j, "completion_tokens", (double)st->completion_tokens);
 	sx_json_add_num(j, "reasoning_tokens", (double)st->reasoning_tokens);
+	if (st->usage_estimated) /* absent otherwise: run.json as before */
+		sx_json_add_num(j, "usage_estimated", (double)st->usage_estimated);
 	sx_json_add_num(j, "cost_usd", st->cost);
 	if (run->cfg->prob == SX_PROB_SAMPLE) {
 		sx_json_add_str(j, "samples", run->samples_mode == RUN_SAMPLES_SEPARATE ? "separate"
