@@ -124,12 +124,32 @@ static int set_seed(struct sx_run_opts *o, const char *arg)
 	return errno || *end || end == arg || *arg == '-' ? -1 : 0;
 }
 
+/*
+ * Request fields an option of their own sets: a --param of them would send
+ * another value than run.json records for the option (and --prob, the cost
+ * caps and the dry run count on), so it is refused with the option to use.
+ */
+static const struct {
+	const char *field, *why;
+} param_owned[] = {
+	{ "temperature", "selfexp sets it itself: pass --temperature instead" },
+	{ "max_tokens", "selfexp sets it itself: pass --max-tokens instead (--max-tokens-field "
+			"names the field)" },
+	{ "max_completion_tokens", "selfexp sets it itself: pass --max-tokens --max-tokens-field "
+				   "max_completion_tokens instead" },
+	{ "n", "selfexp sets it itself: every choice is billed and only --prob sample:N reads "
+	       "them; pass that instead" },
+	{ "logprobs", "selfexp sets it itself: pass --prob logprob instead" },
+	{ "stream", "selfexp reads whole answers, not event streams: leave it out" },
+};
+
 /* --param KEY=JSON: a top-level request field; model and messages are selfexp's. */
 static int set_param(struct sx_run_opts *o, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	struct sx_json *v;
 	char *key;
+	size_t i;
 
 	if (!eq || eq == arg)
 		return -1;
@@ -140,6 +160,12 @@ static int set_param(struct sx_run_opts *o, const char *arg)
 		free(key);
 		return -1;
 	}
+	for (i = 0; i < sizeof(param_owned) / sizeof(param_owned[0]); i++)
+		if (!strcmp(key, param_owned[i].field)) {
+			sx_cli_error("--param '%s': %s", arg, param_owned[i].why);
+			free(key);
+			return -1;
+		}
 	v = sx_json_parse(eq + 1, strlen(eq + 1), NULL);
 	if (!v) {
 		free(key);
@@ -594,7 +620,9 @@ static const struct opt_row rows[] = {
 						    "response_format={\"type\":\"json_object\"}"),
 	  RUN_HELP("set a top-level request field to a JSON value (repeatable):\n"
 		   "llama.cpp's grammar, vLLM's guided_*, response_format,\n"
-		   "reasoning_effort, stop...; part of the cache key and run.json") },
+		   "reasoning_effort, stop...; part of the cache key and run.json;\n"
+		   "not the fields options set (temperature, max_tokens,\n"
+		   "max_completion_tokens, n, logprobs) nor stream") },
 	{ "unset", "KEY", G_MODEL, RUN, FUNC(set_unset, "temperature, top_p, max_tokens or seed"),
 	  RUN_HELP("leave out a field selfexp sends: temperature, top_p,\n"
 		   "max_tokens or seed (repeatable)") },
