@@ -283,23 +283,38 @@ static int set_auth(struct sx_run_opts *o, const char *arg)
 	return 0;
 }
 
-/* An environment variable as a long in [lo, hi]; -1 when absent or not one. */
-static int env_long(const char *name, long lo, long hi, long *out)
+/*
+ * An environment variable as a long in [lo, hi]: 0, 1 when absent (or
+ * empty), -1 (said on stderr, naming it and its value) when it is not one.
+ */
+static int env_long(const char *opt, const char *name, long lo, long hi, long *out)
 {
 	const char *v = getenv(name);
 
-	return v && *v && !sx_parse_long(v, lo, hi, out) ? 0 : -1;
+	if (!v || !*v)
+		return 1;
+	if (!sx_parse_long(v, lo, hi, out))
+		return 0;
+	if (hi > 1000000)
+		sx_cli_error("--shard %s: %s='%s' is not an integer >= %ld", opt, name, v, lo);
+	else
+		sx_cli_error("--shard %s: %s='%s' is not an integer in %ld..%ld", opt, name, v, lo, hi);
+	return -1;
 }
 
 /*
- * --shard i/N, or auto: Slurm's array task (SLURM_ARRAY_TASK_ID minus
- * SLURM_ARRAY_TASK_MIN, of SLURM_ARRAY_TASK_COUNT), or auto/N with N given
- * and the index from JOB_COMPLETION_INDEX (Kubernetes) or Slurm's task.
+ * --shard i/N, or auto: Slurm's array task ((SLURM_ARRAY_TASK_ID minus
+ * SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP, of SLURM_ARRAY_TASK_COUNT),
+ * or auto/N with N given and the index from JOB_COMPLETION_INDEX
+ * (Kubernetes) or Slurm's task. A variable that is set but wrong is an
+ * error naming it, never taken as absent.
  */
 static int set_shard(struct sx_run_opts *o, const char *arg)
 {
-	long i = -1, n = 0, min = 0;
+	long i = -1, n = 0, id = 0, min = 0, step = 1;
 	char *slash = strchr(arg, '/');
+	char from[160] = "";
+	int rc;
 
 	if (slash && !strncmp(arg, "auto/", 5)) {
 		if (sx_parse_long(slash + 1, 1, 1000000, &n))
@@ -315,12 +330,28 @@ static int set_shard(struct sx_run_opts *o, const char *arg)
 		return -1;
 	}
 	if (i < 0) {
-		env_long("SLURM_ARRAY_TASK_MIN", 0, LONG_MAX, &min);
-		if (env_long("JOB_COMPLETION_INDEX", 0, 999999, &i) &&
-		    !env_long("SLURM_ARRAY_TASK_ID", 0, LONG_MAX, &i))
-			i -= min;
-		if (!n)
-			env_long("SLURM_ARRAY_TASK_COUNT", 1, 1000000, &n);
+		rc = env_long(arg, "JOB_COMPLETION_INDEX", 0, 999999, &i);
+		if (rc < 0)
+			return -2;
+		if (!rc) {
+			snprintf(from, sizeof(from), "JOB_COMPLETION_INDEX=%ld", i);
+		} else if (!(rc = env_long(arg, "SLURM_ARRAY_TASK_ID", 0, LONG_MAX / 2, &id))) {
+			if (env_long(arg, "SLURM_ARRAY_TASK_MIN", 0, LONG_MAX / 2, &min) < 0 ||
+			    env_long(arg, "SLURM_ARRAY_TASK_STEP", 1, 1000000, &step) < 0)
+				return -2;
+			snprintf(from, sizeof(from), "SLURM_ARRAY_TASK_ID=%ld, _MIN=%ld, _STEP=%ld",
+				 id, min, step);
+			if (id < min || (id - min) % step) {
+				sx_cli_error("--shard %s: the array task (%s) is not one of the array's "
+					     "tasks", arg, from);
+				return -2;
+			}
+			i = (id - min) / step;
+		} else if (rc < 0) {
+			return -2;
+		}
+		if (!n && (rc = env_long(arg, "SLURM_ARRAY_TASK_COUNT", 1, 1000000, &n)) < 0)
+			return -2;
 		if (i < 0 || !n) {
 			sx_cli_error("--shard %s: no shard in the environment: set "
 				     "SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job "
@@ -329,8 +360,14 @@ static int set_shard(struct sx_run_opts *o, const char *arg)
 			return -1;
 		}
 	}
-	if (i >= n)
+	if (i >= n) {
+		if (from[0]) {
+			sx_cli_error("--shard %s: shard %ld (from %s) is not below the shard count "
+				     "%ld", arg, i, from, n);
+			return -2;
+		}
 		return -1;
+	}
 	o->cfg.shard_index = i;
 	o->cfg.shard_count = n;
 	return 0;
@@ -512,8 +549,9 @@ static const struct opt_row rows[] = {
 	  FUNC(set_shard, "i/N with 0 <= i < N, auto (a Slurm job array) or auto/N"),
 	  RUN_HELP("only the reviews whose id hashes to shard i (0-based) of N,\n"
 		   "stable across machines and orders; auto takes i and N from a\n"
-		   "Slurm job array (SLURM_ARRAY_TASK_ID minus _MIN, of _COUNT),\n"
-		   "auto/N the index from JOB_COMPLETION_INDEX (or the array);\n"
+		   "Slurm job array (SLURM_ARRAY_TASK_ID minus _MIN, over _STEP,\n"
+		   "of _COUNT), auto/N the index from JOB_COMPLETION_INDEX (or\n"
+		   "the array);\n"
 		   "'selfexp merge' joins the shards") },
 	{ "force", NULL, G_IO, RUN, FLAG(cfg.force, 1),
 	  RUN_HELP("replace the run in DIR even when its configuration differs\n"
