@@ -83,7 +83,7 @@ struct sx_engine {
 	void (*on_account)(void *ctx, const struct sx_engine_stats *st);
 	void *account_ctx;
 	struct sx_cache *cache;
-	const struct sx_answers *answers; /* borrowed */
+	struct sx_answers *answers; /* borrowed */
 	struct sx_answers *capture;       /* borrowed */
 	struct sx_http *http;
 	struct sx_engine_stats stats;
@@ -744,7 +744,7 @@ static int lookup_recorded(struct run *r, struct job *j)
 
 	if (!e->answers || !j->cond)
 		return 0;
-	text = sx_answers_find(e->answers, j->cond, j->review ? j->review : "", j->review_len);
+	text = sx_answers_take(e->answers, j->cond, j->review ? j->review : "", j->review_len);
 	if (!text)
 		return 0;
 	j->answer.content = xstrdup(text);

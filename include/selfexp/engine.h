@@ -113,8 +113,9 @@ struct sx_engine_config {
 				    * insecure) takes only cached answers that were fetched
 				    * with verification, unless this is set; rows of older
 				    * caches, which did not record it, count as unverified */
-	const struct sx_answers *answers; /* borrowed; recorded answers, looked up before the
-					   * cache by a request's (cond, review); NULL = none */
+	struct sx_answers *answers;   /* borrowed; recorded answers, looked up before the
+				       * cache by a request's (cond, review), those taken
+				       * counted as used (sx_answers_usage); NULL = none */
 	struct sx_answers *capture;   /* borrowed; when set, every answer a request with a
 				       * cond was given is added here (answers export) */
 };

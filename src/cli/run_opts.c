@@ -1534,6 +1534,11 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 			"counted as (0, 0.5), as the paper's parsers did (run.json "
 			"counts.paper_substituted; without --compat paper they are excluded)\n",
 			out->substituted);
+	if (out->answers_unused)
+		fprintf(stderr, "selfexp: %ld of the %ld recorded answers (--answers) answered no "
+			"request of this run: their condition or review text is not one it sends "
+			"(run.json answers[].unused; 'selfexp answers export' shows what a run "
+			"sends)\n", out->answers_unused, out->answers_loaded);
 	if (st->usage_estimated)
 		fprintf(stderr, "selfexp: %ld answers came without usage: their tokens and cost are "
 			"estimated at a token per 4 bytes (run.json counts.usage_estimated)\n",

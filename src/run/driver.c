@@ -500,6 +500,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	struct run run;
 	struct sx_engine_stats st;
 	struct sx_engine_config ec;
+	size_t i;
 	int rc, stopped;
 
 	memset(&run, 0, sizeof(run));
@@ -577,6 +578,13 @@ out:
 	outcome->probes_failed = run.probes_failed;
 	outcome->substituted = run.substituted[0] + run.substituted[1];
 	outcome->naive_requests = run.naive;
+	for (i = 0; run.answers && i < cfg->nanswers; i++) {
+		size_t n, unused;
+
+		sx_answers_usage(run.answers, i, &n, &unused);
+		outcome->answers_loaded += (long)n;
+		outcome->answers_unused += (long)unused;
+	}
 	if (run.engine)
 		sx_engine_get_stats(run.engine, &outcome->stats);
 	/*
