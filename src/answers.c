@@ -24,7 +24,8 @@ struct sx_answers {
 	size_t *review_len;
 	char **answer;          /* owned */
 	struct origin *from;
-	size_t n, alloc[5];
+	unsigned char *used;    /* per entry: sx_answers_take gave it */
+	size_t n, alloc[6];
 	char **files;           /* owned: the paths loaded, for origins */
 	size_t nfiles, files_alloc;
 };
@@ -52,6 +53,7 @@ void sx_answers_free(struct sx_answers *a)
 	free(a->review_len);
 	free(a->answer);
 	free(a->from);
+	free(a->used);
 	free(a->files);
 	sx_strmap_release(&a->index);
 	free(a);
@@ -84,11 +86,13 @@ static int put(struct sx_answers *a, const char *cond, const char *review, size_
 	SX_GROW(a->review_len, a->alloc[2], a->n + 1);
 	SX_GROW(a->answer, a->alloc[3], a->n + 1);
 	SX_GROW(a->from, a->alloc[4], a->n + 1);
+	SX_GROW(a->used, a->alloc[5], a->n + 1);
 	a->cond[a->n] = xstrdup(cond);
 	a->review[a->n] = xstrndup(review, len);
 	a->review_len[a->n] = len;
 	a->answer[a->n] = xstrdup(answer);
 	a->from[a->n] = from;
+	a->used[a->n] = 0;
 	a->n++;
 	return 0;
 }
@@ -102,19 +106,51 @@ int sx_answers_add(struct sx_answers *a, const char *cond, const char *review, s
 	return put(a, cond, review, len, answer, none, &at);
 }
 
-const char *sx_answers_find(const struct sx_answers *a, const char *cond, const char *review,
-			    size_t len)
+/* The entry of (cond, review[0..len)): 1 and *idx, or 0. */
+static int lookup(const struct sx_answers *a, const char *cond, const char *review, size_t len,
+		  size_t *idx)
 {
 	struct sx_buf key = SX_BUF_INIT;
-	size_t idx;
 	int found;
 
 	if (!a || !a->n || !cond)
-		return NULL;
+		return 0;
 	make_key(&key, cond, review, len);
-	found = sx_strmap_get(&a->index, key.buf, key.len, &idx);
+	found = sx_strmap_get(&a->index, key.buf, key.len, idx);
 	sx_buf_release(&key);
-	return found ? a->answer[idx] : NULL;
+	return found;
+}
+
+const char *sx_answers_find(const struct sx_answers *a, const char *cond, const char *review,
+			    size_t len)
+{
+	size_t idx;
+
+	return lookup(a, cond, review, len, &idx) ? a->answer[idx] : NULL;
+}
+
+const char *sx_answers_take(struct sx_answers *a, const char *cond, const char *review, size_t len)
+{
+	size_t idx;
+
+	if (!lookup(a, cond, review, len, &idx))
+		return NULL;
+	a->used[idx] = 1;
+	return a->answer[idx];
+}
+
+void sx_answers_usage(const struct sx_answers *a, size_t file, size_t *answers, size_t *unused)
+{
+	size_t i;
+
+	*answers = *unused = 0;
+	if (!a || file >= a->nfiles)
+		return;
+	for (i = 0; i < a->n; i++)
+		if (a->from[i].file == a->files[file]) {
+			++*answers;
+			*unused += !a->used[i];
+		}
 }
 
 size_t sx_answers_count(const struct sx_answers *a)

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -450,6 +451,10 @@ int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, str
 		goto out;
 	}
 	content = sx_json_get_str(msg, "content");
+	finish = sx_json_get_str(choice, "finish_reason");
+	if (!content && sx_json_type_of(sx_json_get(msg, "content")) <= SX_JSON_NULL && finish &&
+	    (!strcmp(finish, "content_filter") || !strcmp(finish, "length")))
+		content = ""; /* no text at all: sx_chat_withheld says why */
 	if (!content) {
 		sx_err_set(err, SX_EINPUT, "response has no string choices[0].message.content");
 		goto out;
@@ -467,7 +472,6 @@ int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, str
 			out->choices[out->nchoices++] = xstrdup(t ? t : "");
 		}
 	}
-	finish = sx_json_get_str(choice, "finish_reason");
 	out->finish_reason = finish ? xstrdup(finish) : NULL;
 	usage = sx_json_get(root, "usage");
 	if (sx_json_get_long(usage, "prompt_tokens", 0, 1L << 40, &out->prompt_tokens))
@@ -482,6 +486,20 @@ int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, str
 out:
 	sx_json_free(root);
 	return rc;
+}
+
+enum sx_chat_withheld sx_chat_withheld(const struct sx_chat_answer *a)
+{
+	const char *c = a->content ? a->content : "";
+	const char *f = a->finish_reason ? a->finish_reason : "";
+
+	if (!strcmp(f, "content_filter"))
+		return SX_CHAT_FILTERED;
+	while (*c && isspace((unsigned char)*c))
+		c++;
+	if (!strcmp(f, "length") && !*c)
+		return SX_CHAT_CUT_EMPTY;
+	return SX_CHAT_ANSWERED;
 }
 
 void sx_chat_answer_release(struct sx_chat_answer *a)
@@ -567,6 +585,23 @@ char *sx_chat_error_param(const char *body, size_t len)
 		r = clean_message(m);
 	sx_json_free(root);
 	return r;
+}
+
+int sx_chat_error_is(const char *body, size_t len, const char *code)
+{
+	struct sx_json *root;
+	const struct sx_json *e;
+	const char *c, *t;
+	int is;
+
+	if (!body || len > SX_CHAT_MAX_RESPONSE || !(root = sx_json_parse(body, len, NULL)))
+		return 0;
+	e = sx_json_get(root, "error");
+	c = sx_json_get_str(e, "code");
+	t = sx_json_get_str(e, "type");
+	is = (c && !strcmp(c, code)) || (t && !strcmp(t, code));
+	sx_json_free(root);
+	return is;
 }
 
 int sx_chat_models_ids(const char *body, size_t len, size_t max, struct sx_buf *out)

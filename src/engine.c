@@ -84,7 +84,7 @@ struct sx_engine {
 	void (*on_account)(void *ctx, const struct sx_engine_stats *st);
 	void *account_ctx;
 	struct sx_cache *cache;
-	const struct sx_answers *answers; /* borrowed */
+	struct sx_answers *answers; /* borrowed */
 	struct sx_answers *capture;       /* borrowed */
 	struct sx_http *http;
 	struct sx_engine_stats stats;
@@ -702,6 +702,12 @@ static int lookup_key(struct run *r, struct job *j, const char *key, int host_on
 		j->unverified = 1;
 	} else if (!sx_chat_decode(ce.response, ce.response_len, &j->answer, NULL)) {
 		/* a row that does not decode (it cannot have been stored so) is a miss, and will be replaced */
+		if (sx_chat_withheld(&j->answer)) {
+			/* nor one that holds no answer (an older version stored them) */
+			sx_chat_answer_release(&j->answer);
+			sx_cache_entry_release(&ce);
+			return 0;
+		}
 		j->from_cache = 1;
 		j->latency_ms = ce.latency_ms;
 		e->stats.cache_hits++;
@@ -748,7 +754,7 @@ static int lookup_recorded(struct run *r, struct job *j)
 
 	if (!e->answers || !j->cond)
 		return 0;
-	text = sx_answers_find(e->answers, j->cond, j->review ? j->review : "", j->review_len);
+	text = sx_answers_take(e->answers, j->cond, j->review ? j->review : "", j->review_len);
 	if (!text)
 		return 0;
 	j->answer.content = xstrdup(text);
@@ -1124,6 +1130,55 @@ static int unsupported_field(struct run *r, struct job *j, const struct sx_http_
 	return 1;
 }
 
+/*
+ * The tokens and cost of the answer j got from the server. A server that
+ * gives no usage (a gateway that strips it) still bills: its tokens are
+ * estimated, so that the spend reported and --max-cost see them.
+ */
+static void account_answer(struct sx_engine *e, struct job *j)
+{
+	int estimated = 0;
+
+	if (j->answer.prompt_tokens < 0) {
+		j->answer.prompt_tokens = (long)((j->len + 3) / 4);
+		estimated = 1;
+	}
+	if (j->answer.completion_tokens < 0) {
+		size_t i, bytes = 0;
+
+		for (i = 0; i < j->answer.nchoices; i++)
+			bytes += strlen(j->answer.choices[i]);
+		j->answer.completion_tokens = (long)((bytes + 3) / 4);
+		estimated = 1;
+	}
+	e->stats.usage_estimated += estimated;
+	if (j->answer.prompt_tokens > 0)
+		e->stats.prompt_tokens += j->answer.prompt_tokens;
+	if (j->answer.completion_tokens > 0 || j->answer.reasoning_tokens > 0)
+		e->stats.completion_tokens += billed_completion(&j->answer);
+	if (j->answer.reasoning_tokens > 0)
+		e->stats.reasoning_tokens += j->answer.reasoning_tokens;
+	e->stats.cost += job_cost(e, j->answer.prompt_tokens, billed_completion(&j->answer));
+	if (j->answer.prompt_tokens >= 0 && j->answer.completion_tokens >= 0)
+		bucket_refund(&e->tpm, (double)(j->est_tokens - j->answer.prompt_tokens -
+						j->answer.completion_tokens));
+}
+
+/* Why the answer j got is none (sx_chat_withheld), with the way out. */
+static void withheld_reason(struct job *j)
+{
+	if (sx_chat_withheld(&j->answer) == SX_CHAT_FILTERED)
+		job_reason(j, "no answer: the server's content filter withheld it (finish_reason "
+			   "\"content_filter\")");
+	else if (j->answer.reasoning_tokens > 0)
+		job_reason(j, "no answer: the completion cap was spent before any text "
+			   "(finish_reason \"length\", %ld reasoning tokens); pass a larger "
+			   "--max-tokens", j->answer.reasoning_tokens);
+	else
+		job_reason(j, "no answer: the completion cap was spent before any text "
+			   "(finish_reason \"length\"); pass a larger --max-tokens");
+}
+
 static void on_done(struct run *r, struct sx_http_done *d)
 {
 	struct sx_engine *e = r->e;
@@ -1183,6 +1238,15 @@ static void on_done(struct run *r, struct sx_http_done *d)
 			schedule_retry(r, j, -1, now);
 			return;
 		}
+		e->ever_ok = 1;
+		if (sx_chat_withheld(&j->answer)) {
+			/* billed, but not an answer: not cached, not sent again (the same comes back) */
+			account_answer(e, j);
+			withheld_reason(j);
+			sx_chat_answer_release(&j->answer);
+			job_finish(r, j, SX_RESULT_FAILED);
+			return;
+		}
 		if (e->cache) {
 			struct sx_cache_entry ce = SX_CACHE_ENTRY_INIT;
 			struct sx_err cerr = SX_ERR_INIT;
@@ -1201,17 +1265,7 @@ static void on_done(struct run *r, struct sx_http_done *d)
 				r->fatal = sx_err_set(r->err, SX_EIO, "%s", cerr.msg);
 		}
 		redact(e, j->answer.content);
-		e->ever_ok = 1;
-		if (j->answer.prompt_tokens > 0)
-			e->stats.prompt_tokens += j->answer.prompt_tokens;
-		if (j->answer.completion_tokens > 0 || j->answer.reasoning_tokens > 0)
-			e->stats.completion_tokens += billed_completion(&j->answer);
-		if (j->answer.reasoning_tokens > 0)
-			e->stats.reasoning_tokens += j->answer.reasoning_tokens;
-		e->stats.cost += job_cost(e, j->answer.prompt_tokens, billed_completion(&j->answer));
-		if (j->answer.prompt_tokens >= 0 && j->answer.completion_tokens >= 0)
-			bucket_refund(&e->tpm, (double)(j->est_tokens - j->answer.prompt_tokens -
-							j->answer.completion_tokens));
+		account_answer(e, j);
 		free(j->reason);
 		j->reason = NULL;
 		job_finish(r, j, SX_RESULT_OK);
@@ -1229,6 +1283,18 @@ static void on_done(struct run *r, struct sx_http_done *d)
 				      "OPENAI_API_KEY or --api-key-file",
 				      e->shown_base, d->status, msg ? ": " : "", msg ? msg : "");
 		job_reason(j, "http %ld%s%s", d->status, msg ? ": " : "", msg ? msg : "");
+		job_finish(r, j, SX_RESULT_FAILED);
+		free(msg);
+		return;
+	}
+	if (d->status == 429 && sx_chat_error_is(d->body.buf, d->body.len, "insufficient_quota")) {
+		/* not a rate limit: no request gets through until someone pays */
+		r->fatal = sx_err_set(r->err, SX_ENET,
+				      "the API at '%s' refused the request: the quota of the key's "
+				      "account is used up (http 429 insufficient_quota%s%s); check "
+				      "the plan and billing of the account, then run the same "
+				      "command again", e->base_url, msg ? ": " : "", msg ? msg : "");
+		job_reason(j, "http 429: insufficient_quota");
 		job_finish(r, j, SX_RESULT_FAILED);
 		free(msg);
 		return;
@@ -1448,6 +1514,12 @@ static int batch_answer(void *ctx, size_t req, const char *body, size_t len, lon
 	if (sx_chat_decode(body, len, &j->answer, &derr)) {
 		redact(e, derr.msg);
 		snprintf(why, whylen, "malformed answer: %s", derr.msg);
+		return SX_EINPUT;
+	}
+	if (sx_chat_withheld(&j->answer)) {
+		withheld_reason(j);
+		snprintf(why, whylen, "%s", j->reason);
+		sx_chat_answer_release(&j->answer);
 		return SX_EINPUT;
 	}
 	if (e->cache) {

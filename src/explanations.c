@@ -338,6 +338,49 @@ out:
 	return rc;
 }
 
+int sx_explanations_restrict(struct sx_explanations *x, unsigned conditions, struct sx_err *err)
+{
+	struct sx_buf names = SX_BUF_INIT, have = SX_BUF_INIT;
+	size_t i, m, nnames = 0;
+	int c, rc = 0;
+
+	for (i = 0; i < x->n; i++) {
+		const struct sx_expl_entry *e = &x->entries[i];
+
+		if (e->cond >= 0 && !(conditions & (1u << e->cond))) {
+			x->files[e->file].lines--;
+			x->files[e->file].unused++;
+			x->methods[e->method].entries--;
+		}
+	}
+	for (m = 0; m < x->nmethods && !rc; m++) {
+		const struct sx_expl_method *xm = &x->methods[m];
+		const struct sx_expl_entry *first = NULL;
+
+		if (xm->conditions & conditions)
+			continue;
+		for (i = 0; i < x->n && !first; i++)
+			if (x->entries[i].method == m)
+				first = &x->entries[i];
+		for (c = 0; c < SX_COND_COUNT; c++) {
+			if (xm->conditions & (1u << c) && ++nnames)
+				sx_buf_addf(&names, "%s%s", names.len ? ", " : "", sx_cond_name((enum sx_cond)c));
+			if (conditions & (1u << c))
+				sx_buf_addf(&have, "%s%s", have.len ? "," : "", sx_cond_name((enum sx_cond)c));
+		}
+		rc = sx_err_set(err, SX_EINPUT, "'%s' line %zu: method '%s' explains only %s %s, "
+				"which the run does not have (--conditions %s): add %s to --conditions, "
+				"or leave \"condition\" out of the method's lines",
+				first ? x->files[first->file].path : "?", first ? first->line : 0,
+				xm->name, nnames > 1 ? "conditions" : "condition",
+				names.buf ? names.buf : "", have.buf ? have.buf : "",
+				nnames > 1 ? "them" : "it");
+	}
+	sx_buf_release(&names);
+	sx_buf_release(&have);
+	return rc;
+}
+
 const struct sx_expl_entry *sx_explanations_find(const struct sx_explanations *x, size_t r,
 						 size_t m, enum sx_cond c)
 {

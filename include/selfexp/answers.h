@@ -46,6 +46,18 @@ int sx_answers_load(struct sx_answers *a, const char *path, char sha256[SX_SHA25
 const char *sx_answers_find(const struct sx_answers *a, const char *cond, const char *review,
 			    size_t len);
 /*
+ * The same, for a request that takes the answer: the entry is counted as
+ * used (sx_answers_usage).
+ */
+const char *sx_answers_take(struct sx_answers *a, const char *cond, const char *review, size_t len);
+/*
+ * Of the answers the file-th file loaded (0-based, in load order) brought
+ * (a line repeating one of an earlier file's counts there): how many, and
+ * how many no sx_answers_take took (their condition or review text is not
+ * one a request had).
+ */
+void sx_answers_usage(const struct sx_answers *a, size_t file, size_t *answers, size_t *unused);
+/*
  * Add an answer (the export's capture): 0 when added, 1 when the same
  * answer is there already, SX_EINPUT when another one is.
  */

@@ -112,9 +112,24 @@ struct sx_chat_answer {
 /*
  * Decode a 200 response body. Fails (SX_EINPUT, message says why) on invalid
  * JSON, a body of the wrong shape, an "error" object, an empty choices array,
- * a missing or non-string content.
+ * a missing or non-string content (a missing or null one is "" when
+ * finish_reason is "content_filter" or "length": see sx_chat_withheld).
  */
 int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, struct sx_err *err);
+
+/* What sx_chat_withheld finds: a decoded answer that holds no answer of the model. */
+enum sx_chat_withheld {
+	SX_CHAT_ANSWERED = 0,  /* the model's text (possibly cut at the cap: parsed as it is) */
+	SX_CHAT_FILTERED,      /* finish_reason "content_filter": the provider withheld or cut it */
+	SX_CHAT_CUT_EMPTY      /* finish_reason "length" and no text: the cap was spent before
+				  any answer (on a reasoning model's hidden tokens) */
+};
+/*
+ * A well-formed 200 that is not the model's answer: it is not stored in a
+ * cache nor parsed as an answer (an empty text would count as the model's
+ * parse failure), and sending it again gets the same.
+ */
+enum sx_chat_withheld sx_chat_withheld(const struct sx_chat_answer *a);
 void sx_chat_answer_release(struct sx_chat_answer *a);
 /*
  * log P("0") and log P("1") at the label token that holds byte `at` of the
@@ -136,6 +151,8 @@ char *sx_chat_error_message(const char *body, size_t len);
  * sx_chat_error_message.
  */
 char *sx_chat_error_param(const char *body, size_t len);
+/* Whether an error body's "error.code" or "error.type" is code (e.g. "insufficient_quota"). */
+int sx_chat_error_is(const char *body, size_t len, const char *code);
 /*
  * The "id" of every entry of a model list (GET /models: {"data":[{"id":...}]},
  * or Ollama's {"models":[{"name":...}]}), at most max of them, appended to

@@ -113,8 +113,9 @@ struct sx_engine_config {
 				    * insecure) takes only cached answers that were fetched
 				    * with verification, unless this is set; rows of older
 				    * caches, which did not record it, count as unverified */
-	const struct sx_answers *answers; /* borrowed; recorded answers, looked up before the
-					   * cache by a request's (cond, review); NULL = none */
+	struct sx_answers *answers;   /* borrowed; recorded answers, looked up before the
+				       * cache by a request's (cond, review), those taken
+				       * counted as used (sx_answers_usage); NULL = none */
 	struct sx_answers *capture;   /* borrowed; when set, every answer a request with a
 				       * cond was given is added here (answers export) */
 };
@@ -174,6 +175,9 @@ struct sx_engine_stats {
 	long failed;
 	long skipped;
 	long prompt_tokens, completion_tokens; /* of answers from the network (usage) */
+	long usage_estimated; /* answers from the network without usage (or part of it): their
+			       * tokens estimated, a token per 4 bytes of the request body and
+			       * of the answer's texts, and counted with their cost */
 	long reasoning_tokens; /* of those completion tokens, the reasoning models' hidden ones */
 	double cost;         /* of answers from the network, from price_in / price_out: prompt
 			      * tokens, and completion tokens with the reasoning tokens in

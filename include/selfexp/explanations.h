@@ -66,7 +66,8 @@ struct sx_expl_file {
 	char *path;             /* owned, as given */
 	char sha256[SX_SHA256_HEX_LEN + 1];
 	size_t lines;           /* explanations read */
-	size_t unused;          /* lines for reviews outside the data set read (ids_complete 0) */
+	size_t unused;          /* lines for reviews outside the data set read (ids_complete 0),
+				   or for conditions the run does not have (sx_explanations_restrict) */
 };
 
 struct sx_explanations {
@@ -94,6 +95,15 @@ struct sx_explanations {
  */
 int sx_explanations_load(struct sx_explanations *x, const char *path,
 			 const struct sx_dataset *ds, int ids_complete, struct sx_err *err);
+/*
+ * Keep to the conditions a run has (bits 1 << enum sx_cond): a line that
+ * names another condition explains nothing in it, and is counted as its
+ * file's unused (not as an explanation, nor in its method's entries). A
+ * method left with no line for any of them is an error (SX_EINPUT, err names
+ * the method, where its first line is and the conditions it names): it would
+ * otherwise silently drop out of the run.
+ */
+int sx_explanations_restrict(struct sx_explanations *x, unsigned conditions, struct sx_err *err);
 /*
  * The explanation of review r by method m under condition c: the line that
  * names c, else the one that names no condition; NULL when neither exists.

@@ -182,6 +182,8 @@ struct sx_run_outcome {
 			       * miss), counted by the engine as failed; no item is lost by them */
 	long substituted;     /* --compat paper: unparseable answers counted as (0, 0.5) */
 	long naive_requests;
+	long answers_loaded;  /* --answers: the distinct answers of the files */
+	long answers_unused;  /* of those, the ones no request of the run took */
 	struct sx_engine_stats stats; /* this process */
 	long processes;     /* processes of this run (its ledger), this one included */
 	long total_sent;    /* distinct requests sent by all of them */

@@ -195,7 +195,8 @@ enum sx_sim_fault {
  *                     than 1, on logprobs; takes max_completion_tokens;
  *                     usage.completion_tokens_details.reasoning_tokens
  *                     (SX_SIM_REASONING_TOKENS per choice, inside
- *                     completion_tokens)
+ *                     completion_tokens, spent first: a max_completion_tokens
+ *                     they exhaust leaves content "", finish_reason "length")
  *   azure             Azure OpenAI: POST /openai/deployments/NAME/chat/completions
  *                     only, 401 without an api-key header, 404 "Resource not
  *                     found" without ?api-version=

@@ -124,12 +124,32 @@ static int set_seed(struct sx_run_opts *o, const char *arg)
 	return errno || *end || end == arg || *arg == '-' ? -1 : 0;
 }
 
+/*
+ * Request fields an option of their own sets: a --param of them would send
+ * another value than run.json records for the option (and --prob, the cost
+ * caps and the dry run count on), so it is refused with the option to use.
+ */
+static const struct {
+	const char *field, *why;
+} param_owned[] = {
+	{ "temperature", "selfexp sets it itself: pass --temperature instead" },
+	{ "max_tokens", "selfexp sets it itself: pass --max-tokens instead (--max-tokens-field "
+			"names the field)" },
+	{ "max_completion_tokens", "selfexp sets it itself: pass --max-tokens --max-tokens-field "
+				   "max_completion_tokens instead" },
+	{ "n", "selfexp sets it itself: every choice is billed and only --prob sample:N reads "
+	       "them; pass that instead" },
+	{ "logprobs", "selfexp sets it itself: pass --prob logprob instead" },
+	{ "stream", "selfexp reads whole answers, not event streams: leave it out" },
+};
+
 /* --param KEY=JSON: a top-level request field; model and messages are selfexp's. */
 static int set_param(struct sx_run_opts *o, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	struct sx_json *v;
 	char *key;
+	size_t i;
 
 	if (!eq || eq == arg)
 		return -1;
@@ -140,6 +160,12 @@ static int set_param(struct sx_run_opts *o, const char *arg)
 		free(key);
 		return -1;
 	}
+	for (i = 0; i < sizeof(param_owned) / sizeof(param_owned[0]); i++)
+		if (!strcmp(key, param_owned[i].field)) {
+			sx_cli_error("--param '%s': %s", arg, param_owned[i].why);
+			free(key);
+			return -1;
+		}
 	v = sx_json_parse(eq + 1, strlen(eq + 1), NULL);
 	if (!v) {
 		free(key);
@@ -257,23 +283,38 @@ static int set_auth(struct sx_run_opts *o, const char *arg)
 	return 0;
 }
 
-/* An environment variable as a long in [lo, hi]; -1 when absent or not one. */
-static int env_long(const char *name, long lo, long hi, long *out)
+/*
+ * An environment variable as a long in [lo, hi]: 0, 1 when absent (or
+ * empty), -1 (said on stderr, naming it and its value) when it is not one.
+ */
+static int env_long(const char *opt, const char *name, long lo, long hi, long *out)
 {
 	const char *v = getenv(name);
 
-	return v && *v && !sx_parse_long(v, lo, hi, out) ? 0 : -1;
+	if (!v || !*v)
+		return 1;
+	if (!sx_parse_long(v, lo, hi, out))
+		return 0;
+	if (hi > 1000000)
+		sx_cli_error("--shard %s: %s='%s' is not an integer >= %ld", opt, name, v, lo);
+	else
+		sx_cli_error("--shard %s: %s='%s' is not an integer in %ld..%ld", opt, name, v, lo, hi);
+	return -1;
 }
 
 /*
- * --shard i/N, or auto: Slurm's array task (SLURM_ARRAY_TASK_ID minus
- * SLURM_ARRAY_TASK_MIN, of SLURM_ARRAY_TASK_COUNT), or auto/N with N given
- * and the index from JOB_COMPLETION_INDEX (Kubernetes) or Slurm's task.
+ * --shard i/N, or auto: Slurm's array task ((SLURM_ARRAY_TASK_ID minus
+ * SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP, of SLURM_ARRAY_TASK_COUNT),
+ * or auto/N with N given and the index from JOB_COMPLETION_INDEX
+ * (Kubernetes) or Slurm's task. A variable that is set but wrong is an
+ * error naming it, never taken as absent.
  */
 static int set_shard(struct sx_run_opts *o, const char *arg)
 {
-	long i = -1, n = 0, min = 0;
+	long i = -1, n = 0, id = 0, min = 0, step = 1;
 	char *slash = strchr(arg, '/');
+	char from[160] = "";
+	int rc;
 
 	if (slash && !strncmp(arg, "auto/", 5)) {
 		if (sx_parse_long(slash + 1, 1, 1000000, &n))
@@ -289,12 +330,28 @@ static int set_shard(struct sx_run_opts *o, const char *arg)
 		return -1;
 	}
 	if (i < 0) {
-		env_long("SLURM_ARRAY_TASK_MIN", 0, LONG_MAX, &min);
-		if (env_long("JOB_COMPLETION_INDEX", 0, 999999, &i) &&
-		    !env_long("SLURM_ARRAY_TASK_ID", 0, LONG_MAX, &i))
-			i -= min;
-		if (!n)
-			env_long("SLURM_ARRAY_TASK_COUNT", 1, 1000000, &n);
+		rc = env_long(arg, "JOB_COMPLETION_INDEX", 0, 999999, &i);
+		if (rc < 0)
+			return -2;
+		if (!rc) {
+			snprintf(from, sizeof(from), "JOB_COMPLETION_INDEX=%ld", i);
+		} else if (!(rc = env_long(arg, "SLURM_ARRAY_TASK_ID", 0, LONG_MAX / 2, &id))) {
+			if (env_long(arg, "SLURM_ARRAY_TASK_MIN", 0, LONG_MAX / 2, &min) < 0 ||
+			    env_long(arg, "SLURM_ARRAY_TASK_STEP", 1, 1000000, &step) < 0)
+				return -2;
+			snprintf(from, sizeof(from), "SLURM_ARRAY_TASK_ID=%ld, _MIN=%ld, _STEP=%ld",
+				 id, min, step);
+			if (id < min || (id - min) % step) {
+				sx_cli_error("--shard %s: the array task (%s) is not one of the array's "
+					     "tasks", arg, from);
+				return -2;
+			}
+			i = (id - min) / step;
+		} else if (rc < 0) {
+			return -2;
+		}
+		if (!n && (rc = env_long(arg, "SLURM_ARRAY_TASK_COUNT", 1, 1000000, &n)) < 0)
+			return -2;
 		if (i < 0 || !n) {
 			sx_cli_error("--shard %s: no shard in the environment: set "
 				     "SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job "
@@ -303,8 +360,14 @@ static int set_shard(struct sx_run_opts *o, const char *arg)
 			return -1;
 		}
 	}
-	if (i >= n)
+	if (i >= n) {
+		if (from[0]) {
+			sx_cli_error("--shard %s: shard %ld (from %s) is not below the shard count "
+				     "%ld", arg, i, from, n);
+			return -2;
+		}
 		return -1;
+	}
 	o->cfg.shard_index = i;
 	o->cfg.shard_count = n;
 	return 0;
@@ -486,8 +549,9 @@ static const struct opt_row rows[] = {
 	  FUNC(set_shard, "i/N with 0 <= i < N, auto (a Slurm job array) or auto/N"),
 	  RUN_HELP("only the reviews whose id hashes to shard i (0-based) of N,\n"
 		   "stable across machines and orders; auto takes i and N from a\n"
-		   "Slurm job array (SLURM_ARRAY_TASK_ID minus _MIN, of _COUNT),\n"
-		   "auto/N the index from JOB_COMPLETION_INDEX (or the array);\n"
+		   "Slurm job array (SLURM_ARRAY_TASK_ID minus _MIN, over _STEP,\n"
+		   "of _COUNT), auto/N the index from JOB_COMPLETION_INDEX (or\n"
+		   "the array);\n"
 		   "'selfexp merge' joins the shards") },
 	{ "force", NULL, G_IO, RUN, FLAG(cfg.force, 1),
 	  RUN_HELP("replace the run in DIR even when its configuration differs\n"
@@ -594,7 +658,9 @@ static const struct opt_row rows[] = {
 						    "response_format={\"type\":\"json_object\"}"),
 	  RUN_HELP("set a top-level request field to a JSON value (repeatable):\n"
 		   "llama.cpp's grammar, vLLM's guided_*, response_format,\n"
-		   "reasoning_effort, stop...; part of the cache key and run.json") },
+		   "reasoning_effort, stop...; part of the cache key and run.json;\n"
+		   "not the fields options set (temperature, max_tokens,\n"
+		   "max_completion_tokens, n, logprobs) nor stream") },
 	{ "unset", "KEY", G_MODEL, RUN, FUNC(set_unset, "temperature, top_p, max_tokens or seed"),
 	  RUN_HELP("leave out a field selfexp sends: temperature, top_p,\n"
 		   "max_tokens or seed (repeatable)") },
@@ -1471,6 +1537,15 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 			"counted as (0, 0.5), as the paper's parsers did (run.json "
 			"counts.paper_substituted; without --compat paper they are excluded)\n",
 			out->substituted);
+	if (out->answers_unused)
+		fprintf(stderr, "selfexp: %ld of the %ld recorded answers (--answers) answered no "
+			"request of this run: their condition or review text is not one it sends "
+			"(run.json answers[].unused; 'selfexp answers export' shows what a run "
+			"sends)\n", out->answers_unused, out->answers_loaded);
+	if (st->usage_estimated)
+		fprintf(stderr, "selfexp: %ld answers came without usage: their tokens and cost are "
+			"estimated at a token per 4 bytes (run.json counts.usage_estimated)\n",
+			st->usage_estimated);
 	if (st->legacy_hits)
 		fprintf(stderr, "selfexp: %ld answers came from rows an older cache keyed by the host "
 			"'%s' alone, which any port or path of it shares\n", st->legacy_hits,

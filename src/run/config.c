@@ -825,6 +825,8 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	sx_json_add_num(j, "prompt_tokens", (double)st->prompt_tokens);
 	sx_json_add_num(j, "completion_tokens", (double)st->completion_tokens);
 	sx_json_add_num(j, "reasoning_tokens", (double)st->reasoning_tokens);
+	if (st->usage_estimated) /* absent otherwise: run.json as before */
+		sx_json_add_num(j, "usage_estimated", (double)st->usage_estimated);
 	sx_json_add_num(j, "cost_usd", st->cost);
 	if (run->cfg->prob == SX_PROB_SAMPLE) {
 		sx_json_add_str(j, "samples", run->samples_mode == RUN_SAMPLES_SEPARATE ? "separate"
@@ -980,6 +982,7 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 	const char *hashes[SX_COND_COUNT] = { NULL };
 	struct sx_json *o = sx_json_new_object(), *j;
 	char seed[32];
+	size_t i;
 	int c;
 
 	sx_json_add_str(o, "selfexp_version", SX_VERSION);
@@ -1036,7 +1039,15 @@ struct sx_json *run_json(const struct run *run, const struct sx_engine_stats *st
 		sx_json_add_num(b, "discount", cfg->engine.batch_discount);
 		sx_json_add(b, "list", j);
 	}
-	sx_json_add(o, "answers", answers_json(cfg, (const char (*)[SX_SHA256_HEX_LEN + 1])run->answers_sha256));
+	j = sx_json_add(o, "answers", answers_json(cfg, (const char (*)[SX_SHA256_HEX_LEN + 1])run->answers_sha256));
+	for (i = 0; run->answers && i < cfg->nanswers; i++) {
+		/* what each file answered (not in the configuration: it depends on the answers) */
+		size_t n, unused;
+
+		sx_answers_usage(run->answers, i, &n, &unused);
+		sx_json_add_num(sx_json_at(j, i), "answers", (double)n);
+		sx_json_add_num(sx_json_at(j, i), "unused", (double)unused);
+	}
 	j = sx_json_add(o, "config", live_config_json(run, hashes));
 	sx_json_set(sx_json_get(j, "endpoint"), "answers",
 		    answers_json(cfg, (const char (*)[SX_SHA256_HEX_LEN + 1])run->answers_sha256));

@@ -167,6 +167,11 @@ static int load_explanations(struct run *run, struct sx_err *err)
 					  "--explanations' into another --out", cfg->explanations[i],
 					  have, want);
 	}
+	if (cfg->nexplanations) {
+		rc = sx_explanations_restrict(&run->xp, cfg->conditions, err);
+		if (rc)
+			return rc;
+	}
 	run->nmeth = SX_METHOD_COUNT + run->xp.nmethods;
 	run_pairs_init(run);
 	return 0;
@@ -495,6 +500,7 @@ int sx_run(const struct sx_run_config *cfg, struct sx_run_outcome *outcome, stru
 	struct run run;
 	struct sx_engine_stats st;
 	struct sx_engine_config ec;
+	size_t i;
 	int rc, stopped;
 
 	memset(&run, 0, sizeof(run));
@@ -572,9 +578,21 @@ out:
 	outcome->probes_failed = run.probes_failed;
 	outcome->substituted = run.substituted[0] + run.substituted[1];
 	outcome->naive_requests = run.naive;
+	for (i = 0; run.answers && i < cfg->nanswers; i++) {
+		size_t n, unused;
+
+		sx_answers_usage(run.answers, i, &n, &unused);
+		outcome->answers_loaded += (long)n;
+		outcome->answers_unused += (long)unused;
+	}
 	if (run.engine)
 		sx_engine_get_stats(run.engine, &outcome->stats);
-	if (rc == SX_ENET)
+	/*
+	 * exit 3 writes nothing, but a ledger that holds spending (a key
+	 * refused after answers that were paid for) stays: --max-cost counts it
+	 */
+	if (rc == SX_ENET && outcome->stats.prompt_tokens <= 0 &&
+	    outcome->stats.completion_tokens <= 0 && !(outcome->stats.cost > 0))
 		run_ledger_discard(&run.ledger);
 	outcome->processes = run.ledger.processes + 1;
 	outcome->total_sent = run.ledger.before.sent + outcome->stats.sent;

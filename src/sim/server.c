@@ -924,17 +924,27 @@ static int respond_fault(struct sx_sim *s, struct MHD_Connection *c, struct req 
 	}
 }
 
-/* Append choice i of an answer, cut at max_tokens; returns the bytes of content it sent. */
+/*
+ * Append choice i of an answer, cut at max_tokens, of which the choice's
+ * reasoning tokens (*reasoning on entry, what fits of them on return) come
+ * first, as a reasoning model spends them: a cap they exhaust leaves an
+ * empty text. Returns the bytes of content it sent.
+ */
 static size_t add_choice(struct sx_buf *out, const struct chat_req *q, long i,
-			 const struct sx_sim_answer *a)
+			 const struct sx_sim_answer *a, size_t *reasoning)
 {
 	const char *finish = "stop";
-	size_t len = a->text.len;
+	size_t len = a->text.len, cap;
 
 	if (a->truncated)
 		finish = "length";
-	if (q->max_tokens > 0 && ceil4(len) > (size_t)q->max_tokens) {
-		len = (size_t)q->max_tokens * 4;
+	if (q->max_tokens > 0 && *reasoning >= (size_t)q->max_tokens) {
+		*reasoning = (size_t)q->max_tokens;
+		len = 0;
+		finish = "length";
+	} else if (q->max_tokens > 0 &&
+		   ceil4(len) > (cap = (size_t)q->max_tokens - *reasoning)) {
+		len = cap * 4;
 		while (len > 0 && ((unsigned char)a->text.buf[len] & 0xC0) == 0x80)
 			len--;
 		finish = "length";
@@ -960,7 +970,7 @@ static void write_completion(struct sx_sim *s, const struct chat_req *q, uint64_
 	struct sx_sim_answer_opts o = SX_SIM_ANSWER_OPTS_INIT;
 	struct sx_buf store = SX_BUF_INIT;
 	char **tokens = NULL;
-	size_t ntok, talloc = 0, completion_bytes = 0, rlen;
+	size_t ntok, talloc = 0, completion_bytes = 0, rlen, rt = 0;
 	const char *review;
 	enum sx_cond cond;
 	long i;
@@ -997,13 +1007,15 @@ static void write_completion(struct sx_sim *s, const struct chat_req *q, uint64_
 	for (i = 0; i < q->n; i++) {
 		sx_sim_answer_write(s->model, &o, cond, tokens, ntok,
 				    i ? mix64(body_rng + (uint64_t)i) : body_rng, &a);
-		completion_bytes += add_choice(out, q, i, &a);
+		size_t r = s->cfg.dialect == SX_SIM_DIALECT_OPENAI_REASONING
+				   ? SX_SIM_REASONING_TOKENS : 0;
+
+		completion_bytes += add_choice(out, q, i, &a, &r);
+		rt += r;
 	}
 	{
-		size_t pt = ceil4(q->prompt_bytes), ct = ceil4(completion_bytes), rt = 0;
+		size_t pt = ceil4(q->prompt_bytes), ct = ceil4(completion_bytes);
 
-		if (s->cfg.dialect == SX_SIM_DIALECT_OPENAI_REASONING)
-			rt = (size_t)q->n * SX_SIM_REASONING_TOKENS;
 		sx_buf_addf(out, "],\"usage\":{\"prompt_tokens\":%zu,\"completion_tokens\":%zu,"
 				 "\"total_tokens\":%zu", pt, ct + rt, pt + ct + rt);
 		if (rt)

@@ -78,9 +78,10 @@ run = json.load(open(sys.argv[1]))
 c = run["counts"]
 check("run.json counts: recorded = distinct, no cache hit, nothing sent",
       c["recorded"] == c["distinct_requests"] > 0 and c["cache_hits"] == 0 and c["sent"] == 0)
-check("run.json names the answers file and its SHA-256",
-      run["answers"] == [{"path": sys.argv[2], "sha256": sys.argv[3]}] and
-      run["config"]["endpoint"]["answers"] == run["answers"])
+check("run.json names the answers file and its SHA-256 (and what it answered: all of it)",
+      run["answers"] == [{"path": sys.argv[2], "sha256": sys.argv[3],
+                          "answers": sum(1 for l in open(sys.argv[2]) if l.strip()), "unused": 0}] and
+      run["config"]["endpoint"]["answers"] == [{"path": sys.argv[2], "sha256": sys.argv[3]}])
 check("complete", run["complete"] is True)
 PY
 check_exit "the progress line counts recorded answers" 0 "$X" run "${common[@]}" --limit 2 \

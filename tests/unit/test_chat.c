@@ -201,6 +201,62 @@ static void test_decode_refuses(void **state)
 	assert_non_null(strstr(err.msg, "empty"));
 }
 
+/* 200s that hold no answer of the model decode, and sx_chat_withheld says why */
+static void test_withheld(void **state)
+{
+	static const struct {
+		const char *body;
+		enum sx_chat_withheld want;
+	} cases[] = {
+		{ "{\"choices\":[{\"message\":{\"content\":null},\"finish_reason\":\"content_filter\"}]}",
+		  SX_CHAT_FILTERED },
+		{ "{\"choices\":[{\"message\":{},\"finish_reason\":\"content_filter\"}]}",
+		  SX_CHAT_FILTERED },
+		{ "{\"choices\":[{\"message\":{\"content\":\"(1, 0\"},\"finish_reason\":\"content_filter\"}]}",
+		  SX_CHAT_FILTERED },
+		{ "{\"choices\":[{\"message\":{\"content\":\"\"},\"finish_reason\":\"length\"}]}",
+		  SX_CHAT_CUT_EMPTY },
+		{ "{\"choices\":[{\"message\":{\"content\":\" \\n\"},\"finish_reason\":\"length\"}]}",
+		  SX_CHAT_CUT_EMPTY },
+		{ "{\"choices\":[{\"message\":{\"content\":null},\"finish_reason\":\"length\"}]}",
+		  SX_CHAT_CUT_EMPTY },
+		/* a list cut at the cap is the model's answer: parsed for what survives */
+		{ "{\"choices\":[{\"message\":{\"content\":\"(1, 0.9) [('a', 0.\"},\"finish_reason\":\"length\"}]}",
+		  SX_CHAT_ANSWERED },
+		{ "{\"choices\":[{\"message\":{\"content\":\"\"},\"finish_reason\":\"stop\"}]}",
+		  SX_CHAT_ANSWERED },
+		{ "{\"choices\":[{\"message\":{\"content\":\"(1, 0.9)\"}}]}", SX_CHAT_ANSWERED },
+	};
+	struct sx_chat_answer a = SX_CHAT_ANSWER_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(decode(cases[i].body, &a, NULL), 0);
+		assert_int_equal(sx_chat_withheld(&a), cases[i].want);
+		sx_chat_answer_release(&a);
+	}
+	/* a null content is still refused when nothing explains it */
+	assert_int_equal(decode("{\"choices\":[{\"message\":{\"content\":null},\"finish_reason\":\"stop\"}]}",
+				&a, NULL), SX_EINPUT);
+}
+
+static void test_error_is(void **state)
+{
+	static const char quota[] = "{\"error\":{\"message\":\"You exceeded your current quota\","
+				    "\"type\":\"insufficient_quota\",\"code\":\"insufficient_quota\"}}";
+	static const char typed[] = "{\"error\":{\"message\":\"x\",\"type\":\"insufficient_quota\"}}";
+	static const char rate[] = "{\"error\":{\"message\":\"insufficient_quota\","
+				   "\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}";
+
+	(void)state;
+	assert_true(sx_chat_error_is(quota, strlen(quota), "insufficient_quota"));
+	assert_true(sx_chat_error_is(typed, strlen(typed), "insufficient_quota"));
+	assert_false(sx_chat_error_is(rate, strlen(rate), "insufficient_quota"));
+	assert_false(sx_chat_error_is("not json", 8, "insufficient_quota"));
+	assert_false(sx_chat_error_is(NULL, 0, "insufficient_quota"));
+}
+
 static char *emsg(const char *s)
 {
 	return sx_chat_error_message(s, strlen(s));
@@ -315,6 +371,8 @@ int main(void)
 		cmocka_unit_test(test_decode_logprobs),
 		cmocka_unit_test(test_decode_logprobs_bounded),
 		cmocka_unit_test(test_decode_refuses),
+		cmocka_unit_test(test_withheld),
+		cmocka_unit_test(test_error_is),
 		cmocka_unit_test(test_error_message),
 		cmocka_unit_test(test_request_fields),
 		cmocka_unit_test(test_endpoint_fields),
