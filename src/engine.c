@@ -1293,7 +1293,7 @@ static void on_done(struct run *r, struct sx_http_done *d)
 				      "the API at '%s' refused the request: the quota of the key's "
 				      "account is used up (http 429 insufficient_quota%s%s); check "
 				      "the plan and billing of the account, then run the same "
-				      "command again", e->base_url, msg ? ": " : "", msg ? msg : "");
+				      "command again", e->shown_base, msg ? ": " : "", msg ? msg : "");
 		job_reason(j, "http 429: insufficient_quota");
 		job_finish(r, j, SX_RESULT_FAILED);
 		free(msg);

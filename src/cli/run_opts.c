@@ -164,7 +164,7 @@ static int set_param(struct sx_run_opts *o, const char *arg)
 		if (!strcmp(key, param_owned[i].field)) {
 			sx_cli_error("--param '%s': %s", arg, param_owned[i].why);
 			free(key);
-			return -1;
+			return -2; /* said */
 		}
 	v = sx_json_parse(eq + 1, strlen(eq + 1), NULL);
 	if (!v) {

@@ -13,7 +13,7 @@ opts=(--data "$SELFEXP_HOME/data/demo.tsv" --limit 2 --conditions pe --explainer
 	--model sim --no-progress --base-url "$SIM_URL" --cache "$T/c.sqlite")
 while IFS='|' read -r param why; do
 	check_exit "--param $param: exit 2" 2 "$X" run "${opts[@]}" --out "$T/x" --param "$param"
-	check_eq "... the message names it and the way out" "selfexp: --param '$param': $why" "$(head -n 1 "$T/last.err")"
+	check_eq "... one message, naming it and the way out" "selfexp: --param '$param': $why" "$(cat "$T/last.err")"
 done <<'EOF_CASES'
 temperature=0.7|selfexp sets it itself: pass --temperature instead
 max_tokens=5|selfexp sets it itself: pass --max-tokens instead (--max-tokens-field names the field)
