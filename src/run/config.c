@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1124,6 +1125,44 @@ void run_config_fingerprint(const struct run *run, char out[65])
 	sx_json_free(j);
 }
 
+/*
+ * DIR without run.json: a killed run of selfexp leaves its ledger there (and
+ * nothing else), so result files without a ledger are someone else's, which
+ * the run would replace; and DIR must be a directory.
+ */
+static int check_foreign(const struct sx_run_config *cfg, struct sx_err *err)
+{
+	static const char *const written[] = { SX_RUNDIR_SUMMARY_JSON, SX_RUNDIR_RECORDS_JSONL,
+					       "misses.jsonl" };
+	struct sx_buf path = SX_BUF_INIT, found = SX_BUF_INIT;
+	struct stat st;
+	size_t i;
+	int rc = 0;
+
+	if (stat(cfg->out_dir, &st))
+		return 0; /* made by the run */
+	if (!S_ISDIR(st.st_mode))
+		return sx_err_set(err, SX_EINPUT, "--out '%s' is not a directory; choose another "
+				  "--out", cfg->out_dir);
+	sx_buf_addf(&path, "%s/" RUN_LEDGER_FILE, cfg->out_dir);
+	if (!access(path.buf, F_OK))
+		goto out;
+	for (i = 0; i < sizeof(written) / sizeof(written[0]); i++) {
+		sx_buf_reset(&path);
+		sx_buf_addf(&path, "%s/%s", cfg->out_dir, written[i]);
+		if (!access(path.buf, F_OK))
+			sx_buf_addf(&found, "%s%s", found.len ? ", " : "", written[i]);
+	}
+	if (found.len)
+		rc = sx_err_set(err, SX_EINPUT, "'%s' holds %s but no run.json: not a run of "
+				"selfexp, and the run would replace them; choose another --out, or "
+				"pass --force to replace them", cfg->out_dir, found.buf);
+out:
+	sx_buf_release(&path);
+	sx_buf_release(&found);
+	return rc;
+}
+
 int run_check_existing(const struct run *run, struct sx_err *err)
 {
 	const struct sx_run_config *cfg = run->cfg;
@@ -1135,8 +1174,12 @@ int run_check_existing(const struct run *run, struct sx_err *err)
 	int c, rc = 0;
 
 	sx_buf_addf(&path, "%s/" SX_RUNDIR_RUN_JSON, cfg->out_dir);
-	if (cfg->force || cfg->rescore || cfg->dry_run || access(path.buf, F_OK))
+	if (cfg->force || cfg->rescore || cfg->dry_run)
 		goto out;
+	if (access(path.buf, F_OK)) {
+		rc = check_foreign(cfg, err);
+		goto out;
+	}
 	if (sx_rundir_load(&rd, cfg->out_dir, 0, err) ||
 	    sx_run_config_from_json(&old, rd.run, err)) {
 		sx_err_prefix(err, "'%s' holds a run directory that cannot be read back (pass "
