@@ -1301,6 +1301,12 @@ static int check_batch(struct sx_run_opts *o, const char *cmd)
 	const char *clash = NULL;
 	struct sx_buf b = SX_BUF_INIT;
 
+	if (o->batch_dir && e->batch == SX_ENGINE_BATCH_API) {
+		sx_cli_error("%s: --batch and --batch-dir do not go together: --batch sends the "
+			     "batches to the API, --batch-dir only writes their files; leave out one "
+			     "of them", cmd);
+		return SX_EXIT_USAGE;
+	}
 	if (o->batch_dir)
 		e->batch = SX_ENGINE_BATCH_DIR;
 	e->batch_dir = o->batch_dir;

@@ -75,4 +75,8 @@ check_eq "the batch record counts 9 answered, 2 failed" "9 2" "$(python3 -c '
 import json, sys
 e = json.load(open(sys.argv[1]))["batches"][0]; print(e["answered"], e["failed"])' "$T/p/run/batches.json")"
 stop_sim
+check_exit "--batch with --batch-dir: a usage error" 2 "$X" run "${opts[@]}" --out "$T/both" \
+	--base-url "$nowhere" --batch --batch-dir "$T/bothfiles"
+check "... naming both" grep -q "^selfexp: run: --batch and --batch-dir do not go together" "$T/last.err"
+check "... before anything is written" test ! -e "$T/both" -a ! -e "$T/bothfiles"
 done_testing
