@@ -1508,6 +1508,23 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 			printf("estimated cost as batches: %s$%.2f (%.0f %% of the live price; "
 			       "answers within 24 h)\n", upper ? "<= " : "",
 			       cost * cfg->engine.batch_discount, 100.0 * cfg->engine.batch_discount);
+		if (cfg->gen.max_tokens_field &&
+		    !strcmp(cfg->gen.max_tokens_field, "max_completion_tokens")) {
+			/* the completion estimate is the visible answer; hidden reasoning is billed too */
+			if (cfg->gen.omit & SX_GEN_OMIT_MAX_TOKENS)
+				printf("a reasoning model also bills the hidden tokens it thinks in, not "
+				       "in the estimate above, and --unset max_tokens leaves them no "
+				       "cap: there is no upper bound\n");
+			else
+				printf("a reasoning model also bills the hidden tokens it thinks in, not "
+				       "in the estimate above: with every answer at the cap of %ld "
+				       "completion tokens (--max-tokens) it costs at most $%.2f\n",
+				       cfg->gen.max_tokens,
+				       (pt * cfg->engine.price_in +
+					(double)distinct * (double)cfg->gen.max_tokens *
+						(double)(cfg->gen.n > 0 ? cfg->gen.n : 1) *
+						cfg->engine.price_out) / 1e6);
+		}
 		if (cfg->prob == SX_PROB_SAMPLE)
 			printf("--prob sample:%ld: the completion tokens are %ld choices an answer; a "
 			       "server that gives one choice a request (llama.cpp, Ollama) is sent %ld "

@@ -55,4 +55,23 @@ if m and f:
     print(("ok " if abs(float(f.group(1)) - want) < 0.01 else "not ok ") +
           "... the estimate plus twice its prompt tokens (%s, %.2f)" % (f.group(1), want))
 PY
+# A reasoning model bills hidden tokens the completion estimate leaves out: the worst case at the cap.
+check_exit "--dry-run for a reasoning model" 0 "$X" run "${plain[@]/gpt-4o/o3-mini}" --dry-run \
+	--max-tokens 50000
+pyt - "$T/last.out" <<'PY'
+import re, sys
+out = open(sys.argv[1]).read()
+t = [l.split() for l in out.splitlines() if l.startswith("total")][0]
+distinct, prompt = int(t[2].lstrip("<=")), float(t[-2])
+m = re.search(r"with every answer at the cap of 50000 completion tokens \(--max-tokens\) it costs at most \$([0-9.]+)", out)
+print(("ok " if m else "not ok ") + "it gives the worst case of a reasoning model")
+if m:
+    want = (prompt + distinct * 50000) / 1e6
+    print(("ok " if abs(float(m.group(1)) - want) < 0.006 else "not ok ") +
+          "... every distinct request's prompt and 50000 completion tokens (%s, %.4f)" % (m.group(1), want))
+PY
+check_exit "... with --unset max_tokens" 0 "$X" run "${plain[@]/gpt-4o/o3-mini}" --dry-run \
+	--unset max_tokens
+check "... it says there is no upper bound" grep -q "leaves them no cap: there is no upper bound" \
+	"$T/last.out"
 done_testing
