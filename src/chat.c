@@ -412,7 +412,8 @@ int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, str
 {
 	struct sx_json *root = NULL;
 	const struct sx_json *choices, *choice, *msg, *usage;
-	const char *content, *finish;
+	const char *content, *finish, *model;
+	size_t mlen;
 	char *emsg;
 	int rc = SX_EINPUT;
 
@@ -473,6 +474,14 @@ int sx_chat_decode(const char *body, size_t len, struct sx_chat_answer *out, str
 		}
 	}
 	out->finish_reason = finish ? xstrdup(finish) : NULL;
+	model = sx_json_get_str(root, "model");
+	if (model && *model) {
+		mlen = strnlen(model, SX_CHAT_MODEL_MAX + 1);
+		if (mlen > SX_CHAT_MODEL_MAX) /* cut, on a UTF-8 character's first byte */
+			for (mlen = SX_CHAT_MODEL_MAX; mlen && ((unsigned char)model[mlen] & 0xC0) == 0x80;)
+				mlen--;
+		out->model = xstrndup(model, mlen);
+	}
 	usage = sx_json_get(root, "usage");
 	if (sx_json_get_long(usage, "prompt_tokens", 0, 1L << 40, &out->prompt_tokens))
 		out->prompt_tokens = -1;
@@ -508,6 +517,7 @@ void sx_chat_answer_release(struct sx_chat_answer *a)
 		return;
 	free(a->content);
 	free(a->finish_reason);
+	free(a->model);
 	free(a->label_tokens);
 	while (a->nchoices)
 		free(a->choices[--a->nchoices]);
@@ -520,6 +530,7 @@ void sx_chat_answer_copy(struct sx_chat_answer *dst, const struct sx_chat_answer
 	*dst = *src;
 	dst->content = src->content ? xstrdup(src->content) : NULL;
 	dst->finish_reason = src->finish_reason ? xstrdup(src->finish_reason) : NULL;
+	dst->model = src->model ? xstrdup(src->model) : NULL;
 	dst->label_tokens = NULL;
 	if (src->nlabel_tokens) {
 		dst->label_tokens = xcalloc(src->nlabel_tokens, sizeof(*dst->label_tokens));

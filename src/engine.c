@@ -665,11 +665,35 @@ static void job_reason(struct job *j, const char *fmt, ...)
 	j->reason = xstrdup(buf);
 }
 
+/* Count the model answer a says answered it (sx_engine_stats.served). */
+static void count_served(struct sx_engine_stats *st, const struct sx_chat_answer *a)
+{
+	size_t i;
+
+	if (!a->model) {
+		st->served_unnamed++;
+		return;
+	}
+	for (i = 0; i < st->nserved && strcmp(st->served[i].name, a->model); i++)
+		;
+	if (i == st->nserved) {
+		if (i == SX_ENGINE_SERVED_MAX) {
+			st->served_other++;
+			return;
+		}
+		snprintf(st->served[i].name, sizeof(st->served[i].name), "%s", a->model);
+		st->nserved++;
+	}
+	st->served[i].answers++;
+}
+
 static void job_finish(struct run *r, struct job *j, enum sx_result_status st)
 {
 	j->state = JOB_DONE;
 	j->status = st;
 	r->done++;
+	if (st == SX_RESULT_OK && !j->recorded)
+		count_served(&r->e->stats, &j->answer);
 	if (st == SX_RESULT_FAILED) {
 		r->e->stats.failed++;
 		r->errors++;

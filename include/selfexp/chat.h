@@ -69,6 +69,8 @@ struct sx_chat_label_token {
 struct sx_chat_answer {
 	char *content;       /* owned; choices[0].message.content, may contain any bytes but NUL */
 	char *finish_reason; /* owned; may be NULL */
+	char *model;         /* owned; the model the answer says answered (its "model", at most
+			      * SX_CHAT_MODEL_MAX bytes); NULL when it names none */
 	long prompt_tokens;  /* from usage, -1 when absent */
 	long completion_tokens;
 	/*
@@ -100,8 +102,10 @@ struct sx_chat_answer {
 	size_t nchoices;
 };
 
+#define SX_CHAT_MODEL_MAX 96
 #define SX_CHAT_ANSWER_INIT { \
-	.content = NULL, .finish_reason = NULL, .prompt_tokens = -1, .completion_tokens = -1, \
+	.content = NULL, .finish_reason = NULL, .model = NULL, .prompt_tokens = -1, \
+	.completion_tokens = -1, \
 	.reasoning_tokens = -1, \
 	.logprob_0 = NAN, .logprob_1 = NAN, .label_tokens = NULL, .nlabel_tokens = 0, \
 	.choices = NULL, .nchoices = 0, \

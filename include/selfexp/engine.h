@@ -161,6 +161,8 @@ struct sx_result {
 	double latency_ms;            /* of the successful attempt (or as cached) */
 };
 
+#define SX_ENGINE_SERVED_MAX 8
+
 struct sx_engine_stats {
 	long requests;       /* results asked for */
 	long unique;         /* distinct request bodies */
@@ -183,6 +185,20 @@ struct sx_engine_stats {
 			      * tokens, and completion tokens with the reasoning tokens in
 			      * them (added when a server counts them apart, i.e. reports
 			      * more reasoning than completion tokens) */
+	/*
+	 * The models the answers taken (from the network, the cache or a batch;
+	 * not recorded answers) say answered them ("model"), the first
+	 * SX_ENGINE_SERVED_MAX names in the order first seen, with how many
+	 * answers each; answers naming another are served_other, those naming
+	 * none served_unnamed. A gateway that falls back to another model, or an
+	 * API's snapshot ("gpt-4o-2024-08-06" for "gpt-4o"), shows here.
+	 */
+	struct sx_engine_served {
+		char name[SX_CHAT_MODEL_MAX + 1];
+		long answers;
+	} served[SX_ENGINE_SERVED_MAX];
+	size_t nserved;
+	long served_other, served_unnamed;
 };
 
 struct sx_engine;

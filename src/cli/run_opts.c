@@ -1448,6 +1448,49 @@ static void report_failures(const struct sx_run_config *cfg, const struct sx_run
 			: "a partial run that had answers for more requests");
 }
 
+/*
+ * Whether served names the model asked for: the name itself, a dated
+ * snapshot of it ("gpt-4o-2024-08-06", "gpt-3.5-turbo-0125") or a tag of it
+ * (Ollama's "llama3:latest").
+ */
+static int same_model(const char *asked, const char *served)
+{
+	size_t n = strlen(asked);
+
+	if (strncmp(asked, served, n))
+		return 0;
+	return !served[n] || served[n] == ':' ||
+	       (served[n] == '-' && served[n + 1] >= '0' && served[n + 1] <= '9');
+}
+
+/* A line on stderr when answers name another model than the one asked for. */
+static void served_note(const char *asked, const struct sx_engine_stats *st)
+{
+	struct sx_buf b = SX_BUF_INIT;
+	long total = st->served_other, other = st->served_other;
+	size_t i, k;
+
+	for (i = 0; i < st->nserved; i++) {
+		const char *name = st->served[i].name;
+
+		total += st->served[i].answers;
+		if (same_model(asked, name))
+			continue;
+		other += st->served[i].answers;
+		sx_buf_adds(&b, b.len ? ", '" : "'");
+		for (k = 0; name[k]; k++) /* a server's text on a terminal: printable ASCII only */
+			sx_buf_addch(&b, name[k] >= 0x20 && name[k] < 0x7f ? name[k] : '?');
+		sx_buf_addf(&b, "' (%ld)", st->served[i].answers);
+	}
+	if (st->served_other)
+		sx_buf_addf(&b, "%s%ld naming still others", b.len ? ", and " : "", st->served_other);
+	if (other)
+		fprintf(stderr, "selfexp: %ld of the %ld answers name another model than '%s': %s "
+			"(run.json counts.models_served); the server or a gateway may have answered "
+			"with another model\n", other, total, asked, b.buf);
+	sx_buf_release(&b);
+}
+
 int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_outcome *out,
 		  const struct sx_err *err)
 {
@@ -1565,6 +1608,7 @@ int sx_run_report(const struct sx_run_config *cfg, int rc, const struct sx_run_o
 			"request of this run: their condition or review text is not one it sends "
 			"(run.json answers[].unused; 'selfexp answers export' shows what a run "
 			"sends)\n", out->answers_unused, out->answers_loaded);
+	served_note(cfg->gen.model, st);
 	if (st->usage_estimated)
 		fprintf(stderr, "selfexp: %ld answers came without usage: their tokens and cost are "
 			"estimated at a token per 4 bytes (run.json counts.usage_estimated)\n",

@@ -829,6 +829,18 @@ static struct sx_json *counts_json(const struct run *run, const struct sx_engine
 	if (st->usage_estimated) /* absent otherwise: run.json as before */
 		sx_json_add_num(j, "usage_estimated", (double)st->usage_estimated);
 	sx_json_add_num(j, "cost_usd", st->cost);
+	if (st->nserved) {
+		/* the "model" the answers name: an API's snapshot, or a gateway's other model */
+		struct sx_json *m = sx_json_add(j, "models_served", sx_json_new_object());
+		size_t i;
+
+		for (i = 0; i < st->nserved; i++)
+			sx_json_add_num(m, st->served[i].name, (double)st->served[i].answers);
+	}
+	if (st->served_other)
+		sx_json_add_num(j, "models_served_other", (double)st->served_other);
+	if (st->served_unnamed)
+		sx_json_add_num(j, "models_unnamed", (double)st->served_unnamed);
 	if (run->cfg->prob == SX_PROB_SAMPLE) {
 		sx_json_add_str(j, "samples", run->samples_mode == RUN_SAMPLES_SEPARATE ? "separate"
 					      : run->samples_mode == RUN_SAMPLES_NATIVE ? "n" : "unknown");

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""A gateway that strips "usage" from the answers, for tests/cli/t0976-no-usage.sh.
+"""A gateway that strips "usage" from the answers, for tests/cli/t0976-no-usage.sh,
+or (with MODEL) names another model in them, for t0958-models-served.sh.
 
-    python3 nousage.py LOGFILE UPSTREAM
+    python3 nousage.py LOGFILE UPSTREAM [MODEL]
 
 listens on a free loopback port (threaded), prints its root URL
 (http://127.0.0.1:PORT) on stdout, and passes POST /v1/chat/completions on to
 UPSTREAM (the sim's base URL, http://127.0.0.1:PORT/v1), answering with the
 upstream's answer less its "usage" object (some gateways and proxies do so;
-the provider behind them bills all the same). Every request is appended to
+the provider behind them bills all the same). With MODEL, the answer keeps its
+usage and says "model": MODEL instead (a gateway that fell back to another
+model); MODEL "-" leaves "model" out. Every request is appended to
 LOGFILE as one line "sent". Stops on SIGTERM.
 """
 import json
@@ -20,7 +23,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 LOCK = threading.Lock()
-LOG_PATH = UPSTREAM = None
+LOG_PATH = UPSTREAM = MODEL = None
 
 
 class Server(socketserver.ThreadingMixIn, HTTPServer):
@@ -48,7 +51,12 @@ class Handler(BaseHTTPRequestHandler):
             status, out = e.code, e.read()
         if status == 200:
             o = json.loads(out)
-            o.pop("usage", None)
+            if MODEL is None:
+                o.pop("usage", None)
+            elif MODEL == "-":
+                o.pop("model", None)
+            else:
+                o["model"] = MODEL
             out = json.dumps(o).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -58,8 +66,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global LOG_PATH, UPSTREAM
+    global LOG_PATH, UPSTREAM, MODEL
     LOG_PATH, UPSTREAM = sys.argv[1], sys.argv[2].rstrip("/")
+    MODEL = sys.argv[3] if len(sys.argv) > 3 else None
     srv = Server(("127.0.0.1", 0), Handler)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     print("http://127.0.0.1:%d" % srv.server_address[1], flush=True)

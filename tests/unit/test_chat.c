@@ -99,7 +99,36 @@ static void test_decode_ok(void **state)
 	assert_null(a.finish_reason);
 	assert_int_equal(a.prompt_tokens, -1);
 	assert_int_equal(a.completion_tokens, -1);
+	assert_null(a.model);
 	sx_chat_answer_release(&a);
+}
+
+/* The "model" an answer names: kept, capped at SX_CHAT_MODEL_MAX bytes on a character boundary. */
+static void test_decode_model(void **state)
+{
+	struct sx_chat_answer a = SX_CHAT_ANSWER_INIT;
+	struct sx_buf b = SX_BUF_INIT;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(decode("{\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"message\":"
+				"{\"content\":\"x\"}}]}", &a, NULL), 0);
+	assert_string_equal(a.model, "gpt-4o-2024-08-06");
+	sx_chat_answer_release(&a);
+	assert_int_equal(decode("{\"model\":\"\",\"choices\":[{\"message\":{\"content\":\"x\"}}]}",
+				&a, NULL), 0);
+	assert_null(a.model);
+	sx_chat_answer_release(&a);
+	/* 95 ASCII bytes and a 2-byte character across the cap: the character is left out */
+	sx_buf_adds(&b, "{\"model\":\"");
+	for (i = 0; i < SX_CHAT_MODEL_MAX - 1; i++)
+		sx_buf_addch(&b, 'm');
+	sx_buf_adds(&b, "\u00e9tail\",\"choices\":[{\"message\":{\"content\":\"x\"}}]}");
+	assert_int_equal(sx_chat_decode(b.buf, b.len, &a, NULL), 0);
+	assert_int_equal(strlen(a.model), SX_CHAT_MODEL_MAX - 1);
+	assert_true(a.model[SX_CHAT_MODEL_MAX - 2] == 'm');
+	sx_chat_answer_release(&a);
+	sx_buf_release(&b);
 }
 
 static void test_decode_logprobs(void **state)
@@ -368,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_request_body),
 		cmocka_unit_test(test_request_canonical),
 		cmocka_unit_test(test_decode_ok),
+		cmocka_unit_test(test_decode_model),
 		cmocka_unit_test(test_decode_logprobs),
 		cmocka_unit_test(test_decode_logprobs_bounded),
 		cmocka_unit_test(test_decode_refuses),
