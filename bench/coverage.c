@@ -634,7 +634,7 @@ static int vs_interval(const double *v, size_t m, double mean, size_t B3, uint64
 	struct sx_rng *g = sx_rng_new(seed);
 	struct pair p[VS_B1];
 	struct vs_g f;
-	double *x = xmalloc(m * sizeof(*x)), *d = xmalloc(B3 * sizeof(*d)), fit[VS_B1], gm, extra[4];
+	double *x = xmalloc(m * sizeof(*x)), *d = xmalloc(B3 * sizeof(*d)), fit[VS_B1], gm, extra[4], span;
 	size_t b, c, i, j = 0, h = VS_SPAN / 2;
 	int ret = 0;
 
@@ -678,13 +678,18 @@ static int vs_interval(const double *v, size_t m, double mean, size_t B3, uint64
 		vu = suu > 0 ? sul / suu : 0;
 		fit[b] = exp(sl + vu * (p[b].u - su));
 	}
-	/* the grid: distinct u, g by the trapezoid rule on 1/s */
+	/* the grid: distinct u, g by the trapezoid rule on 1/s; resamples holding the same values
+	 * in another order have means that differ by rounding only, so u within 1e-12 of the
+	 * span of the previous grid point (or not moving g) is the same point */
 	f.k = 0;
+	span = p[VS_B1 - 1].u - p[0].u;
 	for (b = 0; b < VS_B1; b++) {
-		if (f.k && !(p[b].u > f.u[f.k - 1]))
+		double gb = f.k ? f.g[f.k - 1] + (p[b].u - f.u[f.k - 1]) * (1 / fit[b] + 1 / fit[j]) / 2 : 0;
+
+		if (f.k && (!(p[b].u - f.u[f.k - 1] > 1e-12 * span) || !(gb > f.g[f.k - 1])))
 			continue;
 		f.u[f.k] = p[b].u;
-		f.g[f.k] = f.k ? f.g[f.k - 1] + (p[b].u - f.u[f.k - 1]) * (1 / fit[b] + 1 / fit[j]) / 2 : 0;
+		f.g[f.k] = gb;
 		j = b;
 		f.k++;
 	}
@@ -905,8 +910,8 @@ enum { V_STUD, V_VS, V_EL, V_EL_BART, V_EL_BOOT, NVEL };
  * (el_boot_crit, on the library's resamples) critical values, on the samples
  * of the candidates table; then the CPU time of an aggregate of each (this
  * thread's, mean over the row's samples). Exits 1 when g is not increasing or
- * does not invert (vs_check above 1e-9) or an EL end misses its critical value
- * (above 1e-6). COVERAGE_SHOW=K also prints every interval of the first K
+ * does not invert (vs_check above 1e-9), when a sample gets no variance-stabilised
+ * interval, or when an EL end misses its critical value (above 1e-6). COVERAGE_SHOW=K also prints every interval of the first K
  * samples of each row, with Student's t interval.
  */
 static void vs_el_table(size_t R, size_t B, uint64_t seed)
@@ -1016,13 +1021,18 @@ static void vs_el_table(size_t R, size_t B, uint64_t seed)
 		}
 	}
 	printf("\nLargest round-trip error of the variance-stabilising g (relative to its grid's span): "
-	       "%.1e; largest relative miss of an empirical likelihood end: %.1e; samples skipped "
-	       "(an inner sd of 0): %zu.\n", vs_err, el_err, skipped);
+	       "%.1e; largest relative miss of an empirical likelihood end: %.1e; samples without a "
+	       "variance-stabilised interval: %zu.\n", vs_err, el_err, skipped);
 	free(x);
 	fflush(stdout);
 	if (!(vs_err < 1e-9)) {
 		fprintf(stderr, "coverage: the variance-stabilising g is not increasing or does not invert "
 			"(error %g)\n", vs_err);
+		exit(1);
+	}
+	if (skipped) {
+		fprintf(stderr, "coverage: %zu samples got no variance-stabilised interval (an inner sd of 0 "
+			"or a grid of one point)\n", skipped);
 		exit(1);
 	}
 	if (!(el_err < 1e-6)) {
