@@ -540,7 +540,9 @@ static void candidates_table(size_t R, size_t B, uint64_t seed)
  */
 #define VS_B1 100
 #define VS_B2 25
-#define VS_SPAN 33
+#ifndef VS_SPAN
+#define VS_SPAN 33 /* -DVS_SPAN=K (odd, at most VS_B1) tries another span */
+#endif
 
 struct vs_g {
 	size_t k;         /* grid points */
