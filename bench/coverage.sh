@@ -6,7 +6,10 @@
 # intervals, for n = 10, 30, 100 (ECE: 30, 100, 300); and candidates for the
 # skewed mean computed in the benchmark itself (Hall's transformation
 # bootstrap-t, Hall's transformation with the normal quantile, the symmetric,
-# fast double and double bootstrap-t) on the normal, exponential and lognormal rows.
+# fast double and double bootstrap-t, Cornish-Fisher) on the normal, exponential and
+# lognormal rows; then, on the same samples, the variance-stabilised bootstrap-t
+# (B1 = 100, B2 = 25, B3 = B) and empirical likelihood (chi-squared, Bartlett-corrected,
+# bootstrap-calibrated), with the CPU time of an aggregate of each.
 # Builds bench/coverage.c against the library of `make` (build/default), runs
 # it and appends the tables to BENCHMARKS.md with the command and the machine.
 # Never part of `make check`.
@@ -19,6 +22,8 @@
 # COVERAGE_POP=none skips them; COVERAGE_POP_ONLY=1 prints only their table.
 # COVERAGE_INNER=C adds the double bootstrap-t with C inner resamples per outer
 # one (n = 10 and 30 only; it costs about C + 1 times the bootstrap-t).
+# COVERAGE_VSEL_ONLY=1 prints only the variance-stabilised and empirical likelihood
+# table; COVERAGE_SHOW=K adds every interval of its first K samples a row (stderr).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${1:-2000} B=${2:-1000} SEED=${3:-1}
