@@ -830,7 +830,7 @@ static int take_lines(struct sx_batchapi *b, struct sx_batch_entry *e, const cha
 		if (llen && llen <= SX_BATCH_MAX_LINE &&
 		    !sx_batchapi_parse_output(p, llen, &l, NULL)) {
 			if (sx_strmap_get(keys, l.custom_id, strlen(l.custom_id), &idx) &&
-			    !reqs[idx].answered) {
+			    !reqs[idx].answered && !reqs[idx].final) {
 				if (l.ok) {
 					char why[REASON_MAX] = "";
 					long pt = -1, ct = -1;
@@ -853,6 +853,7 @@ static int take_lines(struct sx_batchapi *b, struct sx_batch_entry *e, const cha
 							    (double)(ct > 0 ? ct : 0) * b->cfg.price_out) / 1e6;
 					} else {
 						req_reason(&reqs[idx], why);
+						reqs[idx].final = rc == SX_EFAIL;
 						e->failed++;
 					}
 				} else {
@@ -1174,7 +1175,7 @@ static int submit(struct sx_batchapi *b, struct sx_batch_req *reqs, size_t n, co
 	int rc = 0;
 
 	for (i = 0; i < n && !rc; i++) {
-		if (reqs[i].answered)
+		if (reqs[i].answered || reqs[i].final)
 			continue;
 		sx_buf_reset(&line);
 		sx_batchapi_request_line(reqs[i].key, reqs[i].body, reqs[i].len, &line);
@@ -1265,7 +1266,7 @@ int sx_batchapi_run(struct sx_batchapi *b, struct sx_batch_req *reqs, size_t n, 
 			break;
 		}
 		for (i = 0, left = 0; i < n; i++)
-			left += !reqs[i].answered;
+			left += !reqs[i].answered && !reqs[i].final;
 		if (!left)
 			break;
 		round = last_round(b, stage) + 1;
@@ -1274,7 +1275,7 @@ int sx_batchapi_run(struct sx_batchapi *b, struct sx_batch_req *reqs, size_t n, 
 			for (i = 0; i < n; i++) {
 				char why[REASON_MAX];
 
-				if (reqs[i].answered)
+				if (reqs[i].answered || reqs[i].final)
 					continue;
 				snprintf(why, sizeof(why), "after %ld batch round%s: %s", round - 1,
 					 round == 2 ? "" : "s",

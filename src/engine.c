@@ -1159,7 +1159,7 @@ static int unsupported_field(struct run *r, struct job *j, const struct sx_http_
  * gives no usage (a gateway that strips it) still bills: its tokens are
  * estimated, so that the spend reported and --max-cost see them.
  */
-static void account_answer(struct sx_engine *e, struct job *j)
+static void estimate_usage(struct sx_engine *e, struct job *j)
 {
 	int estimated = 0;
 
@@ -1176,6 +1176,11 @@ static void account_answer(struct sx_engine *e, struct job *j)
 		estimated = 1;
 	}
 	e->stats.usage_estimated += estimated;
+}
+
+static void account_answer(struct sx_engine *e, struct job *j)
+{
+	estimate_usage(e, j);
 	if (j->answer.prompt_tokens > 0)
 		e->stats.prompt_tokens += j->answer.prompt_tokens;
 	if (j->answer.completion_tokens > 0 || j->answer.reasoning_tokens > 0)
@@ -1541,10 +1546,11 @@ static int batch_answer(void *ctx, size_t req, const char *body, size_t len, lon
 		return SX_EINPUT;
 	}
 	if (sx_chat_withheld(&j->answer)) {
+		/* another round would get the same: failed for good */
 		withheld_reason(j);
 		snprintf(why, whylen, "%s", j->reason);
 		sx_chat_answer_release(&j->answer);
-		return SX_EINPUT;
+		return SX_EFAIL;
 	}
 	if (e->cache) {
 		struct sx_cache_entry ce = SX_CACHE_ENTRY_INIT;

@@ -137,13 +137,17 @@ struct sx_batch_req {
 	const char *body; /* borrowed */
 	size_t len;
 	int answered;     /* set by sx_batchapi_run */
+	int final;        /* set by sx_batchapi_run: failed for good (the answer function said
+			   * SX_EFAIL), not sent again */
 	char *reason;     /* owned; why not, when not answered */
 };
 
 /*
  * The engine's side: an answer arrived for key (a request of the current
  * call). Return 0 when it was taken (decoded and stored), else a negative
- * code with why[] set (a malformed answer: the line counts as failed);
+ * code with why[] set (a malformed answer: the line counts as failed and
+ * goes out again in the next round); SX_EFAIL: failed for good, another round
+ * would get the same (a content filter's empty answer), not sent again;
  * SX_EIO stops everything. *ptok, *ctok get its usage (-1 unknown).
  */
 typedef int (*sx_batchapi_answer_fn)(void *ctx, size_t req, const char *body, size_t len,
