@@ -265,6 +265,34 @@ static int run_partial(const struct sx_rundir *rd, long *failed, long *skipped)
 	}
 }
 
+/* Names read of a run's counts.models_served (the engine records at most 8). */
+#define SERVED_NAMES_MAX 16
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names of run.json counts.models_served into out[SX_COMPARE_MODELS_MAX] (see compare.h). */
+static void served_models(const struct sx_rundir *rd, char *out)
+{
+	const struct sx_json *m = sx_json_get(sx_json_get(rd->run, "counts"), "models_served"), *c;
+	const char *names[SERVED_NAMES_MAX];
+	struct sx_buf b = SX_BUF_INIT;
+	size_t n = 0, i, k;
+
+	for (c = sx_json_child(m); c && n < SERVED_NAMES_MAX; c = sx_json_next(c))
+		names[n++] = sx_json_key(c);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; i < n; i++) {
+		sx_buf_adds(&b, i ? ", " : "");
+		for (k = 0; names[i][k]; k++)
+			sx_buf_addch(&b, names[i][k] >= 0x20 && names[i][k] < 0x7f ? names[i][k] : '?');
+	}
+	snprintf(out, SX_COMPARE_MODELS_MAX, "%s", b.buf);
+	sx_buf_release(&b);
+}
+
 /* The records that carry a review's answer (not the explainers' own). */
 static int is_answer_record(const char *method)
 {
@@ -523,6 +551,11 @@ int sx_compare_runs(const struct sx_rundir *base, const struct sx_rundir *cur,
 	cn = sx_json_get(cur->run, "conditions");
 	res->base_partial = run_partial(base, &res->base_failed, &res->base_skipped);
 	res->new_partial = run_partial(cur, &res->new_failed, &res->new_skipped);
+	served_models(base, res->base_models);
+	served_models(cur, res->new_models);
+	if (!res->base_models[0] || !res->new_models[0] ||
+	    !strcmp(res->base_models, res->new_models))
+		res->base_models[0] = res->new_models[0] = '\0';
 	res->base_reviews = count_ids(base);
 	res->new_reviews = count_ids(cur);
 	rc = check_same_texts(base, cur, err);
@@ -773,6 +806,14 @@ void sx_compare_markdown(const struct sx_compare_result *res, struct sx_buf *out
 			    res->base_partial == SX_COMPARE_NOT_KNOWN &&
 			    res->new_partial == SX_COMPARE_NOT_KNOWN ? "base and the new"
 			    : res->new_partial == SX_COMPARE_NOT_KNOWN ? "new" : "base");
+	if (res->base_models[0]) {
+		sx_buf_adds(out, "**The runs' answers name different models** (base: ");
+		sx_buf_add_html(out, res->base_models, strlen(res->base_models));
+		sx_buf_adds(out, "; new: ");
+		sx_buf_add_html(out, res->new_models, strlen(res->new_models));
+		sx_buf_adds(out, "; run.json counts.models_served): a change may be the model's, not "
+				 "the prompt's.\n\n");
+	}
 	for (i = 0; i < res->n; i++)
 		verdict_line(out, &res->rows[i], res->alpha);
 	sx_buf_adds(out, "\n");

@@ -66,6 +66,8 @@ struct sx_compare_row {
 	int lost;               /* defined in base, undefined for every review of new: regressed */
 };
 
+#define SX_COMPARE_MODELS_MAX 256
+
 struct sx_compare_result {
 	struct sx_compare_row *rows; /* owned */
 	size_t n;
@@ -77,6 +79,13 @@ struct sx_compare_result {
 	int base_partial, new_partial; /* 0, SX_COMPARE_PARTIAL or SX_COMPARE_NOT_KNOWN */
 	long base_failed, new_failed;  /* its failures.requests (-1 when it has none) */
 	long base_skipped, new_skipped; /* its counts.skipped: not sent, a cap reached (-1: none) */
+	/*
+	 * The models the runs' answers name (run.json counts.models_served:
+	 * sorted, ", "-joined, printable ASCII, cut at SX_COMPARE_MODELS_MAX),
+	 * set only when both runs name some and they differ: an API's new
+	 * snapshot, or a gateway's fallback, changes the answers as a prompt does.
+	 */
+	char base_models[SX_COMPARE_MODELS_MAX], new_models[SX_COMPARE_MODELS_MAX];
 };
 
 /* A run that is not known to be complete: run.json "complete": false, or no "complete" (damaged). */

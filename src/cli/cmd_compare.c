@@ -61,6 +61,9 @@ static const char usage[] =
 	"compared over the answers it got, and said so on stderr and in --markdown.\n"
 	"So is a run whose run.json has no \"complete\" (every selfexp writes it: a\n"
 	"damaged file), which is not known to be complete: exit 5 as for a partial run.\n"
+	"Runs whose answers name different models (run.json counts.models_served: an\n"
+	"API's new snapshot, a gateway's fallback) are compared all the same, and said\n"
+	"so on stderr and in --markdown: a change may be the model's, not the prompt's.\n"
 	"\n"
 	"exit status: 0 nothing regressed, 4 something regressed, 5 nothing\n"
 	"  regressed but a run is partial, 2 usage error or\n"
@@ -175,6 +178,10 @@ int cmd_compare(int argc, char **argv)
 		fprintf(stderr, "selfexp: compare: only %zu review ids in common (base %zu, new %zu); "
 				"the others are not compared\n",
 			res.common, res.base_reviews, res.new_reviews);
+	if (res.base_models[0])
+		sx_cli_error("compare: the runs' answers name different models (base: %s; new: %s; "
+			     "run.json counts.models_served): a change may be the model's, not the "
+			     "prompt's", res.base_models, res.new_models);
 	if (res.base_partial)
 		partial_note(argv[optind], res.base_partial, res.base_failed, res.base_skipped);
 	if (res.new_partial)

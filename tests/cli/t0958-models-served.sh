@@ -40,5 +40,18 @@ start_pyserver nousage "$SIM_URL" -
 check_exit "answers that name no model" 0 "$X" run "${opts[@]}" --model gpt-4o \
 	--base-url "$PYSERVER_URL/v1" --out "$T/d" --cache "$T/d.sqlite"
 check_eq "... are counted as unnamed" '[null, 3]' "$(served "$T/d/run.json")"
+
+# compare says when the runs' answers name different models (the verdicts do not change)
+check_exit "compare of two runs answered by different models" 0 "$X" compare "$T/b" "$T/c" \
+	--markdown "$T/bc.md"
+check_eq "... says so on stderr" \
+	"selfexp: compare: the runs' answers name different models (base: gpt-4o-2024-08-06; new: gpt-4o-mini?[2J; run.json counts.models_served): a change may be the model's, not the prompt's" \
+	"$(grep "name different models" "$T/last.err")"
+check "... and in the Markdown" grep -qF "**The runs' answers name different models** (base: gpt-4o-2024-08-06; new: gpt-4o-mini?[2J;" "$T/bc.md"
+check_exit "compare of two runs answered by the same model" 0 "$X" compare "$T/a" "$T/a2" \
+	--markdown "$T/aa.md"
+check "... says nothing of it" test -z "$(grep -h "different models" "$T/last.err" "$T/aa.md")"
+check_exit "compare with a run that names no model (counted as unnamed)" 0 "$X" compare "$T/a" "$T/d"
+check "... says nothing of it either" test -z "$(grep "different models" "$T/last.err")"
 stop_sim
 done_testing
