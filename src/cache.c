@@ -1481,6 +1481,16 @@ static int import_line(struct sx_cache *c, const char *text, size_t len,
 	}
 	if ((rc = sx_chat_decode(resptext, strlen(resptext), &ans, err)))
 		goto out;
+	if (sx_chat_withheld(&ans) != SX_CHAT_ANSWERED) {
+		/* not an answer (runs never cache one): it must not replace one the cache holds */
+		rc = sx_err_set(err, SX_EINPUT,
+				"response has no answer: %s (finish_reason \"%s\"); runs never cache "
+				"one: drop the line",
+				sx_chat_withheld(&ans) == SX_CHAT_FILTERED ? "the content filter withheld it"
+									    : "no text",
+				ans.finish_reason ? ans.finish_reason : "");
+		goto out;
+	}
 	sx_cache_key(endpoint ? endpoint : host, canon.buf, canon.len, key);
 	if ((rc = row_exists(c, key, &exists, err)))
 		goto out;
