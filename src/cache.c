@@ -1481,6 +1481,16 @@ static int import_line(struct sx_cache *c, const char *text, size_t len,
 	}
 	if ((rc = sx_chat_decode(resptext, strlen(resptext), &ans, err)))
 		goto out;
+	if (sx_chat_withheld(&ans) != SX_CHAT_ANSWERED) {
+		/* not an answer (runs never cache one): it must not replace one the cache holds */
+		rc = sx_err_set(err, SX_EINPUT,
+				"response has no answer: %s (finish_reason \"%s\"); runs never cache "
+				"one: drop the line",
+				sx_chat_withheld(&ans) == SX_CHAT_FILTERED ? "the content filter withheld it"
+									    : "no text",
+				ans.finish_reason ? ans.finish_reason : "");
+		goto out;
+	}
 	sx_cache_key(endpoint ? endpoint : host, canon.buf, canon.len, key);
 	if ((rc = row_exists(c, key, &exists, err)))
 		goto out;
@@ -1757,6 +1767,7 @@ int sx_cache_compact(const char *path, struct sx_cache_compact_stats *cs, struct
 	struct sx_cache *c = NULL, *n = NULL;
 	struct sx_cache_stats before, after;
 	struct sx_buf tmp = SX_BUF_INIT, dir = SX_BUF_INIT;
+	struct stat old_st;
 	sqlite3_stmt *st = NULL;
 	void *dict = NULL;
 	size_t dlen = 0;
@@ -1770,6 +1781,10 @@ int sx_cache_compact(const char *path, struct sx_cache_compact_stats *cs, struct
 	 */
 	if ((rc = open_cache(path, 0, 1, &c, err)))
 		return rc;
+	if (stat(path, &old_st)) {
+		rc = sx_err_set(err, SX_EIO, "cannot stat cache '%s': %s", path, strerror(errno));
+		goto out;
+	}
 	if ((rc = sx_cache_stats(c, &before, err)) || (rc = sample_dict(c, &dict, &dlen, err)))
 		goto out;
 	cs->rows = before.rows;
@@ -1835,6 +1850,12 @@ int sx_cache_compact(const char *path, struct sx_cache_compact_stats *cs, struct
 		goto out;
 	sx_cache_close(n);
 	n = NULL;
+	/* the new file with the old one's permissions (not those a new cache gets) */
+	if (chmod(tmp.buf, old_st.st_mode & 07777)) {
+		rc = sx_err_set(err, SX_EIO, "cannot set the mode of '%s': %s", tmp.buf,
+				strerror(errno));
+		goto out;
+	}
 	if (fsync_path(tmp.buf, 0)) {
 		rc = sx_err_set(err, SX_EIO, "cannot sync '%s': %s", tmp.buf, strerror(errno));
 		goto out;

@@ -12,6 +12,7 @@
 #include "selfexp/answers.h"
 #include "selfexp/buf.h"
 #include "selfexp/file.h"
+#include "selfexp/json.h"
 
 static const char usage[] =
 	"usage: selfexp answers export DIR [--cache FILE] > answers.jsonl\n"
@@ -87,6 +88,24 @@ static int finish_config(struct sx_run_config *cfg, const char *dir, const char 
 	return 0;
 }
 
+/* 1 when DIR/run.json says the run stopped before it had every answer ("complete": false). */
+static int run_partial(const char *dir)
+{
+	struct sx_buf path = SX_BUF_INIT, text = SX_BUF_INIT;
+	struct sx_json *root = NULL;
+	int complete = 1;
+
+	sx_buf_addf(&path, "%s/run.json", dir);
+	if (!sx_file_read(path.buf, 64u << 20, &text, NULL))
+		root = sx_json_parse(text.buf, text.len, NULL);
+	if (root && sx_json_get(root, "complete") && sx_json_bool(sx_json_get(root, "complete"), &complete))
+		complete = 1;
+	sx_json_free(root);
+	sx_buf_release(&text);
+	sx_buf_release(&path);
+	return !complete;
+}
+
 static int do_export(const char *dir, const char *cache)
 {
 	struct sx_buf cache_buf = SX_BUF_INIT, prompts_buf = SX_BUF_INIT, out = SX_BUF_INIT;
@@ -105,6 +124,17 @@ static int do_export(const char *dir, const char *cache)
 	if (rc) {
 		sx_cli_error("answers: %s", err.msg);
 		rc = rc == SX_ENET ? SX_EXIT_UNREACHABLE : SX_EXIT_FAIL;
+		goto release;
+	}
+	if (outcome.requests_failed && run_partial(dir)) {
+		sx_cli_error("answers: %ld answers of the run in '%s' are not in the cache '%s' "
+			     "(elicit %ld, explain %ld, evaluate %ld): nothing written; the run is "
+			     "partial (run.json: \"complete\": false): finish it first (run it "
+			     "again with the same options and --out '%s'), then export",
+			     outcome.requests_failed, dir, cfg.engine.cache_path,
+			     outcome.failed_by_stage[0], outcome.failed_by_stage[1],
+			     outcome.failed_by_stage[2], dir);
+		rc = SX_EXIT_PARTIAL;
 		goto release;
 	}
 	if (outcome.requests_failed) {

@@ -206,6 +206,25 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/*
+ * NAME of --require-header NAME[=VALUE]: an HTTP header name (RFC 9110
+ * token characters) of at most 127 bytes, the most the server compares; any
+ * other name no request can carry, and every chat request would get 401.
+ */
+static int header_name_ok(const char *v)
+{
+	size_t n = strcspn(v, "=");
+	size_t i;
+
+	if (!n || n > 127)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+		      (v[i] >= '0' && v[i] <= '9') || strchr("!#$%&'*+-.^_`|~", v[i])))
+			return 0;
+	return 1;
+}
+
 static int parse_latency(const char *v, struct sx_sim_config *cfg)
 {
 	const char *comma = strchr(v, ',');
@@ -341,6 +360,10 @@ int cmd_sim(int argc, char **argv)
 				return sx_cli_bad_value("sim", "--ctx-size", optarg, "a positive integer");
 			break;
 		case OPT_REQHDR:
+			if (!header_name_ok(optarg))
+				return sx_cli_bad_value("sim", "--require-header", optarg,
+							"NAME[=VALUE], NAME a header name of 1..127 "
+							"letters, digits or !#$%&'*+-.^_`|~");
 			cfg.require_header = optarg;
 			break;
 		case OPT_BDELAY:
