@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "selfexp/buf.h"
@@ -47,7 +48,8 @@ static const char usage[] =
 	"  import   read such lines (only \"request\" and \"response\" are required, so\n"
 	"           answers recorded elsewhere can be replayed) from FILE or stdin; the\n"
 	"           request is re-canonicalised and its key recomputed; the cache file\n"
-	"           is created when missing; a key the cache holds is replaced by the\n"
+	"           is created when missing (and removed again when the import fails\n"
+	"           before its first row); a key the cache holds is replaced by the\n"
 	"           line's answer (--keep-existing: kept); says how many rows were new,\n"
 	"           replaced an existing answer or kept it; a response with no answer\n"
 	"           (content filter, or cut before any text), which runs never cache,\n"
@@ -59,7 +61,8 @@ static const char usage[] =
 	"           file (of the same mode) is written beside it, synced and renamed\n"
 	"           over it. Needs the file to itself (fails when another process has\n"
 	"           it open)\n"
-	"  merge    copy every row of the IN caches into OUT (created when missing);\n"
+	"  merge    copy every row of the IN caches into OUT (created when missing,\n"
+	"           and removed again when the merge fails before its first row);\n"
 	"           a key OUT already holds with another answer (text, finish reason,\n"
 	"           label logprobs; not the id or time) is a conflict: kept\n"
 	"           as it is, reported, and the exit status is 1\n"
@@ -309,17 +312,42 @@ static int do_compact(const char *path)
 }
 
 /* `cache merge OUT IN...`: rows copied, the same ones skipped, conflicts reported. */
+/*
+ * A cache file import or merge created (it did not exist before) and then
+ * failed to put any row in: closed and removed, with its SQLite sidecars, so
+ * that a failed command leaves nothing behind.
+ */
+static void drop_new_empty(struct sx_cache **c, const char *path, int existed)
+{
+	static const char *const sidecars[] = { "", "-wal", "-shm" };
+	struct sx_cache_stats st;
+	struct sx_buf p = SX_BUF_INIT;
+	size_t i;
+
+	if (existed || !*c || sx_cache_stats(*c, &st, NULL) || st.rows)
+		return;
+	sx_cache_close(*c);
+	*c = NULL;
+	for (i = 0; i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
+		sx_buf_reset(&p);
+		sx_buf_addf(&p, "%s%s", path, sidecars[i]);
+		unlink(p.buf);
+	}
+	sx_buf_release(&p);
+}
+
 static int do_merge(int n, char **paths)
 {
 	struct sx_err err = SX_ERR_INIT;
 	struct sx_cache *out = NULL;
 	long conflicts = 0;
-	int i, rc = SX_EXIT_OK;
+	int i, rc = SX_EXIT_OK, existed;
 
 	if (n < 2) {
 		sx_cli_error("cache merge: expected OUT.sqlite and at least one IN.sqlite");
 		return sx_cli_usage_hint("cache");
 	}
+	existed = !access(paths[0], F_OK);
 	if (sx_cache_open(paths[0], SX_CACHE_CREATE, &out, &err)) {
 		sx_cli_error("%s", err.msg);
 		return SX_EXIT_FAIL;
@@ -340,6 +368,8 @@ static int do_merge(int n, char **paths)
 				     paths[0], ms.first_conflict, paths[0]);
 		conflicts += ms.conflicts;
 	}
+	if (rc != SX_EXIT_OK)
+		drop_new_empty(&out, paths[0], existed);
 	sx_cache_close(out);
 	return rc == SX_EXIT_OK && conflicts ? SX_EXIT_FAIL : rc;
 }
@@ -385,7 +415,7 @@ int cmd_cache(int argc, char **argv)
 	const char *verb;
 	struct sx_cache *c = NULL;
 	struct sx_err err = SX_ERR_INIT;
-	int rc, creating;
+	int rc, creating, existed;
 
 	optind = 1;
 	if ((rc = cache_options(argc, argv, "+ho:", &a)) >= 0)
@@ -444,6 +474,7 @@ int cmd_cache(int argc, char **argv)
 	}
 	if (!a.path)
 		a.path = sx_cli_default_cache();
+	existed = !access(a.path, F_OK);
 	/* stats and export write nothing: a cache on read-only media can be read */
 	if ((rc = sx_cache_open(a.path,
 				creating ? SX_CACHE_CREATE
@@ -456,8 +487,11 @@ int cmd_cache(int argc, char **argv)
 		rc = do_stats(c, a.path, a.json);
 	else if (!strcmp(verb, "export"))
 		rc = do_export(c, a.path, a.out_path);
-	else if (!strcmp(verb, "import"))
+	else if (!strcmp(verb, "import")) {
 		rc = do_import(c, argv[optind], a.base_url, a.host, a.keep);
+		if (rc != SX_EXIT_OK)
+			drop_new_empty(&c, a.path, existed);
+	}
 	else
 		rc = do_vacuum(c, a.path);
 	sx_cache_close(c);
